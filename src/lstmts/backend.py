@@ -1,0 +1,54 @@
+"""Importing TensorFlow and Keras quietly, once, with settings that suit tiny networks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+_LOADED = None
+
+
+@contextlib.contextmanager
+def _stderr_silenced(enabled: bool):
+    """Send file descriptor 2 to /dev/null: TensorFlow's C++ start-up lines bypass Python logging."""
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def load(show_tf_log: bool = False):
+    """Return (keras, tensorflow), importing them on first use.
+
+    TensorFlow's log lines are hidden unless show_tf_log. Both thread pools are set to one
+    thread: for networks of a few hundred weights, thread hand-offs cost more than they save
+    (set LSTMTS_TF_THREADS to change it).
+    """
+    global _LOADED
+    if _LOADED is not None:
+        return _LOADED
+    if not show_tf_log:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    with _stderr_silenced(not show_tf_log):
+        import tensorflow as tf
+        import keras
+    threads = int(os.environ.get("LSTMTS_TF_THREADS", "1"))
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        pass  # TensorFlow was already initialised by the caller; keep its settings.
+    if not show_tf_log:
+        tf.get_logger().setLevel("ERROR")
+    _LOADED = (keras, tf)
+    return _LOADED

@@ -1,0 +1,80 @@
+"""The `lstmts` command: Hydra runs and sweeps, plus the `compare` and `forecast` subcommands.
+
+Nothing here imports TensorFlow: `lstmts --help` and `lstmts compare --help` stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from lstmts.config import conf_dir
+from lstmts.errors import UserError
+
+SUBCOMMANDS = ("compare", "forecast")
+
+
+def _register_resolvers() -> None:
+    if not OmegaConf.has_resolver("lstmts_pid"):
+        OmegaConf.register_new_resolver("lstmts_pid", lambda: os.getpid(), use_cache=True)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one error line to stderr and exit with `code`."""
+    print(f"lstmts: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _task(cfg) -> dict | None:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+    from rich.console import Console
+
+    from lstmts.console import print_summary
+    from lstmts.runner import run
+
+    hydra_cfg = HydraConfig.get()
+    out_dir = Path(hydra_cfg.runtime.output_dir)
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    console = Console(stderr=True)
+    try:
+        metrics = run(cfg, out_dir, choices=dict(hydra_cfg.runtime.choices), console=console)
+    except UserError as error:
+        if not multirun:
+            fail(str(error))
+        print(f"lstmts: error in job {hydra_cfg.job.num} ({out_dir}): {error}", file=sys.stderr)
+        return None  # its metrics.json records the failure; the other jobs go on
+    except KeyboardInterrupt:
+        fail(f"interrupted; {out_dir / 'metrics.json'} says status: interrupted", code=130)
+    print_summary(metrics, out_dir)
+    return metrics
+
+
+def _hydra_main() -> None:
+    import hydra
+
+    _register_resolvers()
+    app = hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(_task)
+    app()
+
+
+def main() -> None:
+    """Entry point of the `lstmts` console script."""
+    argv = sys.argv[1:]
+    if argv and argv[0] in SUBCOMMANDS:
+        if argv[0] == "compare":
+            from lstmts.compare import main as command
+        else:
+            from lstmts.forecast import main as command
+        try:
+            sys.exit(command(argv[1:]))
+        except UserError as error:
+            fail(str(error))
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()

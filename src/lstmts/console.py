@@ -1,0 +1,43 @@
+"""What a run prints when it ends: one small rich table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) -> None:
+    """Print train/test RMSE, the baselines on the same targets and the run folder."""
+    console = console or Console()
+    table = Table(title=None, show_header=True, header_style="bold")
+    table.add_column("forecaster")
+    table.add_column("train RMSE", justify="right")
+    table.add_column("test RMSE", justify="right")
+    table.add_column("test MAE", justify="right")
+    label = "LSTM"
+    repeats = metrics.get("repeats")
+    if repeats:
+        label = f"LSTM ensemble of {len(repeats['seeds'])}"
+        table.add_row(
+            f"LSTM, each of {len(repeats['seeds'])} seeds",
+            f"{repeats['train_rmse_mean']:.2f} ± {repeats['train_rmse_std']:.2f}",
+            f"{repeats['test_rmse_mean']:.2f} ± {repeats['test_rmse_std']:.2f}",
+            "",
+        )
+    table.add_row(label, _fmt(metrics.get("train_rmse")), _fmt(metrics.get("test_rmse")), _fmt(metrics.get("test_mae")))
+    for name, scores in metrics.get("baselines", {}).items():
+        table.add_row(name.replace("_", " "), "", _fmt(scores.get("test_rmse")), _fmt(scores.get("test_mae")))
+    console.print(table)
+    samples = metrics.get("samples", {})
+    scored = metrics.get("scored", {}).get("test", {})
+    console.print(
+        f"test: {samples.get('test')} targets, {scored.get('first')} .. {scored.get('last')};"
+        f" {metrics.get('updates')} updates in {metrics.get('train_seconds', 0):.2f} s"
+    )
+    console.print(f"run folder: {out_dir}")

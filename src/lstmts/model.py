@@ -1,0 +1,54 @@
+"""Building the Keras network from the model config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lstmts.backend import load
+
+# Unrolling short sequences gives the same maths with far fewer graph ops per update.
+_UNROLL_MAX_TIME_STEPS = 64
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything that fixes a network's architecture and input shape."""
+
+    units: tuple[int, ...]
+    time_steps: int
+    features: int
+    stateful: bool
+    batch_size: int
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        return (self.time_steps, self.features)
+
+
+def build_model(spec: ModelSpec):
+    """Return an uncompiled keras.Model: LSTM layers (units each) then Dense(1)."""
+    keras, _ = load()
+    if spec.stateful:
+        # A stateful LSTM keeps one state per batch row, so Keras needs the batch size fixed.
+        inputs = keras.Input(batch_shape=(spec.batch_size, *spec.input_shape), name="window")
+    else:
+        inputs = keras.Input(shape=spec.input_shape, name="window")
+    hidden = inputs
+    unroll = spec.time_steps <= _UNROLL_MAX_TIME_STEPS
+    for position, units in enumerate(spec.units):
+        hidden = keras.layers.LSTM(
+            units,
+            stateful=spec.stateful,
+            return_sequences=position < len(spec.units) - 1,
+            unroll=unroll,
+            name=f"lstm_{position + 1}",
+        )(hidden)
+    outputs = keras.layers.Dense(1, name="forecast")(hidden)
+    return keras.Model(inputs, outputs, name="lstmts")
+
+
+def reset_states(model) -> None:
+    """Set the state of every stateful LSTM layer of `model` back to zeros."""
+    for layer in model.layers:
+        if getattr(layer, "stateful", False):
+            layer.reset_state()

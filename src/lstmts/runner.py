@@ -1,0 +1,280 @@
+"""One experiment from config to run folder: `run(cfg, out_dir) -> metrics`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from lstmts import evaluation, report
+from lstmts.config import airline_csv, check_stateful_batches, layer_units, validate
+from lstmts.data import Series, load_series
+from lstmts.errors import UserError
+from lstmts.framing import Periods, Windows, make_windows, plan_periods
+from lstmts.transforms import Pipeline
+
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass
+class Prepared:
+    """The checked series, its fitted transforms, the periods and the model-ready windows."""
+
+    series: Series
+    pipeline: Pipeline
+    periods: Periods
+    windows: dict[str, Windows]
+
+
+def prepare(cfg: DictConfig) -> Prepared:
+    """Load and check the data, fit the transforms and frame every period (no Keras involved)."""
+    series = load_series(cfg.data, airline_csv())
+    protocol = cfg.protocol
+    pipeline = Pipeline(list(protocol.transforms))
+    periods = plan_periods(
+        len(series.values),
+        cfg.framing.look_back,
+        cfg.split.train_fraction,
+        validation_fraction=cfg.split.get("validation_fraction", 0.0),
+        drop_last=protocol.drop_last_sample,
+        test_windows_inside_split=protocol.test_windows_inside_split,
+        warmup=pipeline.warmup,
+    )
+    fit_stop = len(series.values) if protocol.scaler_sees_test else _training_end(periods)
+    pipeline.fit(series.values[:fit_stop])
+    transformed = pipeline.transform(series.values)
+    windows = {
+        split: make_windows(transformed, getattr(periods, split), cfg.framing.look_back, cfg.framing.lags_as)
+        for split in SPLITS
+        if len(getattr(periods, split))
+    }
+    return Prepared(series=series, pipeline=pipeline, periods=periods, windows=windows)
+
+
+def _training_end(periods: Periods) -> int:
+    return int(periods.validation[0]) if len(periods.validation) else periods.split
+
+
+def _versions() -> dict:
+    from lstmts.backend import load
+
+    keras, tf = load()
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def _progress(console):
+    if console is None:
+        return nullcontext(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _train_repeats(cfg: DictConfig, prepared: Prepared, console):
+    from lstmts.model import ModelSpec
+    from lstmts.training import train
+
+    train_windows = prepared.windows["train"]
+    stateful = bool(cfg.model.stateful)
+    if stateful:
+        check_stateful_batches(cfg.training.batch_size, len(train_windows))
+    _, time_steps, features = train_windows.inputs.shape
+    spec = ModelSpec(
+        units=tuple(layer_units(cfg.model)),
+        time_steps=time_steps,
+        features=features,
+        stateful=stateful,
+        batch_size=cfg.training.batch_size,
+    )
+    seeds = [cfg.seed + k for k in range(cfg.training.repeats)]
+    with _progress(console) as progress:
+        for seed in seeds:
+            task = None
+            if progress is not None:
+                label = f"seed {seed}" if len(seeds) > 1 else "training"
+                task = progress.add_task(label, total=cfg.training.epochs, loss="-")
+
+            def on_epoch(epoch: int, loss: float, task=task) -> None:
+                if progress is not None:
+                    progress.update(task, completed=epoch + 1, loss=f"{loss:.5f}")
+
+            trained = train(
+                spec,
+                train_windows.inputs,
+                train_windows.targets,
+                epochs=cfg.training.epochs,
+                shuffle=cfg.training.shuffle,
+                seed=seed,
+                learning_rate=cfg.training.learning_rate,
+                engine=cfg.training.engine,
+                jit_compile=cfg.training.jit_compile,
+                on_epoch=on_epoch,
+            )
+            predictions = {
+                split: prepared.pipeline.inverse(trained.predict(w.inputs), w.target_index, prepared.series.values)
+                for split, w in prepared.windows.items()
+            }
+            yield seed, trained, predictions
+
+
+def _predictions_frame(prepared: Prepared, predictions: dict[str, np.ndarray]) -> pd.DataFrame:
+    frames = []
+    for split, windows in prepared.windows.items():
+        frames.append(
+            pd.DataFrame(
+                {
+                    "date": prepared.series.labels[windows.target_index],
+                    "actual": prepared.series.values[windows.target_index],
+                    "split": split,
+                    "prediction": predictions[split],
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _score_split(prepared: Prepared, split: str, predictions: np.ndarray, scale) -> dict:
+    index = prepared.windows[split].target_index
+    return evaluation.score(prepared.series.values[index], predictions, scale)
+
+
+def _baselines(prepared: Prepared, season_length: int, scale) -> dict:
+    values = prepared.series.values
+    baselines = {}
+    for split in ("validation", "test"):
+        if split not in prepared.windows:
+            continue
+        index = prepared.windows[split].target_index
+        for name, forecast in evaluation.naive_baselines(values, index, season_length).items():
+            scores = evaluation.score(values[index], forecast, scale)
+            baselines.setdefault(name, {}).update({f"{split}_{k}": v for k, v in scores.items()})
+    return baselines
+
+
+def _choices(cfg: DictConfig, choices: dict | None) -> dict:
+    if choices:
+        return {k: v for k, v in choices.items() if not k.startswith("hydra") and k != "hydra"}
+    return {group: cfg[group].get("name") for group in ("data", "framing", "model", "protocol")}
+
+
+def run(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=None) -> dict:
+    """Run one experiment into out_dir and return its metrics (also written to metrics.json).
+
+    Whatever happens, metrics.json ends with status ok, failed (with the error) or interrupted.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics: dict = {
+        "status": "running",
+        "started_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "choices": _choices(cfg, choices),
+        "seed": cfg.seed,
+    }
+    report.write_json(out_dir / "metrics.json", metrics)
+    try:
+        validate(cfg)
+        metrics.update(_run(cfg, out_dir, console))
+        metrics["status"] = "ok"
+    except KeyboardInterrupt:
+        metrics.update(status="interrupted", error="interrupted by the user (Ctrl-C)")
+        raise
+    except UserError as error:
+        metrics.update(status="failed", error=str(error))
+        raise
+    except Exception as error:
+        metrics.update(status="failed", error=f"internal error: {type(error).__name__}: {error}")
+        raise
+    finally:
+        metrics["finished_at"] = dt.datetime.now().isoformat(timespec="seconds")
+        report.write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
+    prepared = prepare(cfg)
+    series = prepared.series
+    started = time.perf_counter()
+    per_seed = []
+    losses = {}
+    for seed, trained, predictions in _train_repeats(cfg, prepared, console):
+        losses[seed] = trained.losses
+        per_seed.append((seed, trained, predictions))
+        name = "model.keras" if seed == cfg.seed else None
+        if name:
+            trained.model.save(out_dir / name)
+        if cfg.training.repeats > 1:
+            (out_dir / "models").mkdir(exist_ok=True)
+            trained.model.save(out_dir / "models" / f"seed-{seed}.keras")
+    train_seconds = sum(t.seconds for _, t, _ in per_seed)
+    ensemble = {split: np.mean([p[split] for _, _, p in per_seed], axis=0) for split in prepared.windows}
+    scale = evaluation.seasonal_scale(series.values, _training_end(prepared.periods), cfg.season_length)
+
+    metrics: dict = {}
+    for split in prepared.windows:
+        for key, value in _score_split(prepared, split, ensemble[split], scale).items():
+            metrics[f"{split}_{key}"] = value
+    baselines = _baselines(prepared, cfg.season_length, scale)
+    persistence = baselines.get("persistence", {}).get("test_rmse")
+    metrics["test_rmse_ratio_to_persistence"] = metrics["test_rmse"] / persistence if persistence else None
+    metrics["baselines"] = baselines
+    if cfg.training.repeats > 1:
+        per_model = {
+            split: [evaluation.rmse(series.values[prepared.windows[split].target_index], p[split]) for _, _, p in per_seed]
+            for split in prepared.windows
+        }
+        metrics["repeats"] = {
+            "seeds": [seed for seed, _, _ in per_seed],
+            **{f"{split}_rmse": values for split, values in per_model.items()},
+            **{f"{split}_rmse_mean": float(np.mean(v)) for split, v in per_model.items()},
+            **{f"{split}_rmse_std": float(np.std(v, ddof=1)) for split, v in per_model.items()},
+            "ensemble": "train_rmse/test_rmse at the top level are those of the mean of the models' predictions",
+        }
+    metrics["samples"] = {split: len(w) for split, w in prepared.windows.items()}
+    metrics["scored"] = {
+        split: {"first": series.label(int(w.target_index[0])), "last": series.label(int(w.target_index[-1]))}
+        for split, w in prepared.windows.items()
+    }
+    metrics["updates"] = sum(t.updates for _, t, _ in per_seed)
+    metrics["train_seconds"] = round(train_seconds, 4)
+    metrics["final_loss"] = {seed: t.losses[-1] for seed, t, _ in per_seed}
+    metrics["versions"] = _versions()
+    metrics["data"] = {"path": str(series.path), "sha256": series.sha256, "values": len(series.values)}
+
+    frame = _predictions_frame(prepared, ensemble)
+    report.write_csv(out_dir / "predictions.csv", frame)
+    report.write_atomic(out_dir / "transforms.json", prepared.pipeline.to_json())
+    title = _title(cfg, metrics)
+    report.plot_forecast(out_dir / "forecast.png", series.labels, series.values, frame, title=title,
+                         y_label=cfg.data.get("units") or series.name)
+    report.plot_losses(out_dir / "loss.png", losses)
+    metrics["wall_seconds_after_data"] = round(time.perf_counter() - started, 4)
+    return metrics
+
+
+def _title(cfg: DictConfig, metrics: dict) -> str:
+    persistence = metrics["baselines"].get("persistence", {}).get("test_rmse")
+    versus = f" (persistence {persistence:.2f})" if persistence else ""
+    return (
+        f"{cfg.framing.name} look_back={cfg.framing.look_back}, {cfg.model.name} units={OmegaConf.to_container(cfg.model)['units']}:"
+        f" test RMSE {metrics['test_rmse']:.2f}{versus}"
+    )

@@ -1,0 +1,228 @@
+"""The training loop: one optimizer update per batch, stateful resets, and the speed to do it fast.
+
+`train` is the only entry point the runner uses. Two engines do the same updates:
+
+- `fast` (default): each epoch runs inside one compiled TensorFlow graph (a loop over
+  batches, XLA-compiled), so an update costs microseconds instead of a Python round trip.
+  Compiled graphs are kept per architecture and reused, with fresh weights, by later runs in
+  the same process (a sweep pays for tracing once).
+- `keras`: the tutorial's way (`model.fit`, one call per epoch for stateful models), kept as
+  the reference that benchmarks and equivalence tests measure the fast engine against.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from lstmts.backend import load
+from lstmts.errors import TrainingDiverged
+from lstmts.model import ModelSpec, build_model, reset_states
+
+EpochCallback = Callable[[int, float], None]
+
+
+def sample_orders(samples: int, epochs: int, shuffle: bool, seed: int) -> np.ndarray:
+    """Return [epochs, samples]: the order samples are visited in, a seeded permutation per epoch."""
+    if not shuffle:
+        return np.tile(np.arange(samples, dtype=np.int32), (epochs, 1))
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.permutation(samples).astype(np.int32) for _ in range(epochs)])
+
+
+def updates_per_epoch(samples: int, batch_size: int) -> int:
+    """Return the number of optimizer updates in one epoch (a partial last batch counts)."""
+    return math.ceil(samples / batch_size)
+
+
+class Engine:
+    """A model, its Adam optimizer and compiled epoch/predict graphs, reusable for one architecture."""
+
+    trace_count = 0  # how many times any epoch graph was traced (a check against retracing)
+
+    def __init__(self, spec: ModelSpec, learning_rate: float, jit_compile: bool) -> None:
+        keras, tf = load()
+        self.tf = tf
+        self.spec = spec
+        self.model = build_model(spec)
+        self.optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+        self.optimizer.build(self.model.trainable_variables)
+        self._optimizer_start = [v.numpy() for v in self.optimizer.variables]
+        self._loss = keras.losses.MeanSquaredError()
+        self._epoch = tf.function(self._epoch_graph, jit_compile=jit_compile)
+        self._predict = tf.function(self._predict_graph, jit_compile=jit_compile)
+
+    def reset(self, weights: list[np.ndarray]) -> None:
+        """Start afresh: set the weights, zero Adam's moments and step count, zero the LSTM states."""
+        self.model.set_weights(weights)
+        for variable, start in zip(self.optimizer.variables, self._optimizer_start):
+            variable.assign(start)
+        reset_states(self.model)
+
+    def _step(self, x, y, index):
+        tf = self.tf
+        with tf.GradientTape() as tape:
+            predictions = self.model(tf.gather(x, index), training=True)
+            loss = self._loss(tf.gather(y, index), predictions)
+        gradients = tape.gradient(loss, self.model.trainable_variables)
+        self.optimizer.apply(gradients, self.model.trainable_variables)
+        return loss
+
+    def _epoch_graph(self, x, y, order):
+        """One epoch: an update per batch of `order`; returns the sample-weighted mean batch loss."""
+        Engine.trace_count += 1
+        tf = self.tf
+        batch = self.spec.batch_size
+        samples = order.shape[0]
+        full_batches, remainder = divmod(samples, batch)
+        total = tf.zeros((), tf.float32)
+        for i in tf.range(full_batches):
+            total += self._step(x, y, tf.slice(order, [i * batch], [batch])) * batch
+        if remainder:
+            total += self._step(x, y, order[full_batches * batch:]) * remainder
+        return total / samples
+
+    def _predict_graph(self, batches):
+        tf = self.tf
+        outputs = tf.TensorArray(tf.float32, size=batches.shape[0])
+        for i in tf.range(batches.shape[0]):
+            outputs = outputs.write(i, self.model(batches[i], training=False))
+        return outputs.stack()
+
+    def fit(self, inputs, targets, orders: np.ndarray, on_epoch: EpochCallback | None = None) -> list[float]:
+        """Train one epoch per row of `orders`; return the loss of each epoch."""
+        tf = self.tf
+        x = tf.constant(inputs, tf.float32)
+        y = tf.constant(np.asarray(targets, dtype=np.float32).reshape(-1, 1))
+        losses = []
+        for epoch, order in enumerate(orders):
+            if self.spec.stateful:
+                reset_states(self.model)
+            loss = float(self._epoch(x, y, tf.constant(order, tf.int32)))
+            losses.append(loss)
+            if on_epoch:
+                on_epoch(epoch, loss)
+            if not math.isfinite(loss):
+                raise TrainingDiverged(
+                    f"training diverged: the loss became {loss} in epoch {epoch + 1};"
+                    f" lower training.learning_rate or check the data for extreme values"
+                )
+        return losses
+
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        """Return one prediction per sample, in order, starting from a zero LSTM state.
+
+        Stateful states carry across batches, as in Keras' predict with the training batch size.
+        """
+        reset_states(self.model)
+        return predict_in_batches(self._predict, inputs, self.spec.batch_size)
+
+
+def predict_in_batches(predict_batches, inputs: np.ndarray, batch_size: int) -> np.ndarray:
+    """Pad inputs to whole batches, predict them in order, and drop the padding."""
+    samples = len(inputs)
+    padded = math.ceil(samples / batch_size) * batch_size
+    if padded > samples:
+        filler = np.repeat(inputs[-1:], padded - samples, axis=0)
+        inputs = np.concatenate([inputs, filler])
+    batches = inputs.reshape(padded // batch_size, batch_size, *inputs.shape[1:]).astype(np.float32)
+    return np.asarray(predict_batches(batches)).reshape(-1)[:samples]
+
+
+_ENGINES: dict[tuple, Engine] = {}
+
+
+def engine_for(spec: ModelSpec, learning_rate: float, jit_compile: bool) -> Engine:
+    """Return the process-wide engine for this architecture, building it on first use."""
+    key = (spec, float(learning_rate), bool(jit_compile))
+    if key not in _ENGINES:
+        _ENGINES[key] = Engine(spec, learning_rate, jit_compile)
+    return _ENGINES[key]
+
+
+@dataclass
+class Trained:
+    """A trained model, its per-epoch losses, how many updates it took and how long."""
+
+    model: object
+    losses: list[float]
+    updates: int
+    seconds: float
+    predict: Callable[[np.ndarray], np.ndarray]
+
+
+def initial_weights(spec: ModelSpec, seed: int) -> list[np.ndarray]:
+    """Return the weights a freshly built model gets with this seed (the same in every process)."""
+    keras, _ = load()
+    keras.utils.set_random_seed(seed)
+    return build_model(spec).get_weights()
+
+
+def train(
+    spec: ModelSpec,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    *,
+    epochs: int,
+    shuffle: bool,
+    seed: int,
+    learning_rate: float,
+    engine: str = "fast",
+    jit_compile: bool = True,
+    on_epoch: EpochCallback | None = None,
+) -> Trained:
+    """Train a model of `spec` on (inputs, targets) and return it with its loss history.
+
+    Stateful models never shuffle; their LSTM state is reset at the start of every epoch.
+    """
+    shuffle = shuffle and not spec.stateful
+    weights = initial_weights(spec, seed)
+    orders = sample_orders(len(targets), epochs, shuffle, seed)
+    updates = epochs * updates_per_epoch(len(targets), spec.batch_size)
+    start = time.perf_counter()
+    if engine == "fast":
+        fast = engine_for(spec, learning_rate, jit_compile)
+        fast.reset(weights)
+        losses = fast.fit(inputs, targets, orders, on_epoch)
+        model, predict = fast.model, fast.predict
+    else:
+        model = build_model(spec)
+        model.set_weights(weights)
+        losses = fit_like_tutorial(model, inputs, targets, epochs=epochs, batch_size=spec.batch_size,
+                                   shuffle=shuffle, stateful=spec.stateful, learning_rate=learning_rate,
+                                   on_epoch=on_epoch)
+
+        def predict(samples: np.ndarray) -> np.ndarray:
+            reset_states(model)
+            return model.predict(samples, batch_size=spec.batch_size, verbose=0).reshape(-1)
+    return Trained(model=model, losses=losses, updates=updates, seconds=time.perf_counter() - start, predict=predict)
+
+
+def fit_like_tutorial(model, inputs, targets, *, epochs, batch_size, shuffle, stateful, learning_rate,
+                      on_epoch: EpochCallback | None = None) -> list[float]:
+    """Train with Keras' own fit, as the tutorial does: one fit call per epoch with resets if stateful."""
+    keras, _ = load()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mean_squared_error")
+    targets = np.asarray(targets, dtype=np.float32).reshape(-1, 1)
+    losses: list[float] = []
+    if stateful:
+        for epoch in range(epochs):
+            reset_states(model)
+            history = model.fit(inputs, targets, epochs=1, batch_size=batch_size, shuffle=False, verbose=0)
+            losses.append(float(history.history["loss"][0]))
+            if on_epoch:
+                on_epoch(epoch, losses[-1])
+        return losses
+
+    class _Report(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            losses.append(float(logs["loss"]))
+            if on_epoch:
+                on_epoch(epoch, losses[-1])
+
+    model.fit(inputs, targets, epochs=epochs, batch_size=batch_size, shuffle=shuffle, verbose=0, callbacks=[_Report()])
+    return losses

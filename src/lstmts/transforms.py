@@ -1,0 +1,190 @@
+"""Invertible transforms of a series (log, differencing, scaling), fitted on a chosen period.
+
+Each transform has `fit(values)`, `transform(values)` and `inverse(outputs, target_index, inputs)`.
+`inverse` maps model outputs located at `target_index` back to the transform's input scale;
+differencing needs the true input values one lag earlier, which `inputs` supplies.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from lstmts.errors import UserError
+
+
+class _Elementwise:
+    lag = 0
+
+    def fit(self, values: np.ndarray) -> "_Elementwise":
+        return self
+
+    def inverse(self, outputs: np.ndarray, target_index: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        return self.inverse_values(outputs)
+
+    def state(self) -> dict:
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        pass
+
+
+class Log(_Elementwise):
+    """Natural log; the series must be strictly positive."""
+
+    spec = "log"
+
+    def fit(self, values: np.ndarray) -> "Log":
+        if np.nanmin(values) <= 0:
+            raise UserError("transform 'log' needs a strictly positive series; remove log from protocol.transforms")
+        return self
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return np.log(values)
+
+    def inverse_values(self, outputs: np.ndarray) -> np.ndarray:
+        return np.exp(outputs)
+
+
+class _SklearnScaler(_Elementwise):
+    scaler_class: type
+
+    def __init__(self) -> None:
+        self.scaler = None
+
+    def fit(self, values: np.ndarray) -> "_SklearnScaler":
+        finite = values[np.isfinite(values)].reshape(-1, 1)
+        self.scaler = self.scaler_class().fit(finite)
+        return self
+
+    def _apply(self, method: str, values: np.ndarray) -> np.ndarray:
+        flat = np.asarray(values, dtype="float64").reshape(-1, 1)
+        return getattr(self.scaler, method)(flat).reshape(np.shape(values))
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return self._apply("transform", values)
+
+    def inverse_values(self, outputs: np.ndarray) -> np.ndarray:
+        return self._apply("inverse_transform", outputs)
+
+    def state(self) -> dict:
+        return {name: getattr(self.scaler, name).tolist() for name in self.fitted_attributes}
+
+    def load_state(self, state: dict) -> None:
+        self.scaler = self.scaler_class()
+        for name, value in state.items():
+            setattr(self.scaler, name, np.asarray(value))
+        self.scaler.n_features_in_ = 1
+
+
+class MinMax(_SklearnScaler):
+    """Min-max scaling to [0, 1] (scikit-learn's MinMaxScaler)."""
+
+    spec = "minmax"
+    scaler_class = MinMaxScaler
+    fitted_attributes = ("min_", "scale_", "data_min_", "data_max_", "data_range_")
+
+
+class Standard(_SklearnScaler):
+    """Zero mean, unit variance (scikit-learn's StandardScaler)."""
+
+    spec = "standard"
+    scaler_class = StandardScaler
+    fitted_attributes = ("mean_", "scale_", "var_")
+
+
+class Difference:
+    """x[t] - x[t - lag]; the first `lag` values have no difference and become NaN."""
+
+    def __init__(self, lag: int) -> None:
+        self.lag = lag
+        self.spec = f"diff{lag}"
+
+    def fit(self, values: np.ndarray) -> "Difference":
+        return self
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        out = np.full(len(values), np.nan)
+        out[self.lag:] = values[self.lag:] - values[:-self.lag]
+        return out
+
+    def inverse(self, outputs: np.ndarray, target_index: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        return np.asarray(outputs) + inputs[np.asarray(target_index) - self.lag]
+
+    def state(self) -> dict:
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        pass
+
+
+def make_transform(spec: str):
+    """Return a fresh transform for a spec: log, minmax, standard, diff1, diff12, diff<k>."""
+    simple = {"log": Log, "minmax": MinMax, "standard": Standard}
+    if spec in simple:
+        return simple[spec]()
+    match = re.fullmatch(r"diff(\d+)", str(spec))
+    if match and int(match.group(1)) >= 1:
+        return Difference(int(match.group(1)))
+    raise UserError(
+        f"protocol.transforms has an unknown transform {spec!r}; use any of log, diff1, diff12 (diff<lag>), minmax, standard"
+    )
+
+
+@dataclass
+class Pipeline:
+    """Transforms applied in order; fitted on one period, applied to the whole series."""
+
+    specs: list[str]
+    steps: list = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.steps = [make_transform(spec) for spec in self.specs]
+
+    @property
+    def warmup(self) -> int:
+        """Number of leading values that have no transformed value (the sum of differencing lags)."""
+        return sum(step.lag for step in self.steps)
+
+    def fit(self, values: np.ndarray) -> "Pipeline":
+        """Fit every step on `values` (the fitting period), each on the previous step's output."""
+        current = np.asarray(values, dtype="float64")
+        for step in self.steps:
+            step.fit(current)
+            current = step.transform(current)
+        return self
+
+    def stages(self, values: np.ndarray) -> list[np.ndarray]:
+        """Return the series before each step and, last, the fully transformed series."""
+        current = np.asarray(values, dtype="float64")
+        stages = [current]
+        for step in self.steps:
+            current = step.transform(current)
+            stages.append(current)
+        return stages
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return self.stages(values)[-1]
+
+    def inverse(self, outputs: np.ndarray, target_index: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Map outputs at `target_index` back to original units, using the true `values` as history."""
+        stages = self.stages(values)
+        current = np.asarray(outputs, dtype="float64")
+        for position in reversed(range(len(self.steps))):
+            current = self.steps[position].inverse(current, target_index, stages[position])
+        return current
+
+    def to_json(self) -> str:
+        return json.dumps({"steps": [{"spec": s.spec, "state": s.state()} for s in self.steps]}, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Pipeline":
+        data = json.loads(text)
+        pipeline = cls([step["spec"] for step in data["steps"]])
+        for step, saved in zip(pipeline.steps, data["steps"]):
+            step.load_state(saved["state"])
+        return pipeline
