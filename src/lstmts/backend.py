@@ -26,6 +26,33 @@ def _stderr_silenced(enabled: bool):
         os.close(saved)
 
 
+def xla_cache_dir() -> str | None:
+    """Return the folder for XLA's persistent compilation cache, or None when disabled.
+
+    LSTMTS_XLA_CACHE names the folder ("off" disables it); the default is
+    $XDG_CACHE_HOME/lstmts/xla (~/.cache/lstmts/xla).
+    """
+    chosen = os.environ.get("LSTMTS_XLA_CACHE")
+    if chosen is not None:
+        return None if chosen.lower() in ("", "off", "0", "none") else chosen
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "lstmts", "xla")
+
+
+def _enable_xla_cache() -> None:
+    # A later process with the same graph loads the compiled epoch loop instead of compiling it
+    # again (about half a second per run). TensorFlow reads TF_XLA_FLAGS once, at import.
+    folder = xla_cache_dir()
+    if folder is None or "tf_xla_persistent_cache_directory" in os.environ.get("TF_XLA_FLAGS", ""):
+        return
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return  # an unwritable cache only costs time
+    flags = os.environ.get("TF_XLA_FLAGS", "")
+    os.environ["TF_XLA_FLAGS"] = f"{flags} --tf_xla_persistent_cache_directory={folder}".strip()
+
+
 def load(show_tf_log: bool = False):
     """Return (keras, tensorflow), importing them on first use.
 
@@ -39,6 +66,7 @@ def load(show_tf_log: bool = False):
     if not show_tf_log:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    _enable_xla_cache()
     with _stderr_silenced(not show_tf_log):
         import tensorflow as tf
         import keras

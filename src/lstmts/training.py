@@ -54,7 +54,9 @@ class Engine:
         self._optimizer_start = [v.numpy() for v in self.optimizer.variables]
         self._loss = keras.losses.MeanSquaredError()
         self._epoch = tf.function(self._epoch_graph, jit_compile=jit_compile)
-        self._predict = tf.function(self._predict_graph, jit_compile=jit_compile)
+        # Prediction runs twice per run on small arrays: tracing once beats compiling with XLA.
+        batch_shape = (None, spec.batch_size, *spec.input_shape)
+        self._predict = tf.function(self._predict_graph, input_signature=[tf.TensorSpec(batch_shape, tf.float32)])
 
     def reset(self, weights: list[np.ndarray]) -> None:
         """Start afresh: set the weights, zero Adam's moments and step count, zero the LSTM states."""
@@ -88,8 +90,9 @@ class Engine:
 
     def _predict_graph(self, batches):
         tf = self.tf
-        outputs = tf.TensorArray(tf.float32, size=batches.shape[0])
-        for i in tf.range(batches.shape[0]):
+        count = tf.shape(batches)[0]
+        outputs = tf.TensorArray(tf.float32, size=count)
+        for i in tf.range(count):
             outputs = outputs.write(i, self.model(batches[i], training=False))
         return outputs.stack()
 
@@ -119,6 +122,8 @@ class Engine:
         Stateful states carry across batches, as in Keras' predict with the training batch size.
         """
         reset_states(self.model)
+        if not self.spec.stateful:
+            return np.asarray(self.model(np.asarray(inputs, np.float32), training=False)).reshape(-1)
         return predict_in_batches(self._predict, inputs, self.spec.batch_size)
 
 

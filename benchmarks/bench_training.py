@@ -1,0 +1,195 @@
+"""Training-speed benchmark: lstmts' fast engine against the tutorial's Keras loop.
+
+    python benchmarks/bench_training.py                 # everything (about 10 minutes on 2 cores)
+    python benchmarks/bench_training.py --repeats 1 --skip-scaling --skip-process   # quick look
+
+Three tables, every ratio measured inside this one invocation:
+1. per tutorial preset at 100 epochs: training seconds of the tutorial-style loop (Keras fit,
+   one call per epoch for stateful models) and of lstmts' engine, run alternately, their ratio,
+   the update counts and both test RMSEs;
+2. the whole `lstmts experiment=tutorial_regression` process against the tutorial as a plain
+   script (benchmarks/tutorial_script.py): wall seconds and peak memory;
+3. scaling of lstmts' engine on a synthetic seasonal series of 144, 1,440 and 14,400 points with
+   batch sizes 1 and 32: updates per second, seconds, peak memory (one process per case).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+PRESETS = ["tutorial_regression", "tutorial_window", "tutorial_timesteps", "tutorial_stateful",
+           "tutorial_stacked_stateful"]
+
+
+def _compose(overrides: list[str]):
+    from hydra import compose, initialize_config_dir
+
+    from lstmts.cli import _register_resolvers
+    from lstmts.config import conf_dir
+
+    _register_resolvers()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        return compose("config", overrides=overrides)
+
+
+def _train_once(cfg, prepared, engine: str) -> dict:
+    from lstmts import evaluation
+    from lstmts.config import layer_units
+    from lstmts.model import ModelSpec
+    from lstmts.training import train
+
+    windows = prepared.windows["train"]
+    _, time_steps, features = windows.inputs.shape
+    spec = ModelSpec(tuple(layer_units(cfg.model)), time_steps, features, bool(cfg.model.stateful),
+                     cfg.training.batch_size)
+    trained = train(spec, windows.inputs, windows.targets, epochs=cfg.training.epochs,
+                    shuffle=cfg.training.shuffle, seed=cfg.seed, learning_rate=cfg.training.learning_rate,
+                    engine=engine, jit_compile=cfg.training.jit_compile)
+    test = prepared.windows["test"]
+    predictions = prepared.pipeline.inverse(trained.predict(test.inputs), test.target_index, prepared.series.values)
+    return {"seconds": trained.seconds, "updates": trained.updates,
+            "test_rmse": evaluation.rmse(prepared.series.values[test.target_index], predictions)}
+
+
+def bench_presets(repeats: int, epochs: int) -> None:
+    from lstmts.runner import prepare
+
+    print(f"\n## Training time per preset ({epochs} epochs, {repeats} alternating run(s) each; median)\n")
+    print("| preset | updates (tutorial / lstmts) | tutorial loop s | lstmts s (first run) | speed-up | "
+          "test RMSE tutorial loop | test RMSE lstmts |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for preset in PRESETS:
+        cfg = _compose([f"experiment={preset}", f"training.epochs={epochs}"])
+        prepared = prepare(cfg)
+        runs: dict[str, list[dict]] = {"keras": [], "fast": []}
+        for repeat in range(repeats):
+            order = ("keras", "fast") if repeat % 2 == 0 else ("fast", "keras")
+            for engine in order:
+                runs[engine].append(_train_once(cfg, prepared, engine))
+        keras_s = statistics.median(r["seconds"] for r in runs["keras"])
+        fast_s = statistics.median(r["seconds"] for r in runs["fast"])
+        print(f"| {preset} | {runs['keras'][0]['updates']:,} / {runs['fast'][0]['updates']:,} | {keras_s:.2f} | "
+              f"{fast_s:.3f} ({runs['fast'][0]['seconds']:.2f}) | {keras_s / fast_s:.1f}x | "
+              f"{statistics.median(r['test_rmse'] for r in runs['keras']):.2f} | "
+              f"{statistics.median(r['test_rmse'] for r in runs['fast']):.2f} |", flush=True)
+
+
+def _timed_process(command: list[str], env: dict) -> tuple[float, float, str]:
+    """Return (wall seconds, peak RSS MiB, stdout) of one child process."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=ROOT,
+                             text=True)
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{command} failed")
+    return seconds, usage.ru_maxrss / 1024, output
+
+
+def bench_process(repeats: int) -> None:
+    lstmts = str(Path(sys.executable).with_name("lstmts"))
+    print(f"\n## Whole process, tutorial regression, 100 epochs ({repeats} alternating runs each)\n")
+    with tempfile.TemporaryDirectory() as scratch:
+        env = dict(os.environ, LSTMTS_XLA_CACHE=os.path.join(scratch, "xla"))
+        results: dict[str, list[tuple[float, float]]] = {"tutorial script": [], "lstmts": []}
+        for repeat in range(repeats):
+            commands = {
+                "tutorial script": [sys.executable, "benchmarks/tutorial_script.py",
+                                    "--plot", os.path.join(scratch, "tutorial.png")],
+                "lstmts": [lstmts, "experiment=tutorial_regression", f"hydra.run.dir={scratch}/run{repeat}"],
+            }
+            names = list(commands) if repeat % 2 == 0 else list(reversed(commands))
+            for name in names:
+                seconds, peak, _ = _timed_process(commands[name], env)
+                results[name].append((seconds, peak))
+    print("| command | wall s, median (each run) | peak memory MiB, max |")
+    print("| --- | --- | --- |")
+    for name, runs in results.items():
+        each = ", ".join(f"{s:.1f}" for s, _ in runs)
+        print(f"| {name} | {statistics.median(s for s, _ in runs):.2f} ({each}) | {max(p for _, p in runs):.0f} |")
+    ratio = statistics.median(s for s, _ in results["tutorial script"]) / statistics.median(s for s, _ in results["lstmts"])
+    print(f"\nwhole-process speed-up: {ratio:.1f}x (the first lstmts run compiles its XLA graph, "
+          f"later runs load it from the persistent cache)")
+
+
+def synthetic_series(length: int, seed: int = 0) -> np.ndarray:
+    """Return a positive seasonal series with trend and noise (period 12)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(length)
+    return 100 + 0.05 * t + 20 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 3, length)
+
+
+def scaling_case(length: int, batch_size: int, epochs: int) -> dict:
+    import resource
+
+    from lstmts.framing import make_windows, plan_periods
+    from lstmts.model import ModelSpec
+    from lstmts.training import train
+    from lstmts.transforms import Pipeline
+
+    values = synthetic_series(length)
+    periods = plan_periods(length, 3, 0.67, drop_last=False, test_windows_inside_split=False)
+    scaled = Pipeline(["minmax"]).fit(values[: periods.split]).transform(values)
+    windows = make_windows(scaled, periods.train, 3, "timesteps")
+    spec = ModelSpec((4,), 3, 1, False, batch_size)
+    trained = train(spec, windows.inputs, windows.targets, epochs=epochs, shuffle=True, seed=7, learning_rate=0.001)
+    return {"points": length, "batch_size": batch_size, "epochs": epochs, "updates": trained.updates,
+            "seconds": trained.seconds, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def bench_scaling(epochs: int) -> None:
+    print(f"\n## Scaling of lstmts' engine (synthetic seasonal series, LSTM(4), look_back 3, {epochs} epochs, "
+          f"one process per case, cold XLA compile included)\n")
+    print("| points | batch size | updates | seconds | updates / s | peak memory MiB |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    with tempfile.TemporaryDirectory() as scratch:
+        env = dict(os.environ, LSTMTS_XLA_CACHE=os.path.join(scratch, "xla"))
+        for length in (144, 1_440, 14_400):
+            for batch_size in (1, 32):
+                command = [sys.executable, __file__, "--scaling-case", str(length), str(batch_size), str(epochs)]
+                _, _, output = _timed_process(command, env)
+                case = json.loads(output.strip().splitlines()[-1])
+                print(f"| {length:,} | {batch_size} | {case['updates']:,} | {case['seconds']:.2f} | "
+                      f"{case['updates'] / case['seconds']:,.0f} | {case['peak_mib']:.0f} |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--scaling-epochs", type=int, default=10)
+    parser.add_argument("--skip-presets", action="store_true")
+    parser.add_argument("--skip-process", action="store_true")
+    parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--scaling-case", nargs=3, type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("LSTMTS_XLA_CACHE", "off")
+    if args.scaling_case:
+        print(json.dumps(scaling_case(*args.scaling_case)))
+        return
+    from lstmts.backend import load
+
+    _, tf = load()
+    print(f"# lstmts training benchmark (TensorFlow {tf.__version__}, {os.cpu_count()} CPUs)")
+    if not args.skip_presets:
+        bench_presets(args.repeats, args.epochs)
+    if not args.skip_process:
+        bench_process(args.repeats)
+    if not args.skip_scaling:
+        bench_scaling(args.scaling_epochs)
+
+
+if __name__ == "__main__":
+    main()
