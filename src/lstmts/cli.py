@@ -28,7 +28,7 @@ def fail(message: str, code: int = 2) -> None:
     raise SystemExit(code)
 
 
-def _task(cfg) -> dict | None:
+def _task(cfg) -> dict | float | None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
     from rich.console import Console
@@ -46,19 +46,37 @@ def _task(cfg) -> dict | None:
         if not multirun:
             fail(str(error))
         print(f"lstmts: error in job {hydra_cfg.job.num} ({out_dir}): {error}", file=sys.stderr)
-        return None  # its metrics.json records the failure; the other jobs go on
+        # Its metrics.json records the failure; the other jobs go on (NaN fails an Optuna trial).
+        return float("nan") if cfg.get("objective") else None
     except KeyboardInterrupt:
         fail(f"interrupted; {out_dir / 'metrics.json'} says status: interrupted", code=130)
     print_summary(metrics, out_dir)
+    if cfg.get("objective"):
+        return _objective(metrics, cfg.objective)
     return metrics
+
+
+def _objective(metrics: dict, name: str) -> float:
+    value = metrics.get(name)
+    if value is None:
+        raise UserError(f"objective={name} is not a metric of this run; use e.g. validation_rmse (with split.validation_fraction > 0)")
+    return float(value)
 
 
 def _hydra_main() -> None:
     import hydra
 
     _register_resolvers()
+    from lstmts.sweep import finish_sweep
+
     app = hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(_task)
-    app()
+    try:
+        app()
+    finally:
+        # Hydra skips the end-of-sweep callback once a job raised: summarize here in any case.
+        failed = finish_sweep()
+    if failed:
+        fail(f"{failed} job(s) of the sweep failed; see summary.csv in the sweep folder", code=1)
 
 
 def main() -> None:

@@ -1,0 +1,119 @@
+"""Reading run folders back: their metrics, their config, and what differs between them."""
+
+from __future__ import annotations
+
+import glob
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from lstmts.errors import UserError
+
+
+@dataclass
+class RunRecord:
+    """One run folder as read from disk: its metrics (or why they could not be read) and config."""
+
+    path: Path
+    metrics: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+    problem: str | None = None
+
+    @property
+    def status(self) -> str:
+        if self.problem:
+            return "unreadable"
+        status = self.metrics.get("status", "unknown")
+        # A run that was killed before it could write its final status still says "running".
+        return "interrupted" if status == "running" else status
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def flatten(tree, prefix: str = "") -> dict:
+    """Return {"a.b.c": value} for a nested dict; lists stay values."""
+    flat = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def read_run(path: Path) -> RunRecord:
+    """Return the RunRecord of one folder; problems are recorded, not raised."""
+    record = RunRecord(path=Path(path))
+    metrics_file = record.path / "metrics.json"
+    try:
+        record.metrics = json.loads(metrics_file.read_text())
+        if not isinstance(record.metrics, dict):
+            raise ValueError("not a JSON object")
+    except FileNotFoundError:
+        record.problem = "no metrics.json"
+        return record
+    except (OSError, ValueError) as error:
+        record.problem = f"unreadable metrics.json ({error})"
+        return record
+    config_file = record.path / ".hydra" / "config.yaml"
+    if config_file.exists():
+        try:
+            record.config = flatten(yaml.safe_load(config_file.read_text()) or {})
+        except (OSError, yaml.YAMLError):
+            record.config = {}
+    return record
+
+
+def _expand(argument: str) -> list[Path]:
+    matches = sorted(glob.glob(argument)) if glob.has_magic(argument) else [argument]
+    return [Path(m) for m in matches]
+
+
+def find_run_folders(arguments: list[str]) -> tuple[list[Path], list[str]]:
+    """Return (run folders, one note per argument that holds no run) for folders, sweep folders or globs."""
+    folders: list[Path] = []
+    notes: list[str] = []
+    for argument in arguments:
+        paths = _expand(argument)
+        if not paths:
+            notes.append(f"{argument}: matches nothing")
+        for path in paths:
+            if not path.is_dir():
+                notes.append(f"{path}: not a folder")
+            elif (path / "metrics.json").exists() or (path / ".hydra").is_dir():
+                folders.append(path)
+            else:
+                inside = sorted(p.parent for p in path.rglob("metrics.json") if ".hydra" not in p.parts)
+                if not inside:
+                    notes.append(f"{path}: not a run folder (no metrics.json inside); point at a run or sweep folder")
+                folders.extend(inside)
+    unique = list(dict.fromkeys(p.resolve() for p in folders))
+    return unique, notes
+
+
+def read_runs(arguments: list[str]) -> tuple[list[RunRecord], list[str]]:
+    """Return the records of every run the arguments name, and notes on what was not a run."""
+    folders, notes = find_run_folders(arguments)
+    return [read_run(folder) for folder in folders], notes
+
+
+def differing_keys(records: list[RunRecord], ignore: tuple[str, ...] = ("hydra",)) -> list[str]:
+    """Return the config keys whose values are not the same in every record."""
+    keys = sorted({k for r in records for k in r.config if not k.startswith(ignore)})
+    differing = []
+    for key in keys:
+        values = {json.dumps(r.config.get(key), sort_keys=True, default=str) for r in records}
+        if len(values) > 1:
+            differing.append(key)
+    return differing
+
+
+def require_runs(records: list[RunRecord], arguments: list[str]) -> None:
+    """Raise UserError when the arguments named no run folder at all."""
+    if not records:
+        raise UserError(f"no run folders found in {' '.join(arguments)}; give run folders, sweep folders or globs such as outputs/2026-11-25/*")
