@@ -26,17 +26,30 @@ def _stderr_silenced(enabled: bool):
         os.close(saved)
 
 
+def cache_dir(name: str) -> str | None:
+    """Return the lstmts cache folder `name`, or None when caching is off.
+
+    LSTMTS_CACHE names the root ("off" disables every cache); the default is
+    $XDG_CACHE_HOME/lstmts (~/.cache/lstmts).
+    """
+    root = os.environ.get("LSTMTS_CACHE")
+    if root is not None and root.lower() in ("", "off", "0", "none"):
+        return None
+    if root is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(base, "lstmts")
+    return os.path.join(root, name)
+
+
 def xla_cache_dir() -> str | None:
     """Return the folder for XLA's persistent compilation cache, or None when disabled.
 
-    LSTMTS_XLA_CACHE names the folder ("off" disables it); the default is
-    $XDG_CACHE_HOME/lstmts/xla (~/.cache/lstmts/xla).
+    LSTMTS_XLA_CACHE names the folder ("off" disables it); otherwise cache_dir("xla").
     """
     chosen = os.environ.get("LSTMTS_XLA_CACHE")
     if chosen is not None:
         return None if chosen.lower() in ("", "off", "0", "none") else chosen
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "lstmts", "xla")
+    return cache_dir("xla")
 
 
 def _enable_xla_cache() -> None:

@@ -8,6 +8,14 @@ from rich.console import Console
 from rich.table import Table
 
 
+_BASELINE_LABELS = {
+    "persistence": "persistence",
+    "seasonal_naive": "seasonal naive",
+    "holt_winters": "Holt-Winters",
+    "sarima": "SARIMA on log",
+}
+
+
 def _fmt(value) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -32,7 +40,11 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
         )
     table.add_row(label, _fmt(metrics.get("train_rmse")), _fmt(metrics.get("test_rmse")), _fmt(metrics.get("test_mae")))
     for name, scores in metrics.get("baselines", {}).items():
-        table.add_row(name.replace("_", " "), "", _fmt(scores.get("test_rmse")), _fmt(scores.get("test_mae")))
+        label = _BASELINE_LABELS.get(name, name.replace("_", " "))
+        if "note" in scores:
+            table.add_row(label, "", scores["note"], "")
+        else:
+            table.add_row(label, "", _fmt(scores.get("test_rmse")), _fmt(scores.get("test_mae")))
     console.print(table)
     samples = metrics.get("samples", {})
     scored = metrics.get("scored", {}).get("test", {})

@@ -134,7 +134,20 @@ def _train_repeats(cfg: DictConfig, prepared: Prepared, console):
                 split: prepared.pipeline.inverse(trained.predict(w.inputs), w.target_index, prepared.series.values)
                 for split, w in prepared.windows.items()
             }
+            predictions["paths"] = _test_paths(cfg, prepared, trained.model)
             yield seed, trained, predictions
+
+
+def _test_paths(cfg: DictConfig, prepared: Prepared, model) -> np.ndarray | None:
+    """Return recursive forecasts from every test origin, as far as the longest horizon."""
+    from lstmts.forecasting import Forecaster
+
+    horizons = list(cfg.horizons or [])
+    if not horizons:
+        return None
+    forecaster = Forecaster(model, prepared.pipeline, cfg.framing.look_back, cfg.framing.lags_as,
+                            bool(cfg.model.stateful), cfg.training.batch_size)
+    return forecaster.paths(prepared.series.values, prepared.windows["test"].target_index, max(horizons))
 
 
 def _predictions_frame(prepared: Prepared, predictions: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -158,16 +171,28 @@ def _score_split(prepared: Prepared, split: str, predictions: np.ndarray, scale)
     return evaluation.score(prepared.series.values[index], predictions, scale)
 
 
-def _baselines(prepared: Prepared, season_length: int, scale) -> dict:
+def _baselines(cfg: DictConfig, prepared: Prepared, scale) -> dict:
+    """Score every baseline on exactly the validation and test targets of the LSTM."""
     values = prepared.series.values
-    baselines = {}
+    forecasts: dict = {}
+    if cfg.baselines.classical:
+        from lstmts.classical import classical_forecasts
+
+        settings = OmegaConf.to_container(cfg.baselines, resolve=True)
+        forecasts = classical_forecasts(values, _training_end(prepared.periods), cfg.season_length, settings)
+    baselines: dict = {}
     for split in ("validation", "test"):
         if split not in prepared.windows:
             continue
         index = prepared.windows[split].target_index
-        for name, forecast in evaluation.naive_baselines(values, index, season_length).items():
+        split_forecasts = dict(evaluation.naive_baselines(values, index, cfg.season_length))
+        split_forecasts.update({name: f[index] for name, f in forecasts.items() if not isinstance(f, str)})
+        for name, forecast in split_forecasts.items():
             scores = evaluation.score(values[index], forecast, scale)
             baselines.setdefault(name, {}).update({f"{split}_{k}": v for k, v in scores.items()})
+    for name, forecast in forecasts.items():
+        if isinstance(forecast, str):
+            baselines[name] = {"note": forecast}
     return baselines
 
 
@@ -227,13 +252,14 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
             trained.model.save(out_dir / "models" / f"seed-{seed}.keras")
     train_seconds = sum(t.seconds for _, t, _ in per_seed)
     ensemble = {split: np.mean([p[split] for _, _, p in per_seed], axis=0) for split in prepared.windows}
+    paths = [p["paths"] for _, _, p in per_seed if p["paths"] is not None]
     scale = evaluation.seasonal_scale(series.values, _training_end(prepared.periods), cfg.season_length)
 
     metrics: dict = {}
     for split in prepared.windows:
         for key, value in _score_split(prepared, split, ensemble[split], scale).items():
             metrics[f"{split}_{key}"] = value
-    baselines = _baselines(prepared, cfg.season_length, scale)
+    baselines = _baselines(cfg, prepared, scale)
     persistence = baselines.get("persistence", {}).get("test_rmse")
     metrics["test_rmse_ratio_to_persistence"] = metrics["test_rmse"] / persistence if persistence else None
     metrics["baselines"] = baselines
@@ -249,6 +275,14 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
             **{f"{split}_rmse_std": float(np.std(v, ddof=1)) for split, v in per_model.items()},
             "ensemble": "train_rmse/test_rmse at the top level are those of the mean of the models' predictions",
         }
+    if paths:
+        from lstmts.forecasting import horizon_scores
+
+        test_index = prepared.windows["test"].target_index
+        by_horizon = horizon_scores(np.mean(paths, axis=0), test_index, series.values, test_index,
+                                    horizons=tuple(cfg.horizons))
+        metrics["test_rmse_by_horizon"] = {h: v["rmse"] for h, v in by_horizon.items()}
+        metrics["test_count_by_horizon"] = {h: v["count"] for h, v in by_horizon.items()}
     metrics["samples"] = {split: len(w) for split, w in prepared.windows.items()}
     metrics["scored"] = {
         split: {"first": series.label(int(w.target_index[0])), "last": series.label(int(w.target_index[-1]))}
