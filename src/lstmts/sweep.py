@@ -1,7 +1,11 @@
-"""End-of-sweep summary: summary.csv and comparison.png at the sweep root, failures included."""
+"""Hydra callbacks: the output folder is checked before a run, and a sweep ends with its summary.
+
+The summary (summary.csv and comparison.png at the sweep root) lists failed jobs too.
+"""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
@@ -33,16 +37,43 @@ def summarize_sweep(sweep_dir: Path) -> int:
     return failed
 
 
-class SweepSummaryCallback(Callback):
-    """Writes the sweep summary when the sweep ends; remembers the sweep for the failure path."""
+def unwritable_reason(folder: Path) -> str | None:
+    """Return why `folder` cannot be created or written to, or None if it can (it then exists)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except FileExistsError:
+        return "a file of that name is in the way"
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
+
+
+def check_output_folder(folder: Path, key: str) -> None:
+    """Exit with one line when the run or sweep folder cannot be written, before anything starts."""
+    reason = unwritable_reason(folder)
+    if reason:
+        from lstmts.cli import fail
+
+        fail(f"cannot write the output folder {folder}: {reason}; choose another with {key}=PATH")
+
+
+class RunFoldersCallback(Callback):
+    """Checks the output folder before a run or sweep; writes the sweep summary when a sweep ends."""
 
     sweep_dir: Path | None = None
     summarized = False
     failed = 0
 
+    def on_run_start(self, config, **kwargs) -> None:
+        check_output_folder(Path(str(config.hydra.run.dir)), "hydra.run.dir")
+
     def on_multirun_start(self, config, **kwargs) -> None:
-        SweepSummaryCallback.sweep_dir = Path(str(config.hydra.sweep.dir))
-        SweepSummaryCallback.summarized = False
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        check_output_folder(sweep_dir, "hydra.sweep.dir")
+        RunFoldersCallback.sweep_dir = sweep_dir
+        RunFoldersCallback.summarized = False
 
     def on_multirun_end(self, config, **kwargs) -> None:
         finish_sweep()
@@ -50,7 +81,7 @@ class SweepSummaryCallback(Callback):
 
 def finish_sweep() -> int:
     """Summarize the current sweep once (the callback, or the CLI when Hydra stopped early); return failures."""
-    cls = SweepSummaryCallback
+    cls = RunFoldersCallback
     if cls.sweep_dir is None or cls.summarized or not cls.sweep_dir.is_dir():
         return cls.failed
     cls.summarized = True
