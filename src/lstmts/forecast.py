@@ -58,11 +58,16 @@ def forecast_run(run_dir: Path, steps: int) -> pd.DataFrame:
     if recorded and recorded != series.sha256:
         raise UserError(f"the data file {series.path} changed since this run was made; rerun the experiment on the new data")
     keras, _ = load()
-    model = keras.saving.load_model(run_dir / "model.keras", compile=False)
-    forecaster = Forecaster(model, pipeline, config.framing.look_back, config.framing.lags_as,
-                            bool(config.model.stateful), config.training.batch_size)
+    # A run with training.repeats saved every model: forecast with their ensemble, as it was scored.
+    model_files = sorted((run_dir / "models").glob("seed-*.keras")) or [run_dir / "model.keras"]
     first_test = _first_test_target(run_dir, series)
-    values = forecaster.beyond(series.values, steps, first_test)
+    paths = []
+    for model_file in model_files:
+        model = keras.saving.load_model(model_file, compile=False)
+        forecaster = Forecaster(model, pipeline, config.framing.look_back, config.framing.lags_as,
+                                bool(config.model.stateful), config.training.batch_size)
+        paths.append(forecaster.beyond(series.values, steps, first_test))
+    values = np.mean(paths, axis=0)
     labels = _future_labels(series.labels, steps)
     frame = pd.DataFrame({"date": labels, "step": np.arange(1, steps + 1), "forecast": values})
     report.write_csv(run_dir / f"forecast-{steps}.csv", frame)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import platform
 import time
 from contextlib import nullcontext
@@ -21,6 +22,7 @@ from lstmts.framing import Periods, Windows, make_windows, plan_periods
 from lstmts.transforms import Pipeline
 
 SPLITS = ("train", "validation", "test")
+log = logging.getLogger("lstmts")
 
 
 @dataclass
@@ -217,17 +219,23 @@ def run(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=
     }
     report.write_json(out_dir / "metrics.json", metrics)
     try:
+        log.info("run folder %s; config:\n%s", out_dir, OmegaConf.to_yaml(cfg))
         validate(cfg)
         metrics.update(_run(cfg, out_dir, console))
         metrics["status"] = "ok"
+        log.info("train RMSE %.4f, test RMSE %.4f, %s updates in %.2f s", metrics["train_rmse"],
+                 metrics["test_rmse"], metrics["updates"], metrics["train_seconds"])
     except KeyboardInterrupt:
         metrics.update(status="interrupted", error="interrupted by the user (Ctrl-C)")
+        log.warning("interrupted")
         raise
     except UserError as error:
         metrics.update(status="failed", error=str(error))
+        log.error("failed: %s", error)
         raise
     except Exception as error:
         metrics.update(status="failed", error=f"internal error: {type(error).__name__}: {error}")
+        log.exception("internal error")
         raise
     finally:
         metrics["finished_at"] = dt.datetime.now().isoformat(timespec="seconds")
@@ -238,6 +246,8 @@ def run(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=
 def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     prepared = prepare(cfg)
     series = prepared.series
+    log.info("data %s: %d values; samples %s", series.path, len(series.values),
+             {split: len(w) for split, w in prepared.windows.items()})
     started = time.perf_counter()
     per_seed = []
     losses = {}
