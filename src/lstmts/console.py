@@ -52,4 +52,4 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
         f"test: {samples.get('test')} targets, {scored.get('first')} .. {scored.get('last')};"
         f" {metrics.get('updates')} updates in {metrics.get('train_seconds', 0):.2f} s"
     )
-    console.print(f"run folder: {out_dir}")
+    console.print(f"run folder: {out_dir}", soft_wrap=True, highlight=False)

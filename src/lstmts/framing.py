@@ -112,7 +112,7 @@ def plan_periods(
         )
         raise UserError(
             f"the series has {length} values, too short for framing.look_back={look_back} and"
-            f" split.train_fraction={train_fraction}: the {' and '.join(empty)} period gets no sample;"
+            f" split.train_fraction={train_fraction}: the {' and '.join(empty)} period{'s get' if len(empty) > 1 else ' gets'} no sample;"
             f" it needs at least {needed} values, or use a smaller framing.look_back"
         )
     return periods

@@ -38,12 +38,21 @@ class Log(_Elementwise):
 
     spec = "log"
 
-    def fit(self, values: np.ndarray) -> "Log":
+    @staticmethod
+    def _check(values: np.ndarray) -> None:
         if np.nanmin(values) <= 0:
-            raise UserError("transform 'log' needs a strictly positive series; remove log from protocol.transforms")
+            raise UserError(
+                f"transform 'log' needs a strictly positive series, but it has {np.nanmin(values):g};"
+                f" remove log from protocol.transforms"
+            )
+
+    def fit(self, values: np.ndarray) -> "Log":
+        self._check(values)
         return self
 
     def transform(self, values: np.ndarray) -> np.ndarray:
+        # Checked on every series transformed, not only the fitting period.
+        self._check(values)
         return np.log(values)
 
     def inverse_values(self, outputs: np.ndarray) -> np.ndarray:

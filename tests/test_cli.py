@@ -1,0 +1,147 @@
+"""Tests of the installed `lstmts` command, run in subprocesses as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+TIMEOUT = 240
+# TensorFlow/absl C++ log lines look like "I0000 00:00:1795617910.259402  3835 file.cc:31] ...".
+_NATIVE_LOG_LINE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d", re.MULTILINE)
+
+
+# Set by lstmts.backend.load() in the pytest process; the command must start without them to show
+# what a user gets, and the terminal width must not depend on the shell pytest runs in.
+_NOT_INHERITED = ("TF_CPP_MIN_LOG_LEVEL", "TF_XLA_FLAGS", "KERAS_BACKEND", "COLUMNS", "LINES")
+
+
+def _user_env(xla_cache: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
+    env["LSTMTS_XLA_CACHE"] = str(xla_cache)
+    return env
+
+
+@pytest.fixture
+def subprocess_env(tmp_path) -> dict:
+    """An environment for the `lstmts` command as a user runs it, with an XLA cache of its own."""
+    return _user_env(tmp_path / "xla-cache")
+
+
+def _lstmts() -> str:
+    beside_python = Path(sys.executable).parent / "lstmts"
+    found = str(beside_python) if beside_python.exists() else shutil.which("lstmts")
+    assert found, "the lstmts console script is not installed"
+    return found
+
+
+def _start(args: list[str], env: dict, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [_lstmts(), *args], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _finish(process: subprocess.Popen) -> subprocess.CompletedProcess:
+    stdout, stderr = process.communicate(timeout=TIMEOUT)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _run(args: list[str], env: dict, cwd: Path) -> subprocess.CompletedProcess:
+    return _finish(_start(args, env, cwd))
+
+
+def _assert_quiet(stderr: str) -> None:
+    assert "Traceback" not in stderr
+    assert "oneDNN" not in stderr
+    assert "cuda" not in stderr.lower()
+    assert not _NATIVE_LOG_LINE.search(stderr), stderr
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """Run a 2-epoch training into a short and into a long run folder, side by side."""
+    work = tmp_path_factory.mktemp("cli")
+    env = _user_env(work / "xla-cache")
+    short_dir = Path(tempfile.mkdtemp(prefix="lstmts-"))  # short whatever pytest's basetemp is
+    short = short_dir / "run"
+    long = work / ("a-run-folder-whose-absolute-path-is-longer-than-a-terminal-line-" * 2) / "run"
+    started = {folder: _start(["training.epochs=2", f"hydra.run.dir={folder}"], env, work) for folder in (short, long)}
+    yield {folder: _finish(process) for folder, process in started.items()} | {"short": short, "long": long}
+    shutil.rmtree(short_dir, ignore_errors=True)
+
+
+def test_run_prints_the_summary_and_its_run_folder_quietly(two_runs):
+    folder = two_runs["short"]
+    result = two_runs[folder]
+    assert result.returncode == 0, result.stderr
+    assert "test RMSE" in result.stdout
+    assert "persistence" in result.stdout
+    assert f"run folder: {folder}" in result.stdout
+    _assert_quiet(result.stderr)
+    assert json.loads((folder / "metrics.json").read_text())["status"] == "ok"
+    assert (folder / "predictions.csv").exists()
+
+
+def test_a_long_run_folder_is_printed_on_one_line(two_runs):
+    folder = two_runs["long"]
+    result = two_runs[folder]
+    assert result.returncode == 0, result.stderr
+    assert f"run folder: {folder}" in result.stdout
+
+
+def test_impossible_value_is_one_error_line_without_traceback(tmp_path, subprocess_env):
+    result = _run(["training.epochs=0", f"hydra.run.dir={tmp_path / 'run'}"], subprocess_env, tmp_path)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("lstmts: error:")
+    assert "training.epochs" in lines[0]
+    assert "Traceback" not in result.stdout + result.stderr
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "failed"
+
+
+def test_help_is_fast_and_lists_the_presets(tmp_path, subprocess_env):
+    started = time.perf_counter()
+    result = _run(["--help"], subprocess_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert time.perf_counter() - started < 10
+    assert "tutorial_stacked_stateful" in result.stdout
+    assert "look_back" in result.stdout
+
+
+def test_help_does_not_import_tensorflow(tmp_path, subprocess_env):
+    code = (
+        "import sys\n"
+        "sys.argv = ['lstmts', '--help']\n"
+        "from lstmts.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('IMPORTED', 'tensorflow' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=subprocess_env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=TIMEOUT)
+    assert "IMPORTED False" in result.stdout
+
+
+@pytest.mark.parametrize("preset", ["tutorial_regression", "tutorial_stateful"])
+def test_same_config_gives_the_same_result_in_a_fresh_process(tmp_path, subprocess_env, preset):
+    # The first process starts with an empty XLA cache, the second finds it filled.
+    metrics = []
+    for attempt in ("first", "second"):
+        folder = tmp_path / attempt
+        args = [f"experiment={preset}", "training.epochs=3", "seed=11", f"hydra.run.dir={folder}"]
+        result = _run(args, subprocess_env, tmp_path)
+        assert result.returncode == 0, result.stderr
+        metrics.append(json.loads((folder / "metrics.json").read_text()))
+    first, second = metrics
+    assert first["seed"] == second["seed"] == 11
+    assert second["test_rmse"] == pytest.approx(first["test_rmse"], abs=1e-6)
+    assert second["train_rmse"] == pytest.approx(first["train_rmse"], abs=1e-6)
+    assert (tmp_path / "first" / "predictions.csv").read_text() == (tmp_path / "second" / "predictions.csv").read_text()

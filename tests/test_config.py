@@ -1,0 +1,143 @@
+"""Tests of the configs in conf/ and of lstmts.config: defaults, the five presets, validation."""
+
+from __future__ import annotations
+
+import pytest
+from omegaconf import OmegaConf
+
+from lstmts.config import check_stateful_batches, layer_units, validate
+from lstmts.errors import UserError
+
+PRESETS = ["regression", "window", "timesteps", "stateful", "stacked_stateful"]
+
+# The tutorial's table: look_back, lags as, LSTM units per layer, stateful.
+TUTORIAL = {
+    "regression": (1, "features", [4], False),
+    "window": (3, "features", [4], False),
+    "timesteps": (3, "timesteps", [4], False),
+    "stateful": (3, "timesteps", [4], True),
+    "stacked_stateful": (3, "timesteps", [4, 4], True),
+}
+
+
+def _plain(cfg) -> dict:
+    container = OmegaConf.to_container(cfg, resolve=True)
+    container.pop("experiment", None)
+    return container
+
+
+def test_defaults_are_the_tutorial_regression(compose_config):
+    cfg = compose_config()
+    assert cfg.seed == 7
+    assert cfg.training.epochs == 100
+    assert cfg.training.batch_size == 1
+    assert cfg.training.learning_rate == 0.001
+    assert cfg.training.optimizer == "adam"
+    assert cfg.training.loss == "mse"
+    assert cfg.training.shuffle is True
+    assert cfg.training.repeats == 1
+    assert cfg.split.train_fraction == 0.67
+    assert cfg.framing.name == "regression"
+    assert cfg.framing.look_back == 1
+    assert cfg.framing.lags_as == "features"
+    assert layer_units(cfg.model) == [4]
+    assert cfg.model.stateful is False
+    assert cfg.season_length == 12
+    assert cfg.data.path is None
+    assert cfg.data.column == "Passengers"
+
+
+def test_default_protocol_keeps_the_tutorial_quirks(compose_config):
+    protocol = compose_config().protocol
+    assert protocol.name == "tutorial"
+    assert protocol.scaler_sees_test is True
+    assert protocol.drop_last_sample is True
+    assert protocol.test_windows_inside_split is True
+    assert list(protocol.transforms) == ["minmax"]
+
+
+def test_honest_protocol_turns_every_quirk_off(compose_config):
+    protocol = compose_config("protocol=honest").protocol
+    assert (protocol.scaler_sees_test, protocol.drop_last_sample, protocol.test_windows_inside_split) == (False, False, False)
+
+
+def test_default_config_is_valid(compose_config):
+    validate(compose_config())
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_each_preset_has_the_tutorial_settings(compose_config, preset):
+    cfg = compose_config(f"experiment=tutorial_{preset}")
+    look_back, lags_as, units, stateful = TUTORIAL[preset]
+    assert cfg.framing.look_back == look_back
+    assert cfg.framing.lags_as == lags_as
+    assert layer_units(cfg.model) == units
+    assert cfg.model.stateful is stateful
+    assert (cfg.training.epochs, cfg.training.batch_size, cfg.training.learning_rate) == (100, 1, 0.001)
+    assert cfg.seed == 7
+    assert cfg.split.train_fraction == 0.67
+    assert cfg.protocol.name == "tutorial"
+    validate(cfg)
+
+
+def test_preset_is_the_same_config_as_its_groups(compose_config):
+    by_groups = compose_config("framing=timesteps", "model=stacked_stateful")
+    by_preset = compose_config("experiment=tutorial_stacked_stateful")
+    assert _plain(by_groups) == _plain(by_preset)
+    assert _plain(by_preset) != _plain(compose_config())
+
+
+def test_command_line_value_overrides_a_preset(compose_config):
+    cfg = compose_config("experiment=tutorial_window", "framing.look_back=5", "training.epochs=2")
+    assert cfg.framing.look_back == 5
+    assert cfg.framing.lags_as == "features"
+    assert cfg.training.epochs == 2
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("framing.look_back=0", "framing.look_back"),
+        ("framing.look_back=-2", "framing.look_back"),
+        ("framing.lags_as=channels", "framing.lags_as"),
+        ("model.units=0", "model.units"),
+        ("model.units=[4,0]", "model.units"),
+        ("model.layers=0", "model.layers"),
+        ("training.epochs=0", "training.epochs"),
+        ("training.epochs=2.5", "training.epochs"),
+        ("training.batch_size=0", "training.batch_size"),
+        ("training.repeats=0", "training.repeats"),
+        ("training.learning_rate=0", "training.learning_rate"),
+        ("training.engine=turbo", "training.engine"),
+        ("split.train_fraction=0", "split.train_fraction"),
+        ("split.train_fraction=1", "split.train_fraction"),
+        ("split.train_fraction=1.5", "split.train_fraction"),
+        ("season_length=0", "season_length"),
+        ("data.missing=zero", "data.missing"),
+    ],
+)
+def test_validate_rejects_an_impossible_value_naming_its_key(compose_config, override, key):
+    cfg = compose_config(override)
+    with pytest.raises(UserError, match=key.replace(".", r"\.")):
+        validate(cfg)
+
+
+def test_validate_rejects_units_list_not_matching_layers(compose_config):
+    cfg = compose_config("model.units=[4,8]")  # model.layers is 1
+    with pytest.raises(UserError, match=r"model\.units lists 2 values but model\.layers is 1"):
+        validate(cfg)
+
+
+def test_units_list_gives_one_value_per_layer(compose_config):
+    cfg = compose_config("model=stacked", "model.units=[8,4]")
+    validate(cfg)
+    assert layer_units(cfg.model) == [8, 4]
+    assert layer_units(compose_config("model=stacked").model) == [4, 4]
+
+
+def test_stateful_batch_size_must_divide_the_training_samples():
+    with pytest.raises(UserError, match=r"training\.batch_size=5") as error:
+        check_stateful_batches(5, 92)
+    assert "[1, 2, 4, 23, 46]" in str(error.value)
+    check_stateful_batches(4, 92)
+    check_stateful_batches(1, 94)

@@ -1,0 +1,76 @@
+"""Tests of lstmts.evaluation: metrics and naive baselines on hand-checkable arrays."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lstmts.evaluation import mae, mase, naive_baselines, naive_forecast, rmse, score, seasonal_scale
+
+ACTUAL = np.array([1.0, 2.0, 3.0])
+PREDICTED = np.array([1.0, 2.0, 5.0])
+
+
+def test_rmse():
+    assert rmse(ACTUAL, PREDICTED) == pytest.approx(math.sqrt(4 / 3))
+    assert rmse([0.0, 0.0], [3.0, -4.0]) == pytest.approx(math.sqrt(12.5))
+    assert rmse(ACTUAL, ACTUAL) == 0.0
+
+
+def test_mae():
+    assert mae(ACTUAL, PREDICTED) == pytest.approx(2 / 3)
+    assert mae([0.0, 0.0], [3.0, -4.0]) == pytest.approx(3.5)
+
+
+def test_metrics_are_computed_in_float64():
+    # float32 would lose the difference between these two values.
+    assert rmse(np.array([1e8], np.float32), np.array([1e8 + 4])) == pytest.approx(4.0)
+
+
+def test_mase_divides_the_mae_by_the_scale():
+    assert mase(ACTUAL, PREDICTED, 2.0) == pytest.approx(1 / 3)
+    assert mase(ACTUAL, PREDICTED, None) is None
+
+
+def test_seasonal_scale_is_the_in_sample_mae_of_the_seasonal_naive_forecast():
+    values = np.array([1.0, 2.0, 4.0, 7.0, 11.0, 100.0])
+    assert seasonal_scale(values, 5, 1) == pytest.approx((1 + 2 + 3 + 4) / 4)
+    assert seasonal_scale(values, 5, 2) == pytest.approx((3 + 5 + 7) / 3)
+
+
+def test_seasonal_scale_is_none_without_a_full_season_or_without_change():
+    assert seasonal_scale(np.arange(12.0), 12, 12) is None
+    assert seasonal_scale(np.ones(30), 30, 12) is None
+
+
+def test_score_returns_every_metric_on_the_same_targets():
+    assert score(ACTUAL, PREDICTED, 2.0) == pytest.approx({"rmse": math.sqrt(4 / 3), "mae": 2 / 3, "mase": 1 / 3})
+    assert score(ACTUAL, PREDICTED)["mase"] is None
+
+
+VALUES = np.arange(20.0) * 10
+
+
+def test_persistence_forecast_is_the_previous_value():
+    assert naive_forecast(VALUES, np.array([3, 5]), 1).tolist() == [20.0, 40.0]
+
+
+def test_seasonal_naive_forecast_is_the_value_one_season_back():
+    assert naive_forecast(VALUES, np.array([12, 19]), 12).tolist() == [0.0, 70.0]
+    assert naive_forecast(VALUES, np.array([3, 5]), 3).tolist() == [0.0, 20.0]
+
+
+def test_naive_forecast_is_none_when_some_target_has_no_history():
+    assert naive_forecast(VALUES, np.array([3, 5]), 4) is None
+    assert naive_forecast(VALUES, np.array([11, 15]), 12) is None
+    assert naive_forecast(VALUES, np.array([], dtype=int), 1) is None
+
+
+def test_naive_baselines_leave_out_the_seasonal_one_without_a_season_of_history():
+    baselines = naive_baselines(VALUES, np.array([5, 6]), 12)
+    assert list(baselines) == ["persistence"]
+    assert baselines["persistence"].tolist() == [40.0, 50.0]
+    both = naive_baselines(VALUES, np.array([12, 13]), 12)
+    assert both["seasonal_naive"].tolist() == [0.0, 10.0]

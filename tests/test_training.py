@@ -1,0 +1,191 @@
+"""Tests of lstmts.training: sample order, stateful resets, and the fast engine doing Keras' updates."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lstmts.model import ModelSpec, build_model, reset_states
+from lstmts.training import Engine, initial_weights, sample_orders, train, updates_per_epoch
+
+SAMPLES = 20
+
+
+@pytest.fixture(scope="module")
+def data():
+    """~20 random windows of 3 time steps and their targets, in [0, 1] like scaled data."""
+    rng = np.random.default_rng(0)
+    inputs = rng.random((SAMPLES, 3, 1)).astype(np.float32)
+    targets = rng.random(SAMPLES).astype(np.float32)
+    return inputs, targets
+
+
+def _max_difference(first: list[np.ndarray], second: list[np.ndarray]) -> float:
+    assert len(first) == len(second)
+    return max(float(np.abs(a - b).max()) for a, b in zip(first, second))
+
+
+# --- sample_orders --------------------------------------------------------------------------
+
+def test_shuffled_orders_are_a_permutation_per_epoch():
+    orders = sample_orders(10, 4, shuffle=True, seed=3)
+    assert orders.shape == (4, 10)
+    for order in orders:
+        assert sorted(order.tolist()) == list(range(10))
+    assert any(order.tolist() != list(range(10)) for order in orders)
+    assert len({tuple(order) for order in orders}) > 1
+
+
+def test_shuffled_orders_depend_on_the_seed_only():
+    np.testing.assert_array_equal(sample_orders(30, 3, True, seed=5), sample_orders(30, 3, True, seed=5))
+    assert not np.array_equal(sample_orders(30, 3, True, seed=5), sample_orders(30, 3, True, seed=6))
+
+
+def test_unshuffled_orders_visit_samples_in_time_order():
+    np.testing.assert_array_equal(sample_orders(5, 2, shuffle=False, seed=5), [[0, 1, 2, 3, 4], [0, 1, 2, 3, 4]])
+
+
+def test_updates_per_epoch_counts_a_partial_last_batch():
+    assert updates_per_epoch(10, 1) == 10
+    assert updates_per_epoch(10, 3) == 4
+    assert updates_per_epoch(9, 3) == 3
+
+
+# --- stateful models and their resets -------------------------------------------------------
+
+def _state_values(model) -> list[np.ndarray]:
+    return [np.asarray(state) for layer in model.layers if getattr(layer, "stateful", False) for state in layer.states]
+
+
+@pytest.mark.parametrize("units", [(4,), (4, 4)], ids=["one_layer", "stacked"])
+def test_reset_states_zeroes_every_lstm_state(keras, units):
+    model = build_model(ModelSpec(units=units, time_steps=3, features=1, stateful=True, batch_size=1))
+    assert len(_state_values(model)) == 2 * len(units)  # hidden and cell state of each layer
+    model(np.full((1, 3, 1), 0.7, np.float32))
+    assert all(np.abs(state).max() > 0 for state in _state_values(model))
+    reset_states(model)
+    assert all(not state.any() for state in _state_values(model))
+
+
+def test_stateful_state_carries_from_one_batch_to_the_next_until_reset(keras):
+    model = build_model(ModelSpec(units=(4,), time_steps=3, features=1, stateful=True, batch_size=1))
+    batch = np.full((1, 3, 1), 0.7, np.float32)
+    first = np.asarray(model(batch))
+    second = np.asarray(model(batch))
+    assert not np.allclose(first, second)
+    reset_states(model)
+    np.testing.assert_array_equal(np.asarray(model(batch)), first)
+
+
+def test_stateless_model_gives_the_same_output_every_call(keras):
+    model = build_model(ModelSpec(units=(4,), time_steps=3, features=1, stateful=False, batch_size=1))
+    batch = np.full((1, 3, 1), 0.7, np.float32)
+    np.testing.assert_array_equal(np.asarray(model(batch)), np.asarray(model(batch)))
+
+
+@pytest.mark.parametrize(("lags_as_shape", "stateful"), [((1, 3), False), ((3, 1), False), ((3, 1), True)])
+def test_build_model_input_and_output_shapes(keras, lags_as_shape, stateful):
+    time_steps, features = lags_as_shape
+    model = build_model(ModelSpec(units=(4,), time_steps=time_steps, features=features, stateful=stateful, batch_size=1))
+    assert tuple(model.input_shape[1:]) == (time_steps, features)
+    assert tuple(model.output_shape[1:]) == (1,)
+    # LSTM(4) on F features: 4 gates of 4 units, input and recurrent kernels and bias; Dense(1).
+    assert model.count_params() == 4 * 4 * (features + 4 + 1) + 4 + 1
+
+
+# --- train() --------------------------------------------------------------------------------
+
+def test_train_returns_one_loss_per_epoch_and_counts_updates(keras, data):
+    inputs, targets = data
+    spec = ModelSpec(units=(4,), time_steps=3, features=1, stateful=False, batch_size=3)
+    trained = train(spec, inputs[:10], targets[:10], epochs=2, shuffle=True, seed=1, learning_rate=0.001, engine="fast")
+    assert len(trained.losses) == 2
+    assert all(math.isfinite(loss) and loss > 0 for loss in trained.losses)
+    assert trained.updates == 2 * math.ceil(10 / 3)
+    assert _max_difference(trained.model.get_weights(), initial_weights(spec, 1)) > 1e-4
+    predictions = trained.predict(inputs[:10])
+    assert predictions.shape == (10,)
+    assert np.isfinite(predictions).all()
+
+
+def test_initial_weights_depend_on_the_seed_only(keras):
+    spec = ModelSpec(units=(4,), time_steps=3, features=1, stateful=False, batch_size=1)
+    assert _max_difference(initial_weights(spec, 7), initial_weights(spec, 7)) == 0
+    assert _max_difference(initial_weights(spec, 7), initial_weights(spec, 8)) > 0
+
+
+def test_a_second_run_reuses_the_compiled_epoch_and_repeats_the_first(keras, data):
+    inputs, targets = data
+    # An architecture no other test uses, so that the first run must trace it.
+    spec = ModelSpec(units=(3,), time_steps=3, features=1, stateful=False, batch_size=2)
+    before = Engine.trace_count
+    first = train(spec, inputs, targets, epochs=2, shuffle=True, seed=4, learning_rate=0.001)
+    first_weights = first.model.get_weights()
+    traced = Engine.trace_count
+    assert traced > before
+    second = train(spec, inputs, targets, epochs=2, shuffle=True, seed=4, learning_rate=0.001)
+    assert Engine.trace_count == traced
+    # Same seed in a reused engine: nothing of the first run (Adam moments, step count) leaks in.
+    np.testing.assert_allclose(second.losses, first.losses, rtol=0, atol=1e-7)
+    assert _max_difference(second.model.get_weights(), first_weights) < 1e-7
+
+
+def test_stateful_fast_and_keras_engines_agree(keras, data):
+    inputs, targets = data
+    spec = ModelSpec(units=(4,), time_steps=3, features=1, stateful=True, batch_size=1)
+    fast = train(spec, inputs, targets, epochs=2, shuffle=True, seed=5, learning_rate=0.001, engine="fast")
+    fast_weights, fast_predictions = fast.model.get_weights(), fast.predict(inputs)
+    reference = train(spec, inputs, targets, epochs=2, shuffle=True, seed=5, learning_rate=0.001, engine="keras")
+    np.testing.assert_allclose(fast.losses, reference.losses, rtol=1e-5)
+    assert _max_difference(fast_weights, reference.model.get_weights()) < 1e-5
+    np.testing.assert_allclose(fast_predictions, reference.predict(inputs), atol=1e-5)
+
+
+# --- the fast engine makes the same updates as a plain Keras loop ---------------------------
+
+def _keras_loop(keras, spec: ModelSpec, weights, inputs, targets, order) -> list[np.ndarray]:
+    """One epoch the plain Keras way: train_on_batch per batch of `order`; return the weights."""
+    model = build_model(spec)
+    model.set_weights(weights)
+    model.compile(optimizer=keras.optimizers.Adam(0.001), loss="mean_squared_error")
+    reset_states(model)
+    for start in range(0, len(order), spec.batch_size):
+        batch = order[start:start + spec.batch_size]
+        model.train_on_batch(inputs[batch], targets[batch].reshape(-1, 1))
+    return model.get_weights()
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ModelSpec(units=(4,), time_steps=3, features=1, stateful=False, batch_size=1),
+        ModelSpec(units=(4,), time_steps=3, features=1, stateful=True, batch_size=1),
+        ModelSpec(units=(4, 4), time_steps=3, features=1, stateful=True, batch_size=1),
+        ModelSpec(units=(4,), time_steps=3, features=1, stateful=False, batch_size=3),  # partial last batch
+    ],
+    ids=["stateless", "stateful", "stacked_stateful", "stateless_batch3"],
+)
+def test_one_fast_epoch_equals_one_keras_epoch(keras, data, spec):
+    inputs, targets = data
+    weights = initial_weights(spec, 11)
+    order = sample_orders(SAMPLES, 1, shuffle=not spec.stateful, seed=11)
+    engine = Engine(spec, 0.001, jit_compile=True)
+    engine.reset(weights)
+    engine.fit(inputs, targets, order)
+    expected = _keras_loop(keras, spec, weights, inputs, targets, order[0])
+    assert _max_difference(expected, weights) > 1e-3  # the epoch really moved the weights
+    assert _max_difference(engine.model.get_weights(), expected) < 1e-5
+
+
+def test_stateful_prediction_starts_from_zero_state_and_carries_it(keras, data):
+    inputs, _ = data
+    spec = ModelSpec(units=(4,), time_steps=3, features=1, stateful=True, batch_size=1)
+    engine = Engine(spec, 0.001, jit_compile=True)
+    engine.reset(initial_weights(spec, 2))
+    engine.model(inputs[:1])  # leave some state behind
+    predictions = engine.predict(inputs)
+    reset_states(engine.model)
+    expected = [float(np.asarray(engine.model(inputs[i:i + 1])).item()) for i in range(SAMPLES)]
+    np.testing.assert_allclose(predictions, expected, atol=1e-6)

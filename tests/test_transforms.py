@@ -1,0 +1,118 @@
+"""Tests of lstmts.transforms: invertible log, differencing and scaling, and their JSON form."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lstmts.errors import UserError
+from lstmts.transforms import Pipeline
+
+
+def _seasonal_series(length: int = 40) -> np.ndarray:
+    """A positive, trending, seasonal series like the airline data."""
+    t = np.arange(length)
+    return 100.0 + 2.0 * t + 15.0 * np.sin(2 * np.pi * t / 12) + (t % 5)
+
+
+# --- known values ---------------------------------------------------------------------------
+
+def test_minmax_maps_the_fitted_range_to_zero_one_and_back():
+    values = np.array([2.0, 4.0, 6.0, 10.0])
+    pipeline = Pipeline(["minmax"]).fit(values)
+    np.testing.assert_allclose(pipeline.transform(values), [0.0, 0.25, 0.5, 1.0])
+    np.testing.assert_allclose(pipeline.inverse(np.array([0.25, 1.0]), np.array([1, 3]), values), [4.0, 10.0])
+    np.testing.assert_allclose(pipeline.inverse(np.array([0.75]), np.array([2]), values), [8.0])
+
+
+def test_minmax_fitted_on_a_prefix_scales_later_values_beyond_one():
+    values = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_allclose(Pipeline(["minmax"]).fit(values[:3]).transform(values), [0.0, 0.5, 1.0, 1.5, 2.0])
+    np.testing.assert_allclose(Pipeline(["minmax"]).fit(values).transform(values), [0.0, 0.25, 0.5, 0.75, 1.0])
+
+
+def test_standard_gives_zero_mean_unit_variance():
+    values = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(Pipeline(["standard"]).fit(values).transform(values), [-np.sqrt(1.5), 0.0, np.sqrt(1.5)])
+
+
+def test_log_of_powers_of_e():
+    values = np.exp([0.0, 1.0, 2.0])
+    np.testing.assert_allclose(Pipeline(["log"]).fit(values).transform(values), [0.0, 1.0, 2.0])
+
+
+def test_diff1_is_the_change_from_the_previous_value():
+    values = np.array([1.0, 4.0, 9.0, 16.0])
+    np.testing.assert_allclose(Pipeline(["diff1"]).fit(values).transform(values), [np.nan, 3.0, 5.0, 7.0])
+
+
+def test_diff12_leaves_the_first_year_without_a_value():
+    values = np.arange(15.0) ** 2
+    transformed = Pipeline(["diff12"]).fit(values).transform(values)
+    assert np.isnan(transformed[:12]).all()
+    np.testing.assert_allclose(transformed[12:], [144.0 - 0.0, 169.0 - 1.0, 196.0 - 4.0])
+
+
+def test_inverse_of_a_difference_adds_the_true_previous_value():
+    # A one-step forecast of a change becomes a level by adding the last actual value.
+    values = np.array([10.0, 12.0, 15.0, 11.0])
+    pipeline = Pipeline(["diff1"]).fit(values)
+    np.testing.assert_allclose(pipeline.inverse(np.array([0.5, -1.0]), np.array([2, 3]), values), [12.5, 14.0])
+
+
+def test_warmup_is_the_sum_of_the_differencing_lags():
+    assert Pipeline(["minmax"]).warmup == 0
+    assert Pipeline(["log", "diff1", "diff12", "minmax"]).warmup == 13
+
+
+# --- round trips ----------------------------------------------------------------------------
+
+ROUND_TRIPS = [["minmax"], ["standard"], ["log"], ["diff1"], ["diff12"], ["log", "diff12", "minmax"], ["diff1", "standard"]]
+
+
+@pytest.mark.parametrize("specs", ROUND_TRIPS, ids="+".join)
+def test_inverse_of_transform_gives_back_the_series_at_every_target(specs):
+    values = _seasonal_series()
+    pipeline = Pipeline(specs).fit(values[:30])
+    transformed = pipeline.transform(values)
+    targets = np.arange(pipeline.warmup, len(values))
+    assert np.isfinite(transformed[targets]).all()
+    assert not np.allclose(transformed[targets], values[targets])
+    np.testing.assert_allclose(pipeline.inverse(transformed[targets], targets, values), values[targets], rtol=1e-12)
+
+
+@pytest.mark.parametrize("specs", ROUND_TRIPS, ids="+".join)
+def test_json_round_trip_gives_the_same_transform(specs):
+    values = _seasonal_series()
+    pipeline = Pipeline(specs).fit(values[:30])
+    restored = Pipeline.from_json(pipeline.to_json())
+    assert [step.spec for step in restored.steps] == specs
+    json.loads(pipeline.to_json())  # plain JSON that any tool can read
+    np.testing.assert_array_equal(restored.transform(values), pipeline.transform(values))
+    targets = np.arange(pipeline.warmup, len(values))
+    outputs = np.linspace(-0.5, 1.5, len(targets))
+    np.testing.assert_array_equal(restored.inverse(outputs, targets, values), pipeline.inverse(outputs, targets, values))
+
+
+def test_json_keeps_the_state_fitted_on_a_prefix():
+    values = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    restored = Pipeline.from_json(Pipeline(["minmax"]).fit(values[:3]).to_json())
+    np.testing.assert_allclose(restored.transform(values), [0.0, 0.5, 1.0, 1.5, 2.0])
+
+
+# --- bad specs and bad series ---------------------------------------------------------------
+
+@pytest.mark.parametrize("spec", ["boxcox", "diff0", "diff", "MinMax"])
+def test_unknown_transform_is_a_user_error_naming_it(spec):
+    with pytest.raises(UserError, match="protocol.transforms") as error:
+        Pipeline([spec])
+    assert repr(spec) in str(error.value)
+    assert "minmax" in str(error.value)
+
+
+@pytest.mark.parametrize("values", [[1.0, 0.0, 2.0], [3.0, -1.0, 2.0]])
+def test_log_of_a_non_positive_series_is_a_user_error(values):
+    with pytest.raises(UserError, match="log"):
+        Pipeline(["log", "minmax"]).fit(np.array(values))
