@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from lstmts import report
-from lstmts.runs import RunRecord, differing_keys, read_runs, require_runs
+from lstmts.runs import RunRecord, column_value, display_columns, read_runs, require_runs
 
 METRIC_COLUMNS = ["train_rmse", "validation_rmse", "test_rmse", "test_mase", "ratio_to_persistence", "train_seconds"]
 
@@ -46,7 +46,7 @@ def comparison_frame(records: list[RunRecord], config_keys: list[str]) -> pd.Dat
     rows = []
     for record in records:
         row = {"run": str(record.path), "status": record.status}
-        row.update({key: _value(record.config.get(key)) for key in config_keys})
+        row.update({key: _value(column_value(record, key)) for key in config_keys})
         if record.problem is None:
             row.update(_metric_row(record))
         if record.status != "ok":
@@ -122,7 +122,8 @@ def print_table(frame: pd.DataFrame, title: str, console=None) -> None:
     columns = [c for c in frame.columns if not c.endswith("_std") and c != "error"]
     for column in columns:
         left = column in ("run", "status")
-        table.add_column(_HEADERS.get(column, column), justify="left" if left else "right", no_wrap=not left)
+        table.add_column(_HEADERS.get(column, column), justify="left" if left else "right", no_wrap=True,
+                         max_width=32 if column == "run" else None, overflow="ellipsis")
     for _, row in frame.iterrows():
         cells = [Path(str(row[c])).name if c == "run" else _format(row[c], row.get(f"{c}_std")) for c in columns]
         table.add_row(*cells)
@@ -187,7 +188,7 @@ def compare(arguments: list[str], *, out_dir: Path, group: bool = False, over: t
                 console.print(f"skipped {record.path}: {reason}", style="yellow", highlight=False)
         records = [r for r in records if r.ok]
     require_runs(records, arguments)
-    keys = differing_keys(records)
+    keys = display_columns(records)
     frame = comparison_frame(records, keys)
     table = group_over(frame, keys, list(over)) if group else frame
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -113,6 +113,46 @@ def differing_keys(records: list[RunRecord], ignore: tuple[str, ...] = ("hydra",
     return differing
 
 
+_CHOICE_ORDER = ("experiment", "hparams_search", "data", "protocol", "framing", "model", "training")
+
+
+def _column_value(record: RunRecord, column: str):
+    if "." in column or column not in _CHOICE_ORDER:
+        return json.dumps(record.config.get(column), sort_keys=True, default=str)
+    return str((record.metrics.get("choices") or {}).get(column))
+
+
+def _determined_by(records: list[RunRecord], column: str, by: str) -> bool:
+    """Return True when every value of `by` goes with a single value of `column`."""
+    seen: dict = {}
+    for record in records:
+        key, value = _column_value(record, by), _column_value(record, column)
+        if seen.setdefault(key, value) != value:
+            return False
+    return True
+
+
+def display_columns(records: list[RunRecord]) -> list[str]:
+    """Return the config columns worth showing: differing group choices, then differing values.
+
+    A value that a shown choice already explains (framing.lags_as when framing differs, everything
+    an experiment sets when experiment differs) is left out.
+    """
+    choices = [c for c in _CHOICE_ORDER if len({_column_value(r, c) for r in records}) > 1]
+    shown: list[str] = []
+    for column in choices + differing_keys(records):
+        if not any(_determined_by(records, column, choice) for choice in shown if choice in choices):
+            shown.append(column)
+    return shown
+
+
+def column_value(record: RunRecord, column: str):
+    """Return the value of a display column for one run (a group choice or a config value)."""
+    if "." in column or column not in _CHOICE_ORDER:
+        return record.config.get(column)
+    return (record.metrics.get("choices") or {}).get(column)
+
+
 def require_runs(records: list[RunRecord], arguments: list[str]) -> None:
     """Raise UserError when the arguments named no run folder at all."""
     if not records:

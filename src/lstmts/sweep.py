@@ -15,14 +15,14 @@ def summarize_sweep(sweep_dir: Path) -> int:
     """Write summary.csv and comparison.png for every job folder of a sweep; return the failed-job count."""
     from lstmts import report
     from lstmts.compare import comparison_frame, plot_comparison, print_table, wide_console
-    from lstmts.runs import differing_keys, read_run
+    from lstmts.runs import display_columns, read_run
 
     jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and (p / ".hydra").is_dir()),
                   key=lambda p: (int(p.name.split("_")[0]) if p.name.split("_")[0].isdigit() else 1 << 30, p.name))
     records = [read_run(job) for job in jobs]
     if not records:
         return 0
-    keys = differing_keys(records)
+    keys = display_columns(records)
     frame = comparison_frame(records, keys)
     frame["run"] = [Path(run).name for run in frame["run"]]
     report.write_csv(sweep_dir / "summary.csv", frame)
