@@ -27,7 +27,7 @@ def _future_labels(labels: pd.Index, steps: int) -> pd.Index:
 
 def load_run(run_dir: Path):
     """Return (config, metrics, pipeline) of a finished run folder; raise UserError if it is not one."""
-    from lstmts.runs import read_run
+    from lstmts.runs import config_path, read_run
     from lstmts.transforms import Pipeline
 
     record = read_run(run_dir)
@@ -35,10 +35,12 @@ def load_run(run_dir: Path):
         raise UserError(f"{run_dir} is not a run folder ({record.problem}); give a folder that `lstmts` wrote")
     if record.status != "ok":
         raise UserError(f"{run_dir} did not finish (status {record.status}); forecast from a run with status ok")
-    missing = [name for name in ("model.keras", "transforms.json", ".hydra/config.yaml") if not (run_dir / name).exists()]
+    missing = [name for name in ("model.keras", "transforms.json") if not (run_dir / name).exists()]
+    if config_path(run_dir) is None:
+        missing.append("config.yaml")
     if missing:
         raise UserError(f"{run_dir} lacks {', '.join(missing)}; rerun the experiment with this version of lstmts")
-    config = OmegaConf.create(yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text()))
+    config = OmegaConf.create(yaml.safe_load(config_path(run_dir).read_text()))
     pipeline = Pipeline.from_json((run_dir / "transforms.json").read_text())
     return config, record.metrics, pipeline
 

@@ -218,6 +218,7 @@ def run(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=
         "seed": cfg.seed,
     }
     report.write_json(out_dir / "metrics.json", metrics)
+    report.write_atomic(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     try:
         log.info("run folder %s; config:\n%s", out_dir, OmegaConf.to_yaml(cfg))
         validate(cfg)

@@ -46,6 +46,14 @@ def flatten(tree, prefix: str = "") -> dict:
     return flat
 
 
+def config_path(run_dir: Path) -> Path | None:
+    """Return the run's resolved config.yaml (written by lstmts), else Hydra's copy, else None."""
+    for candidate in (run_dir / "config.yaml", run_dir / ".hydra" / "config.yaml"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
 def read_run(path: Path) -> RunRecord:
     """Return the RunRecord of one folder; problems are recorded, not raised."""
     record = RunRecord(path=Path(path))
@@ -60,8 +68,8 @@ def read_run(path: Path) -> RunRecord:
     except (OSError, ValueError) as error:
         record.problem = f"unreadable metrics.json ({error})"
         return record
-    config_file = record.path / ".hydra" / "config.yaml"
-    if config_file.exists():
+    config_file = config_path(record.path)
+    if config_file is not None:
         try:
             record.config = flatten(yaml.safe_load(config_file.read_text()) or {})
         except (OSError, yaml.YAMLError):
@@ -85,7 +93,7 @@ def find_run_folders(arguments: list[str]) -> tuple[list[Path], list[str]]:
         for path in paths:
             if not path.is_dir():
                 notes.append(f"{path}: not a folder")
-            elif (path / "metrics.json").exists() or (path / ".hydra").is_dir():
+            elif (path / "metrics.json").exists() or (path / ".hydra").is_dir() or (path / "config.yaml").exists():
                 folders.append(path)
             else:
                 inside = sorted(p.parent for p in path.rglob("metrics.json") if ".hydra" not in p.parts)

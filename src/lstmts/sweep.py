@@ -17,7 +17,7 @@ def summarize_sweep(sweep_dir: Path) -> int:
     from lstmts.compare import comparison_frame, plot_comparison, print_table, wide_console
     from lstmts.runs import display_columns, read_run
 
-    jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and (p / ".hydra").is_dir()),
+    jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and ((p / ".hydra").is_dir() or (p / "metrics.json").exists())),
                   key=lambda p: (int(p.name.split("_")[0]) if p.name.split("_")[0].isdigit() else 1 << 30, p.name))
     records = [read_run(job) for job in jobs]
     if not records:

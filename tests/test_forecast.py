@@ -1,0 +1,75 @@
+"""Recursive forecasts: horizon scores in every run, and `lstmts forecast` from a run folder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmts.errors import UserError
+from lstmts.forecast import forecast_run
+from lstmts.runner import run
+
+
+@pytest.fixture(scope="module")
+def runs(compose_config, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("forecast-runs")
+    made = {}
+    for name, overrides in {
+        "honest": ["protocol=honest", "protocol.transforms=[log,diff12,standard]", "framing=timesteps",
+                   "framing.look_back=4", "training.epochs=2"],
+        "stateful": ["experiment=tutorial_stateful", "training.epochs=2"],
+    }.items():
+        made[name] = (folder / name, run(compose_config(*overrides), folder / name))
+    return made
+
+
+@pytest.mark.parametrize("name", ["honest", "stateful"])
+def test_horizon_one_of_the_recursion_is_the_one_step_test_score(runs, name):
+    _, metrics = runs[name]
+    assert metrics["test_rmse_by_horizon"]["1"] == pytest.approx(metrics["test_rmse"], rel=1e-5)
+    counts = metrics["test_count_by_horizon"]
+    tests = metrics["samples"]["test"]
+    # An h-step forecast from each origin whose target is still a test target.
+    assert [counts[h] for h in ("1", "3", "6", "12")] == [tests, tests - 2, tests - 5, tests - 11]
+
+
+def test_forecast_writes_dated_csv_and_plot_beyond_the_data(runs):
+    folder, _ = runs["honest"]
+    frame = forecast_run(folder, 24)
+    saved = pd.read_csv(folder / "forecast-24.csv", parse_dates=["date"])
+    assert (folder / "forecast-24.png").stat().st_size > 0
+    assert list(saved["step"]) == list(range(1, 25))
+    assert saved["date"].iloc[0] == pd.Timestamp("1961-01-01")
+    assert saved["date"].iloc[-1] == pd.Timestamp("1962-12-01")
+    np.testing.assert_allclose(saved["forecast"], frame["forecast"])
+    assert np.all(np.isfinite(saved["forecast"])) and np.all(saved["forecast"] > 0)  # log transform
+
+
+def test_forecast_from_a_saved_model_matches_the_runs_own_recursion(runs, compose_config):
+    """The first forecast step equals a one-step prediction with the saved model and transforms."""
+    from lstmts.backend import load
+    from lstmts.forecasting import Forecaster
+    from lstmts.transforms import Pipeline
+
+    folder, _ = runs["honest"]
+    keras, _ = load()
+    model = keras.saving.load_model(folder / "model.keras", compile=False)
+    pipeline = Pipeline.from_json((folder / "transforms.json").read_text())
+    values = pd.read_csv(folder / "predictions.csv")
+    history = pd.read_csv(compose_config().data.path or "data/airline-passengers.csv")["Passengers"].to_numpy(float)
+    forecaster = Forecaster(model, pipeline, 4, "timesteps", False, 1)
+    # The last test prediction in predictions.csv was made from values[:143]; redo it.
+    redo = forecaster.paths(history, np.array([143]), 1)[0, 0]
+    assert redo == pytest.approx(values["prediction"].iloc[-1], rel=1e-5)
+
+
+def test_forecast_works_for_a_stateful_run(runs):
+    folder, _ = runs["stateful"]
+    frame = forecast_run(folder, 3)
+    assert len(frame) == 3 and np.all(np.isfinite(frame["forecast"]))
+
+
+def test_forecast_of_a_folder_that_is_not_a_run_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="not a run folder"):
+        forecast_run(tmp_path, 3)
