@@ -41,7 +41,18 @@ def _value(value):
     return value
 
 
-def comparison_frame(records: list[RunRecord], config_keys: list[str]) -> pd.DataFrame:
+def ranking_metric(records: list[RunRecord]) -> str:
+    """Return the metric to rank by: validation RMSE when every finished run has one, else test RMSE.
+
+    A search is judged on its validation period; ranking it by test RMSE would invite choosing on test.
+    """
+    finished = [r for r in records if r.ok]
+    if finished and all(r.metrics.get("validation_rmse") is not None for r in finished):
+        return "validation_rmse"
+    return "test_rmse"
+
+
+def comparison_frame(records: list[RunRecord], config_keys: list[str], sort_by: str = "test_rmse") -> pd.DataFrame:
     """Return one row per run: the differing config values, status, metrics and baselines; best first."""
     rows = []
     for record in records:
@@ -53,12 +64,12 @@ def comparison_frame(records: list[RunRecord], config_keys: list[str]) -> pd.Dat
             row["error"] = record.problem or record.metrics.get("error")
         rows.append(row)
     frame = pd.DataFrame(rows)
-    if "test_rmse" in frame:
-        frame = frame.sort_values("test_rmse", na_position="last", kind="stable").reset_index(drop=True)
+    if sort_by in frame:
+        frame = frame.sort_values(sort_by, na_position="last", kind="stable").reset_index(drop=True)
     return frame.dropna(axis="columns", how="all")
 
 
-def group_over(frame: pd.DataFrame, config_keys: list[str], over: list[str]) -> pd.DataFrame:
+def group_over(frame: pd.DataFrame, config_keys: list[str], over: list[str], sort_by: str = "test_rmse") -> pd.DataFrame:
     """Aggregate runs that differ only in the `over` keys (the seed) into mean and std per metric."""
     keys = [k for k in config_keys if k not in over]
     numeric = [c for c in frame.columns if c not in keys + over + ["run", "status", "error"]
@@ -73,7 +84,7 @@ def group_over(frame: pd.DataFrame, config_keys: list[str], over: list[str]) -> 
             row[f"{column}_std"] = group[column].std(ddof=1) if len(group) > 1 else np.nan
         rows.append(row)
     result = pd.DataFrame(rows)
-    return result.sort_values("test_rmse", kind="stable").reset_index(drop=True) if "test_rmse" in result else result
+    return result.sort_values(sort_by, kind="stable").reset_index(drop=True) if sort_by in result else result
 
 
 _HEADERS = {
@@ -124,7 +135,8 @@ def print_table(frame: pd.DataFrame, title: str, console=None) -> None:
         left = column in ("run", "status")
         table.add_column(_HEADERS.get(column, column), justify="left" if left else "right", no_wrap=True,
                          max_width=32 if column == "run" else None, overflow="ellipsis")
-    for _, row in frame.iterrows():
+    # Rows as objects: iterrows() would turn whole numbers into floats in a mixed frame.
+    for _, row in frame.astype(object).iterrows():
         cells = [Path(str(row[c])).name if c == "run" else _format(row[c], row.get(f"{c}_std")) for c in columns]
         table.add_row(*cells)
     console.print(table)
@@ -189,13 +201,14 @@ def compare(arguments: list[str], *, out_dir: Path, group: bool = False, over: t
         records = [r for r in records if r.ok]
     require_runs(records, arguments)
     keys = display_columns(records)
-    frame = comparison_frame(records, keys)
-    table = group_over(frame, keys, list(over)) if group else frame
+    sort_by = ranking_metric(records)
+    frame = comparison_frame(records, keys, sort_by)
+    table = group_over(frame, keys, list(over), sort_by) if group else frame
     out_dir.mkdir(parents=True, exist_ok=True)
     report.write_csv(out_dir / "comparison.csv", table)
     if any(r.ok for r in records):
         plot_comparison(out_dir / "comparison.png", frame, records, top=top)
-    print_table(table, title or f"{len(records)} run(s), best test RMSE first", console)
+    print_table(table, title or f"{len(records)} run(s), best {sort_by.replace('_rmse', '')} RMSE first", console)
     console.print(f"wrote {out_dir / 'comparison.csv'} and {out_dir / 'comparison.png'}", highlight=False)
     return table
 

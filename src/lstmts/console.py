@@ -26,25 +26,27 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
     table = Table(title=None, show_header=True, header_style="bold")
     table.add_column("forecaster")
     table.add_column("train RMSE", justify="right")
+    validation = metrics.get("validation_rmse") is not None
+    if validation:
+        table.add_column("validation RMSE", justify="right")
     table.add_column("test RMSE", justify="right")
     table.add_column("test MAE", justify="right")
     label = "LSTM"
     repeats = metrics.get("repeats")
     if repeats:
         label = f"LSTM ensemble of {len(repeats['seeds'])}"
-        table.add_row(
-            f"LSTM, each of {len(repeats['seeds'])} seeds",
-            f"{repeats['train_rmse_mean']:.2f} ± {repeats['train_rmse_std']:.2f}",
-            f"{repeats['test_rmse_mean']:.2f} ± {repeats['test_rmse_std']:.2f}",
-            "",
-        )
-    table.add_row(label, _fmt(metrics.get("train_rmse")), _fmt(metrics.get("test_rmse")), _fmt(metrics.get("test_mae")))
+        each = [f"{repeats[f'{split}_rmse_mean']:.2f} ± {repeats[f'{split}_rmse_std']:.2f}"
+                for split in ("train", "validation", "test") if split != "validation" or validation]
+        table.add_row(f"LSTM, each of {len(repeats['seeds'])} seeds", *each, "")
+    middle = [_fmt(metrics.get("validation_rmse"))] if validation else []
+    table.add_row(label, _fmt(metrics.get("train_rmse")), *middle, _fmt(metrics.get("test_rmse")), _fmt(metrics.get("test_mae")))
     for name, scores in metrics.get("baselines", {}).items():
         label = _BASELINE_LABELS.get(name, name.replace("_", " "))
+        middle = [_fmt(scores.get("validation_rmse"))] if validation else []
         if "note" in scores:
-            table.add_row(label, "", scores["note"], "")
+            table.add_row(label, "", *middle, scores["note"], "")
         else:
-            table.add_row(label, "", _fmt(scores.get("test_rmse")), _fmt(scores.get("test_mae")))
+            table.add_row(label, "", *middle, _fmt(scores.get("test_rmse")), _fmt(scores.get("test_mae")))
     console.print(table)
     samples = metrics.get("samples", {})
     scored = metrics.get("scored", {}).get("test", {})

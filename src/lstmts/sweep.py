@@ -14,7 +14,7 @@ from hydra.experimental.callback import Callback
 def summarize_sweep(sweep_dir: Path) -> int:
     """Write summary.csv and comparison.png for every job folder of a sweep; return the failed-job count."""
     from lstmts import report
-    from lstmts.compare import comparison_frame, plot_comparison, print_table, wide_console
+    from lstmts.compare import comparison_frame, plot_comparison, print_table, ranking_metric, wide_console
     from lstmts.runs import display_columns, read_run
 
     jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and ((p / ".hydra").is_dir() or (p / "metrics.json").exists())),
@@ -23,16 +23,18 @@ def summarize_sweep(sweep_dir: Path) -> int:
     if not records:
         return 0
     keys = display_columns(records)
-    frame = comparison_frame(records, keys)
+    sort_by = ranking_metric(records)
+    frame = comparison_frame(records, keys, sort_by)
     frame["run"] = [Path(run).name for run in frame["run"]]
     report.write_csv(sweep_dir / "summary.csv", frame)
     ok = [r for r in records if r.ok]
     if ok:
-        plot_frame = comparison_frame(ok, keys)
+        plot_frame = comparison_frame(ok, keys, sort_by)
         plot_comparison(sweep_dir / "comparison.png", plot_frame, ok)
     failed = sum(1 for r in records if not r.ok)
     console = wide_console(stderr=True)
-    print_table(frame, f"sweep {sweep_dir}: {len(records)} job(s), {failed} failed", console)
+    print_table(frame, f"sweep {sweep_dir}: {len(records)} job(s), {failed} failed; best {sort_by.replace('_rmse', '')} RMSE first",
+                console)
     console.print(f"wrote {sweep_dir / 'summary.csv'}", highlight=False)
     return failed
 
