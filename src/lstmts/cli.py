@@ -42,6 +42,7 @@ def _task(cfg) -> dict | float | None:
     console = Console(stderr=True)
     try:
         metrics = run(cfg, out_dir, choices=dict(hydra_cfg.runtime.choices), console=console)
+        objective = _objective(metrics, cfg.objective) if cfg.get("objective") else None
     except UserError as error:
         if not multirun:
             fail(str(error))
@@ -51,9 +52,7 @@ def _task(cfg) -> dict | float | None:
     except KeyboardInterrupt:
         fail(f"interrupted; {out_dir / 'metrics.json'} says status: interrupted", code=130)
     print_summary(metrics, out_dir)
-    if cfg.get("objective"):
-        return _objective(metrics, cfg.objective)
-    return metrics
+    return metrics if objective is None else objective
 
 
 def _objective(metrics: dict, name: str) -> float:
@@ -81,7 +80,15 @@ def _hydra_main() -> None:
 
 def main() -> None:
     """Entry point of the `lstmts` console script."""
-    argv = sys.argv[1:]
+    try:
+        _main(sys.argv[1:])
+    except BrokenPipeError:
+        # Output piped into `head` and the like: stop quietly, as other command-line tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1)
+
+
+def _main(argv: list[str]) -> None:
     if argv and argv[0] in SUBCOMMANDS:
         if argv[0] == "compare":
             from lstmts.compare import main as command

@@ -13,6 +13,23 @@ from lstmts.model import reset_states
 from lstmts.transforms import Pipeline
 
 
+_FORWARD: dict[int, tuple] = {}
+
+
+def _forward_function(model):
+    """Return a traced forward pass of `model`, one per model object (a sweep reuses its models).
+
+    A traced call instead of an eager Keras call per window: a stateful path makes hundreds of
+    single-window calls.
+    """
+    from lstmts.backend import load
+
+    if id(model) not in _FORWARD or _FORWARD[id(model)][0] is not model:
+        _, tf = load()
+        _FORWARD[id(model)] = (model, tf.function(lambda x: model(x, training=False)))
+    return _FORWARD[id(model)][1]
+
+
 class Forecaster:
     """A trained model with the transforms and framing it was trained with."""
 
@@ -23,17 +40,17 @@ class Forecaster:
         self.lags_as = lags_as
         self.stateful = stateful
         self.batch_size = batch_size
-        from lstmts.backend import load
+        self._forward = _forward_function(model)
 
-        _, tf = load()
-        # One traced forward pass instead of an eager Keras call per window: a stateful path
-        # makes hundreds of single-window calls.
-        self._forward = tf.function(lambda x: model(x, training=False))
+    @property
+    def history_needed(self) -> int:
+        """Return how many past values one forecast needs: the window plus the differencing lags."""
+        return self.look_back + self.pipeline.warmup
 
-    def window(self, history: np.ndarray) -> np.ndarray:
-        """Return the model input [time steps, features] that forecasts the value after `history`."""
-        lags = self.pipeline.transform(history)[-self.look_back:]
-        return shape_inputs(lags[None, :], self.lags_as)[0].astype(np.float32)
+    def windows(self, tails: np.ndarray) -> np.ndarray:
+        """Return model inputs [rows, time steps, features] forecasting the value after each tail row."""
+        lags = self.pipeline.transform(tails)[:, -self.look_back:]
+        return shape_inputs(lags, self.lags_as).astype(np.float32)
 
     def _outputs(self, windows: np.ndarray) -> np.ndarray:
         if not self.stateful:
@@ -44,11 +61,14 @@ class Forecaster:
             outputs.append(float(np.asarray(self._forward(batch)).reshape(-1)[0]))
         return np.asarray(outputs)
 
-    def _next_values(self, histories: list[np.ndarray]) -> np.ndarray:
-        outputs = self._outputs(np.stack([self.window(h) for h in histories]))
-        return np.array([
-            self.pipeline.inverse(np.array([out]), np.array([len(h)]), h)[0] for out, h in zip(outputs, histories)
-        ])
+    def _next_values(self, tails: np.ndarray) -> np.ndarray:
+        """Return the forecast, in original units, of the value after each row of `tails`."""
+        outputs = self._outputs(self.windows(tails))
+        return self.pipeline.inverse(outputs, tails.shape[1], tails)
+
+    def _tails(self, values: np.ndarray, origins: np.ndarray) -> np.ndarray:
+        needed = self.history_needed
+        return np.stack([values[origin - needed:origin] for origin in origins])
 
     def _state(self) -> list:
         return [[s.numpy() for s in layer.states] for layer in self.model.layers if getattr(layer, "stateful", False)]
@@ -59,6 +79,13 @@ class Forecaster:
             for variable, value in zip(layer.states, states):
                 variable.assign(value)
 
+    def _roll(self, tails: np.ndarray, steps: int) -> np.ndarray:
+        paths = np.empty((len(tails), steps))
+        for step in range(steps):
+            paths[:, step] = self._next_values(tails)
+            tails = np.concatenate([tails[:, 1:], paths[:, step:step + 1]], axis=1)
+        return paths
+
     def paths(self, values: np.ndarray, origins: np.ndarray, steps: int) -> np.ndarray:
         """Return [origins, steps]: from each origin o, forecasts of o, o+1, ... using values[:o] only.
 
@@ -66,44 +93,28 @@ class Forecaster:
         the true windows between origins, as it did when predicting the test period.
         """
         values = np.asarray(values, dtype="float64")
-        origins = np.asarray(origins, dtype=int)
-        paths = np.empty((len(origins), steps))
+        tails = self._tails(values, np.asarray(origins, dtype=int))
         if not self.stateful:
-            histories = [values[:o] for o in origins]
-            for step in range(steps):
-                paths[:, step] = self._next_values(histories)
-                histories = [np.append(h, v) for h, v in zip(histories, paths[:, step])]
-            return paths
+            return self._roll(tails, steps)  # every origin at once, one model call per step
         reset_states(self.model)
-        for row, origin in enumerate(origins):
+        paths = np.empty((len(tails), steps))
+        for row, tail in enumerate(tails):
             saved = self._state()
-            history = values[:origin]
-            for step in range(steps):
-                paths[row, step] = self._next_values([history])[0]
-                history = np.append(history, paths[row, step])
+            paths[row] = self._roll(tail[None], steps)[0]
             self._set_state(saved)
-            self._outputs(self.window(values[:origin])[None])  # advance over the true window
+            self._outputs(self.windows(tail[None]))  # advance over the true window
         return paths
 
-    def warm_up(self, values: np.ndarray, first_target: int) -> None:
-        """Run a stateful model over the true windows of targets first_target..len(values)-1."""
-        if not self.stateful:
-            return
-        reset_states(self.model)
-        windows = np.stack([self.window(values[:t]) for t in range(first_target, len(values))])
-        self._outputs(windows)
-
     def beyond(self, values: np.ndarray, steps: int, first_target: int) -> np.ndarray:
-        """Return `steps` forecasts after the end of `values`."""
+        """Return `steps` forecasts after the end of `values`.
+
+        A stateful model first runs over the true windows of targets first_target..len(values)-1.
+        """
         values = np.asarray(values, dtype="float64")
-        if not self.stateful:
-            return self.paths(values, np.array([len(values)]), steps)[0]
-        self.warm_up(values, first_target)
-        history, forecasts = values, []
-        for _ in range(steps):
-            forecasts.append(self._next_values([history])[0])
-            history = np.append(history, forecasts[-1])
-        return np.asarray(forecasts)
+        if self.stateful:
+            reset_states(self.model)
+            self._outputs(self.windows(self._tails(values, np.arange(first_target, len(values)))))
+        return self._roll(self._tails(values, np.array([len(values)])), steps)[0]
 
 
 def horizon_scores(paths: np.ndarray, origins: np.ndarray, values: np.ndarray, scored: np.ndarray,

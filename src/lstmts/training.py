@@ -52,7 +52,6 @@ class Engine:
         self.optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
         self.optimizer.build(self.model.trainable_variables)
         self._optimizer_start = [v.numpy() for v in self.optimizer.variables]
-        self._loss = keras.losses.MeanSquaredError()
         self._epoch = tf.function(self._epoch_graph, jit_compile=jit_compile)
         # Prediction runs twice per run on small arrays: tracing once beats compiling with XLA.
         batch_shape = (None, spec.batch_size, *spec.input_shape)
@@ -65,27 +64,37 @@ class Engine:
             variable.assign(start)
         reset_states(self.model)
 
-    def _step(self, x, y, index):
+    def _step(self, x, y, index, weights):
+        """One Adam update on the samples at `index`; zero-weight rows are padding and do not count."""
         tf = self.tf
         with tf.GradientTape() as tape:
             predictions = self.model(tf.gather(x, index), training=True)
-            loss = self._loss(tf.gather(y, index), predictions)
+            squared = tf.reduce_mean(tf.square(tf.gather(y, index) - predictions), axis=-1)
+            # The mean squared error over the real samples of the batch, as Keras computes it.
+            loss = tf.reduce_sum(squared * weights) / tf.reduce_sum(weights)
         gradients = tape.gradient(loss, self.model.trainable_variables)
         self.optimizer.apply(gradients, self.model.trainable_variables)
         return loss
 
     def _epoch_graph(self, x, y, order):
-        """One epoch: an update per batch of `order`; returns the sample-weighted mean batch loss."""
+        """One epoch: an update per batch of `order`; returns the sample-weighted mean batch loss.
+
+        A partial last batch is padded to the full batch size with zero-weight rows, so that one
+        compiled step serves every batch (a second step shape would double the XLA compile time).
+        """
         Engine.trace_count += 1
         tf = self.tf
         batch = self.spec.batch_size
         samples = order.shape[0]
-        full_batches, remainder = divmod(samples, batch)
+        batches = -(-samples // batch)
+        padding = batches * batch - samples
+        order = tf.concat([order, tf.zeros([padding], tf.int32)], axis=0)
+        weights = tf.concat([tf.ones([samples]), tf.zeros([padding])], axis=0)
         total = tf.zeros((), tf.float32)
-        for i in tf.range(full_batches):
-            total += self._step(x, y, tf.slice(order, [i * batch], [batch])) * batch
-        if remainder:
-            total += self._step(x, y, order[full_batches * batch:]) * remainder
+        for i in tf.range(batches):
+            batch_weights = tf.slice(weights, [i * batch], [batch])
+            loss = self._step(x, y, tf.slice(order, [i * batch], [batch]), batch_weights)
+            total += loss * tf.reduce_sum(batch_weights)
         return total / samples
 
     def _predict_graph(self, batches):
@@ -141,12 +150,21 @@ def predict_in_batches(predict_batches, inputs: np.ndarray, batch_size: int) -> 
 _ENGINES: dict[tuple, Engine] = {}
 
 
-def engine_for(spec: ModelSpec, learning_rate: float, jit_compile: bool) -> Engine:
-    """Return the process-wide engine for this architecture, building it on first use."""
+def engine_for(spec: ModelSpec, learning_rate: float, jit_compile: bool, seed: int) -> Engine:
+    """Return the process-wide engine for this architecture, reset to the initial weights of `seed`.
+
+    The first engine's own model is built right after seeding, so its weights already are that
+    seed's initial weights; a reused engine gets them from a freshly built model.
+    """
     key = (spec, float(learning_rate), bool(jit_compile))
-    if key not in _ENGINES:
-        _ENGINES[key] = Engine(spec, learning_rate, jit_compile)
-    return _ENGINES[key]
+    if key in _ENGINES:
+        engine = _ENGINES[key]
+        engine.reset(initial_weights(spec, seed))
+        return engine
+    load()[0].utils.set_random_seed(seed)
+    engine = _ENGINES[key] = Engine(spec, learning_rate, jit_compile)
+    engine.reset(engine.model.get_weights())
+    return engine
 
 
 @dataclass
@@ -184,19 +202,18 @@ def train(
 
     Stateful models never shuffle; their LSTM state is reset at the start of every epoch.
     """
+    load()  # TensorFlow's import is start-up work, not training time
     shuffle = shuffle and not spec.stateful
-    weights = initial_weights(spec, seed)
     orders = sample_orders(len(targets), epochs, shuffle, seed)
     updates = epochs * updates_per_epoch(len(targets), spec.batch_size)
     start = time.perf_counter()
     if engine == "fast":
-        fast = engine_for(spec, learning_rate, jit_compile)
-        fast.reset(weights)
+        fast = engine_for(spec, learning_rate, jit_compile, seed)
         losses = fast.fit(inputs, targets, orders, on_epoch)
         model, predict = fast.model, fast.predict
     else:
         model = build_model(spec)
-        model.set_weights(weights)
+        model.set_weights(initial_weights(spec, seed))
         losses = fit_like_tutorial(model, inputs, targets, epochs=epochs, batch_size=spec.batch_size,
                                    shuffle=shuffle, stateful=spec.stateful, learning_rate=learning_rate,
                                    on_epoch=on_epoch)

@@ -117,12 +117,14 @@ class Difference:
         return self
 
     def transform(self, values: np.ndarray) -> np.ndarray:
-        out = np.full(len(values), np.nan)
-        out[self.lag:] = values[self.lag:] - values[:-self.lag]
+        # Along the last axis, so that a batch of equal-length histories transforms at once.
+        values = np.asarray(values, dtype="float64")
+        out = np.full(values.shape, np.nan)
+        out[..., self.lag:] = values[..., self.lag:] - values[..., :-self.lag]
         return out
 
-    def inverse(self, outputs: np.ndarray, target_index: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-        return np.asarray(outputs) + inputs[np.asarray(target_index) - self.lag]
+    def inverse(self, outputs: np.ndarray, target_index, inputs: np.ndarray) -> np.ndarray:
+        return np.asarray(outputs) + inputs[..., np.asarray(target_index) - self.lag]
 
     def state(self) -> dict:
         return {}
@@ -179,8 +181,11 @@ class Pipeline:
     def transform(self, values: np.ndarray) -> np.ndarray:
         return self.stages(values)[-1]
 
-    def inverse(self, outputs: np.ndarray, target_index: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Map outputs at `target_index` back to original units, using the true `values` as history."""
+    def inverse(self, outputs: np.ndarray, target_index, values: np.ndarray) -> np.ndarray:
+        """Map outputs at `target_index` back to original units, using the true `values` as history.
+
+        `values` may also be a batch [rows, time] of histories with one scalar `target_index`.
+        """
         stages = self.stages(values)
         current = np.asarray(outputs, dtype="float64")
         for position in reversed(range(len(self.steps))):
