@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import platform
-import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -249,21 +248,12 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     series = prepared.series
     log.info("data %s: %d values; samples %s", series.path, len(series.values),
              {split: len(w) for split, w in prepared.windows.items()})
-    started = time.perf_counter()
     per_seed = []
-    losses = {}
     for seed, trained, predictions in _train_repeats(cfg, prepared, console):
-        losses[seed] = trained.losses
         per_seed.append((seed, trained, predictions))
-        name = "model.keras" if seed == cfg.seed else None
-        if name:
-            trained.model.save(out_dir / name)
-        if cfg.training.repeats > 1:
-            (out_dir / "models").mkdir(exist_ok=True)
-            trained.model.save(out_dir / "models" / f"seed-{seed}.keras")
-    train_seconds = sum(t.seconds for _, t, _ in per_seed)
+        _save_model(cfg, out_dir, seed, trained.model)
+    # With repeats, the run is scored on the ensemble: the mean of the models' predictions.
     ensemble = {split: np.mean([p[split] for _, _, p in per_seed], axis=0) for split in prepared.windows}
-    paths = [p["paths"] for _, _, p in per_seed if p["paths"] is not None]
     scale = evaluation.seasonal_scale(series.values, _training_end(prepared.periods), cfg.season_length)
 
     metrics: dict = {}
@@ -275,45 +265,65 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     metrics["test_rmse_ratio_to_persistence"] = metrics["test_rmse"] / persistence if persistence else None
     metrics["baselines"] = baselines
     if cfg.training.repeats > 1:
-        per_model = {
-            split: [evaluation.rmse(series.values[prepared.windows[split].target_index], p[split]) for _, _, p in per_seed]
-            for split in prepared.windows
-        }
-        metrics["repeats"] = {
-            "seeds": [seed for seed, _, _ in per_seed],
-            **{f"{split}_rmse": values for split, values in per_model.items()},
-            **{f"{split}_rmse_mean": float(np.mean(v)) for split, v in per_model.items()},
-            **{f"{split}_rmse_std": float(np.std(v, ddof=1)) for split, v in per_model.items()},
-            "ensemble": "train_rmse/test_rmse at the top level are those of the mean of the models' predictions",
-        }
+        metrics["repeats"] = _repeat_scores(prepared, per_seed, metrics)
+    paths = [p["paths"] for _, _, p in per_seed if p["paths"] is not None]
     if paths:
-        from lstmts.forecasting import horizon_scores
-
-        test_index = prepared.windows["test"].target_index
-        by_horizon = horizon_scores(np.mean(paths, axis=0), test_index, series.values, test_index,
-                                    horizons=tuple(cfg.horizons))
-        metrics["test_rmse_by_horizon"] = {h: v["rmse"] for h, v in by_horizon.items()}
-        metrics["test_count_by_horizon"] = {h: v["count"] for h, v in by_horizon.items()}
+        metrics.update(_horizon_scores(cfg, prepared, np.mean(paths, axis=0)))
     metrics["samples"] = {split: len(w) for split, w in prepared.windows.items()}
     metrics["scored"] = {
         split: {"first": series.label(int(w.target_index[0])), "last": series.label(int(w.target_index[-1]))}
         for split, w in prepared.windows.items()
     }
     metrics["updates"] = sum(t.updates for _, t, _ in per_seed)
-    metrics["train_seconds"] = round(train_seconds, 4)
+    metrics["train_seconds"] = round(sum(t.seconds for _, t, _ in per_seed), 4)
     metrics["final_loss"] = {seed: t.losses[-1] for seed, t, _ in per_seed}
     metrics["versions"] = _versions()
     metrics["data"] = {"path": str(series.path), "sha256": series.sha256, "values": len(series.values)}
+    _write_outputs(cfg, out_dir, prepared, ensemble, {seed: t.losses for seed, t, _ in per_seed}, metrics)
+    return metrics
 
+
+def _save_model(cfg: DictConfig, out_dir: Path, seed: int, model) -> None:
+    if seed == cfg.seed:
+        model.save(out_dir / "model.keras")
+    if cfg.training.repeats > 1:
+        (out_dir / "models").mkdir(exist_ok=True)
+        model.save(out_dir / "models" / f"seed-{seed}.keras")
+
+
+def _repeat_scores(prepared: Prepared, per_seed: list, metrics: dict) -> dict:
+    """Return each model's RMSE per split, their mean and std, and the ensemble's RMSE."""
+    values = prepared.series.values
+    scores: dict = {"seeds": [seed for seed, _, _ in per_seed]}
+    for split, windows in prepared.windows.items():
+        each = [evaluation.rmse(values[windows.target_index], p[split]) for _, _, p in per_seed]
+        scores[f"{split}_rmse"] = each
+        scores[f"{split}_rmse_mean"] = float(np.mean(each))
+        scores[f"{split}_rmse_std"] = float(np.std(each, ddof=1))
+        scores[f"ensemble_{split}_rmse"] = metrics[f"{split}_rmse"]
+    return scores
+
+
+def _horizon_scores(cfg: DictConfig, prepared: Prepared, paths: np.ndarray) -> dict:
+    from lstmts.forecasting import horizon_scores
+
+    test_index = prepared.windows["test"].target_index
+    by_horizon = horizon_scores(paths, test_index, prepared.series.values, test_index, horizons=tuple(cfg.horizons))
+    return {
+        "test_rmse_by_horizon": {h: v["rmse"] for h, v in by_horizon.items()},
+        "test_count_by_horizon": {h: v["count"] for h, v in by_horizon.items()},
+    }
+
+
+def _write_outputs(cfg: DictConfig, out_dir: Path, prepared: Prepared, ensemble: dict, losses: dict,
+                   metrics: dict) -> None:
+    series = prepared.series
     frame = _predictions_frame(prepared, ensemble)
     report.write_csv(out_dir / "predictions.csv", frame)
     report.write_atomic(out_dir / "transforms.json", prepared.pipeline.to_json())
-    title = _title(cfg, metrics)
-    report.plot_forecast(out_dir / "forecast.png", series.labels, series.values, frame, title=title,
+    report.plot_forecast(out_dir / "forecast.png", series.labels, series.values, frame, title=_title(cfg, metrics),
                          y_label=cfg.data.get("units") or series.name)
     report.plot_losses(out_dir / "loss.png", losses)
-    metrics["wall_seconds_after_data"] = round(time.perf_counter() - started, 4)
-    return metrics
 
 
 def _title(cfg: DictConfig, metrics: dict) -> str:
