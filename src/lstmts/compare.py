@@ -145,30 +145,41 @@ def print_table(frame: pd.DataFrame, title: str, console=None) -> None:
             console.print(f"{Path(str(row['run'])).name}: {row['status']}: {row['error']}", highlight=False)
 
 
-def plot_comparison(path: Path, frame: pd.DataFrame, records: list[RunRecord], top: int = 3) -> None:
+def _run_label(row: pd.Series, keys: list[str]) -> str:
+    """Return "key=value ..." of a run's differing config values, or its folder name without them."""
+    parts = [f"{key.split('.')[-1]}={row[key]}" for key in keys if key in row and pd.notna(row[key])]
+    return " ".join(parts) or Path(str(row["run"])).name
+
+
+def plot_comparison(path: Path, frame: pd.DataFrame, records: list[RunRecord], keys: list[str], top: int = 3) -> None:
     """Test RMSE per run with the baselines as reference lines, and the best runs' test predictions."""
     plt = report._pyplot()
     ok = frame[frame["status"] == "ok"] if "status" in frame else frame
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1, 1.4]})
-    labels = [Path(run).name for run in ok["run"]]
+    labels = [_run_label(row, keys) for _, row in ok.iterrows()]
     left.barh(range(len(ok)), ok["test_rmse"], color="tab:blue")
     left.set_yticks(range(len(ok)), labels, fontsize=7)
     left.invert_yaxis()
     left.set_xlabel("test RMSE (original units)")
-    styles = ["--", ":", "-.", (0, (5, 1)), (0, (1, 1))]
+    markers = ["|", "x", "+", "1", "2"]
     baseline_columns = [c for c in ok.columns if c.endswith("_test_rmse") and not c.startswith("test_")]
-    for style, column in zip(styles, baseline_columns):
-        values = ok[column].dropna()
-        if len(values):
-            spread = " (median; runs differ)" if values.nunique() > 1 else ""
-            left.axvline(values.median(), color="0.3", linestyle=style, linewidth=1,
-                         label=f"{column.removesuffix('_test_rmse').replace('_', ' ')} {values.median():.1f}{spread}")
-    if baseline_columns:
-        left.legend(fontsize=7, frameon=False, loc="lower right")
+    for marker, column in zip(markers, baseline_columns):
+        values = ok[column]
+        name = _HEADERS.get(column, column.removesuffix("_test_rmse").replace("_", " "))
+        if values.nunique(dropna=True) == 1:
+            left.axvline(values.iloc[0], color="0.3", linestyle=":", linewidth=1)
+            left.text(values.iloc[0], -0.6, f" {name}", rotation=90, fontsize=7, va="bottom", ha="right", color="0.3")
+        else:
+            # Runs scored on different targets: each run against its own baseline.
+            left.scatter(values, range(len(ok)), marker=marker, color="0.2", s=40, zorder=3,
+                         label=f"{name}, on each run's targets")
+    if left.get_legend_handles_labels()[0]:
+        left.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     left.set_title("test RMSE per run (best first)")
     by_path = {str(r.path): r for r in records}
     actual_drawn = False
-    for run in list(ok["run"])[:top]:
+    for (_, row), label in list(zip(ok.iterrows(), labels))[:top]:
+        run = row["run"]
         predictions_file = Path(run) / "predictions.csv"
         if not predictions_file.exists():
             continue
@@ -178,11 +189,11 @@ def plot_comparison(path: Path, frame: pd.DataFrame, records: list[RunRecord], t
             actual_drawn = True
         test = predictions[predictions["split"] == "test"]
         rmse = by_path[run].metrics.get("test_rmse")
-        right.plot(test["date"], test["prediction"], linewidth=1.1, label=f"{Path(run).name} ({rmse:.1f})")
+        right.plot(test["date"], test["prediction"], linewidth=1.1, label=f"{label} ({rmse:.1f})")
     right.set_title(f"test predictions of the best {min(top, len(ok))} run(s)")
     right.legend(fontsize=7, frameon=False, loc="upper left")
     right.grid(alpha=0.3)
-    figure.autofmt_xdate()
+    right.tick_params(axis="x", labelrotation=30)
     report.save_figure(figure, path)
 
 
@@ -207,7 +218,7 @@ def compare(arguments: list[str], *, out_dir: Path, group: bool = False, over: t
     out_dir.mkdir(parents=True, exist_ok=True)
     report.write_csv(out_dir / "comparison.csv", table)
     if any(r.ok for r in records):
-        plot_comparison(out_dir / "comparison.png", frame, records, top=top)
+        plot_comparison(out_dir / "comparison.png", frame, records, keys, top=top)
     print_table(table, title or f"{len(records)} run(s), best {sort_by.replace('_rmse', '')} RMSE first", console)
     console.print(f"wrote {out_dir / 'comparison.csv'} and {out_dir / 'comparison.png'}", highlight=False)
     return table

@@ -30,7 +30,7 @@ def summarize_sweep(sweep_dir: Path) -> int:
     ok = [r for r in records if r.ok]
     if ok:
         plot_frame = comparison_frame(ok, keys, sort_by)
-        plot_comparison(sweep_dir / "comparison.png", plot_frame, ok)
+        plot_comparison(sweep_dir / "comparison.png", plot_frame, ok, keys)
     failed = sum(1 for r in records if not r.ok)
     console = wide_console(stderr=True)
     print_table(frame, f"sweep {sweep_dir}: {len(records)} job(s), {failed} failed; best {sort_by.replace('_rmse', '')} RMSE first",
