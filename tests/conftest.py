@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,3 +46,64 @@ def keras():
 
     keras, _ = load()
     return keras
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory) -> Path:
+    """Point lstmts' cache (classical baselines) at a folder of this test session, not at ~/.cache."""
+    folder = tmp_path_factory.mktemp("lstmts-cache")
+    saved = os.environ.get("LSTMTS_CACHE")
+    os.environ["LSTMTS_CACHE"] = str(folder)
+    yield folder
+    if saved is None:
+        os.environ.pop("LSTMTS_CACHE", None)
+    else:
+        os.environ["LSTMTS_CACHE"] = saved
+
+
+# Set by lstmts.backend.load() in the pytest process, or by a developer's shell: the command must
+# start without them to show what a user gets.
+_NOT_INHERITED = ("TF_CPP_MIN_LOG_LEVEL", "TF_XLA_FLAGS", "KERAS_BACKEND", "COLUMNS", "LINES", "HYDRA_FULL_ERROR")
+
+
+class Cli:
+    """The installed `lstmts` command, run in subprocesses with this session's private caches."""
+
+    timeout = 240
+
+    def __init__(self, env: dict) -> None:
+        self.env = env
+        beside_python = Path(sys.executable).parent / "lstmts"
+        found = str(beside_python) if beside_python.exists() else shutil.which("lstmts")
+        assert found, "the lstmts console script is not installed"
+        self.command = found
+
+    def start(self, args: list[str], cwd: Path) -> subprocess.Popen:
+        return subprocess.Popen([self.command, *map(str, args)], env=self.env, cwd=cwd,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def finish(self, process: subprocess.Popen) -> subprocess.CompletedProcess:
+        stdout, stderr = process.communicate(timeout=self.timeout)
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+    def run(self, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+        return self.finish(self.start(args, cwd))
+
+    @staticmethod
+    def error_line(result: subprocess.CompletedProcess) -> str:
+        """Return the one `lstmts: error:` line of a failed command, checking that it is all it said on stderr."""
+        assert result.returncode != 0, result.stdout
+        assert "Traceback" not in result.stdout + result.stderr, result.stderr
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("lstmts: error: "), result.stderr
+        return lines[0]
+
+
+@pytest.fixture(scope="session")
+def lstmts_cli(private_xla_cache, private_cache) -> Cli:
+    """Return a runner of the installed `lstmts` command whose caches are this session's tmp folders."""
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
+    env["LSTMTS_XLA_CACHE"] = str(private_xla_cache)
+    env["LSTMTS_CACHE"] = str(private_cache)
+    return Cli(env)

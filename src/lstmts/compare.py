@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from lstmts import report
+from lstmts.errors import UserError
 from lstmts.runs import RunRecord, column_value, display_columns, read_runs, require_runs
 
 METRIC_COLUMNS = ["train_rmse", "validation_rmse", "test_rmse", "test_mase", "ratio_to_persistence", "train_seconds"]
@@ -203,13 +204,17 @@ def compare(arguments: list[str], *, out_dir: Path, group: bool = False, over: t
     console = console or wide_console()
     records, notes = read_runs(arguments)
     for note in notes:
-        console.print(f"skipped {note}", style="yellow", highlight=False)
+        console.print(f"skipped {note}", style="yellow", highlight=False, soft_wrap=True)
     if not include_failed:
         for record in records:
             if not record.ok:
                 reason = record.problem or f"status {record.status}: {record.metrics.get('error') or ''}".rstrip(": ")
-                console.print(f"skipped {record.path}: {reason}", style="yellow", highlight=False)
+                console.print(f"skipped {record.path}: {reason}", style="yellow", highlight=False, soft_wrap=True)
+        found = len(records)
         records = [r for r in records if r.ok]
+        if found and not records:
+            raise UserError(f"none of the {found} run folder(s) in {' '.join(arguments)} finished with status ok;"
+                            f" rerun them, or point at finished runs")
     require_runs(records, arguments)
     keys = display_columns(records)
     sort_by = ranking_metric(records)

@@ -83,6 +83,10 @@ def validate(cfg: DictConfig) -> None:
     validation = cfg.split.get("validation_fraction", 0.0)
     _check(isinstance(validation, (int, float)) and 0 <= validation < 1,
            f"split.validation_fraction={validation!r} is impossible; use a number in [0, 1), e.g. 0.2")
+    _check(_is_int(cfg.seed) and cfg.seed >= 0, f"seed={cfg.seed!r} is impossible; use a whole number >= 0, e.g. seed=7")
+    horizons = cfg.get("horizons") or []
+    _check(isinstance(horizons, (list, ListConfig)) and all(_is_int(h) and h >= 1 for h in horizons),
+           f"horizons={horizons!r} is impossible; use a list of whole numbers >= 1, e.g. horizons=[1,3,6,12], or []")
     _check(_is_int(cfg.season_length) and cfg.season_length >= 1,
            f"season_length={cfg.season_length!r} is impossible; use a whole number >= 1 (12 for monthly data)")
     _check(cfg.data.missing in ("error", "interpolate", "drop"),

@@ -114,5 +114,6 @@ def plan_periods(
             f"the series has {length} values, too short for framing.look_back={look_back} and"
             f" split.train_fraction={train_fraction}: the {' and '.join(empty)} period{'s get' if len(empty) > 1 else ' gets'} no sample;"
             f" it needs at least {needed} values, or use a smaller framing.look_back"
+            + (f" or split.validation_fraction (now {validation_fraction})" if validation_fraction else "")
         )
     return periods

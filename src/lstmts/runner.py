@@ -203,6 +203,18 @@ def _choices(cfg: DictConfig, choices: dict | None) -> dict:
     return {group: cfg[group].get("name") for group in ("data", "framing", "model", "protocol")}
 
 
+def _resolved_yaml(cfg: DictConfig) -> str:
+    """Return the config with every interpolation resolved; a broken one is the user's to fix."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return OmegaConf.to_yaml(cfg, resolve=True)
+    except OmegaConfBaseException as error:
+        key = f" in {error.full_key}" if getattr(error, "full_key", None) else ""
+        reason = str(error.msg).splitlines()[0]
+        raise UserError(f"the config cannot be resolved{key}: {reason}; fix that value or override") from None
+
+
 def run(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=None) -> dict:
     """Run one experiment into out_dir and return its metrics (also written to metrics.json).
 
@@ -217,9 +229,9 @@ def run(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=
         "seed": cfg.seed,
     }
     report.write_json(out_dir / "metrics.json", metrics)
-    report.write_atomic(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     try:
-        log.info("run folder %s; config:\n%s", out_dir, OmegaConf.to_yaml(cfg))
+        report.write_atomic(out_dir / "config.yaml", _resolved_yaml(cfg))
+        log.info("run folder %s; config:\n%s", out_dir, OmegaConf.to_yaml(cfg, resolve=True))
         validate(cfg)
         metrics.update(_run(cfg, out_dir, console))
         metrics["status"] = "ok"

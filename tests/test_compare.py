@@ -1,0 +1,192 @@
+"""Tests of lstmts.compare: run folders side by side, skipped folders, grouping over seeds, the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from lstmts import runner
+from lstmts.compare import compare
+from lstmts.errors import UserError
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+RUNS = [(seed, look_back) for look_back in (1, 3) for seed in (1, 2)]
+
+
+@pytest.fixture(scope="module")
+def runs(compose_config, tmp_path_factory) -> dict:
+    """Four small runs (seed x look_back), plus folders that are not finished runs; name -> folder."""
+    root = tmp_path_factory.mktemp("compare")
+    folders = {}
+    for seed, look_back in RUNS:
+        cfg = compose_config(f"seed={seed}", f"framing.look_back={look_back}", "training.epochs=2",
+                             "baselines.classical=false", "horizons=[]")
+        folders[f"lb{look_back}-seed{seed}"] = folder = root / f"lb{look_back}-seed{seed}"
+        runner.run(cfg, folder)
+    folders["failed"] = root / "failed"
+    with pytest.raises(UserError):
+        runner.run(compose_config("model.units=0"), folders["failed"])
+    # A run killed before it could write its final status.
+    folders["running"] = root / "running"
+    folders["running"].mkdir()
+    (folders["running"] / "metrics.json").write_text(json.dumps({"status": "running", "seed": 7}))
+    folders["corrupt"] = root / "corrupt"
+    folders["corrupt"].mkdir()
+    (folders["corrupt"] / "metrics.json").write_text('{"status": "ok", "test_rmse": 1')
+    folders["empty"] = root / "empty"
+    folders["empty"].mkdir()
+    return folders
+
+
+def _ok_names() -> list[str]:
+    return [f"lb{look_back}-seed{seed}" for seed, look_back in RUNS]
+
+
+def _metrics(folder: Path) -> dict:
+    return json.loads((folder / "metrics.json").read_text())
+
+
+def _compare(runs, tmp_path, **options) -> tuple[pd.DataFrame, str]:
+    console = Console(file=io.StringIO(), width=1000)
+    table = compare([str(folder) for folder in runs.values()], out_dir=tmp_path, console=console, **options)
+    return table, console.file.getvalue()
+
+
+def test_table_has_the_finished_runs_best_test_rmse_first(runs, tmp_path):
+    table, _ = _compare(runs, tmp_path)
+    assert sorted(Path(run).name for run in table["run"]) == sorted(_ok_names())
+    assert table["test_rmse"].is_monotonic_increasing
+    for _, row in table.iterrows():
+        metrics = _metrics(Path(row["run"]))
+        assert row["test_rmse"] == pytest.approx(metrics["test_rmse"])
+        assert row["seed"] == metrics["seed"]
+    assert set(table["status"]) == {"ok"}
+
+
+def test_table_shows_the_values_that_differ_and_hides_the_equal_ones(runs, tmp_path):
+    table, _ = _compare(runs, tmp_path)
+    assert {"framing.look_back", "seed"} <= set(table.columns)
+    for same in ("model.units", "training.epochs", "framing.lags_as", "split.train_fraction"):
+        assert same not in table.columns
+    for _, row in table.iterrows():
+        assert Path(row["run"]).name == f"lb{row['framing.look_back']}-seed{row['seed']}"
+
+
+def test_each_folder_that_is_not_a_finished_run_is_skipped_with_one_line(runs, tmp_path):
+    _, output = _compare(runs, tmp_path)
+    skipped = [line for line in output.splitlines() if line.startswith("skipped")]
+    assert len(skipped) == 4, output
+    reasons = {
+        "failed": "model.units=0",
+        "running": "interrupted",
+        "corrupt": "unreadable metrics.json",
+        "empty": "not a run folder",
+    }
+    for name, reason in reasons.items():
+        lines = [line for line in skipped if f"{runs[name]}:" in line]
+        assert len(lines) == 1, (name, output)
+        assert reason in lines[0], lines[0]
+
+
+def test_comparison_csv_is_the_table_and_the_plot_is_written(runs, tmp_path):
+    table, output = _compare(runs, tmp_path)
+    written = pd.read_csv(tmp_path / "comparison.csv")
+    assert list(written.columns) == list(table.columns)
+    assert list(written["run"]) == list(table["run"])
+    np.testing.assert_allclose(written["test_rmse"], table["test_rmse"])
+    assert (tmp_path / "comparison.png").read_bytes().startswith(PNG_MAGIC)
+    assert str(tmp_path / "comparison.csv") in output
+
+
+def test_group_averages_runs_that_differ_only_in_seed(runs, tmp_path):
+    table, _ = _compare(runs, tmp_path, group=True)
+    assert len(table) == 2
+    assert "seed" not in table.columns
+    assert table["test_rmse"].is_monotonic_increasing
+    for _, row in table.iterrows():
+        look_back = int(row["framing.look_back"])
+        each = [_metrics(runs[f"lb{look_back}-seed{seed}"]) for seed in (1, 2)]
+        assert row["runs"] == 2
+        for metric in ("test_rmse", "train_rmse"):
+            values = [m[metric] for m in each]
+            assert row[metric] == pytest.approx(np.mean(values))
+            assert row[f"{metric}_std"] == pytest.approx(np.std(values, ddof=1))
+    written = pd.read_csv(tmp_path / "comparison.csv")
+    np.testing.assert_allclose(written["test_rmse_std"], table["test_rmse_std"])
+
+
+def test_compare_of_no_run_folder_is_a_user_error(runs, tmp_path):
+    console = Console(file=io.StringIO(), width=1000)
+    with pytest.raises(UserError, match="no run folders found"):
+        compare([str(runs["empty"])], out_dir=tmp_path, console=console)
+    assert not (tmp_path / "comparison.csv").exists()
+
+
+def test_compare_of_only_unfinished_runs_is_a_user_error_saying_so(runs, tmp_path):
+    console = Console(file=io.StringIO(), width=1000)
+    with pytest.raises(UserError) as error:
+        compare([str(runs["failed"]), str(runs["running"]), str(runs["corrupt"])], out_dir=tmp_path, console=console)
+    assert "no run folders found" not in str(error.value)
+    assert "finished" in str(error.value)
+    assert not (tmp_path / "comparison.csv").exists()
+
+
+# --- the `lstmts compare` command -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def commands(runs, lstmts_cli, tmp_path_factory) -> dict:
+    """Run the compare commands side by side (each is a Python start-up); name -> result."""
+    work = tmp_path_factory.mktemp("compare-cli")
+    root = runs["failed"].parent
+    empty = work / "nothing-here"
+    empty.mkdir()
+    long = work / ("a-run-folder-whose-absolute-path-is-longer-than-a-terminal-line-" * 2) / "failed"
+    long.mkdir(parents=True)
+    shutil.copy(runs["failed"] / "metrics.json", long / "metrics.json")
+    arguments = {
+        # No shell: the glob reaches lstmts as one argument, as when a user quotes it.
+        "glob": ["compare", str(root / "lb3-*"), "--out", str(work / "glob")],
+        "empty": ["compare", str(empty)],
+        "help": ["compare", "--help"],
+        "long": ["compare", str(long), str(runs["lb1-seed1"]), "--out", str(work / "long")],
+    }
+    started = {name: lstmts_cli.start(args, work) for name, args in arguments.items()}
+    return {name: lstmts_cli.finish(process) for name, process in started.items()} | {"work": work, "long_folder": long}
+
+
+def test_compare_command_expands_a_quoted_glob(commands, runs):
+    result = commands["glob"]
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    written = pd.read_csv(commands["work"] / "glob" / "comparison.csv")
+    assert sorted(Path(run).name for run in written["run"]) == ["lb3-seed1", "lb3-seed2"]
+    assert written["test_rmse"].is_monotonic_increasing
+    assert "seed" in written.columns
+    assert "framing.look_back" not in written.columns  # the same in both
+    assert (commands["work"] / "glob" / "comparison.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_compare_command_of_an_empty_folder_is_one_error_line(commands, lstmts_cli):
+    line = lstmts_cli.error_line(commands["empty"])
+    assert "nothing-here" in line
+
+
+def test_compare_command_help(commands):
+    result = commands["help"]
+    assert result.returncode == 0, result.stderr
+    assert "--group-by" in result.stdout
+    assert "--out" in result.stdout
+
+
+def test_compare_command_prints_a_skipped_long_folder_on_one_line(commands, runs):
+    result = commands["long"]
+    assert result.returncode == 0, result.stderr
+    error = json.loads((runs["failed"] / "metrics.json").read_text())["error"]
+    assert f"skipped {commands['long_folder']}: status failed: {error}" in result.stdout.splitlines()

@@ -1,0 +1,329 @@
+"""Tests of bad input, as a user meets it: one `lstmts: error:` line, a non-zero exit, no traceback.
+
+Each case runs the installed command in a subprocess; most fail before TensorFlow is imported,
+so they are cheap, and they run a few at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lstmts import report, runner
+from lstmts.data import load_series
+
+AIRLINE_CSV = Path(__file__).resolve().parents[1] / "data" / "airline-passengers.csv"
+
+
+def _months(count: int, start_year: int = 1949) -> list[str]:
+    return [f"{start_year + m // 12}-{m % 12 + 1:02d}" for m in range(count)]
+
+
+def _csv(rows: list[tuple[str, str]], header: str = "Month,Passengers") -> str:
+    return "\n".join([header, *(f"{date},{value}" for date, value in rows)]) + "\n"
+
+
+def _missing_values_csv() -> str:
+    """40 months with the values of lines 3 and 6 left empty (the header is line 1)."""
+    months = _months(40)
+    values = [str(100 + 3 * i + (i % 12)) for i in range(40)]
+    values[1] = values[4] = ""
+    return _csv(list(zip(months, values)))
+
+
+# Files the data cases read, by name.
+DATA_FILES: dict[str, bytes | str] = {
+    "empty.csv": "",
+    "header-only.csv": "Month,Passengers\n",
+    "png-bytes.csv": b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8,
+    "non-numeric.csv": _csv([("1949-01", "112"), ("1949-02", "abc"), ("1949-03", "132")]),
+    "missing-values.csv": _missing_values_csv(),
+    "unsorted.csv": _csv([("1949-02", "112"), ("1949-01", "118"), ("1949-03", "132")]),
+    "duplicated.csv": _csv([("1949-01", "112"), ("1949-01", "118"), ("1949-03", "132")]),
+    "unparseable.csv": _csv([("1949-01", "112"), ("notadate", "118"), ("1949-03", "132")]),
+    "too-short.csv": _csv([("1949-01", "112"), ("1949-02", "118"), ("1949-03", "132")]),
+    "constant.csv": _csv([(month, "5") for month in _months(30)]),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """A bad input: the command's arguments (after `lstmts`) and the words its error line must hold."""
+
+    args: tuple[str, ...]
+    expect: tuple[str, ...]
+    data_file: str | None = None  # data=csv with this file of DATA_FILES (or a missing one)
+    runs: bool = True  # a training run that gets a run folder (not a subcommand, not an unwritable folder)
+
+
+CASES = {
+    # The slow one first (it trains until the loss diverges), so that the quick ones run beside it.
+    "nan-loss": Case(("training.learning_rate=1e30", "training.epochs=3"), ("diverged", "learning_rate")),
+    "missing-file": Case((), ("does-not-exist.csv", "does not exist"), data_file="does-not-exist.csv"),
+    "empty-file": Case((), ("empty.csv", "empty"), data_file="empty.csv"),
+    "header-only": Case((), ("header-only.csv", "no rows"), data_file="header-only.csv"),
+    "binary-file": Case((), ("png-bytes.csv", "not a readable CSV"), data_file="png-bytes.csv"),
+    "value-column-missing": Case(("data.column=Sales",), ("'Sales'", "'Month', 'Passengers'"),
+                                 data_file="too-short.csv"),
+    "non-numeric": Case((), ("'abc'", "line 3"), data_file="non-numeric.csv"),
+    "missing-values": Case((), ("2 missing", "3, 6", "data.missing=interpolate"), data_file="missing-values.csv"),
+    "unsorted-dates": Case((), ("not sorted", "line 3"), data_file="unsorted.csv"),
+    "duplicated-dates": Case((), ("repeats 1949-01-01", "line 3"), data_file="duplicated.csv"),
+    "unparseable-dates": Case((), ("'notadate'", "line 3"), data_file="unparseable.csv"),
+    "too-short": Case((), ("3 values", "at least 7 values"), data_file="too-short.csv"),
+    "constant": Case((), ("constant",), data_file="constant.csv"),
+    "look-back-0": Case(("framing.look_back=0",), ("framing.look_back=0",)),
+    "units-0": Case(("model.units=0",), ("model.units=0",)),
+    "epochs-0": Case(("training.epochs=0",), ("training.epochs=0",)),
+    "batch-size-0": Case(("training.batch_size=0",), ("training.batch_size=0",)),
+    "train-fraction-1.5": Case(("split.train_fraction=1.5",), ("split.train_fraction=1.5",)),
+    "repeats-0": Case(("training.repeats=0",), ("training.repeats=0",)),
+    "negative-seed": Case(("seed=-1",), ("seed=-1",)),
+    "horizon-zero": Case(("horizons=[0]",), ("horizons=[0]",)),
+    "unresolvable-interpolation": Case(("data.units=${nope}",), ("data.units",)),
+    "run-dir-under-a-file": Case(("hydra.run.dir={work}/a-file/run",), ("cannot write", "a-file", "hydra.run.dir"),
+                                 runs=False),
+    "sweep-dir-under-a-file": Case(("-m", "seed=1,2", "hydra.sweep.dir={work}/a-file/sweep"),
+                                   ("cannot write", "a-file", "hydra.sweep.dir"), runs=False),
+    "forecast-not-a-run": Case(("forecast", "{work}/not-a-run"), ("not-a-run", "not a run folder"), runs=False),
+    "compare-not-a-run": Case(("compare", "{work}/not-a-run"), ("not-a-run", "no run folders"), runs=False),
+}
+BUGS: dict[str, str] = {}  # name -> "BUG: ..." for a case that still fails (strict xfail)
+
+
+def _arguments(name: str, case: Case, work: Path) -> list[str]:
+    args = [arg.replace("{work}", str(work)) for arg in case.args]
+    if case.data_file:
+        args = ["data=csv", f"data.path={work / case.data_file}", "data.column=Passengers",
+                "data.date_column=Month", *args]
+    if case.runs:
+        args.append(f"hydra.run.dir={work / 'runs' / name}")
+    return args
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory, lstmts_cli) -> dict:
+    """Run every case, three at a time; return name -> (result, its run folder or None)."""
+    work = tmp_path_factory.mktemp("faults")
+    for name, content in DATA_FILES.items():
+        if isinstance(content, bytes):
+            (work / name).write_bytes(content)
+        else:
+            (work / name).write_text(content)
+    (work / "a-file").write_text("a regular file where a folder is wanted\n")
+    (work / "not-a-run").mkdir()
+    (work / "not-a-run" / "notes.txt").write_text("not a run\n")
+
+    def run(name: str):
+        return lstmts_cli.run(_arguments(name, CASES[name], work), work)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = dict(zip(CASES, pool.map(run, CASES)))
+    outcomes = {name: (results[name], work / "runs" / name if CASES[name].runs else None) for name in CASES}
+    return outcomes | {"work": work}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(name, marks=pytest.mark.xfail(reason=BUGS[name], strict=True)) if name in BUGS else name
+             for name in CASES]
+)
+def test_bad_input_is_one_error_line_and_a_failed_run(outcomes, lstmts_cli, name):
+    result, run_dir = outcomes[name]
+    line = lstmts_cli.error_line(result)
+    for words in CASES[name].expect:
+        assert words in line, line
+    if run_dir is not None:
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        assert metrics["status"] == "failed"
+        assert metrics["error"] in line
+
+
+def test_an_output_folder_under_a_file_leaves_the_file_alone(outcomes):
+    for name in ("run-dir-under-a-file", "sweep-dir-under-a-file"):
+        assert outcomes[name][0].stdout == ""  # it stopped before Hydra launched anything
+    assert (outcomes["work"] / "a-file").read_text() == "a regular file where a folder is wanted\n"
+
+
+def test_a_diverged_training_says_so_in_metrics_json(outcomes):
+    _, run_dir = outcomes["nan-loss"]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "failed"
+    assert "diverged" in metrics["error"]
+    assert not (run_dir / "predictions.csv").exists()
+
+
+# --- missing values can be filled instead -----------------------------------------------------
+
+def test_missing_values_are_interpolated_on_request(compose_config, tmp_path):
+    path = tmp_path / "missing-values.csv"
+    path.write_text(DATA_FILES["missing-values.csv"])
+    overrides = ["data=csv", f"data.path={path}", "data.column=Passengers", "data.date_column=Month"]
+    cfg = compose_config(*overrides, "data.missing=interpolate", "training.epochs=2",
+                         "baselines.classical=false", "horizons=[]")
+    series = load_series(cfg.data, AIRLINE_CSV)
+    complete = np.array([100 + 3 * i + (i % 12) for i in range(40)], dtype=float)
+    # Lines 3 and 6 hold months 1 and 4; each gap is the mean of its neighbours.
+    np.testing.assert_allclose(series.values[[1, 4]], [(complete[0] + complete[2]) / 2, (complete[3] + complete[5]) / 2])
+    np.testing.assert_array_equal(np.delete(series.values, [1, 4]), np.delete(complete, [1, 4]))
+    assert len(series.labels) == 40
+    metrics = runner.run(cfg, tmp_path / "run")
+    assert metrics["status"] == "ok"
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "ok"
+
+
+# --- Ctrl-C -----------------------------------------------------------------------------------
+
+def _wait_for_status(metrics_file: Path, status: str, process, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "lstmts ended before it was interrupted"
+        try:
+            if json.loads(metrics_file.read_text())["status"] == status:
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{metrics_file} never said status {status}")
+
+
+_WITH_DEFAULT_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL);"
+                        " os.execv(sys.argv[1], sys.argv[1:])")
+
+
+@pytest.fixture(scope="module")
+def interrupted(tmp_path_factory, lstmts_cli) -> dict:
+    work = tmp_path_factory.mktemp("interrupted")
+    run_dir = work / "run"
+    args = ["training.epochs=100000", "baselines.classical=false", f"hydra.run.dir={run_dir}"]
+    # A shell's background job starts with SIGINT ignored, and lstmts would inherit that: exec it
+    # with the default disposition, as from a terminal.
+    process = subprocess.Popen([sys.executable, "-c", _WITH_DEFAULT_SIGINT, lstmts_cli.command, *args],
+                               env=lstmts_cli.env, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_status(run_dir / "metrics.json", "running", process)
+        time.sleep(2)
+        process.send_signal(signal.SIGINT)
+        result = lstmts_cli.finish(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    compared = lstmts_cli.run(["compare", str(run_dir), "--out", str(work / "compared")], work)
+    return {"run_dir": run_dir, "result": result, "compare": compared}
+
+
+def test_ctrl_c_exits_130_and_leaves_status_interrupted(interrupted, lstmts_cli):
+    result = interrupted["result"]
+    metrics = json.loads((interrupted["run_dir"] / "metrics.json").read_text())
+    assert result.returncode == 130, (result.stderr, metrics)
+    line = lstmts_cli.error_line(result)
+    assert "interrupted" in line
+    assert metrics["status"] == "interrupted", (metrics, result.stderr)
+    assert "finished_at" in metrics
+
+
+def test_compare_skips_an_interrupted_run(interrupted, lstmts_cli):
+    result = interrupted["compare"]
+    skipped = [line for line in result.stdout.splitlines() if line.startswith("skipped")]
+    assert len(skipped) == 1, result.stdout
+    assert str(interrupted["run_dir"]) in skipped[0]
+    assert "interrupted" in skipped[0]
+    lstmts_cli.error_line(result)
+    assert not (interrupted["run_dir"].parent / "compared" / "comparison.csv").exists()
+
+
+def test_ctrl_c_while_the_run_folder_is_set_up_still_says_interrupted(compose_config, tmp_path, monkeypatch):
+    write_atomic = report.write_atomic
+
+    def interrupted_at_the_config(path, text):
+        if Path(path).name == "config.yaml":
+            raise KeyboardInterrupt
+        write_atomic(path, text)
+
+    monkeypatch.setattr(report, "write_atomic", interrupted_at_the_config)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(compose_config("training.epochs=1"), tmp_path / "run")
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "interrupted"
+
+
+def test_compare_of_only_unfinished_runs_says_none_finished(interrupted, lstmts_cli):
+    line = lstmts_cli.error_line(interrupted["compare"])
+    assert "no run folders found" not in line  # it found one, which did not finish
+    assert "finished" in line
+
+
+# --- atomic writes ----------------------------------------------------------------------------
+
+def _leftovers(folder: Path, keep: set[str]) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name not in keep)
+
+
+def test_write_atomic_replaces_the_file_and_leaves_nothing_else(tmp_path):
+    target = tmp_path / "metrics.json"
+    target.write_text("old\n")
+    report.write_atomic(target, "new\n")
+    assert target.read_text() == "new\n"
+    assert _leftovers(tmp_path, {"metrics.json"}) == []
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_write_atomic_failing_midway_keeps_the_old_file(tmp_path, monkeypatch, error):
+    target = tmp_path / "metrics.json"
+    target.write_text('{"status": "ok"}\n')
+    written = []
+
+    def fail_after_writing(descriptor):
+        written.append(descriptor)  # the new text has been written to the temporary file by now
+        raise error
+
+    monkeypatch.setattr(os, "fsync", fail_after_writing)
+    with pytest.raises(type(error)):
+        report.write_atomic(target, '{"status": "failed"}\n' * 1000)
+    assert written
+    assert target.read_text() == '{"status": "ok"}\n'
+    assert _leftovers(tmp_path, {"metrics.json"}) == []
+
+
+def test_write_atomic_failing_at_the_rename_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "summary.csv"
+    target.write_text("a,b\n1,2\n")
+
+    def refuse(source, destination):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError):
+        report.write_atomic(target, "a,b\n3,4\n")
+    assert target.read_text() == "a,b\n1,2\n"
+    assert _leftovers(tmp_path, {"summary.csv"}) == []
+
+
+def test_save_figure_failing_at_the_rename_leaves_no_temporary_file(tmp_path, monkeypatch):
+    plt = report._pyplot()
+    target = tmp_path / "forecast.png"
+    target.write_bytes(b"old picture")
+    figure, axis = plt.subplots()
+    axis.plot([1, 2, 3])
+
+    def refuse(source, destination):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError):
+        report.save_figure(figure, target)
+    plt.close(figure)
+    assert target.read_bytes() == b"old picture"
+    assert _leftovers(tmp_path, {"forecast.png"}) == []
