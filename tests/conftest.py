@@ -15,16 +15,17 @@ from lstmts.cli import _register_resolvers
 from lstmts.config import conf_dir
 
 @pytest.fixture(scope="session", autouse=True)
-def private_xla_cache(tmp_path_factory) -> Path:
-    """Point lstmts' persistent XLA cache at a folder of this test session, not at ~/.cache."""
-    folder = tmp_path_factory.mktemp("xla-cache")
-    saved = os.environ.get("LSTMTS_XLA_CACHE")
-    os.environ["LSTMTS_XLA_CACHE"] = str(folder)
-    yield folder
-    if saved is None:
-        os.environ.pop("LSTMTS_XLA_CACHE", None)
-    else:
-        os.environ["LSTMTS_XLA_CACHE"] = saved
+def private_caches(tmp_path_factory) -> dict[str, Path]:
+    """Point lstmts' caches (compiled XLA programs, classical baselines) at folders of this session.
+
+    Returns {environment variable: folder}; nothing is read from or written to ~/.cache.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        folders = {}
+        for variable, name in (("LSTMTS_XLA_CACHE", "xla-cache"), ("LSTMTS_CACHE", "lstmts-cache")):
+            folders[variable] = tmp_path_factory.mktemp(name)
+            patch.setenv(variable, str(folders[variable]))
+        yield folders
 
 
 @pytest.fixture(scope="session")
@@ -46,19 +47,6 @@ def keras():
 
     keras, _ = load()
     return keras
-
-
-@pytest.fixture(scope="session", autouse=True)
-def private_cache(tmp_path_factory) -> Path:
-    """Point lstmts' cache (classical baselines) at a folder of this test session, not at ~/.cache."""
-    folder = tmp_path_factory.mktemp("lstmts-cache")
-    saved = os.environ.get("LSTMTS_CACHE")
-    os.environ["LSTMTS_CACHE"] = str(folder)
-    yield folder
-    if saved is None:
-        os.environ.pop("LSTMTS_CACHE", None)
-    else:
-        os.environ["LSTMTS_CACHE"] = saved
 
 
 # Set by lstmts.backend.load() in the pytest process, or by a developer's shell: the command must
@@ -101,9 +89,8 @@ class Cli:
 
 
 @pytest.fixture(scope="session")
-def lstmts_cli(private_xla_cache, private_cache) -> Cli:
+def lstmts_cli(private_caches) -> Cli:
     """Return a runner of the installed `lstmts` command whose caches are this session's tmp folders."""
     env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
-    env["LSTMTS_XLA_CACHE"] = str(private_xla_cache)
-    env["LSTMTS_CACHE"] = str(private_cache)
+    env.update({variable: str(folder) for variable, folder in private_caches.items()})
     return Cli(env)

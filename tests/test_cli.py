@@ -129,13 +129,18 @@ def test_help_does_not_import_tensorflow(tmp_path, subprocess_env, argv):
     assert "IMPORTED False" in result.stdout
 
 
-@pytest.mark.parametrize("preset", ["tutorial_regression", "tutorial_stateful"])
-def test_same_config_gives_the_same_result_in_a_fresh_process(tmp_path, subprocess_env, preset):
+@pytest.mark.parametrize(
+    "overrides",
+    [["experiment=tutorial_regression"], ["experiment=tutorial_stateful"],
+     ["experiment=tutorial_timesteps", "training.repeats=2"]],
+    ids=["stateless", "stateful", "repeats"],
+)
+def test_same_config_gives_the_same_result_in_a_fresh_process(tmp_path, subprocess_env, overrides):
     # The first process starts with an empty XLA cache, the second finds it filled.
     metrics = []
     for attempt in ("first", "second"):
         folder = tmp_path / attempt
-        args = [f"experiment={preset}", "training.epochs=3", "seed=11", f"hydra.run.dir={folder}"]
+        args = [*overrides, "training.epochs=3", "seed=11", f"hydra.run.dir={folder}"]
         result = _run(args, subprocess_env, tmp_path)
         assert result.returncode == 0, result.stderr
         metrics.append(json.loads((folder / "metrics.json").read_text()))
@@ -144,3 +149,5 @@ def test_same_config_gives_the_same_result_in_a_fresh_process(tmp_path, subproce
     assert second["test_rmse"] == pytest.approx(first["test_rmse"], abs=1e-6)
     assert second["train_rmse"] == pytest.approx(first["train_rmse"], abs=1e-6)
     assert (tmp_path / "first" / "predictions.csv").read_text() == (tmp_path / "second" / "predictions.csv").read_text()
+    if "repeats" in first:
+        assert first["repeats"]["test_rmse"] == pytest.approx(second["repeats"]["test_rmse"], abs=1e-6)
