@@ -190,3 +190,17 @@ def test_compare_command_prints_a_skipped_long_folder_on_one_line(commands, runs
     assert result.returncode == 0, result.stderr
     error = json.loads((runs["failed"] / "metrics.json").read_text())["error"]
     assert f"skipped {commands['long_folder']}: status failed: {error}" in result.stdout.splitlines()
+
+
+def test_values_explained_by_a_differing_choice_are_hidden_unless_set_on_the_command_line():
+    from lstmts.runs import RunRecord, display_columns
+
+    def record(name, experiment, epochs, look_back, overridden):
+        return RunRecord(Path(name), metrics={"status": "ok", "choices": {"experiment": experiment}},
+                         config={"training.epochs": epochs, "framing.look_back": look_back, "seed": 7},
+                         overridden=overridden)
+
+    runs = [record("a", "tutorial_window", 5, 3, {"experiment", "training.epochs"}),
+            record("b", "tutorial_regression", 100, 1, {"experiment"})]
+    # look_back differs only because the experiment does; epochs was set by hand; seed is equal.
+    assert display_columns(runs) == ["experiment", "training.epochs"]

@@ -13,9 +13,6 @@ from lstmts import report
 from lstmts.errors import UserError
 from lstmts.runs import RunRecord, column_value, display_columns, read_runs, require_runs
 
-METRIC_COLUMNS = ["train_rmse", "validation_rmse", "test_rmse", "test_mase", "ratio_to_persistence", "train_seconds"]
-
-
 def _metric_row(record: RunRecord) -> dict:
     metrics = record.metrics
     row = {
@@ -28,8 +25,9 @@ def _metric_row(record: RunRecord) -> dict:
     }
     repeats = metrics.get("repeats")
     if repeats:
-        row["test_rmse_each_mean"] = repeats.get("test_rmse_mean")
-        row["test_rmse_each_std"] = repeats.get("test_rmse_std")
+        # The run's own test_rmse is its ensemble's; this is the mean (and std) of its models.
+        row["test_rmse_of_each_model"] = repeats.get("test_rmse_mean")
+        row["test_rmse_of_each_model_std"] = repeats.get("test_rmse_std")
     for name, scores in (metrics.get("baselines") or {}).items():
         if isinstance(scores, dict) and "test_rmse" in scores:
             row[f"{name}_test_rmse"] = scores["test_rmse"]
@@ -74,7 +72,7 @@ def group_over(frame: pd.DataFrame, config_keys: list[str], over: list[str], sor
     """Aggregate runs that differ only in the `over` keys (the seed) into mean and std per metric."""
     keys = [k for k in config_keys if k not in over]
     numeric = [c for c in frame.columns if c not in keys + over + ["run", "status", "error"]
-               and pd.api.types.is_numeric_dtype(frame[c])]
+               and not c.endswith("_std") and pd.api.types.is_numeric_dtype(frame[c])]
     grouped = frame.groupby(keys, dropna=False, sort=False) if keys else frame.groupby(lambda _: 0)
     rows = []
     for group_key, group in grouped:
@@ -95,7 +93,7 @@ _HEADERS = {
     "test_mase": "test MASE",
     "ratio_to_persistence": "÷ persistence",
     "train_seconds": "train s",
-    "test_rmse_each_mean": "each model",
+    "test_rmse_of_each_model": "each model",
     "persistence_test_rmse": "persistence",
     "seasonal_naive_test_rmse": "seasonal naive",
     "holt_winters_test_rmse": "Holt-Winters",

@@ -19,6 +19,7 @@ class RunRecord:
     path: Path
     metrics: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
+    overridden: set[str] = field(default_factory=set)
     problem: str | None = None
 
     @property
@@ -68,6 +69,13 @@ def read_run(path: Path) -> RunRecord:
     except (OSError, ValueError) as error:
         record.problem = f"unreadable metrics.json ({error})"
         return record
+    overrides_file = record.path / ".hydra" / "overrides.yaml"
+    if overrides_file.exists():
+        try:
+            overrides = yaml.safe_load(overrides_file.read_text()) or []
+            record.overridden = {str(o).split("=", 1)[0].lstrip("+~") for o in overrides}
+        except (OSError, yaml.YAMLError):
+            pass
     config_file = config_path(record.path)
     if config_file is not None:
         try:
@@ -144,12 +152,15 @@ def display_columns(records: list[RunRecord]) -> list[str]:
     """Return the config columns worth showing: differing group choices, then differing values.
 
     A value that a shown choice already explains (framing.lags_as when framing differs, everything
-    an experiment sets when experiment differs) is left out.
+    an experiment sets when experiment differs) is left out, unless some run set it on the
+    command line.
     """
     choices = [c for c in _CHOICE_ORDER if len({_column_value(r, c) for r in records}) > 1]
+    overridden = set().union(*(r.overridden for r in records))
     shown: list[str] = []
     for column in choices + differing_keys(records):
-        if not any(_determined_by(records, column, choice) for choice in shown if choice in choices):
+        explained = any(_determined_by(records, column, choice) for choice in shown if choice in choices)
+        if column in overridden or not explained:
             shown.append(column)
     return shown
 
