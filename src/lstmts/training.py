@@ -52,7 +52,7 @@ class Engine:
         self.optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
         self.optimizer.build(self.model.trainable_variables)
         self._optimizer_start = [v.numpy() for v in self.optimizer.variables]
-        self._epoch = tf.function(self._epoch_graph, jit_compile=jit_compile)
+        self._epoch = tf.function(self._epoch_graph, jit_compile=jit_compile, autograph=False)
         # Prediction runs twice per run on small arrays: tracing once beats compiling with XLA.
         batch_shape = (None, spec.batch_size, *spec.input_shape)
         self._predict = tf.function(self._predict_graph, input_signature=[tf.TensorSpec(batch_shape, tf.float32)])
@@ -90,11 +90,14 @@ class Engine:
         padding = batches * batch - samples
         order = tf.concat([order, tf.zeros([padding], tf.int32)], axis=0)
         weights = tf.concat([tf.ones([samples]), tf.zeros([padding])], axis=0)
-        total = tf.zeros((), tf.float32)
-        for i in tf.range(batches):
+
+        def body(i, total):
             batch_weights = tf.slice(weights, [i * batch], [batch])
             loss = self._step(x, y, tf.slice(order, [i * batch], [batch]), batch_weights)
-            total += loss * tf.reduce_sum(batch_weights)
+            return i + 1, total + loss * tf.reduce_sum(batch_weights)
+
+        # An explicit loop: tracing without AutoGraph's source conversion is quicker.
+        _, total = tf.while_loop(lambda i, _: i < batches, body, (tf.constant(0), tf.zeros((), tf.float32)))
         return total / samples
 
     def _predict_graph(self, batches):
