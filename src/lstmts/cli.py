@@ -85,7 +85,7 @@ def main() -> None:
     except BrokenPipeError:
         # Output piped into `head` and the like: stop quietly, as other command-line tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise SystemExit(1)
+        raise SystemExit(1) from None
 
 
 def _main(argv: list[str]) -> None:

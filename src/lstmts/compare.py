@@ -124,7 +124,6 @@ def _format(value, std=None) -> str:
 
 def print_table(frame: pd.DataFrame, title: str, console=None) -> None:
     """Print the comparison as a rich table (std folded into its mean); errors go below it."""
-    from rich.console import Console
     from rich.table import Table
 
     console = console or wide_console()

@@ -93,7 +93,7 @@ def plot_forecast(path: Path, labels, values, predictions: pd.DataFrame, *, titl
     axis.plot(labels, values, color="0.25", linewidth=1.4, label="actual")
     colours = {"train": "tab:blue", "validation": "tab:purple", "test": "tab:orange"}
     for split, rows in predictions.groupby("split", sort=False):
-        axis.plot(rows["date"], rows["prediction"], color=colours.get(split, None), linewidth=1.2,
+        axis.plot(rows["date"], rows["prediction"], color=colours.get(split), linewidth=1.2,
                   label=f"{split} prediction")
     test_rows = predictions[predictions["split"] == "test"]
     if len(test_rows):

@@ -20,7 +20,7 @@ from lstmts.errors import UserError
 class _Elementwise:
     lag = 0
 
-    def fit(self, values: np.ndarray) -> "_Elementwise":
+    def fit(self, values: np.ndarray) -> _Elementwise:
         return self
 
     def inverse(self, outputs: np.ndarray, target_index: np.ndarray, inputs: np.ndarray) -> np.ndarray:
@@ -46,7 +46,7 @@ class Log(_Elementwise):
                 f" remove log from protocol.transforms"
             )
 
-    def fit(self, values: np.ndarray) -> "Log":
+    def fit(self, values: np.ndarray) -> Log:
         self._check(values)
         return self
 
@@ -65,7 +65,7 @@ class _SklearnScaler(_Elementwise):
     def __init__(self) -> None:
         self.scaler = None
 
-    def fit(self, values: np.ndarray) -> "_SklearnScaler":
+    def fit(self, values: np.ndarray) -> _SklearnScaler:
         finite = values[np.isfinite(values)].reshape(-1, 1)
         self.scaler = self.scaler_class().fit(finite)
         return self
@@ -113,7 +113,7 @@ class Difference:
         self.lag = lag
         self.spec = f"diff{lag}"
 
-    def fit(self, values: np.ndarray) -> "Difference":
+    def fit(self, values: np.ndarray) -> Difference:
         return self
 
     def transform(self, values: np.ndarray) -> np.ndarray:
@@ -161,7 +161,7 @@ class Pipeline:
         """Number of leading values that have no transformed value (the sum of differencing lags)."""
         return sum(step.lag for step in self.steps)
 
-    def fit(self, values: np.ndarray) -> "Pipeline":
+    def fit(self, values: np.ndarray) -> Pipeline:
         """Fit every step on `values` (the fitting period), each on the previous step's output."""
         current = np.asarray(values, dtype="float64")
         for step in self.steps:
@@ -196,7 +196,7 @@ class Pipeline:
         return json.dumps({"steps": [{"spec": s.spec, "state": s.state()} for s in self.steps]}, indent=2)
 
     @classmethod
-    def from_json(cls, text: str) -> "Pipeline":
+    def from_json(cls, text: str) -> Pipeline:
         data = json.loads(text)
         pipeline = cls([step["spec"] for step in data["steps"]])
         for step, saved in zip(pipeline.steps, data["steps"]):
