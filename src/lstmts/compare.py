@@ -140,7 +140,7 @@ def print_table(frame: pd.DataFrame, title: str, console=None) -> None:
     console.print(table)
     if "error" in frame:
         for _, row in frame[frame["error"].notna()].iterrows():
-            console.print(f"{Path(str(row['run'])).name}: {row['status']}: {row['error']}", highlight=False)
+            console.print(f"{Path(str(row['run'])).name}: {row['status']}: {row['error']}", highlight=False, soft_wrap=True)
 
 
 def _run_label(row: pd.Series, keys: list[str]) -> str:
@@ -222,7 +222,7 @@ def compare(arguments: list[str], *, out_dir: Path, group: bool = False, over: t
     if any(r.ok for r in records):
         plot_comparison(out_dir / "comparison.png", frame, records, keys, top=top)
     print_table(table, title or f"{len(records)} run(s), best {sort_by.replace('_rmse', '')} RMSE first", console)
-    console.print(f"wrote {out_dir / 'comparison.csv'} and {out_dir / 'comparison.png'}", highlight=False)
+    console.print(f"wrote {out_dir / 'comparison.csv'} and {out_dir / 'comparison.png'}", highlight=False, soft_wrap=True)
     return table
 
 

@@ -115,5 +115,6 @@ def main(argv: list[str]) -> int:
     for _, row in frame.iterrows():
         label = row["date"].strftime("%Y-%m") if hasattr(row["date"], "strftime") else row["date"]
         console.print(f"{label}  {row['forecast']:10.2f}", highlight=False)
-    console.print(f"wrote {args.run_dir / f'forecast-{args.steps}.csv'} and forecast-{args.steps}.png", highlight=False)
+    console.print(f"wrote {args.run_dir / f'forecast-{args.steps}.csv'} and forecast-{args.steps}.png",
+                  highlight=False, soft_wrap=True)
     return 0

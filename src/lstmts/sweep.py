@@ -35,7 +35,7 @@ def summarize_sweep(sweep_dir: Path) -> int:
     console = wide_console(stderr=True)
     print_table(frame, f"sweep {sweep_dir}: {len(records)} job(s), {failed} failed; best {sort_by.replace('_rmse', '')} RMSE first",
                 console)
-    console.print(f"wrote {sweep_dir / 'summary.csv'}", highlight=False)
+    console.print(f"wrote {sweep_dir / 'summary.csv'}", highlight=False, soft_wrap=True)
     return failed
 
 
