@@ -73,3 +73,21 @@ def test_forecast_works_for_a_stateful_run(runs):
 def test_forecast_of_a_folder_that_is_not_a_run_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="not a run folder"):
         forecast_run(tmp_path, 3)
+
+
+def test_forecast_finds_a_relative_data_path_from_another_folder(compose_config, tmp_path, monkeypatch):
+    """data.path is relative to where the run started; forecast uses the absolute path it recorded."""
+    from lstmts.config import airline_csv
+
+    source = pd.read_csv(airline_csv())
+    started_in = tmp_path / "project"
+    started_in.mkdir()
+    pd.DataFrame({"sales": source["Passengers"]}).to_csv(started_in / "sales.csv", index=False)
+    monkeypatch.chdir(started_in)
+    folder = tmp_path / "run"
+    run(compose_config("data=csv", "data.path=sales.csv", "data.column=sales", "training.epochs=2", "horizons=[]"),
+        folder)
+    monkeypatch.chdir(tmp_path)
+    frame = forecast_run(folder, 2)
+    assert list(frame["date"]) == [144, 145]  # no date column: positions continue after the last one
+    assert np.all(np.isfinite(frame["forecast"]))

@@ -156,4 +156,4 @@ def load_series(data_cfg, default_path: Path) -> Series:
             f"column {data_cfg.column!r} of {path} is constant ({values[0]:g}); scaling would divide by zero,"
             f" and there is nothing to forecast"
         )
-    return Series(values=values, labels=labels, name=str(data_cfg.column), path=path, sha256=file_sha256(path))
+    return Series(values=values, labels=labels, name=str(data_cfg.column), path=path.resolve(), sha256=file_sha256(path))

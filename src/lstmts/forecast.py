@@ -55,6 +55,10 @@ def forecast_run(run_dir: Path, steps: int) -> pd.DataFrame:
     if steps < 1:
         raise UserError(f"--steps {steps} is impossible; forecast at least 1 step")
     config, metrics, pipeline = load_run(run_dir)
+    recorded_path = metrics.get("data", {}).get("path")
+    if recorded_path:
+        # The absolute path the run read: a relative data.path depends on where it was started.
+        config.data.path = recorded_path
     series = load_series(config.data, airline_csv())
     recorded = metrics.get("data", {}).get("sha256")
     if recorded and recorded != series.sha256:
@@ -112,9 +116,9 @@ def main(argv: list[str]) -> int:
     from rich.console import Console
 
     console = Console()
-    for _, row in frame.iterrows():
-        label = row["date"].strftime("%Y-%m") if hasattr(row["date"], "strftime") else row["date"]
-        console.print(f"{label}  {row['forecast']:10.2f}", highlight=False)
+    for date, value in zip(frame["date"], frame["forecast"]):
+        label = date.strftime("%Y-%m") if hasattr(date, "strftime") else date
+        console.print(f"{label}  {value:10.2f}", highlight=False)
     console.print(f"wrote {args.run_dir / f'forecast-{args.steps}.csv'} and forecast-{args.steps}.png",
                   highlight=False, soft_wrap=True)
     return 0
