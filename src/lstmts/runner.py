@@ -88,6 +88,7 @@ def _progress(console):
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        disable=not console.is_terminal,  # no bar, and no stray blank line, in pipes and logs
     )
 
 
