@@ -204,3 +204,22 @@ def test_values_explained_by_a_differing_choice_are_hidden_unless_set_on_the_com
             record("b", "tutorial_regression", 100, 1, {"experiment"})]
     # look_back differs only because the experiment does; epochs was set by hand; seed is equal.
     assert display_columns(runs) == ["experiment", "training.epochs"]
+
+
+def test_a_running_run_is_told_from_one_that_was_killed(tmp_path):
+    import os
+    import platform
+    import subprocess
+    import sys
+
+    from lstmts.runs import read_run
+
+    dead_pid = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead_pid.wait()
+    cases = {"live": os.getpid(), "killed": dead_pid.pid}
+    for name, pid in cases.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(
+            json.dumps({"status": "running", "process": {"host": platform.node(), "pid": pid}}))
+    assert read_run(tmp_path / "live").status == "running"
+    assert read_run(tmp_path / "killed").status == "interrupted"

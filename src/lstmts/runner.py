@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import platform
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -225,6 +226,8 @@ def run(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics: dict = {
         "status": "running",
+        # Who is running it: `compare` tells a live run from one that was killed.
+        "process": {"host": platform.node(), "pid": os.getpid()},
         "started_at": dt.datetime.now().isoformat(timespec="seconds"),
         "choices": _choices(cfg, choices),
         "seed": cfg.seed,

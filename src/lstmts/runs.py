@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import glob
 import json
+import os
+import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,11 +30,26 @@ class RunRecord:
             return "unreadable"
         status = self.metrics.get("status", "unknown")
         # A run that was killed before it could write its final status still says "running".
-        return "interrupted" if status == "running" else status
+        if status == "running" and not _alive(self.metrics.get("process")):
+            return "interrupted"
+        return status
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+
+def _alive(process: dict | None) -> bool:
+    """Return True when `process` ({host, pid}) is a process still running on this machine."""
+    if not isinstance(process, dict) or process.get("host") != platform.node():
+        return False
+    try:
+        os.kill(int(process["pid"]), 0)
+    except (ProcessLookupError, ValueError, TypeError, KeyError):
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
 
 
 def flatten(tree, prefix: str = "") -> dict:
