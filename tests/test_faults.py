@@ -312,7 +312,7 @@ def test_write_atomic_failing_at_the_rename_keeps_the_old_file(tmp_path, monkeyp
 
 
 def test_save_figure_failing_at_the_rename_leaves_no_temporary_file(tmp_path, monkeypatch):
-    plt = report._pyplot()
+    plt = report.pyplot()
     target = tmp_path / "forecast.png"
     target.write_bytes(b"old picture")
     figure, axis = plt.subplots()

@@ -151,7 +151,7 @@ def _run_label(row: pd.Series, keys: list[str]) -> str:
 
 def plot_comparison(path: Path, frame: pd.DataFrame, records: list[RunRecord], keys: list[str], top: int = 3) -> None:
     """Test RMSE per run with the baselines as reference lines, and the best runs' test predictions."""
-    plt = report._pyplot()
+    plt = report.pyplot()
     ok = frame[frame["status"] == "ok"] if "status" in frame else frame
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1, 1.4]})
     labels = [_run_label(row, keys) for _, row in ok.iterrows()]

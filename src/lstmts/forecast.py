@@ -89,7 +89,7 @@ def _first_test_target(run_dir: Path, series) -> int:
 
 
 def _plot(path: Path, series, frame: pd.DataFrame, config) -> None:
-    plt = report._pyplot()
+    plt = report.pyplot()
     figure, axis = plt.subplots(figsize=(10, 4.5))
     axis.plot(series.labels, series.values, color="0.25", linewidth=1.4, label="history")
     axis.plot(frame["date"], frame["forecast"], color="tab:red", linewidth=1.4, marker=".", label=f"forecast, {len(frame)} steps")

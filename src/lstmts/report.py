@@ -60,7 +60,8 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
     write_atomic(path, frame.to_csv(index=False))
 
 
-def _pyplot():
+def pyplot():
+    """Return matplotlib.pyplot on the file-only Agg backend, imported on first use."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -83,12 +84,12 @@ def save_figure(figure, path: Path) -> None:
         temporary.unlink(missing_ok=True)
         raise
     finally:
-        _pyplot().close(figure)
+        pyplot().close(figure)
 
 
 def plot_forecast(path: Path, labels, values, predictions: pd.DataFrame, *, title: str, y_label: str) -> None:
     """Plot the whole series and each split's predictions at the dates they forecast."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(10, 4.5))
     axis.plot(labels, values, color="0.25", linewidth=1.4, label="actual")
     colours = {"train": "tab:blue", "validation": "tab:purple", "test": "tab:orange"}
@@ -108,7 +109,7 @@ def plot_forecast(path: Path, labels, values, predictions: pd.DataFrame, *, titl
 
 def plot_losses(path: Path, losses_by_seed: dict[int, list[float]]) -> None:
     """Plot training loss per epoch, one line per seed, on a log scale."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(7, 4))
     for seed, losses in losses_by_seed.items():
         axis.plot(np.arange(1, len(losses) + 1), losses, linewidth=1.2, label=f"seed {seed}")
