@@ -140,7 +140,7 @@ def differing_keys(records: list[RunRecord], ignore: tuple[str, ...] = ("hydra",
     keys = sorted({k for r in records for k in r.config if not k.startswith(ignore)})
     differing = []
     for key in keys:
-        values = {json.dumps(r.config.get(key), sort_keys=True, default=str) for r in records}
+        values = {_comparable(r.config.get(key)) for r in records}
         if len(values) > 1:
             differing.append(key)
     return differing
@@ -149,10 +149,19 @@ def differing_keys(records: list[RunRecord], ignore: tuple[str, ...] = ("hydra",
 _CHOICE_ORDER = ("experiment", "hparams_search", "data", "protocol", "framing", "model", "training")
 
 
-def _column_value(record: RunRecord, column: str):
+def column_value(record: RunRecord, column: str):
+    """Return the value of a display column for one run (a group choice or a config value)."""
     if "." in column or column not in _CHOICE_ORDER:
-        return json.dumps(record.config.get(column), sort_keys=True, default=str)
-    return str((record.metrics.get("choices") or {}).get(column))
+        return record.config.get(column)
+    return (record.metrics.get("choices") or {}).get(column)
+
+
+def _comparable(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _column_value(record: RunRecord, column: str) -> str:
+    return _comparable(column_value(record, column))
 
 
 def _determined_by(records: list[RunRecord], column: str, by: str) -> bool:
@@ -180,13 +189,6 @@ def display_columns(records: list[RunRecord]) -> list[str]:
         if column in overridden or not explained:
             shown.append(column)
     return shown
-
-
-def column_value(record: RunRecord, column: str):
-    """Return the value of a display column for one run (a group choice or a config value)."""
-    if "." in column or column not in _CHOICE_ORDER:
-        return record.config.get(column)
-    return (record.metrics.get("choices") or {}).get(column)
 
 
 def require_runs(records: list[RunRecord], arguments: list[str]) -> None:
