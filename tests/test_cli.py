@@ -151,3 +151,30 @@ def test_same_config_gives_the_same_result_in_a_fresh_process(tmp_path, subproce
     assert (tmp_path / "first" / "predictions.csv").read_text() == (tmp_path / "second" / "predictions.csv").read_text()
     if "repeats" in first:
         assert first["repeats"]["test_rmse"] == pytest.approx(second["repeats"]["test_rmse"], abs=1e-6)
+
+
+_EXIT_PROBE = """
+import atexit, sys, threading, time
+sys.modules.setdefault("tensorflow", type(sys)("tensorflow"))  # as after a run: TensorFlow loaded
+atexit.register(lambda: print("exit handler ran", flush=True))
+if sys.argv[1] == "thread":
+    threading.Thread(target=lambda: (time.sleep(0.3), print("thread finished", flush=True))).start()
+sys.stdout.write("unflushed line")
+from lstmts.cli import _exit
+_exit(int(sys.argv[2]) if sys.argv[2].isdigit() else sys.argv[2])
+print("not reached")
+"""
+
+
+@pytest.mark.parametrize("case, code, returncode", [("plain", "3", 3), ("plain", "0", 0), ("plain", "bad", 1),
+                                                    ("thread", "3", 3)])
+def test_quick_exit_keeps_the_exit_code_output_and_exit_handlers(tmp_path, subprocess_env, case, code, returncode):
+    result = subprocess.run([sys.executable, "-c", _EXIT_PROBE, case, code], env=subprocess_env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.returncode == returncode, result.stderr
+    assert result.stdout.startswith("unflushed line")
+    assert "exit handler ran" in result.stdout and "not reached" not in result.stdout
+    if case == "thread":  # a live worker thread: the normal exit, which waits for it
+        assert "thread finished" in result.stdout
+    if code == "bad":
+        assert result.stderr.strip() == "bad"

@@ -5,8 +5,11 @@ Nothing here imports TensorFlow: `lstmts --help` and `lstmts compare --help` sta
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -86,6 +89,34 @@ def main() -> None:
         # Output piped into `head` and the like: stop quietly, as other command-line tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(1) from None
+    except SystemExit as stop:
+        _exit(stop.code)
+    _exit(0)
+
+
+def _exit(code: int | str | None) -> None:
+    """End the process with `code`, skipping the interpreter's teardown once TensorFlow is loaded.
+
+    Unloading TensorFlow's few thousand modules and native libraries takes about a second, longer
+    than a whole tutorial-sized training run. Everything a run writes is closed by now; the exit
+    handlers still run, logs and streams are flushed, and then the process ends at once. With
+    another non-daemon thread still alive (a launcher's worker pool), Python's own exit waits
+    for it as usual.
+    """
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if "tensorflow" not in sys.modules or others:
+        raise SystemExit(code)
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()  # what Python's own exit would run first (multiprocessing, logging, ...)
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed pipe: nothing more can be said on it
+    os._exit(code or 0)
 
 
 def _main(argv: list[str]) -> None:
