@@ -7,8 +7,9 @@ Three tables, every ratio measured inside this one invocation:
 1. per tutorial preset at 100 epochs: training seconds of the tutorial-style loop (Keras fit,
    one call per epoch for stateful models) and of lstmts' engine, run alternately, their ratio,
    the update counts and both test RMSEs;
-2. the whole `lstmts experiment=tutorial_regression` process against the tutorial as a plain
-   script (benchmarks/tutorial_script.py): wall seconds and peak memory;
+2. the whole `lstmts experiment=tutorial_regression` process, with and without XLA
+   (training.jit_compile), against the tutorial as a plain script (benchmarks/tutorial_script.py):
+   wall seconds and peak memory (the first lstmts run compiles into a fresh XLA cache);
 3. scaling of lstmts' engine on a synthetic seasonal series of 144, 1,440 and 14,400 points with
    batch sizes 1 and 32: updates per second, seconds, peak memory (one process per case).
 """
@@ -106,26 +107,34 @@ def bench_process(repeats: int) -> None:
     lstmts = str(Path(sys.executable).with_name("lstmts"))
     print(f"\n## Whole process, tutorial regression, 100 epochs ({repeats} alternating runs each)\n")
     with tempfile.TemporaryDirectory() as scratch:
+        # A fresh XLA cache: the first lstmts run compiles its graph, later ones load it.
         env = dict(os.environ, LSTMTS_XLA_CACHE=os.path.join(scratch, "xla"))
-        results: dict[str, list[tuple[float, float]]] = {"tutorial script": [], "lstmts": []}
+        commands = {
+            "tutorial script": [sys.executable, "benchmarks/tutorial_script.py", "--plot", os.path.join(scratch, "t.png")],
+            "lstmts": [lstmts, "experiment=tutorial_regression"],
+            "lstmts training.jit_compile=false": [lstmts, "experiment=tutorial_regression", "training.jit_compile=false"],
+        }
+        results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for repeat in range(repeats):
-            commands = {
-                "tutorial script": [sys.executable, "benchmarks/tutorial_script.py",
-                                    "--plot", os.path.join(scratch, "tutorial.png")],
-                "lstmts": [lstmts, "experiment=tutorial_regression", f"hydra.run.dir={scratch}/run{repeat}"],
-            }
             names = list(commands) if repeat % 2 == 0 else list(reversed(commands))
             for name in names:
-                seconds, peak, _ = _timed_process(commands[name], env)
+                command = commands[name]
+                if name != "tutorial script":
+                    command = [*command, f"hydra.run.dir={scratch}/run-{len(results[name])}-{name[-5:]}"]
+                seconds, peak, _ = _timed_process(command, env)
                 results[name].append((seconds, peak))
-    print("| command | wall s, median (each run) | peak memory MiB, max |")
+    print("| command | wall s, median (each run) | peak memory MiB: first run, median, max |")
     print("| --- | --- | --- |")
     for name, runs in results.items():
         each = ", ".join(f"{s:.1f}" for s, _ in runs)
-        print(f"| {name} | {statistics.median(s for s, _ in runs):.2f} ({each}) | {max(p for _, p in runs):.0f} |")
-    ratio = statistics.median(s for s, _ in results["tutorial script"]) / statistics.median(s for s, _ in results["lstmts"])
-    print(f"\nwhole-process speed-up: {ratio:.1f}x (the first lstmts run compiles its XLA graph, "
-          f"later runs load it from the persistent cache)")
+        peaks = [p for _, p in runs]
+        print(f"| {name} | {statistics.median(s for s, _ in runs):.2f} ({each}) |"
+              f" {peaks[0]:.0f}, {statistics.median(peaks):.0f}, {max(peaks):.0f} |")
+    reference = statistics.median(s for s, _ in results["tutorial script"])
+    for name in list(commands)[1:]:
+        ratio = reference / statistics.median(s for s, _ in results[name])
+        print(f"\nwhole-process speed-up, {name}: {ratio:.1f}x")
+    print("(lstmts' first run compiles its XLA graph into a fresh cache; later runs load it)")
 
 
 def synthetic_series(length: int, seed: int = 0) -> np.ndarray:

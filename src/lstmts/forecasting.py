@@ -9,25 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from lstmts.framing import shape_inputs
-from lstmts.model import reset_states
+from lstmts.model import forward, reset_states
 from lstmts.transforms import Pipeline
-
-
-_FORWARD: dict[int, tuple] = {}
-
-
-def _forward_function(model):
-    """Return a traced forward pass of `model`, one per model object (a sweep reuses its models).
-
-    A traced call instead of an eager Keras call per window: a stateful path makes hundreds of
-    single-window calls.
-    """
-    from lstmts.backend import load
-
-    if id(model) not in _FORWARD or _FORWARD[id(model)][0] is not model:
-        _, tf = load()
-        _FORWARD[id(model)] = (model, tf.function(lambda x: model(x, training=False)))
-    return _FORWARD[id(model)][1]
 
 
 class Forecaster:
@@ -40,7 +23,7 @@ class Forecaster:
         self.lags_as = lags_as
         self.stateful = stateful
         self.batch_size = batch_size
-        self._forward = _forward_function(model)
+        self._forward = forward(model)
 
     @property
     def history_needed(self) -> int:

@@ -21,7 +21,7 @@ import numpy as np
 
 from lstmts.backend import load
 from lstmts.errors import TrainingDiverged
-from lstmts.model import ModelSpec, build_model, reset_states
+from lstmts.model import ModelSpec, build_model, forward, reset_states
 
 EpochCallback = Callable[[int, float], None]
 
@@ -135,7 +135,7 @@ class Engine:
         """
         reset_states(self.model)
         if not self.spec.stateful:
-            return np.asarray(self.model(np.asarray(inputs, np.float32), training=False)).reshape(-1)
+            return np.asarray(forward(self.model)(np.asarray(inputs, np.float32))).reshape(-1)
         return predict_in_batches(self._predict, inputs, self.spec.batch_size)
 
 
