@@ -109,6 +109,8 @@ def test_command_line_value_overrides_a_preset(compose_config):
         ("training.repeats=0", "training.repeats"),
         ("training.learning_rate=0", "training.learning_rate"),
         ("training.engine=turbo", "training.engine"),
+        ("training.jit_compile=sometimes", "training.jit_compile"),
+        ("training.jit_compile=1", "training.jit_compile"),
         ("split.train_fraction=0", "split.train_fraction"),
         ("split.train_fraction=1", "split.train_fraction"),
         ("split.train_fraction=1.5", "split.train_fraction"),

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from lstmts.model import ModelSpec, build_model, reset_states
-from lstmts.training import Engine, initial_weights, sample_orders, train, updates_per_epoch
+from lstmts.fused import FusedEngine
+from lstmts.training import XLA_FROM_UPDATES, Engine, initial_weights, sample_orders, train, updates_per_epoch, uses_xla
 
 SAMPLES = 20
 
@@ -116,26 +117,29 @@ def test_initial_weights_depend_on_the_seed_only(keras):
     assert _max_difference(initial_weights(spec, 7), initial_weights(spec, 8)) > 0
 
 
-def test_a_second_run_reuses_the_compiled_epoch_and_repeats_the_first(keras, data):
+@pytest.mark.parametrize(("jit_compile", "engine_class"), [(True, Engine), (False, FusedEngine)], ids=["xla", "fused"])
+def test_a_second_run_reuses_the_compiled_epoch_and_repeats_the_first(keras, data, jit_compile, engine_class):
     inputs, targets = data
     # An architecture no other test uses, so that the first run must trace it.
     spec = ModelSpec(units=(3,), time_steps=3, features=1, stateful=False, batch_size=2)
-    before = Engine.trace_count
-    first = train(spec, inputs, targets, epochs=2, shuffle=True, seed=4, learning_rate=0.001)
+    before = engine_class.trace_count
+    first = train(spec, inputs, targets, epochs=2, shuffle=True, seed=4, learning_rate=0.001, jit_compile=jit_compile)
     first_weights = first.model.get_weights()
-    traced = Engine.trace_count
+    traced = engine_class.trace_count
     assert traced > before
-    second = train(spec, inputs, targets, epochs=2, shuffle=True, seed=4, learning_rate=0.001)
-    assert Engine.trace_count == traced
+    second = train(spec, inputs, targets, epochs=2, shuffle=True, seed=4, learning_rate=0.001, jit_compile=jit_compile)
+    assert engine_class.trace_count == traced
     # Same seed in a reused engine: nothing of the first run (Adam moments, step count) leaks in.
     np.testing.assert_allclose(second.losses, first.losses, rtol=0, atol=1e-7)
     assert _max_difference(second.model.get_weights(), first_weights) < 1e-7
 
 
-def test_stateful_fast_and_keras_engines_agree(keras, data):
+@pytest.mark.parametrize("jit_compile", [True, False], ids=["xla", "fused"])
+def test_stateful_fast_and_keras_engines_agree(keras, data, jit_compile):
     inputs, targets = data
     spec = ModelSpec(units=(4,), time_steps=3, features=1, stateful=True, batch_size=1)
-    fast = train(spec, inputs, targets, epochs=2, shuffle=True, seed=5, learning_rate=0.001, engine="fast")
+    fast = train(spec, inputs, targets, epochs=2, shuffle=True, seed=5, learning_rate=0.001, engine="fast",
+                 jit_compile=jit_compile)
     fast_weights, fast_predictions = fast.model.get_weights(), fast.predict(inputs)
     reference = train(spec, inputs, targets, epochs=2, shuffle=True, seed=5, learning_rate=0.001, engine="keras")
     np.testing.assert_allclose(fast.losses, reference.losses, rtol=1e-5)
@@ -167,11 +171,13 @@ def _keras_loop(keras, spec: ModelSpec, weights, inputs, targets, order) -> list
     ],
     ids=["stateless", "stateful", "stacked_stateful", "stateless_batch3"],
 )
-def test_one_fast_epoch_equals_one_keras_epoch(keras, data, spec):
+@pytest.mark.parametrize("make_engine", [lambda spec: Engine(spec, 0.001, jit_compile=True),
+                                         lambda spec: FusedEngine(spec, 0.001)], ids=["xla", "fused"])
+def test_one_fast_epoch_equals_one_keras_epoch(keras, data, spec, make_engine):
     inputs, targets = data
     weights = initial_weights(spec, 11)
     order = sample_orders(SAMPLES, 1, shuffle=not spec.stateful, seed=11)
-    engine = Engine(spec, 0.001, jit_compile=True)
+    engine = make_engine(spec)
     engine.reset(weights)
     engine.fit(inputs, targets, order)
     expected = _keras_loop(keras, spec, weights, inputs, targets, order[0])
@@ -189,3 +195,31 @@ def test_stateful_prediction_starts_from_zero_state_and_carries_it(keras, data):
     reset_states(engine.model)
     expected = [float(np.asarray(engine.model(inputs[i:i + 1])).item()) for i in range(SAMPLES)]
     np.testing.assert_allclose(predictions, expected, atol=1e-6)
+
+
+def test_fused_engine_follows_keras_over_many_epochs_with_two_time_steps_features_and_layers(keras):
+    # Several epochs amplify any difference in the gate layout, the state carried between
+    # batches or Adam's bias correction; two features and a stacked model test the packing.
+    rng = np.random.default_rng(3)
+    inputs = rng.random((12, 2, 2)).astype(np.float32)
+    targets = rng.random(12).astype(np.float32)
+    for spec in (ModelSpec(units=(3, 2), time_steps=2, features=2, stateful=False, batch_size=4),
+                 ModelSpec(units=(3, 2), time_steps=2, features=2, stateful=True, batch_size=3)):
+        weights = initial_weights(spec, 5)
+        orders = sample_orders(12, 5, shuffle=not spec.stateful, seed=5)
+        fused = FusedEngine(spec, 0.01)
+        fused.reset(weights)
+        fused_losses = fused.fit(inputs, targets, orders)
+        xla = Engine(spec, 0.01, jit_compile=True)
+        xla.reset(weights)
+        xla_losses = xla.fit(inputs, targets, orders)
+        assert _max_difference(fused.model.get_weights(), weights) > 1e-2
+        assert _max_difference(fused.model.get_weights(), xla.model.get_weights()) < 1e-5
+        np.testing.assert_allclose(fused_losses, xla_losses, rtol=1e-5)
+
+
+def test_jit_compile_auto_uses_xla_only_for_long_runs():
+    assert uses_xla("auto", XLA_FROM_UPDATES) and not uses_xla("auto", XLA_FROM_UPDATES - 1)
+    assert uses_xla(True, 1) and not uses_xla(False, 10**9)
+    with pytest.raises(ValueError):
+        uses_xla("sometimes", 1)

@@ -77,6 +77,8 @@ def validate(cfg: DictConfig) -> None:
     _check(training.loss == "mse", f"training.loss={training.loss!r} is not supported; use mse")
     _check(training.engine in ("fast", "keras"),
            f"training.engine={training.engine!r} is unknown; use fast or keras")
+    _check(isinstance(training.jit_compile, bool) or training.jit_compile == "auto",
+           f"training.jit_compile={training.jit_compile!r} is unknown; use auto, true or false")
     fraction = cfg.split.train_fraction
     _check(isinstance(fraction, (int, float)) and 0 < fraction < 1,
            f"split.train_fraction={fraction!r} is impossible; use a number strictly between 0 and 1, e.g. 0.67")

@@ -47,7 +47,15 @@ def build_model(spec: ModelSpec):
     return keras.Model(inputs, outputs, name="lstmts")
 
 
-_FORWARD: dict[int, tuple] = {}
+_TRACED: dict[tuple[int, str], tuple] = {}
+
+
+def _traced(model, kind: str, make):
+    """Return the traced function `kind` of `model`, made once per model object."""
+    key = (id(model), kind)
+    if key not in _TRACED or _TRACED[key][0] is not model:
+        _TRACED[key] = (model, make(load()[1]))
+    return _TRACED[key][1]
 
 
 def forward(model):
@@ -56,12 +64,28 @@ def forward(model):
     Traced once for any number of rows: one eager Keras call costs about as much as the trace,
     and predictions, test paths and stateful windows make many calls.
     """
-    if id(model) not in _FORWARD or _FORWARD[id(model)][0] is not model:
-        _, tf = load()
+    def make(tf):
         rows = model.inputs[0].shape[0]  # fixed for a stateful model, None otherwise
         signature = [tf.TensorSpec((rows, *model.inputs[0].shape[1:]), tf.float32)]
-        _FORWARD[id(model)] = (model, tf.function(lambda x: model(x, training=False), input_signature=signature))
-    return _FORWARD[id(model)][1]
+        return tf.function(lambda x: model(x, training=False), input_signature=signature)
+
+    return _traced(model, "forward", make)
+
+
+def forward_batches(model):
+    """Return a traced pass over [batches, rows, ...] in order, the LSTM state carrying across batches."""
+    def make(tf):
+        def run(batches):
+            count = tf.shape(batches)[0]
+            outputs = tf.TensorArray(tf.float32, size=count)
+            for i in tf.range(count):
+                outputs = outputs.write(i, model(batches[i], training=False))
+            return outputs.stack()
+
+        signature = [tf.TensorSpec((None, *model.inputs[0].shape), tf.float32)]
+        return tf.function(run, input_signature=signature)
+
+    return _traced(model, "batches", make)
 
 
 def reset_states(model) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from lstmts.backend import load
 from lstmts.errors import TrainingDiverged
-from lstmts.model import ModelSpec, build_model, forward, reset_states
+from lstmts.model import ModelSpec, build_model, forward, forward_batches, reset_states
 
 EpochCallback = Callable[[int, float], None]
 
@@ -53,9 +53,6 @@ class Engine:
         self.optimizer.build(self.model.trainable_variables)
         self._optimizer_start = [v.numpy() for v in self.optimizer.variables]
         self._epoch = tf.function(self._epoch_graph, jit_compile=jit_compile, autograph=False)
-        # Prediction runs twice per run on small arrays: tracing once beats compiling with XLA.
-        batch_shape = (None, spec.batch_size, *spec.input_shape)
-        self._predict = tf.function(self._predict_graph, input_signature=[tf.TensorSpec(batch_shape, tf.float32)])
 
     def reset(self, weights: list[np.ndarray]) -> None:
         """Start afresh: set the weights, zero Adam's moments and step count, zero the LSTM states."""
@@ -100,43 +97,49 @@ class Engine:
         _, total = tf.while_loop(lambda i, _: i < batches, body, (tf.constant(0), tf.zeros((), tf.float32)))
         return total / samples
 
-    def _predict_graph(self, batches):
-        tf = self.tf
-        count = tf.shape(batches)[0]
-        outputs = tf.TensorArray(tf.float32, size=count)
-        for i in tf.range(count):
-            outputs = outputs.write(i, self.model(batches[i], training=False))
-        return outputs.stack()
-
     def fit(self, inputs, targets, orders: np.ndarray, on_epoch: EpochCallback | None = None) -> list[float]:
         """Train one epoch per row of `orders`; return the loss of each epoch."""
         tf = self.tf
         x = tf.constant(inputs, tf.float32)
         y = tf.constant(np.asarray(targets, dtype=np.float32).reshape(-1, 1))
-        losses = []
-        for epoch, order in enumerate(orders):
+
+        def epoch(order):
             if self.spec.stateful:
                 reset_states(self.model)
-            loss = float(self._epoch(x, y, tf.constant(order, tf.int32)))
-            losses.append(loss)
-            if on_epoch:
-                on_epoch(epoch, loss)
-            if not math.isfinite(loss):
-                raise TrainingDiverged(
-                    f"training diverged: the loss became {loss} in epoch {epoch + 1};"
-                    f" lower training.learning_rate or check the data for extreme values"
-                )
-        return losses
+            return self._epoch(x, y, tf.constant(order, tf.int32))
+
+        return run_epochs(epoch, orders, on_epoch)
 
     def predict(self, inputs: np.ndarray) -> np.ndarray:
-        """Return one prediction per sample, in order, starting from a zero LSTM state.
+        return predict(self.model, self.spec, inputs)
 
-        Stateful states carry across batches, as in Keras' predict with the training batch size.
-        """
-        reset_states(self.model)
-        if not self.spec.stateful:
-            return np.asarray(forward(self.model)(np.asarray(inputs, np.float32))).reshape(-1)
-        return predict_in_batches(self._predict, inputs, self.spec.batch_size)
+
+def predict(model, spec: ModelSpec, inputs: np.ndarray) -> np.ndarray:
+    """Return one prediction per sample, in order, starting from a zero LSTM state.
+
+    Stateful states carry across batches, as in Keras' predict with the training batch size.
+    """
+    reset_states(model)
+    if not spec.stateful:
+        return np.asarray(forward(model)(np.asarray(inputs, np.float32))).reshape(-1)
+    return predict_in_batches(forward_batches(model), inputs, spec.batch_size)
+
+
+def run_epochs(epoch: Callable[[np.ndarray], object], orders: np.ndarray,
+               on_epoch: EpochCallback | None) -> list[float]:
+    """Run `epoch(order)` for each row of `orders`; return the losses, stopping at a non-finite one."""
+    losses = []
+    for index, order in enumerate(orders):
+        loss = float(epoch(order))
+        losses.append(loss)
+        if on_epoch:
+            on_epoch(index, loss)
+        if not math.isfinite(loss):
+            raise TrainingDiverged(
+                f"training diverged: the loss became {loss} in epoch {index + 1};"
+                f" lower training.learning_rate or check the data for extreme values"
+            )
+    return losses
 
 
 def predict_in_batches(predict_batches, inputs: np.ndarray, batch_size: int) -> np.ndarray:
@@ -150,12 +153,27 @@ def predict_in_batches(predict_batches, inputs: np.ndarray, batch_size: int) -> 
     return np.asarray(predict_batches(batches)).reshape(-1)[:samples]
 
 
-_ENGINES: dict[tuple, Engine] = {}
+_ENGINES: dict[tuple, object] = {}
+
+# From this many updates in a run, XLA's compile (about 0.5 s, 0.2 s from its cache) costs less
+# than the fused kernels' extra 35-60 µs per update; below it, the fused engine is quicker and
+# never needs the compiler's memory (see benchmarks/bench_training.py).
+XLA_FROM_UPDATES = 30_000
 
 
-def engine_for(spec: ModelSpec, learning_rate: float, jit_compile: bool, seed: int) -> Engine:
+def uses_xla(jit_compile: bool | str, updates: int) -> bool:
+    """Resolve training.jit_compile (true, false or auto) for a run of `updates` updates."""
+    if jit_compile == "auto":
+        return updates >= XLA_FROM_UPDATES
+    if isinstance(jit_compile, bool):
+        return jit_compile
+    raise ValueError(f"jit_compile={jit_compile!r}: use True, False or 'auto'")
+
+
+def engine_for(spec: ModelSpec, learning_rate: float, jit_compile: bool, seed: int):
     """Return the process-wide engine for this architecture, reset to the initial weights of `seed`.
 
+    jit_compile picks the XLA-compiled Keras step (Engine) or the fused kernels (FusedEngine).
     The first engine's own model is built right after seeding, so its weights already are that
     seed's initial weights; a reused engine gets them from a freshly built model.
     """
@@ -165,7 +183,13 @@ def engine_for(spec: ModelSpec, learning_rate: float, jit_compile: bool, seed: i
         engine.reset(initial_weights(spec, seed))
         return engine
     load()[0].utils.set_random_seed(seed)
-    engine = _ENGINES[key] = Engine(spec, learning_rate, jit_compile)
+    if jit_compile:
+        engine = Engine(spec, learning_rate, jit_compile=True)
+    else:
+        from lstmts.fused import FusedEngine
+
+        engine = FusedEngine(spec, learning_rate)
+    _ENGINES[key] = engine
     engine.reset(engine.model.get_weights())
     return engine
 
@@ -198,7 +222,7 @@ def train(
     seed: int,
     learning_rate: float,
     engine: str = "fast",
-    jit_compile: bool = True,
+    jit_compile: bool | str = "auto",
     on_epoch: EpochCallback | None = None,
 ) -> Trained:
     """Train a model of `spec` on (inputs, targets) and return it with its loss history.
@@ -211,9 +235,9 @@ def train(
     updates = epochs * updates_per_epoch(len(targets), spec.batch_size)
     start = time.perf_counter()
     if engine == "fast":
-        fast = engine_for(spec, learning_rate, jit_compile, seed)
+        fast = engine_for(spec, learning_rate, uses_xla(jit_compile, updates), seed)
         losses = fast.fit(inputs, targets, orders, on_epoch)
-        model, predict = fast.model, fast.predict
+        model, predict_fn = fast.model, fast.predict
     else:
         model = build_model(spec)
         model.set_weights(initial_weights(spec, seed))
@@ -221,10 +245,10 @@ def train(
                                    shuffle=shuffle, stateful=spec.stateful, learning_rate=learning_rate,
                                    on_epoch=on_epoch)
 
-        def predict(samples: np.ndarray) -> np.ndarray:
+        def predict_fn(samples: np.ndarray) -> np.ndarray:
             reset_states(model)
             return model.predict(samples, batch_size=spec.batch_size, verbose=0).reshape(-1)
-    return Trained(model=model, losses=losses, updates=updates, seconds=time.perf_counter() - start, predict=predict)
+    return Trained(model=model, losses=losses, updates=updates, seconds=time.perf_counter() - start, predict=predict_fn)
 
 
 def fit_like_tutorial(model, inputs, targets, *, epochs, batch_size, shuffle, stateful, learning_rate,

@@ -1,0 +1,175 @@
+"""The epoch loop on TensorFlow's fused LSTM and Adam kernels: no compile step, little memory.
+
+XLA turns the Keras training step into one compiled program: the fastest per update (about
+5 µs for the tutorial's LSTM(4)), but the compile takes about half a second and 80-130 MiB the
+first time, and loading it from the cache still about 50 MiB. This engine runs the same updates
+on kernels TensorFlow ships: each LSTM layer's whole window is one `BlockLSTMV2` op (gates in
+Keras' i, f, c, o order), its gradient one `BlockLSTMGradV2` op, and each Adam update one
+`ResourceApplyAdam` op per weight, all inside one traced (not compiled) graph per epoch. An
+update costs about 40-70 µs, with nothing to compile: the better trade for runs of up to some
+tens of thousands of updates, such as all five tutorial experiments.
+
+The weights are the Keras model's own, packed into the layout the kernels take (one matrix per
+LSTM layer, its input kernel above its recurrent kernel) for the length of a `fit` and written
+back at its end. Adam's hyper-parameters are read from `keras.optimizers.Adam`; the kernel
+computes Keras' own update (the same moment updates and bias-corrected step, epsilon outside
+the square root).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lstmts.backend import load
+from lstmts.model import ModelSpec, build_model, reset_states
+from lstmts.training import predict, run_epochs
+
+
+def _lstm_sequence_op(tf):
+    """Return f(sequence, c0, h0, w, b) -> (h, c) over a time-major sequence, with its gradient."""
+    from tensorflow.python.ops import gen_rnn_ops
+
+    # TensorFlow registers BlockLSTMV2's gradient with the BlockLSTM (i, c, f, o) grad kernel;
+    # BlockLSTMGradV2 is the one that matches V2's i, f, c, o layout.
+    @tf.custom_gradient
+    def lstm_sequence(sequence, c0, h0, w, b):
+        no_peephole = tf.zeros_like(b[: tf.shape(c0)[1]])
+        steps = tf.cast(tf.shape(sequence)[0], tf.int64)
+        i, c, f, o, ci, co, h = gen_rnn_ops.block_lstmv2(
+            steps, sequence, c0, h0, w, no_peephole, no_peephole, no_peephole, b, cell_clip=0.0, use_peephole=False
+        )
+
+        def gradient(dh, dc):
+            grads = gen_rnn_ops.block_lstm_grad_v2(
+                steps, sequence, c0, h0, w, no_peephole, no_peephole, no_peephole, b,
+                i, c, f, o, ci, co, h, dc, dh, use_peephole=False,
+            )
+            return grads.x_grad, grads.cs_prev_grad, grads.h_prev_grad, grads.w_grad, grads.b_grad
+
+        return (h, c), gradient
+
+    return lstm_sequence
+
+
+class FusedEngine:
+    """A model and its Adam state trained on fused kernels; reusable for one architecture."""
+
+    trace_count = 0  # how many times any epoch graph was traced (a check against retracing)
+
+    def __init__(self, spec: ModelSpec, learning_rate: float) -> None:
+        keras, tf = load()
+        self.tf = tf
+        self.spec = spec
+        self.model = build_model(spec)
+        adam = keras.optimizers.Adam(learning_rate=learning_rate)
+        self._hyper = (float(learning_rate), float(adam.beta_1), float(adam.beta_2), float(adam.epsilon))
+        self._lstms = [layer for layer in self.model.layers if isinstance(layer, keras.layers.LSTM)]
+        self._dense = self.model.layers[-1]
+        self._lstm_sequence = _lstm_sequence_op(tf)
+        self._weights = [tf.Variable(value) for value in self._packed()]
+        self._m = [tf.Variable(tf.zeros_like(w), trainable=False) for w in self._weights]
+        self._v = [tf.Variable(tf.zeros_like(w), trainable=False) for w in self._weights]
+        self._step = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self._epoch = tf.function(self._epoch_graph, autograph=False)
+
+    def _packed(self) -> list:
+        """The model's weights as the kernels take them: [w, b] per LSTM layer, then the dense layer's."""
+        tf = self.tf
+        packed = []
+        for layer in self._lstms:
+            cell = layer.cell
+            packed += [tf.concat([cell.kernel.value, cell.recurrent_kernel.value], axis=0), cell.bias.value]
+        return packed + [self._dense.kernel.value, self._dense.bias.value]
+
+    def _unpack(self) -> None:
+        """Write the trained weights back into the Keras model."""
+        for layer, w, b in zip(self._lstms, self._weights[0::2], self._weights[1::2]):
+            inputs = layer.cell.kernel.shape[0]
+            layer.cell.kernel.assign(w[:inputs])
+            layer.cell.recurrent_kernel.assign(w[inputs:])
+            layer.cell.bias.assign(b)
+        self._dense.kernel.assign(self._weights[-2])
+        self._dense.bias.assign(self._weights[-1])
+
+    def reset(self, weights: list[np.ndarray]) -> None:
+        """Start afresh: set the weights, zero Adam's moments and step count, zero the LSTM states."""
+        self.model.set_weights(weights)
+        for moments in (*self._m, *self._v):
+            moments.assign(self.tf.zeros_like(moments))
+        self._step.assign(0)
+        reset_states(self.model)
+
+    def _update(self, inputs, targets, row_weights, states, hyper):
+        """One Adam update on a batch [time, rows, features]; returns its loss and the end states."""
+        tf = self.tf
+        learning_rate, beta_1, beta_2, epsilon = hyper
+        with tf.GradientTape() as tape:
+            sequence, ends = inputs, []
+            for layer, (c0, h0) in enumerate(states):
+                h, c = self._lstm_sequence(sequence, c0, h0, self._weights[2 * layer], self._weights[2 * layer + 1])
+                ends.append((c[-1], h[-1]))
+                sequence = h
+            predictions = tf.nn.bias_add(tf.matmul(sequence[-1], self._weights[-2]), self._weights[-1])
+            squared = tf.reduce_mean(tf.square(targets - predictions), axis=-1)
+            # The mean squared error over the real rows of the batch, as Keras computes it.
+            loss = tf.reduce_sum(squared * row_weights) / tf.reduce_sum(row_weights)
+        gradients = tape.gradient(loss, self._weights)
+        step = tf.cast(self._step + 1, tf.float32)
+        beta_1_power, beta_2_power = tf.pow(beta_1, step), tf.pow(beta_2, step)
+        updates = [
+            tf.raw_ops.ResourceApplyAdam(
+                var=w.handle, m=m.handle, v=v.handle, beta1_power=beta_1_power, beta2_power=beta_2_power,
+                lr=learning_rate, beta1=beta_1, beta2=beta_2, epsilon=epsilon, grad=g,
+            )
+            for w, m, v, g in zip(self._weights, self._m, self._v, gradients)
+        ]
+        with tf.control_dependencies(updates):
+            updates.append(self._step.assign_add(1))
+        with tf.control_dependencies(updates):  # the next batch reads the updated weights
+            return tf.identity(loss), tf.nest.map_structure(tf.identity, tuple(ends))
+
+    def _epoch_graph(self, x, y, order):
+        """One epoch: an update per batch of `order`; returns the sample-weighted mean batch loss.
+
+        A partial last batch is padded with zero-weight rows. A stateful model carries each
+        layer's end state to the next batch (without gradient, as Keras does) and starts the
+        epoch from zeros; a stateless one starts every batch from zeros.
+        """
+        FusedEngine.trace_count += 1
+        tf = self.tf
+        batch = self.spec.batch_size
+        samples = order.shape[0]
+        batches = -(-samples // batch)
+        padding = batches * batch - samples
+        order = tf.concat([order, tf.zeros([padding], tf.int32)], axis=0)
+        weights = tf.concat([tf.ones([samples]), tf.zeros([padding])], axis=0)
+        sequence = tf.transpose(x, [1, 0, 2])  # time-major, as BlockLSTMV2 takes it
+        hyper = tuple(tf.constant(value, tf.float32) for value in self._hyper)
+        zeros = tuple((tf.zeros([batch, layer.cell.units]),) * 2 for layer in self._lstms)
+
+        def body(i, total, states):
+            rows = tf.slice(order, [i * batch], [batch])
+            row_weights = tf.slice(weights, [i * batch], [batch])
+            start = states if self.spec.stateful else zeros
+            loss, ends = self._update(tf.gather(sequence, rows, axis=1), tf.gather(y, rows), row_weights, start, hyper)
+            return i + 1, total + loss * tf.reduce_sum(row_weights), ends
+
+        _, total, _ = tf.while_loop(
+            lambda i, *_: i < batches, body, (tf.constant(0), tf.zeros((), tf.float32), zeros), parallel_iterations=1
+        )
+        return total / samples
+
+    def fit(self, inputs, targets, orders: np.ndarray, on_epoch=None) -> list[float]:
+        """Train one epoch per row of `orders`; return the loss of each epoch."""
+        tf = self.tf
+        x = tf.constant(inputs, tf.float32)
+        y = tf.constant(np.asarray(targets, dtype=np.float32).reshape(-1, 1))
+        for variable, value in zip(self._weights, self._packed()):
+            variable.assign(value)
+        try:
+            return run_epochs(lambda order: self._epoch(x, y, tf.constant(order, tf.int32)), orders, on_epoch)
+        finally:
+            self._unpack()
+
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        return predict(self.model, self.spec, inputs)
