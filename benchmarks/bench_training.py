@@ -112,7 +112,7 @@ def bench_process(repeats: int) -> None:
         commands = {
             "tutorial script": [sys.executable, "benchmarks/tutorial_script.py", "--plot", os.path.join(scratch, "t.png")],
             "lstmts": [lstmts, "experiment=tutorial_regression"],
-            "lstmts training.jit_compile=false": [lstmts, "experiment=tutorial_regression", "training.jit_compile=false"],
+            "lstmts training.jit_compile=true": [lstmts, "experiment=tutorial_regression", "training.jit_compile=true"],
         }
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for repeat in range(repeats):
@@ -120,7 +120,7 @@ def bench_process(repeats: int) -> None:
             for name in names:
                 command = commands[name]
                 if name != "tutorial script":
-                    command = [*command, f"hydra.run.dir={scratch}/run-{len(results[name])}-{name[-5:]}"]
+                    command = [*command, f"hydra.run.dir={scratch}/run-{list(commands).index(name)}-{repeat}"]
                 seconds, peak, _ = _timed_process(command, env)
                 results[name].append((seconds, peak))
     print("| command | wall s, median (each run) | peak memory MiB: first run, median, max |")

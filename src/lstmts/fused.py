@@ -25,16 +25,17 @@ from lstmts.model import ModelSpec, build_model, reset_states
 from lstmts.training import predict, run_epochs
 
 
-def _lstm_sequence_op(tf):
-    """Return f(sequence, c0, h0, w, b) -> (h, c) over a time-major sequence, with its gradient."""
+def _lstm_layer_op(tf, time_steps: int, units: int):
+    """Return f(sequence, c0, h0, w, b) -> (h, c) for one LSTM layer over a time-major sequence."""
     from tensorflow.python.ops import gen_rnn_ops
 
-    # TensorFlow registers BlockLSTMV2's gradient with the BlockLSTM (i, c, f, o) grad kernel;
-    # BlockLSTMGradV2 is the one that matches V2's i, f, c, o layout.
+    steps = tf.constant(time_steps, tf.int64)
+    no_peephole = tf.zeros([units])
+
+    # TensorFlow registers BlockLSTMV2's gradient with BlockLSTM's grad kernel, which reads the
+    # gates in BlockLSTM's i, c, f, o layout; BlockLSTMGradV2 matches V2's i, f, c, o layout.
     @tf.custom_gradient
-    def lstm_sequence(sequence, c0, h0, w, b):
-        no_peephole = tf.zeros_like(b[: tf.shape(c0)[1]])
-        steps = tf.cast(tf.shape(sequence)[0], tf.int64)
+    def lstm_layer(sequence, c0, h0, w, b):
         i, c, f, o, ci, co, h = gen_rnn_ops.block_lstmv2(
             steps, sequence, c0, h0, w, no_peephole, no_peephole, no_peephole, b, cell_clip=0.0, use_peephole=False
         )
@@ -48,7 +49,7 @@ def _lstm_sequence_op(tf):
 
         return (h, c), gradient
 
-    return lstm_sequence
+    return lstm_layer
 
 
 class FusedEngine:
@@ -65,7 +66,6 @@ class FusedEngine:
         self._hyper = (float(learning_rate), float(adam.beta_1), float(adam.beta_2), float(adam.epsilon))
         self._lstms = [layer for layer in self.model.layers if isinstance(layer, keras.layers.LSTM)]
         self._dense = self.model.layers[-1]
-        self._lstm_sequence = _lstm_sequence_op(tf)
         self._weights = [tf.Variable(value) for value in self._packed()]
         self._m = [tf.Variable(tf.zeros_like(w), trainable=False) for w in self._weights]
         self._v = [tf.Variable(tf.zeros_like(w), trainable=False) for w in self._weights]
@@ -99,20 +99,23 @@ class FusedEngine:
         self._step.assign(0)
         reset_states(self.model)
 
-    def _update(self, inputs, targets, row_weights, states, hyper):
-        """One Adam update on a batch [time, rows, features]; returns its loss and the end states."""
+    def _update(self, layers, inputs, targets, row_scale, states, hyper):
+        """One Adam update on a batch [time, rows, features]; returns its loss and the end states.
+
+        row_scale holds 1 / (real rows of the batch) for real rows and 0 for padding: the loss is
+        then the mean squared error over the real rows, as Keras computes it (one output).
+        """
         tf = self.tf
         learning_rate, beta_1, beta_2, epsilon = hyper
         with tf.GradientTape() as tape:
             sequence, ends = inputs, []
-            for layer, (c0, h0) in enumerate(states):
-                h, c = self._lstm_sequence(sequence, c0, h0, self._weights[2 * layer], self._weights[2 * layer + 1])
-                ends.append((c[-1], h[-1]))
+            for index, (layer, (c0, h0)) in enumerate(zip(layers, states)):
+                h, c = layer(sequence, c0, h0, self._weights[2 * index], self._weights[2 * index + 1])
+                if self.spec.stateful:
+                    ends.append((c[-1], h[-1]))
                 sequence = h
             predictions = tf.nn.bias_add(tf.matmul(sequence[-1], self._weights[-2]), self._weights[-1])
-            squared = tf.reduce_mean(tf.square(targets - predictions), axis=-1)
-            # The mean squared error over the real rows of the batch, as Keras computes it.
-            loss = tf.reduce_sum(squared * row_weights) / tf.reduce_sum(row_weights)
+            loss = tf.reduce_sum(tf.square(targets - predictions) * row_scale)
         gradients = tape.gradient(loss, self._weights)
         step = tf.cast(self._step + 1, tf.float32)
         beta_1_power, beta_2_power = tf.pow(beta_1, step), tf.pow(beta_2, step)
@@ -126,7 +129,7 @@ class FusedEngine:
         with tf.control_dependencies(updates):
             updates.append(self._step.assign_add(1))
         with tf.control_dependencies(updates):  # the next batch reads the updated weights
-            return tf.identity(loss), tf.nest.map_structure(tf.identity, tuple(ends))
+            return tf.identity(loss), tf.nest.map_structure(tf.identity, tuple(ends) if ends else states)
 
     def _epoch_graph(self, x, y, order):
         """One epoch: an update per batch of `order`; returns the sample-weighted mean batch loss.
@@ -142,17 +145,23 @@ class FusedEngine:
         batches = -(-samples // batch)
         padding = batches * batch - samples
         order = tf.concat([order, tf.zeros([padding], tf.int32)], axis=0)
-        weights = tf.concat([tf.ones([samples]), tf.zeros([padding])], axis=0)
+        rows = np.full(batches, batch, np.float32)
+        rows[-1] -= padding
+        scale = np.repeat(1.0 / rows, batch)
+        scale[samples:] = 0.0
+        scale = tf.constant(scale.reshape(-1, 1), tf.float32)
         sequence = tf.transpose(x, [1, 0, 2])  # time-major, as BlockLSTMV2 takes it
         hyper = tuple(tf.constant(value, tf.float32) for value in self._hyper)
+        layers = [_lstm_layer_op(tf, self.spec.time_steps, layer.cell.units) for layer in self._lstms]
         zeros = tuple((tf.zeros([batch, layer.cell.units]),) * 2 for layer in self._lstms)
+        rows = tf.constant(rows)
 
         def body(i, total, states):
-            rows = tf.slice(order, [i * batch], [batch])
-            row_weights = tf.slice(weights, [i * batch], [batch])
+            batch_rows = tf.slice(order, [i * batch], [batch])
             start = states if self.spec.stateful else zeros
-            loss, ends = self._update(tf.gather(sequence, rows, axis=1), tf.gather(y, rows), row_weights, start, hyper)
-            return i + 1, total + loss * tf.reduce_sum(row_weights), ends
+            loss, ends = self._update(layers, tf.gather(sequence, batch_rows, axis=1), tf.gather(y, batch_rows),
+                                      tf.slice(scale, [i * batch, 0], [batch, 1]), start, hyper)
+            return i + 1, total + loss * rows[i], ends
 
         _, total, _ = tf.while_loop(
             lambda i, *_: i < batches, body, (tf.constant(0), tf.zeros((), tf.float32), zeros), parallel_iterations=1
