@@ -36,8 +36,11 @@ def _task(cfg) -> dict | float | None:
     from hydra.types import RunMode
     from rich.console import Console
 
+    from lstmts.backend import gc_paused
     from lstmts.console import print_summary
-    from lstmts.runner import run
+
+    with gc_paused():  # pandas and scikit-learn
+        from lstmts.runner import run
 
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)

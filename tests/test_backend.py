@@ -1,0 +1,54 @@
+"""Tests of lstmts.backend: the garbage-collector pause around large imports, and cache folders."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from lstmts.backend import cache_dir, gc_paused, xla_cache_dir
+
+
+@pytest.fixture
+def collector_state():
+    enabled = gc.isenabled()
+    yield
+    gc.unfreeze()  # leave later tests a collector that sees everything again
+    if enabled:
+        gc.enable()
+    else:
+        gc.disable()
+
+
+def test_gc_is_off_inside_and_back_on_after_with_what_was_made_frozen(collector_state):
+    gc.enable()
+    gc.unfreeze()
+    with gc_paused():
+        assert not gc.isenabled()
+        made_inside = [[] for _ in range(1000)]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= len(made_inside)
+    # Frozen: later collections no longer walk it (get_objects lists only what they walk).
+    assert all(tracked is not made_inside for tracked in gc.get_objects())
+
+
+def test_gc_pause_restores_the_collector_after_an_error_and_keeps_it_off_if_it_was(collector_state):
+    gc.enable()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError("import failed")
+    assert gc.isenabled()
+    gc.disable()
+    with gc_paused():
+        pass
+    assert not gc.isenabled()
+
+
+def test_cache_folders_follow_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("LSTMTS_CACHE", str(tmp_path))
+    monkeypatch.delenv("LSTMTS_XLA_CACHE", raising=False)
+    assert cache_dir("classical") == str(tmp_path / "classical")
+    assert xla_cache_dir() == str(tmp_path / "xla")
+    monkeypatch.setenv("LSTMTS_XLA_CACHE", "off")
+    assert xla_cache_dir() is None
+    monkeypatch.setenv("LSTMTS_CACHE", "off")
+    assert cache_dir("classical") is None
