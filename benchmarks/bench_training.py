@@ -44,6 +44,10 @@ def _compose(overrides: list[str]):
         return compose("config", overrides=overrides)
 
 
+ENGINES = {"keras": {"engine": "keras"}, "fused": {"engine": "fast", "jit_compile": False},
+           "xla": {"engine": "fast", "jit_compile": True}}
+
+
 def _train_once(cfg, prepared, engine: str) -> dict:
     from lstmts import evaluation
     from lstmts.config import layer_units
@@ -56,7 +60,7 @@ def _train_once(cfg, prepared, engine: str) -> dict:
                      cfg.training.batch_size)
     trained = train(spec, windows.inputs, windows.targets, epochs=cfg.training.epochs,
                     shuffle=cfg.training.shuffle, seed=cfg.seed, learning_rate=cfg.training.learning_rate,
-                    engine=engine, jit_compile=cfg.training.jit_compile)
+                    **ENGINES[engine])
     test = prepared.windows["test"]
     predictions = prepared.pipeline.inverse(trained.predict(test.inputs), test.target_index, prepared.series.values)
     return {"seconds": trained.seconds, "updates": trained.updates,
@@ -67,23 +71,24 @@ def bench_presets(repeats: int, epochs: int) -> None:
     from lstmts.runner import prepare
 
     print(f"\n## Training time per preset ({epochs} epochs, {repeats} alternating run(s) each; median)\n")
-    print("| preset | updates (tutorial / lstmts) | tutorial loop s | lstmts s (first run) | speed-up | "
-          "test RMSE tutorial loop | test RMSE lstmts |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("lstmts runs the tutorial presets on the fused kernels (training.jit_compile=auto); XLA is shown beside.\n")
+    print("| preset | updates (tutorial / lstmts) | tutorial loop s | lstmts fused s (first run) | speed-up |"
+          " lstmts XLA s (first run) | speed-up | test RMSE tutorial loop / fused / XLA |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for preset in PRESETS:
         cfg = _compose([f"experiment={preset}", f"training.epochs={epochs}"])
         prepared = prepare(cfg)
-        runs: dict[str, list[dict]] = {"keras": [], "fast": []}
+        runs: dict[str, list[dict]] = {name: [] for name in ENGINES}
         for repeat in range(repeats):
-            order = ("keras", "fast") if repeat % 2 == 0 else ("fast", "keras")
+            order = list(ENGINES) if repeat % 2 == 0 else list(reversed(ENGINES))
             for engine in order:
                 runs[engine].append(_train_once(cfg, prepared, engine))
-        keras_s = statistics.median(r["seconds"] for r in runs["keras"])
-        fast_s = statistics.median(r["seconds"] for r in runs["fast"])
-        print(f"| {preset} | {runs['keras'][0]['updates']:,} / {runs['fast'][0]['updates']:,} | {keras_s:.2f} | "
-              f"{fast_s:.3f} ({runs['fast'][0]['seconds']:.2f}) | {keras_s / fast_s:.1f}x | "
-              f"{statistics.median(r['test_rmse'] for r in runs['keras']):.2f} | "
-              f"{statistics.median(r['test_rmse'] for r in runs['fast']):.2f} |", flush=True)
+        seconds = {name: statistics.median(r["seconds"] for r in runs[name]) for name in ENGINES}
+        rmse = {name: statistics.median(r["test_rmse"] for r in runs[name]) for name in ENGINES}
+        print(f"| {preset} | {runs['keras'][0]['updates']:,} / {runs['fused'][0]['updates']:,} | {seconds['keras']:.2f} | "
+              f"{seconds['fused']:.3f} ({runs['fused'][0]['seconds']:.2f}) | {seconds['keras'] / seconds['fused']:.1f}x | "
+              f"{seconds['xla']:.3f} ({runs['xla'][0]['seconds']:.2f}) | {seconds['keras'] / seconds['xla']:.1f}x | "
+              f"{rmse['keras']:.2f} / {rmse['fused']:.2f} / {rmse['xla']:.2f} |", flush=True)
 
 
 def _timed_process(command: list[str], env: dict) -> tuple[float, float, str]:
@@ -152,7 +157,7 @@ def _peak_mib() -> float:
     return float("nan")
 
 
-def scaling_case(length: int, batch_size: int, epochs: int) -> dict:
+def scaling_case(length: int, batch_size: int, epochs: int, jit_compile: bool) -> dict:
     from lstmts.framing import make_windows, plan_periods
     from lstmts.model import ModelSpec
     from lstmts.training import train
@@ -165,7 +170,7 @@ def scaling_case(length: int, batch_size: int, epochs: int) -> dict:
     spec = ModelSpec((4,), 3, 1, False, batch_size)
     stamps = []
     trained = train(spec, windows.inputs, windows.targets, epochs=epochs, shuffle=True, seed=7, learning_rate=0.001,
-                    on_epoch=lambda epoch, loss: stamps.append(time.perf_counter()))
+                    jit_compile=jit_compile, on_epoch=lambda epoch, loss: stamps.append(time.perf_counter()))
     first_epoch = trained.seconds - (stamps[-1] - stamps[0])
     steady = (trained.updates - trained.updates // epochs) / (stamps[-1] - stamps[0])
     return {"points": length, "batch_size": batch_size, "epochs": epochs, "updates": trained.updates,
@@ -174,20 +179,23 @@ def scaling_case(length: int, batch_size: int, epochs: int) -> dict:
 
 
 def bench_scaling(epochs: int) -> None:
-    print(f"\n## Scaling of lstmts' engine (synthetic seasonal series, LSTM(4), look_back 3, {epochs} epochs, "
-          f"one process per case; the first epoch includes tracing and the cold XLA compile)\n")
-    print("| points | batch size | updates | seconds | of which first epoch | updates / s after it | peak memory MiB |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(f"\n## Scaling of lstmts' engines (synthetic seasonal series, LSTM(4), look_back 3, {epochs} epochs, "
+          f"one process per case; the first epoch includes tracing and, for XLA, the cold compile)\n")
+    print("| points | batch size | updates | engine | seconds | of which first epoch | updates / s after it |"
+          " peak memory MiB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as scratch:
         env = dict(os.environ, LSTMTS_XLA_CACHE=os.path.join(scratch, "xla"))
         for length in (144, 1_440, 14_400):
             for batch_size in (1, 32):
-                command = [sys.executable, __file__, "--scaling-case", str(length), str(batch_size), str(epochs)]
-                _, _, output = _timed_process(command, env)
-                case = json.loads(output.strip().splitlines()[-1])
-                print(f"| {length:,} | {batch_size} | {case['updates']:,} | {case['seconds']:.2f} | "
-                      f"{case['first_epoch_seconds']:.2f} | {case['steady_updates_per_second']:,.0f} | "
-                      f"{case['peak_mib']:.0f} |", flush=True)
+                for engine, jit_compile in (("fused", 0), ("XLA", 1)):
+                    command = [sys.executable, __file__, "--scaling-case", str(length), str(batch_size), str(epochs),
+                               str(jit_compile)]
+                    _, _, output = _timed_process(command, env)
+                    case = json.loads(output.strip().splitlines()[-1])
+                    print(f"| {length:,} | {batch_size} | {case['updates']:,} | {engine} | {case['seconds']:.2f} | "
+                          f"{case['first_epoch_seconds']:.2f} | {case['steady_updates_per_second']:,.0f} | "
+                          f"{case['peak_mib']:.0f} |", flush=True)
 
 
 def main() -> None:
@@ -198,11 +206,12 @@ def main() -> None:
     parser.add_argument("--skip-presets", action="store_true")
     parser.add_argument("--skip-process", action="store_true")
     parser.add_argument("--skip-scaling", action="store_true")
-    parser.add_argument("--scaling-case", nargs=3, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--scaling-case", nargs=4, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("LSTMTS_XLA_CACHE", "off")
     if args.scaling_case:
-        print(json.dumps(scaling_case(*args.scaling_case)))
+        length, batch_size, epochs, jit_compile = args.scaling_case
+        print(json.dumps(scaling_case(length, batch_size, epochs, bool(jit_compile))))
         return
     print(f"# lstmts training benchmark ({os.cpu_count()} CPUs)")
     # Child processes first, while this process is small: see _timed_process.

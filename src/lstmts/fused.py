@@ -1,13 +1,14 @@
 """The epoch loop on TensorFlow's fused LSTM and Adam kernels: no compile step, little memory.
 
-XLA turns the Keras training step into one compiled program: the fastest per update (about
-5 µs for the tutorial's LSTM(4)), but the compile takes about half a second and 80-130 MiB the
-first time, and loading it from the cache still about 50 MiB. This engine runs the same updates
-on kernels TensorFlow ships: each LSTM layer's whole window is one `BlockLSTMV2` op (gates in
-Keras' i, f, c, o order), its gradient one `BlockLSTMGradV2` op, and each Adam update one
+XLA turns the Keras training step into one compiled program: the fastest per update (3-5 µs
+for the tutorial's LSTM(4)), but the compile takes about 0.6 s and 120 MiB the first time, and
+loading it from the cache still about 0.2 s and 40 MiB. This engine runs the same updates on
+kernels TensorFlow ships: each LSTM layer's whole window is one `BlockLSTMV2` op (gates in Keras'
+i, f, c, o order), its gradient one `BlockLSTMGradV2` op, and each Adam update one
 `ResourceApplyAdam` op per weight, all inside one traced (not compiled) graph per epoch. An
-update costs about 40-70 µs, with nothing to compile: the better trade for runs of up to some
-tens of thousands of updates, such as all five tutorial experiments.
+update costs about 50 µs for an LSTM(4) on one time step (more for longer windows and stacked
+layers), with nothing to compile: the better trade up to about 15,000 updates per run, which
+covers all five tutorial experiments (see `training.XLA_FROM_UPDATES`).
 
 The weights are the Keras model's own, packed into the layout the kernels take (one matrix per
 LSTM layer, its input kernel above its recurrent kernel) for the length of a `fit` and written

@@ -155,10 +155,12 @@ def predict_in_batches(predict_batches, inputs: np.ndarray, batch_size: int) -> 
 
 _ENGINES: dict[tuple, object] = {}
 
-# From this many updates in a run, XLA's compile (about 0.5 s, 0.2 s from its cache) costs less
-# than the fused kernels' extra 35-60 µs per update; below it, the fused engine is quicker and
-# never needs the compiler's memory (see benchmarks/bench_training.py).
-XLA_FROM_UPDATES = 30_000
+# training.jit_compile=auto: XLA from this many updates in a run, the fused kernels below. XLA's
+# updates are about 15x cheaper (3-5 µs against 50-70 µs for an LSTM(4)), but compiling costs
+# about 0.6 s and 120 MiB (0.2 s and 40 MiB from its cache): with a compile, the two break even
+# near 12,000 updates (benchmarks/bench_training.py, scaling table). The tutorial's runs
+# (about 9,400 updates) stay on the fused kernels and below the tutorial script's memory.
+XLA_FROM_UPDATES = 15_000
 
 
 def uses_xla(jit_compile: bool | str, updates: int) -> bool:
