@@ -223,3 +223,33 @@ def test_jit_compile_auto_uses_xla_only_for_long_runs():
     assert uses_xla(True, 1) and not uses_xla(False, 10**9)
     with pytest.raises(ValueError):
         uses_xla("sometimes", 1)
+
+
+def test_fused_lstm_layer_gradient_matches_the_lstm_equations(keras):
+    # Keras' LSTM written out (gates i, f, c, o; input rows above recurrent rows in w), three steps.
+    from lstmts.backend import load
+    from lstmts.fused import _lstm_layer_op
+
+    _, tf = load()
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(3, 2, 2)).astype(np.float32))  # [time, batch, features]
+    w = tf.Variable(rng.normal(size=(6, 16)).astype(np.float32))
+    b = tf.Variable(rng.normal(size=(16,)).astype(np.float32))
+    c0 = tf.constant(rng.normal(size=(2, 4)).astype(np.float32))
+    h0 = tf.constant(rng.normal(size=(2, 4)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        h, c = _lstm_layer_op(tf, 3, 4)(x, c0, h0, w, b)
+        fused_loss = tf.reduce_sum(h[-1] ** 2) + tf.reduce_sum(h ** 3)
+    fused = tape.gradient(fused_loss, [w, b])
+    with tf.GradientTape() as tape:
+        hidden, cell, outputs = h0, c0, []
+        for step in range(3):
+            i, f, g, o = tf.split(tf.matmul(tf.concat([x[step], hidden], 1), w) + b, 4, axis=1)
+            cell = tf.sigmoid(f) * cell + tf.sigmoid(i) * tf.tanh(g)
+            hidden = tf.sigmoid(o) * tf.tanh(cell)
+            outputs.append(hidden)
+        plain_loss = tf.reduce_sum(hidden ** 2) + tf.reduce_sum(tf.stack(outputs) ** 3)
+    plain = tape.gradient(plain_loss, [w, b])
+    np.testing.assert_allclose(float(fused_loss), float(plain_loss), rtol=1e-5)
+    for ours, expected in zip(fused, plain):
+        np.testing.assert_allclose(ours.numpy(), expected.numpy(), atol=1e-5)
