@@ -63,18 +63,18 @@ def _train_once(cfg, prepared, engine: str) -> dict:
                     **ENGINES[engine])
     test = prepared.windows["test"]
     predictions = prepared.pipeline.inverse(trained.predict(test.inputs), test.target_index, prepared.series.values)
-    return {"seconds": trained.seconds, "updates": trained.updates,
+    return {"seconds": trained.seconds, "updates": trained.updates, "spec": spec,
             "test_rmse": evaluation.rmse(prepared.series.values[test.target_index], predictions)}
 
 
 def bench_presets(repeats: int, epochs: int) -> None:
     from lstmts.runner import prepare
+    from lstmts.training import uses_xla
 
     print(f"\n## Training time per preset ({epochs} epochs, {repeats} alternating run(s) each; median)\n")
-    print("lstmts runs the tutorial presets on the fused kernels (training.jit_compile=auto); XLA is shown beside.\n")
     print("| preset | updates (tutorial / lstmts) | tutorial loop s | lstmts fused s (first run) | speed-up |"
-          " lstmts XLA s (first run) | speed-up | test RMSE tutorial loop / fused / XLA |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+          " lstmts XLA s (first run) | speed-up | jit_compile=auto takes | test RMSE tutorial loop / fused / XLA |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for preset in PRESETS:
         cfg = _compose([f"experiment={preset}", f"training.epochs={epochs}"])
         prepared = prepare(cfg)
@@ -88,6 +88,7 @@ def bench_presets(repeats: int, epochs: int) -> None:
         print(f"| {preset} | {runs['keras'][0]['updates']:,} / {runs['fused'][0]['updates']:,} | {seconds['keras']:.2f} | "
               f"{seconds['fused']:.3f} ({runs['fused'][0]['seconds']:.2f}) | {seconds['keras'] / seconds['fused']:.1f}x | "
               f"{seconds['xla']:.3f} ({runs['xla'][0]['seconds']:.2f}) | {seconds['keras'] / seconds['xla']:.1f}x | "
+              f"{'XLA' if uses_xla('auto', runs['xla'][0]['updates'], runs['xla'][0]['spec']) else 'fused'} | "
               f"{rmse['keras']:.2f} / {rmse['fused']:.2f} / {rmse['xla']:.2f} |", flush=True)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from lstmts.model import ModelSpec, build_model, reset_states
 from lstmts.fused import FusedEngine
-from lstmts.training import XLA_FROM_UPDATES, Engine, initial_weights, sample_orders, train, updates_per_epoch, uses_xla
+from lstmts.training import Engine, fused_seconds, initial_weights, sample_orders, train, updates_per_epoch, uses_xla
 
 SAMPLES = 20
 
@@ -218,11 +218,17 @@ def test_fused_engine_follows_keras_over_many_epochs_with_two_time_steps_feature
         np.testing.assert_allclose(fused_losses, xla_losses, rtol=1e-5)
 
 
-def test_jit_compile_auto_uses_xla_only_for_long_runs():
-    assert uses_xla("auto", XLA_FROM_UPDATES) and not uses_xla("auto", XLA_FROM_UPDATES - 1)
-    assert uses_xla(True, 1) and not uses_xla(False, 10**9)
+def test_jit_compile_auto_compiles_only_when_the_fused_kernels_would_take_longer():
+    one_step = ModelSpec(units=(4,), time_steps=1, features=1, stateful=False, batch_size=1)
+    three_steps = ModelSpec(units=(4,), time_steps=3, features=1, stateful=True, batch_size=1)
+    stacked = ModelSpec(units=(4, 4), time_steps=3, features=1, stateful=True, batch_size=1)
+    assert not uses_xla("auto", 9_400, one_step)  # the tutorial's regression run
+    assert uses_xla("auto", 9_200, three_steps) and uses_xla("auto", 9_200, stacked)
+    assert uses_xla("auto", 100_000, one_step) and not uses_xla("auto", 1_000, stacked)
+    assert fused_seconds(9_200, stacked) > fused_seconds(9_200, three_steps) > fused_seconds(9_200, one_step)
+    assert uses_xla(True, 1, one_step) and not uses_xla(False, 10**9, stacked)
     with pytest.raises(ValueError):
-        uses_xla("sometimes", 1)
+        uses_xla("sometimes", 1, one_step)
 
 
 def test_fused_lstm_layer_gradient_matches_the_lstm_equations(keras):

@@ -7,8 +7,8 @@ kernels TensorFlow ships: each LSTM layer's whole window is one `BlockLSTMV2` op
 i, f, c, o order), its gradient one `BlockLSTMGradV2` op, and each Adam update one
 `ResourceApplyAdam` op per weight, all inside one traced (not compiled) graph per epoch. An
 update costs about 50 µs for an LSTM(4) on one time step (more for longer windows and stacked
-layers), with nothing to compile: the better trade up to about 15,000 updates per run, which
-covers all five tutorial experiments (see `training.XLA_FROM_UPDATES`).
+layers), with nothing to compile: the better trade for short runs, such as the tutorial's
+regression and window experiments (`training.jit_compile=auto` decides; see `training.uses_xla`).
 
 The weights are the Keras model's own, packed into the layout the kernels take (one matrix per
 LSTM layer, its input kernel above its recurrent kernel) for the length of a `fit` and written

@@ -155,18 +155,30 @@ def predict_in_batches(predict_batches, inputs: np.ndarray, batch_size: int) -> 
 
 _ENGINES: dict[tuple, object] = {}
 
-# training.jit_compile=auto: XLA from this many updates in a run, the fused kernels below. XLA's
-# updates are about 15x cheaper (3-5 µs against 50-70 µs for an LSTM(4)), but compiling costs
-# about 0.6 s and 120 MiB (0.2 s and 40 MiB from its cache): with a compile, the two break even
-# near 12,000 updates (benchmarks/bench_training.py, scaling table). The tutorial's runs
-# (about 9,400 updates) stay on the fused kernels and below the tutorial script's memory.
-XLA_FROM_UPDATES = 15_000
+# training.jit_compile=auto picks the engine that finishes first, by the run's size. The fused
+# kernels need no compile, but an update costs them about 40 µs plus 10 µs per time step and
+# layer (and 20 µs per extra layer); XLA's updates cost 3-5 µs after a compile of about 0.6 s
+# (0.2 s from its cache). Measured with benchmarks/bench_training.py (scaling table and presets).
+FUSED_SECONDS_PER_UPDATE = (40e-6, 10e-6, 20e-6)  # base, per time step and layer, per extra layer
+XLA_COMPILE_SECONDS = 0.55
 
 
-def uses_xla(jit_compile: bool | str, updates: int) -> bool:
-    """Resolve training.jit_compile (true, false or auto) for a run of `updates` updates."""
+def fused_seconds(updates: int, spec: ModelSpec) -> float:
+    """Return the fused engine's estimated training seconds for `updates` updates of `spec`."""
+    base, per_step, per_layer = FUSED_SECONDS_PER_UPDATE
+    layers = len(spec.units)
+    return updates * (base + per_step * spec.time_steps * layers + per_layer * (layers - 1))
+
+
+def uses_xla(jit_compile: bool | str, updates: int, spec: ModelSpec) -> bool:
+    """Resolve training.jit_compile (true, false or auto) for a run of `updates` updates of `spec`.
+
+    auto takes XLA once the fused kernels would need longer than XLA's compile: the tutorial's
+    regression and window runs (one time step) stay on the fused kernels, and under the
+    tutorial script's memory; its time-step, stateful and stacked runs compile.
+    """
     if jit_compile == "auto":
-        return updates >= XLA_FROM_UPDATES
+        return fused_seconds(updates, spec) >= XLA_COMPILE_SECONDS
     if isinstance(jit_compile, bool):
         return jit_compile
     raise ValueError(f"jit_compile={jit_compile!r}: use True, False or 'auto'")
@@ -237,7 +249,7 @@ def train(
     updates = epochs * updates_per_epoch(len(targets), spec.batch_size)
     start = time.perf_counter()
     if engine == "fast":
-        fast = engine_for(spec, learning_rate, uses_xla(jit_compile, updates), seed)
+        fast = engine_for(spec, learning_rate, uses_xla(jit_compile, updates, spec), seed)
         losses = fast.fit(inputs, targets, orders, on_epoch)
         model, predict_fn = fast.model, fast.predict
     else:
