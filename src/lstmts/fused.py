@@ -1,8 +1,8 @@
 """The epoch loop on TensorFlow's fused LSTM and Adam kernels: no compile step, little memory.
 
 XLA turns the Keras training step into one compiled program: the fastest per update (3-5 µs
-for the tutorial's LSTM(4)), but the compile takes about 0.6 s and 120 MiB the first time, and
-loading it from the cache still about 0.2 s and 40 MiB. This engine runs the same updates on
+for the tutorial's LSTM(4)), but the compile takes 0.5-1 s and about 120 MiB the first time, and
+loading it from the cache still about 0.3 s and 40 MiB. This engine runs the same updates on
 kernels TensorFlow ships: each LSTM layer's whole window is one `BlockLSTMV2` op (gates in Keras'
 i, f, c, o order), its gradient one `BlockLSTMGradV2` op, and each Adam update one
 `ResourceApplyAdam` op per weight, all inside one traced (not compiled) graph per epoch. An

@@ -1,13 +1,17 @@
 """The training loop: one optimizer update per batch, stateful resets, and the speed to do it fast.
 
-`train` is the only entry point the runner uses. Two engines do the same updates:
+`train` is the only entry point the runner uses. Three engines make the same updates:
 
-- `fast` (default): each epoch runs inside one compiled TensorFlow graph (a loop over
-  batches, XLA-compiled), so an update costs microseconds instead of a Python round trip.
-  Compiled graphs are kept per architecture and reused, with fresh weights, by later runs in
-  the same process (a sweep pays for tracing once).
+- `fast` with XLA (`Engine`, `jit_compile=True`): each epoch is one XLA-compiled graph of the
+  Keras training step in a loop over batches; an update costs microseconds after the compile.
+- `fast` with fused kernels (`lstmts.fused.FusedEngine`, `jit_compile=False`): the same loop on
+  TensorFlow's fused LSTM and Adam kernels, traced but not compiled; quicker for short runs,
+  and lighter on memory. `jit_compile="auto"` picks between the two by the run's size.
 - `keras`: the tutorial's way (`model.fit`, one call per epoch for stateful models), kept as
-  the reference that benchmarks and equivalence tests measure the fast engine against.
+  the reference that benchmarks and equivalence tests measure the fast engines against.
+
+Fast engines are kept per architecture and reused, with fresh weights, by later runs in the
+same process (a sweep pays for tracing and compiling once).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ def updates_per_epoch(samples: int, batch_size: int) -> int:
 
 
 class Engine:
-    """A model, its Adam optimizer and compiled epoch/predict graphs, reusable for one architecture."""
+    """A model, its Keras Adam optimizer and its XLA-compiled epoch graph, reusable for one architecture."""
 
     trace_count = 0  # how many times any epoch graph was traced (a check against retracing)
 
@@ -157,8 +161,8 @@ _ENGINES: dict[tuple, object] = {}
 
 # training.jit_compile=auto picks the engine that finishes first, by the run's size. The fused
 # kernels need no compile, but an update costs them about 40 µs plus 10 µs per time step and
-# layer (and 20 µs per extra layer); XLA's updates cost 3-5 µs after a compile of about 0.6 s
-# (0.2 s from its cache). Measured with benchmarks/bench_training.py (scaling table and presets).
+# layer (and 20 µs per extra layer); XLA's updates cost 3-5 µs after a compile of 0.5-1 s
+# (0.3 s from its cache). Measured with benchmarks/bench_training.py (scaling table and presets).
 FUSED_SECONDS_PER_UPDATE = (40e-6, 10e-6, 20e-6)  # base, per time step and layer, per extra layer
 XLA_COMPILE_SECONDS = 0.55
 
