@@ -81,3 +81,37 @@ def test_classical_baselines_can_be_switched_off(compose_config, tmp_path):
     cfg = compose_config("training.epochs=2", "baselines.classical=false", "horizons=[]")
     metrics = run(cfg, tmp_path / "run")
     assert set(metrics["baselines"]) == {"persistence", "seasonal_naive"}
+
+
+_APART_PROBE = """
+import json, sys
+import numpy as np
+from lstmts.classical import classical_forecasts
+from lstmts.config import airline_csv
+import pandas as pd
+values = pd.read_csv(airline_csv())["Passengers"].to_numpy(dtype="float64")
+settings = json.loads(sys.argv[1])
+first = classical_forecasts(values, 96, 12, settings, apart=True)
+imported_here = "statsmodels" in sys.modules
+again = classical_forecasts(values, 96, 12, settings, apart=True)  # now from the cache
+print(json.dumps({"imported_here": imported_here, "same": all(np.array_equal(first[k], again[k]) for k in first),
+                  "sarima_test": float(np.sqrt(np.mean((values[96:] - first["sarima"][96:]) ** 2)))}))
+"""
+
+
+def test_an_uncached_fit_runs_in_a_child_while_tensorflow_is_not_loaded(tmp_path, airline):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LSTMTS_CACHE": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", _APART_PROBE, json.dumps(SETTINGS)], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=240, check=False)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["imported_here"] is False  # statsmodels stayed in the child
+    assert report["same"] is True
+    assert report["sarima_test"] == pytest.approx(13.74, abs=0.02)
+    in_process = classical_forecasts(airline, 96, 12, SETTINGS)  # TensorFlow may be loaded here: no child
+    assert rmse(airline[96:], in_process["sarima"][96:]) == pytest.approx(report["sarima_test"], abs=1e-9)

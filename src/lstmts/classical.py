@@ -8,7 +8,9 @@ not import statsmodels at all.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -69,16 +71,27 @@ def _forecasts(values: np.ndarray, fit_end: int, season_length: int, settings: d
     return results
 
 
-def classical_forecasts(values: np.ndarray, fit_end: int, season_length: int, settings: dict) -> dict:
+def classical_forecasts(values: np.ndarray, fit_end: int, season_length: int, settings: dict, *,
+                        apart: bool = False) -> dict:
     """Return one-step forecasts of every index by each classical model, or why it was skipped.
 
-    Cached on disk under the lstmts cache folder (LSTMTS_CACHE=off disables the cache).
+    Cached on disk under the lstmts cache folder (LSTMTS_CACHE=off disables the cache). With
+    `apart`, a fit that is not cached runs in a forked child process, as long as TensorFlow is
+    not loaded yet (forking it is unsafe): statsmodels then never sits beside TensorFlow, whose
+    process would otherwise carry its 30 MiB for the rest of the run.
     """
     values = np.asarray(values, dtype="float64")
     folder = cache_dir("baselines")
-    if folder is None:
-        return _forecasts(values, fit_end, season_length, settings)
-    from joblib import Memory
+    compute = _forecasts
+    if folder is not None:
+        from joblib import Memory
 
-    memory = Memory(location=os.fspath(folder), verbose=0)
-    return memory.cache(_forecasts)(values, fit_end, season_length, settings)
+        compute = Memory(location=os.fspath(folder), verbose=0).cache(_forecasts)
+        if compute.check_call_in_cache(values, fit_end, season_length, settings):
+            return compute(values, fit_end, season_length, settings)
+    if apart and "tensorflow" not in sys.modules and "fork" in multiprocessing.get_all_start_methods():
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+            return pool.submit(classical_forecasts, values, fit_end, season_length, settings).result()
+    return compute(values, fit_end, season_length, settings)

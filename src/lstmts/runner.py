@@ -174,15 +174,24 @@ def _score_split(prepared: Prepared, split: str, predictions: np.ndarray, scale)
     return evaluation.score(prepared.series.values[index], predictions, scale)
 
 
-def _baselines(cfg: DictConfig, prepared: Prepared, scale) -> dict:
+def _classical(cfg: DictConfig, prepared: Prepared) -> dict:
+    """Return the classical models' forecasts (or why each was skipped); {} when switched off.
+
+    Called before training: a fit that is not cached yet runs in a child process while this one
+    has not loaded TensorFlow (see classical_forecasts).
+    """
+    if not cfg.baselines.classical:
+        return {}
+    from lstmts.classical import classical_forecasts
+
+    settings = OmegaConf.to_container(cfg.baselines, resolve=True)
+    return classical_forecasts(prepared.series.values, _training_end(prepared.periods), cfg.season_length, settings,
+                               apart=True)
+
+
+def _baselines(cfg: DictConfig, prepared: Prepared, scale, forecasts: dict) -> dict:
     """Score every baseline on exactly the validation and test targets of the LSTM."""
     values = prepared.series.values
-    forecasts: dict = {}
-    if cfg.baselines.classical:
-        from lstmts.classical import classical_forecasts
-
-        settings = OmegaConf.to_container(cfg.baselines, resolve=True)
-        forecasts = classical_forecasts(values, _training_end(prepared.periods), cfg.season_length, settings)
     baselines: dict = {}
     for split in ("validation", "test"):
         if split not in prepared.windows:
@@ -264,6 +273,7 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     series = prepared.series
     log.info("data %s: %d values; samples %s", series.path, len(series.values),
              {split: len(w) for split, w in prepared.windows.items()})
+    classical = _classical(cfg, prepared)
     per_seed = []
     for seed, trained, predictions in _train_repeats(cfg, prepared, console):
         per_seed.append((seed, trained, predictions))
@@ -276,7 +286,7 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     for split in prepared.windows:
         for key, value in _score_split(prepared, split, ensemble[split], scale).items():
             metrics[f"{split}_{key}"] = value
-    baselines = _baselines(cfg, prepared, scale)
+    baselines = _baselines(cfg, prepared, scale, classical)
     persistence = baselines.get("persistence", {}).get("test_rmse")
     metrics["test_rmse_ratio_to_persistence"] = metrics["test_rmse"] / persistence if persistence else None
     metrics["baselines"] = baselines
