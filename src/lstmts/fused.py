@@ -23,7 +23,7 @@ import numpy as np
 
 from lstmts.backend import load
 from lstmts.model import ModelSpec, build_model, reset_states
-from lstmts.training import predict, run_epochs
+from lstmts.training import pad_to_batches, predict, run_epochs
 
 
 def _lstm_layer_op(tf, time_steps: int, units: int):
@@ -143,19 +143,17 @@ class FusedEngine:
         tf = self.tf
         batch = self.spec.batch_size
         samples = order.shape[0]
-        batches = -(-samples // batch)
-        padding = batches * batch - samples
-        order = tf.concat([order, tf.zeros([padding], tf.int32)], axis=0)
-        rows = np.full(batches, batch, np.float32)
+        order, batches, padding = pad_to_batches(tf, order, batch)
+        rows = np.full(batches, batch, np.float32)  # real rows per batch
         rows[-1] -= padding
         scale = np.repeat(1.0 / rows, batch)
         scale[samples:] = 0.0
         scale = tf.constant(scale.reshape(-1, 1), tf.float32)
+        rows = tf.constant(rows)
         sequence = tf.transpose(x, [1, 0, 2])  # time-major, as BlockLSTMV2 takes it
         hyper = tuple(tf.constant(value, tf.float32) for value in self._hyper)
         layers = [_lstm_layer_op(tf, self.spec.time_steps, layer.cell.units) for layer in self._lstms]
         zeros = tuple((tf.zeros([batch, layer.cell.units]),) * 2 for layer in self._lstms)
-        rows = tf.constant(rows)
 
         def body(i, total, states):
             batch_rows = tf.slice(order, [i * batch], [batch])

@@ -87,9 +87,7 @@ class Engine:
         tf = self.tf
         batch = self.spec.batch_size
         samples = order.shape[0]
-        batches = -(-samples // batch)
-        padding = batches * batch - samples
-        order = tf.concat([order, tf.zeros([padding], tf.int32)], axis=0)
+        order, batches, padding = pad_to_batches(tf, order, batch)
         weights = tf.concat([tf.ones([samples]), tf.zeros([padding])], axis=0)
 
         def body(i, total):
@@ -127,6 +125,14 @@ def predict(model, spec: ModelSpec, inputs: np.ndarray) -> np.ndarray:
     if not spec.stateful:
         return np.asarray(forward(model)(np.asarray(inputs, np.float32))).reshape(-1)
     return predict_in_batches(forward_batches(model), inputs, spec.batch_size)
+
+
+def pad_to_batches(tf, order, batch_size: int):
+    """Return (order padded with sample 0 to whole batches, the batch count, the padding rows)."""
+    samples = order.shape[0]
+    batches = -(-samples // batch_size)
+    padding = batches * batch_size - samples
+    return tf.concat([order, tf.zeros([padding], tf.int32)], axis=0), batches, padding
 
 
 def run_epochs(epoch: Callable[[np.ndarray], object], orders: np.ndarray,
