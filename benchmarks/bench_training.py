@@ -36,7 +36,7 @@ PRESETS = ["tutorial_regression", "tutorial_window", "tutorial_timesteps", "tuto
 def _compose(overrides: list[str]):
     from hydra import compose, initialize_config_dir
 
-    from lstmts.cli import _register_resolvers
+    from lstmts.commands.run import register_resolvers as _register_resolvers
     from lstmts.config import conf_dir
 
     _register_resolvers()
@@ -49,10 +49,10 @@ ENGINES = {"keras": {"engine": "keras"}, "fused": {"engine": "fast", "jit_compil
 
 
 def _train_once(cfg, prepared, engine: str) -> dict:
-    from lstmts import evaluation
+    from lstmts.evaluation import metrics as evaluation
     from lstmts.config import layer_units
-    from lstmts.model import ModelSpec
-    from lstmts.training import train
+    from lstmts.models.network import ModelSpec
+    from lstmts.models.training import train
 
     windows = prepared.windows["train"]
     _, time_steps, features = windows.inputs.shape
@@ -68,8 +68,8 @@ def _train_once(cfg, prepared, engine: str) -> dict:
 
 
 def bench_presets(repeats: int, epochs: int) -> None:
-    from lstmts.runner import prepare
-    from lstmts.training import uses_xla
+    from lstmts.runs.runner import prepare
+    from lstmts.models.training import uses_xla
 
     print(f"\n## Training time per preset ({epochs} epochs, {repeats} alternating run(s) each; median)\n")
     print("| preset | updates (tutorial / lstmts) | tutorial loop s | lstmts fused s (first run) | speed-up |"
@@ -162,10 +162,10 @@ def _peak_mib() -> float:
 
 
 def scaling_case(length: int, batch_size: int, epochs: int, jit_compile: bool) -> dict:
-    from lstmts.framing import make_windows, plan_periods
-    from lstmts.model import ModelSpec
-    from lstmts.training import train
-    from lstmts.transforms import Pipeline
+    from lstmts.data.framing import make_windows, plan_periods
+    from lstmts.models.network import ModelSpec
+    from lstmts.models.training import train
+    from lstmts.data.transforms import Pipeline
 
     values = synthetic_series(length)
     periods = plan_periods(length, 3, 0.67, drop_last=False, test_windows_inside_split=False)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from lstmts.cli import _register_resolvers
+from lstmts.commands.run import register_resolvers as _register_resolvers
 from lstmts.config import conf_dir
 
 @pytest.fixture(scope="session", autouse=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstmts.classical import classical_forecasts
+from lstmts.evaluation.classical import classical_forecasts
 from lstmts.config import airline_csv
-from lstmts.data import load_series
-from lstmts.evaluation import rmse
+from lstmts.data.series import load_series
+from lstmts.evaluation.metrics import rmse
 
 SETTINGS = {
     "holt_winters": {"trend": "add", "seasonal": "mul", "damped_trend": False},
@@ -60,7 +60,7 @@ def test_the_cache_returns_the_same_forecasts(airline, tmp_path, monkeypatch):
 
 
 def test_every_run_reports_classical_baselines_and_scaled_metrics(compose_config, tmp_path):
-    from lstmts.runner import run
+    from lstmts.runs.runner import run
 
     cfg = compose_config("protocol=honest", "training.epochs=2", "horizons=[]")
     metrics = run(cfg, tmp_path / "run")
@@ -76,7 +76,7 @@ def test_every_run_reports_classical_baselines_and_scaled_metrics(compose_config
 
 
 def test_classical_baselines_can_be_switched_off(compose_config, tmp_path):
-    from lstmts.runner import run
+    from lstmts.runs.runner import run
 
     cfg = compose_config("training.epochs=2", "baselines.classical=false", "horizons=[]")
     metrics = run(cfg, tmp_path / "run")
@@ -86,7 +86,7 @@ def test_classical_baselines_can_be_switched_off(compose_config, tmp_path):
 _APART_PROBE = """
 import json, sys
 import numpy as np
-from lstmts.classical import classical_forecasts
+from lstmts.evaluation.classical import classical_forecasts
 from lstmts.config import airline_csv
 import pandas as pd
 values = pd.read_csv(airline_csv())["Passengers"].to_numpy(dtype="float64")

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from lstmts import runner
-from lstmts.compare import compare
+from lstmts.runs import runner
+from lstmts.commands.compare import compare
 from lstmts.errors import UserError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -193,7 +193,7 @@ def test_compare_command_prints_a_skipped_long_folder_on_one_line(commands, runs
 
 
 def test_values_explained_by_a_differing_choice_are_hidden_unless_set_on_the_command_line():
-    from lstmts.runs import RunRecord, display_columns
+    from lstmts.runs.records import RunRecord, display_columns
 
     def record(name, experiment, epochs, look_back, overridden):
         return RunRecord(Path(name), metrics={"status": "ok", "choices": {"experiment": experiment}},
@@ -212,7 +212,7 @@ def test_a_running_run_is_told_from_one_that_was_killed(tmp_path):
     import subprocess
     import sys
 
-    from lstmts.runs import read_run
+    from lstmts.runs.records import read_run
 
     dead_pid = subprocess.Popen([sys.executable, "-c", "pass"])
     dead_pid.wait()

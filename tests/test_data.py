@@ -11,7 +11,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from lstmts.config import airline_csv
-from lstmts.data import load_series
+from lstmts.data.series import load_series
 from lstmts.errors import UserError
 
 SHIPPED_CSV = Path(__file__).resolve().parents[1] / "data" / "airline-passengers.csv"

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from lstmts.evaluation import mae, mase, naive_baselines, naive_forecast, rmse, score, seasonal_scale
+from lstmts.evaluation.metrics import mae, mase, rmse, score, seasonal_scale
+from lstmts.evaluation.naive import naive_baselines, naive_forecast
 
 ACTUAL = np.array([1.0, 2.0, 3.0])
 PREDICTED = np.array([1.0, 2.0, 5.0])

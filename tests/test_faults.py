@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lstmts import report, runner
-from lstmts.data import load_series
+from lstmts.report import files, plots
+from lstmts.runs import runner
+from lstmts.data.series import load_series
 
 AIRLINE_CSV = Path(__file__).resolve().parents[1] / "data" / "airline-passengers.csv"
 
@@ -243,14 +244,14 @@ def test_compare_skips_an_interrupted_run(interrupted, lstmts_cli):
 
 
 def test_ctrl_c_while_the_run_folder_is_set_up_still_says_interrupted(compose_config, tmp_path, monkeypatch):
-    write_atomic = report.write_atomic
+    write_atomic = files.write_atomic
 
     def interrupted_at_the_config(path, text):
         if Path(path).name == "config.yaml":
             raise KeyboardInterrupt
         write_atomic(path, text)
 
-    monkeypatch.setattr(report, "write_atomic", interrupted_at_the_config)
+    monkeypatch.setattr(files, "write_atomic", interrupted_at_the_config)
     with pytest.raises(KeyboardInterrupt):
         runner.run(compose_config("training.epochs=1"), tmp_path / "run")
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "interrupted"
@@ -271,7 +272,7 @@ def _leftovers(folder: Path, keep: set[str]) -> list[str]:
 def test_write_atomic_replaces_the_file_and_leaves_nothing_else(tmp_path):
     target = tmp_path / "metrics.json"
     target.write_text("old\n")
-    report.write_atomic(target, "new\n")
+    files.write_atomic(target, "new\n")
     assert target.read_text() == "new\n"
     assert _leftovers(tmp_path, {"metrics.json"}) == []
     umask = os.umask(0)
@@ -291,7 +292,7 @@ def test_write_atomic_failing_midway_keeps_the_old_file(tmp_path, monkeypatch, e
 
     monkeypatch.setattr(os, "fsync", fail_after_writing)
     with pytest.raises(type(error)):
-        report.write_atomic(target, '{"status": "failed"}\n' * 1000)
+        files.write_atomic(target, '{"status": "failed"}\n' * 1000)
     assert written
     assert target.read_text() == '{"status": "ok"}\n'
     assert _leftovers(tmp_path, {"metrics.json"}) == []
@@ -306,13 +307,13 @@ def test_write_atomic_failing_at_the_rename_keeps_the_old_file(tmp_path, monkeyp
 
     monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(PermissionError):
-        report.write_atomic(target, "a,b\n3,4\n")
+        files.write_atomic(target, "a,b\n3,4\n")
     assert target.read_text() == "a,b\n1,2\n"
     assert _leftovers(tmp_path, {"summary.csv"}) == []
 
 
 def test_save_figure_failing_at_the_rename_leaves_no_temporary_file(tmp_path, monkeypatch):
-    plt = report.pyplot()
+    plt = plots.pyplot()
     target = tmp_path / "forecast.png"
     target.write_bytes(b"old picture")
     figure, axis = plt.subplots()
@@ -323,7 +324,7 @@ def test_save_figure_failing_at_the_rename_leaves_no_temporary_file(tmp_path, mo
 
     monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(PermissionError):
-        report.save_figure(figure, target)
+        plots.save_figure(figure, target)
     plt.close(figure)
     assert target.read_bytes() == b"old picture"
     assert _leftovers(tmp_path, {"forecast.png"}) == []

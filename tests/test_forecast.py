@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from lstmts.errors import UserError
-from lstmts.forecast import forecast_run
-from lstmts.runner import run
+from lstmts.commands.forecast import forecast_run
+from lstmts.runs.runner import run
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,8 @@ def test_forecast_writes_dated_csv_and_plot_beyond_the_data(runs):
 def test_forecast_from_a_saved_model_matches_the_runs_own_recursion(runs, compose_config):
     """The first forecast step equals a one-step prediction with the saved model and transforms."""
     from lstmts.backend import load
-    from lstmts.forecasting import Forecaster
-    from lstmts.transforms import Pipeline
+    from lstmts.models.forecaster import Forecaster
+    from lstmts.data.transforms import Pipeline
 
     folder, _ = runs["honest"]
     keras, _ = load()

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lstmts.errors import UserError
-from lstmts.framing import make_windows, plan_periods, shape_inputs, target_range
+from lstmts.data.framing import make_windows, plan_periods, shape_inputs, target_range
 
 TUTORIAL = {"drop_last": True, "test_windows_inside_split": True}
 HONEST = {"drop_last": False, "test_windows_inside_split": False}

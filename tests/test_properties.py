@@ -10,8 +10,8 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
 from lstmts.errors import UserError
-from lstmts.framing import make_windows, plan_periods
-from lstmts.transforms import Pipeline
+from lstmts.data.framing import make_windows, plan_periods
+from lstmts.data.transforms import Pipeline
 
 TRANSFORMS = ["log", "diff1", "diff12", "minmax", "standard"]
 EXAMPLES = settings(max_examples=50, deadline=None)

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmts import runner
+from lstmts.runs import runner
 from lstmts.errors import UserError
-from lstmts.model import reset_states
+from lstmts.models.network import reset_states
 
 SHIPPED_CSV = Path(__file__).resolve().parents[1] / "data" / "airline-passengers.csv"
 

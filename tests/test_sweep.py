@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from lstmts import runner
-from lstmts.evaluation import rmse
+from lstmts.runs import runner
+from lstmts.evaluation.metrics import rmse
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JOB_OVERRIDES = [  # the order of Hydra's basic sweeper: the cartesian product, last key fastest

@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from lstmts.model import ModelSpec, build_model, reset_states
-from lstmts.fused import FusedEngine
-from lstmts.training import Engine, fused_seconds, initial_weights, sample_orders, train, updates_per_epoch, uses_xla
+from lstmts.models.network import ModelSpec, build_model, reset_states
+from lstmts.models.engines.fused import FusedEngine
+from lstmts.models.engines.xla import Engine
+from lstmts.models.training import fused_seconds, initial_weights, sample_orders, train, updates_per_epoch, uses_xla
 
 SAMPLES = 20
 
@@ -234,7 +235,7 @@ def test_jit_compile_auto_compiles_only_when_the_fused_kernels_would_take_longer
 def test_fused_lstm_layer_gradient_matches_the_lstm_equations(keras):
     # Keras' LSTM written out (gates i, f, c, o; input rows above recurrent rows in w), three steps.
     from lstmts.backend import load
-    from lstmts.fused import _lstm_layer_op
+    from lstmts.models.engines.fused import _lstm_layer_op
 
     _, tf = load()
     rng = np.random.default_rng(0)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lstmts.errors import UserError
-from lstmts.transforms import Pipeline
+from lstmts.data.transforms import Pipeline
 
 
 def _seasonal_series(length: int = 40) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The `lstmts` command: Hydra runs and sweeps, plus the `compare` and `forecast` subcommands.
+"""The `lstmts` command: dispatch to a subcommand (`compare`, `forecast`) or to Hydra runs and sweeps.
 
 Nothing here imports TensorFlow: `lstmts --help` and `lstmts compare --help` stay fast.
 """
@@ -10,78 +10,10 @@ import logging
 import os
 import sys
 import threading
-from pathlib import Path
 
-from omegaconf import OmegaConf
-
-from lstmts.config import conf_dir
-from lstmts.errors import UserError
+from lstmts.errors import UserError, fail
 
 SUBCOMMANDS = ("compare", "forecast")
-
-
-def _register_resolvers() -> None:
-    if not OmegaConf.has_resolver("lstmts_pid"):
-        OmegaConf.register_new_resolver("lstmts_pid", lambda: os.getpid(), use_cache=True)
-
-
-def fail(message: str, code: int = 2) -> None:
-    """Print one error line to stderr and exit with `code`."""
-    print(f"lstmts: error: {message}", file=sys.stderr)
-    raise SystemExit(code)
-
-
-def _task(cfg) -> dict | float | None:
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-    from rich.console import Console
-
-    from lstmts.backend import gc_paused
-    from lstmts.console import print_summary
-
-    with gc_paused():  # pandas and scikit-learn
-        from lstmts.runner import run
-
-    hydra_cfg = HydraConfig.get()
-    out_dir = Path(hydra_cfg.runtime.output_dir)
-    multirun = hydra_cfg.mode == RunMode.MULTIRUN
-    console = Console(stderr=True)
-    try:
-        metrics = run(cfg, out_dir, choices=dict(hydra_cfg.runtime.choices), console=console)
-        objective = _objective(metrics, cfg.objective) if cfg.get("objective") else None
-    except UserError as error:
-        if not multirun:
-            fail(str(error))
-        print(f"lstmts: error in job {hydra_cfg.job.num} ({out_dir}): {error}", file=sys.stderr)
-        # Its metrics.json records the failure; the other jobs go on (NaN fails an Optuna trial).
-        return float("nan") if cfg.get("objective") else None
-    except KeyboardInterrupt:
-        fail(f"interrupted; {out_dir / 'metrics.json'} says status: interrupted", code=130)
-    print_summary(metrics, out_dir)
-    return metrics if objective is None else objective
-
-
-def _objective(metrics: dict, name: str) -> float:
-    value = metrics.get(name)
-    if value is None:
-        raise UserError(f"objective={name} is not a metric of this run; use e.g. validation_rmse (with split.validation_fraction > 0)")
-    return float(value)
-
-
-def _hydra_main() -> None:
-    import hydra
-
-    _register_resolvers()
-    from lstmts.sweep import finish_sweep
-
-    app = hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(_task)
-    try:
-        app()
-    finally:
-        # Hydra skips the end-of-sweep callback once a job raised: summarize here in any case.
-        failed = finish_sweep()
-    if failed:
-        fail(f"{failed} job(s) of the sweep failed; see summary.csv in the sweep folder", code=1)
 
 
 def main() -> None:
@@ -125,14 +57,16 @@ def _exit(code: int | str | None) -> None:
 def _main(argv: list[str]) -> None:
     if argv and argv[0] in SUBCOMMANDS:
         if argv[0] == "compare":
-            from lstmts.compare import main as command
+            from lstmts.commands.compare import main as command
         else:
-            from lstmts.forecast import main as command
+            from lstmts.commands.forecast import main as command
         try:
             sys.exit(command(argv[1:]))
         except UserError as error:
             fail(str(error))
-    _hydra_main()
+    from lstmts.commands.run import main as run
+
+    run()
 
 
 if __name__ == "__main__":

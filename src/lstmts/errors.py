@@ -1,4 +1,8 @@
-"""The one exception type that means "the user can fix this": shown as one line, no traceback."""
+"""The exception that means "the user can fix this", and the one-line exit every command uses for it."""
+
+from __future__ import annotations
+
+import sys
 
 
 class UserError(Exception):
@@ -7,3 +11,9 @@ class UserError(Exception):
 
 class TrainingDiverged(UserError):
     """The loss became NaN or infinite."""
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one error line to stderr and exit with `code`."""
+    print(f"lstmts: error: {message}", file=sys.stderr)
+    raise SystemExit(code)

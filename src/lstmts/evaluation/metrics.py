@@ -1,4 +1,4 @@
-"""Scoring in original units: metrics and the naive baselines, always on the same targets."""
+"""Metrics in original units: RMSE, MAE and MASE, as plain functions of actual and predicted values."""
 
 from __future__ import annotations
 
@@ -30,23 +30,7 @@ def mase(actual, predicted, scale: float | None) -> float | None:
     return None if scale is None else mae(actual, predicted) / scale
 
 
-def naive_forecast(values: np.ndarray, target_index: np.ndarray, lag: int) -> np.ndarray | None:
-    """Return values[t - lag] for each target t, or None when some target has no value lag steps back."""
-    target_index = np.asarray(target_index)
-    if len(target_index) == 0 or target_index.min() - lag < 0:
-        return None
-    return np.asarray(values, dtype="float64")[target_index - lag]
-
-
 def score(actual: np.ndarray, predicted: np.ndarray, scale: float | None = None) -> dict:
     """Return rmse, mae and (given a scale) mase of one forecast on one set of targets."""
     return {"rmse": rmse(actual, predicted), "mae": mae(actual, predicted), "mase": mase(actual, predicted, scale)}
 
-
-def naive_baselines(values: np.ndarray, target_index: np.ndarray, season_length: int) -> dict[str, np.ndarray]:
-    """Return the persistence and seasonal naive forecasts of the targets (those that exist)."""
-    forecasts = {
-        "persistence": naive_forecast(values, target_index, 1),
-        "seasonal_naive": naive_forecast(values, target_index, season_length),
-    }
-    return {name: forecast for name, forecast in forecasts.items() if forecast is not None}

@@ -8,7 +8,7 @@ i, f, c, o order), its gradient one `BlockLSTMGradV2` op, and each Adam update o
 `ResourceApplyAdam` op per weight, all inside one traced (not compiled) graph per epoch. An
 update costs about 50 µs for an LSTM(4) on one time step (more for longer windows and stacked
 layers), with nothing to compile: the better trade for short runs, such as the tutorial's
-regression and window experiments (`training.jit_compile=auto` decides; see `training.uses_xla`).
+regression and window experiments (`training.jit_compile=auto` decides; see `lstmts.models.training.uses_xla`).
 
 The weights are the Keras model's own, packed into the layout the kernels take (one matrix per
 LSTM layer, its input kernel above its recurrent kernel) for the length of a `fit` and written
@@ -22,14 +22,12 @@ from __future__ import annotations
 import numpy as np
 
 from lstmts.backend import load
-from lstmts.model import ModelSpec, build_model, reset_states
-from lstmts.training import pad_to_batches, predict, run_epochs
+from lstmts.models.engines.base import pad_to_batches, predict, run_epochs
+from lstmts.models.network import ModelSpec, build_model, reset_states
 
 
 def _lstm_layer_op(tf, time_steps: int, units: int):
     """Return f(sequence, c0, h0, w, b) -> (h, c) for one LSTM layer over a time-major sequence."""
-    from tensorflow.python.ops import gen_rnn_ops
-
     steps = tf.constant(time_steps, tf.int64)
     no_peephole = tf.zeros([units])
 
@@ -37,15 +35,13 @@ def _lstm_layer_op(tf, time_steps: int, units: int):
     # gates in BlockLSTM's i, c, f, o layout; BlockLSTMGradV2 matches V2's i, f, c, o layout.
     @tf.custom_gradient
     def lstm_layer(sequence, c0, h0, w, b):
-        i, c, f, o, ci, co, h = gen_rnn_ops.block_lstmv2(
-            steps, sequence, c0, h0, w, no_peephole, no_peephole, no_peephole, b, cell_clip=0.0, use_peephole=False
-        )
+        kernel_inputs = dict(seq_len_max=steps, x=sequence, cs_prev=c0, h_prev=h0, w=w,
+                             wci=no_peephole, wcf=no_peephole, wco=no_peephole, b=b)
+        i, c, f, o, ci, co, h = tf.raw_ops.BlockLSTMV2(**kernel_inputs, cell_clip=0.0, use_peephole=False)
 
         def gradient(dh, dc):
-            grads = gen_rnn_ops.block_lstm_grad_v2(
-                steps, sequence, c0, h0, w, no_peephole, no_peephole, no_peephole, b,
-                i, c, f, o, ci, co, h, dc, dh, use_peephole=False,
-            )
+            grads = tf.raw_ops.BlockLSTMGradV2(**kernel_inputs, i=i, cs=c, f=f, o=o, ci=ci, co=co, h=h,
+                                               cs_grad=dc, h_grad=dh, use_peephole=False)
             return grads.x_grad, grads.cs_prev_grad, grads.h_prev_grad, grads.w_grad, grads.b_grad
 
         return (h, c), gradient

@@ -10,8 +10,8 @@ import pandas as pd
 import yaml
 from omegaconf import OmegaConf
 
-from lstmts import report
 from lstmts.errors import UserError
+from lstmts.report import files, plots
 
 
 def _future_labels(labels: pd.Index, steps: int) -> pd.Index:
@@ -27,8 +27,8 @@ def _future_labels(labels: pd.Index, steps: int) -> pd.Index:
 
 def load_run(run_dir: Path):
     """Return (config, metrics, pipeline) of a finished run folder; raise UserError if it is not one."""
-    from lstmts.runs import config_path, read_run
-    from lstmts.transforms import Pipeline
+    from lstmts.data.transforms import Pipeline
+    from lstmts.runs.records import config_path, read_run
 
     record = read_run(run_dir)
     if record.problem:
@@ -49,8 +49,8 @@ def forecast_run(run_dir: Path, steps: int) -> pd.DataFrame:
     """Forecast `steps` values after the data of run_dir; write forecast-<steps>.csv/png there; return them."""
     from lstmts.backend import load
     from lstmts.config import airline_csv
-    from lstmts.data import load_series
-    from lstmts.forecasting import Forecaster
+    from lstmts.data.series import load_series
+    from lstmts.models.forecaster import Forecaster
 
     if steps < 1:
         raise UserError(f"--steps {steps} is impossible; forecast at least 1 step")
@@ -76,7 +76,7 @@ def forecast_run(run_dir: Path, steps: int) -> pd.DataFrame:
     values = np.mean(paths, axis=0)
     labels = _future_labels(series.labels, steps)
     frame = pd.DataFrame({"date": labels, "step": np.arange(1, steps + 1), "forecast": values})
-    report.write_csv(run_dir / f"forecast-{steps}.csv", frame)
+    files.write_csv(run_dir / f"forecast-{steps}.csv", frame)
     _plot(run_dir / f"forecast-{steps}.png", series, frame, config)
     return frame
 
@@ -89,7 +89,7 @@ def _first_test_target(run_dir: Path, series) -> int:
 
 
 def _plot(path: Path, series, frame: pd.DataFrame, config) -> None:
-    plt = report.pyplot()
+    plt = plots.pyplot()
     figure, axis = plt.subplots(figsize=(10, 4.5))
     axis.plot(series.labels, series.values, color="0.25", linewidth=1.4, label="history")
     axis.plot(frame["date"], frame["forecast"], color="tab:red", linewidth=1.4, marker=".", label=f"forecast, {len(frame)} steps")
@@ -99,7 +99,7 @@ def _plot(path: Path, series, frame: pd.DataFrame, config) -> None:
     axis.grid(alpha=0.3)
     axis.legend(loc="upper left", frameon=False)
     figure.autofmt_xdate()
-    report.save_figure(figure, path)
+    plots.save_figure(figure, path)
 
 
 def main(argv: list[str]) -> int:

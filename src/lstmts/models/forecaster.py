@@ -1,6 +1,6 @@
 """Recursive multi-step forecasts: each forecast becomes history for the next step.
 
-Used twice: to score horizons 1..12 from every origin of the test period, and by
+Used twice: for the paths that `lstmts.evaluation.horizons` scores from every origin of the test period, and by
 `lstmts forecast` to forecast beyond the end of the data from a saved run.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstmts.framing import shape_inputs
-from lstmts.model import forward, reset_states
-from lstmts.transforms import Pipeline
+from lstmts.data.framing import shape_inputs
+from lstmts.data.transforms import Pipeline
+from lstmts.models.network import forward, reset_states
 
 
 class Forecaster:
@@ -99,18 +99,3 @@ class Forecaster:
             self._outputs(self.windows(self._tails(values, np.arange(first_target, len(values)))))
         return self._roll(self._tails(values, np.array([len(values)])), steps)[0]
 
-
-def horizon_scores(paths: np.ndarray, origins: np.ndarray, values: np.ndarray, scored: np.ndarray,
-                   horizons=(1, 3, 6, 12)) -> dict:
-    """Return {horizon: RMSE} of the h-step forecasts whose target index is among `scored`."""
-    scored_set = set(int(i) for i in scored)
-    result = {}
-    for horizon in horizons:
-        if horizon > paths.shape[1]:
-            continue
-        pairs = [(paths[row, horizon - 1], values[o + horizon - 1]) for row, o in enumerate(origins)
-                 if int(o + horizon - 1) in scored_set]
-        if pairs:
-            forecast, actual = np.array(pairs).T
-            result[str(horizon)] = {"rmse": float(np.sqrt(np.mean((forecast - actual) ** 2))), "count": len(pairs)}
-    return result

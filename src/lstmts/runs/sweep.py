@@ -10,12 +10,16 @@ from pathlib import Path
 
 from hydra.experimental.callback import Callback
 
+from lstmts.errors import fail
+
 
 def summarize_sweep(sweep_dir: Path) -> int:
     """Write summary.csv and comparison.png for every job folder of a sweep; return the failed-job count."""
-    from lstmts import report
-    from lstmts.compare import comparison_frame, plot_comparison, print_table, ranking_metric, wide_console
-    from lstmts.runs import display_columns, read_run
+    from lstmts.report import files
+    from lstmts.report.plots import plot_comparison
+    from lstmts.report.tables import print_table, wide_console
+    from lstmts.runs.comparison import best_predictions, comparison_frame, ranking_metric
+    from lstmts.runs.records import display_columns, read_run
 
     jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and ((p / ".hydra").is_dir() or (p / "metrics.json").exists())),
                   key=lambda p: (int(p.name.split("_")[0]) if p.name.split("_")[0].isdigit() else 1 << 30, p.name))
@@ -26,11 +30,11 @@ def summarize_sweep(sweep_dir: Path) -> int:
     sort_by = ranking_metric(records)
     frame = comparison_frame(records, keys, sort_by)
     frame["run"] = [Path(run).name for run in frame["run"]]
-    report.write_csv(sweep_dir / "summary.csv", frame)
+    files.write_csv(sweep_dir / "summary.csv", frame)
     ok = [r for r in records if r.ok]
     if ok:
         plot_frame = comparison_frame(ok, keys, sort_by)
-        plot_comparison(sweep_dir / "comparison.png", plot_frame, ok, keys)
+        plot_comparison(sweep_dir / "comparison.png", plot_frame, keys, best_predictions(plot_frame))
     failed = sum(1 for r in records if not r.ok)
     console = wide_console(stderr=True)
     print_table(frame, f"sweep {sweep_dir}: {len(records)} job(s), {failed} failed; best {sort_by.replace('_rmse', '')} RMSE first",
@@ -56,8 +60,6 @@ def check_output_folder(folder: Path, key: str) -> None:
     """Exit with one line when the run or sweep folder cannot be written, before anything starts."""
     reason = unwritable_reason(folder)
     if reason:
-        from lstmts.cli import fail
-
         fail(f"cannot write the output folder {folder}: {reason}; choose another with {key}=PATH")
 
 

@@ -14,12 +14,14 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from lstmts import evaluation, report
 from lstmts.config import airline_csv, check_stateful_batches, layer_units, validate
-from lstmts.data import Series, load_series
+from lstmts.data.framing import Periods, Windows, make_windows, plan_periods
+from lstmts.data.series import Series, load_series
+from lstmts.data.transforms import Pipeline
 from lstmts.errors import UserError
-from lstmts.framing import Periods, Windows, make_windows, plan_periods
-from lstmts.transforms import Pipeline
+from lstmts.evaluation.metrics import score, seasonal_scale
+from lstmts.evaluation.scoring import baseline_scores, horizon_metrics, repeat_scores
+from lstmts.report import files, plots
 
 SPLITS = ("train", "validation", "test")
 log = logging.getLogger("lstmts")
@@ -94,8 +96,8 @@ def _progress(console):
 
 
 def _train_repeats(cfg: DictConfig, prepared: Prepared, console):
-    from lstmts.model import ModelSpec
-    from lstmts.training import train
+    from lstmts.models.network import ModelSpec
+    from lstmts.models.training import train
 
     train_windows = prepared.windows["train"]
     stateful = bool(cfg.model.stateful)
@@ -143,7 +145,7 @@ def _train_repeats(cfg: DictConfig, prepared: Prepared, console):
 
 def _test_paths(cfg: DictConfig, prepared: Prepared, model) -> np.ndarray | None:
     """Return recursive forecasts from every test origin, as far as the longest horizon."""
-    from lstmts.forecasting import Forecaster
+    from lstmts.models.forecaster import Forecaster
 
     horizons = list(cfg.horizons or [])
     if not horizons:
@@ -171,7 +173,7 @@ def _predictions_frame(prepared: Prepared, predictions: dict[str, np.ndarray]) -
 
 def _score_split(prepared: Prepared, split: str, predictions: np.ndarray, scale) -> dict:
     index = prepared.windows[split].target_index
-    return evaluation.score(prepared.series.values[index], predictions, scale)
+    return score(prepared.series.values[index], predictions, scale)
 
 
 def _classical(cfg: DictConfig, prepared: Prepared) -> dict:
@@ -182,30 +184,11 @@ def _classical(cfg: DictConfig, prepared: Prepared) -> dict:
     """
     if not cfg.baselines.classical:
         return {}
-    from lstmts.classical import classical_forecasts
+    from lstmts.evaluation.classical import classical_forecasts
 
     settings = OmegaConf.to_container(cfg.baselines, resolve=True)
     return classical_forecasts(prepared.series.values, _training_end(prepared.periods), cfg.season_length, settings,
                                apart=True)
-
-
-def _baselines(cfg: DictConfig, prepared: Prepared, scale, forecasts: dict) -> dict:
-    """Score every baseline on exactly the validation and test targets of the LSTM."""
-    values = prepared.series.values
-    baselines: dict = {}
-    for split in ("validation", "test"):
-        if split not in prepared.windows:
-            continue
-        index = prepared.windows[split].target_index
-        split_forecasts = dict(evaluation.naive_baselines(values, index, cfg.season_length))
-        split_forecasts.update({name: f[index] for name, f in forecasts.items() if not isinstance(f, str)})
-        for name, forecast in split_forecasts.items():
-            scores = evaluation.score(values[index], forecast, scale)
-            baselines.setdefault(name, {}).update({f"{split}_{k}": v for k, v in scores.items()})
-    for name, forecast in forecasts.items():
-        if isinstance(forecast, str):
-            baselines[name] = {"note": forecast}
-    return baselines
 
 
 def _choices(cfg: DictConfig, choices: dict | None) -> dict:
@@ -241,9 +224,9 @@ def run(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=
         "choices": _choices(cfg, choices),
         "seed": cfg.seed,
     }
-    report.write_json(out_dir / "metrics.json", metrics)
+    files.write_json(out_dir / "metrics.json", metrics)
     try:
-        report.write_atomic(out_dir / "config.yaml", _resolved_yaml(cfg))
+        files.write_atomic(out_dir / "config.yaml", _resolved_yaml(cfg))
         log.info("run folder %s; config:\n%s", out_dir, OmegaConf.to_yaml(cfg, resolve=True))
         validate(cfg)
         metrics.update(_run(cfg, out_dir, console))
@@ -264,7 +247,7 @@ def run(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=
         raise
     finally:
         metrics["finished_at"] = dt.datetime.now().isoformat(timespec="seconds")
-        report.write_json(out_dir / "metrics.json", metrics)
+        files.write_json(out_dir / "metrics.json", metrics)
     return metrics
 
 
@@ -280,21 +263,22 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
         _save_model(cfg, out_dir, seed, trained.model)
     # With repeats, the run is scored on the ensemble: the mean of the models' predictions.
     ensemble = {split: np.mean([p[split] for _, _, p in per_seed], axis=0) for split in prepared.windows}
-    scale = evaluation.seasonal_scale(series.values, _training_end(prepared.periods), cfg.season_length)
+    scale = seasonal_scale(series.values, _training_end(prepared.periods), cfg.season_length)
 
     metrics: dict = {}
     for split in prepared.windows:
         for key, value in _score_split(prepared, split, ensemble[split], scale).items():
             metrics[f"{split}_{key}"] = value
-    baselines = _baselines(cfg, prepared, scale, classical)
+    targets = {split: w.target_index for split, w in prepared.windows.items()}
+    baselines = baseline_scores(series.values, targets, cfg.season_length, scale, classical)
     persistence = baselines.get("persistence", {}).get("test_rmse")
     metrics["test_rmse_ratio_to_persistence"] = metrics["test_rmse"] / persistence if persistence else None
     metrics["baselines"] = baselines
     if cfg.training.repeats > 1:
-        metrics["repeats"] = _repeat_scores(prepared, per_seed, metrics)
+        metrics["repeats"] = repeat_scores(series.values, targets, [(seed, p) for seed, _, p in per_seed])
     paths = [p["paths"] for _, _, p in per_seed if p["paths"] is not None]
     if paths:
-        metrics.update(_horizon_scores(cfg, prepared, np.mean(paths, axis=0)))
+        metrics.update(horizon_metrics(np.mean(paths, axis=0), targets["test"], series.values, cfg.horizons))
     metrics["samples"] = {split: len(w) for split, w in prepared.windows.items()}
     metrics["scored"] = {
         split: {"first": series.label(int(w.target_index[0])), "last": series.label(int(w.target_index[-1]))}
@@ -317,39 +301,15 @@ def _save_model(cfg: DictConfig, out_dir: Path, seed: int, model) -> None:
         model.save(out_dir / "models" / f"seed-{seed}.keras")
 
 
-def _repeat_scores(prepared: Prepared, per_seed: list, metrics: dict) -> dict:
-    """Return each model's RMSE per split, their mean and std, and the ensemble's RMSE."""
-    values = prepared.series.values
-    scores: dict = {"seeds": [seed for seed, _, _ in per_seed]}
-    for split, windows in prepared.windows.items():
-        each = [evaluation.rmse(values[windows.target_index], p[split]) for _, _, p in per_seed]
-        scores[f"{split}_rmse"] = each
-        scores[f"{split}_rmse_mean"] = float(np.mean(each))
-        scores[f"{split}_rmse_std"] = float(np.std(each, ddof=1))
-        scores[f"ensemble_{split}_rmse"] = metrics[f"{split}_rmse"]
-    return scores
-
-
-def _horizon_scores(cfg: DictConfig, prepared: Prepared, paths: np.ndarray) -> dict:
-    from lstmts.forecasting import horizon_scores
-
-    test_index = prepared.windows["test"].target_index
-    by_horizon = horizon_scores(paths, test_index, prepared.series.values, test_index, horizons=tuple(cfg.horizons))
-    return {
-        "test_rmse_by_horizon": {h: v["rmse"] for h, v in by_horizon.items()},
-        "test_count_by_horizon": {h: v["count"] for h, v in by_horizon.items()},
-    }
-
-
 def _write_outputs(cfg: DictConfig, out_dir: Path, prepared: Prepared, ensemble: dict, losses: dict,
                    metrics: dict) -> None:
     series = prepared.series
     frame = _predictions_frame(prepared, ensemble)
-    report.write_csv(out_dir / "predictions.csv", frame)
-    report.write_atomic(out_dir / "transforms.json", prepared.pipeline.to_json())
-    report.plot_forecast(out_dir / "forecast.png", series.labels, series.values, frame, title=_title(cfg, metrics),
+    files.write_csv(out_dir / "predictions.csv", frame)
+    files.write_atomic(out_dir / "transforms.json", prepared.pipeline.to_json())
+    plots.plot_forecast(out_dir / "forecast.png", series.labels, series.values, frame, title=_title(cfg, metrics),
                          y_label=cfg.data.get("units") or series.name)
-    report.plot_losses(out_dir / "loss.png", losses)
+    plots.plot_losses(out_dir / "loss.png", losses)
 
 
 def _title(cfg: DictConfig, metrics: dict) -> str:

@@ -1,0 +1,1 @@
+"""One module per subcommand: run (Hydra runs and sweeps), compare, forecast."""

@@ -1,0 +1,64 @@
+"""`lstmts compare`: run folders side by side, with their baselines, as a table, a CSV and a plot."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from lstmts.errors import UserError
+from lstmts.report import files
+from lstmts.report.plots import plot_comparison
+from lstmts.report.tables import print_table, wide_console
+from lstmts.runs.comparison import best_predictions, comparison_frame, group_over, ranking_metric
+from lstmts.runs.records import display_columns, read_runs, require_runs
+
+
+def compare(arguments: list[str], *, out_dir: Path, group: bool = False, over: tuple[str, ...] = ("seed",),
+            top: int = 3, console=None, title: str | None = None, include_failed: bool = False) -> pd.DataFrame:
+    """Compare the runs the arguments name; write comparison.csv/png into out_dir; return the table."""
+    console = console or wide_console()
+    records, notes = read_runs(arguments)
+    for note in notes:
+        console.print(f"skipped {note}", style="yellow", highlight=False, soft_wrap=True)
+    if not include_failed:
+        for record in records:
+            if not record.ok:
+                reason = record.problem or f"status {record.status}: {record.metrics.get('error') or ''}".rstrip(": ")
+                console.print(f"skipped {record.path}: {reason}", style="yellow", highlight=False, soft_wrap=True)
+        found = len(records)
+        records = [r for r in records if r.ok]
+        if found and not records:
+            raise UserError(f"none of the {found} run folder(s) in {' '.join(arguments)} finished with status ok;"
+                            f" rerun them, or point at finished runs")
+    require_runs(records, arguments)
+    keys = display_columns(records)
+    sort_by = ranking_metric(records)
+    frame = comparison_frame(records, keys, sort_by)
+    table = group_over(frame, keys, list(over), sort_by) if group else frame
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files.write_csv(out_dir / "comparison.csv", table)
+    if any(r.ok for r in records):
+        plot_comparison(out_dir / "comparison.png", frame, keys, best_predictions(frame, top))
+    print_table(table, title or f"{len(records)} run(s), best {sort_by.replace('_rmse', '')} RMSE first", console)
+    console.print(f"wrote {out_dir / 'comparison.csv'} and {out_dir / 'comparison.png'}", highlight=False, soft_wrap=True)
+    return table
+
+
+def main(argv: list[str]) -> int:
+    """`lstmts compare PATH... [--group-by] [--out DIR]`; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="lstmts compare",
+        description="Compare run folders side by side (sorted by test RMSE), with their baselines.",
+    )
+    parser.add_argument("paths", nargs="+", help="run folders, sweep folders or globs (quote globs or let the shell expand them)")
+    parser.add_argument("--group-by", action="store_true",
+                        help="aggregate runs that differ only in the seed (see --over) into mean ± std")
+    parser.add_argument("--over", action="append", default=None, metavar="KEY",
+                        help="config key(s) to average over with --group-by (default: seed)")
+    parser.add_argument("--out", type=Path, default=Path("."), help="folder for comparison.csv and comparison.png (default: .)")
+    parser.add_argument("--top", type=int, default=3, help="how many of the best runs to draw over the series (default 3)")
+    args = parser.parse_args(argv)
+    compare(args.paths, out_dir=args.out, group=args.group_by, over=tuple(args.over or ["seed"]), top=args.top)
+    return 0

@@ -1,0 +1,1 @@
+"""Scoring in original units: metrics, naive and classical baselines, horizons, always on the same targets."""

@@ -1,0 +1,54 @@
+"""Scoring a run: the baselines on exactly the LSTM's targets, the repeats, and the horizons."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lstmts.evaluation.horizons import horizon_scores
+from lstmts.evaluation.metrics import rmse, score
+from lstmts.evaluation.naive import naive_baselines
+
+
+def baseline_scores(values: np.ndarray, targets: dict[str, np.ndarray], season_length: int, scale,
+                    classical: dict) -> dict:
+    """Score every baseline on exactly the validation and test targets of the LSTM.
+
+    `targets` maps a split to its target indices; `classical` maps a model's name to its
+    one-step forecasts of every index, or to the reason it was skipped.
+    """
+    baselines: dict = {}
+    for split in ("validation", "test"):
+        if split not in targets:
+            continue
+        index = targets[split]
+        split_forecasts = dict(naive_baselines(values, index, season_length))
+        split_forecasts.update({name: f[index] for name, f in classical.items() if not isinstance(f, str)})
+        for name, forecast in split_forecasts.items():
+            scores = score(values[index], forecast, scale)
+            baselines.setdefault(name, {}).update({f"{split}_{k}": v for k, v in scores.items()})
+    for name, forecast in classical.items():
+        if isinstance(forecast, str):
+            baselines[name] = {"note": forecast}
+    return baselines
+
+
+def repeat_scores(values: np.ndarray, targets: dict[str, np.ndarray], per_seed: list[tuple[int, dict]]) -> dict:
+    """Return each model's RMSE per split, their mean and std, and the RMSE of their mean prediction."""
+    scores: dict = {"seeds": [seed for seed, _ in per_seed]}
+    for split, index in targets.items():
+        each = [rmse(values[index], predictions[split]) for _, predictions in per_seed]
+        scores[f"{split}_rmse"] = each
+        scores[f"{split}_rmse_mean"] = float(np.mean(each))
+        scores[f"{split}_rmse_std"] = float(np.std(each, ddof=1))
+        ensemble = np.mean([predictions[split] for _, predictions in per_seed], axis=0)
+        scores[f"ensemble_{split}_rmse"] = rmse(values[index], ensemble)
+    return scores
+
+
+def horizon_metrics(paths: np.ndarray, test_index: np.ndarray, values: np.ndarray, horizons) -> dict:
+    """Return the test RMSE and target count by horizon of forecast paths from every test origin."""
+    by_horizon = horizon_scores(paths, test_index, values, test_index, horizons=tuple(horizons))
+    return {
+        "test_rmse_by_horizon": {h: v["rmse"] for h, v in by_horizon.items()},
+        "test_count_by_horizon": {h: v["count"] for h, v in by_horizon.items()},
+    }

@@ -1,0 +1,1 @@
+"""The Keras network, the engines that train it, and the recursive forecaster."""

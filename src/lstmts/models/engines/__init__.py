@@ -1,0 +1,1 @@
+"""Training engines: the same Adam updates, made by XLA, by fused kernels or by Keras' own fit."""

@@ -1,0 +1,60 @@
+"""What every engine shares: the epoch loop's bookkeeping, batch padding and prediction."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from lstmts.errors import TrainingDiverged
+from lstmts.models.network import ModelSpec, forward, forward_batches, reset_states
+
+EpochCallback = Callable[[int, float], None]
+
+
+def predict(model, spec: ModelSpec, inputs: np.ndarray) -> np.ndarray:
+    """Return one prediction per sample, in order, starting from a zero LSTM state.
+
+    Stateful states carry across batches, as in Keras' predict with the training batch size.
+    """
+    reset_states(model)
+    if not spec.stateful:
+        return np.asarray(forward(model)(np.asarray(inputs, np.float32))).reshape(-1)
+    return predict_in_batches(forward_batches(model), inputs, spec.batch_size)
+
+
+def pad_to_batches(tf, order, batch_size: int):
+    """Return (order padded with sample 0 to whole batches, the batch count, the padding rows)."""
+    samples = order.shape[0]
+    batches = -(-samples // batch_size)
+    padding = batches * batch_size - samples
+    return tf.concat([order, tf.zeros([padding], tf.int32)], axis=0), batches, padding
+
+
+def run_epochs(epoch: Callable[[np.ndarray], object], orders: np.ndarray,
+               on_epoch: EpochCallback | None) -> list[float]:
+    """Run `epoch(order)` for each row of `orders`; return the losses, stopping at a non-finite one."""
+    losses = []
+    for index, order in enumerate(orders):
+        loss = float(epoch(order))
+        losses.append(loss)
+        if on_epoch:
+            on_epoch(index, loss)
+        if not math.isfinite(loss):
+            raise TrainingDiverged(
+                f"training diverged: the loss became {loss} in epoch {index + 1};"
+                f" lower training.learning_rate or check the data for extreme values"
+            )
+    return losses
+
+
+def predict_in_batches(predict_batches, inputs: np.ndarray, batch_size: int) -> np.ndarray:
+    """Pad inputs to whole batches, predict them in order, and drop the padding."""
+    samples = len(inputs)
+    padded = math.ceil(samples / batch_size) * batch_size
+    if padded > samples:
+        filler = np.repeat(inputs[-1:], padded - samples, axis=0)
+        inputs = np.concatenate([inputs, filler])
+    batches = inputs.reshape(padded // batch_size, batch_size, *inputs.shape[1:]).astype(np.float32)
+    return np.asarray(predict_batches(batches)).reshape(-1)[:samples]

@@ -1,0 +1,156 @@
+"""The training loop: one optimizer update per batch, stateful resets, and the speed to do it fast.
+
+`train` is the only entry point the runner uses. Three engines make the same updates:
+
+- `fast` with XLA (`engines.xla.Engine`, `jit_compile=True`): each epoch is one XLA-compiled graph of the
+  Keras training step in a loop over batches; an update costs microseconds after the compile.
+- `fast` with fused kernels (`engines.fused.FusedEngine`, `jit_compile=False`): the same loop on
+  TensorFlow's fused LSTM and Adam kernels, traced but not compiled; quicker for short runs,
+  and lighter on memory. `jit_compile="auto"` picks between the two by the run's size.
+- `keras`: the tutorial's way (`model.fit`, one call per epoch for stateful models), kept as
+  the reference that benchmarks and equivalence tests measure the fast engines against.
+
+Fast engines are kept per architecture and reused, with fresh weights, by later runs in the
+same process (a sweep pays for tracing and compiling once).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstmts.backend import load
+from lstmts.models.engines.base import EpochCallback
+from lstmts.models.engines.keras import fit_like_tutorial
+from lstmts.models.network import ModelSpec, build_model, reset_states
+
+
+def sample_orders(samples: int, epochs: int, shuffle: bool, seed: int) -> np.ndarray:
+    """Return [epochs, samples]: the order samples are visited in, a seeded permutation per epoch."""
+    if not shuffle:
+        return np.tile(np.arange(samples, dtype=np.int32), (epochs, 1))
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.permutation(samples).astype(np.int32) for _ in range(epochs)])
+
+
+def updates_per_epoch(samples: int, batch_size: int) -> int:
+    """Return the number of optimizer updates in one epoch (a partial last batch counts)."""
+    return math.ceil(samples / batch_size)
+
+
+_ENGINES: dict[tuple, object] = {}
+
+# training.jit_compile=auto picks the engine that finishes first, by the run's size. The fused
+# kernels need no compile, but an update costs them about 40 µs plus 10 µs per time step and
+# layer (and 20 µs per extra layer); XLA's updates cost 3-5 µs after a compile of 0.5-1 s
+# (0.3 s from its cache). Measured with benchmarks/bench_training.py (scaling table and presets).
+FUSED_SECONDS_PER_UPDATE = (40e-6, 10e-6, 20e-6)  # base, per time step and layer, per extra layer
+XLA_COMPILE_SECONDS = 0.55
+
+
+def fused_seconds(updates: int, spec: ModelSpec) -> float:
+    """Return the fused engine's estimated training seconds for `updates` updates of `spec`."""
+    base, per_step, per_layer = FUSED_SECONDS_PER_UPDATE
+    layers = len(spec.units)
+    return updates * (base + per_step * spec.time_steps * layers + per_layer * (layers - 1))
+
+
+def uses_xla(jit_compile: bool | str, updates: int, spec: ModelSpec) -> bool:
+    """Resolve training.jit_compile (true, false or auto) for a run of `updates` updates of `spec`.
+
+    auto takes XLA once the fused kernels would need longer than XLA's compile: the tutorial's
+    regression and window runs (one time step) stay on the fused kernels, and under the
+    tutorial script's memory; its time-step, stateful and stacked runs compile.
+    """
+    if jit_compile == "auto":
+        return fused_seconds(updates, spec) >= XLA_COMPILE_SECONDS
+    if isinstance(jit_compile, bool):
+        return jit_compile
+    raise ValueError(f"jit_compile={jit_compile!r}: use True, False or 'auto'")
+
+
+def engine_for(spec: ModelSpec, learning_rate: float, jit_compile: bool, seed: int):
+    """Return the process-wide engine for this architecture, reset to the initial weights of `seed`.
+
+    jit_compile picks the XLA-compiled Keras step (Engine) or the fused kernels (FusedEngine).
+    The first engine's own model is built right after seeding, so its weights already are that
+    seed's initial weights; a reused engine gets them from a freshly built model.
+    """
+    key = (spec, float(learning_rate), bool(jit_compile))
+    if key in _ENGINES:
+        engine = _ENGINES[key]
+        engine.reset(initial_weights(spec, seed))
+        return engine
+    load()[0].utils.set_random_seed(seed)
+    if jit_compile:
+        from lstmts.models.engines.xla import Engine
+
+        engine = Engine(spec, learning_rate, jit_compile=True)
+    else:
+        from lstmts.models.engines.fused import FusedEngine
+
+        engine = FusedEngine(spec, learning_rate)
+    _ENGINES[key] = engine
+    engine.reset(engine.model.get_weights())
+    return engine
+
+
+@dataclass
+class Trained:
+    """A trained model, its per-epoch losses, how many updates it took and how long."""
+
+    model: object
+    losses: list[float]
+    updates: int
+    seconds: float
+    predict: Callable[[np.ndarray], np.ndarray]
+
+
+def initial_weights(spec: ModelSpec, seed: int) -> list[np.ndarray]:
+    """Return the weights a freshly built model gets with this seed (the same in every process)."""
+    keras, _ = load()
+    keras.utils.set_random_seed(seed)
+    return build_model(spec).get_weights()
+
+
+def train(
+    spec: ModelSpec,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    *,
+    epochs: int,
+    shuffle: bool,
+    seed: int,
+    learning_rate: float,
+    engine: str = "fast",
+    jit_compile: bool | str = "auto",
+    on_epoch: EpochCallback | None = None,
+) -> Trained:
+    """Train a model of `spec` on (inputs, targets) and return it with its loss history.
+
+    Stateful models never shuffle; their LSTM state is reset at the start of every epoch.
+    """
+    load()  # TensorFlow's import is start-up work, not training time
+    shuffle = shuffle and not spec.stateful
+    orders = sample_orders(len(targets), epochs, shuffle, seed)
+    updates = epochs * updates_per_epoch(len(targets), spec.batch_size)
+    start = time.perf_counter()
+    if engine == "fast":
+        fast = engine_for(spec, learning_rate, uses_xla(jit_compile, updates, spec), seed)
+        losses = fast.fit(inputs, targets, orders, on_epoch)
+        model, predict_fn = fast.model, fast.predict
+    else:
+        model = build_model(spec)
+        model.set_weights(initial_weights(spec, seed))
+        losses = fit_like_tutorial(model, inputs, targets, epochs=epochs, batch_size=spec.batch_size,
+                                   shuffle=shuffle, stateful=spec.stateful, learning_rate=learning_rate,
+                                   on_epoch=on_epoch)
+
+        def predict_fn(samples: np.ndarray) -> np.ndarray:
+            reset_states(model)
+            return model.predict(samples, batch_size=spec.batch_size, verbose=0).reshape(-1)
+    return Trained(model=model, losses=losses, updates=updates, seconds=time.perf_counter() - start, predict=predict_fn)

@@ -1,0 +1,1 @@
+"""Tables and plots, and the atomic file writing every run folder goes through."""

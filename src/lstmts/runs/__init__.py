@@ -1,0 +1,1 @@
+"""Run folders: running one experiment into one, reading them back, comparing them, sweeps."""
