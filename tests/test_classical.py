@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -51,36 +53,90 @@ def test_a_series_with_zeros_skips_the_multiplicative_and_log_models_with_a_note
     assert forecasts["sarima"].startswith("skipped:") and "positive" in forecasts["sarima"]
 
 
-def test_the_cache_returns_the_same_forecasts(airline, tmp_path, monkeypatch):
+def test_the_cache_stores_plain_arrays_and_returns_them(airline, tmp_path, monkeypatch):
     monkeypatch.setenv("LSTMTS_CACHE", str(tmp_path))
     first = classical_forecasts(airline, 96, 12, SETTINGS)
-    assert any(tmp_path.rglob("*.pkl")), "the first call should have stored its result"
+    stored = sorted(tmp_path.rglob("*.npy"))
+    assert len(stored) == 4 and not any(tmp_path.rglob("*.pkl"))
+    for path in stored:  # mark every cached array: the second call must read these, not refit
+        np.save(path, np.load(path) + 1000.0)
     second = classical_forecasts(airline, 96, 12, SETTINGS)
-    np.testing.assert_array_equal(first["sarima"], second["sarima"])
+    np.testing.assert_allclose(second["sarima"][96:], first["sarima"][96:] + 1000.0)
 
 
-def test_every_run_reports_classical_baselines_and_scaled_metrics(compose_config, tmp_path):
-    from lstmts.runs.runner import run
+def test_a_crafted_pickle_in_the_cache_is_never_loaded(airline, tmp_path, monkeypatch):
+    import pickle
 
-    cfg = compose_config("protocol=honest", "training.epochs=2", "horizons=[]")
-    metrics = run(cfg, tmp_path / "run")
-    baselines = metrics["baselines"]
-    assert baselines["persistence"]["test_rmse"] == pytest.approx(48.04, abs=0.01)
-    assert baselines["seasonal_naive"]["test_rmse"] == pytest.approx(41.85, abs=0.01)
-    assert baselines["holt_winters"]["test_rmse"] == pytest.approx(17.16, abs=0.01)
-    assert baselines["sarima"]["test_rmse"] == pytest.approx(13.74, abs=0.02)
-    # MASE of the seasonal naive forecast scaled by its own in-sample error, and the ratio column.
-    assert metrics["test_rmse_ratio_to_persistence"] == pytest.approx(metrics["test_rmse"] / 48.04, rel=1e-3)
-    assert baselines["seasonal_naive"]["test_mase"] > 0
-    assert metrics["samples"]["test"] == 48
+    monkeypatch.setenv("LSTMTS_CACHE", str(tmp_path))
+    classical_forecasts(airline, 96, 12, SETTINGS)
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    for path in tmp_path.rglob("*.npy"):
+        path.write_bytes(pickle.dumps(Payload()))
+    again = classical_forecasts(airline, 96, 12, SETTINGS)
+    assert not marker.exists()
+    assert rmse(airline[96:], again["sarima"][96:]) == pytest.approx(13.74, abs=0.02)
 
 
-def test_classical_baselines_can_be_switched_off(compose_config, tmp_path):
-    from lstmts.runs.runner import run
+def _seasonal_series(season: int, length: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(length)
+    shape = np.sin(2 * np.pi * t / season) if season > 1 else 0.0
+    return 100 + 0.2 * t + 10 * shape + rng.normal(0, 1, length)
 
-    cfg = compose_config("training.epochs=2", "baselines.classical=false", "horizons=[]")
-    metrics = run(cfg, tmp_path / "run")
-    assert set(metrics["baselines"]) == {"persistence", "seasonal_naive"}
+
+@pytest.mark.parametrize("season", [1, 4, 7, 12])
+def test_theta_matches_statsmodels_at_the_first_test_origin(season):
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    values = _seasonal_series(season, 120)
+    forecasts = classical_forecasts(values, 96, season, {**SETTINGS, "methods": ["theta"]})
+    model = ThetaModel(values[:96], period=season, deseasonalize=season > 1, use_test=False, method="multiplicative")
+    assert forecasts["theta"][96] == pytest.approx(float(model.fit().forecast(1).iloc[0]), rel=1e-6)
+
+
+def test_without_a_season_the_methods_take_their_non_seasonal_forms():
+    values = _seasonal_series(1, 80)
+    forecasts = classical_forecasts(values, 60, 1, SETTINGS)
+    assert sorted(forecasts) == ["arima", "ets", "holt", "theta"]
+    assert all(not isinstance(f, str) for f in forecasts.values()), forecasts
+
+
+def test_a_long_season_goes_through_stl_in_seconds():
+    import time
+
+    values = _seasonal_series(52, 52 * 12)
+    started = time.perf_counter()
+    forecasts = classical_forecasts(values, 52 * 9, 52, SETTINGS)
+    assert sorted(forecasts) == ["stl_arima", "stl_ets", "stl_holt", "theta"]
+    test = np.arange(52 * 9, len(values))
+    # Each keeps the season: far better than the seasonal amplitude of 10.
+    for name, forecast in forecasts.items():
+        assert rmse(values[test], forecast[test]) < 2.0, name
+    assert time.perf_counter() - started < 120  # a sanity bound far above the seconds it takes, not a benchmark
+
+
+def test_a_fit_longer_than_the_time_limit_is_skipped_with_a_note(airline):
+    forecasts = classical_forecasts(airline, 96, 12, {**SETTINGS, "time_limit": 0.001}, apart=True)
+    assert set(forecasts) == {"holt_winters", "sarima", "theta", "ets"}
+    for note in forecasts.values():
+        assert isinstance(note, str) and "longer than 0.001 s" in note and "baselines.time_limit" in note
+
+
+def test_fits_use_only_the_last_max_fit_values_whole_seasons():
+    values = _seasonal_series(12, 600)
+    settings = {**SETTINGS, "max_fit_values": 100}
+    forecasts = classical_forecasts(values, 500, 12, settings)
+    changed = values.copy()
+    changed[:380] *= 5  # before the fit window (500 - 100 = 400, back to a whole season: 396)
+    again = classical_forecasts(changed, 500, 12, settings)
+    for name in forecasts:
+        assert np.isnan(forecasts[name][:396]).all(), name
+        np.testing.assert_allclose(forecasts[name][500:], again[name][500:], rtol=1e-9, err_msg=name)
 
 
 _APART_PROBE = """

@@ -42,7 +42,7 @@ def test_defaults_are_the_tutorial_regression(compose_config):
     assert cfg.framing.lags_as == "features"
     assert layer_units(cfg.model) == [4]
     assert cfg.model.stateful is False
-    assert cfg.season_length == 12
+    assert cfg.season_length == "auto"
     assert cfg.data.path is None
     assert cfg.data.column == "Passengers"
 

@@ -17,11 +17,13 @@ from lstmts.errors import UserError
 SHIPPED_CSV = Path(__file__).resolve().parents[1] / "data" / "airline-passengers.csv"
 
 
-def data_config(path=None, column="value", date_column="date", missing="error", name="csv"):
+def data_config(path=None, column="value", date_column="date", missing="error", name="csv", date_format=None,
+                dayfirst=None):
     """Return a data config with the keys of conf/data/csv.yaml."""
     return OmegaConf.create(
         {"name": name, "path": None if path is None else str(path), "column": column,
-         "date_column": date_column, "units": None, "missing": missing}
+         "date_column": date_column, "units": None, "missing": missing, "date_format": date_format,
+         "dayfirst": dayfirst}
     )
 
 
@@ -131,10 +133,15 @@ def test_missing_value_interpolated_linearly(tmp_path):
     assert len(series.labels) == 4
 
 
-def test_missing_value_dropped_with_its_date(tmp_path):
-    series = load_text(tmp_path, GAP, missing="drop")
+def test_missing_value_dropped_with_its_position(tmp_path):
+    series = load_text(tmp_path, "value\n1\n\n3\n5\n", missing="drop", date_column=None)
     assert series.values.tolist() == [1.0, 3.0, 5.0]
-    assert list(series.labels) == [pd.Timestamp("2000-01-01"), pd.Timestamp("2000-03-01"), pd.Timestamp("2000-04-01")]
+
+
+def test_dropping_a_dated_value_that_leaves_a_gap_is_refused(tmp_path):
+    message = load_error(tmp_path, GAP + "2000-05,6\n", missing="drop")
+    assert "data.missing=drop removed 1 row(s) and left gaps in the dates" in message
+    assert "use data.missing=interpolate" in message
 
 
 @pytest.mark.filterwarnings("ignore:All-NaN slice:RuntimeWarning")

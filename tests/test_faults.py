@@ -81,7 +81,7 @@ CASES = {
     "unsorted-dates": Case((), ("not sorted", "line 3"), data_file="unsorted.csv"),
     "duplicated-dates": Case((), ("repeats 1949-01-01", "line 3"), data_file="duplicated.csv"),
     "unparseable-dates": Case((), ("'notadate'", "line 3"), data_file="unparseable.csv"),
-    "too-short": Case((), ("3 values", "at least 7 values"), data_file="too-short.csv"),
+    "too-short": Case(("protocol=tutorial",), ("3 values", "at least 7 values"), data_file="too-short.csv"),
     "constant": Case((), ("constant",), data_file="constant.csv"),
     "look-back-0": Case(("framing.look_back=0",), ("framing.look_back=0",)),
     "units-0": Case(("model.units=0",), ("model.units=0",)),

@@ -69,7 +69,7 @@ def test_predictions_are_at_the_tutorial_targets_in_passengers(preset_runs, airl
     _, out_dir, metrics = preset_runs[preset]
     look_back = LOOK_BACK[preset]
     frame = _predictions(out_dir)
-    assert list(frame.columns) == ["date", "actual", "split", "prediction"]
+    assert list(frame.columns) == ["date", "actual", "split", "prediction", "lower_80", "upper_80", "lower_95", "upper_95"]
     assert len(frame) == sum(SAMPLES[look_back].values())
     for split, targets in _expected_targets(look_back).items():
         rows = frame[frame["split"] == split]

@@ -11,6 +11,9 @@ from lstmts.errors import UserError
 
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
+# The classical baselines, by the name of their config key (lstmts.evaluation.classical fits them).
+BASELINE_METHODS = ("holt_winters", "sarima", "theta", "ets")
+
 
 def _packaged(name: str) -> Path | None:
     candidate = resources.files("lstmts") / name
@@ -58,6 +61,11 @@ def validate(cfg: DictConfig) -> None:
            f"framing.look_back={look_back!r} is impossible; use a whole number >= 1, e.g. framing.look_back=3")
     _check(cfg.framing.lags_as in ("features", "timesteps"),
            f"framing.lags_as={cfg.framing.lags_as!r} is unknown; use features or timesteps")
+    _check(cfg.framing.get("strategy", "recursive") in ("recursive", "direct"),
+           f"framing.strategy={cfg.framing.get('strategy')!r} is unknown; use recursive or direct")
+    horizon = cfg.framing.get("horizon")
+    _check(horizon is None or (_is_int(horizon) and horizon >= 1),
+           f"framing.horizon={horizon!r} is impossible; use a whole number >= 1, or null for the longest of horizons")
     _check(_is_int(cfg.model.layers) and cfg.model.layers >= 1,
            f"model.layers={cfg.model.layers!r} is impossible; use a whole number >= 1")
     units = cfg.model.units
@@ -89,10 +97,46 @@ def validate(cfg: DictConfig) -> None:
     horizons = cfg.get("horizons") or []
     _check(isinstance(horizons, (list, ListConfig)) and all(_is_int(h) and h >= 1 for h in horizons),
            f"horizons={horizons!r} is impossible; use a list of whole numbers >= 1, e.g. horizons=[1,3,6,12], or []")
-    _check(_is_int(cfg.season_length) and cfg.season_length >= 1,
-           f"season_length={cfg.season_length!r} is impossible; use a whole number >= 1 (12 for monthly data)")
+    _check(cfg.season_length == "auto" or (_is_int(cfg.season_length) and cfg.season_length >= 1),
+           f"season_length={cfg.season_length!r} is impossible; use auto (from the dates) or a whole number >= 1,"
+           f" e.g. 12 for monthly data, 1 for none")
+    _check(cfg.data.get("dayfirst") in (None, True, False),
+           f"data.dayfirst={cfg.data.get('dayfirst')!r} is impossible; use true, false or null")
+    date_format = cfg.data.get("date_format")
+    _check(date_format is None or (isinstance(date_format, str) and "%" in date_format),
+           f"data.date_format={date_format!r} is not a date format; use strptime codes, e.g. data.date_format='%d/%m/%Y'")
+    _validate_baselines(cfg.baselines)
+    intervals = cfg.get("intervals") or {}
+    levels = intervals.get("levels") or []
+    _check(isinstance(levels, (list, ListConfig)) and all(isinstance(x, float) and 0 < x < 1 for x in levels),
+           f"intervals.levels={levels!r} is impossible; use coverage levels between 0 and 1, e.g. [0.8,0.95], or []")
+    _check(not levels or (_is_int(intervals.get("steps")) and intervals.get("steps") >= 1),
+           f"intervals.steps={intervals.get('steps')!r} is impossible; use a whole number >= 1, e.g. 24")
     _check(cfg.data.missing in ("error", "interpolate", "drop"),
            f"data.missing={cfg.data.missing!r} is unknown; use error, interpolate or drop")
+
+
+def _validate_baselines(baselines: DictConfig) -> None:
+    _check(isinstance(baselines.get("classical"), bool),
+           f"baselines.classical={baselines.get('classical')!r} is impossible; use true or false")
+    methods = baselines.get("methods")
+    _check(isinstance(methods, (list, ListConfig)) and all(m in BASELINE_METHODS for m in methods),
+           f"baselines.methods={methods!r} is impossible; list some of {', '.join(BASELINE_METHODS)}, e.g. baselines.methods=[theta,ets]")
+    for key, low in (("time_limit", 0), ("max_fit_values", 10), ("long_season", 1)):
+        value = baselines.get(key)
+        _check(isinstance(value, (int, float)) and not isinstance(value, bool) and value > low,
+               f"baselines.{key}={value!r} is impossible; use a number > {low}")
+    if "holt_winters" in methods:
+        hw = baselines.get("holt_winters")
+        _check(isinstance(hw, DictConfig) and hw.get("trend") in (None, "add", "mul") and hw.get("seasonal") in (None, "add", "mul"),
+               f"baselines.holt_winters={hw!r} is impossible; give trend and seasonal as add, mul or null")
+    if "sarima" in methods:
+        sarima = baselines.get("sarima")
+        ok = isinstance(sarima, DictConfig) and all(
+            isinstance(sarima.get(k), (list, ListConfig)) and len(sarima.get(k)) == 3 and all(_is_int(x) and x >= 0 for x in sarima.get(k))
+            for k in ("order", "seasonal_order"))
+        _check(ok, f"baselines.sarima={sarima!r} is impossible; give order and seasonal_order as three whole numbers,"
+                   f" e.g. order: [0, 1, 1]")
 
 
 def check_stateful_batches(batch_size: int, train_samples: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,17 +12,15 @@ import yaml
 from omegaconf import OmegaConf
 
 from lstmts.errors import UserError
+from lstmts.evaluation.intervals import path_bounds
 from lstmts.report import files, plots
 
 
-def _future_labels(labels: pd.Index, steps: int) -> pd.Index:
-    """Return the labels of the `steps` periods after `labels` (dates at the series' frequency, or positions)."""
-    if isinstance(labels, pd.DatetimeIndex):
-        frequency = pd.infer_freq(labels) if len(labels) >= 3 else None
-        if frequency is None:
-            raise UserError("cannot tell the series' date frequency (irregular dates), so cannot date the forecast;"
-                            " use a series with regular dates")
-        return pd.date_range(labels[-1], periods=steps + 1, freq=frequency)[1:]
+def _future_labels(series, steps: int) -> pd.Index:
+    """Return the labels of the `steps` periods after the series (dates at its frequency, or positions)."""
+    labels = series.labels
+    if series.frequency.alias:
+        return pd.date_range(labels[-1], periods=steps + 1, freq=series.frequency.alias)[1:]
     return pd.RangeIndex(labels[-1] + 1, labels[-1] + 1 + steps, name=labels.name)
 
 
@@ -45,8 +44,13 @@ def load_run(run_dir: Path):
     return config, record.metrics, pipeline
 
 
-def forecast_run(run_dir: Path, steps: int) -> pd.DataFrame:
-    """Forecast `steps` values after the data of run_dir; write forecast-<steps>.csv/png there; return them."""
+def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, console=None) -> pd.DataFrame:
+    """Forecast `steps` values after the data of run_dir, with intervals where the run has them.
+
+    With `refit`, the run's configuration is first trained again on every value of the series
+    (no test period), as one does once a configuration is chosen. Writes forecast-<steps>.csv/png
+    (forecast-<steps>-refit.* with refit) into the run folder and returns the table.
+    """
     from lstmts.backend import load
     from lstmts.config import airline_csv
     from lstmts.data.series import load_series
@@ -63,39 +67,86 @@ def forecast_run(run_dir: Path, steps: int) -> pd.DataFrame:
     recorded = metrics.get("data", {}).get("sha256")
     if recorded and recorded != series.sha256:
         raise UserError(f"the data file {series.path} changed since this run was made; rerun the experiment on the new data")
+    limit = max(len(series.values), MIN_STEPS_LIMIT)
+    if steps > limit:
+        raise UserError(f"--steps {steps} is more than this series can support: a recursive forecast further ahead"
+                        f" than the {len(series.values)} values of history is guesswork; use --steps {limit} or fewer")
+    labels = _future_labels(series, steps)
     keras, _ = load()
-    # A run with training.repeats saved every model: forecast with their ensemble, as it was scored.
-    model_files = sorted((run_dir / "models").glob("seed-*.keras")) or [run_dir / "model.keras"]
-    first_test = _first_test_target(run_dir, series)
+    if refit:
+        from lstmts.runs.runner import refit as refit_models
+
+        models, pipeline, first_target = refit_models(config, series, console)
+    else:
+        # A run with training.repeats saved every model: forecast with their ensemble, as it was scored.
+        seeds = [config.seed + k for k in range(config.training.repeats)] if config.training.repeats > 1 else []
+        model_files = [run_dir / "models" / f"seed-{seed}.keras" for seed in seeds] or [run_dir / "model.keras"]
+        models = [_load_model(keras, model_file) for model_file in model_files]
+        first_target = _first_test_target(run_dir, series)
     paths = []
-    for model_file in model_files:
-        model = keras.saving.load_model(model_file, compile=False)
+    for model in models:
         forecaster = Forecaster(model, pipeline, config.framing.look_back, config.framing.lags_as,
                                 bool(config.model.stateful), config.training.batch_size)
-        paths.append(forecaster.beyond(series.values, steps, first_test))
+        paths.append(forecaster.beyond(series.values, steps, first_target))
     values = np.mean(paths, axis=0)
-    labels = _future_labels(series.labels, steps)
     frame = pd.DataFrame({"date": labels, "step": np.arange(1, steps + 1), "forecast": values})
-    files.write_csv(run_dir / f"forecast-{steps}.csv", frame)
-    _plot(run_dir / f"forecast-{steps}.png", series, frame, config)
+    widths = _interval_widths(run_dir)
+    if widths:
+        for level, level_widths in widths["widths"].items():
+            frame[f"lower_{level}"], frame[f"upper_{level}"] = path_bounds(values, level_widths, widths["errors"] == "relative")
+    frame.attrs["frequency"] = series.frequency
+    name = f"forecast-{steps}-refit" if refit else f"forecast-{steps}"
+    files.write_csv(run_dir / f"{name}.csv", frame)
+    _plot(run_dir / f"{name}.png", series, frame, config, refit)
     return frame
 
 
+# Forecasts may always reach this many steps, however short the series (a yearly series of 30 values).
+MIN_STEPS_LIMIT = 100
+
+
+def _load_model(keras, model_file: Path):
+    if not model_file.exists():
+        raise UserError(f"{model_file} is missing; rerun the experiment to save its models again")
+    try:
+        return keras.saving.load_model(model_file, compile=False)
+    except (OSError, ValueError) as error:
+        raise UserError(f"{model_file} cannot be read ({str(error).splitlines()[0][:120]}); rerun the experiment") from None
+
+
+def _interval_widths(run_dir: Path) -> dict | None:
+    """Return the run's intervals.json (widths per level and horizon), or None when it has none or it is unreadable."""
+    path = run_dir / "intervals.json"
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    widths = saved.get("widths") if isinstance(saved, dict) else None
+    ok = isinstance(widths, dict) and all(isinstance(w, list) and all(x is None or isinstance(x, (int, float)) for x in w)
+                                          for w in widths.values())
+    return saved if ok and saved.get("errors") in ("relative", "absolute") else None
+
+
 def _first_test_target(run_dir: Path, series) -> int:
+    """Return the series position of the run's first test target (where a stateful warm-up starts)."""
     predictions = pd.read_csv(run_dir / "predictions.csv")
     first = predictions.loc[predictions["split"] == "test", "date"].iloc[0]
-    labels = series.labels.strftime("%Y-%m-%d") if series.has_dates else series.labels.astype(str)
-    return int(np.flatnonzero(np.asarray(labels) == str(first))[0])
+    try:
+        return int(series.labels.get_loc(pd.Timestamp(first) if series.has_dates else int(first)))
+    except (KeyError, ValueError, TypeError):
+        raise UserError(f"{run_dir / 'predictions.csv'} does not match the run's data (no {first}); rerun the experiment") from None
 
 
-def _plot(path: Path, series, frame: pd.DataFrame, config) -> None:
+def _plot(path: Path, series, frame: pd.DataFrame, config, refit: bool) -> None:
     plt = plots.pyplot()
     figure, axis = plt.subplots(figsize=(10, 4.5))
     axis.plot(series.labels, series.values, color="0.25", linewidth=1.4, label="history")
+    plots.draw_bands(axis, frame["date"], frame, "tab:red")
     axis.plot(frame["date"], frame["forecast"], color="tab:red", linewidth=1.4, marker=".", label=f"forecast, {len(frame)} steps")
     axis.axvline(series.labels[-1], color="0.6", linestyle=":", linewidth=1)
     axis.set_ylabel(config.data.get("units") or series.name)
-    axis.set_title(f"recursive forecast from {config.framing.name} look_back={config.framing.look_back}, {config.model.name}")
+    how = "refitted on all data" if refit else "as trained"
+    axis.set_title(f"recursive forecast from {config.framing.name} look_back={config.framing.look_back}, {config.model.name} ({how})")
     axis.grid(alpha=0.3)
     axis.legend(loc="upper left", frameon=False)
     figure.autofmt_xdate()
@@ -111,14 +162,18 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("run_dir", type=Path, help="a run folder written by lstmts")
     parser.add_argument("--steps", type=int, default=12, help="how many periods to forecast (default 12)")
+    parser.add_argument("--refit", action="store_true",
+                        help="first train the run's configuration again on all the data (no test period), then forecast")
     args = parser.parse_args(argv)
-    frame = forecast_run(args.run_dir, args.steps)
     from rich.console import Console
 
     console = Console()
-    for date, value in zip(frame["date"], frame["forecast"]):
-        label = date.strftime("%Y-%m") if hasattr(date, "strftime") else date
-        console.print(f"{label}  {value:10.2f}", highlight=False)
-    console.print(f"wrote {args.run_dir / f'forecast-{args.steps}.csv'} and forecast-{args.steps}.png",
-                  highlight=False, soft_wrap=True)
+    frame = forecast_run(args.run_dir, args.steps, refit=args.refit, console=Console(stderr=True))
+    frequency = frame.attrs["frequency"]
+    levels = [c.removeprefix("lower_") for c in frame.columns if c.startswith("lower_")]
+    for _, row in frame.iterrows():
+        bands = "".join(f"  {level} %: {row[f'lower_{level}']:10.2f} .. {row[f'upper_{level}']:10.2f}" for level in levels)
+        console.print(f"{frequency.format(row['date'])}  {row['forecast']:10.2f}{bands}", highlight=False)
+    name = f"forecast-{args.steps}-refit" if args.refit else f"forecast-{args.steps}"
+    console.print(f"wrote {args.run_dir / f'{name}.csv'} and {name}.png", highlight=False, soft_wrap=True)
     return 0

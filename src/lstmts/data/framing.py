@@ -50,13 +50,19 @@ def shape_inputs(lags: np.ndarray, lags_as: str) -> np.ndarray:
     raise ValueError(f"lags_as must be 'features' or 'timesteps', not {lags_as!r}")
 
 
-def make_windows(values: np.ndarray, target_index: np.ndarray, look_back: int, lags_as: str) -> Windows:
-    """Return the windows for the given target indices, as float32 model inputs."""
+def make_windows(values: np.ndarray, target_index: np.ndarray, look_back: int, lags_as: str,
+                 outputs: int = 1) -> Windows:
+    """Return the windows for the given target indices, as float32 model inputs.
+
+    With outputs H > 1 (the direct strategy) each target row holds values[t], ..., values[t + H - 1];
+    the caller keeps t + H - 1 inside the period it trains on.
+    """
     target_index = np.asarray(target_index, dtype=np.int64)
     lags = lag_matrix(values, target_index, look_back)
+    targets = values[target_index] if outputs == 1 else values[target_index[:, None] + np.arange(outputs)]
     return Windows(
         inputs=shape_inputs(lags, lags_as).astype("float32"),
-        targets=values[target_index].astype("float32"),
+        targets=targets.astype("float32"),
         target_index=target_index,
     )
 

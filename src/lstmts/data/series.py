@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lstmts.data.frequency import Frequency, infer_frequency
 from lstmts.errors import UserError
 
 
@@ -21,16 +22,17 @@ class Series:
     name: str
     path: Path
     sha256: str
+    frequency: Frequency
 
     @property
     def has_dates(self) -> bool:
         return isinstance(self.labels, pd.DatetimeIndex)
 
     def label(self, index: int) -> str:
-        """Return the label of position `index` as text: an ISO date or the position itself."""
+        """Return the label of position `index` as text: an ISO date (with the time below daily data) or the position."""
         value = self.labels[index]
         if self.has_dates:
-            return value.strftime("%Y-%m-%d")
+            return value.isoformat() if value != value.normalize() else value.strftime("%Y-%m-%d")
         return str(value)
 
 
@@ -94,15 +96,47 @@ def _describe_rows(column: pd.Series, rows: np.ndarray) -> str:
     return ", ".join(lines) + more
 
 
-def _dates(column: pd.Series, name: str, path: Path) -> pd.DatetimeIndex:
+_SLASHED = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b"
+
+
+def _dayfirst(text: pd.Series, name: str, path: Path, dayfirst: bool | None) -> bool:
+    """Return whether dates such as 01/02/1949 put the day first; refuse to guess when they could be either."""
+    if dayfirst is not None:
+        return bool(dayfirst)
+    parts = text.str.extract(_SLASHED).dropna().astype(int)
+    if parts.empty:
+        return False
+    if (parts[0] > 12).any():
+        return True
+    if (parts[1] > 12).any():
+        return False
+    raise UserError(
+        f"date column {name!r} of {path} has dates such as {text.iloc[0]!r} that read as day/month or as"
+        f" month/day; say which with data.dayfirst=true or false (or data.date_format='%d/%m/%Y')"
+    )
+
+
+def _dates(column: pd.Series, name: str, path: Path, date_format: str | None = None,
+           dayfirst: bool | None = None) -> pd.DatetimeIndex:
     # As text, so that a column of years (1949, 1950, ...) reads as years, not as nanoseconds.
-    parsed = pd.to_datetime(column.astype("string"), errors="coerce", format="mixed")
+    text = column.astype("string")
+    if date_format:
+        parsed = pd.to_datetime(text, errors="coerce", format=date_format)
+        hint = f"dates in the format data.date_format={date_format!r}"
+    else:
+        parsed = _parse_mixed(text, name, path, _dayfirst(text, name, path, dayfirst))
+        hint = "ISO dates such as 1949-01 or 1949-01-31 (or set data.date_format)"
     bad = parsed.isna()
     if bad.any():
         rows = np.flatnonzero(bad.to_numpy())
         raise UserError(
             f"date column {name!r} of {path} has {len(rows)} missing or unparseable date(s), first {column.iloc[rows[0]]!r}"
-            f" on line {_line(column, int(rows[0]))}; use ISO dates such as 1949-01 or 1949-01-31"
+            f" on line {_line(column, int(rows[0]))}; use {hint}"
+        )
+    if getattr(parsed.dt, "tz", None) is not None:
+        raise UserError(
+            f"date column {name!r} of {path} has time-zone offsets (first {column.iloc[0]!r}); lstmts works on"
+            f" plain local times: write the dates without an offset, all in one zone"
         )
     dates = pd.DatetimeIndex(parsed)
     duplicated = dates.duplicated()
@@ -119,6 +153,16 @@ def _dates(column: pd.Series, name: str, path: Path) -> pd.DatetimeIndex:
             f" {dates[row - 1].date()}; sort the file by date"
         )
     return dates
+
+
+def _parse_mixed(text: pd.Series, name: str, path: Path, dayfirst: bool) -> pd.Series:
+    try:
+        return pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=dayfirst)
+    except (ValueError, TypeError) as error:
+        # pandas refuses a column that mixes time zones (or zone-aware and naive dates) outright.
+        reason = str(error).splitlines()[0]
+        raise UserError(f"date column {name!r} of {path} cannot be read as dates ({reason}); write the dates"
+                        f" without time-zone offsets, all in one zone") from None
 
 
 def _handle_missing(values: np.ndarray, labels: pd.Index, missing: str, column: pd.Series, path: Path):
@@ -146,14 +190,25 @@ def load_series(data_cfg, default_path: Path) -> Series:
     frame = _read_frame(path)
     value_column = _column(frame, data_cfg.column, "value column", path)
     values = _numeric(value_column, data_cfg.column, path)
-    if data_cfg.get("date_column"):
-        labels: pd.Index = _dates(_column(frame, data_cfg.date_column, "date column", path), data_cfg.date_column, path)
+    date_column = data_cfg.get("date_column")
+    if date_column:
+        labels: pd.Index = _dates(_column(frame, date_column, "date column", path), date_column, path,
+                                  data_cfg.get("date_format"), data_cfg.get("dayfirst"))
     else:
         labels = pd.RangeIndex(len(values), name="t")
+    kept = len(values)
     values, labels = _handle_missing(values, labels, data_cfg.missing, value_column, path)
     if len(values) and np.nanmax(values) == np.nanmin(values):
         raise UserError(
             f"column {data_cfg.column!r} of {path} is constant ({values[0]:g}); scaling would divide by zero,"
             f" and there is nothing to forecast"
         )
-    return Series(values=values, labels=labels, name=str(data_cfg.column), path=path.resolve(), sha256=file_sha256(path))
+    try:
+        frequency = infer_frequency(labels, f"date column {date_column!r} of {path}")
+    except UserError as error:
+        if len(values) < kept:
+            raise UserError(f"data.missing=drop removed {kept - len(values)} row(s) and left gaps in the dates of {path},"
+                            f" so seasonal lags would compare the wrong periods; use data.missing=interpolate") from None
+        raise error from None
+    return Series(values=values, labels=labels, name=str(data_cfg.column), path=path.resolve(), sha256=file_sha256(path),
+                  frequency=frequency)

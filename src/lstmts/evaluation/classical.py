@@ -1,25 +1,55 @@
-"""Classical baselines from statsmodels: Holt-Winters and SARIMA on log, one step ahead.
+"""Classical baselines from statsmodels, one step ahead, each within a time and a size bound.
 
-Both are fitted on the training period only, then run over the whole series with those fitted
-parameters (no refitting), so that the forecast for month t uses data up to t-1 only. Results
-are cached on disk (joblib.Memory) by their inputs: a later run on the same data and split does
-not import statsmodels at all.
+Every method is fitted on the training period only (at most its last `max_fit_values` values),
+then run over the rest of the series with those fitted parameters (no refitting), so that the
+forecast for period t uses data up to t-1 only. Which form a method takes depends on the season:
+
+| method | season 1 (none) | season 2 .. long_season | longer seasons (52, 365, ...) |
+| --- | --- | --- | --- |
+| holt_winters | `holt`: Holt's damped trend | `holt_winters` as configured | `stl_holt`: damped Holt on the STL-adjusted series |
+| sarima | `arima`: ARIMA(order) | `sarima`: SARIMA(order)(seasonal_order) | `stl_arima`: ARIMA(order) on the STL-adjusted series |
+| theta | `theta` | `theta` on the classically deseasonalised series | `theta` on the STL-adjusted series |
+| ets | `ets`: the smallest AIC of the additive-error models | the same, seasons included | `stl_ets` |
+
+Long seasons go through STL (the season is estimated once on the training period and repeated),
+which takes seconds where a SARIMA with a 52-week season takes an hour. Each uncached fit runs
+in a child process of its own, in parallel across cores and stopped at `time_limit` seconds; a
+method that fails or runs out of time is skipped with a note saying why. Results are cached as
+plain NumPy arrays and JSON notes (never pickles) under the lstmts cache folder.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import sys
+import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 from lstmts.backend import cache_dir
+from lstmts.config import BASELINE_METHODS
+
+DEFAULTS = {"methods": list(BASELINE_METHODS), "time_limit": 120, "max_fit_values": 2000, "long_season": 24}
+_CACHE_VERSION = "2"
 
 
-def _holt_winters(values: np.ndarray, fit_end: int, season_length: int, trend: str | None, seasonal: str | None,
-                  damped_trend: bool) -> np.ndarray:
+def method_name(method: str, season_length: int, long_season: int) -> str:
+    """Return the name a method's forecasts are reported under, which says which form of it ran."""
+    if season_length > long_season:
+        return {"holt_winters": "stl_holt", "sarima": "stl_arima", "ets": "stl_ets"}.get(method, method)
+    if season_length <= 1:
+        return {"holt_winters": "holt", "sarima": "arima"}.get(method, method)
+    return method
+
+
+def _exponential_smoothing(values: np.ndarray, fit_end: int, trend, seasonal, season_length: int,
+                           damped_trend: bool) -> np.ndarray:
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
     options = dict(trend=trend, seasonal=seasonal, seasonal_periods=season_length if seasonal else None,
@@ -37,61 +67,264 @@ def _holt_winters(values: np.ndarray, fit_end: int, season_length: int, trend: s
     return np.asarray(whole.fittedvalues)
 
 
-def _sarima(values: np.ndarray, fit_end: int, season_length: int, order, seasonal_order, log: bool) -> np.ndarray:
+def _arima(values: np.ndarray, fit_end: int, order, seasonal_order) -> np.ndarray:
+    from statsmodels.tsa.statespace import kalman_filter as kf
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-    series = np.log(values) if log else values
-    fitted = SARIMAX(series[:fit_end], order=tuple(order), seasonal_order=(*seasonal_order, season_length)).fit(disp=False)
-    predicted = np.asarray(fitted.apply(series).get_prediction(start=0).predicted_mean)
-    return np.exp(predicted) if log else predicted
+    fitted = SARIMAX(values[:fit_end], order=tuple(order), seasonal_order=tuple(seasonal_order)).fit(disp=False)
+    # Only the one-step forecasts are kept: a long series' state covariances would not fit in memory.
+    conserve = (kf.MEMORY_NO_FORECAST_COV | kf.MEMORY_NO_PREDICTED | kf.MEMORY_NO_FILTERED | kf.MEMORY_NO_GAIN
+                | kf.MEMORY_NO_SMOOTHING | kf.MEMORY_NO_STD_FORECAST)
+    whole = SARIMAX(values, order=tuple(order), seasonal_order=tuple(seasonal_order)).filter(
+        fitted.params, conserve_memory=conserve)
+    return np.asarray(whole.forecasts[0])
 
 
-def _forecasts(values: np.ndarray, fit_end: int, season_length: int, settings: dict) -> dict:
-    """Return {name: one-step forecasts for every index} or {name: "reason it was skipped"}."""
-    results: dict = {}
+def _stl_season(values: np.ndarray, fit_end: int, season_length: int) -> np.ndarray:
+    """Return the STL season of the training period, repeated over the whole series."""
+    from statsmodels.tsa.seasonal import STL
+
+    season = np.asarray(STL(values[:fit_end], period=season_length, robust=True).fit().seasonal)
+    last = season[fit_end - season_length:fit_end]
+    later = np.arange(fit_end, len(values))
+    return np.concatenate([season, last[(later - fit_end) % season_length]])
+
+
+def _theta(values: np.ndarray, fit_end: int, season_length: int, long_season: int) -> np.ndarray:
+    """Theta (SES with half the drift of the linear trend) on the deseasonalised series, one step ahead.
+
+    statsmodels' ThetaModel estimates alpha and the drift b0 on the training period; its h=1
+    forecast from every later origin is then the SES level plus b0 (1/alpha - (1-alpha)^n / alpha) / 2,
+    with n the observations seen, as in ThetaModelResults.forecast.
+    """
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    season, multiplicative = _deseasonalise(values, fit_end, season_length, long_season)
+    adjusted = values / season if multiplicative else values - season
+    params = ThetaModel(adjusted[:fit_end], deseasonalize=False).fit().params
+    alpha, b0 = float(params["alpha"]), float(params["b0"])
+    levels = ExponentialSmoothing(adjusted, initial_level=adjusted[0], initialization_method="known").fit(
+        smoothing_level=alpha, optimized=False).fittedvalues
+    seen = np.arange(len(values), dtype="float64")
+    drift = b0 * (1 / alpha - (1 - alpha) ** seen / alpha) / 2 if alpha > 0 else 0.0
+    forecasts = np.asarray(levels) + drift
+    return forecasts * season if multiplicative else forecasts + season
+
+
+def _deseasonalise(values: np.ndarray, fit_end: int, season_length: int, long_season: int):
+    """Return (season for every index, whether it is multiplicative) estimated on the training period."""
+    if season_length <= 1 or fit_end < 2 * season_length:
+        return np.zeros(len(values)), False
+    if season_length > long_season:
+        return _stl_season(values, fit_end, season_length), False
+    from statsmodels.tsa.seasonal import seasonal_decompose
+
+    multiplicative = bool(np.min(values) > 0)
+    pattern = np.asarray(seasonal_decompose(values[:fit_end], model="multiplicative" if multiplicative else "additive",
+                                            period=season_length).seasonal[:season_length])
+    return pattern[np.arange(len(values)) % season_length], multiplicative
+
+
+def _ets(values: np.ndarray, fit_end: int, season_length: int) -> np.ndarray:
+    """Automatic ETS: the additive-error model with the smallest AIC, run one step ahead."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    seasonal_forms = [None]
+    if 1 < season_length and fit_end >= 2 * season_length + 2:
+        seasonal_forms += ["add"] + (["mul"] if np.min(values) > 0 else [])
+    best = None
+    for trend, damped in ((None, False), ("add", False), ("add", True)):
+        for seasonal in seasonal_forms:
+            spec = dict(error="add", trend=trend, damped_trend=damped, seasonal=seasonal,
+                        seasonal_periods=season_length if seasonal else None)
+            try:
+                fitted = ETSModel(values[:fit_end], **spec).fit(disp=False)
+            except (ValueError, np.linalg.LinAlgError):
+                continue
+            if np.isfinite(fitted.aic) and (best is None or fitted.aic < best[0]):
+                best = (fitted.aic, spec, fitted.params)
+    if best is None:
+        raise ValueError("no ETS model could be fitted")
+    _, spec, params = best
+    return np.asarray(ETSModel(values, **spec).smooth(params).fittedvalues)
+
+
+def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict) -> np.ndarray:
+    """Return one method's one-step forecasts of every index from values[fit_start:] (earlier ones NaN)."""
+    long_season = int(settings["long_season"])
+    fit_start = max(0, fit_end - int(settings["max_fit_values"]))
+    if season_length > 1:
+        # Start on a whole number of seasons before the split, so season positions keep their phase.
+        fit_start -= fit_start % season_length
+    part, end = values[fit_start:], fit_end - fit_start
+    long = season_length > long_season
+    if long and end < 2 * season_length:
+        raise ValueError(f"a season of {season_length} needs at least two seasons of training data")
+    if method == "theta":
+        forecasts = _theta(part, end, season_length, long_season)
+    else:
+        positive = bool(np.min(part) > 0)
+        season = _stl_season(part, end, season_length) if long else np.zeros(len(part))
+        adjusted = part - season
+        seasonal_m = season_length if 1 < season_length <= long_season else 1
+        if method == "holt_winters":
+            hw = settings.get("holt_winters") or {}
+            seasonal = hw.get("seasonal") if seasonal_m > 1 else None
+            if seasonal == "mul" and not positive:
+                raise ValueError("a multiplicative season needs a strictly positive series")
+            damped = bool(hw.get("damped_trend", False)) if seasonal_m > 1 else True
+            trend = hw.get("trend") if seasonal_m > 1 else "add"
+            forecasts = _exponential_smoothing(adjusted, end, trend, seasonal, seasonal_m, damped) + season
+        elif method == "sarima":
+            sarima = settings.get("sarima") or {}
+            log = bool(sarima.get("log", True)) and not long
+            if log and not positive:
+                raise ValueError("SARIMA on log needs a strictly positive series")
+            seasonal_order = (*sarima.get("seasonal_order", (0, 1, 1)), seasonal_m) if seasonal_m > 1 else (0, 0, 0, 0)
+            series = np.log(adjusted) if log else adjusted
+            forecasts = _arima(series, end, sarima.get("order", (0, 1, 1)), seasonal_order)
+            forecasts = (np.exp(forecasts) if log else forecasts) + season
+        elif method == "ets":
+            forecasts = _ets(adjusted, end, seasonal_m) + season
+        else:
+            raise ValueError(f"unknown baseline method {method!r}")
+    return np.concatenate([np.full(fit_start, np.nan), forecasts])
+
+
+def _guarded(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict):
+    """Return the forecasts, or "skipped: why" for a fit that cannot be made on this series."""
+    # statsmodels turns its own warnings to "always" when first imported: import it before the
+    # filter below, or its warnings would jump ahead of it.
+    import statsmodels.tools.sm_exceptions  # noqa: F401
+
     with warnings.catch_warnings():
         # Convergence chatter from the optimisers; the score says how good the fit is.
         warnings.simplefilter("ignore")
-        hw = settings["holt_winters"]
         try:
-            if hw.get("seasonal") == "mul" and np.min(values) <= 0:
-                raise ValueError("a multiplicative season needs a strictly positive series")
-            results["holt_winters"] = _holt_winters(values, fit_end, season_length, hw.get("trend"), hw.get("seasonal"),
-                                                    bool(hw.get("damped_trend", False)))
-        except (ValueError, np.linalg.LinAlgError, KeyError) as error:
-            results["holt_winters"] = f"skipped: {error}"
-        sarima = settings["sarima"]
-        try:
-            if sarima.get("log", True) and np.min(values) <= 0:
-                raise ValueError("SARIMA on log needs a strictly positive series")
-            results["sarima"] = _sarima(values, fit_end, season_length, sarima["order"], sarima["seasonal_order"],
-                                        bool(sarima.get("log", True)))
-        except (ValueError, np.linalg.LinAlgError, IndexError) as error:
-            results["sarima"] = f"skipped: {error}"
+            forecasts = _forecast_one(method, values, fit_end, season_length, settings)
+        except (ValueError, np.linalg.LinAlgError, IndexError, KeyError, ZeroDivisionError) as error:
+            return f"skipped: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
+    if not np.all(np.isfinite(forecasts[fit_end:])):
+        return "skipped: the fitted model's forecasts are not finite"
+    return forecasts
+
+
+def _cache_key(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict) -> str:
+    own = {k: settings.get(k) for k in ("max_fit_values", "long_season", method)}
+    text = json.dumps([_CACHE_VERSION, method, fit_end, season_length, own], sort_keys=True, default=str)
+    return hashlib.sha256(values.tobytes() + text.encode()).hexdigest()
+
+
+def _read_cache(folder: Path, key: str):
+    array, note = folder / f"{key}.npy", folder / f"{key}.json"
+    try:
+        if array.exists():
+            return np.load(array, allow_pickle=False)
+        if note.exists():
+            return str(json.loads(note.read_text())["note"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # unreadable or foreign: fit again and overwrite
+    return None
+
+
+def _child(connection, method, values, fit_end, season_length, settings) -> None:
+    try:
+        connection.send(_guarded(method, values, fit_end, season_length, settings))
+    except BaseException as error:  # an internal error: reported to the parent with its type
+        connection.send(f"skipped: internal error {type(error).__name__}: {error}")
+    finally:
+        connection.close()
+
+
+def _fit_apart(methods: list[str], values: np.ndarray, fit_end: int, season_length: int, settings: dict) -> dict:
+    """Fit each method in a child process, as many at once as there are cores, each within time_limit."""
+    # Forking a process that has loaded TensorFlow is unsafe: then the children start afresh.
+    method_of_start = "fork" if "tensorflow" not in sys.modules and "fork" in multiprocessing.get_all_start_methods() \
+        else "spawn"
+    context = multiprocessing.get_context(method_of_start)
+    limit = float(settings["time_limit"])
+    waiting, running, results = list(methods), {}, {}
+    workers = max(1, min(len(methods), os.cpu_count() or 1))
+    try:
+        while waiting or running:
+            while waiting and len(running) < workers:
+                method = waiting.pop(0)
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(target=_child, args=(send, method, values, fit_end, season_length, settings),
+                                          daemon=True)
+                process.start()
+                send.close()
+                running[receive] = (method, process, time.monotonic())
+            ready = multiprocessing.connection.wait(list(running), timeout=0.1)
+            now = time.monotonic()
+            for receive in list(running):
+                method, process, started = running[receive]
+                if now - started > limit:  # late, whether or not its result has just come
+                    process.kill()
+                    results[method] = (f"skipped: the fit took longer than {limit:g} s; raise baselines.time_limit"
+                                       f" or lower baselines.max_fit_values")
+                elif receive in ready:
+                    try:
+                        results[method] = receive.recv()
+                    except EOFError:
+                        results[method] = f"skipped: the fit's process ended without a result (exit code {process.exitcode})"
+                else:
+                    continue
+                running.pop(receive)
+                process.join()
+                receive.close()
+    finally:
+        for _, process, _ in running.values():  # interrupted: no fit outlives the run
+            process.kill()
+            process.join()
     return results
 
 
 def classical_forecasts(values: np.ndarray, fit_end: int, season_length: int, settings: dict, *,
-                        apart: bool = False) -> dict:
-    """Return one-step forecasts of every index by each classical model, or why it was skipped.
+                        apart: bool = False, on_fit=None) -> dict:
+    """Return {name: one-step forecasts of every index} or {name: "skipped: why"} for each method.
 
     Cached on disk under the lstmts cache folder (LSTMTS_CACHE=off disables the cache). With
-    `apart`, a fit that is not cached runs in a forked child process, as long as TensorFlow is
-    not loaded yet (forking it is unsafe): statsmodels then never sits beside TensorFlow, whose
-    process would otherwise carry its 30 MiB for the rest of the run.
+    `apart`, fits run in child processes, in parallel and within `time_limit` seconds each;
+    `on_fit(methods)` is called before any fit that is not cached.
     """
+    settings = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
     values = np.asarray(values, dtype="float64")
+    methods = list(settings["methods"])
     folder = cache_dir("baselines")
-    compute = _forecasts
+    keys = {m: _cache_key(m, values, fit_end, season_length, settings) for m in methods}
+    results = {}
     if folder is not None:
-        from joblib import Memory
+        results = {m: r for m in methods if (r := _read_cache(Path(folder), keys[m])) is not None}
+    missing = [m for m in methods if m not in results]
+    if missing:
+        if on_fit:
+            on_fit(missing)
+        if apart:
+            fitted = _fit_apart(missing, values, fit_end, season_length, settings)
+        else:
+            fitted = {m: _guarded(m, values, fit_end, season_length, settings) for m in missing}
+        for method, result in fitted.items():
+            results[method] = result
+            timed_out = isinstance(result, str) and "longer than" in result
+            if folder is not None and not timed_out:  # a time-out depends on the machine: try again next run
+                _store(Path(folder), keys[method], result)
+    long_season = int(settings["long_season"])
+    return {method_name(m, season_length, long_season): results[m] for m in methods}
 
-        compute = Memory(location=os.fspath(folder), verbose=0).cache(_forecasts)
-        if compute.check_call_in_cache(values, fit_end, season_length, settings):
-            return compute(values, fit_end, season_length, settings)
-    if apart and "tensorflow" not in sys.modules and "fork" in multiprocessing.get_all_start_methods():
-        from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-            return pool.submit(classical_forecasts, values, fit_end, season_length, settings).result()
-    return compute(values, fit_end, season_length, settings)
+def _store(folder: Path, key: str, result) -> None:
+    """Write one cached result atomically (a temporary name, then a rename); a full disk only skips caching."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / (f"{key}.json" if isinstance(result, str) else f"{key}.npy")
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        if isinstance(result, str):
+            temporary.write_text(json.dumps({"note": result}))
+        else:
+            with open(temporary, "wb") as stream:
+                np.save(stream, np.asarray(result, dtype="float64"), allow_pickle=False)
+        os.replace(temporary, target)
+    except OSError:
+        pass

@@ -14,9 +14,20 @@ def naive_forecast(values: np.ndarray, target_index: np.ndarray, lag: int) -> np
 
 
 def naive_baselines(values: np.ndarray, target_index: np.ndarray, season_length: int) -> dict[str, np.ndarray]:
-    """Return the persistence and seasonal naive forecasts of the targets (those that exist)."""
-    forecasts = {
-        "persistence": naive_forecast(values, target_index, 1),
-        "seasonal_naive": naive_forecast(values, target_index, season_length),
-    }
+    """Return the persistence and (with a season) seasonal naive forecasts of the targets (those that exist)."""
+    forecasts = {"persistence": naive_forecast(values, target_index, 1)}
+    if season_length > 1:
+        forecasts["seasonal_naive"] = naive_forecast(values, target_index, season_length)
     return {name: forecast for name, forecast in forecasts.items() if forecast is not None}
+
+
+def naive_paths(values: np.ndarray, origins: np.ndarray, steps: int, lag: int) -> np.ndarray:
+    """Return [origins, steps]: from origin o (values before o known), the h-step forecast of o + h - 1.
+
+    Lag 1 is persistence (the last known value at every horizon); lag m is the seasonal naive
+    forecast, the same period of the last season known at the origin: values[o + h - 1 - m ceil(h / m)].
+    """
+    horizons = np.arange(1, steps + 1)
+    back = lag * np.ceil(horizons / lag).astype(int)
+    index = np.asarray(origins)[:, None] + horizons[None, :] - 1 - back[None, :]
+    return np.asarray(values, dtype="float64")[index]

@@ -6,7 +6,7 @@ import numpy as np
 
 from lstmts.evaluation.horizons import horizon_scores
 from lstmts.evaluation.metrics import rmse, score
-from lstmts.evaluation.naive import naive_baselines
+from lstmts.evaluation.naive import naive_baselines, naive_paths
 
 
 def baseline_scores(values: np.ndarray, targets: dict[str, np.ndarray], season_length: int, scale,
@@ -32,6 +32,19 @@ def baseline_scores(values: np.ndarray, targets: dict[str, np.ndarray], season_l
     return baselines
 
 
+def best_baseline(baselines: dict) -> dict | None:
+    """Return the baseline to beat: the best on validation when there is one, else on test.
+
+    {"name", "chosen_on", "test_rmse"}; None when no baseline has a score.
+    """
+    scored = {name: b for name, b in baselines.items() if b.get("test_rmse") is not None}
+    if not scored:
+        return None
+    on = "validation" if all(b.get("validation_rmse") is not None for b in scored.values()) else "test"
+    name = min(scored, key=lambda n: scored[n][f"{on}_rmse"])
+    return {"name": name, "chosen_on": on, "test_rmse": scored[name]["test_rmse"]}
+
+
 def repeat_scores(values: np.ndarray, targets: dict[str, np.ndarray], per_seed: list[tuple[int, dict]]) -> dict:
     """Return each model's RMSE per split, their mean and std, and the RMSE of their mean prediction."""
     scores: dict = {"seeds": [seed for seed, _ in per_seed]}
@@ -42,6 +55,18 @@ def repeat_scores(values: np.ndarray, targets: dict[str, np.ndarray], per_seed: 
         scores[f"{split}_rmse_std"] = float(np.std(each, ddof=1))
         ensemble = np.mean([predictions[split] for _, predictions in per_seed], axis=0)
         scores[f"ensemble_{split}_rmse"] = rmse(values[index], ensemble)
+    return scores
+
+
+def naive_horizon_scores(values: np.ndarray, test_index: np.ndarray, season_length: int, horizons) -> dict:
+    """Return {baseline: {"test_rmse_by_horizon": ...}} of persistence and seasonal naive, from the LSTM's origins."""
+    lags = {"persistence": 1, **({"seasonal_naive": season_length} if season_length > 1 else {})}
+    scores = {}
+    for name, lag in lags.items():
+        if len(test_index) == 0 or test_index.min() - lag < 0:
+            continue
+        paths = naive_paths(values, test_index, max(horizons), lag)
+        scores[name] = {"test_rmse_by_horizon": horizon_metrics(paths, test_index, values, horizons)["test_rmse_by_horizon"]}
     return scores
 
 

@@ -1,4 +1,4 @@
-"""Recursive multi-step forecasts: each forecast becomes history for the next step.
+"""Multi-step forecasts: recursive (each forecast becomes history for the next step) or direct (H at once).
 
 Used twice: for the paths that `lstmts.evaluation.horizons` scores from every origin of the test period, and by
 `lstmts forecast` to forecast beyond the end of the data from a saved run.
@@ -36,18 +36,14 @@ class Forecaster:
         return shape_inputs(lags, self.lags_as).astype(np.float32)
 
     def _outputs(self, windows: np.ndarray) -> np.ndarray:
+        """Return the model's outputs [rows, outputs] (transformed scale) for each window."""
         if not self.stateful:
-            return np.asarray(self._forward(windows)).reshape(-1)
+            return np.asarray(self._forward(windows)).reshape(len(windows), -1)
         outputs = []
         for window in windows:  # one window per call, in order: the LSTM state carries across
             batch = np.repeat(window[None], self.batch_size, axis=0)
-            outputs.append(float(np.asarray(self._forward(batch)).reshape(-1)[0]))
+            outputs.append(np.asarray(self._forward(batch))[0].reshape(-1))
         return np.asarray(outputs)
-
-    def _next_values(self, tails: np.ndarray) -> np.ndarray:
-        """Return the forecast, in original units, of the value after each row of `tails`."""
-        outputs = self._outputs(self.windows(tails))
-        return self.pipeline.inverse(outputs, tails.shape[1], tails)
 
     def _tails(self, values: np.ndarray, origins: np.ndarray) -> np.ndarray:
         needed = self.history_needed
@@ -63,10 +59,20 @@ class Forecaster:
                 variable.assign(value)
 
     def _roll(self, tails: np.ndarray, steps: int) -> np.ndarray:
+        """Return [rows, steps] forecasts after each tail, in original units.
+
+        A one-output model is called once per step, its forecast becoming history (recursive).
+        A model with H outputs (the direct strategy) gives H steps per call; each is mapped back
+        to original units in order, so that an inverse difference can use the steps before it.
+        """
         paths = np.empty((len(tails), steps))
-        for step in range(steps):
-            paths[:, step] = self._next_values(tails)
-            tails = np.concatenate([tails[:, 1:], paths[:, step:step + 1]], axis=1)
+        step = 0
+        while step < steps:
+            outputs = self._outputs(self.windows(tails))
+            for column in range(min(outputs.shape[1], steps - step)):
+                paths[:, step] = self.pipeline.inverse(outputs[:, column], tails.shape[1], tails)
+                tails = np.concatenate([tails[:, 1:], paths[:, step:step + 1]], axis=1)
+                step += 1
         return paths
 
     def paths(self, values: np.ndarray, origins: np.ndarray, steps: int) -> np.ndarray:

@@ -19,6 +19,7 @@ class ModelSpec:
     features: int
     stateful: bool
     batch_size: int
+    outputs: int = 1  # values forecast at once: 1, or the horizon of the direct strategy
 
     @property
     def input_shape(self) -> tuple[int, int]:
@@ -26,7 +27,7 @@ class ModelSpec:
 
 
 def build_model(spec: ModelSpec):
-    """Return an uncompiled keras.Model: LSTM layers (units each) then Dense(1)."""
+    """Return an uncompiled keras.Model: LSTM layers (units each) then Dense(outputs)."""
     keras, _ = load()
     if spec.stateful:
         # A stateful LSTM keeps one state per batch row, so Keras needs the batch size fixed.
@@ -43,7 +44,7 @@ def build_model(spec: ModelSpec):
             unroll=unroll,
             name=f"lstm_{position + 1}",
         )(hidden)
-    outputs = keras.layers.Dense(1, name="forecast")(hidden)
+    outputs = keras.layers.Dense(spec.outputs, name="forecast")(hidden)
     return keras.Model(inputs, outputs, name="lstmts")
 
 

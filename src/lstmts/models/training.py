@@ -152,5 +152,5 @@ def train(
 
         def predict_fn(samples: np.ndarray) -> np.ndarray:
             reset_states(model)
-            return model.predict(samples, batch_size=spec.batch_size, verbose=0).reshape(-1)
+            return model.predict(samples, batch_size=spec.batch_size, verbose=0).reshape(len(samples), -1)[:, 0]
     return Trained(model=model, losses=losses, updates=updates, seconds=time.perf_counter() - start, predict=predict_fn)

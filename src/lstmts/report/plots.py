@@ -50,6 +50,7 @@ def plot_forecast(path: Path, labels, values, predictions: pd.DataFrame, *, titl
         axis.plot(rows["date"], rows["prediction"], color=colours.get(split), linewidth=1.2,
                   label=f"{split} prediction")
     test_rows = predictions[predictions["split"] == "test"]
+    draw_bands(axis, test_rows["date"], test_rows, "tab:orange")
     if len(test_rows):
         axis.axvline(test_rows["date"].iloc[0], color="0.6", linestyle=":", linewidth=1)
     axis.set_title(title)
@@ -58,6 +59,15 @@ def plot_forecast(path: Path, labels, values, predictions: pd.DataFrame, *, titl
     axis.legend(loc="upper left", frameon=False)
     figure.autofmt_xdate()
     save_figure(figure, path)
+
+
+def draw_bands(axis, dates, frame: pd.DataFrame, colour: str) -> None:
+    """Shade each prediction interval of `frame` (columns lower_<level>, upper_<level>), widest palest."""
+    levels = sorted((c.removeprefix("lower_") for c in frame.columns if c.startswith("lower_")), key=float, reverse=True)
+    for shade, level in zip((0.15, 0.3), levels):
+        lower, upper = frame[f"lower_{level}"], frame[f"upper_{level}"]
+        if lower.notna().any():
+            axis.fill_between(dates, lower, upper, color=colour, alpha=shade, linewidth=0, label=f"{level} % interval")
 
 
 def plot_losses(path: Path, losses_by_seed: dict[int, list[float]]) -> None:

@@ -15,7 +15,19 @@ _BASELINE_LABELS = {
     "seasonal_naive": "seasonal naive",
     "holt_winters": "Holt-Winters",
     "sarima": "SARIMA on log",
+    "holt": "Holt, damped trend",
+    "arima": "ARIMA",
+    "theta": "Theta",
+    "ets": "ETS (auto)",
+    "stl_holt": "STL + damped Holt",
+    "stl_arima": "STL + ARIMA",
+    "stl_ets": "STL + ETS (auto)",
 }
+
+
+def baseline_label(name: str) -> str:
+    """Return a baseline's name as people write it."""
+    return _BASELINE_LABELS.get(name, name.replace("_", " "))
 
 
 def _fmt(value) -> str:
@@ -33,23 +45,35 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
         table.add_column("validation RMSE", justify="right")
     table.add_column("test RMSE", justify="right")
     table.add_column("test MAE", justify="right")
+    table.add_column("test MASE", justify="right")
     label = "LSTM"
     repeats = metrics.get("repeats")
     if repeats:
         label = f"LSTM ensemble of {len(repeats['seeds'])}"
         each = [f"{repeats[f'{split}_rmse_mean']:.2f} ± {repeats[f'{split}_rmse_std']:.2f}"
                 for split in ("train", "validation", "test") if split != "validation" or validation]
-        table.add_row(f"LSTM, each of {len(repeats['seeds'])} seeds", *each, "")
+        table.add_row(f"LSTM, each of {len(repeats['seeds'])} seeds", *each, "", "")
     middle = [_fmt(metrics.get("validation_rmse"))] if validation else []
-    table.add_row(label, _fmt(metrics.get("train_rmse")), *middle, _fmt(metrics.get("test_rmse")), _fmt(metrics.get("test_mae")))
+    table.add_row(label, _fmt(metrics.get("train_rmse")), *middle, _fmt(metrics.get("test_rmse")), _fmt(metrics.get("test_mae")),
+                  _fmt(metrics.get("test_mase")))
     for name, scores in metrics.get("baselines", {}).items():
-        label = _BASELINE_LABELS.get(name, name.replace("_", " "))
+        label = baseline_label(name)
         middle = [_fmt(scores.get("validation_rmse"))] if validation else []
         if "note" in scores:
-            table.add_row(label, "", *middle, scores["note"], "")
+            table.add_row(label, "", *middle, scores["note"], "", "")
         else:
-            table.add_row(label, "", *middle, _fmt(scores.get("test_rmse")), _fmt(scores.get("test_mae")))
+            table.add_row(label, "", *middle, _fmt(scores.get("test_rmse")), _fmt(scores.get("test_mae")),
+                          _fmt(scores.get("test_mase")))
     console.print(table)
+    best = metrics.get("best_baseline")
+    if best:
+        ratio = metrics.get("test_rmse_ratio_to_best_baseline")
+        verdict = "" if ratio is None else f"; LSTM ÷ it: {ratio:.3f} ({'beats it' if ratio < 1 else 'does not beat it'})"
+        console.print(f"best baseline (on {best['chosen_on']}): {baseline_label(best['name'])}, test RMSE"
+                      f" {best['test_rmse']:.2f}{verdict}", highlight=False)
+    if metrics.get("frequency"):
+        console.print(f"data: {metrics['frequency']}, season {metrics.get('season_length')};"
+                      f" protocol {metrics.get('protocol')}", highlight=False)
     samples = metrics.get("samples", {})
     scored = metrics.get("scored", {}).get("test", {})
     console.print(

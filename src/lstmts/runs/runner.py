@@ -16,11 +16,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from lstmts.config import airline_csv, check_stateful_batches, layer_units, validate
 from lstmts.data.framing import Periods, Windows, make_windows, plan_periods
+from lstmts.data.frequency import season_for
 from lstmts.data.series import Series, load_series
 from lstmts.data.transforms import Pipeline
 from lstmts.errors import UserError
+from lstmts.evaluation import intervals
 from lstmts.evaluation.metrics import score, seasonal_scale
-from lstmts.evaluation.scoring import baseline_scores, horizon_metrics, repeat_scores
+from lstmts.evaluation.scoring import (baseline_scores, best_baseline, horizon_metrics, naive_horizon_scores,
+                                      repeat_scores)
 from lstmts.report import files, plots
 
 SPLITS = ("train", "validation", "test")
@@ -35,6 +38,7 @@ class Prepared:
     pipeline: Pipeline
     periods: Periods
     windows: dict[str, Windows]
+    season_length: int
 
 
 def prepare(cfg: DictConfig) -> Prepared:
@@ -59,7 +63,23 @@ def prepare(cfg: DictConfig) -> Prepared:
         for split in SPLITS
         if len(getattr(periods, split))
     }
-    return Prepared(series=series, pipeline=pipeline, periods=periods, windows=windows)
+    outputs = model_outputs(cfg)
+    if outputs > 1:
+        # The direct strategy trains on targets t .. t+H-1, all inside the training period.
+        train = periods.train[periods.train + outputs - 1 < _training_end(periods)]
+        if not len(train):
+            raise UserError(f"framing.strategy=direct with a horizon of {outputs} leaves no training sample;"
+                            f" use fewer horizons or a smaller framing.look_back")
+        windows["train"] = make_windows(transformed, train, cfg.framing.look_back, cfg.framing.lags_as, outputs)
+    return Prepared(series=series, pipeline=pipeline, periods=periods, windows=windows,
+                    season_length=season_for(cfg.season_length, series.frequency))
+
+
+def model_outputs(cfg: DictConfig) -> int:
+    """Return how many values the network outputs: 1 (recursive) or the horizon H (direct)."""
+    if cfg.framing.get("strategy", "recursive") != "direct":
+        return 1
+    return int(cfg.framing.get("horizon") or max(cfg.horizons or [1]))
 
 
 def _training_end(periods: Periods) -> int:
@@ -95,7 +115,7 @@ def _progress(console):
     )
 
 
-def _train_repeats(cfg: DictConfig, prepared: Prepared, console):
+def _train_repeats(cfg: DictConfig, prepared: Prepared, console, *, score: bool = True):
     from lstmts.models.network import ModelSpec
     from lstmts.models.training import train
 
@@ -110,6 +130,7 @@ def _train_repeats(cfg: DictConfig, prepared: Prepared, console):
         features=features,
         stateful=stateful,
         batch_size=cfg.training.batch_size,
+        outputs=model_outputs(cfg),
     )
     seeds = [cfg.seed + k for k in range(cfg.training.repeats)]
     with _progress(console) as progress:
@@ -135,39 +156,115 @@ def _train_repeats(cfg: DictConfig, prepared: Prepared, console):
                 jit_compile=cfg.training.jit_compile,
                 on_epoch=on_epoch,
             )
+            if not score:
+                yield seed, trained, {}
+                continue
             predictions = {
                 split: prepared.pipeline.inverse(trained.predict(w.inputs), w.target_index, prepared.series.values)
                 for split, w in prepared.windows.items()
             }
-            predictions["paths"] = _test_paths(cfg, prepared, trained.model)
+            forecaster = _forecaster(cfg, prepared, trained.model)
+            horizons = list(cfg.horizons or [])
+            test_origins = prepared.windows["test"].target_index
+            predictions["paths"] = forecaster.paths(prepared.series.values, test_origins, max(horizons)) if horizons else None
+            if cfg.intervals.levels:
+                origins = _calibration_origins(prepared)
+                predictions["calibration_paths"] = forecaster.paths(prepared.series.values, origins, cfg.intervals.steps)
             yield seed, trained, predictions
 
 
-def _test_paths(cfg: DictConfig, prepared: Prepared, model) -> np.ndarray | None:
-    """Return recursive forecasts from every test origin, as far as the longest horizon."""
+def refit(cfg: DictConfig, series: Series, console=None) -> tuple[list, Pipeline, int]:
+    """Train a run's configuration on every value of `series` (no test period).
+
+    Returns (the models, one per seed; the transforms fitted on the whole series; the first
+    target, where a stateful model's warm-up starts). A stateful model drops the oldest samples
+    that do not fill a whole batch.
+    """
+    pipeline = Pipeline(list(cfg.protocol.transforms)).fit(series.values)
+    first = cfg.framing.look_back + pipeline.warmup
+    if cfg.model.stateful:
+        first += (len(series.values) - first) % cfg.training.batch_size
+    index = np.arange(first, len(series.values))
+    if len(index) < 2:
+        raise UserError(f"the series has {len(series.values)} values, too few to refit framing.look_back="
+                        f"{cfg.framing.look_back} on all of them")
+    outputs = model_outputs(cfg)
+    index = index[index + outputs - 1 < len(series.values)]
+    windows = {"train": make_windows(pipeline.transform(series.values), index, cfg.framing.look_back, cfg.framing.lags_as,
+                                     outputs)}
+    empty = np.array([], dtype=np.int64)
+    prepared = Prepared(series=series, pipeline=pipeline, periods=Periods(index, empty, empty, len(series.values)),
+                        windows=windows, season_length=season_for(cfg.season_length, series.frequency))
+    models = [trained.model for _, trained, _ in _train_repeats(cfg, prepared, console, score=False)]
+    return models, pipeline, first
+
+
+def _forecaster(cfg: DictConfig, prepared: Prepared, model):
     from lstmts.models.forecaster import Forecaster
 
-    horizons = list(cfg.horizons or [])
-    if not horizons:
-        return None
-    forecaster = Forecaster(model, prepared.pipeline, cfg.framing.look_back, cfg.framing.lags_as,
-                            bool(cfg.model.stateful), cfg.training.batch_size)
-    return forecaster.paths(prepared.series.values, prepared.windows["test"].target_index, max(horizons))
+    return Forecaster(model, prepared.pipeline, cfg.framing.look_back, cfg.framing.lags_as,
+                      bool(cfg.model.stateful), cfg.training.batch_size)
+
+
+# Enough errors for a 95 % quantile to settle; a long series' older errors add time, not accuracy.
+MAX_CALIBRATION_ORIGINS = 5000
+
+
+def _calibration_origins(prepared: Prepared) -> np.ndarray:
+    """Return the origins whose errors calibrate the intervals: the (latest) validation targets, else training targets."""
+    windows = prepared.windows["validation"] if "validation" in prepared.windows else prepared.windows["train"]
+    return windows.target_index[-MAX_CALIBRATION_ORIGINS:]
+
+
+def _intervals(cfg: DictConfig, prepared: Prepared, ensemble: dict, per_seed: list) -> tuple[dict, dict]:
+    """Return (intervals.json content, metrics) of split-conformal intervals, and add bounds to `ensemble`."""
+    values = prepared.series.values
+    relative = "log" in list(cfg.protocol.transforms)
+    calibration_paths = np.mean([p["calibration_paths"] for _, _, p in per_seed], axis=0)
+    on = "validation" if "validation" in prepared.windows else "train"
+    stop = int(prepared.windows[on].target_index[-1]) + 1
+    errors = intervals.calibration_errors(calibration_paths, _calibration_origins(prepared), values, stop, relative)
+    widths = intervals.conformal_quantiles(errors, list(cfg.intervals.levels))
+    saved = {"calibrated_on": on, "errors": "relative" if relative else "absolute", "widths": widths,
+             "calibration_targets": int(len(errors[0]))}
+    scored = {}
+    test_index = prepared.windows["test"].target_index
+    for level, level_widths in widths.items():
+        for split in prepared.windows:
+            if split == "train" or (split == on):
+                continue
+            lower, upper = intervals.bounds(ensemble[split], level_widths[0] if level_widths[0] is not None else np.nan,
+                                            relative)
+            ensemble[f"{split}_lower_{level}"], ensemble[f"{split}_upper_{level}"] = lower, upper
+        scored.setdefault("test_coverage", {})[level] = intervals.coverage(
+            values[test_index], ensemble[f"test_lower_{level}"], ensemble[f"test_upper_{level}"])
+        if ensemble.get("paths") is not None:
+            by_horizon = {}
+            for horizon in cfg.horizons:
+                if horizon > len(level_widths) or level_widths[horizon - 1] is None:
+                    continue
+                targets = test_index + horizon - 1
+                inside = targets < len(values)
+                lower, upper = intervals.bounds(ensemble["paths"][inside, horizon - 1], level_widths[horizon - 1], relative)
+                by_horizon[str(horizon)] = intervals.coverage(values[targets[inside]], lower, upper)
+            scored.setdefault("test_coverage_by_horizon", {})[level] = by_horizon
+    return saved, {**{k: v for k, v in saved.items() if k != "widths"}, **scored}
 
 
 def _predictions_frame(prepared: Prepared, predictions: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Return date, actual, split, prediction and, where there are intervals, lower_80, upper_80, ..."""
     frames = []
     for split, windows in prepared.windows.items():
-        frames.append(
-            pd.DataFrame(
-                {
-                    "date": prepared.series.labels[windows.target_index],
-                    "actual": prepared.series.values[windows.target_index],
-                    "split": split,
-                    "prediction": predictions[split],
-                }
-            )
-        )
+        columns = {
+            "date": prepared.series.labels[windows.target_index],
+            "actual": prepared.series.values[windows.target_index],
+            "split": split,
+            "prediction": predictions[split],
+        }
+        for key, bound in predictions.items():
+            if key.startswith(f"{split}_lower_") or key.startswith(f"{split}_upper_"):
+                columns[key.removeprefix(f"{split}_")] = bound
+        frames.append(pd.DataFrame(columns))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -176,7 +273,7 @@ def _score_split(prepared: Prepared, split: str, predictions: np.ndarray, scale)
     return score(prepared.series.values[index], predictions, scale)
 
 
-def _classical(cfg: DictConfig, prepared: Prepared) -> dict:
+def _classical(cfg: DictConfig, prepared: Prepared, console) -> dict:
     """Return the classical models' forecasts (or why each was skipped); {} when switched off.
 
     Called before training: a fit that is not cached yet runs in a child process while this one
@@ -187,7 +284,15 @@ def _classical(cfg: DictConfig, prepared: Prepared) -> dict:
     from lstmts.evaluation.classical import classical_forecasts
 
     settings = OmegaConf.to_container(cfg.baselines, resolve=True)
-    return classical_forecasts(prepared.series.values, _training_end(prepared.periods), cfg.season_length, settings,
+    settings.pop("classical")
+
+    def on_fit(methods: list[str]) -> None:
+        if console is not None:
+            console.print(f"fitting classical baselines ({', '.join(methods)}; at most {settings['time_limit']} s each,"
+                          f" cached for later runs) ...", highlight=False, soft_wrap=True)
+
+    return classical_forecasts(prepared.series.values, _training_end(prepared.periods), prepared.season_length, settings,
+                               on_fit=on_fit,
                                apart=True)
 
 
@@ -256,29 +361,44 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     series = prepared.series
     log.info("data %s: %d values; samples %s", series.path, len(series.values),
              {split: len(w) for split, w in prepared.windows.items()})
-    classical = _classical(cfg, prepared)
+    classical = _classical(cfg, prepared, console)
     per_seed = []
     for seed, trained, predictions in _train_repeats(cfg, prepared, console):
         per_seed.append((seed, trained, predictions))
         _save_model(cfg, out_dir, seed, trained.model)
     # With repeats, the run is scored on the ensemble: the mean of the models' predictions.
     ensemble = {split: np.mean([p[split] for _, _, p in per_seed], axis=0) for split in prepared.windows}
-    scale = seasonal_scale(series.values, _training_end(prepared.periods), cfg.season_length)
+    paths = [p["paths"] for _, _, p in per_seed if p["paths"] is not None]
+    ensemble["paths"] = np.mean(paths, axis=0) if paths else None
+    interval_file = None
+    if cfg.intervals.levels:
+        interval_file, interval_metrics = _intervals(cfg, prepared, ensemble, per_seed)
+    scale = seasonal_scale(series.values, _training_end(prepared.periods), prepared.season_length)
 
     metrics: dict = {}
     for split in prepared.windows:
         for key, value in _score_split(prepared, split, ensemble[split], scale).items():
             metrics[f"{split}_{key}"] = value
     targets = {split: w.target_index for split, w in prepared.windows.items()}
-    baselines = baseline_scores(series.values, targets, cfg.season_length, scale, classical)
+    baselines = baseline_scores(series.values, targets, prepared.season_length, scale, classical)
     persistence = baselines.get("persistence", {}).get("test_rmse")
     metrics["test_rmse_ratio_to_persistence"] = metrics["test_rmse"] / persistence if persistence else None
     metrics["baselines"] = baselines
+    best = best_baseline(baselines)
+    if best:
+        metrics["best_baseline"] = best
+        metrics["test_rmse_ratio_to_best_baseline"] = metrics["test_rmse"] / best["test_rmse"] if best["test_rmse"] else None
+    metrics["frequency"] = series.frequency.name
+    metrics["season_length"] = prepared.season_length
+    metrics["protocol"] = cfg.protocol.get("name")
     if cfg.training.repeats > 1:
         metrics["repeats"] = repeat_scores(series.values, targets, [(seed, p) for seed, _, p in per_seed])
-    paths = [p["paths"] for _, _, p in per_seed if p["paths"] is not None]
-    if paths:
-        metrics.update(horizon_metrics(np.mean(paths, axis=0), targets["test"], series.values, cfg.horizons))
+    if ensemble["paths"] is not None:
+        metrics.update(horizon_metrics(ensemble["paths"], targets["test"], series.values, cfg.horizons))
+        for name, scores in naive_horizon_scores(series.values, targets["test"], prepared.season_length, cfg.horizons).items():
+            baselines.setdefault(name, {}).update(scores)
+    if interval_file:
+        metrics["intervals"] = interval_metrics
     metrics["samples"] = {split: len(w) for split, w in prepared.windows.items()}
     metrics["scored"] = {
         split: {"first": series.label(int(w.target_index[0])), "last": series.label(int(w.target_index[-1]))}
@@ -289,7 +409,7 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     metrics["final_loss"] = {seed: t.losses[-1] for seed, t, _ in per_seed}
     metrics["versions"] = _versions()
     metrics["data"] = {"path": str(series.path), "sha256": series.sha256, "values": len(series.values)}
-    _write_outputs(cfg, out_dir, prepared, ensemble, {seed: t.losses for seed, t, _ in per_seed}, metrics)
+    _write_outputs(cfg, out_dir, prepared, ensemble, {seed: t.losses for seed, t, _ in per_seed}, metrics, interval_file)
     return metrics
 
 
@@ -302,19 +422,23 @@ def _save_model(cfg: DictConfig, out_dir: Path, seed: int, model) -> None:
 
 
 def _write_outputs(cfg: DictConfig, out_dir: Path, prepared: Prepared, ensemble: dict, losses: dict,
-                   metrics: dict) -> None:
+                   metrics: dict, interval_file: dict | None) -> None:
     series = prepared.series
     frame = _predictions_frame(prepared, ensemble)
     files.write_csv(out_dir / "predictions.csv", frame)
     files.write_atomic(out_dir / "transforms.json", prepared.pipeline.to_json())
+    if interval_file:
+        files.write_json(out_dir / "intervals.json", interval_file)
+    else:
+        (out_dir / "intervals.json").unlink(missing_ok=True)
     plots.plot_forecast(out_dir / "forecast.png", series.labels, series.values, frame, title=_title(cfg, metrics),
                          y_label=cfg.data.get("units") or series.name)
     plots.plot_losses(out_dir / "loss.png", losses)
 
 
 def _title(cfg: DictConfig, metrics: dict) -> str:
-    persistence = metrics["baselines"].get("persistence", {}).get("test_rmse")
-    versus = f" (persistence {persistence:.2f})" if persistence else ""
+    best = metrics.get("best_baseline")
+    versus = f" (best baseline {best['name']} {best['test_rmse']:.2f})" if best else ""
     return (
         f"{cfg.framing.name} look_back={cfg.framing.look_back}, {cfg.model.name} units={OmegaConf.to_container(cfg.model)['units']}:"
         f" test RMSE {metrics['test_rmse']:.2f}{versus}"

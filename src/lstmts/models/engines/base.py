@@ -14,13 +14,13 @@ EpochCallback = Callable[[int, float], None]
 
 
 def predict(model, spec: ModelSpec, inputs: np.ndarray) -> np.ndarray:
-    """Return one prediction per sample, in order, starting from a zero LSTM state.
+    """Return one prediction per sample (the next value: the first output), in order, from a zero LSTM state.
 
     Stateful states carry across batches, as in Keras' predict with the training batch size.
     """
     reset_states(model)
     if not spec.stateful:
-        return np.asarray(forward(model)(np.asarray(inputs, np.float32))).reshape(-1)
+        return np.asarray(forward(model)(np.asarray(inputs, np.float32))).reshape(len(inputs), -1)[:, 0]
     return predict_in_batches(forward_batches(model), inputs, spec.batch_size)
 
 
@@ -57,4 +57,4 @@ def predict_in_batches(predict_batches, inputs: np.ndarray, batch_size: int) -> 
         filler = np.repeat(inputs[-1:], padded - samples, axis=0)
         inputs = np.concatenate([inputs, filler])
     batches = inputs.reshape(padded // batch_size, batch_size, *inputs.shape[1:]).astype(np.float32)
-    return np.asarray(predict_batches(batches)).reshape(-1)[:samples]
+    return np.asarray(predict_batches(batches)).reshape(padded, -1)[:samples, 0]

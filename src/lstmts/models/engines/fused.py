@@ -112,7 +112,8 @@ class FusedEngine:
                     ends.append((c[-1], h[-1]))
                 sequence = h
             predictions = tf.nn.bias_add(tf.matmul(sequence[-1], self._weights[-2]), self._weights[-1])
-            loss = tf.reduce_sum(tf.square(targets - predictions) * row_scale)
+            # Keras' mean squared error: the mean over the outputs, then over the real rows.
+            loss = tf.reduce_sum(tf.square(targets - predictions) * row_scale) / self.spec.outputs
         gradients = tape.gradient(loss, self._weights)
         step = tf.cast(self._step + 1, tf.float32)
         beta_1_power, beta_2_power = tf.pow(beta_1, step), tf.pow(beta_2, step)
@@ -167,7 +168,7 @@ class FusedEngine:
         """Train one epoch per row of `orders`; return the loss of each epoch."""
         tf = self.tf
         x = tf.constant(inputs, tf.float32)
-        y = tf.constant(np.asarray(targets, dtype=np.float32).reshape(-1, 1))
+        y = tf.constant(np.asarray(targets, dtype=np.float32).reshape(len(targets), -1))
         for variable, value in zip(self._weights, self._packed()):
             variable.assign(value)
         try:

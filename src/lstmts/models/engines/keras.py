@@ -14,7 +14,7 @@ def fit_like_tutorial(model, inputs, targets, *, epochs, batch_size, shuffle, st
     """Train with Keras' own fit, as the tutorial does: one fit call per epoch with resets if stateful."""
     keras, _ = load()
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mean_squared_error")
-    targets = np.asarray(targets, dtype=np.float32).reshape(-1, 1)
+    targets = np.asarray(targets, dtype=np.float32).reshape(len(targets), -1)
     losses: list[float] = []
     if stateful:
         for epoch in range(epochs):

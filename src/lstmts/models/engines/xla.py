@@ -69,7 +69,7 @@ class Engine:
         """Train one epoch per row of `orders`; return the loss of each epoch."""
         tf = self.tf
         x = tf.constant(inputs, tf.float32)
-        y = tf.constant(np.asarray(targets, dtype=np.float32).reshape(-1, 1))
+        y = tf.constant(np.asarray(targets, dtype=np.float32).reshape(len(targets), -1))
 
         def epoch(order):
             if self.spec.stateful:

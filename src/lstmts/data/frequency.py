@@ -1,0 +1,110 @@
+"""A series' frequency, read off its dates, and the season length that goes with it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from lstmts.errors import UserError
+
+# Periods per cycle: a year for yearly to weekly data, a week for daily data, a day below that.
+_SEASONS = {"yearly": 1, "quarterly": 4, "monthly": 12, "weekly": 52, "daily": 7, "business daily": 5}
+# How a forecast's dates are printed at each frequency.
+_LABEL_FORMATS = {"yearly": "%Y", "monthly": "%Y-%m", "weekly": "%Y-%m-%d", "daily": "%Y-%m-%d",
+                  "business daily": "%Y-%m-%d"}
+
+
+@dataclass(frozen=True)
+class Frequency:
+    """How far apart a series' values are: a name, the pandas offset alias and the natural season."""
+
+    name: str
+    alias: str | None
+    season_length: int
+    intraday: bool = False  # steps shorter than a day: dates print with their time
+
+    def format(self, label) -> str:
+        """Return a label (a date or a position) as text at this frequency: 1960, 1960Q1, 1960-01, 1960-01-31 ..."""
+        if not isinstance(label, pd.Timestamp):
+            return str(label)
+        if self.name == "quarterly":
+            return f"{label.year}Q{label.quarter}"
+        if self.name in _LABEL_FORMATS:
+            return label.strftime(_LABEL_FORMATS[self.name])
+        if not self.intraday:
+            return label.strftime("%Y-%m-%d")
+        return label.strftime("%Y-%m-%d %H:%M:%S" if label.second else "%Y-%m-%d %H:%M")
+
+
+POSITIONS = Frequency("positions", None, 1)
+
+
+def _describe(offset: pd.DateOffset) -> tuple[str, int]:
+    """Return (name, season length) of a regular pandas offset."""
+    name = type(offset).__name__
+    n = offset.n
+    if name in ("YearBegin", "YearEnd", "BYearBegin", "BYearEnd"):
+        return ("yearly" if n == 1 else f"every {n} years"), 1
+    if name in ("QuarterBegin", "QuarterEnd", "BQuarterBegin", "BQuarterEnd"):
+        return ("quarterly", 4) if n == 1 else (f"every {n} quarters", max(1, 4 // n) if 4 % n == 0 else 1)
+    if name in ("MonthBegin", "MonthEnd", "BusinessMonthBegin", "BusinessMonthEnd", "SemiMonthBegin", "SemiMonthEnd"):
+        per_year = 24 if name.startswith("Semi") else 12
+        if n == 1:
+            return ("monthly" if per_year == 12 else "twice monthly"), per_year
+        return f"every {n} months", per_year // n if per_year % n == 0 else 1
+    if name == "Week":
+        return ("weekly", 52) if n == 1 else (f"every {n} weeks", 52 // n if 52 % n == 0 else 1)
+    if name in ("BusinessDay", "CustomBusinessDay"):
+        return "business daily", 5
+    if name == "Day" and n == 1:
+        return "daily", 7
+    if isinstance(offset, pd.offsets.Tick):
+        # A daily cycle down to five-minute data; an hourly one for finer data (a day of minutes
+        # would be a season of 1,440).
+        names = {24: "hourly", 48: "half-hourly", 96: "quarter-hourly", 1440: "minutely", 86400: "secondly"}
+        per_day = pd.Timedelta(days=1) / pd.Timedelta(offset)
+        per_hour = pd.Timedelta(hours=1) / pd.Timedelta(offset)
+        name = names.get(int(per_day), f"every {offset.freqstr}") if float(per_day).is_integer() else f"every {offset.freqstr}"
+        if float(per_day).is_integer() and 1 < per_day <= 288:
+            return name, int(per_day)
+        if float(per_hour).is_integer() and 1 < per_hour <= 60:
+            return name, int(per_hour)
+        return name, 1
+    return f"every {offset.freqstr}", 1
+
+
+def infer_frequency(labels: pd.Index, where: str = "the date column") -> Frequency:
+    """Return the frequency of regular dates (or POSITIONS for a series without dates).
+
+    Raises UserError for dates that are not evenly spaced: seasonal lags and forecast dates would
+    then be wrong, so the problem is named instead of guessed around.
+    """
+    if not isinstance(labels, pd.DatetimeIndex):
+        return POSITIONS
+    if len(labels) < 3:
+        return Frequency("unknown", None, 1)  # far too short anyway: framing says so, with the fix
+    alias = pd.infer_freq(labels)
+    if alias is None:
+        # The longest regular start (regular dates stay regular when cut short) ends at the first odd step.
+        low, high = 2, len(labels)
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if pd.infer_freq(labels[:middle]) else (low, middle)
+        odd = low - 1
+        raise UserError(
+            f"{where} is not evenly spaced: {labels[odd].date()} is followed by {labels[odd + 1].date()},"
+            f" unlike the dates before it; add the missing dates as rows with an empty value"
+            f" (data.missing=interpolate fills them) so that seasons and forecast dates line up"
+        )
+    offset = pd.tseries.frequencies.to_offset(alias)
+    name, season = _describe(offset)
+    intraday = isinstance(offset, pd.offsets.Tick) and pd.Timedelta(offset) < pd.Timedelta(days=1)
+    return Frequency(name, alias, season, intraday)
+
+
+def season_for(setting, frequency: Frequency) -> int:
+    """Return the season length to use: `setting` when it is a number, else the frequency's own."""
+    if setting in (None, "auto"):
+        return frequency.season_length
+    return int(setting)

@@ -1,0 +1,108 @@
+"""Tests of lstmts.data.frequency and of dates read from CSV: the frequency, its season, how dates print."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from lstmts.config import airline_csv
+from lstmts.data.frequency import POSITIONS, infer_frequency, season_for
+from lstmts.data.series import load_series
+from lstmts.errors import UserError
+
+# alias, name, season, how the second date prints
+CASES = [
+    ("YS", "yearly", 1, "2001"),
+    ("YE", "yearly", 1, "2001"),
+    ("QS", "quarterly", 4, "2000Q2"),
+    ("MS", "monthly", 12, "2000-02"),
+    ("ME", "monthly", 12, "2000-02"),
+    ("W-SUN", "weekly", 52, "2000-01-09"),
+    ("D", "daily", 7, "2000-01-02"),
+    ("B", "business daily", 5, "2000-01-04"),
+    ("h", "hourly", 24, "2000-01-01 01:00"),
+    ("30min", "half-hourly", 48, "2000-01-01 00:30"),
+    ("min", "minutely", 60, "2000-01-01 00:01"),
+]
+
+
+@pytest.mark.parametrize("alias, name, season, second", CASES)
+def test_frequency_and_season_from_regular_dates(alias, name, season, second):
+    frequency = infer_frequency(pd.date_range("2000-01-01", periods=30, freq=alias))
+    assert (frequency.name, frequency.season_length) == (name, season)
+    assert frequency.format(pd.date_range("2000-01-01", periods=2, freq=alias)[1]) == second
+
+
+def test_positions_have_no_season():
+    assert infer_frequency(pd.RangeIndex(40)) == POSITIONS
+    assert POSITIONS.season_length == 1 and POSITIONS.format(41) == "41"
+
+
+def test_a_missing_month_is_named_with_the_fix():
+    dates = pd.date_range("2000-01-01", periods=30, freq="MS").delete(5)
+    with pytest.raises(UserError) as error:
+        infer_frequency(dates)
+    assert "not evenly spaced: 2000-05-01 is followed by 2000-07-01" in str(error.value)
+    assert "add the missing dates" in str(error.value)
+
+
+@pytest.mark.parametrize("setting, expected", [("auto", 52), (None, 52), (12, 12), (1, 1)])
+def test_a_number_wins_over_the_inferred_season(setting, expected):
+    weekly = infer_frequency(pd.date_range("2000-01-02", periods=30, freq="W"))
+    assert season_for(setting, weekly) == expected
+
+
+def _load(tmp_path, text, **options):
+    path = tmp_path / "series.csv"
+    path.write_text(text)
+    cfg = {"name": "csv", "path": str(path), "column": "value", "date_column": "date", "units": None,
+           "missing": "error", "date_format": None, "dayfirst": None, **options}
+    return load_series(OmegaConf.create(cfg), airline_csv())
+
+
+MONTHLY_DAY_FIRST = "date,value\n" + "".join(f"01/{m:02d}/1949,{m}\n" for m in range(1, 13))
+
+
+def test_ambiguous_day_month_dates_are_refused_with_the_option_to_set(tmp_path):
+    with pytest.raises(UserError) as error:
+        _load(tmp_path, MONTHLY_DAY_FIRST)
+    assert "read as day/month or as month/day" in str(error.value)
+    assert "data.dayfirst=true" in str(error.value)
+
+
+@pytest.mark.parametrize("options", [{"dayfirst": True}, {"date_format": "%d/%m/%Y"}])
+def test_day_first_dates_are_read_right_with_the_option(tmp_path, options):
+    series = _load(tmp_path, MONTHLY_DAY_FIRST, **options)
+    assert series.labels[1] == pd.Timestamp("1949-02-01")
+    assert (series.frequency.name, series.frequency.season_length) == ("monthly", 12)
+
+
+def test_day_first_is_seen_when_a_day_is_above_12(tmp_path):
+    text = "date,value\n" + "".join(f"{d}/03/2020,{d}\n" for d in range(1, 29))
+    series = _load(tmp_path, text)
+    assert series.labels[12] == pd.Timestamp("2020-03-13") and series.frequency.name == "daily"
+
+
+def test_month_first_is_seen_when_the_second_field_is_above_12(tmp_path):
+    text = "date,value\n" + "".join(f"03/{d}/2020,{d}\n" for d in range(1, 29))
+    series = _load(tmp_path, text)
+    assert series.labels[12] == pd.Timestamp("2020-03-13")
+
+
+@pytest.mark.parametrize("dates", [
+    ["2020-01-01T00:00+01:00", "2020-01-01T01:00+01:00", "2020-01-01T02:00+01:00"],
+    ["2020-01-01T00:00+01:00", "2020-01-01T01:00+02:00", "2020-01-01T02:00+01:00"],
+])
+def test_time_zone_offsets_are_refused_with_one_line(tmp_path, dates):
+    text = "date,value\n" + "".join(f"{d},{i}\n" for i, d in enumerate(dates))
+    with pytest.raises(UserError) as error:
+        _load(tmp_path, text)
+    assert "without" in str(error.value) and "offset" in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_a_date_format_that_does_not_match_names_it(tmp_path):
+    with pytest.raises(UserError) as error:
+        _load(tmp_path, "date,value\n2000-01-01,1\n2000-01-02,2\n2000-01-03,3\n", date_format="%d/%m/%Y")
+    assert "data.date_format='%d/%m/%Y'" in str(error.value)

@@ -1,0 +1,146 @@
+"""A user's own series at any frequency: seasons, baselines, honest protocol, direct multi-step, forecasts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmts.commands.forecast import forecast_run
+from lstmts.data.framing import make_windows
+from lstmts.evaluation.naive import naive_paths
+from lstmts.evaluation.scoring import best_baseline
+from lstmts.runs import runner
+
+# alias, periods, season, the non-seasonal or STL names the classical methods take
+FREQUENCIES = {
+    "yearly": ("YS", 40, 1, {"holt", "arima", "theta", "ets"}),
+    "quarterly": ("QS", 60, 4, {"holt_winters", "sarima", "theta", "ets"}),
+    "monthly": ("MS", 96, 12, {"holt_winters", "sarima", "theta", "ets"}),
+    "weekly": ("W-SUN", 52 * 4, 52, {"stl_holt", "stl_arima", "theta", "stl_ets"}),
+    "daily": ("D", 7 * 20, 7, {"holt_winters", "sarima", "theta", "ets"}),
+    "hourly": ("h", 24 * 10, 24, {"holt_winters", "sarima", "theta", "ets"}),
+}
+
+
+def _series_csv(folder, alias: str, periods: int, season: int):
+    dates = pd.date_range("2001-01-01", periods=periods, freq=alias)
+    t = np.arange(periods)
+    wave = np.sin(2 * np.pi * t / season) if season > 1 else 0.0
+    values = 50 + 0.3 * t + 8 * wave + np.random.default_rng(1).normal(0, 0.5, periods)
+    path = folder / "series.csv"
+    pd.DataFrame({"when": dates, "amount": values}).to_csv(path, index=False)
+    return path, dates
+
+
+@pytest.mark.parametrize("name", list(FREQUENCIES))
+def test_each_frequency_gets_its_season_its_baselines_and_dated_forecasts(name, compose_config, tmp_path):
+    alias, periods, season, classical = FREQUENCIES[name]
+    path, dates = _series_csv(tmp_path, alias, periods, season)
+    cfg = compose_config("data=csv", f"data.path={path}", "data.column=amount", "data.date_column=when",
+                         "training.epochs=2", "horizons=[1,2]", "intervals.steps=3")
+    out = tmp_path / "run"
+    metrics = runner.run(cfg, out)
+    assert metrics["frequency"] == name and metrics["season_length"] == season
+    assert metrics["protocol"] == "honest"  # a user's CSV is never scored with the tutorial's quirks
+    naive = {"persistence"} | ({"seasonal_naive"} if season > 1 else set())
+    assert set(metrics["baselines"]) == naive | classical
+    for scores in metrics["baselines"].values():
+        assert scores.get("test_rmse") is not None, scores  # fitted, not skipped
+    best = metrics["best_baseline"]
+    assert best["test_rmse"] == min(b["test_rmse"] for b in metrics["baselines"].values())
+    frame = forecast_run(out, 3)
+    expected = pd.date_range(dates[-1], periods=4, freq=alias)[1:]
+    assert list(frame["date"]) == list(expected)
+    assert frame.attrs["frequency"].format(frame["date"].iloc[0]) == {
+        "yearly": "2041", "quarterly": "2016Q1", "monthly": "2009-01", "weekly": "2005-01-02",
+        "daily": "2001-05-21", "hourly": "2001-01-11 00:00"}[name]
+    assert (frame["lower_80"] < frame["forecast"]).all() and (frame["forecast"] < frame["upper_80"]).all()
+    assert (frame["lower_95"] <= frame["lower_80"]).all()
+
+
+def test_a_number_still_wins_over_the_inferred_season(compose_config, tmp_path):
+    path, dates = _series_csv(tmp_path, "W-SUN", 52 * 3, 52)
+    cfg = compose_config("data=csv", f"data.path={path}", "data.column=amount", "data.date_column=when",
+                         "training.epochs=2", "season_length=4", "baselines.classical=false", "intervals.levels=[]")
+    metrics = runner.run(cfg, tmp_path / "run")
+    assert metrics["season_length"] == 4 and metrics["frequency"] == "weekly"
+    values = pd.read_csv(path)["amount"].to_numpy()
+    predictions = pd.read_csv(tmp_path / "run" / "predictions.csv", parse_dates=["date"])
+    index = np.flatnonzero(np.isin(dates, predictions.loc[predictions["split"] == "test", "date"]))
+    expected = float(np.sqrt(np.mean((values[index] - values[index - 4]) ** 2)))
+    assert metrics["baselines"]["seasonal_naive"]["test_rmse"] == pytest.approx(expected)
+
+
+def test_the_tutorial_presets_keep_the_tutorial_protocol_on_the_airline_data(compose_config):
+    assert compose_config().protocol.name == "tutorial"
+    assert compose_config("experiment=tutorial_stateful").protocol.name == "tutorial"
+    assert compose_config("data=csv", "data.path=x.csv", "data.column=y").protocol.name == "honest"
+    assert compose_config("data=csv", "data.path=x.csv", "data.column=y", "protocol=tutorial").protocol.name == "tutorial"
+
+
+@pytest.mark.parametrize("season, steps", [(1, 3), (4, 6), (12, 13)])
+def test_naive_paths_by_hand(season, steps):
+    values = np.arange(100.0) ** 1.5
+    origins = np.array([30, 41])
+    paths = naive_paths(values, origins, steps, season)
+    for row, origin in enumerate(origins):
+        for h in range(1, steps + 1):
+            # The latest value known at the origin that is a whole number of seasons before the target.
+            source = origin + h - 1
+            while source >= origin:
+                source -= season
+            assert paths[row, h - 1] == values[source]
+
+
+def test_best_baseline_is_chosen_on_validation_when_every_baseline_has_one():
+    baselines = {"a": {"validation_rmse": 1.0, "test_rmse": 9.0}, "b": {"validation_rmse": 2.0, "test_rmse": 3.0},
+                 "c": {"note": "skipped: x"}}
+    assert best_baseline(baselines) == {"name": "a", "chosen_on": "validation", "test_rmse": 9.0}
+    no_validation = {"a": {"test_rmse": 9.0}, "b": {"test_rmse": 3.0}}
+    assert best_baseline(no_validation) == {"name": "b", "chosen_on": "test", "test_rmse": 3.0}
+    assert best_baseline({"c": {"note": "skipped"}}) is None
+
+
+def test_direct_windows_hold_h_targets_by_hand():
+    values = np.arange(20.0) * 10
+    windows = make_windows(values, np.array([3, 4]), look_back=2, lags_as="timesteps", outputs=3)
+    np.testing.assert_array_equal(windows.targets, [[30, 40, 50], [40, 50, 60]])
+    np.testing.assert_array_equal(windows.inputs[:, :, 0], [[10, 20], [20, 30]])
+
+
+def test_direct_strategy_trains_on_targets_inside_the_training_period(compose_config):
+    cfg = compose_config("protocol=honest", "framing=timesteps", "framing.strategy=direct", "horizons=[1,3,5]",
+                         "split.validation_fraction=0.2")
+    prepared = runner.prepare(cfg)
+    train = prepared.windows["train"]
+    assert train.targets.shape == (len(train), 5)
+    assert int(train.target_index.max()) + 4 < int(prepared.windows["validation"].target_index[0])
+    transformed = prepared.pipeline.transform(prepared.series.values)
+    np.testing.assert_allclose(train.targets[:, 4], transformed[train.target_index + 4], rtol=1e-6)
+
+
+def test_a_direct_run_scores_every_horizon_with_one_network_call_per_origin(compose_config, tmp_path):
+    cfg = compose_config("protocol=honest", "framing=timesteps", "framing.strategy=direct", "horizons=[1,3,6]",
+                         "training.epochs=3", "baselines.classical=false")
+    metrics = runner.run(cfg, tmp_path)
+    from lstmts.backend import load
+
+    model = load()[0].saving.load_model(tmp_path / "model.keras", compile=False)
+    assert model.output_shape == (None, 6)
+    assert metrics["test_rmse_by_horizon"]["1"] == pytest.approx(metrics["test_rmse"], rel=1e-5)
+    assert set(metrics["baselines"]["persistence"]["test_rmse_by_horizon"]) == {"1", "3", "6"}
+    assert metrics["baselines"]["persistence"]["test_rmse_by_horizon"]["1"] == pytest.approx(
+        metrics["baselines"]["persistence"]["test_rmse"])
+
+
+def test_refit_trains_on_all_the_data_and_forecasts_past_its_end(compose_config, tmp_path):
+    cfg = compose_config("protocol=honest", "framing.look_back=3", "training.epochs=2", "baselines.classical=false")
+    runner.run(cfg, tmp_path)
+    as_trained = forecast_run(tmp_path, 6)
+    refitted = forecast_run(tmp_path, 6, refit=True)
+    saved = pd.read_csv(tmp_path / "forecast-6-refit.csv", parse_dates=["date"])
+    assert saved["date"].iloc[0] == pd.Timestamp("1961-01-01")
+    np.testing.assert_allclose(saved["forecast"], refitted["forecast"])
+    assert not np.allclose(refitted["forecast"], as_trained["forecast"])  # a new model, trained on 1949-1960
+    assert (tmp_path / "forecast-6-refit.png").stat().st_size > 0
