@@ -9,16 +9,21 @@ import tempfile
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
+from omegaconf import OmegaConf
 
-from lstmts.errors import fail
+from lstmts.errors import UserError, fail
 
 
-def summarize_sweep(sweep_dir: Path) -> int:
-    """Write summary.csv and comparison.png for every job folder of a sweep; return the failed-job count."""
+def summarize_sweep(sweep_dir: Path, columns: list[str] | None = None) -> int:
+    """Write summary.csv and comparison.png for every job folder of a sweep; return the failed-job count.
+
+    `columns` (report.columns) picks the printed table's columns; by default those that fit the terminal.
+    """
     from lstmts.report import files
     from lstmts.report.plots import plot_comparison
-    from lstmts.report.tables import print_table, wide_console
-    from lstmts.runs.comparison import best_predictions, comparison_frame, ranking_metric
+    from lstmts.report.ranking import ranking_title
+    from lstmts.report.tables import check_columns, print_table, wide_console
+    from lstmts.runs.comparison import best_predictions, column_priority, comparison_frame, ranking_metric
     from lstmts.runs.records import display_columns, read_run
 
     jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and ((p / ".hydra").is_dir() or (p / "metrics.json").exists())),
@@ -37,8 +42,16 @@ def summarize_sweep(sweep_dir: Path) -> int:
         plot_comparison(sweep_dir / "comparison.png", plot_frame, keys, best_predictions(plot_frame))
     failed = sum(1 for r in records if not r.ok)
     console = wide_console(stderr=True)
-    print_table(frame, f"sweep {sweep_dir}: {len(records)} job(s), {failed} failed; best {sort_by.replace('_rmse', '')} RMSE first",
-                console)
+    if columns is not None:
+        try:
+            check_columns(columns, frame)
+        except UserError as error:
+            console.print(f"lstmts: {error}; the table shows the columns that fit instead", highlight=False,
+                          soft_wrap=True)
+            columns = None
+    print_table(frame, f"sweep {sweep_dir}: {len(records)} job(s), {failed} failed; {ranking_title(sort_by)}",
+                console, priority=column_priority(frame, keys, sort_by), chosen=columns, config_keys=keys,
+                csv_path=sweep_dir / "summary.csv")
     console.print(f"wrote {sweep_dir / 'summary.csv'}", highlight=False, soft_wrap=True)
     return failed
 
@@ -67,6 +80,7 @@ class RunFoldersCallback(Callback):
     """Checks the output folder before a run or sweep; writes the sweep summary when a sweep ends."""
 
     sweep_dir: Path | None = None
+    columns: list[str] | None = None
     summarized = False
     failed = 0
 
@@ -77,6 +91,8 @@ class RunFoldersCallback(Callback):
         sweep_dir = Path(str(config.hydra.sweep.dir))
         check_output_folder(sweep_dir, "hydra.sweep.dir")
         RunFoldersCallback.sweep_dir = sweep_dir
+        columns = OmegaConf.select(config, "report.columns")
+        RunFoldersCallback.columns = None if columns is None else [str(c) for c in columns]
         RunFoldersCallback.summarized = False
 
     def on_multirun_end(self, config, **kwargs) -> None:
@@ -89,5 +105,5 @@ def finish_sweep() -> int:
     if cls.sweep_dir is None or cls.summarized or not cls.sweep_dir.is_dir():
         return cls.failed
     cls.summarized = True
-    cls.failed = summarize_sweep(cls.sweep_dir)
+    cls.failed = summarize_sweep(cls.sweep_dir, cls.columns)
     return cls.failed
