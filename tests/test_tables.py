@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from lstmts.report.ranking import NO_VALIDATION_WARNING, ranking_title
-from lstmts.report.tables import print_table, run_labels
+from lstmts.report.tables import job_line, print_table, run_labels
 from lstmts.runs.comparison import column_priority, comparison_frame, ranking_metric
 from lstmts.runs.records import RunRecord, display_columns
 
@@ -119,3 +119,11 @@ def test_long_run_folder_names_are_shortened_to_what_tells_them_apart():
     assert run_labels(["/o/2026-11-25/09-59-12", "/o/2026-11-26/09-59-12"]) == [
         "2026-11-25/09-59-12", "2026-11-26/09-59-12"]
     assert run_labels(["/s1/0_x=1", "/s2/0_x=1"]) == ["s1/0", "s2/0"]
+
+
+def test_a_sweep_jobs_line_names_it_and_its_ranking_metric():
+    metrics = {"status": "ok", "validation_rmse": 0.5712, "test_rmse": 48.041}
+    assert job_line(3, "model.units=4", metrics) == "job 3 model.units=4: ok, validation RMSE 0.57 (test 48.04)"
+    assert job_line(0, "seed=1", {"status": "ok", "test_rmse": 14.5}) == "job 0 seed=1: ok, test RMSE 14.50"
+    assert job_line(1, "", {"status": "failed", "error": "model.units=0 is impossible"}) == (
+        "job 1 (no overrides): failed: model.units=0 is impossible")

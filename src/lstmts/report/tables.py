@@ -204,3 +204,18 @@ def check_columns(chosen: list[str], frame: pd.DataFrame) -> None:
     for name in chosen:
         if name not in known:
             raise UserError(f"--columns {name!r} is not a column of this comparison; choose from {', '.join(known)}")
+
+
+def job_line(number, overrides: str, metrics: dict) -> str:
+    """Return the one line a sweep prints for a finished job: number, overrides, status, ranking metric."""
+    from lstmts.report.ranking import ranking_metric_of
+
+    status = metrics.get("status", "unknown")
+    text = f"job {number} {overrides or '(no overrides)'}: {status}"
+    if status != "ok":
+        return f"{text}: {metrics.get('error', '')}".rstrip(": ")
+    metric = ranking_metric_of([metrics])
+    text += f", {header(metric).replace('valid.', 'validation')} {_format(metrics[metric])}"
+    if metric != "test_rmse":
+        text += f" (test {_format(metrics.get('test_rmse'))})"
+    return text
