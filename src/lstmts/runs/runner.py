@@ -6,7 +6,6 @@ import datetime as dt
 import logging
 import os
 import platform
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,10 @@ from lstmts.data.transforms import Pipeline
 from lstmts.errors import UserError
 from lstmts.evaluation.metrics import score, seasonal_scale
 from lstmts.evaluation.scoring import baseline_scores, horizon_metrics, repeat_scores
-from lstmts.report import files, plots
+from lstmts.report import files, plots, tensorboard
+from lstmts.report.titles import run_title, score_title
+from lstmts.runs.progress import RunProgress
+from lstmts.runs.records import flatten
 
 SPLITS = ("train", "validation", "test")
 log = logging.getLogger("lstmts")
@@ -78,26 +80,9 @@ def _versions() -> dict:
     }
 
 
-def _progress(console):
-    if console is None:
-        return nullcontext(None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,  # no bar, and no stray blank line, in pipes and logs
-    )
-
-
-def _train_repeats(cfg: DictConfig, prepared: Prepared, console):
+def _train_repeats(cfg: DictConfig, prepared: Prepared, progress: RunProgress):
     from lstmts.models.network import ModelSpec
-    from lstmts.models.training import train
+    from lstmts.models.training import train, updates_per_epoch, uses_xla
 
     train_windows = prepared.windows["train"]
     stateful = bool(cfg.model.stateful)
@@ -112,35 +97,32 @@ def _train_repeats(cfg: DictConfig, prepared: Prepared, console):
         batch_size=cfg.training.batch_size,
     )
     seeds = [cfg.seed + k for k in range(cfg.training.repeats)]
-    with _progress(console) as progress:
-        for seed in seeds:
-            task = None
-            if progress is not None:
-                label = f"seed {seed}" if len(seeds) > 1 else "training"
-                task = progress.add_task(label, total=cfg.training.epochs, loss="-")
-
-            def on_epoch(epoch: int, loss: float, task=task) -> None:
-                if progress is not None:
-                    progress.update(task, completed=epoch + 1, loss=f"{loss:.5f}")
-
-            trained = train(
-                spec,
-                train_windows.inputs,
-                train_windows.targets,
-                epochs=cfg.training.epochs,
-                shuffle=cfg.training.shuffle,
-                seed=seed,
-                learning_rate=cfg.training.learning_rate,
-                engine=cfg.training.engine,
-                jit_compile=cfg.training.jit_compile,
-                on_epoch=on_epoch,
-            )
-            predictions = {
-                split: prepared.pipeline.inverse(trained.predict(w.inputs), w.target_index, prepared.series.values)
-                for split, w in prepared.windows.items()
-            }
-            predictions["paths"] = _test_paths(cfg, prepared, trained.model)
-            yield seed, trained, predictions
+    held_out = prepared.windows.get("validation")
+    validation = (held_out.inputs, held_out.targets) if held_out is not None else None
+    updates = cfg.training.epochs * updates_per_epoch(len(train_windows), spec.batch_size)
+    compiling = cfg.training.engine == "fast" and uses_xla(cfg.training.jit_compile, updates, spec)
+    for seed in seeds:
+        on_epoch = progress.training(f"seed {seed}" if len(seeds) > 1 else "training", cfg.training.epochs,
+                                     compiling)
+        trained = train(
+            spec,
+            train_windows.inputs,
+            train_windows.targets,
+            epochs=cfg.training.epochs,
+            shuffle=cfg.training.shuffle,
+            seed=seed,
+            learning_rate=cfg.training.learning_rate,
+            engine=cfg.training.engine,
+            jit_compile=cfg.training.jit_compile,
+            on_epoch=on_epoch,
+            validation=validation,
+        )
+        predictions = {
+            split: prepared.pipeline.inverse(trained.predict(w.inputs), w.target_index, prepared.series.values)
+            for split, w in prepared.windows.items()
+        }
+        predictions["paths"] = _test_paths(cfg, prepared, trained.model)
+        yield seed, trained, predictions
 
 
 def _test_paths(cfg: DictConfig, prepared: Prepared, model) -> np.ndarray | None:
@@ -256,11 +238,13 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     series = prepared.series
     log.info("data %s: %d values; samples %s", series.path, len(series.values),
              {split: len(w) for split, w in prepared.windows.items()})
-    classical = _classical(cfg, prepared)
     per_seed = []
-    for seed, trained, predictions in _train_repeats(cfg, prepared, console):
-        per_seed.append((seed, trained, predictions))
-        _save_model(cfg, out_dir, seed, trained.model)
+    with RunProgress(console) as progress:
+        with progress.phase("fitting the baselines"):
+            classical = _classical(cfg, prepared)
+        for seed, trained, predictions in _train_repeats(cfg, prepared, progress):
+            per_seed.append((seed, trained, predictions))
+            _save_model(cfg, out_dir, seed, trained.model)
     # With repeats, the run is scored on the ensemble: the mean of the models' predictions.
     ensemble = {split: np.mean([p[split] for _, _, p in per_seed], axis=0) for split in prepared.windows}
     scale = seasonal_scale(series.values, _training_end(prepared.periods), cfg.season_length)
@@ -289,7 +273,9 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     metrics["final_loss"] = {seed: t.losses[-1] for seed, t, _ in per_seed}
     metrics["versions"] = _versions()
     metrics["data"] = {"path": str(series.path), "sha256": series.sha256, "values": len(series.values)}
-    _write_outputs(cfg, out_dir, prepared, ensemble, {seed: t.losses for seed, t, _ in per_seed}, metrics)
+    losses = {seed: t.losses for seed, t, _ in per_seed}
+    validation_losses = {seed: t.validation_losses for seed, t, _ in per_seed}
+    _write_outputs(cfg, out_dir, prepared, ensemble, losses, validation_losses, metrics)
     return metrics
 
 
@@ -302,20 +288,18 @@ def _save_model(cfg: DictConfig, out_dir: Path, seed: int, model) -> None:
 
 
 def _write_outputs(cfg: DictConfig, out_dir: Path, prepared: Prepared, ensemble: dict, losses: dict,
-                   metrics: dict) -> None:
+                   validation_losses: dict, metrics: dict) -> None:
     series = prepared.series
     frame = _predictions_frame(prepared, ensemble)
     files.write_csv(out_dir / "predictions.csv", frame)
     files.write_atomic(out_dir / "transforms.json", prepared.pipeline.to_json())
     plots.plot_forecast(out_dir / "forecast.png", series.labels, series.values, frame, title=_title(cfg, metrics),
                          y_label=cfg.data.get("units") or series.name)
-    plots.plot_losses(out_dir / "loss.png", losses)
+    plots.plot_losses(out_dir / "loss.png", losses, validation_losses, title=run_title(cfg))
+    if cfg.get("report", {}).get("tensorboard", True):
+        hparams = tensorboard.hparam_values(flatten(OmegaConf.to_container(cfg, resolve=True)))
+        tensorboard.write_run(out_dir, losses, validation_losses, metrics, hparams)
 
 
 def _title(cfg: DictConfig, metrics: dict) -> str:
-    persistence = metrics["baselines"].get("persistence", {}).get("test_rmse")
-    versus = f" (persistence {persistence:.2f})" if persistence else ""
-    return (
-        f"{cfg.framing.name} look_back={cfg.framing.look_back}, {cfg.model.name} units={OmegaConf.to_container(cfg.model)['units']}:"
-        f" test RMSE {metrics['test_rmse']:.2f}{versus}"
-    )
+    return f"{run_title(cfg)}\n{score_title(metrics)}"

@@ -14,10 +14,11 @@ from omegaconf import OmegaConf
 from lstmts.errors import UserError, fail
 
 
-def summarize_sweep(sweep_dir: Path, columns: list[str] | None = None) -> int:
+def summarize_sweep(sweep_dir: Path, columns: list[str] | None = None, tensorboard: bool = True) -> int:
     """Write summary.csv and comparison.png for every job folder of a sweep; return the failed-job count.
 
     `columns` (report.columns) picks the printed table's columns; by default those that fit the terminal.
+    With `tensorboard` (report.tensorboard), the sweep's HParams config goes beside its jobs' event files.
     """
     from lstmts.report import files
     from lstmts.report.plots import plot_comparison
@@ -40,6 +41,10 @@ def summarize_sweep(sweep_dir: Path, columns: list[str] | None = None) -> int:
     if ok:
         plot_frame = comparison_frame(ok, keys, sort_by)
         plot_comparison(sweep_dir / "comparison.png", plot_frame, keys, best_predictions(plot_frame))
+        if tensorboard:
+            from lstmts.report.tensorboard import write_sweep
+
+            write_sweep(sweep_dir, plot_frame.to_dict("records"), keys)
     failed = sum(1 for r in records if not r.ok)
     console = wide_console(stderr=True)
     if columns is not None:
@@ -81,6 +86,7 @@ class RunFoldersCallback(Callback):
 
     sweep_dir: Path | None = None
     columns: list[str] | None = None
+    tensorboard = True
     summarized = False
     failed = 0
 
@@ -93,6 +99,7 @@ class RunFoldersCallback(Callback):
         RunFoldersCallback.sweep_dir = sweep_dir
         columns = OmegaConf.select(config, "report.columns")
         RunFoldersCallback.columns = None if columns is None else [str(c) for c in columns]
+        RunFoldersCallback.tensorboard = bool(OmegaConf.select(config, "report.tensorboard", default=True))
         RunFoldersCallback.summarized = False
 
     def on_multirun_end(self, config, **kwargs) -> None:
@@ -105,5 +112,5 @@ def finish_sweep() -> int:
     if cls.sweep_dir is None or cls.summarized or not cls.sweep_dir.is_dir():
         return cls.failed
     cls.summarized = True
-    cls.failed = summarize_sweep(cls.sweep_dir, cls.columns)
+    cls.failed = summarize_sweep(cls.sweep_dir, cls.columns, cls.tensorboard)
     return cls.failed
