@@ -120,6 +120,25 @@ def test_group_averages_runs_that_differ_only_in_seed(runs, tmp_path):
             assert row[f"{metric}_std"] == pytest.approx(np.std(values, ddof=1))
     written = pd.read_csv(tmp_path / "comparison.csv")
     np.testing.assert_allclose(written["test_rmse_std"], table["test_rmse_std"])
+    # Each grouped row keeps the folders it averages.
+    for _, row in written.iterrows():
+        folders = row["run_folders"].split(";")
+        assert sorted(Path(f).name for f in folders) == [f"lb{row['framing.look_back']}-seed{s}" for s in (1, 2)]
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_printed_table_fits_the_terminal_and_keeps_every_number_whole(runs, tmp_path, width):
+    console = Console(file=io.StringIO(), width=width, force_terminal=True, color_system=None)
+    table = compare([str(runs[name]) for name in _ok_names()], out_dir=tmp_path, console=console)
+    text = console.file.getvalue()
+    # All but the last line, which names the files written (a path is printed on one line, whole).
+    assert max(len(line) for line in text.splitlines()[:-1]) <= width
+    assert "…" not in text
+    assert "ranked by test RMSE: choosing on it is choosing on the test set" in " ".join(text.split())
+    for _, row in table.iterrows():
+        line = next(line for line in text.splitlines() if f" {Path(row['run']).name} " in line)
+        assert f"{row['test_rmse']:.2f}" in line
+        assert f"{row['ratio_to_best_baseline']:.2f}" in line
 
 
 def test_compare_of_no_run_folder_is_a_user_error(runs, tmp_path):
@@ -156,8 +175,11 @@ def commands(runs, lstmts_cli, tmp_path_factory) -> dict:
         "empty": ["compare", str(empty)],
         "help": ["compare", "--help"],
         "long": ["compare", str(long), str(runs["lb1-seed1"]), "--out", str(work / "long")],
+        "unknown-column": ["compare", str(root / "lb3-*"), "--columns", "test_rmse,look_back_typo"],
     }
+    (work / "default-out").mkdir()
     started = {name: lstmts_cli.start(args, work) for name, args in arguments.items()}
+    started["default-out"] = lstmts_cli.start(["compare", str(root / "lb1-*")], work / "default-out")
     return {name: lstmts_cli.finish(process) for name, process in started.items()} | {"work": work, "long_folder": long}
 
 
@@ -178,6 +200,25 @@ def test_compare_command_of_an_empty_folder_is_one_error_line(commands, lstmts_c
     assert "nothing-here" in line
 
 
+def test_an_unknown_column_is_one_error_line_that_lists_the_columns(commands, lstmts_cli):
+    result = commands["unknown-column"]
+    line = lstmts_cli.error_line(result)
+    assert result.returncode == 2
+    assert "'look_back_typo'" in line
+    assert "test_rmse" in line and "seed" in line  # the names it could have been
+
+
+def test_compare_writes_into_outputs_not_the_current_folder_by_default(commands):
+    result = commands["default-out"]
+    assert result.returncode == 0, result.stderr
+    folder = commands["work"] / "default-out"
+    assert sorted(p.name for p in folder.iterdir()) == ["outputs"]
+    written = list(folder.glob("outputs/compare/*/*/comparison.csv"))
+    assert len(written) == 1
+    assert (written[0].parent / "comparison.png").exists()
+    assert str(written[0].relative_to(folder)) in result.stdout
+
+
 def test_compare_command_help(commands):
     result = commands["help"]
     assert result.returncode == 0, result.stderr
@@ -192,7 +233,7 @@ def test_compare_command_prints_a_skipped_long_folder_on_one_line(commands, runs
     assert f"skipped {commands['long_folder']}: status failed: {error}" in result.stdout.splitlines()
 
 
-def test_values_explained_by_a_differing_choice_are_hidden_unless_set_on_the_command_line():
+def test_every_differing_value_is_shown_those_a_choice_explains_last():
     from lstmts.runs.records import RunRecord, display_columns
 
     def record(name, experiment, epochs, look_back, overridden):
@@ -202,8 +243,9 @@ def test_values_explained_by_a_differing_choice_are_hidden_unless_set_on_the_com
 
     runs = [record("a", "tutorial_window", 5, 3, {"experiment", "training.epochs"}),
             record("b", "tutorial_regression", 100, 1, {"experiment"})]
-    # look_back differs only because the experiment does; epochs was set by hand; seed is equal.
-    assert display_columns(runs) == ["experiment", "training.epochs"]
+    # look_back differs only because the experiment does (shown, but last); epochs was set by hand;
+    # seed is equal.
+    assert display_columns(runs) == ["experiment", "training.epochs", "framing.look_back"]
 
 
 def test_a_running_run_is_told_from_one_that_was_killed(tmp_path):

@@ -93,13 +93,12 @@ def test_naive_paths_by_hand(season, steps):
             assert paths[row, h - 1] == values[source]
 
 
-def test_best_baseline_is_chosen_on_validation_when_every_baseline_has_one():
+def test_best_baseline_is_the_lowest_score_of_the_metric_asked_for():
     baselines = {"a": {"validation_rmse": 1.0, "test_rmse": 9.0}, "b": {"validation_rmse": 2.0, "test_rmse": 3.0},
-                 "c": {"note": "skipped: x"}}
-    assert best_baseline(baselines) == {"name": "a", "chosen_on": "validation", "test_rmse": 9.0}
-    no_validation = {"a": {"test_rmse": 9.0}, "b": {"test_rmse": 3.0}}
-    assert best_baseline(no_validation) == {"name": "b", "chosen_on": "test", "test_rmse": 3.0}
-    assert best_baseline({"c": {"note": "skipped"}}) is None
+                 "c": {"note": "skipped: x"}, "d": {"validation_rmse": None, "test_rmse": "2"}}
+    assert best_baseline(baselines, "validation_rmse") == ("a", 1.0)
+    assert best_baseline(baselines, "test_rmse") == ("b", 3.0)
+    assert best_baseline({"c": {"note": "skipped"}}, "test_rmse") is None
 
 
 def test_direct_windows_hold_h_targets_by_hand():

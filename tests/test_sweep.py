@@ -154,6 +154,25 @@ def test_jobs_with_an_impossible_value_fail_alone_and_the_sweep_exits_non_zero(s
     assert "2 job(s) of the sweep failed" in result.stderr
 
 
+def test_a_sweep_prints_one_line_per_job_and_one_table_at_the_end(sweeps):
+    result = sweeps["result"]("basic")
+    out_lines = result.stdout.splitlines()
+    errors = [line for line in result.stderr.splitlines() if line.startswith("lstmts: error in job")]
+    # Two jobs finished (a line each on stdout), two failed (a line each on stderr): one per job.
+    assert len(out_lines) == 2, result.stdout
+    assert len(errors) == 2, result.stderr
+    summary = _summary(sweeps["root"] / "basic").set_index("run")
+    for job, line in zip([j for j in _job_folders(sweeps["root"] / "basic") if _metrics(j)["status"] == "ok"],
+                         out_lines):
+        number, overrides = job.name.split("_", 1)
+        assert line.startswith(f"job {number} ")
+        assert "framing.look_back=" in line and "model.units=4" in line
+        assert f"test RMSE {summary.loc[job.name, 'test_rmse']:.2f}" in line
+    # The run table is not repeated per job: the summary is the only table.
+    assert (result.stdout + result.stderr).count("┏") == 1
+    assert "run folder:" not in result.stdout
+
+
 def test_two_sweeps_started_at_the_same_moment_land_in_different_folders(sweeps):
     for seed in (1, 2):
         sweeps["result"](f"same-moment-{seed}")

@@ -24,7 +24,7 @@ def _task(cfg) -> dict | float | None:
     from rich.console import Console
 
     from lstmts.backend import gc_paused
-    from lstmts.report.tables import print_summary
+    from lstmts.report.tables import job_line, print_summary
 
     with gc_paused():  # pandas and scikit-learn
         from lstmts.runs.runner import run
@@ -44,7 +44,11 @@ def _task(cfg) -> dict | float | None:
         return float("nan") if cfg.get("objective") else None
     except KeyboardInterrupt:
         fail(f"interrupted; {out_dir / 'metrics.json'} says status: interrupted", code=130)
-    print_summary(metrics, out_dir)
+    if multirun:
+        # One line per job; the sweep's summary table comes at the end.
+        print(job_line(hydra_cfg.job.num, ",".join(hydra_cfg.overrides.task), metrics), flush=True)
+    else:
+        print_summary(metrics, out_dir)
     return metrics if objective is None else objective
 
 

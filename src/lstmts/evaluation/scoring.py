@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from lstmts.evaluation.horizons import horizon_scores
@@ -32,17 +34,24 @@ def baseline_scores(values: np.ndarray, targets: dict[str, np.ndarray], season_l
     return baselines
 
 
-def best_baseline(baselines: dict) -> dict | None:
-    """Return the baseline to beat: the best on validation when there is one, else on test.
+def finite_number(value) -> float | None:
+    """Return value as a float when it is a finite number (not a bool), else None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
-    {"name", "chosen_on", "test_rmse"}; None when no baseline has a score.
+
+def best_baseline(baselines: dict | None, metric: str) -> tuple[str, float] | None:
+    """Return (name, score) of the baseline with the lowest `metric` (e.g. validation_rmse), or None.
+
+    Any entry of metrics["baselines"] that has the metric counts; skipped ones (with a note) do not.
     """
-    scored = {name: b for name, b in baselines.items() if b.get("test_rmse") is not None}
+    scored = [(score, name) for name, scores in (baselines or {}).items()
+              if isinstance(scores, dict) and (score := finite_number(scores.get(metric))) is not None]
     if not scored:
         return None
-    on = "validation" if all(b.get("validation_rmse") is not None for b in scored.values()) else "test"
-    name = min(scored, key=lambda n: scored[n][f"{on}_rmse"])
-    return {"name": name, "chosen_on": on, "test_rmse": scored[name]["test_rmse"]}
+    score, name = min(scored)
+    return name, score
 
 
 def repeat_scores(values: np.ndarray, targets: dict[str, np.ndarray], per_seed: list[tuple[int, dict]]) -> dict:

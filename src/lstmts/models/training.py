@@ -19,12 +19,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from lstmts.backend import load
 from lstmts.models.engines.base import EpochCallback
+from lstmts.models.engines.base import predict as engine_predict
 from lstmts.models.engines.keras import fit_like_tutorial
 from lstmts.models.network import ModelSpec, build_model, reset_states
 
@@ -101,13 +102,14 @@ def engine_for(spec: ModelSpec, learning_rate: float, jit_compile: bool, seed: i
 
 @dataclass
 class Trained:
-    """A trained model, its per-epoch losses, how many updates it took and how long."""
+    """A trained model, its per-epoch losses (validation too, when given), how many updates it took and how long."""
 
     model: object
     losses: list[float]
     updates: int
     seconds: float
     predict: Callable[[np.ndarray], np.ndarray]
+    validation_losses: list[float] = field(default_factory=list)
 
 
 def initial_weights(spec: ModelSpec, seed: int) -> list[np.ndarray]:
@@ -129,28 +131,53 @@ def train(
     engine: str = "fast",
     jit_compile: bool | str = "auto",
     on_epoch: EpochCallback | None = None,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Trained:
     """Train a model of `spec` on (inputs, targets) and return it with its loss history.
 
-    Stateful models never shuffle; their LSTM state is reset at the start of every epoch.
+    Stateful models never shuffle; their LSTM state is reset at the start of every epoch. With
+    `validation` (inputs, targets), the model's mean squared error on it is recorded after every
+    epoch, on the same scale as the training loss; it does not change the training.
     """
     load()  # TensorFlow's import is start-up work, not training time
     shuffle = shuffle and not spec.stateful
     orders = sample_orders(len(targets), epochs, shuffle, seed)
     updates = epochs * updates_per_epoch(len(targets), spec.batch_size)
+    validation_losses: list[float] = []
+    report = on_epoch
     start = time.perf_counter()
     if engine == "fast":
         fast = engine_for(spec, learning_rate, uses_xla(jit_compile, updates, spec), seed)
-        losses = fast.fit(inputs, targets, orders, on_epoch)
+        if validation is not None:
+            report = _with_validation(on_epoch, validation, fast.predict, validation_losses, fast.sync_model)
+        losses = fast.fit(inputs, targets, orders, report)
         model, predict_fn = fast.model, fast.predict
     else:
         model = build_model(spec)
         model.set_weights(initial_weights(spec, seed))
+        if validation is not None:
+            report = _with_validation(on_epoch, validation, lambda x: engine_predict(model, spec, x), validation_losses)
         losses = fit_like_tutorial(model, inputs, targets, epochs=epochs, batch_size=spec.batch_size,
                                    shuffle=shuffle, stateful=spec.stateful, learning_rate=learning_rate,
-                                   on_epoch=on_epoch)
+                                   on_epoch=report)
 
         def predict_fn(samples: np.ndarray) -> np.ndarray:
             reset_states(model)
             return model.predict(samples, batch_size=spec.batch_size, verbose=0).reshape(len(samples), -1)[:, 0]
-    return Trained(model=model, losses=losses, updates=updates, seconds=time.perf_counter() - start, predict=predict_fn)
+    return Trained(model=model, losses=losses, updates=updates, seconds=time.perf_counter() - start, predict=predict_fn,
+                   validation_losses=validation_losses)
+
+
+def _with_validation(on_epoch, validation, predict_fn, validation_losses: list, sync=None) -> EpochCallback:
+    """Return an epoch callback that first appends the validation MSE to `validation_losses`."""
+    inputs, targets = validation
+    targets = np.asarray(targets, dtype=np.float64).reshape(-1)
+
+    def report(epoch: int, loss: float) -> None:
+        if sync is not None:
+            sync()
+        validation_losses.append(float(np.mean((predict_fn(inputs) - targets) ** 2)))
+        if on_epoch:
+            on_epoch(epoch, loss)
+
+    return report

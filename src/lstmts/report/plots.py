@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from lstmts.report.files import FILE_MODE
-from lstmts.report.tables import HEADERS
+from lstmts.report.ranking import baseline_label
 
 
 def pyplot():
@@ -23,15 +23,15 @@ def pyplot():
     return plt
 
 
-def save_figure(figure, path: Path) -> None:
-    """Save a matplotlib figure to path (atomically) and close it."""
+def save_figure(figure, path: Path, tight: bool = True) -> None:
+    """Save a matplotlib figure to path (atomically) and close it; tight=False keeps the figure's size."""
     path = Path(path)
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(handle)
     temporary = Path(name)
     try:
         os.chmod(temporary, FILE_MODE)
-        figure.savefig(temporary, dpi=110, bbox_inches="tight")
+        figure.savefig(temporary, dpi=110, bbox_inches="tight" if tight else None)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -70,71 +70,116 @@ def draw_bands(axis, dates, frame: pd.DataFrame, colour: str) -> None:
             axis.fill_between(dates, lower, upper, color=colour, alpha=shade, linewidth=0, label=f"{level} % interval")
 
 
-def plot_losses(path: Path, losses_by_seed: dict[int, list[float]]) -> None:
-    """Plot training loss per epoch, one line per seed, on a log scale."""
+def plot_losses(path: Path, losses_by_seed: dict[int, list[float]],
+                validation_by_seed: dict[int, list[float]] | None = None, *, title: str = "") -> None:
+    """Plot training loss per epoch (and validation loss, dashed, when given), one colour per seed, log scale."""
     plt = pyplot()
-    figure, axis = plt.subplots(figsize=(7, 4))
-    for seed, losses in losses_by_seed.items():
-        axis.plot(np.arange(1, len(losses) + 1), losses, linewidth=1.2, label=f"seed {seed}")
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    validation_by_seed = validation_by_seed or {}
+    curves = []
+    for index, (seed, losses) in enumerate(losses_by_seed.items()):
+        colour = f"C{index % 10}"
+        name = f"seed {seed}, " if len(losses_by_seed) > 1 else ""
+        axis.plot(np.arange(1, len(losses) + 1), losses, color=colour, linewidth=1.2, label=f"{name}training")
+        curves.append(losses)
+        held_out = validation_by_seed.get(seed) or []
+        if len(held_out):
+            axis.plot(np.arange(1, len(held_out) + 1), held_out, color=colour, linewidth=1.2, linestyle="--",
+                      label=f"{name}validation")
+            curves.append(held_out)
     axis.set_xlabel("epoch")
-    axis.set_ylabel("training loss (MSE, transformed scale)")
-    if all(np.all(np.asarray(v) > 0) for v in losses_by_seed.values()):
-        from matplotlib.ticker import LogFormatter
+    axis.set_ylabel("loss (MSE, transformed scale)")
+    values = np.concatenate([np.asarray(c, dtype=float) for c in curves]) if curves else np.array([1.0])
+    values = values[np.isfinite(values)]
+    if len(values) and np.all(values > 0):
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
         axis.set_yscale("log")
+        # Whole decades around the curves: the lowest and highest labels lie below and above them
+        # (the default limits left the curve of a long run below the lowest label).
+        axis.set_ylim(10 ** np.floor(np.log10(values.min())), 10 ** np.ceil(np.log10(values.max())))
+        axis.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         # Plain labels (0.01, 0.002): the default 10^x ones go through mathtext, whose first use
         # costs about 0.2 s, a tenth of a tutorial-sized run.
-        axis.yaxis.set_major_formatter(LogFormatter())
-        axis.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.4)))
+        axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.yaxis.set_minor_formatter(NullFormatter())
+    from matplotlib.ticker import MaxNLocator
+
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axis.grid(alpha=0.3)
-    if len(losses_by_seed) > 1:
-        axis.legend(frameon=False)
+    axis.set_title(title, fontsize=9)
+    axis.legend(frameon=False, fontsize=8, loc="upper right")
     save_figure(figure, path)
 
 
-def _run_label(row: pd.Series, keys: list[str]) -> str:
-    """Return "key=value ..." of a run's differing config values, or its folder name without them."""
+def _run_label(row: pd.Series, keys: list[str], limit: int = 44) -> str:
+    """Return "key=value ..." of a run's differing config values (whole pairs, at most two lines of
+    `limit` characters), or its folder name without them."""
     parts = [f"{key.split('.')[-1]}={row[key]}" for key in keys if key in row and pd.notna(row[key])]
-    return " ".join(parts) or Path(str(row["run"])).name
+    if not parts:
+        return Path(str(row.get("run", row.name))).name[-limit:]
+    lines, line = [], ""
+    for part in parts:
+        if line and len(line) + 1 + len(part) > limit:
+            lines.append(line)
+            line = ""
+        line = f"{line} {part}".strip()
+    lines.append(line)
+    if len(lines) > 2:
+        lines = lines[:2]
+        lines[1] += " …"  # whole key=value pairs are left out, never part of a value
+    return "\n".join(lines)
+
+
+MAX_BARS = 30
 
 
 def plot_comparison(path: Path, frame: pd.DataFrame, keys: list[str], best: list[tuple[pd.Series, pd.DataFrame]]) -> None:
-    """Test RMSE per run with the baselines as reference lines, and the best runs' test predictions.
+    """The ranking metric per run (the best 30) with the baselines as reference lines, and the best runs' test predictions.
 
-    `best` pairs the frame rows of the best runs with their predictions.csv, best first.
+    The figure has one size for 2 or 200 runs; `best` pairs the frame rows of the best runs with
+    their predictions.csv, best first.
     """
     plt = pyplot()
     ok = frame[frame["status"] == "ok"] if "status" in frame else frame
-    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1, 1.4]})
-    labels = [_run_label(row, keys) for _, row in ok.iterrows()]
-    left.barh(range(len(ok)), ok["test_rmse"], color="tab:blue")
-    left.set_yticks(range(len(ok)), labels, fontsize=7)
-    left.invert_yaxis()
-    left.set_xlabel("test RMSE (original units)")
-    markers = ["|", "x", "+", "1", "2"]
-    baseline_columns = [c for c in ok.columns if c.endswith("_test_rmse") and not c.startswith("test_")]
-    for marker, column in zip(markers, baseline_columns):
-        values = ok[column]
-        name = HEADERS.get(column, column.removesuffix("_test_rmse").replace("_", " "))
+    metric = "validation_rmse" if "validation_rmse" in ok and ok["validation_rmse"].notna().all() else "test_rmse"
+    ok = ok.sort_values(metric, kind="stable")
+    shown = ok.head(MAX_BARS)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(14, 7), gridspec_kw={"width_ratios": [1, 1.3]},
+                                         layout="constrained")
+    rows = np.arange(len(shown))
+    left.barh(rows, shown[metric], color="tab:blue", height=0.7)
+    left.set_yticks(rows, [_run_label(row, keys) for _, row in shown.iterrows()],
+                    fontsize=8 if len(shown) <= 15 else 6)
+    left.set_ylim(len(shown) - 0.5, -0.5)
+    metric_name = metric.replace("_rmse", "").replace("_", " ")
+    left.set_xlabel(f"{metric_name} RMSE (original units)")
+    suffix = f"_{metric}"
+    baseline_columns = [c for c in ok.columns if c.endswith(suffix) and c != metric]
+    for index, column in enumerate(baseline_columns):
+        values = shown[column]
+        name = baseline_label(column.removesuffix(suffix))
+        style = dict(color=f"C{(index + 1) % 10}", linestyle=("--", ":", "-.")[index % 3], linewidth=1.4)
         if values.nunique(dropna=True) == 1:
-            left.axvline(values.iloc[0], color="0.3", linestyle=":", linewidth=1)
-            left.text(values.iloc[0], -0.6, f" {name}", rotation=90, fontsize=7, va="bottom", ha="right", color="0.3")
+            left.axvline(values.iloc[0], label=f"{name} {values.iloc[0]:.2f}", **style)
         else:
-            # Runs scored on different targets: each run against its own baseline.
-            left.scatter(values, range(len(ok)), marker=marker, color="0.2", s=40, zorder=3,
-                         label=f"{name}, on each run's targets")
-    if left.get_legend_handles_labels()[0]:
-        left.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
-    left.set_title("test RMSE per run (best first)")
+            # Runs scored on different targets: each bar gets its own baseline's line across it.
+            left.vlines(values, rows - 0.45, rows + 0.45, label=f"{name}, on each run's targets", **style)
+    left.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3)
+    counted = f"best {len(shown)} of {len(ok)}" if len(ok) > len(shown) else f"{len(ok)}"
+    left.set_title(f"{metric_name} RMSE per run, {counted} run(s), best first", fontsize=10)
+    left.grid(axis="x", alpha=0.3)
     actual_drawn = False
     for row, predictions in best:
         if not actual_drawn:
             right.plot(predictions["date"], predictions["actual"], color="0.2", linewidth=1.4, label="actual")
             actual_drawn = True
         test = predictions[predictions["split"] == "test"]
-        right.plot(test["date"], test["prediction"], linewidth=1.1, label=f"{_run_label(row, keys)} ({row['test_rmse']:.1f})")
-    right.set_title(f"test predictions of the best {len(best)} run(s)")
-    right.legend(fontsize=7, frameon=False, loc="upper left")
+        label = _run_label(row, keys).replace("\n", " ")
+        right.plot(test["date"], test["prediction"], linewidth=1.1, label=f"{label} (test {row['test_rmse']:.1f})")
+    right.set_title(f"test predictions of the best {len(best)} run(s)", fontsize=10)
+    if best:
+        right.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=1)
     right.grid(alpha=0.3)
     right.tick_params(axis="x", labelrotation=30)
-    save_figure(figure, path)
+    save_figure(figure, path, tight=False)

@@ -9,25 +9,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-
-_BASELINE_LABELS = {
-    "persistence": "persistence",
-    "seasonal_naive": "seasonal naive",
-    "holt_winters": "Holt-Winters",
-    "sarima": "SARIMA on log",
-    "holt": "Holt, damped trend",
-    "arima": "ARIMA",
-    "theta": "Theta",
-    "ets": "ETS (auto)",
-    "stl_holt": "STL + damped Holt",
-    "stl_arima": "STL + ARIMA",
-    "stl_ets": "STL + ETS (auto)",
-}
-
-
-def baseline_label(name: str) -> str:
-    """Return a baseline's name as people write it."""
-    return _BASELINE_LABELS.get(name, name.replace("_", " "))
+from lstmts.report.ranking import baseline_label
 
 
 def _fmt(value) -> str:
@@ -89,23 +71,36 @@ HEADERS = {
     "test_rmse": "test RMSE",
     "test_mase": "test MASE",
     "ratio_to_persistence": "÷ persistence",
+    "best_baseline": "best baseline",
+    "best_baseline_rmse": "best baseline RMSE",
+    "ratio_to_best_baseline": "÷ best baseline",
     "train_seconds": "train s",
     "test_rmse_of_each_model": "each model",
-    "persistence_test_rmse": "persistence",
-    "seasonal_naive_test_rmse": "seasonal naive",
-    "holt_winters_test_rmse": "Holt-Winters",
-    "sarima_test_rmse": "SARIMA",
+    "runs": "runs",
 }
+# Never in a table: the CSV keeps them.
+_CSV_ONLY = ("error", "run_folders")
 
 
 def wide_console(stderr: bool = False):
-    """Return a rich Console; when output is not a terminal, wide enough not to fold numbers."""
-    import sys
-
+    """Return a rich Console on stdout (or stderr)."""
     from rich.console import Console
 
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr) if stream.isatty() else Console(stderr=stderr, width=220)
+    return Console(stderr=stderr)
+
+
+def header(column: str, config_keys=()) -> str:
+    """Return a column's header: "test RMSE" for test_rmse, "look_back" for framing.look_back."""
+    if column in HEADERS:
+        return HEADERS[column]
+    for split in ("validation", "test"):
+        if column.endswith(f"_{split}_rmse"):
+            from lstmts.report.ranking import baseline_label
+
+            return f"{baseline_label(column.removesuffix(f'_{split}_rmse'))} {'valid.' if split == 'validation' else 'test'}"
+    last = column.split(".")[-1]
+    # A config key by its last part, unless another shown key ends the same way.
+    return last if sum(1 for k in config_keys if k.split(".")[-1] == last) <= 1 else column
 
 
 def _format(value, std=None) -> str:
@@ -119,22 +114,114 @@ def _format(value, std=None) -> str:
     return str(value)
 
 
-def print_table(frame: pd.DataFrame, title: str, console=None) -> None:
-    """Print the comparison as a rich table (std folded into its mean); errors go below it."""
-    from rich.table import Table
+def run_labels(runs) -> list[str]:
+    """Return a short, unique label per run folder: a sweep job's number, else the folder's name.
 
-    console = console or wide_console()
-    table = Table(title=title, header_style="bold")
-    columns = [c for c in frame.columns if not c.endswith("_std") and c != "error"]
+    Parent folders are added, one at a time, while two labels are the same.
+    """
+    import re
+
+    paths = [Path(str(run)) for run in runs]
+    labels = [m.group(1) if (m := re.match(r"(\d+)_", p.name)) else p.name for p in paths]
+    depth = 1
+    while len(set(labels)) < len(labels) and depth < 6:
+        labels = [str(Path(*p.parts[-depth - 1:-1], label)) for p, label in zip(paths, labels)]
+        depth += 1
+    return labels
+
+
+def _header_lines(text: str, widest_cell: int) -> str:
+    """Break a header longer than its widest cell at the space nearest its middle."""
+    if len(text) <= widest_cell or " " not in text:
+        return text
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    return text[:cut] + "\n" + text[cut + 1:]
+
+
+def _table(cells: dict[str, list[str]], headers: dict[str, str], columns: list[str], title: str | None,
+           caption: str | None = None) -> Table:
+    table = Table(title=title, caption=caption, header_style="bold", title_justify="left",
+                  caption_justify="left")
     for column in columns:
-        left = column in ("run", "status")
-        table.add_column(HEADERS.get(column, column), justify="left" if left else "right", no_wrap=True,
-                         max_width=32 if column == "run" else None, overflow="ellipsis")
-    # Rows as objects: iterrows() would turn whole numbers into floats in a mixed frame.
-    for _, row in frame.astype(object).iterrows():
-        cells = [Path(str(row[c])).name if c == "run" else _format(row[c], row.get(f"{c}_std")) for c in columns]
-        table.add_row(*cells)
+        numeric = all(c[:1].isdigit() or c[:1] == "-" for c in cells[column])
+        left = column in ("run", "status", "best_baseline") or not numeric
+        widest = max((len(c) for c in cells[column]), default=0)
+        table.add_column(_header_lines(headers[column], widest), justify="left" if left else "right",
+                         no_wrap=True, overflow="fold")
+    for row in zip(*(cells[column] for column in columns)):
+        table.add_row(*row)
+    return table
+
+
+def _width(console: Console, table: Table) -> int:
+    return console.measure(table, options=console.options.update_width(1 << 16)).maximum
+
+
+def print_table(frame: pd.DataFrame, title: str, console=None, *, priority: list[str] | None = None,
+                chosen: list[str] | None = None, config_keys=(), csv_path: Path | None = None) -> list[str]:
+    """Print the comparison as a rich table (std folded into its mean) and return the columns shown.
+
+    On a terminal the columns that fit its width are shown, in the order of `priority`; the others
+    stay in the CSV, and the caption says so. In a pipe or file every column is printed whole.
+    `chosen` (from --columns) overrides both. Numbers are never cut; errors go below the table.
+    """
+    console = console or wide_console()
+    available = [c for c in (priority or list(frame.columns)) if c in frame and not c.endswith("_std")
+                 and c not in _CSV_ONLY]
+    available += [c for c in chosen or [] if c in frame and c not in available]
+    rows = list(frame.astype(object).iterrows())  # objects: iterrows() would turn ints into floats
+    cells = {c: [_format(row[c], row.get(f"{c}_std")) for _, row in rows] for c in available if c != "run"}
+    if "run" in available:
+        cells["run"] = run_labels(frame["run"])
+    headers = {c: ("run" if c == "run" else header(c, config_keys)) for c in available}
+    if chosen is not None:
+        shown = ([c for c in ("run", "runs") if c in available and c not in chosen]) + list(chosen)
+    elif console.is_terminal:
+        shown = []
+        for column in available:
+            if _width(console, _table(cells, headers, shown + [column], title)) <= console.width:
+                shown.append(column)
+    else:
+        shown = available
+    left_out = len([c for c in available if c not in shown])
+    caption = None
+    if left_out:
+        where = csv_path.name if csv_path is not None else "the CSV"
+        caption = f"{left_out} more column(s) in {where}; choose with --columns"
+    table = _table(cells, headers, shown, title, caption)
+    width = _width(console, table)
+    if width > console.width:
+        # Wider than the terminal (or a pipe): print it whole, never cut, in a console as wide as the table.
+        console = Console(file=console.file, width=width, no_color=console.no_color,
+                          color_system=console.color_system, force_terminal=console.is_terminal)
     console.print(table)
     if "error" in frame:
         for _, row in frame[frame["error"].notna()].iterrows():
             console.print(f"{Path(str(row['run'])).name}: {row['status']}: {row['error']}", highlight=False, soft_wrap=True)
+    return shown
+
+
+def check_columns(chosen: list[str], frame: pd.DataFrame) -> None:
+    """Raise UserError for a --columns name that is not a column of the comparison."""
+    from lstmts.errors import UserError
+
+    known = [c for c in frame.columns if not c.endswith("_std") and c not in _CSV_ONLY]
+    for name in chosen:
+        if name not in known:
+            raise UserError(f"--columns {name!r} is not a column of this comparison; choose from {', '.join(known)}")
+
+
+def job_line(number, overrides: str, metrics: dict) -> str:
+    """Return the one line a sweep prints for a finished job: number, overrides, status, ranking metric."""
+    from lstmts.report.ranking import ranking_metric_of
+
+    status = metrics.get("status", "unknown")
+    text = f"job {number} {overrides or '(no overrides)'}: {status}"
+    if status != "ok":
+        return f"{text}: {metrics.get('error', '')}".rstrip(": ")
+    metric = ranking_metric_of([metrics])
+    text += f", {header(metric).replace('valid.', 'validation')} {_format(metrics[metric])}"
+    if metric != "test_rmse":
+        text += f" (test {_format(metrics.get('test_rmse'))})"
+    return text

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lstmts.report.ranking import baseline_label, best_baseline, ranking_metric_of
 from lstmts.runs.records import RunRecord, column_value
 
-def _metric_row(record: RunRecord) -> dict:
+
+def _metric_row(record: RunRecord, sort_by: str) -> dict:
     metrics = record.metrics
     row = {
         "train_rmse": metrics.get("train_rmse"),
@@ -20,14 +22,23 @@ def _metric_row(record: RunRecord) -> dict:
         "ratio_to_persistence": metrics.get("test_rmse_ratio_to_persistence"),
         "train_seconds": metrics.get("train_seconds"),
     }
+    baselines = metrics.get("baselines") or {}
+    # The baseline to beat is chosen on the ranking metric too: on validation when runs have it.
+    best = best_baseline(baselines, sort_by)
+    if best is not None:
+        row["best_baseline"] = baseline_label(best[0])
+        row["best_baseline_rmse"] = best[1]
+        own = metrics.get(sort_by)
+        row["ratio_to_best_baseline"] = own / best[1] if own is not None and best[1] > 0 else None
     repeats = metrics.get("repeats")
     if repeats:
         # The run's own test_rmse is its ensemble's; this is the mean (and std) of its models.
         row["test_rmse_of_each_model"] = repeats.get("test_rmse_mean")
         row["test_rmse_of_each_model_std"] = repeats.get("test_rmse_std")
-    for name, scores in (metrics.get("baselines") or {}).items():
-        if isinstance(scores, dict) and "test_rmse" in scores:
-            row[f"{name}_test_rmse"] = scores["test_rmse"]
+    for split in ("validation", "test"):
+        for name, scores in baselines.items():
+            if isinstance(scores, dict) and scores.get(f"{split}_rmse") is not None:
+                row[f"{name}_{split}_rmse"] = scores[f"{split}_rmse"]
     return row
 
 
@@ -42,10 +53,7 @@ def ranking_metric(records: list[RunRecord]) -> str:
 
     A search is judged on its validation period; ranking it by test RMSE would invite choosing on test.
     """
-    finished = [r for r in records if r.ok]
-    if finished and all(r.metrics.get("validation_rmse") is not None for r in finished):
-        return "validation_rmse"
-    return "test_rmse"
+    return ranking_metric_of([r.metrics for r in records if r.ok])
 
 
 def comparison_frame(records: list[RunRecord], config_keys: list[str], sort_by: str = "test_rmse") -> pd.DataFrame:
@@ -55,7 +63,7 @@ def comparison_frame(records: list[RunRecord], config_keys: list[str], sort_by: 
         row = {"run": str(record.path), "status": record.status}
         row.update({key: _value(column_value(record, key)) for key in config_keys})
         if record.problem is None:
-            row.update(_metric_row(record))
+            row.update(_metric_row(record, sort_by))
         if record.status != "ok":
             row["error"] = record.problem or record.metrics.get("error")
         rows.append(row)
@@ -68,13 +76,15 @@ def comparison_frame(records: list[RunRecord], config_keys: list[str], sort_by: 
 def group_over(frame: pd.DataFrame, config_keys: list[str], over: list[str], sort_by: str = "test_rmse") -> pd.DataFrame:
     """Aggregate runs that differ only in the `over` keys (the seed) into mean and std per metric."""
     keys = [k for k in config_keys if k not in over]
-    numeric = [c for c in frame.columns if c not in keys + over + ["run", "status", "error"]
+    numeric = [c for c in frame.columns if c not in keys + over + ["run", "status", "error", "best_baseline"]
                and not c.endswith("_std") and pd.api.types.is_numeric_dtype(frame[c])]
     grouped = frame.groupby(keys, dropna=False, sort=False) if keys else frame.groupby(lambda _: 0)
     rows = []
     for group_key, group in grouped:
         row = dict(zip(keys, group_key if isinstance(group_key, tuple) else (group_key,))) if keys else {}
         row["runs"] = len(group)
+        if "run" in group:
+            row["run_folders"] = ";".join(map(str, group["run"]))
         for column in numeric:
             row[column] = group[column].mean()
             row[f"{column}_std"] = group[column].std(ddof=1) if len(group) > 1 else np.nan
@@ -92,3 +102,21 @@ def best_predictions(frame: pd.DataFrame, top: int = 3) -> list[tuple[pd.Series,
         if predictions_file.exists():
             best.append((row, pd.read_csv(predictions_file, parse_dates=["date"])))
     return best
+
+
+# The columns a table shows first when the terminal is too narrow for all of them.
+_FIRST = ["test_rmse", "best_baseline", "ratio_to_best_baseline", "status"]
+
+
+def column_priority(frame: pd.DataFrame, config_keys: list[str], sort_by: str) -> list[str]:
+    """Return the frame's columns, most important first.
+
+    Run, ranking metric, test RMSE, best baseline, ratio, status (unless every run is ok), the config
+    values that differ, then everything else (kept in the CSV when the terminal is too narrow).
+    """
+    first = ["run", "runs", sort_by, *_FIRST, *config_keys]
+    ordered = [c for c in dict.fromkeys(first) if c in frame]
+    rest = [c for c in frame.columns if c not in ordered]
+    if "status" in frame and (frame["status"] == "ok").all():
+        ordered.remove("status")  # every run finished: a column of "ok" says nothing
+    return ordered + rest

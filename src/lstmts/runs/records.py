@@ -175,20 +175,19 @@ def _determined_by(records: list[RunRecord], column: str, by: str) -> bool:
 
 
 def display_columns(records: list[RunRecord]) -> list[str]:
-    """Return the config columns worth showing: differing group choices, then differing values.
+    """Return every config column that differs between the runs: group choices first, then values.
 
-    A value that a shown choice already explains (framing.lags_as when framing differs, everything
-    an experiment sets when experiment differs) is left out, unless some run set it on the
-    command line.
+    Values are shown wherever they were set (preset, group, override). Those set on the command
+    line, or not explained by a differing choice, come before the ones a differing choice
+    explains (framing.lags_as when framing differs), so that a narrow table keeps them first.
     """
     choices = [c for c in _CHOICE_ORDER if len({_column_value(r, c) for r in records}) > 1]
     overridden = set().union(*(r.overridden for r in records))
-    shown: list[str] = []
-    for column in choices + differing_keys(records):
-        explained = any(_determined_by(records, column, choice) for choice in shown if choice in choices)
-        if column in overridden or not explained:
-            shown.append(column)
-    return shown
+    own, explained = [], []
+    for column in differing_keys(records):
+        by_choice = any(_determined_by(records, column, choice) for choice in choices)
+        (explained if by_choice and column not in overridden else own).append(column)
+    return choices + own + explained
 
 
 def require_runs(records: list[RunRecord], arguments: list[str]) -> None:

@@ -6,7 +6,6 @@ import datetime as dt
 import logging
 import os
 import platform
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +23,10 @@ from lstmts.evaluation import intervals
 from lstmts.evaluation.metrics import score, seasonal_scale
 from lstmts.evaluation.scoring import (baseline_scores, best_baseline, horizon_metrics, naive_horizon_scores,
                                       repeat_scores)
-from lstmts.report import files, plots
+from lstmts.report import files, plots, tensorboard
+from lstmts.report.titles import run_title, score_title
+from lstmts.runs.progress import RunProgress
+from lstmts.runs.records import flatten
 
 SPLITS = ("train", "validation", "test")
 log = logging.getLogger("lstmts")
@@ -98,26 +100,9 @@ def _versions() -> dict:
     }
 
 
-def _progress(console):
-    if console is None:
-        return nullcontext(None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,  # no bar, and no stray blank line, in pipes and logs
-    )
-
-
-def _train_repeats(cfg: DictConfig, prepared: Prepared, console, *, score: bool = True):
+def _train_repeats(cfg: DictConfig, prepared: Prepared, progress: RunProgress, *, score: bool = True):
     from lstmts.models.network import ModelSpec
-    from lstmts.models.training import train
+    from lstmts.models.training import train, updates_per_epoch, uses_xla
 
     train_windows = prepared.windows["train"]
     stateful = bool(cfg.model.stateful)
@@ -133,44 +118,41 @@ def _train_repeats(cfg: DictConfig, prepared: Prepared, console, *, score: bool 
         outputs=model_outputs(cfg),
     )
     seeds = [cfg.seed + k for k in range(cfg.training.repeats)]
-    with _progress(console) as progress:
-        for seed in seeds:
-            task = None
-            if progress is not None:
-                label = f"seed {seed}" if len(seeds) > 1 else "training"
-                task = progress.add_task(label, total=cfg.training.epochs, loss="-")
-
-            def on_epoch(epoch: int, loss: float, task=task) -> None:
-                if progress is not None:
-                    progress.update(task, completed=epoch + 1, loss=f"{loss:.5f}")
-
-            trained = train(
-                spec,
-                train_windows.inputs,
-                train_windows.targets,
-                epochs=cfg.training.epochs,
-                shuffle=cfg.training.shuffle,
-                seed=seed,
-                learning_rate=cfg.training.learning_rate,
-                engine=cfg.training.engine,
-                jit_compile=cfg.training.jit_compile,
-                on_epoch=on_epoch,
-            )
-            if not score:
-                yield seed, trained, {}
-                continue
-            predictions = {
-                split: prepared.pipeline.inverse(trained.predict(w.inputs), w.target_index, prepared.series.values)
-                for split, w in prepared.windows.items()
-            }
-            forecaster = _forecaster(cfg, prepared, trained.model)
-            horizons = list(cfg.horizons or [])
-            test_origins = prepared.windows["test"].target_index
-            predictions["paths"] = forecaster.paths(prepared.series.values, test_origins, max(horizons)) if horizons else None
-            if cfg.intervals.levels:
-                origins = _calibration_origins(prepared)
-                predictions["calibration_paths"] = forecaster.paths(prepared.series.values, origins, cfg.intervals.steps)
-            yield seed, trained, predictions
+    held_out = prepared.windows.get("validation")
+    validation = (held_out.inputs, held_out.targets) if held_out is not None else None
+    updates = cfg.training.epochs * updates_per_epoch(len(train_windows), spec.batch_size)
+    compiling = cfg.training.engine == "fast" and uses_xla(cfg.training.jit_compile, updates, spec)
+    for seed in seeds:
+        on_epoch = progress.training(f"seed {seed}" if len(seeds) > 1 else "training", cfg.training.epochs,
+                                     compiling)
+        trained = train(
+            spec,
+            train_windows.inputs,
+            train_windows.targets,
+            epochs=cfg.training.epochs,
+            shuffle=cfg.training.shuffle,
+            seed=seed,
+            learning_rate=cfg.training.learning_rate,
+            engine=cfg.training.engine,
+            jit_compile=cfg.training.jit_compile,
+            on_epoch=on_epoch,
+            validation=validation,
+        )
+        if not score:
+            yield seed, trained, {}
+            continue
+        predictions = {
+            split: prepared.pipeline.inverse(trained.predict(w.inputs), w.target_index, prepared.series.values)
+            for split, w in prepared.windows.items()
+        }
+        forecaster = _forecaster(cfg, prepared, trained.model)
+        horizons = list(cfg.horizons or [])
+        test_origins = prepared.windows["test"].target_index
+        predictions["paths"] = forecaster.paths(prepared.series.values, test_origins, max(horizons)) if horizons else None
+        if cfg.intervals.levels:
+            origins = _calibration_origins(prepared)
+            predictions["calibration_paths"] = forecaster.paths(prepared.series.values, origins, cfg.intervals.steps)
+        yield seed, trained, predictions
 
 
 def refit(cfg: DictConfig, series: Series, console=None) -> tuple[list, Pipeline, int]:
@@ -195,7 +177,8 @@ def refit(cfg: DictConfig, series: Series, console=None) -> tuple[list, Pipeline
     empty = np.array([], dtype=np.int64)
     prepared = Prepared(series=series, pipeline=pipeline, periods=Periods(index, empty, empty, len(series.values)),
                         windows=windows, season_length=season_for(cfg.season_length, series.frequency))
-    models = [trained.model for _, trained, _ in _train_repeats(cfg, prepared, console, score=False)]
+    with RunProgress(console) as progress:
+        models = [trained.model for _, trained, _ in _train_repeats(cfg, prepared, progress, score=False)]
     return models, pipeline, first
 
 
@@ -361,11 +344,13 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     series = prepared.series
     log.info("data %s: %d values; samples %s", series.path, len(series.values),
              {split: len(w) for split, w in prepared.windows.items()})
-    classical = _classical(cfg, prepared, console)
     per_seed = []
-    for seed, trained, predictions in _train_repeats(cfg, prepared, console):
-        per_seed.append((seed, trained, predictions))
-        _save_model(cfg, out_dir, seed, trained.model)
+    with RunProgress(console) as progress:
+        with progress.phase("fitting the baselines"):
+            classical = _classical(cfg, prepared, console)
+        for seed, trained, predictions in _train_repeats(cfg, prepared, progress):
+            per_seed.append((seed, trained, predictions))
+            _save_model(cfg, out_dir, seed, trained.model)
     # With repeats, the run is scored on the ensemble: the mean of the models' predictions.
     ensemble = {split: np.mean([p[split] for _, _, p in per_seed], axis=0) for split in prepared.windows}
     paths = [p["paths"] for _, _, p in per_seed if p["paths"] is not None]
@@ -384,10 +369,13 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     persistence = baselines.get("persistence", {}).get("test_rmse")
     metrics["test_rmse_ratio_to_persistence"] = metrics["test_rmse"] / persistence if persistence else None
     metrics["baselines"] = baselines
-    best = best_baseline(baselines)
+    # The baseline to beat: chosen on validation when the run has a validation period, as the LSTM would be.
+    chosen_on = "validation" if metrics.get("validation_rmse") is not None else "test"
+    best = best_baseline(baselines, f"{chosen_on}_rmse")
     if best:
-        metrics["best_baseline"] = best
-        metrics["test_rmse_ratio_to_best_baseline"] = metrics["test_rmse"] / best["test_rmse"] if best["test_rmse"] else None
+        best_test = baselines[best[0]].get("test_rmse")
+        metrics["best_baseline"] = {"name": best[0], "chosen_on": chosen_on, "test_rmse": best_test}
+        metrics["test_rmse_ratio_to_best_baseline"] = metrics["test_rmse"] / best_test if best_test else None
     metrics["frequency"] = series.frequency.name
     metrics["season_length"] = prepared.season_length
     metrics["protocol"] = cfg.protocol.get("name")
@@ -409,7 +397,9 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     metrics["final_loss"] = {seed: t.losses[-1] for seed, t, _ in per_seed}
     metrics["versions"] = _versions()
     metrics["data"] = {"path": str(series.path), "sha256": series.sha256, "values": len(series.values)}
-    _write_outputs(cfg, out_dir, prepared, ensemble, {seed: t.losses for seed, t, _ in per_seed}, metrics, interval_file)
+    losses = {seed: t.losses for seed, t, _ in per_seed}
+    validation_losses = {seed: t.validation_losses for seed, t, _ in per_seed}
+    _write_outputs(cfg, out_dir, prepared, ensemble, losses, validation_losses, metrics, interval_file)
     return metrics
 
 
@@ -422,7 +412,7 @@ def _save_model(cfg: DictConfig, out_dir: Path, seed: int, model) -> None:
 
 
 def _write_outputs(cfg: DictConfig, out_dir: Path, prepared: Prepared, ensemble: dict, losses: dict,
-                   metrics: dict, interval_file: dict | None) -> None:
+                   validation_losses: dict, metrics: dict, interval_file: dict | None) -> None:
     series = prepared.series
     frame = _predictions_frame(prepared, ensemble)
     files.write_csv(out_dir / "predictions.csv", frame)
@@ -433,13 +423,11 @@ def _write_outputs(cfg: DictConfig, out_dir: Path, prepared: Prepared, ensemble:
         (out_dir / "intervals.json").unlink(missing_ok=True)
     plots.plot_forecast(out_dir / "forecast.png", series.labels, series.values, frame, title=_title(cfg, metrics),
                          y_label=cfg.data.get("units") or series.name)
-    plots.plot_losses(out_dir / "loss.png", losses)
+    plots.plot_losses(out_dir / "loss.png", losses, validation_losses, title=run_title(cfg))
+    if cfg.get("report", {}).get("tensorboard", True):
+        hparams = tensorboard.hparam_values(flatten(OmegaConf.to_container(cfg, resolve=True)))
+        tensorboard.write_run(out_dir, losses, validation_losses, metrics, hparams)
 
 
 def _title(cfg: DictConfig, metrics: dict) -> str:
-    best = metrics.get("best_baseline")
-    versus = f" (best baseline {best['name']} {best['test_rmse']:.2f})" if best else ""
-    return (
-        f"{cfg.framing.name} look_back={cfg.framing.look_back}, {cfg.model.name} units={OmegaConf.to_container(cfg.model)['units']}:"
-        f" test RMSE {metrics['test_rmse']:.2f}{versus}"
-    )
+    return f"{run_title(cfg)}\n{score_title(metrics)}"

@@ -9,16 +9,22 @@ import tempfile
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
+from omegaconf import OmegaConf
 
-from lstmts.errors import fail
+from lstmts.errors import UserError, fail
 
 
-def summarize_sweep(sweep_dir: Path) -> int:
-    """Write summary.csv and comparison.png for every job folder of a sweep; return the failed-job count."""
+def summarize_sweep(sweep_dir: Path, columns: list[str] | None = None, tensorboard: bool = True) -> int:
+    """Write summary.csv and comparison.png for every job folder of a sweep; return the failed-job count.
+
+    `columns` (report.columns) picks the printed table's columns; by default those that fit the terminal.
+    With `tensorboard` (report.tensorboard), the sweep's HParams config goes beside its jobs' event files.
+    """
     from lstmts.report import files
     from lstmts.report.plots import plot_comparison
-    from lstmts.report.tables import print_table, wide_console
-    from lstmts.runs.comparison import best_predictions, comparison_frame, ranking_metric
+    from lstmts.report.ranking import ranking_title
+    from lstmts.report.tables import check_columns, print_table, wide_console
+    from lstmts.runs.comparison import best_predictions, column_priority, comparison_frame, ranking_metric
     from lstmts.runs.records import display_columns, read_run
 
     jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and ((p / ".hydra").is_dir() or (p / "metrics.json").exists())),
@@ -35,10 +41,22 @@ def summarize_sweep(sweep_dir: Path) -> int:
     if ok:
         plot_frame = comparison_frame(ok, keys, sort_by)
         plot_comparison(sweep_dir / "comparison.png", plot_frame, keys, best_predictions(plot_frame))
+        if tensorboard:
+            from lstmts.report.tensorboard import write_sweep
+
+            write_sweep(sweep_dir, plot_frame.to_dict("records"), keys)
     failed = sum(1 for r in records if not r.ok)
     console = wide_console(stderr=True)
-    print_table(frame, f"sweep {sweep_dir}: {len(records)} job(s), {failed} failed; best {sort_by.replace('_rmse', '')} RMSE first",
-                console)
+    if columns is not None:
+        try:
+            check_columns(columns, frame)
+        except UserError as error:
+            console.print(f"lstmts: {error}; the table shows the columns that fit instead", highlight=False,
+                          soft_wrap=True)
+            columns = None
+    print_table(frame, f"sweep {sweep_dir}: {len(records)} job(s), {failed} failed; {ranking_title(sort_by)}",
+                console, priority=column_priority(frame, keys, sort_by), chosen=columns, config_keys=keys,
+                csv_path=sweep_dir / "summary.csv")
     console.print(f"wrote {sweep_dir / 'summary.csv'}", highlight=False, soft_wrap=True)
     return failed
 
@@ -67,6 +85,8 @@ class RunFoldersCallback(Callback):
     """Checks the output folder before a run or sweep; writes the sweep summary when a sweep ends."""
 
     sweep_dir: Path | None = None
+    columns: list[str] | None = None
+    tensorboard = True
     summarized = False
     failed = 0
 
@@ -77,6 +97,9 @@ class RunFoldersCallback(Callback):
         sweep_dir = Path(str(config.hydra.sweep.dir))
         check_output_folder(sweep_dir, "hydra.sweep.dir")
         RunFoldersCallback.sweep_dir = sweep_dir
+        columns = OmegaConf.select(config, "report.columns")
+        RunFoldersCallback.columns = None if columns is None else [str(c) for c in columns]
+        RunFoldersCallback.tensorboard = bool(OmegaConf.select(config, "report.tensorboard", default=True))
         RunFoldersCallback.summarized = False
 
     def on_multirun_end(self, config, **kwargs) -> None:
@@ -89,5 +112,5 @@ def finish_sweep() -> int:
     if cls.sweep_dir is None or cls.summarized or not cls.sweep_dir.is_dir():
         return cls.failed
     cls.summarized = True
-    cls.failed = summarize_sweep(cls.sweep_dir)
+    cls.failed = summarize_sweep(cls.sweep_dir, cls.columns, cls.tensorboard)
     return cls.failed

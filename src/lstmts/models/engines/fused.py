@@ -176,5 +176,9 @@ class FusedEngine:
         finally:
             self._unpack()
 
+    def sync_model(self) -> None:
+        """Write the weights trained so far into the Keras model (between epochs, to evaluate it)."""
+        self._unpack()
+
     def predict(self, inputs: np.ndarray) -> np.ndarray:
         return predict(self.model, self.spec, inputs)

@@ -78,5 +78,8 @@ class Engine:
 
         return run_epochs(epoch, orders, on_epoch)
 
+    def sync_model(self) -> None:
+        """Nothing to do: the Keras model's own weights are the ones trained."""
+
     def predict(self, inputs: np.ndarray) -> np.ndarray:
         return predict(self.model, self.spec, inputs)

@@ -1,0 +1,129 @@
+"""Tests of lstmts.report.tables: comparison tables that fit the terminal without cutting a number."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from lstmts.report.ranking import NO_VALIDATION_WARNING, ranking_title
+from lstmts.report.tables import job_line, print_table, run_labels
+from lstmts.runs.comparison import column_priority, comparison_frame, ranking_metric
+from lstmts.runs.records import RunRecord, display_columns
+
+BASELINES = {"persistence": (48.04, 0.92), "seasonal_naive": (41.85, 0.87), "holt_winters": (21.06, 0.41),
+             "sarima": (14.06, 0.47), "theta": (33.3, 0.66), "ets": (19.5, 0.52)}
+
+
+def _records(count: int, validation: bool = True, name: str = "{i}_framing.look_back={lb},model.units={units}"):
+    """Sweep-like runs whose numbers have many digits, with six baselines (two of them new names)."""
+    records = []
+    for i in range(count):
+        look_back, units = 1 + i % 12, 4 * (1 + i // 12)
+        metrics = {
+            "status": "ok", "choices": {"model": "vanilla"},
+            "train_rmse": 21.123456 + i, "test_rmse": 1111.0 + 3.3 * i, "test_mase": 1.2345,
+            "test_rmse_ratio_to_persistence": 23.1, "train_seconds": 0.5 + i / 7,
+            "baselines": {k: {"test_rmse": test, **({"validation_rmse": valid} if validation else {})}
+                          for k, (test, valid) in BASELINES.items()},
+        }
+        if validation:
+            metrics["validation_rmse"] = 0.57 + (count - i) / 100
+        config = {"framing.look_back": look_back, "model.units": units, "seed": 7, "training.epochs": 5}
+        records.append(RunRecord(Path("/tmp/sweep") / name.format(i=i, lb=look_back, units=units), metrics=metrics,
+                                 config=config, overridden={"framing.look_back", "model.units"}))
+    return records
+
+
+def _render(records, width: int, terminal: bool = True, chosen=None) -> tuple[str, list[str], object]:
+    keys = display_columns(records)
+    sort_by = ranking_metric(records)
+    frame = comparison_frame(records, keys, sort_by)
+    console = Console(file=io.StringIO(), width=width, force_terminal=terminal, color_system=None)
+    shown = print_table(frame, f"{len(records)} run(s), {ranking_title(sort_by)}", console,
+                        priority=column_priority(frame, keys, sort_by), chosen=chosen, config_keys=keys)
+    return console.file.getvalue(), shown, frame
+
+
+def _numbers(text: str) -> list[str]:
+    return re.findall(r"(?<![\w.])\d+\.\d+(?: ± \d+\.\d+)?", text)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("count", [4, 42])
+def test_the_table_fits_the_terminal_and_every_number_shown_is_whole(width, count):
+    text, shown, frame = _render(_records(count), width)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= width, text
+    assert "…" not in text
+    # The ranking metric, the test score beside it, the best baseline and the ratio come first.
+    assert shown[:5] == ["run", "validation_rmse", "test_rmse", "best_baseline", "ratio_to_best_baseline"]
+    for column in shown:
+        for value in frame[column]:
+            if isinstance(value, float):
+                text_value = f"{value:.2f}" if abs(value) >= 0.1 else f"{value:.3f}"
+                assert text_value in text, (column, text_value)
+    body = [line for line in lines if line.startswith("│")]
+    assert len(body) == count
+    # The validation RMSE is the first number of each row, and rows go best first.
+    firsts = [float(_numbers(line)[0]) for line in body]
+    assert firsts == sorted(firsts)
+    assert "more column(s)" in text  # the rest are in the CSV, and the caption says so
+
+
+def test_a_wider_terminal_shows_more_columns_and_the_swept_values():
+    narrow = _render(_records(24), 80)[1]
+    wide = _render(_records(24), 120)[1]
+    assert set(narrow) < set(wide)
+    assert {"framing.look_back", "model.units"} <= set(wide)
+
+
+def test_the_best_baseline_is_chosen_on_validation_and_includes_new_baselines():
+    _, _, frame = _render(_records(3), 120)
+    # Holt-Winters is best on validation (0.41) though SARIMA is best on test (14.06).
+    assert set(frame["best_baseline"]) == {"Holt-Winters"}
+    assert frame["best_baseline_rmse"].tolist() == [0.41] * 3
+    assert frame["ratio_to_best_baseline"].tolist() == pytest.approx((frame["validation_rmse"] / 0.41).tolist())
+    for name in BASELINES:  # the baselines' validation scores are columns of the summary
+        assert f"{name}_validation_rmse" in frame
+
+
+def test_without_validation_the_title_says_ranking_by_test_is_choosing_on_it():
+    text, shown, frame = _render(_records(3, validation=False), 100)
+    assert shown[1] == "test_rmse"
+    assert frame["test_rmse"].is_monotonic_increasing
+    flat = " ".join(text.split())
+    assert NO_VALIDATION_WARNING in flat
+    assert set(frame["best_baseline"]) == {"SARIMA"}  # now chosen on test
+
+
+def test_in_a_pipe_every_column_is_printed_whole():
+    text, shown, frame = _render(_records(5), 80, terminal=False)
+    assert "more column(s)" not in text
+    assert "…" not in text
+    assert "sarima_validation_rmse" in shown and "ets_test_rmse" in shown
+    assert max(len(line) for line in text.splitlines()) > 80
+
+
+def test_columns_chosen_by_name_are_the_ones_shown():
+    text, shown, _ = _render(_records(3), 80, chosen=["test_rmse", "framing.look_back"])
+    assert shown == ["run", "test_rmse", "framing.look_back"]
+    assert "valid." not in text
+
+
+def test_long_run_folder_names_are_shortened_to_what_tells_them_apart():
+    assert run_labels(["/a/sweep/0_x=1", "/a/sweep/1_x=2"]) == ["0", "1"]
+    assert run_labels(["/o/2026-11-25/09-59-12", "/o/2026-11-26/09-59-12"]) == [
+        "2026-11-25/09-59-12", "2026-11-26/09-59-12"]
+    assert run_labels(["/s1/0_x=1", "/s2/0_x=1"]) == ["s1/0", "s2/0"]
+
+
+def test_a_sweep_jobs_line_names_it_and_its_ranking_metric():
+    metrics = {"status": "ok", "validation_rmse": 0.5712, "test_rmse": 48.041}
+    assert job_line(3, "model.units=4", metrics) == "job 3 model.units=4: ok, validation RMSE 0.57 (test 48.04)"
+    assert job_line(0, "seed=1", {"status": "ok", "test_rmse": 14.5}) == "job 0 seed=1: ok, test RMSE 14.50"
+    assert job_line(1, "", {"status": "failed", "error": "model.units=0 is impossible"}) == (
+        "job 1 (no overrides): failed: model.units=0 is impossible")

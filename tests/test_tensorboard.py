@@ -1,0 +1,94 @@
+"""Tests of lstmts.report.tensorboard: the event files a run writes, read back with TensorBoard's reader."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lstmts.runs import runner
+
+
+@pytest.fixture(scope="module")
+def validation_run(compose_config, tmp_path_factory):
+    cfg = compose_config("training.epochs=3", "split.validation_fraction=0.25", "baselines.classical=false",
+                         "horizons=[]", "seed=4")
+    out_dir = tmp_path_factory.mktemp("tensorboard") / "run"
+    runner.run(cfg, out_dir)
+    return cfg, out_dir, json.loads((out_dir / "metrics.json").read_text())
+
+
+def _events(folder):
+    event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    accumulator = event_accumulator.EventAccumulator(str(folder), size_guidance={"tensors": 0})
+    accumulator.Reload()
+    return accumulator
+
+
+def _series(accumulator, tag) -> list[tuple[int, float]]:
+    from tensorboard.util import tensor_util
+
+    return [(event.step, float(tensor_util.make_ndarray(event.tensor_proto))) for event in accumulator.Tensors(tag)]
+
+
+def test_a_run_writes_its_losses_per_epoch_and_its_final_metrics(validation_run):
+    _, out_dir, metrics = validation_run
+    events = _events(out_dir)
+    train = _series(events, "loss/train")
+    validation = _series(events, "loss/validation")
+    assert [step for step, _ in train] == [1, 2, 3]
+    assert [step for step, _ in validation] == [1, 2, 3]
+    assert train[-1][1] == pytest.approx(metrics["final_loss"]["4"], rel=1e-6)
+    assert _series(events, "metrics/test_rmse")[0][1] == pytest.approx(metrics["test_rmse"], rel=1e-6)
+    assert _series(events, "metrics/validation_rmse")[0][1] == pytest.approx(metrics["validation_rmse"], rel=1e-6)
+    persistence = metrics["baselines"]["persistence"]["validation_rmse"]
+    assert _series(events, "baselines/persistence/validation_rmse")[0][1] == pytest.approx(persistence, rel=1e-6)
+
+
+def test_the_last_validation_loss_is_the_trained_models_error_on_the_validation_period(validation_run, keras):
+    cfg, out_dir, _ = validation_run
+    prepared = runner.prepare(cfg)
+    windows = prepared.windows["validation"]
+    model = keras.saving.load_model(out_dir / "model.keras", compile=False)
+    outputs = np.asarray(model(windows.inputs, training=False)).reshape(-1)
+    expected = float(np.mean((outputs - windows.targets.reshape(-1)) ** 2))
+    assert _series(_events(out_dir), "loss/validation")[-1][1] == pytest.approx(expected, rel=1e-4)
+
+
+def test_a_run_writes_its_config_as_hparams(validation_run):
+    pytest.importorskip("tensorboard")
+    from tensorboard.plugins.hparams import metadata, plugin_data_pb2
+
+    _, out_dir, _ = validation_run
+    events = _events(out_dir)
+    content = events.PluginTagToContent(metadata.PLUGIN_NAME)
+    data = plugin_data_pb2.HParamsPluginData.FromString(content[metadata.SESSION_START_INFO_TAG])
+    hparams = data.session_start_info.hparams
+    assert hparams["framing.look_back"].number_value == 1
+    assert hparams["training.epochs"].number_value == 3
+    assert hparams["split.validation_fraction"].number_value == 0.25
+    assert hparams["protocol.name"].string_value == "tutorial"
+
+
+def test_tensorboard_false_writes_no_event_file(compose_config, tmp_path):
+    cfg = compose_config("training.epochs=2", "baselines.classical=false", "horizons=[]", "report.tensorboard=false")
+    runner.run(cfg, tmp_path)
+    assert not list(tmp_path.glob("events.out.tfevents.*"))
+    assert (tmp_path / "metrics.json").exists()
+
+
+def test_a_sweep_gets_an_hparams_config_of_the_values_that_differ(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.plugins.hparams import metadata, plugin_data_pb2
+
+    from lstmts.report.tensorboard import write_sweep
+
+    rows = [{"framing.look_back": 1, "framing": "window", "test_rmse": 50.0, "validation_rmse": 30.0},
+            {"framing.look_back": 3, "framing": "timesteps", "test_rmse": 48.0, "validation_rmse": 29.0}]
+    assert write_sweep(tmp_path, rows, ["framing", "framing.look_back"])
+    content = _events(tmp_path).PluginTagToContent(metadata.PLUGIN_NAME)
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(content[metadata.EXPERIMENT_TAG]).experiment
+    assert [h.name for h in experiment.hparam_infos] == ["framing", "framing.look_back"]
+    assert [v.string_value for v in experiment.hparam_infos[0].domain_discrete.values] == ["timesteps", "window"]
+    assert {m.name.tag for m in experiment.metric_infos} == {"metrics/test_rmse", "metrics/validation_rmse"}
