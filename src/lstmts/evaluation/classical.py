@@ -67,17 +67,50 @@ def _exponential_smoothing(values: np.ndarray, fit_end: int, trend, seasonal, se
     return np.asarray(whole.fittedvalues)
 
 
+# Up to this many values the one-step forecasts come from the exact Kalman filter; past it from
+# the same model as a linear filter (scipy's lfilter), hundreds of times faster: its zero start
+# is forgotten long before the scored periods, which lie max_fit_values or more values later.
+KALMAN_MAX_VALUES = 5_000
+
+
 def _arima(values: np.ndarray, fit_end: int, order, seasonal_order) -> np.ndarray:
-    from statsmodels.tsa.statespace import kalman_filter as kf
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-    fitted = SARIMAX(values[:fit_end], order=tuple(order), seasonal_order=tuple(seasonal_order)).fit(disp=False)
-    # Only the one-step forecasts are kept: a long series' state covariances would not fit in memory.
-    conserve = (kf.MEMORY_NO_FORECAST_COV | kf.MEMORY_NO_PREDICTED | kf.MEMORY_NO_FILTERED | kf.MEMORY_NO_GAIN
-                | kf.MEMORY_NO_SMOOTHING | kf.MEMORY_NO_STD_FORECAST)
-    whole = SARIMAX(values, order=tuple(order), seasonal_order=tuple(seasonal_order)).filter(
-        fitted.params, conserve_memory=conserve)
-    return np.asarray(whole.forecasts[0])
+    model = SARIMAX(values[:fit_end], order=tuple(order), seasonal_order=tuple(seasonal_order))
+    params = model.fit(disp=False, return_params=True)
+    if len(values) > KALMAN_MAX_VALUES:
+        return _arima_by_filter(values, model.param_names, params, order, seasonal_order)
+    whole = SARIMAX(values, order=tuple(order), seasonal_order=tuple(seasonal_order)).filter(params)
+    return np.asarray(whole.forecasts[0])  # airline-sized: the exact filter, in milliseconds
+
+
+def _arima_by_filter(values: np.ndarray, names: list[str], params: np.ndarray, order, seasonal_order) -> np.ndarray:
+    """Return SARIMA one-step forecasts as y_t minus the innovations of the differenced series.
+
+    With w the differenced series, ar(B) sar(B^s) w_t = ma(B) sma(B^s) e_t, so the innovations
+    are the ARMA filter of w and the one-step forecast of y_t is y_t - e_t.
+    """
+    from scipy.signal import lfilter
+
+    polynomials = {"ar": [1.0], "ar.S": [1.0], "ma": [1.0], "ma.S": [1.0]}
+    for name, value in zip(names, params):
+        kind, _, lag = name.rpartition(".L")
+        if kind in polynomials:
+            poly = polynomials[kind]
+            poly.extend([0.0] * (int(lag) + 1 - len(poly)))
+            poly[int(lag)] = -value if kind.startswith("ar") else value  # statsmodels' AR signs
+    ar = np.convolve(polynomials["ar"], polynomials["ar.S"])
+    ma = np.convolve(polynomials["ma"], polynomials["ma.S"])
+    differences, seasonal_differences, season = order[1], seasonal_order[1], seasonal_order[3]
+    w = np.asarray(values, dtype="float64")
+    for _ in range(seasonal_differences):
+        w = w[season:] - w[:-season]
+    for _ in range(differences):
+        w = np.diff(w)
+    start = differences + seasonal_differences * season
+    forecasts = np.full(len(values), np.nan)
+    forecasts[start:] = values[start:] - lfilter(ar, ma, w)
+    return forecasts
 
 
 def _stl_season(values: np.ndarray, fit_end: int, season_length: int) -> np.ndarray:
@@ -138,16 +171,21 @@ def _ets(values: np.ndarray, fit_end: int, season_length: int) -> np.ndarray:
         for seasonal in seasonal_forms:
             spec = dict(error="add", trend=trend, damped_trend=damped, seasonal=seasonal,
                         seasonal_periods=season_length if seasonal else None)
+            model = ETSModel(values[:fit_end], **spec)
             try:
-                fitted = ETSModel(values[:fit_end], **spec).fit(disp=False)
+                # Parameters only: a full results object also approximates their covariance,
+                # which costs more than the fit.
+                params = model.fit(disp=False, return_params=True)
+                aic = -2 * model.loglike(params) + 2 * (len(params) + 1)
             except (ValueError, np.linalg.LinAlgError):
                 continue
-            if np.isfinite(fitted.aic) and (best is None or fitted.aic < best[0]):
-                best = (fitted.aic, spec, fitted.params)
+            if np.isfinite(aic) and (best is None or aic < best[0]):
+                best = (aic, spec, params)
     if best is None:
         raise ValueError("no ETS model could be fitted")
     _, spec, params = best
-    return np.asarray(ETSModel(values, **spec).smooth(params).fittedvalues)
+    one_step, _ = ETSModel(values, **spec).smooth(params, return_raw=True)
+    return np.asarray(one_step)
 
 
 def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict) -> np.ndarray:
