@@ -173,7 +173,7 @@ def main(argv: list[str]) -> int:
     levels = [c.removeprefix("lower_") for c in frame.columns if c.startswith("lower_")]
     for _, row in frame.iterrows():
         bands = "".join(f"  {level} %: {row[f'lower_{level}']:10.2f} .. {row[f'upper_{level}']:10.2f}" for level in levels)
-        console.print(f"{frequency.format(row['date'])}  {row['forecast']:10.2f}{bands}", highlight=False)
+        console.print(f"{frequency.format(row['date'])}  {row['forecast']:10.2f}{bands}", highlight=False, soft_wrap=True)
     name = f"forecast-{args.steps}-refit" if args.refit else f"forecast-{args.steps}"
     console.print(f"wrote {args.run_dir / f'{name}.csv'} and {name}.png", highlight=False, soft_wrap=True)
     return 0
