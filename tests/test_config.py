@@ -116,10 +116,24 @@ def test_command_line_value_overrides_a_preset(compose_config):
         ("split.train_fraction=1.5", "split.train_fraction"),
         ("season_length=0", "season_length"),
         ("data.missing=zero", "data.missing"),
+        ("season_length=weekly", "season_length"),
+        ("data.dayfirst=maybe", "data.dayfirst"),
+        ("data.date_format=dd/mm/yyyy", "data.date_format"),
+        ("baselines.sarima=null", "baselines.sarima"),
+        ("baselines.sarima.order=[0,1]", "baselines.sarima"),
+        ("baselines.holt_winters.seasonal=cubic", "baselines.holt_winters"),
+        ("baselines.methods=[prophet]", "baselines.methods"),
+        ("baselines.time_limit=0", "baselines.time_limit"),
+        ("intervals.levels=[1.5]", "intervals.levels"),
+        ("intervals.steps=0", "intervals.steps"),
+        ("framing.strategy=sideways", "framing.strategy"),
+        ("framing.horizon=0", "framing.horizon"),
+        ("+evaluation=backtest evaluation.window=rolling", "evaluation.window"),
+        ("+evaluation=backtest evaluation.refit_every=0", "evaluation.refit_every"),
     ],
 )
 def test_validate_rejects_an_impossible_value_naming_its_key(compose_config, override, key):
-    cfg = compose_config(override)
+    cfg = compose_config(*override.removeprefix("+").split())
     with pytest.raises(UserError, match=key.replace(".", r"\.")):
         validate(cfg)
 

@@ -92,3 +92,32 @@ def test_a_sweep_gets_an_hparams_config_of_the_values_that_differ(tmp_path):
     assert [h.name for h in experiment.hparam_infos] == ["framing", "framing.look_back"]
     assert [v.string_value for v in experiment.hparam_infos[0].domain_discrete.values] == ["timesteps", "window"]
     assert {m.name.tag for m in experiment.metric_infos} == {"metrics/test_rmse", "metrics/validation_rmse"}
+
+
+def test_without_the_tensorboard_package_runs_still_write_their_events(compose_config, tmp_path, monkeypatch):
+    from lstmts.report import tensorboard
+
+    monkeypatch.setattr(tensorboard, "_has_tensorboard", lambda: False)
+    cfg = compose_config("training.epochs=2", "baselines.classical=false", "horizons=[]", "intervals.levels=[]")
+    metrics = runner.run(cfg, tmp_path)
+    assert metrics["status"] == "ok"
+    assert list(tmp_path.glob(tensorboard.EVENT_GLOB))
+    accumulator = _events(tmp_path)  # read back with the viewer's reader, where the test has it
+    assert [step for step, _ in _series(accumulator, "loss/train")] == [1, 2]
+    from tensorboard.plugins.hparams import metadata
+
+    with pytest.raises(KeyError):  # no HParams written
+        accumulator.PluginTagToContent(metadata.PLUGIN_NAME)
+    assert tensorboard.write_sweep(tmp_path, [{"a": 1, "test_rmse": 2.0}], ["a"]) is False
+
+
+def test_the_package_metadata_allows_python_3_11_to_3_13():
+    import tomllib
+    from pathlib import Path
+
+    from packaging.specifiers import SpecifierSet
+
+    metadata = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    allowed = SpecifierSet(metadata["project"]["requires-python"])
+    assert all(version in allowed for version in ("3.11.7", "3.12.0", "3.13.5"))
+    assert "3.10.14" not in allowed and "3.14.0" not in allowed

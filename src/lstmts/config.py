@@ -106,6 +106,8 @@ def validate(cfg: DictConfig) -> None:
     _check(date_format is None or (isinstance(date_format, str) and "%" in date_format),
            f"data.date_format={date_format!r} is not a date format; use strptime codes, e.g. data.date_format='%d/%m/%Y'")
     _validate_baselines(cfg.baselines)
+    if cfg.get("evaluation") is not None:
+        _validate_backtest(cfg.evaluation)
     intervals = cfg.get("intervals") or {}
     levels = intervals.get("levels") or []
     _check(isinstance(levels, (list, ListConfig)) and all(isinstance(x, float) and 0 < x < 1 for x in levels),
@@ -137,6 +139,21 @@ def _validate_baselines(baselines: DictConfig) -> None:
             for k in ("order", "seasonal_order"))
         _check(ok, f"baselines.sarima={sarima!r} is impossible; give order and seasonal_order as three whole numbers,"
                    f" e.g. order: [0, 1, 1]")
+
+
+def _validate_backtest(settings: DictConfig) -> None:
+    for key in ("every", "refit_every", "horizon"):
+        _check(_is_int(settings.get(key)) and settings.get(key) >= 1,
+               f"evaluation.{key}={settings.get(key)!r} is impossible; use a whole number >= 1")
+    for key in ("folds", "fine_tune_epochs"):
+        value = settings.get(key)
+        _check(value is None or (_is_int(value) and value >= 1),
+               f"evaluation.{key}={value!r} is impossible; use a whole number >= 1, or null")
+    _check(settings.get("window") in ("expanding", "sliding"),
+           f"evaluation.window={settings.get('window')!r} is unknown; use expanding or sliding")
+    methods = settings.get("baselines") or []
+    _check(all(m in BASELINE_METHODS for m in methods),
+           f"evaluation.baselines={list(methods)!r} is impossible; list some of {', '.join(BASELINE_METHODS)}, or []")
 
 
 def check_stateful_batches(batch_size: int, train_samples: int) -> None:

@@ -76,19 +76,18 @@ def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, console=None
     if refit:
         from lstmts.runs.runner import refit as refit_models
 
-        models, pipeline, first_target = refit_models(config, series, console)
+        values = refit_models(config, series, console).forecast(series.values, steps)
     else:
         # A run with training.repeats saved every model: forecast with their ensemble, as it was scored.
         seeds = [config.seed + k for k in range(config.training.repeats)] if config.training.repeats > 1 else []
         model_files = [run_dir / "models" / f"seed-{seed}.keras" for seed in seeds] or [run_dir / "model.keras"]
-        models = [_load_model(keras, model_file) for model_file in model_files]
         first_target = _first_test_target(run_dir, series)
-    paths = []
-    for model in models:
-        forecaster = Forecaster(model, pipeline, config.framing.look_back, config.framing.lags_as,
-                                bool(config.model.stateful), config.training.batch_size)
-        paths.append(forecaster.beyond(series.values, steps, first_target))
-    values = np.mean(paths, axis=0)
+        paths = []
+        for model_file in model_files:
+            forecaster = Forecaster(_load_model(keras, model_file), pipeline, config.framing.look_back,
+                                    config.framing.lags_as, bool(config.model.stateful), config.training.batch_size)
+            paths.append(forecaster.beyond(series.values, steps, first_target))
+        values = np.mean(paths, axis=0)
     frame = pd.DataFrame({"date": labels, "step": np.arange(1, steps + 1), "forecast": values})
     widths = _interval_widths(run_dir)
     if widths:

@@ -27,7 +27,10 @@ def _task(cfg) -> dict | float | None:
     from lstmts.report.tables import job_line, print_summary
 
     with gc_paused():  # pandas and scikit-learn
-        from lstmts.runs.runner import run
+        if cfg.get("evaluation") is not None:
+            from lstmts.runs.backtest import run_backtest as run
+        else:
+            from lstmts.runs.runner import run
 
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)

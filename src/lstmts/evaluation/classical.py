@@ -35,7 +35,9 @@ import numpy as np
 from lstmts.backend import cache_dir
 from lstmts.config import BASELINE_METHODS
 
-DEFAULTS = {"methods": list(BASELINE_METHODS), "time_limit": 120, "max_fit_values": 2000, "long_season": 24}
+DEFAULTS = {"methods": list(BASELINE_METHODS), "time_limit": 120, "max_fit_values": 2000, "long_season": 24,
+            "holt_winters": {"trend": "add", "seasonal": "mul", "damped_trend": False},
+            "sarima": {"order": [0, 1, 1], "seasonal_order": [0, 1, 1], "log": True}}  # as conf/config.yaml
 _CACHE_VERSION = "2"
 
 
@@ -159,8 +161,8 @@ def _deseasonalise(values: np.ndarray, fit_end: int, season_length: int, long_se
     return pattern[np.arange(len(values)) % season_length], multiplicative
 
 
-def _ets(values: np.ndarray, fit_end: int, season_length: int) -> np.ndarray:
-    """Automatic ETS: the additive-error model with the smallest AIC, run one step ahead."""
+def _best_ets(values: np.ndarray, fit_end: int, season_length: int) -> tuple[dict, np.ndarray]:
+    """Return (spec, parameters) of the additive-error ETS model with the smallest AIC on values[:fit_end]."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     seasonal_forms = [None]
@@ -183,7 +185,14 @@ def _ets(values: np.ndarray, fit_end: int, season_length: int) -> np.ndarray:
                 best = (aic, spec, params)
     if best is None:
         raise ValueError("no ETS model could be fitted")
-    _, spec, params = best
+    return best[1], best[2]
+
+
+def _ets(values: np.ndarray, fit_end: int, season_length: int) -> np.ndarray:
+    """Automatic ETS: the additive-error model with the smallest AIC, run one step ahead."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    spec, params = _best_ets(values, fit_end, season_length)
     one_step, _ = ETSModel(values, **spec).smooth(params, return_raw=True)
     return np.asarray(one_step)
 
@@ -266,31 +275,33 @@ def _read_cache(folder: Path, key: str):
     return None
 
 
-def _child(connection, method, values, fit_end, season_length, settings) -> None:
+def _child(connection, function, args) -> None:
     try:
-        connection.send(_guarded(method, values, fit_end, season_length, settings))
+        connection.send(function(*args))
     except BaseException as error:  # an internal error: reported to the parent with its type
         connection.send(f"skipped: internal error {type(error).__name__}: {error}")
     finally:
         connection.close()
 
 
-def _fit_apart(methods: list[str], values: np.ndarray, fit_end: int, season_length: int, settings: dict) -> dict:
-    """Fit each method in a child process, as many at once as there are cores, each within time_limit."""
+def run_apart(jobs: dict, limit: float) -> dict:
+    """Return {key: function(*args)} for jobs {key: (function, args)}, each run in a child process.
+
+    As many children run at once as there are cores; one still running after `limit` seconds is
+    stopped and gets "skipped: ..." as its result. An interrupted parent stops every child.
+    """
     # Forking a process that has loaded TensorFlow is unsafe: then the children start afresh.
     method_of_start = "fork" if "tensorflow" not in sys.modules and "fork" in multiprocessing.get_all_start_methods() \
         else "spawn"
     context = multiprocessing.get_context(method_of_start)
-    limit = float(settings["time_limit"])
-    waiting, running, results = list(methods), {}, {}
-    workers = max(1, min(len(methods), os.cpu_count() or 1))
+    waiting, running, results = list(jobs), {}, {}
+    workers = max(1, min(len(jobs), os.cpu_count() or 1))
     try:
         while waiting or running:
             while waiting and len(running) < workers:
                 method = waiting.pop(0)
                 receive, send = context.Pipe(duplex=False)
-                process = context.Process(target=_child, args=(send, method, values, fit_end, season_length, settings),
-                                          daemon=True)
+                process = context.Process(target=_child, args=(send, *jobs[method]), daemon=True)
                 process.start()
                 send.close()
                 running[receive] = (method, process, time.monotonic())
@@ -340,7 +351,8 @@ def classical_forecasts(values: np.ndarray, fit_end: int, season_length: int, se
         if on_fit:
             on_fit(missing)
         if apart:
-            fitted = _fit_apart(missing, values, fit_end, season_length, settings)
+            jobs = {m: (_guarded, (m, values, fit_end, season_length, settings)) for m in missing}
+            fitted = run_apart(jobs, float(settings["time_limit"]))
         else:
             fitted = {m: _guarded(m, values, fit_end, season_length, settings) for m in missing}
         for method, result in fitted.items():
@@ -366,3 +378,69 @@ def _store(folder: Path, key: str, result) -> None:
         os.replace(temporary, target)
     except OSError:
         pass
+
+
+def forecast_from(method: str, history: np.ndarray, steps: int, season_length: int, settings: dict):
+    """Return a method's `steps`-step forecast after `history`, fitted on history alone, or "skipped: why".
+
+    The refit-per-origin form that backtests use, with the same season handling as above.
+    """
+    settings = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
+    history = np.asarray(history, dtype="float64")[-int(settings["max_fit_values"]):]
+    long_season = int(settings["long_season"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return _forecast_from(method, history, steps, season_length, long_season, settings)
+        except (ValueError, np.linalg.LinAlgError, IndexError, KeyError, ZeroDivisionError) as error:
+            return f"skipped: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
+
+
+def _forecast_from(method, history, steps, season_length, long_season, settings) -> np.ndarray:
+    import statsmodels.tools.sm_exceptions  # noqa: F401  (before the caller's filter: see _guarded)
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    if method == "theta":
+        seasonal = 1 < season_length and len(history) >= 2 * season_length
+        model = ThetaModel(history, period=season_length if seasonal else None, deseasonalize=seasonal,
+                           use_test=False, method="multiplicative" if np.min(history) > 0 else "additive")
+        return np.asarray(model.fit().forecast(steps))
+    long = season_length > long_season
+    if long:
+        season = _stl_season(history, len(history), season_length)
+        future = season[len(history) - season_length:][np.arange(steps) % season_length]
+        adjusted, m = history - season, 1
+    else:
+        future, adjusted, m = np.zeros(steps), history, season_length
+    positive = bool(np.min(adjusted) > 0)
+    if method == "holt_winters":
+        from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+        hw = settings.get("holt_winters") or {}
+        seasonal = hw.get("seasonal") if m > 1 else None
+        if seasonal == "mul" and not positive:
+            raise ValueError("a multiplicative season needs a strictly positive series")
+        model = ExponentialSmoothing(adjusted, trend=hw.get("trend") if m > 1 else "add", seasonal=seasonal,
+                                     seasonal_periods=m if seasonal else None,
+                                     damped_trend=bool(hw.get("damped_trend", False)) if m > 1 else True,
+                                     initialization_method="estimated")
+        return np.asarray(model.fit().forecast(steps)) + future
+    if method == "sarima":
+        from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+        sarima = settings.get("sarima") or {}
+        log = bool(sarima.get("log", True)) and not long
+        if log and not positive:
+            raise ValueError("SARIMA on log needs a strictly positive series")
+        seasonal_order = (*sarima.get("seasonal_order", (0, 1, 1)), m) if m > 1 else (0, 0, 0, 0)
+        series = np.log(adjusted) if log else adjusted
+        fitted = SARIMAX(series, order=tuple(sarima.get("order", (0, 1, 1))), seasonal_order=seasonal_order).fit(disp=False)
+        forecast = np.asarray(fitted.forecast(steps))
+        return (np.exp(forecast) if log else forecast) + future
+    if method == "ets":
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+        spec, params = _best_ets(adjusted, len(adjusted), m)
+        fitted = ETSModel(adjusted, **spec).smooth(params)
+        return np.asarray(fitted.forecast(steps)) + future
+    raise ValueError(f"unknown baseline method {method!r}")

@@ -132,12 +132,14 @@ def train(
     jit_compile: bool | str = "auto",
     on_epoch: EpochCallback | None = None,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
+    start_weights: list[np.ndarray] | None = None,
 ) -> Trained:
     """Train a model of `spec` on (inputs, targets) and return it with its loss history.
 
     Stateful models never shuffle; their LSTM state is reset at the start of every epoch. With
     `validation` (inputs, targets), the model's mean squared error on it is recorded after every
-    epoch, on the same scale as the training loss; it does not change the training.
+    epoch, on the same scale as the training loss; it does not change the training. With
+    `start_weights`, training starts from them (fine-tuning) instead of the seed's initial weights.
     """
     load()  # TensorFlow's import is start-up work, not training time
     shuffle = shuffle and not spec.stateful
@@ -148,13 +150,15 @@ def train(
     start = time.perf_counter()
     if engine == "fast":
         fast = engine_for(spec, learning_rate, uses_xla(jit_compile, updates, spec), seed)
+        if start_weights is not None:
+            fast.reset(start_weights)
         if validation is not None:
             report = _with_validation(on_epoch, validation, fast.predict, validation_losses, fast.sync_model)
         losses = fast.fit(inputs, targets, orders, report)
         model, predict_fn = fast.model, fast.predict
     else:
         model = build_model(spec)
-        model.set_weights(initial_weights(spec, seed))
+        model.set_weights(start_weights if start_weights is not None else initial_weights(spec, seed))
         if validation is not None:
             report = _with_validation(on_epoch, validation, lambda x: engine_predict(model, spec, x), validation_losses)
         losses = fit_like_tutorial(model, inputs, targets, epochs=epochs, batch_size=spec.batch_size,

@@ -183,3 +183,30 @@ def plot_comparison(path: Path, frame: pd.DataFrame, keys: list[str], best: list
     right.grid(alpha=0.3)
     right.tick_params(axis="x", labelrotation=30)
     save_figure(figure, path, tight=False)
+
+
+def plot_backtest(path: Path, frame: pd.DataFrame, methods: list[str]) -> None:
+    """Absolute error of the LSTM by origin and horizon (left), and every method's RMSE by horizon (right)."""
+    plt = pyplot()
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1.5, 1]})
+    errors = frame.assign(error=(frame["actual"] - frame["lstm"]).abs()).pivot(index="horizon", columns="origin",
+                                                                                 values="error")
+    image = left.imshow(errors.to_numpy(), aspect="auto", origin="lower", cmap="viridis",
+                        extent=(-0.5, errors.shape[1] - 0.5, 0.5, errors.shape[0] + 0.5))
+    figure.colorbar(image, ax=left, label="LSTM absolute error (original units)")
+    ticks = np.linspace(0, errors.shape[1] - 1, min(8, errors.shape[1])).round().astype(int)
+    left.set_xticks(ticks, [pd.Timestamp(errors.columns[t]).strftime("%Y-%m-%d") if isinstance(errors.columns[t], pd.Timestamp)
+                            else str(errors.columns[t]) for t in ticks], rotation=30, fontsize=7)
+    left.set_xlabel("origin")
+    left.set_ylabel("horizon (steps ahead)")
+    left.set_title("LSTM error by origin and horizon")
+    for method in methods:
+        rmse = frame.assign(squared=(frame["actual"] - frame[method]) ** 2).groupby("horizon")["squared"].mean() ** 0.5
+        right.plot(rmse.index, rmse.to_numpy(), marker=".", linewidth=1.3,
+                   label="LSTM" if method == "lstm" else baseline_label(method))
+    right.set_xlabel("horizon (steps ahead)")
+    right.set_ylabel("RMSE over origins")
+    right.set_title("RMSE by horizon, same origins and targets")
+    right.grid(alpha=0.3)
+    right.legend(frameon=False, fontsize=8)
+    save_figure(figure, path)

@@ -16,9 +16,34 @@ def _fmt(value) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
+    """Print a backtest's RMSE by horizon for the LSTM and each baseline, over the same origins."""
+    backtest = metrics["backtest"]
+    horizons = list(metrics.get("test_rmse_by_horizon") or {})
+    shown = [h for h in horizons if h in ("1", "3", "6", "12", "24", horizons[-1])]
+    table = Table(title=f"backtest: {backtest['origins']} origins {backtest['first_origin']} .. {backtest['last_origin']},"
+                        f" {backtest['refits']} refits ({backtest['window']} window)", header_style="bold")
+    table.add_column("forecaster")
+    for horizon in shown:
+        table.add_column(f"RMSE h={horizon}", justify="right")
+    table.add_row("LSTM", *[_fmt(metrics["test_rmse_by_horizon"].get(h)) for h in shown])
+    for name, scores in metrics.get("baselines", {}).items():
+        if "note" in scores:
+            table.add_row(baseline_label(name), scores["note"], *[""] * (len(shown) - 1))
+        else:
+            table.add_row(baseline_label(name), *[_fmt(scores["test_rmse_by_horizon"].get(h)) for h in shown])
+    console.print(table)
+    console.print(f"LSTM refits: {backtest['lstm_seconds']:.1f} s ({backtest['seconds_per_refit']:.2f} s each);"
+                  f" baselines: {backtest['baseline_seconds']:.1f} s", highlight=False)
+    console.print(f"run folder: {out_dir}", soft_wrap=True, highlight=False)
+
+
 def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) -> None:
     """Print train/test RMSE, the baselines on the same targets and the run folder."""
     console = console or Console()
+    if "backtest" in metrics:
+        print_backtest(metrics, out_dir, console)
+        return
     table = Table(title=None, show_header=True, header_style="bold")
     table.add_column("forecaster")
     table.add_column("train RMSE", justify="right")

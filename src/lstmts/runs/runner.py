@@ -100,7 +100,8 @@ def _versions() -> dict:
     }
 
 
-def _train_repeats(cfg: DictConfig, prepared: Prepared, progress: RunProgress, *, score: bool = True):
+def _train_repeats(cfg: DictConfig, prepared: Prepared, progress: RunProgress, *, score: bool = True,
+                   start_weights: list | None = None):
     from lstmts.models.network import ModelSpec
     from lstmts.models.training import train, updates_per_epoch, uses_xla
 
@@ -122,7 +123,7 @@ def _train_repeats(cfg: DictConfig, prepared: Prepared, progress: RunProgress, *
     validation = (held_out.inputs, held_out.targets) if held_out is not None else None
     updates = cfg.training.epochs * updates_per_epoch(len(train_windows), spec.batch_size)
     compiling = cfg.training.engine == "fast" and uses_xla(cfg.training.jit_compile, updates, spec)
-    for seed in seeds:
+    for number, seed in enumerate(seeds):
         on_epoch = progress.training(f"seed {seed}" if len(seeds) > 1 else "training", cfg.training.epochs,
                                      compiling)
         trained = train(
@@ -137,6 +138,7 @@ def _train_repeats(cfg: DictConfig, prepared: Prepared, progress: RunProgress, *
             jit_compile=cfg.training.jit_compile,
             on_epoch=on_epoch,
             validation=validation,
+            start_weights=start_weights[number] if start_weights else None,
         )
         if not score:
             yield seed, trained, {}
@@ -145,7 +147,7 @@ def _train_repeats(cfg: DictConfig, prepared: Prepared, progress: RunProgress, *
             split: prepared.pipeline.inverse(trained.predict(w.inputs), w.target_index, prepared.series.values)
             for split, w in prepared.windows.items()
         }
-        forecaster = _forecaster(cfg, prepared, trained.model)
+        forecaster = _forecaster(cfg, prepared.pipeline, trained.model)
         horizons = list(cfg.horizons or [])
         test_origins = prepared.windows["test"].target_index
         predictions["paths"] = forecaster.paths(prepared.series.values, test_origins, max(horizons)) if horizons else None
@@ -155,12 +157,30 @@ def _train_repeats(cfg: DictConfig, prepared: Prepared, progress: RunProgress, *
         yield seed, trained, predictions
 
 
-def refit(cfg: DictConfig, series: Series, console=None) -> tuple[list, Pipeline, int]:
+@dataclass
+class Refitted:
+    """A configuration trained on every value of a series: each seed's weights and the transforms."""
+
+    cfg: DictConfig
+    model: object  # a model of the architecture; each seed's weights are set on it in turn
+    weights: list[list[np.ndarray]]
+    pipeline: Pipeline
+    first_target: int  # where a stateful model's warm-up starts
+
+    def forecast(self, values: np.ndarray, steps: int) -> np.ndarray:
+        """Return the ensemble's forecast of the `steps` values after `values` (history up to an origin)."""
+        paths = []
+        for weights in self.weights:
+            self.model.set_weights(weights)
+            paths.append(_forecaster(self.cfg, self.pipeline, self.model).beyond(values, steps, self.first_target))
+        return np.mean(paths, axis=0)
+
+
+def refit(cfg: DictConfig, series: Series, console=None, start_weights: list | None = None) -> Refitted:
     """Train a run's configuration on every value of `series` (no test period).
 
-    Returns (the models, one per seed; the transforms fitted on the whole series; the first
-    target, where a stateful model's warm-up starts). A stateful model drops the oldest samples
-    that do not fill a whole batch.
+    A stateful model drops the oldest samples that do not fill a whole batch. With
+    `start_weights` (one list per seed), training continues from them instead of a fresh start.
     """
     pipeline = Pipeline(list(cfg.protocol.transforms)).fit(series.values)
     first = cfg.framing.look_back + pipeline.warmup
@@ -177,15 +197,19 @@ def refit(cfg: DictConfig, series: Series, console=None) -> tuple[list, Pipeline
     empty = np.array([], dtype=np.int64)
     prepared = Prepared(series=series, pipeline=pipeline, periods=Periods(index, empty, empty, len(series.values)),
                         windows=windows, season_length=season_for(cfg.season_length, series.frequency))
+    weights, model = [], None
     with RunProgress(console) as progress:
-        models = [trained.model for _, trained, _ in _train_repeats(cfg, prepared, progress, score=False)]
-    return models, pipeline, first
+        # The fast engines train one shared model per architecture: keep each seed's weights at once.
+        for _, trained, _ in _train_repeats(cfg, prepared, progress, score=False, start_weights=start_weights):
+            weights.append(trained.model.get_weights())
+            model = trained.model
+    return Refitted(cfg=cfg, model=model, weights=weights, pipeline=pipeline, first_target=first)
 
 
-def _forecaster(cfg: DictConfig, prepared: Prepared, model):
+def _forecaster(cfg: DictConfig, pipeline: Pipeline, model):
     from lstmts.models.forecaster import Forecaster
 
-    return Forecaster(model, prepared.pipeline, cfg.framing.look_back, cfg.framing.lags_as,
+    return Forecaster(model, pipeline, cfg.framing.look_back, cfg.framing.lags_as,
                       bool(cfg.model.stateful), cfg.training.batch_size)
 
 
@@ -256,7 +280,7 @@ def _score_split(prepared: Prepared, split: str, predictions: np.ndarray, scale)
     return score(prepared.series.values[index], predictions, scale)
 
 
-def _classical(cfg: DictConfig, prepared: Prepared, console) -> dict:
+def _classical(cfg: DictConfig, prepared: Prepared) -> dict:
     """Return the classical models' forecasts (or why each was skipped); {} when switched off.
 
     Called before training: a fit that is not cached yet runs in a child process while this one
@@ -270,9 +294,9 @@ def _classical(cfg: DictConfig, prepared: Prepared, console) -> dict:
     settings.pop("classical")
 
     def on_fit(methods: list[str]) -> None:
-        if console is not None:
-            console.print(f"fitting classical baselines ({', '.join(methods)}; at most {settings['time_limit']} s each,"
-                          f" cached for later runs) ...", highlight=False, soft_wrap=True)
+        # On a terminal the progress display shows this phase; the log keeps it for pipes and batch jobs.
+        log.info("fitting classical baselines (%s; at most %s s each, cached for later runs)", ", ".join(methods),
+                 settings["time_limit"])
 
     return classical_forecasts(prepared.series.values, _training_end(prepared.periods), prepared.season_length, settings,
                                on_fit=on_fit,
@@ -297,8 +321,10 @@ def _resolved_yaml(cfg: DictConfig) -> str:
         raise UserError(f"the config cannot be resolved{key}: {reason}; fix that value or override") from None
 
 
-def run(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=None) -> dict:
+def run(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=None, body=None) -> dict:
     """Run one experiment into out_dir and return its metrics (also written to metrics.json).
+
+    `body(cfg, out_dir, console) -> metrics` does the work (a plain run by default; a backtest).
 
     Whatever happens, metrics.json ends with status ok, failed (with the error) or interrupted.
     """
@@ -317,10 +343,9 @@ def run(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=
         files.write_atomic(out_dir / "config.yaml", _resolved_yaml(cfg))
         log.info("run folder %s; config:\n%s", out_dir, OmegaConf.to_yaml(cfg, resolve=True))
         validate(cfg)
-        metrics.update(_run(cfg, out_dir, console))
+        metrics.update((body or _run)(cfg, out_dir, console))
         metrics["status"] = "ok"
-        log.info("train RMSE %.4f, test RMSE %.4f, %s updates in %.2f s", metrics["train_rmse"],
-                 metrics["test_rmse"], metrics["updates"], metrics["train_seconds"])
+        log.info("outcome: %s", {k: metrics.get(k) for k in ("train_rmse", "test_rmse", "updates", "train_seconds")})
     except KeyboardInterrupt:
         metrics.update(status="interrupted", error="interrupted by the user (Ctrl-C)")
         log.warning("interrupted")
@@ -347,7 +372,7 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     per_seed = []
     with RunProgress(console) as progress:
         with progress.phase("fitting the baselines"):
-            classical = _classical(cfg, prepared, console)
+            classical = _classical(cfg, prepared)
         for seed, trained, predictions in _train_repeats(cfg, prepared, progress):
             per_seed.append((seed, trained, predictions))
             _save_model(cfg, out_dir, seed, trained.model)

@@ -1,0 +1,73 @@
+"""Rolling-origin backtests: origins, no peeking past an origin, refits, and a run folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmts.config import airline_csv
+from lstmts.data.series import load_series
+from lstmts.runs import backtest
+
+
+@pytest.fixture
+def cfg(compose_config):
+    return compose_config("protocol=honest", "framing.look_back=3", "training.epochs=2", "evaluation=backtest",
+                          "evaluation.horizon=3")
+
+
+def test_origins_every_k_steps_or_evenly_spaced_folds(cfg):
+    np.testing.assert_array_equal(backtest.origins_of(cfg, 96, 144), np.arange(96, 144))
+    cfg.evaluation.every = 12
+    np.testing.assert_array_equal(backtest.origins_of(cfg, 96, 144), [96, 108, 120, 132])
+    cfg.evaluation.folds = 3
+    np.testing.assert_array_equal(backtest.origins_of(cfg, 96, 144), [96, 120, 143])
+
+
+def test_a_forecast_never_sees_data_after_its_origin(cfg):
+    series = load_series(cfg.data, airline_csv())
+    changed = dataclasses.replace(series, values=np.where(np.arange(len(series.values)) >= 110,
+                                                          series.values * 3, series.values))
+    origins = np.array([100, 110, 120])
+    before, _ = backtest.lstm_paths(cfg, series, origins, 3)
+    after, _ = backtest.lstm_paths(cfg, changed, origins, 3)
+    np.testing.assert_array_equal(before[:2], after[:2])  # origins 100 and 110 use values before 110 only
+    assert not np.allclose(before[2], after[2])
+    classical_before = backtest.baseline_paths(cfg, series, origins, 3, 12)
+    classical_after = backtest.baseline_paths(cfg, changed, origins, 3, 12)
+    for method in ("holt_winters", "sarima"):
+        np.testing.assert_allclose(classical_before[method][:2], classical_after[method][:2], rtol=1e-9)
+        assert not np.allclose(classical_before[method][2], classical_after[method][2])
+
+
+def test_refit_every_k_origins_and_the_sliding_window(cfg):
+    series = load_series(cfg.data, airline_csv())
+    cfg.evaluation.refit_every = 2
+    paths, seconds = backtest.lstm_paths(cfg, series, np.array([100, 101, 102, 103]), 3)
+    assert len(seconds) == 2 and np.isfinite(paths).all()
+    cfg.evaluation.refit_every = 1
+    cfg.evaluation.window = "sliding"
+    shifted = dataclasses.replace(series, values=np.where(np.arange(len(series.values)) < 10, 1.0, series.values))
+    slid, _ = backtest.lstm_paths(cfg, series, np.array([100, 110]), 3)
+    slid_changed, _ = backtest.lstm_paths(cfg, shifted, np.array([100, 110]), 3)
+    # The window of origin 110 starts at 10: what came before it does not count.
+    np.testing.assert_array_equal(slid[1], slid_changed[1])
+
+
+def test_a_backtest_run_writes_every_origin_and_horizon(cfg, tmp_path):
+    cfg.evaluation.folds = 4
+    metrics = backtest.run_backtest(cfg, tmp_path)
+    frame = pd.read_csv(tmp_path / "backtest.csv")
+    assert frame["origin"].nunique() == 4 and set(frame["horizon"]) == {1, 2, 3}
+    assert set(frame.columns) >= {"origin", "horizon", "target", "actual", "lstm", "holt_winters", "sarima"}
+    h1 = frame[frame["horizon"] == 1]
+    assert metrics["test_rmse_by_horizon"]["1"] == pytest.approx(float(np.sqrt(np.mean((h1["actual"] - h1["lstm"]) ** 2))))
+    assert metrics["baselines"]["sarima"]["test_rmse_by_horizon"]["1"] == pytest.approx(
+        float(np.sqrt(np.mean((h1["actual"] - h1["sarima"]) ** 2))))
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["status"] == "ok" and saved["backtest"]["refits"] == 4 and saved["backtest"]["origins"] == 4
+    assert (tmp_path / "backtest.png").stat().st_size > 0
