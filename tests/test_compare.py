@@ -265,3 +265,21 @@ def test_a_running_run_is_told_from_one_that_was_killed(tmp_path):
             json.dumps({"status": "running", "process": {"host": platform.node(), "pid": pid}}))
     assert read_run(tmp_path / "live").status == "running"
     assert read_run(tmp_path / "killed").status == "interrupted"
+
+
+@pytest.mark.parametrize("edit", [
+    {"test_rmse": "1.5"},  # a string for a number: the format string of the table crashed on it
+    {"baselines": ["persistence"]},  # a list for an object
+    {"baselines": {"persistence": {"test_rmse": [1, 2]}}},
+    {"status": ["ok"]},
+    {"choices": "vanilla"},
+])
+def test_compare_skips_a_metrics_json_with_wrong_types_in_one_line(runs, tmp_path, edit):
+    hostile = tmp_path / "hostile"
+    shutil.copytree(runs["lb1-seed1"], hostile)
+    (hostile / "metrics.json").write_text(json.dumps({**_metrics(hostile), **edit}))
+    console = Console(file=io.StringIO(), width=1000)
+    table = compare([str(runs["lb1-seed2"]), str(hostile)], out_dir=tmp_path / "out", console=console)
+    skipped = [line for line in console.file.getvalue().splitlines() if line.startswith("skipped")]
+    assert len(skipped) == 1 and str(hostile) in skipped[0] and "metrics.json" in skipped[0], skipped
+    assert [Path(run).name for run in table["run"]] == ["lb1-seed2"]

@@ -54,6 +54,8 @@ DATA_FILES: dict[str, bytes | str] = {
     "unparseable.csv": _csv([("1949-01", "112"), ("notadate", "118"), ("1949-03", "132")]),
     "too-short.csv": _csv([("1949-01", "112"), ("1949-02", "118"), ("1949-03", "132")]),
     "constant.csv": _csv([(month, "5") for month in _months(30)]),
+    "huge.csv": _csv([(month, "1e308" if m == 20 else str(100 + m)) for m, month in enumerate(_months(40))]),
+    "tiny.csv": _csv([(month, f"{1 + m % 7}e-300") for m, month in enumerate(_months(40))]),
 }
 
 
@@ -69,7 +71,8 @@ class Case:
 
 CASES = {
     # The slow one first (it trains until the loss diverges), so that the quick ones run beside it.
-    "nan-loss": Case(("training.learning_rate=1e30", "training.epochs=3"), ("diverged", "learning_rate")),
+    "nan-loss": Case(("training.learning_rate=1e30", "training.epochs=3", "baselines.classical=false"),
+                     ("diverged", "learning_rate")),
     "missing-file": Case((), ("does-not-exist.csv", "does not exist"), data_file="does-not-exist.csv"),
     "empty-file": Case((), ("empty.csv", "empty"), data_file="empty.csv"),
     "header-only": Case((), ("header-only.csv", "no rows"), data_file="header-only.csv"),
@@ -96,6 +99,25 @@ CASES = {
                                  runs=False),
     "sweep-dir-under-a-file": Case(("-m", "seed=1,2", "hydra.sweep.dir={work}/a-file/sweep"),
                                    ("cannot write", "a-file", "hydra.sweep.dir"), runs=False),
+    # Issue 12: values whose squares overflow or underflow, checked before training.
+    "huge-value": Case((), ("1e+308", "line 22", "overflows", "rescale"), data_file="huge.csv"),
+    "tiny-values": Case((), ("underflow", "rescale"), data_file="tiny.csv"),
+    # Issue 12: every config value is checked before training, unresolvable ones included.
+    "objective-unknown": Case(("objective=foo",), ("objective='foo'", "validation_rmse")),
+    "objective-without-validation": Case(("objective=validation_rmse",), ("split.validation_fraction",)),
+    "units-beyond-memory": Case(("model.units=100000",), ("model.units=100000", "GiB", "fewer model.units")),
+    "seed-unresolvable": Case(("seed=${oops}",), ("cannot be resolved", "seed", "oops")),
+    "sarima-null": Case(("baselines.sarima=null",), ("baselines.sarima", "seasonal_order")),
+    "transforms-not-a-list": Case(("protocol.transforms=log",), ("'protocol.transforms=[log]'",)),
+    "resume-not-a-bool": Case(("resume=maybe",), ("resume='maybe'", "true")),
+    # Issue 12: Hydra's composition errors, as one line with the closest name.
+    "unknown-key": Case(("model.unitz=4",), ("model.unitz", "did you mean model.units"), runs=False),
+    "unknown-group-option": Case(("model=lstm",), ("model=lstm", "stacked, stacked_stateful, stateful, vanilla"),
+                                 runs=False),
+    "unknown-group": Case(("modle=vanilla",), ("modle", "did you mean model"), runs=False),
+    "unparsable-override": Case(("seed=[1",), ("seed=[1", "cannot read"), runs=False),
+    "sweep-value-without-m": Case(("seed=1,2",), ("-m",), runs=False),
+    "sweep-unknown-option": Case(("-m", "model=vanilla,lstm"), ("model=lstm", "vanilla"), runs=False),
     "forecast-not-a-run": Case(("forecast", "{work}/not-a-run"), ("not-a-run", "not a run folder"), runs=False),
     "compare-not-a-run": Case(("compare", "{work}/not-a-run"), ("not-a-run", "no run folders"), runs=False),
 }
@@ -291,8 +313,11 @@ def test_write_atomic_failing_midway_keeps_the_old_file(tmp_path, monkeypatch, e
         raise error
 
     monkeypatch.setattr(os, "fsync", fail_after_writing)
-    with pytest.raises(type(error)):
+    # A full disk is the user's to fix: one line naming the file; Ctrl-C stays Ctrl-C.
+    with pytest.raises(files.CannotWrite if isinstance(error, OSError) else KeyboardInterrupt) as raised:
         files.write_atomic(target, '{"status": "failed"}\n' * 1000)
+    if isinstance(error, OSError):
+        assert f"cannot write {target}: No space left on device" in str(raised.value)
     assert written
     assert target.read_text() == '{"status": "ok"}\n'
     assert _leftovers(tmp_path, {"metrics.json"}) == []
@@ -306,7 +331,7 @@ def test_write_atomic_failing_at_the_rename_keeps_the_old_file(tmp_path, monkeyp
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(os, "replace", refuse)
-    with pytest.raises(PermissionError):
+    with pytest.raises(files.CannotWrite, match="Permission denied"):
         files.write_atomic(target, "a,b\n3,4\n")
     assert target.read_text() == "a,b\n1,2\n"
     assert _leftovers(tmp_path, {"summary.csv"}) == []
@@ -323,7 +348,7 @@ def test_save_figure_failing_at_the_rename_leaves_no_temporary_file(tmp_path, mo
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(os, "replace", refuse)
-    with pytest.raises(PermissionError):
+    with pytest.raises(files.CannotWrite, match="forecast.png"):
         plots.save_figure(figure, target)
     plt.close(figure)
     assert target.read_bytes() == b"old picture"

@@ -11,7 +11,7 @@ import os
 import sys
 import threading
 
-from lstmts.errors import UserError, fail
+from lstmts.errors import UserError, fail, stop_reason
 
 SUBCOMMANDS = ("compare", "forecast")
 
@@ -26,6 +26,12 @@ def main() -> None:
         raise SystemExit(1) from None
     except SystemExit as stop:
         _exit(stop.code)
+    except KeyboardInterrupt as stop:
+        # A stop that came between jobs (while Hydra composed the next one): the runs that
+        # finished are in their folders and the sweep's summary is written.
+        name, code = stop_reason(stop)
+        print(f"lstmts: interrupted by {name}", file=sys.stderr)
+        _exit(code)
     _exit(0)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -13,6 +14,9 @@ _SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
 # The classical baselines, by the name of their config key (lstmts.evaluation.classical fits them).
 BASELINE_METHODS = ("holt_winters", "sarima", "theta", "ets")
+
+# The metrics a sweep may optimise (`objective`): each split's RMSE, MAE and MASE.
+OBJECTIVES = tuple(f"{split}_{metric}" for split in ("validation", "test", "train") for metric in ("rmse", "mae", "mase"))
 
 
 def _packaged(name: str) -> Path | None:
@@ -73,6 +77,17 @@ def validate(cfg: DictConfig) -> None:
         _check(_is_int(value) and value >= 1,
                f"model.units={units!r} is impossible; every layer needs a whole number of units >= 1, e.g. model.units=4")
     layer_units(cfg.model)
+    _check_model_memory(cfg)
+    transforms = cfg.protocol.get("transforms")
+    _check(isinstance(transforms, (list, ListConfig)),
+           f"protocol.transforms={transforms!r} is not a list; write it in brackets, e.g. 'protocol.transforms=[{transforms}]'")
+    _check(isinstance(cfg.get("resume", False), bool),
+           f"resume={cfg.get('resume')!r} is impossible; use true (skip the jobs that finished) or false")
+    objective = cfg.get("objective")
+    _check(objective is None or objective in OBJECTIVES,
+           f"objective={objective!r} is not a metric of a run; use one of {', '.join(OBJECTIVES)}, or null")
+    _check(objective is None or not str(objective).startswith("validation_") or cfg.split.get("validation_fraction", 0) > 0,
+           f"objective={objective} needs a validation period; add split.validation_fraction=0.2, or use another objective")
     training = cfg.training
     for key in ("epochs", "batch_size", "repeats"):
         value = training[key]
@@ -116,6 +131,27 @@ def validate(cfg: DictConfig) -> None:
            f"intervals.steps={intervals.get('steps')!r} is impossible; use a whole number >= 1, e.g. 24")
     _check(cfg.data.missing in ("error", "interpolate", "drop"),
            f"data.missing={cfg.data.missing!r} is unknown; use error, interpolate or drop")
+
+
+def _memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_model_memory(cfg: DictConfig) -> None:
+    """Refuse a network whose weights alone, with their gradients and Adam's two moments, exceed half the memory."""
+    inputs = cfg.framing.look_back if cfg.framing.lags_as == "features" else 1
+    weights = 0
+    for units in layer_units(cfg.model):
+        weights += 4 * units * (units + inputs + 1)  # four gates, each with input, recurrent and bias weights
+        inputs = units
+    needed = weights * 4 * 4  # float32: weights, gradients, Adam's m and v
+    memory = _memory_bytes()
+    _check(memory is None or needed <= memory / 2,
+           f"model.units={cfg.model.units} needs about {needed / 2**30:.0f} GiB for its weights and optimizer state,"
+           f" more than half this machine's {(memory or 0) / 2**30:.0f} GiB; use fewer model.units")
 
 
 def _validate_baselines(baselines: DictConfig) -> None:

@@ -1,8 +1,10 @@
-"""The exception that means "the user can fix this", and the one-line exit every command uses for it."""
+"""The exception that means "the user can fix this", the one-line exit every command uses for it, and stops by signal."""
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 
 class UserError(Exception):
@@ -11,6 +13,39 @@ class UserError(Exception):
 
 class TrainingDiverged(UserError):
     """The loss became NaN or infinite."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: handled exactly like Ctrl-C, with the signal's name and exit status."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(signal.Signals(number).name)
+        self.signal = signal.Signals(number).name
+        self.exit_code = 128 + number
+
+
+def stop_reason(stop: KeyboardInterrupt) -> tuple[str, int]:
+    """Return (the signal's name, the exit status) of an interruption: SIGINT and 130 for Ctrl-C."""
+    if isinstance(stop, Interrupted):
+        return stop.signal, stop.exit_code
+    return "SIGINT", 130
+
+
+def _raise_interrupted(number: int, frame) -> None:
+    raise Interrupted(number)
+
+
+def stop_on_signals() -> None:
+    """Make SIGTERM (a batch system's time limit, `kill`) and SIGHUP (a closed terminal) raise Interrupted.
+
+    Only where they still have their default action (a launcher may have its own handler) and only
+    in the main thread, where Python runs signal handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(number) is signal.SIG_DFL:
+            signal.signal(number, _raise_interrupted)
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -42,7 +42,10 @@ def compare(arguments: list[str], *, out_dir: Path, group: bool = False, over: t
     table = group_over(frame, keys, list(over), sort_by) if group else frame
     if columns is not None:
         check_columns(columns, table)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise files.cannot_write(out_dir, error) from None
     files.write_csv(out_dir / "comparison.csv", table)
     if any(r.ok for r in records):
         plot_comparison(out_dir / "comparison.png", frame, keys, best_predictions(frame, top))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +40,30 @@ def load_run(run_dir: Path):
         missing.append("config.yaml")
     if missing:
         raise UserError(f"{run_dir} lacks {', '.join(missing)}; rerun the experiment with this version of lstmts")
-    config = OmegaConf.create(yaml.safe_load(config_path(run_dir).read_text()))
-    pipeline = Pipeline.from_json((run_dir / "transforms.json").read_text())
+    data = record.metrics.get("data")
+    if not (isinstance(data, dict) and isinstance(data.get("path"), str)
+            and re.fullmatch(r"[0-9a-f]{64}", str(data.get("sha256")))):
+        raise UserError(f"{run_dir / 'metrics.json'} does not record the data file and its SHA-256 checksum, so a"
+                        f" changed data file could not be told; rerun the experiment with this version of lstmts")
+    try:
+        tree = yaml.safe_load(config_path(run_dir).read_text())
+        if not isinstance(tree, dict):
+            raise ValueError("not a YAML mapping")
+        config = OmegaConf.create(tree)
+        for key in ("seed", "framing.look_back", "framing.lags_as", "model.stateful", "training.repeats",
+                    "training.batch_size", "protocol.transforms", "data"):
+            if OmegaConf.select(config, key) is None:
+                raise ValueError(f"no {key}")
+        pipeline = Pipeline.from_json((run_dir / "transforms.json").read_text())
+    except (OSError, ValueError, TypeError, KeyError, yaml.YAMLError) as error:
+        raise UserError(f"{run_dir} holds a config.yaml or transforms.json that lstmts cannot use ({_short(error)});"
+                        f" rerun the experiment") from None
     return config, record.metrics, pipeline
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:120]
 
 
 def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, console=None) -> pd.DataFrame:
@@ -59,13 +81,10 @@ def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, console=None
     if steps < 1:
         raise UserError(f"--steps {steps} is impossible; forecast at least 1 step")
     config, metrics, pipeline = load_run(run_dir)
-    recorded_path = metrics.get("data", {}).get("path")
-    if recorded_path:
-        # The absolute path the run read: a relative data.path depends on where it was started.
-        config.data.path = recorded_path
+    # The absolute path the run read: a relative data.path depends on where it was started.
+    config.data.path = metrics["data"]["path"]
     series = load_series(config.data, airline_csv())
-    recorded = metrics.get("data", {}).get("sha256")
-    if recorded and recorded != series.sha256:
+    if metrics["data"]["sha256"] != series.sha256:
         raise UserError(f"the data file {series.path} changed since this run was made; rerun the experiment on the new data")
     limit = max(len(series.values), MIN_STEPS_LIMIT)
     if steps > limit:
@@ -109,8 +128,8 @@ def _load_model(keras, model_file: Path):
         raise UserError(f"{model_file} is missing; rerun the experiment to save its models again")
     try:
         return keras.saving.load_model(model_file, compile=False)
-    except (OSError, ValueError) as error:
-        raise UserError(f"{model_file} cannot be read ({str(error).splitlines()[0][:120]}); rerun the experiment") from None
+    except Exception as error:  # truncated, not a zip, another format: whatever Keras says, the file is unusable
+        raise UserError(f"{model_file} cannot be read ({_short(error)}); rerun the experiment") from None
 
 
 def _interval_widths(run_dir: Path) -> dict | None:
@@ -128,8 +147,12 @@ def _interval_widths(run_dir: Path) -> dict | None:
 
 def _first_test_target(run_dir: Path, series) -> int:
     """Return the series position of the run's first test target (where a stateful warm-up starts)."""
-    predictions = pd.read_csv(run_dir / "predictions.csv")
-    first = predictions.loc[predictions["split"] == "test", "date"].iloc[0]
+    try:
+        predictions = pd.read_csv(run_dir / "predictions.csv")
+        first = predictions.loc[predictions["split"] == "test", "date"].iloc[0]
+    except (OSError, ValueError, KeyError, IndexError) as error:
+        raise UserError(f"{run_dir / 'predictions.csv'} is missing or not one lstmts wrote ({_short(error)});"
+                        f" rerun the experiment") from None
     try:
         return int(series.labels.get_loc(pd.Timestamp(first) if series.has_dates else int(first)))
     except (KeyError, ValueError, TypeError):
@@ -166,8 +189,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     from rich.console import Console
 
-    console = Console()
-    frame = forecast_run(args.run_dir, args.steps, refit=args.refit, console=Console(stderr=True))
+    console = Console(markup=False)
+    frame = forecast_run(args.run_dir, args.steps, refit=args.refit, console=Console(stderr=True, markup=False))
     frequency = frame.attrs["frequency"]
     levels = [c.removeprefix("lower_") for c in frame.columns if c.startswith("lower_")]
     for _, row in frame.iterrows():

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import sys
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
 from lstmts.config import conf_dir
-from lstmts.errors import UserError, fail
+from lstmts.errors import UserError, fail, stop_on_signals, stop_reason
 
 
 def register_resolvers() -> None:
-    """Register the `${lstmts_pid:}` resolver that the sweep folder's name uses."""
+    """Register the resolvers of the sweep folder's name (`${lstmts_pid:}`) and of its job folders' names."""
+    from lstmts.runs.sweep import job_folder_name
+
     if not OmegaConf.has_resolver("lstmts_pid"):
         OmegaConf.register_new_resolver("lstmts_pid", lambda: os.getpid(), use_cache=True)
+    if not OmegaConf.has_resolver("lstmts_job_dir"):
+        OmegaConf.register_new_resolver("lstmts_job_dir", job_folder_name)
 
 
 def _task(cfg) -> dict | float | None:
@@ -27,17 +33,20 @@ def _task(cfg) -> dict | float | None:
     from lstmts.report.tables import job_line, print_summary
 
     with gc_paused():  # pandas and scikit-learn
+        from lstmts.runs.runner import finished_run, run
         if cfg.get("evaluation") is not None:
             from lstmts.runs.backtest import run_backtest as run
-        else:
-            from lstmts.runs.runner import run
 
+    stop_on_signals()  # in a launcher's worker process too, where it can
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
-    console = Console(stderr=True)
+    console = Console(stderr=True, markup=False)
+    kept = None
     try:
-        metrics = run(cfg, out_dir, choices=dict(hydra_cfg.runtime.choices), console=console)
+        if cfg.get("resume", False) is True:
+            kept = finished_run(cfg, out_dir)
+        metrics = kept or run(cfg, out_dir, choices=dict(hydra_cfg.runtime.choices), console=console)
         objective = _objective(metrics, cfg.objective) if cfg.get("objective") else None
     except UserError as error:
         if not multirun:
@@ -45,11 +54,15 @@ def _task(cfg) -> dict | float | None:
         print(f"lstmts: error in job {hydra_cfg.job.num} ({out_dir}): {error}", file=sys.stderr)
         # Its metrics.json records the failure; the other jobs go on (NaN fails an Optuna trial).
         return float("nan") if cfg.get("objective") else None
-    except KeyboardInterrupt:
-        fail(f"interrupted; {out_dir / 'metrics.json'} says status: interrupted", code=130)
+    except KeyboardInterrupt as stop:
+        name, code = stop_reason(stop)
+        fail(f"interrupted by {name}; {out_dir / 'metrics.json'} says status: interrupted", code=code)
     if multirun:
         # One line per job; the sweep's summary table comes at the end.
-        print(job_line(hydra_cfg.job.num, ",".join(hydra_cfg.overrides.task), metrics), flush=True)
+        line = job_line(hydra_cfg.job.num, ",".join(hydra_cfg.overrides.task), metrics)
+        print(f"{line} (finished earlier: kept)" if kept else line, flush=True)
+    elif kept:
+        print(f"{out_dir} already holds this run, finished (resume=true): kept it", flush=True)
     else:
         print_summary(metrics, out_dir)
     return metrics if objective is None else objective
@@ -62,13 +75,145 @@ def _objective(metrics: dict, name: str) -> float:
     return float(value)
 
 
+# Hydra's own flags, other than -m, after which lstmts leaves the command line to Hydra alone.
+_MULTIRUN_FLAGS = ("-m", "--multirun")
+
+
+def check_overrides(argv: list[str]) -> None:
+    """Raise UserError, with the closest name, when the overrides do not compose into a config.
+
+    Composes the config as Hydra will (a sweep with the first value of each swept key, every
+    value of a swept group checked), so that an unknown key or option, or an override that cannot
+    be parsed, gets one line instead of Hydra's report. Other flags (--help, --cfg, ...) are Hydra's.
+    """
+    if any(arg.startswith("-") and arg not in _MULTIRUN_FLAGS for arg in argv):
+        return
+    overrides = [arg for arg in argv if not arg.startswith("-")]
+    multirun = len(overrides) < len(argv)
+    if not overrides:
+        return
+    from hydra import compose, initialize_config_dir
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException, MissingConfigException, OverrideParseException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except OverrideParseException as error:
+        bad = next((o for o in overrides if _unparsable(OverridesParser, o)), overrides[0])
+        raise UserError(f"cannot read the override {bad!r}: {_first_line(error)}; write key=value, e.g. seed=3,"
+                        f" and quote values with spaces or brackets") from None
+    single = []
+    for text, override in zip(overrides, parsed):
+        if not override.is_sweep_override():
+            single.append(text)
+            continue
+        if not multirun:
+            raise UserError(f"{text} gives several values, which makes a sweep; add -m: lstmts -m {text}")
+        try:
+            values = list(override.sweep_string_iterator())
+        except Exception:  # an interval(...) of a search: no values to try
+            continue
+        key = text.split("=", 1)[0]
+        single.append(f"{key}={values[0]}")
+        # Every option of a swept group must exist: add the first missing one to the composition.
+        single.extend(f"{key}={value}" for value in values[1:] if _group_option_missing(key, value))
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            compose(config_name="config", overrides=single)
+    except MissingConfigException as error:
+        raise UserError(_missing_option(error)) from None
+    except (HydraException, OmegaConfBaseException) as error:
+        raise UserError(_unknown_key(error)) from None
+
+
+def _unparsable(parser_class, override: str) -> bool:
+    from hydra.errors import OverrideParseException
+
+    try:
+        parser_class.create().parse_overrides([override])
+    except OverrideParseException:
+        return True
+    return False
+
+
+def _group_option_missing(key: str, value: str) -> bool:
+    group = conf_dir() / key.lstrip("+~")
+    return group.is_dir() and not (group / f"{value}.yaml").exists()
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def _missing_option(error) -> str:
+    """Return the line for `group=option` with an option the group does not have."""
+    missing = str(getattr(error, "missing_cfg_file", "") or "")
+    group, _, option = missing.rpartition("/")
+    options = list(getattr(error, "options", None) or [])
+    if not options and (conf_dir() / group).is_dir():
+        options = sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+    if not group or not options:
+        return f"{_first_line(error)}; check the group and option names (lstmts --help lists them)"
+    close = difflib.get_close_matches(option, options, n=1)
+    guess = f"did you mean {group}={close[0]}? " if close else ""
+    return f"{group}={option} is not an option of {group}; {guess}its options are: {', '.join(options)}"
+
+
+def _config_keys() -> tuple[list[str], list[str]]:
+    """Return (every key of the default config as a dotted path, the config groups)."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose(config_name="config")
+    keys: list[str] = []
+
+    def walk(node, prefix: str) -> None:
+        for key in node:
+            path = f"{prefix}{key}"
+            keys.append(path)
+            value = node._get_node(key)
+            if OmegaConf.is_dict(value):
+                walk(value, f"{path}.")
+
+    walk(cfg, "")
+    groups = sorted(p.name for p in conf_dir().iterdir() if p.is_dir() and p.name != "hydra")
+    return keys, groups
+
+
+def _unknown_key(error) -> str:
+    """Return the line for an override of a key the config does not have (or another composition error)."""
+    message = str(error)
+    found = re.search(r"Could not override '([^']+)'", message)
+    if not found:
+        return f"the overrides do not compose into a config: {_first_line(error)}"
+    key = found.group(1)
+    if key.startswith("hydra.") or key == "hydra":
+        return f"{key} is not a key of Hydra's config; see lstmts --hydra-help"
+    keys, groups = _config_keys()
+    parent, _, _ = key.rpartition(".")
+    siblings = [k for k in keys if k.rpartition(".")[0] == parent]
+    close = difflib.get_close_matches(key, siblings + ([] if parent else groups), n=1) \
+        or difflib.get_close_matches(key, keys + groups, n=1)
+    guess = f"did you mean {close[0]}? " if close else ""
+    known = f"the keys of {parent} are: {', '.join(k.rpartition('.')[2] for k in siblings)}" if parent and siblings \
+        else f"the groups are: {', '.join(groups)}"
+    return f"{key} is not a config key; {guess}{known} (a new key needs a +: +{key}=...)"
+
+
 def main() -> None:
     """Run the Hydra app: one experiment, or a sweep with `-m`."""
     import hydra
 
+    stop_on_signals()
     register_resolvers()
     from lstmts.runs.sweep import finish_sweep
 
+    try:
+        check_overrides(sys.argv[1:])
+    except UserError as error:
+        fail(str(error))
     app = hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(_task)
     try:
         app()

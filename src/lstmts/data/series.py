@@ -87,7 +87,19 @@ def _numeric(column: pd.Series, name: str, path: Path) -> np.ndarray:
     if np.isinf(values).any():
         row = int(np.flatnonzero(np.isinf(values))[0])
         raise UserError(f"column {name!r} of {path} has an infinite value on line {_line(column, row)}; fix that row")
+    huge = np.abs(values) > LARGEST
+    if huge.any():
+        row = int(np.flatnonzero(huge)[0])
+        raise UserError(f"column {name!r} of {path} has the value {values[row]:g} on line {_line(column, row)}, beyond"
+                        f" ±{LARGEST:g}: its square overflows (RMSE, training loss); rescale the column, e.g. to"
+                        f" thousands or millions")
     return values
+
+
+# Beyond these magnitudes squared errors overflow (1e150² = 1e300, near float64's 1.8e308) or
+# underflow to zero (an RMSE of 0.0 for values near 1e-300).
+LARGEST = 1e150
+SMALLEST = 1e-150
 
 
 def _describe_rows(column: pd.Series, rows: np.ndarray) -> str:
@@ -203,6 +215,10 @@ def load_series(data_cfg, default_path: Path) -> Series:
             f"column {data_cfg.column!r} of {path} is constant ({values[0]:g}); scaling would divide by zero,"
             f" and there is nothing to forecast"
         )
+    largest = float(np.nanmax(np.abs(values))) if len(values) else 0.0
+    if 0 < largest < SMALLEST:
+        raise UserError(f"column {data_cfg.column!r} of {path} has no value larger than {largest:g} in size: squared"
+                        f" errors underflow to zero (an RMSE of 0.0); rescale the column, e.g. multiply it by 1e200")
     try:
         frequency = infer_frequency(labels, f"date column {date_column!r} of {path}")
     except UserError as error:

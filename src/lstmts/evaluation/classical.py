@@ -25,6 +25,7 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import sys
 import time
 import warnings
@@ -276,12 +277,34 @@ def _read_cache(folder: Path, key: str):
 
 
 def _child(connection, function, args) -> None:
+    # A forked child inherits the run's SIGTERM handler: here the default (end at once) is right,
+    # and the parent kills what is left when the signal reaches it. The signals were blocked while
+    # the child started (see _start).
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
     try:
         connection.send(function(*args))
     except BaseException as error:  # an internal error: reported to the parent with its type
         connection.send(f"skipped: internal error {type(error).__name__}: {error}")
     finally:
         connection.close()
+
+
+_STOPS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+def _start(process) -> None:
+    """Start a child process with the stop signals blocked meanwhile.
+
+    A signal handled during fork() runs inside its at-fork hooks, where Python ignores the
+    exception that stops the run: blocked, the signal waits and stops the run right after.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+    try:
+        process.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def run_apart(jobs: dict, limit: float) -> dict:
@@ -302,7 +325,7 @@ def run_apart(jobs: dict, limit: float) -> dict:
                 method = waiting.pop(0)
                 receive, send = context.Pipe(duplex=False)
                 process = context.Process(target=_child, args=(send, *jobs[method]), daemon=True)
-                process.start()
+                _start(process)
                 send.close()
                 running[receive] = (method, process, time.monotonic())
             ready = multiprocessing.connection.wait(list(running), timeout=0.1)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lstmts.report.files import FILE_MODE
+from lstmts.report.files import replace_with
 from lstmts.report.ranking import baseline_label
 
 
@@ -26,16 +24,9 @@ def pyplot():
 def save_figure(figure, path: Path, tight: bool = True) -> None:
     """Save a matplotlib figure to path (atomically) and close it; tight=False keeps the figure's size."""
     path = Path(path)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(handle)
-    temporary = Path(name)
     try:
-        os.chmod(temporary, FILE_MODE)
-        figure.savefig(temporary, dpi=110, bbox_inches="tight" if tight else None)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+        replace_with(path, lambda temporary: figure.savefig(temporary, dpi=110, bbox_inches="tight" if tight else None),
+                     suffix=path.suffix)
     finally:
         pyplot().close(figure)
 

@@ -40,7 +40,7 @@ def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
 
 def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) -> None:
     """Print train/test RMSE, the baselines on the same targets and the run folder."""
-    console = console or Console()
+    console = console or Console(markup=False)
     if "backtest" in metrics:
         print_backtest(metrics, out_dir, console)
         return
@@ -111,7 +111,7 @@ def wide_console(stderr: bool = False):
     """Return a rich Console on stdout (or stderr)."""
     from rich.console import Console
 
-    return Console(stderr=stderr)
+    return Console(stderr=stderr, markup=False)  # file names and overrides hold brackets: never markup
 
 
 def header(column: str, config_keys=()) -> str:
@@ -218,7 +218,7 @@ def print_table(frame: pd.DataFrame, title: str, console=None, *, priority: list
     width = _width(console, table)
     if width > console.width:
         # Wider than the terminal (or a pipe): print it whole, never cut, in a console as wide as the table.
-        console = Console(file=console.file, width=width, no_color=console.no_color,
+        console = Console(file=console.file, width=width, no_color=console.no_color, markup=False,
                           color_system=console.color_system, force_terminal=console.is_terminal)
     console.print(table)
     if "error" in frame:

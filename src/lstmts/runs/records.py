@@ -72,6 +72,46 @@ def config_path(run_dir: Path) -> Path | None:
     return None
 
 
+# metrics.json values that must be JSON objects, and the endings of those that must be numbers (or null).
+_OBJECTS = ("choices", "process", "baselines", "best_baseline", "repeats", "samples", "scored", "data", "intervals",
+            "final_loss", "versions", "test_rmse_by_horizon")
+_NUMBERS = ("_rmse", "_mae", "_mase", "_seconds", "_ratio_to_persistence", "_ratio_to_best_baseline", "updates")
+
+
+def _is_number(value) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def _type_name(value) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "true/false"}.get(type(value), type(value).__name__)
+
+
+def metrics_problem(metrics: dict) -> str | None:
+    """Return what is wrong with the types in a metrics.json (a string for a number, ...), or None."""
+    if not isinstance(metrics.get("status", "unknown"), str):
+        return f"status is {_type_name(metrics['status'])}, not a word"
+    for key, value in metrics.items():
+        if key in _OBJECTS and value is not None and not isinstance(value, dict):
+            return f"{key} is {_type_name(value)}, not an object"
+        if key.endswith(_NUMBERS) and not _is_number(value):
+            return f"{key} is {_type_name(value)}, not a number"
+    for name, scores in (metrics.get("baselines") or {}).items():
+        if not isinstance(scores, dict):
+            return f"baselines.{name} is {_type_name(scores)}, not an object"
+        for key, value in scores.items():
+            if key.endswith(_NUMBERS) and not _is_number(value):
+                return f"baselines.{name}.{key} is {_type_name(value)}, not a number"
+    for key, endings in (("repeats", ("_mean", "_std")), ("best_baseline", _NUMBERS)):
+        for inner, value in (metrics.get(key) or {}).items():
+            if inner.endswith(endings) and not _is_number(value):
+                return f"{key}.{inner} is {_type_name(value)}, not a number"
+    for key in ("data", "choices"):
+        for inner, value in (metrics.get(key) or {}).items():
+            if not (value is None or isinstance(value, (str, int, float))):
+                return f"{key}.{inner} is {_type_name(value)}, not a value"
+    return None
+
+
 def read_run(path: Path) -> RunRecord:
     """Return the RunRecord of one folder; problems are recorded, not raised."""
     record = RunRecord(path=Path(path))
@@ -86,19 +126,28 @@ def read_run(path: Path) -> RunRecord:
     except (OSError, ValueError) as error:
         record.problem = f"unreadable metrics.json ({error})"
         return record
+    problem = metrics_problem(record.metrics)
+    if problem:
+        record.problem = f"metrics.json is not one lstmts wrote ({problem})"
+        return record
     overrides_file = record.path / ".hydra" / "overrides.yaml"
     if overrides_file.exists():
         try:
             overrides = yaml.safe_load(overrides_file.read_text()) or []
-            record.overridden = {str(o).split("=", 1)[0].lstrip("+~") for o in overrides}
-        except (OSError, yaml.YAMLError):
+            if isinstance(overrides, list):
+                record.overridden = {str(o).split("=", 1)[0].lstrip("+~") for o in overrides}
+        except (OSError, ValueError, yaml.YAMLError):
             pass
     config_file = config_path(record.path)
     if config_file is not None:
         try:
-            record.config = flatten(yaml.safe_load(config_file.read_text()) or {})
-        except (OSError, yaml.YAMLError):
-            record.config = {}
+            tree = yaml.safe_load(config_file.read_text()) or {}
+        except (OSError, ValueError, yaml.YAMLError):
+            tree = {}
+        if not isinstance(tree, dict):
+            record.problem = f"{config_file.name} is not a config (a YAML mapping)"
+            return record
+        record.config = flatten(tree)
     return record
 
 

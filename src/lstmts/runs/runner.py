@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 import os
 import platform
@@ -18,7 +20,7 @@ from lstmts.data.framing import Periods, Windows, make_windows, plan_periods
 from lstmts.data.frequency import season_for
 from lstmts.data.series import Series, load_series
 from lstmts.data.transforms import Pipeline
-from lstmts.errors import UserError
+from lstmts.errors import UserError, stop_reason
 from lstmts.evaluation import intervals
 from lstmts.evaluation.metrics import score, seasonal_scale
 from lstmts.evaluation.scoring import (baseline_scores, best_baseline, horizon_metrics, naive_horizon_scores,
@@ -147,6 +149,7 @@ def _train_repeats(cfg: DictConfig, prepared: Prepared, progress: RunProgress, *
             split: prepared.pipeline.inverse(trained.predict(w.inputs), w.target_index, prepared.series.values)
             for split, w in prepared.windows.items()
         }
+        _check_finite(predictions, seed)
         forecaster = _forecaster(cfg, prepared.pipeline, trained.model)
         horizons = list(cfg.horizons or [])
         test_origins = prepared.windows["test"].target_index
@@ -155,6 +158,16 @@ def _train_repeats(cfg: DictConfig, prepared: Prepared, progress: RunProgress, *
             origins = _calibration_origins(prepared)
             predictions["calibration_paths"] = forecaster.paths(prepared.series.values, origins, cfg.intervals.steps)
         yield seed, trained, predictions
+
+
+def _check_finite(predictions: dict[str, np.ndarray], seed: int) -> None:
+    """Raise UserError when a model's predictions, in original units, are not all finite numbers."""
+    for split, values in predictions.items():
+        bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+        if bad:
+            raise UserError(f"the model of seed {seed} made {bad} {split} prediction(s) that are not finite numbers"
+                            f" (they overflow when the transforms are undone); check the data's scale and"
+                            f" protocol.transforms")
 
 
 @dataclass
@@ -321,47 +334,156 @@ def _resolved_yaml(cfg: DictConfig) -> str:
         raise UserError(f"the config cannot be resolved{key}: {reason}; fix that value or override") from None
 
 
+# What a run writes into its folder, and `lstmts forecast` beside it: a reused folder loses them
+# all before a new run starts, so that no file in it comes from another run.
+RUN_OUTPUTS = ("metrics.json", "config.yaml", "predictions.csv", "transforms.json", "intervals.json", "model.keras",
+               "forecast.png", "loss.png", "forecast-*.csv", "forecast-*.png", "events.out.tfevents.*",
+               "backtest.csv", "backtest.png",
+               "models/seed-*.keras")
+
+
+def clear_earlier_outputs(out_dir: Path) -> list[str]:
+    """Remove an earlier run's outputs (and temporary files a killed run left) from out_dir; return their names.
+
+    Hydra's own `.hydra/` and log of this run stay; files lstmts does not write are not touched.
+    """
+    removed = []
+    for pattern in RUN_OUTPUTS:
+        folder, _, name = pattern.rpartition("/")
+        base = out_dir / folder if folder else out_dir
+        for path in [*base.glob(name), *base.glob(f".{name}.*")]:
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+                removed.append(str(path.relative_to(out_dir)))
+    models = out_dir / "models"
+    if models.is_dir() and not any(models.iterdir()):
+        models.rmdir()
+    if removed:
+        _truncate_own_log(out_dir)
+    return removed
+
+
+def _truncate_own_log(out_dir: Path) -> None:
+    """Empty Hydra's log file in out_dir, which an earlier run of the folder appended to."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename).parent == out_dir.resolve():
+            handler.flush()
+            if handler.stream is not None:
+                handler.stream.truncate(0)
+
+
+def config_fingerprint(cfg: DictConfig) -> str:
+    """Return the SHA-256 of the resolved config, without the `resume` switch: equal for the same experiment."""
+    tree = OmegaConf.to_container(cfg, resolve=True)
+    tree.pop("resume", None)
+    return hashlib.sha256(json.dumps(tree, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def finished_run(cfg: DictConfig, out_dir: Path) -> dict | None:
+    """Return the metrics of out_dir when it holds a finished run of this very config with all its files, else None."""
+    out_dir = Path(out_dir)
+    try:
+        metrics = json.loads((out_dir / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(metrics, dict) or metrics.get("status") != "ok":
+        return None
+    if metrics.get("config_sha256") != config_fingerprint(cfg):
+        return None
+    models = [out_dir / "model.keras"]
+    if cfg.training.repeats > 1:
+        models += [out_dir / "models" / f"seed-{cfg.seed + k}.keras" for k in range(cfg.training.repeats)]
+    needed = [*models, out_dir / "predictions.csv", out_dir / "config.yaml", out_dir / "transforms.json"]
+    if not all(path.is_file() and path.stat().st_size > 0 for path in needed):
+        return None
+    return metrics
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    return isinstance(error, MemoryError) or type(error).__name__ == "ResourceExhaustedError"
+
+
 def run(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=None, body=None) -> dict:
     """Run one experiment into out_dir and return its metrics (also written to metrics.json).
 
-    `body(cfg, out_dir, console) -> metrics` does the work (a plain run by default; a backtest).
-
-    Whatever happens, metrics.json ends with status ok, failed (with the error) or interrupted.
+    The run holds out_dir's lock while it runs (another live run there raises FolderInUse) and
+    starts by removing an earlier run's outputs. `body(cfg, out_dir, console) -> metrics` does
+    the work (a plain run by default; a backtest). Whatever happens, metrics.json ends with status
+    ok, failed (with the error) or interrupted (with the signal).
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise files.cannot_write(out_dir, error) from None
+    files.hold_folder(out_dir)
+    try:
+        return _run_held(cfg, out_dir, choices, console, body)
+    finally:
+        files.release_folder(out_dir)
+
+
+def _run_held(cfg: DictConfig, out_dir: Path, choices: dict | None, console, body) -> dict:
+    try:
+        removed = clear_earlier_outputs(out_dir)
+    except OSError as error:
+        raise files.cannot_write(out_dir, error) from None
     metrics: dict = {
         "status": "running",
         # Who is running it: `compare` tells a live run from one that was killed.
         "process": {"host": platform.node(), "pid": os.getpid()},
         "started_at": dt.datetime.now().isoformat(timespec="seconds"),
-        "choices": _choices(cfg, choices),
-        "seed": cfg.seed,
     }
     files.write_json(out_dir / "metrics.json", metrics)
     try:
-        files.write_atomic(out_dir / "config.yaml", _resolved_yaml(cfg))
-        log.info("run folder %s; config:\n%s", out_dir, OmegaConf.to_yaml(cfg, resolve=True))
+        if removed:
+            log.info("run folder %s held an earlier run; removed %s", out_dir, ", ".join(removed))
+        resolved = _resolved_yaml(cfg)
+        metrics.update(choices=_choices(cfg, choices), seed=cfg.seed, config_sha256=config_fingerprint(cfg))
+        files.write_atomic(out_dir / "config.yaml", resolved)
+        log.info("run folder %s; config:\n%s", out_dir, resolved)
         validate(cfg)
         metrics.update((body or _run)(cfg, out_dir, console))
         metrics["status"] = "ok"
         log.info("outcome: %s", {k: metrics.get(k) for k in ("train_rmse", "test_rmse", "updates", "train_seconds")})
-    except KeyboardInterrupt:
-        metrics.update(status="interrupted", error="interrupted by the user (Ctrl-C)")
-        log.warning("interrupted")
+    except KeyboardInterrupt as stop:
+        name, _ = stop_reason(stop)
+        how = "by the user (Ctrl-C)" if name == "SIGINT" else f"by {name}"
+        metrics.update(status="interrupted", signal=name, error=f"interrupted {how}")
+        log.warning("interrupted by %s", name)
         raise
     except UserError as error:
         metrics.update(status="failed", error=str(error))
         log.error("failed: %s", error)
         raise
     except Exception as error:
+        if _out_of_memory(error):
+            reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+            message = (f"out of memory ({reason}); use fewer model.units or model.layers, a smaller"
+                       f" training.batch_size or framing.look_back")
+            metrics.update(status="failed", error=message)
+            log.error("failed: %s", message)
+            raise UserError(message) from None
         metrics.update(status="failed", error=f"internal error: {type(error).__name__}: {error}")
         log.exception("internal error")
         raise
     finally:
         metrics["finished_at"] = dt.datetime.now().isoformat(timespec="seconds")
-        files.write_json(out_dir / "metrics.json", metrics)
+        _write_final_metrics(out_dir, metrics)
     return metrics
+
+
+def _write_final_metrics(out_dir: Path, metrics: dict) -> None:
+    """Write the final metrics.json; when even that fails (a full disk), leave the run's own error on its way.
+
+    The file then still says `running`, with a process that is gone: `compare` shows it as interrupted.
+    """
+    try:
+        files.write_json(out_dir / "metrics.json", metrics)
+    except files.CannotWrite as error:
+        log.error("%s", error)
+        if metrics["status"] == "ok":
+            raise
 
 
 def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
@@ -389,6 +511,11 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     for split in prepared.windows:
         for key, value in _score_split(prepared, split, ensemble[split], scale).items():
             metrics[f"{split}_{key}"] = value
+    for key in ("train_rmse", "test_rmse", "validation_rmse"):
+        value = metrics.get(key)
+        if key in metrics and (value is None or not np.isfinite(value)):
+            raise UserError(f"{key} is not a finite number (the errors overflow when squared); rescale the data"
+                            f" so that its values are nearer 1")
     targets = {split: w.target_index for split, w in prepared.windows.items()}
     baselines = baseline_scores(series.values, targets, prepared.season_length, scale, classical)
     persistence = baselines.get("persistence", {}).get("test_rmse")
@@ -430,10 +557,13 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
 
 def _save_model(cfg: DictConfig, out_dir: Path, seed: int, model) -> None:
     if seed == cfg.seed:
-        model.save(out_dir / "model.keras")
+        files.save_model(model, out_dir / "model.keras")
     if cfg.training.repeats > 1:
-        (out_dir / "models").mkdir(exist_ok=True)
-        model.save(out_dir / "models" / f"seed-{seed}.keras")
+        try:
+            (out_dir / "models").mkdir(exist_ok=True)
+        except OSError as error:
+            raise files.cannot_write(out_dir / "models", error) from None
+        files.save_model(model, out_dir / "models" / f"seed-{seed}.keras")
 
 
 def _write_outputs(cfg: DictConfig, out_dir: Path, prepared: Prepared, ensemble: dict, losses: dict,

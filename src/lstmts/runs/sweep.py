@@ -5,6 +5,8 @@ The summary (summary.csv and comparison.png at the sweep root) lists failed jobs
 
 from __future__ import annotations
 
+import hashlib
+import re
 import tempfile
 from pathlib import Path
 
@@ -27,9 +29,7 @@ def summarize_sweep(sweep_dir: Path, columns: list[str] | None = None, tensorboa
     from lstmts.runs.comparison import best_predictions, column_priority, comparison_frame, ranking_metric
     from lstmts.runs.records import display_columns, read_run
 
-    jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and ((p / ".hydra").is_dir() or (p / "metrics.json").exists())),
-                  key=lambda p: (int(p.name.split("_")[0]) if p.name.split("_")[0].isdigit() else 1 << 30, p.name))
-    records = [read_run(job) for job in jobs]
+    records = [read_run(job) for job in job_folders(sweep_dir)]
     if not records:
         return 0
     keys = display_columns(records)
@@ -61,6 +61,39 @@ def summarize_sweep(sweep_dir: Path, columns: list[str] | None = None, tensorboa
     return failed
 
 
+# Longer override texts are cut in a job folder's name, with a hash of the whole that keeps names apart.
+MAX_NAME = 80
+
+
+def job_folder_name(number, overrides: str) -> str:
+    """Return a job folder's name, `<number>_<overrides>`, safe as one path component.
+
+    Path separators and control characters become `_`; a name longer than MAX_NAME characters
+    keeps its start and gets a short hash of the whole (data.path=/a/long/path.csv).
+    """
+    name = re.sub(r"[/\\\x00-\x1f\x7f]", "_", str(overrides))
+    if len(name) > MAX_NAME:
+        name = f"{name[:MAX_NAME - 9]}~{hashlib.sha256(str(overrides).encode()).hexdigest()[:8]}"
+    return f"{number}_{name}"
+
+
+def job_folders(sweep_dir: Path) -> list[Path]:
+    """Return the job folders under a sweep folder, whatever their names and depth, by job number.
+
+    A job folder is one with Hydra's `.hydra/` or a `metrics.json`; its number comes from
+    `.hydra/hydra.yaml` (hydra.job.num), else from the start of its name.
+    """
+    found = {p.parent for p in sweep_dir.rglob(".hydra") if p.is_dir()}
+    found |= {p.parent for p in sweep_dir.rglob("metrics.json") if ".hydra" not in p.relative_to(sweep_dir).parts}
+    found.discard(sweep_dir)
+
+    def number(folder: Path) -> tuple[int, str]:
+        head = folder.name.split("_")[0]
+        return (int(head) if head.isdigit() else 1 << 30, str(folder))
+
+    return sorted(found, key=number)
+
+
 def unwritable_reason(folder: Path) -> str | None:
     """Return why `folder` cannot be created or written to, or None if it can (it then exists)."""
     try:
@@ -75,10 +108,19 @@ def unwritable_reason(folder: Path) -> str | None:
 
 
 def check_output_folder(folder: Path, key: str) -> None:
-    """Exit with one line when the run or sweep folder cannot be written, before anything starts."""
+    """Exit with one line when the run or sweep folder cannot be written or another live run holds it.
+
+    Called before Hydra writes anything there; the folder stays this process's until it ends.
+    """
+    from lstmts.report.files import hold_folder
+
     reason = unwritable_reason(folder)
     if reason:
         fail(f"cannot write the output folder {folder}: {reason}; choose another with {key}=PATH")
+    try:
+        hold_folder(folder, key)
+    except UserError as error:
+        fail(str(error))
 
 
 class RunFoldersCallback(Callback):
