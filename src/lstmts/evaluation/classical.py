@@ -70,9 +70,9 @@ def _exponential_smoothing(values: np.ndarray, fit_end: int, trend, seasonal, se
     return np.asarray(whole.fittedvalues)
 
 
-# Up to this many values the one-step forecasts come from the exact Kalman filter; past it from
-# the same model as a linear filter (scipy's lfilter), hundreds of times faster: its zero start
-# is forgotten long before the scored periods, which lie max_fit_values or more values later.
+# Up to this many values the one-step forecasts come from the exact Kalman filter; past it the
+# filter runs over the fitting window only and the model continues from its state as a linear
+# filter (scipy's lfilter), hundreds of times faster on a long series.
 KALMAN_MAX_VALUES = 5_000
 
 
@@ -81,19 +81,23 @@ def _arima(values: np.ndarray, fit_end: int, order, seasonal_order) -> np.ndarra
 
     model = SARIMAX(values[:fit_end], order=tuple(order), seasonal_order=tuple(seasonal_order))
     params = model.fit(disp=False, return_params=True)
-    if len(values) > KALMAN_MAX_VALUES:
-        return _arima_by_filter(values, model.param_names, params, order, seasonal_order)
-    whole = SARIMAX(values, order=tuple(order), seasonal_order=tuple(seasonal_order)).filter(params)
-    return np.asarray(whole.forecasts[0])  # airline-sized: the exact filter, in milliseconds
+    if len(values) <= KALMAN_MAX_VALUES:
+        whole = SARIMAX(values, order=tuple(order), seasonal_order=tuple(seasonal_order)).filter(params)
+        return np.asarray(whole.forecasts[0])  # airline-sized: the exact filter, in milliseconds
+    fitted = model.filter(params)
+    return _continue_by_filter(values, fit_end, np.asarray(fitted.forecasts[0]), model.param_names, params, order,
+                               seasonal_order)
 
 
-def _arima_by_filter(values: np.ndarray, names: list[str], params: np.ndarray, order, seasonal_order) -> np.ndarray:
-    """Return SARIMA one-step forecasts as y_t minus the innovations of the differenced series.
+def _continue_by_filter(values: np.ndarray, fit_end: int, kalman: np.ndarray, names: list[str], params: np.ndarray,
+                        order, seasonal_order) -> np.ndarray:
+    """Return SARIMA one-step forecasts: the Kalman filter's up to fit_end, then y_t minus the innovations.
 
     With w the differenced series, ar(B) sar(B^s) w_t = ma(B) sma(B^s) e_t, so the innovations
-    are the ARMA filter of w and the one-step forecast of y_t is y_t - e_t.
+    are the ARMA filter of w, started from the Kalman filter's last innovations (lfiltic), and the
+    one-step forecast of y_t is y_t - e_t.
     """
-    from scipy.signal import lfilter
+    from scipy.signal import lfilter, lfiltic
 
     polynomials = {"ar": [1.0], "ar.S": [1.0], "ma": [1.0], "ma.S": [1.0]}
     for name, value in zip(names, params):
@@ -110,10 +114,12 @@ def _arima_by_filter(values: np.ndarray, names: list[str], params: np.ndarray, o
         w = w[season:] - w[:-season]
     for _ in range(differences):
         w = np.diff(w)
-    start = differences + seasonal_differences * season
-    forecasts = np.full(len(values), np.nan)
-    forecasts[start:] = values[start:] - lfilter(ar, ma, w)
-    return forecasts
+    start = differences + seasonal_differences * season  # w[j] belongs to values[j + start]
+    split = fit_end - start
+    innovations = values[start:fit_end] - kalman[start:fit_end]
+    state = lfiltic(ar, ma, innovations[::-1][:len(ma) - 1], w[:split][::-1][:len(ar) - 1])
+    later, _ = lfilter(ar, ma, w[split:], zi=state)
+    return np.concatenate([kalman[:fit_end], values[fit_end:] - later])
 
 
 def _stl_season(values: np.ndarray, fit_end: int, season_length: int) -> np.ndarray:
