@@ -204,6 +204,26 @@ def _ets(values: np.ndarray, fit_end: int, season_length: int) -> np.ndarray:
     return np.asarray(one_step)
 
 
+def _holt_winters_form(settings: dict, season_length: int, positive: bool) -> tuple:
+    """Return (trend, seasonal, damped) of Holt-Winters as configured, or damped Holt without a season."""
+    hw = settings.get("holt_winters") or {}
+    if season_length <= 1:
+        return "add", None, True
+    if hw.get("seasonal") == "mul" and not positive:
+        raise ValueError("a multiplicative season needs a strictly positive series")
+    return hw.get("trend"), hw.get("seasonal"), bool(hw.get("damped_trend", False))
+
+
+def _sarima_form(settings: dict, season_length: int, positive: bool, long: bool) -> tuple:
+    """Return (order, seasonal_order, on log) of SARIMA as configured, or ARIMA(order) without a season."""
+    sarima = settings.get("sarima") or {}
+    log = bool(sarima.get("log", True)) and not long
+    if log and not positive:
+        raise ValueError("SARIMA on log needs a strictly positive series")
+    seasonal_order = (*sarima.get("seasonal_order", (0, 1, 1)), season_length) if season_length > 1 else (0, 0, 0, 0)
+    return tuple(sarima.get("order", (0, 1, 1))), seasonal_order, log
+
+
 def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict) -> np.ndarray:
     """Return one method's one-step forecasts of every index from values[fit_start:] (earlier ones NaN)."""
     long_season = int(settings["long_season"])
@@ -223,21 +243,12 @@ def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: 
         adjusted = part - season
         seasonal_m = season_length if 1 < season_length <= long_season else 1
         if method == "holt_winters":
-            hw = settings.get("holt_winters") or {}
-            seasonal = hw.get("seasonal") if seasonal_m > 1 else None
-            if seasonal == "mul" and not positive:
-                raise ValueError("a multiplicative season needs a strictly positive series")
-            damped = bool(hw.get("damped_trend", False)) if seasonal_m > 1 else True
-            trend = hw.get("trend") if seasonal_m > 1 else "add"
+            trend, seasonal, damped = _holt_winters_form(settings, seasonal_m, positive)
             forecasts = _exponential_smoothing(adjusted, end, trend, seasonal, seasonal_m, damped) + season
         elif method == "sarima":
-            sarima = settings.get("sarima") or {}
-            log = bool(sarima.get("log", True)) and not long
-            if log and not positive:
-                raise ValueError("SARIMA on log needs a strictly positive series")
-            seasonal_order = (*sarima.get("seasonal_order", (0, 1, 1)), seasonal_m) if seasonal_m > 1 else (0, 0, 0, 0)
+            order, seasonal_order, log = _sarima_form(settings, seasonal_m, positive, long)
             series = np.log(adjusted) if log else adjusted
-            forecasts = _arima(series, end, sarima.get("order", (0, 1, 1)), seasonal_order)
+            forecasts = _arima(series, end, order, seasonal_order)
             forecasts = (np.exp(forecasts) if log else forecasts) + season
         elif method == "ets":
             forecasts = _ets(adjusted, end, seasonal_m) + season
@@ -445,26 +456,16 @@ def _forecast_from(method, history, steps, season_length, long_season, settings)
     if method == "holt_winters":
         from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-        hw = settings.get("holt_winters") or {}
-        seasonal = hw.get("seasonal") if m > 1 else None
-        if seasonal == "mul" and not positive:
-            raise ValueError("a multiplicative season needs a strictly positive series")
-        model = ExponentialSmoothing(adjusted, trend=hw.get("trend") if m > 1 else "add", seasonal=seasonal,
-                                     seasonal_periods=m if seasonal else None,
-                                     damped_trend=bool(hw.get("damped_trend", False)) if m > 1 else True,
-                                     initialization_method="estimated")
+        trend, seasonal, damped = _holt_winters_form(settings, m, positive)
+        model = ExponentialSmoothing(adjusted, trend=trend, seasonal=seasonal, seasonal_periods=m if seasonal else None,
+                                     damped_trend=damped, initialization_method="estimated")
         return np.asarray(model.fit().forecast(steps)) + future
     if method == "sarima":
         from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-        sarima = settings.get("sarima") or {}
-        log = bool(sarima.get("log", True)) and not long
-        if log and not positive:
-            raise ValueError("SARIMA on log needs a strictly positive series")
-        seasonal_order = (*sarima.get("seasonal_order", (0, 1, 1)), m) if m > 1 else (0, 0, 0, 0)
+        order, seasonal_order, log = _sarima_form(settings, m, positive, long)
         series = np.log(adjusted) if log else adjusted
-        fitted = SARIMAX(series, order=tuple(sarima.get("order", (0, 1, 1))), seasonal_order=seasonal_order).fit(disp=False)
-        forecast = np.asarray(fitted.forecast(steps))
+        forecast = np.asarray(SARIMAX(series, order=order, seasonal_order=seasonal_order).fit(disp=False).forecast(steps))
         return (np.exp(forecast) if log else forecast) + future
     if method == "ets":
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
