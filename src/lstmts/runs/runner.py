@@ -250,14 +250,11 @@ def _intervals(cfg: DictConfig, prepared: Prepared, ensemble: dict, per_seed: li
     scored = {}
     test_index = prepared.windows["test"].target_index
     for level, level_widths in widths.items():
-        for split in prepared.windows:
-            if split == "train" or (split == on):
-                continue
-            lower, upper = intervals.bounds(ensemble[split], level_widths[0] if level_widths[0] is not None else np.nan,
-                                            relative)
-            ensemble[f"{split}_lower_{level}"], ensemble[f"{split}_upper_{level}"] = lower, upper
-        scored.setdefault("test_coverage", {})[level] = intervals.coverage(
-            values[test_index], ensemble[f"test_lower_{level}"], ensemble[f"test_upper_{level}"])
+        # The test period's one-step predictions get the horizon-1 interval (none with too few errors).
+        one_step = level_widths[0] if level_widths[0] is not None else np.nan
+        lower, upper = intervals.bounds(ensemble["test"], one_step, relative)
+        ensemble[f"test_lower_{level}"], ensemble[f"test_upper_{level}"] = lower, upper
+        scored.setdefault("test_coverage", {})[level] = intervals.coverage(values[test_index], lower, upper)
         if ensemble.get("paths") is not None:
             by_horizon = {}
             for horizon in cfg.horizons:
