@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -76,6 +77,17 @@ class Cli:
 
     def run(self, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
         return self.finish(self.start(args, cwd))
+
+    @staticmethod
+    @contextlib.contextmanager
+    def ended(process: subprocess.Popen):
+        """Run a block with `process`; whatever happens in it, the process is not left running."""
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
     @staticmethod
     def error_line(result: subprocess.CompletedProcess) -> str:

@@ -232,15 +232,11 @@ def interrupted(tmp_path_factory, lstmts_cli) -> dict:
     # with the default disposition, as from a terminal.
     process = subprocess.Popen([sys.executable, "-c", _WITH_DEFAULT_SIGINT, lstmts_cli.command, *args],
                                env=lstmts_cli.env, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with lstmts_cli.ended(process):
         _wait_for_status(run_dir / "metrics.json", "running", process)
         time.sleep(2)
         process.send_signal(signal.SIGINT)
         result = lstmts_cli.finish(process)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     compared = lstmts_cli.run(["compare", str(run_dir), "--out", str(work / "compared")], work)
     return {"run_dir": run_dir, "result": result, "compare": compared}
 

@@ -133,7 +133,7 @@ def test_two_runs_in_one_folder_the_second_is_refused_and_sighup_interrupts_the_
     folder = tmp_path / "run"
     first = lstmts_cli.start(["training.epochs=100000", "seed=1", "baselines.classical=false",
                               f"hydra.run.dir={folder}"], tmp_path)
-    try:
+    with lstmts_cli.ended(first):
         _wait_until(_says(folder, "running"), first, "the first run started")
         second = lstmts_cli.run(["training.epochs=2", "seed=2", f"hydra.run.dir={folder}"], tmp_path)
         line = lstmts_cli.error_line(second)
@@ -145,10 +145,6 @@ def test_two_runs_in_one_folder_the_second_is_refused_and_sighup_interrupts_the_
         assert _metrics(folder)["process"]["pid"] == first.pid
         first.send_signal(signal.SIGHUP)
         result = lstmts_cli.finish(first)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
     assert result.returncode == 128 + signal.SIGHUP, result.stderr
     assert "interrupted by SIGHUP" in lstmts_cli.error_line(result)
     metrics = _metrics(folder)
@@ -164,15 +160,11 @@ def test_sigterm_during_the_baselines_fit_ends_the_fits_and_says_interrupted(tmp
     env = dict(lstmts_cli.env, LSTMTS_CACHE=str(tmp_path / "empty-cache"))  # nothing cached: the fits run
     process = subprocess.Popen([lstmts_cli.command, "training.epochs=2", f"hydra.run.dir={folder}"], env=env,
                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with lstmts_cli.ended(process):
         _wait_until(lambda: bool(_children(process.pid)), process, "the fits' child processes")
         children = _children(process.pid)
         process.send_signal(signal.SIGTERM)
         result = lstmts_cli.finish(process)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert result.returncode == 128 + signal.SIGTERM, result.stderr
     assert "interrupted by SIGTERM" in result.stderr
     deadline = time.monotonic() + 10
@@ -188,14 +180,10 @@ def test_sigterm_stops_a_sweep_with_its_summary_written(tmp_path, lstmts_cli):
     process = lstmts_cli.start(["-m", "seed=1,2", "training.epochs=100000", "baselines.classical=false",
                                 f"hydra.sweep.dir={sweep}"], tmp_path)
     first_job = lambda: job_folders(sweep)[0] if sweep.is_dir() and job_folders(sweep) else sweep / "none"  # noqa: E731
-    try:
+    with lstmts_cli.ended(process):
         _wait_until(lambda: _says(first_job(), "running")(), process, "the first job started")
         process.send_signal(signal.SIGTERM)
         result = lstmts_cli.finish(process)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert result.returncode == 128 + signal.SIGTERM, result.stderr
     summary = pd.read_csv(sweep / "summary.csv")
     assert list(summary["status"]) == ["interrupted"]
