@@ -428,6 +428,8 @@ def forecast_from(method: str, history: np.ndarray, steps: int, season_length: i
     settings = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
     history = np.asarray(history, dtype="float64")[-int(settings["max_fit_values"]):]
     long_season = int(settings["long_season"])
+    import statsmodels.tools.sm_exceptions  # noqa: F401  (before the filter: see _guarded)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -437,7 +439,6 @@ def forecast_from(method: str, history: np.ndarray, steps: int, season_length: i
 
 
 def _forecast_from(method, history, steps, season_length, long_season, settings) -> np.ndarray:
-    import statsmodels.tools.sm_exceptions  # noqa: F401  (before the caller's filter: see _guarded)
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
     if method == "theta":

@@ -33,7 +33,7 @@ def origins_of(cfg: DictConfig, first_test: int, length: int) -> np.ndarray:
     return np.arange(first_test, length, int(settings.every))
 
 
-def _window(values_length: int, origin: int, first_origin: int, sliding: bool) -> slice:
+def _window(origin: int, first_origin: int, sliding: bool) -> slice:
     return slice(origin - first_origin, origin) if sliding else slice(0, origin)
 
 
@@ -44,7 +44,7 @@ def lstm_paths(cfg: DictConfig, series, origins: np.ndarray, horizon: int, conso
     paths = np.full((len(origins), horizon), np.nan)
     refitted, seconds = None, []
     for row, origin in enumerate(origins):
-        window = _window(len(series.values), origin, origins[0], sliding)
+        window = _window(origin, origins[0], sliding)
         history = dataclasses.replace(series, values=series.values[window], labels=series.labels[window])
         if row % int(settings.refit_every) == 0:
             start = time.perf_counter()
@@ -81,7 +81,7 @@ def baseline_paths(cfg: DictConfig, series, origins: np.ndarray, horizon: int, s
 
     settings = OmegaConf.to_container(cfg.baselines, resolve=True)
     sliding = cfg.evaluation.window == "sliding"
-    histories = [series.values[_window(len(series.values), origin, origins[0], sliding)] for origin in origins]
+    histories = [series.values[_window(origin, origins[0], sliding)] for origin in origins]
     jobs = {method: (_method_paths, (method, histories, horizon, season_length, settings))
             for method in cfg.evaluation.baselines}
     return run_apart(jobs, float(cfg.baselines.time_limit))
@@ -105,9 +105,7 @@ def _scores(paths: np.ndarray, origins: np.ndarray, values: np.ndarray) -> dict:
 def _backtest(cfg: DictConfig, out_dir: Path, console) -> dict:
     from lstmts.runs.runner import prepare
 
-    settings = cfg.evaluation
-    if settings.window not in ("expanding", "sliding"):
-        raise UserError(f"evaluation.window={settings.window!r} is unknown; use expanding or sliding")
+    settings = cfg.evaluation  # checked by config.validate before this runs
     prepared = prepare(cfg)
     series = prepared.series
     horizon = int(settings.horizon)
