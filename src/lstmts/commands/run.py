@@ -33,9 +33,12 @@ def _task(cfg) -> dict | float | None:
     from lstmts.report.tables import job_line, print_summary
 
     with gc_paused():  # pandas and scikit-learn
-        from lstmts.runs.runner import finished_run, run
+        from lstmts.runs.runner import finished_run
+
         if cfg.get("evaluation") is not None:
             from lstmts.runs.backtest import run_backtest as run
+        else:
+            from lstmts.runs.runner import run
 
     stop_on_signals()  # in a launcher's worker process too, where it can
     hydra_cfg = HydraConfig.get()

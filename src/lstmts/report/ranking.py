@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lstmts.evaluation.scoring import best_baseline, finite_number  # noqa: F401  (best_baseline: for report/ and runs/)
+from lstmts.evaluation.scoring import finite_number
 
 BASELINE_LABELS = {
     "persistence": "persistence",

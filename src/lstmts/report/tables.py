@@ -120,8 +120,6 @@ def header(column: str, config_keys=()) -> str:
         return HEADERS[column]
     for split in ("validation", "test"):
         if column.endswith(f"_{split}_rmse"):
-            from lstmts.report.ranking import baseline_label
-
             return f"{baseline_label(column.removesuffix(f'_{split}_rmse'))} {'valid.' if split == 'validation' else 'test'}"
     last = column.split(".")[-1]
     # A config key by its last part, unless another shown key ends the same way.

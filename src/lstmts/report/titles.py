@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from lstmts.report.ranking import baseline_label, best_baseline, ranking_metric_of
+from lstmts.evaluation.scoring import best_baseline
+from lstmts.report.ranking import baseline_label, ranking_metric_of
 
 
 def run_title(cfg) -> str:

@@ -20,7 +20,6 @@ from omegaconf import DictConfig
 
 from lstmts.errors import UserError
 from lstmts.evaluation.classical import forecast_from, run_apart
-from lstmts.evaluation.metrics import rmse
 from lstmts.report import files, plots
 from lstmts.runs import runner
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lstmts.report.ranking import baseline_label, best_baseline, ranking_metric_of
+from lstmts.evaluation.scoring import best_baseline
+from lstmts.report.ranking import baseline_label, ranking_metric_of
 from lstmts.runs.records import RunRecord, column_value
 
 
