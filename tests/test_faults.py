@@ -220,6 +220,7 @@ def _wait_for_status(metrics_file: Path, status: str, process, timeout: float = 
 
 
 _WITH_DEFAULT_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL);"
+                        " signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT});"
                         " os.execv(sys.argv[1], sys.argv[1:])")
 
 
@@ -228,8 +229,8 @@ def interrupted(tmp_path_factory, lstmts_cli) -> dict:
     work = tmp_path_factory.mktemp("interrupted")
     run_dir = work / "run"
     args = ["training.epochs=100000", "baselines.classical=false", f"hydra.run.dir={run_dir}"]
-    # A shell's background job starts with SIGINT ignored, and lstmts would inherit that: exec it
-    # with the default disposition, as from a terminal.
+    # A shell's background job starts with SIGINT ignored, and a CI runner may start the suite with
+    # SIGINT blocked; lstmts would inherit either: exec it with SIGINT as a terminal delivers it.
     process = subprocess.Popen([sys.executable, "-c", _WITH_DEFAULT_SIGINT, lstmts_cli.command, *args],
                                env=lstmts_cli.env, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with lstmts_cli.ended(process):
