@@ -115,6 +115,9 @@ def validate(cfg: DictConfig) -> None:
     _check(cfg.season_length == "auto" or (_is_int(cfg.season_length) and cfg.season_length >= 1),
            f"season_length={cfg.season_length!r} is impossible; use auto (from the dates) or a whole number >= 1,"
            f" e.g. 12 for monthly data, 1 for none")
+    if cfg.get("collection") is not None:
+        _validate_collection(cfg)
+        return
     _check(cfg.data.get("dayfirst") in (None, True, False),
            f"data.dayfirst={cfg.data.get('dayfirst')!r} is impossible; use true, false or null")
     date_format = cfg.data.get("date_format")
@@ -131,6 +134,44 @@ def validate(cfg: DictConfig) -> None:
            f"intervals.steps={intervals.get('steps')!r} is impossible; use a whole number >= 1, e.g. 24")
     _check(cfg.data.missing in ("error", "interpolate", "drop"),
            f"data.missing={cfg.data.missing!r} is unknown; use error, interpolate or drop")
+
+
+# Collections: where series come from, the competition sets' subsets, and the competition baselines.
+COMPETITIONS = {"m1": "M1", "m3": "M3", "tourism": "Tourism"}
+COMPETITION_SUBSETS = ("yearly", "quarterly", "monthly", "other")
+SOURCES = ("csv", "folder", *COMPETITIONS)
+COLLECTION_BASELINES = ("naive", "seasonal_naive", "theta", "ets", "arima", "comb")
+
+
+def _validate_collection(cfg: DictConfig) -> None:
+    settings, data = cfg.collection, cfg.data
+    _check(data.get("source") in SOURCES,
+           f"data.source={data.get('source')!r} is not a collection; use one of {', '.join(SOURCES)} (data=m1, data=tourism,"
+           f" data=collection), or drop collection=... for a single series")
+    _check(data.source not in COMPETITIONS or data.get("subset") in (None, *COMPETITION_SUBSETS),
+           f"data.subset={data.get('subset')!r} is unknown; use one of {', '.join(COMPETITION_SUBSETS)}, or null for all")
+    _check(settings.scope in ("global", "local"), f"collection.scope={settings.scope!r} is unknown; use global or local")
+    _check(settings.normalise in ("series", "window"),
+           f"collection.normalise={settings.normalise!r} is unknown; use series or window")
+    _check(settings.log in (True, False, "auto"), f"collection.log={settings.log!r} is unknown; use auto, true or false")
+    _check(isinstance(settings.validation, bool), f"collection.validation={settings.validation!r} is impossible; use true or false")
+    methods = settings.baselines
+    _check(isinstance(methods, (list, ListConfig)) and all(m in COLLECTION_BASELINES for m in methods),
+           f"collection.baselines={methods!r} is impossible; use a list of {', '.join(COLLECTION_BASELINES)}, or []")
+    _check(_is_int(settings.get("n_jobs", -1)) and (settings.get("n_jobs", -1) == -1 or settings.get("n_jobs", -1) >= 1),
+           f"collection.n_jobs={settings.get('n_jobs')!r} is impossible; use -1 (one per core) or a whole number >= 1")
+    for key in ("shard", "shards"):
+        _check(_is_int(data.get(key)) and data.get(key) >= (1 if key == "shards" else 0),
+               f"data.{key}={data.get(key)!r} is impossible; use a whole number, data.shard from 0 to data.shards - 1")
+    _check(data.shard < data.shards, f"data.shard={data.shard} is impossible with data.shards={data.shards};"
+           f" use 0 .. {data.shards - 1}")
+    limit, horizon = data.get("limit"), data.get("horizon")
+    _check(limit is None or (_is_int(limit) and limit >= 1), f"data.limit={limit!r} is impossible; use a whole number >= 1 or null")
+    _check(horizon is None or (_is_int(horizon) and horizon >= 1),
+           f"data.horizon={horizon!r} is impossible; use a whole number >= 1, or null for the frequency's own")
+    _check(not cfg.model.stateful, "collections train stateless models; use model=vanilla or model=stacked")
+    _check(cfg.training.engine == "fast", "collections train with training.engine=fast; drop training.engine=keras")
+    _check(cfg.get("evaluation") is None, "evaluation=backtest is for one series; drop it for a collection")
 
 
 def _memory_bytes() -> int | None:

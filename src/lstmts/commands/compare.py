@@ -15,6 +15,7 @@ from lstmts.report.ranking import ranking_title
 from lstmts.report.tables import check_columns, print_table, wide_console
 from lstmts.runs.comparison import best_predictions, column_priority, comparison_frame, group_over, ranking_metric
 from lstmts.runs.records import display_columns, read_runs, require_runs
+from lstmts.runs.shards import merge_shards
 
 
 def compare(arguments: list[str], *, out_dir: Path, group: bool = False, over: tuple[str, ...] = ("seed",),
@@ -36,6 +37,9 @@ def compare(arguments: list[str], *, out_dir: Path, group: bool = False, over: t
             raise UserError(f"none of the {found} run folder(s) in {' '.join(arguments)} finished with status ok;"
                             f" rerun them, or point at finished runs")
     require_runs(records, arguments)
+    records, shard_notes, merged = merge_shards(records)
+    for note in shard_notes:
+        console.print(f"not merged: {note}", style="yellow", highlight=False, soft_wrap=True)
     keys = display_columns(records)
     sort_by = ranking_metric(records)
     frame = comparison_frame(records, keys, sort_by)
@@ -47,6 +51,10 @@ def compare(arguments: list[str], *, out_dir: Path, group: bool = False, over: t
     except OSError as error:
         raise files.cannot_write(out_dir, error) from None
     files.write_csv(out_dir / "comparison.csv", table)
+    for number, (path, series) in enumerate(merged.items(), start=1):
+        target = out_dir / f"series-merged-{number}.csv"
+        files.write_csv(target, series)
+        console.print(f"{path.name}: {len(series)} series in {target}", highlight=False, soft_wrap=True)
     if any(r.ok for r in records):
         plot_comparison(out_dir / "comparison.png", frame, keys, best_predictions(frame, top))
     print_table(table, title or f"{len(records)} run(s), {ranking_title(sort_by)}", console,

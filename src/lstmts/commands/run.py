@@ -35,7 +35,9 @@ def _task(cfg) -> dict | float | None:
     with gc_paused():  # pandas and scikit-learn
         from lstmts.runs.runner import finished_run
 
-        if cfg.get("evaluation") is not None:
+        if cfg.get("collection") is not None:
+            from lstmts.runs.collection import run_collection as run
+        elif cfg.get("evaluation") is not None:
             from lstmts.runs.backtest import run_backtest as run
         else:
             from lstmts.runs.runner import run

@@ -133,7 +133,8 @@ def plot_comparison(path: Path, frame: pd.DataFrame, keys: list[str], best: list
     """
     plt = pyplot()
     ok = frame[frame["status"] == "ok"] if "status" in frame else frame
-    metric = "validation_rmse" if "validation_rmse" in ok and ok["validation_rmse"].notna().all() else "test_rmse"
+    family = "smape" if "test_smape" in ok or "validation_smape" in ok else "rmse"
+    metric = f"validation_{family}" if f"validation_{family}" in ok and ok[f"validation_{family}"].notna().all() else f"test_{family}"
     ok = ok.sort_values(metric, kind="stable")
     shown = ok.head(MAX_BARS)
     figure, (left, right) = plt.subplots(1, 2, figsize=(14, 7), gridspec_kw={"width_ratios": [1, 1.3]},
@@ -143,8 +144,9 @@ def plot_comparison(path: Path, frame: pd.DataFrame, keys: list[str], best: list
     left.set_yticks(rows, [_run_label(row, keys) for _, row in shown.iterrows()],
                     fontsize=8 if len(shown) <= 15 else 6)
     left.set_ylim(len(shown) - 0.5, -0.5)
-    metric_name = metric.replace("_rmse", "").replace("_", " ")
-    left.set_xlabel(f"{metric_name} RMSE (original units)")
+    metric_name = metric.rpartition("_")[0].replace("_", " ")
+    unit = "sMAPE (%, mean over series)" if family == "smape" else "RMSE (original units)"
+    left.set_xlabel(f"{metric_name} {unit}")
     suffix = f"_{metric}"
     baseline_columns = [c for c in ok.columns if c.endswith(suffix) and c != metric]
     for index, column in enumerate(baseline_columns):
@@ -158,7 +160,8 @@ def plot_comparison(path: Path, frame: pd.DataFrame, keys: list[str], best: list
             left.vlines(values, rows - 0.45, rows + 0.45, label=f"{name}, on each run's targets", **style)
     left.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3)
     counted = f"best {len(shown)} of {len(ok)}" if len(ok) > len(shown) else f"{len(ok)}"
-    left.set_title(f"{metric_name} RMSE per run, {counted} run(s), best first", fontsize=10)
+    left.set_title(f"{metric_name} {'sMAPE' if family == 'smape' else 'RMSE'} per run, {counted} run(s), best first",
+                   fontsize=10)
     left.grid(axis="x", alpha=0.3)
     actual_drawn = False
     for row, predictions in best:
@@ -200,4 +203,41 @@ def plot_backtest(path: Path, frame: pd.DataFrame, methods: list[str]) -> None:
     right.set_title("RMSE by horizon, same origins and targets")
     right.grid(alpha=0.3)
     right.legend(frameon=False, fontsize=8)
+    save_figure(figure, path)
+
+
+def plot_collection_errors(path: Path, errors: dict[str, list[float]], *, title: str) -> None:
+    """Box plots of each method's per-series sMAPE, best median first, with the mean marked."""
+    plt = pyplot()
+    order = sorted(errors, key=lambda name: float(np.nanmedian(errors[name])))
+    figure, axis = plt.subplots(figsize=(max(6.0, 1.1 * len(order) + 2), 4.5))
+    data = [np.asarray(errors[name], float)[np.isfinite(errors[name])] for name in order]
+    axis.boxplot(data, showmeans=True, showfliers=False)
+    axis.set_xticks(range(1, len(order) + 1), ["LSTM" if n == "lstm" else baseline_label(n) for n in order],
+                    rotation=20, ha="right")
+    axis.set_ylabel("sMAPE (%)")
+    axis.set_title(title)
+    axis.grid(axis="y", alpha=0.3)
+    save_figure(figure, path)
+
+
+def plot_collection_series(path: Path, series: list[tuple[str, np.ndarray, np.ndarray]],
+                           forecasts: dict[str, list[np.ndarray]], lstm_smape: list[float]) -> None:
+    """Plot the series where the LSTM's sMAPE is lowest, median and highest, with every method's forecast."""
+    plt = pyplot()
+    order = np.argsort(np.nan_to_num(np.asarray(lstm_smape, float), nan=np.inf), kind="stable")
+    picks = [("best", order[0]), ("median", order[len(order) // 2]), ("worst", order[-1])]
+    figure, axes = plt.subplots(len(picks), 1, figsize=(9, 3.0 * len(picks)))
+    for axis, (which, index) in zip(np.atleast_1d(axes), picks):
+        name, train, test = series[index]
+        shown = train[-min(len(train), 4 * len(test)):]
+        start = len(train) - len(shown)
+        axis.plot(np.arange(start, len(train)), shown, color="black", label="training")
+        future = np.arange(len(train), len(train) + len(test))
+        axis.plot(future, test, color="black", linestyle="--", label="actual")
+        for method, values in forecasts.items():
+            axis.plot(future, values[index], linewidth=2.2 if method == "lstm" else 1.0,
+                      label="LSTM" if method == "lstm" else baseline_label(method))
+        axis.set_title(f"{which} LSTM sMAPE: series {name} ({lstm_smape[index]:.1f})")
+        axis.legend(fontsize=7, ncol=4, loc="upper left")
     save_figure(figure, path)

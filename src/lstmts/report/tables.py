@@ -38,11 +38,36 @@ def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
     console.print(f"run folder: {out_dir}", soft_wrap=True, highlight=False)
 
 
+def print_collection(metrics: dict, out_dir: Path, console: Console) -> None:
+    """Print a collection run: mean sMAPE, MASE and RMSE of the LSTM and every baseline, and how often it wins."""
+    about = metrics["collection"]
+    split = about["split"]
+    table = Table(title=None, show_header=True, header_style="bold")
+    for column in ("forecaster", f"{split} sMAPE", f"{split} MASE", f"{split} RMSE", "LSTM better on"):
+        table.add_column(column, justify="left" if column == "forecaster" else "right")
+    table.add_row(f"LSTM ({about['scope']})", _fmt(metrics.get(f"{split}_smape")), _fmt(metrics.get(f"{split}_mase")),
+                  _fmt(metrics.get(f"{split}_rmse")), "")
+    ranked = sorted((metrics.get("baselines") or {}).items(), key=lambda item: item[1].get(f"{split}_smape", float("inf")))
+    for name, scores in ranked:
+        share = scores.get("share_beaten_by_lstm")
+        table.add_row(baseline_label(name), _fmt(scores.get(f"{split}_smape")), _fmt(scores.get(f"{split}_mase")),
+                      _fmt(scores.get(f"{split}_rmse")), "" if share is None else f"{100 * share:.0f} % of series")
+    console.print(table)
+    shard = f", shard {about['shard']} of {about['shards']}" if about["shards"] > 1 else ""
+    console.print(f"{about['name']}: {about['scored']} series scored on {split}, {about['skipped']} skipped"
+                  f" (of {about['series_total']}{shard}); {metrics.get('updates')} updates in"
+                  f" {metrics.get('train_seconds', 0):.2f} s, baselines {about['baseline_seconds']:.2f} s", highlight=False)
+    console.print(f"run folder: {out_dir}", soft_wrap=True, highlight=False)
+
+
 def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) -> None:
     """Print train/test RMSE, the baselines on the same targets and the run folder."""
     console = console or Console(markup=False)
     if "backtest" in metrics:
         print_backtest(metrics, out_dir, console)
+        return
+    if metrics.get("kind") == "collection":
+        print_collection(metrics, out_dir, console)
         return
     table = Table(title=None, show_header=True, header_style="bold")
     table.add_column("forecaster")
@@ -98,6 +123,11 @@ HEADERS = {
     "ratio_to_persistence": "÷ persistence",
     "best_baseline": "best baseline",
     "best_baseline_rmse": "best baseline RMSE",
+    "best_baseline_smape": "best baseline sMAPE",
+    "validation_smape": "valid. sMAPE",
+    "test_smape": "test sMAPE",
+    "validation_mase": "valid. MASE",
+    "series": "series",
     "ratio_to_best_baseline": "÷ best baseline",
     "train_seconds": "train s",
     "test_rmse_of_each_model": "each model",
@@ -245,6 +275,7 @@ def job_line(number, overrides: str, metrics: dict) -> str:
         return f"{text}: {metrics.get('error', '')}".rstrip(": ")
     metric = ranking_metric_of([metrics])
     text += f", {header(metric).replace('valid.', 'validation')} {_format(metrics[metric])}"
-    if metric != "test_rmse":
-        text += f" (test {_format(metrics.get('test_rmse'))})"
+    test = metric.replace("validation_", "test_")
+    if metric != test and metrics.get(test) is not None:
+        text += f" (test {_format(metrics.get(test))})"
     return text

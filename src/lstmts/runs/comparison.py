@@ -23,12 +23,17 @@ def _metric_row(record: RunRecord, sort_by: str) -> dict:
         "ratio_to_persistence": metrics.get("test_rmse_ratio_to_persistence"),
         "train_seconds": metrics.get("train_seconds"),
     }
+    if metrics.get("kind") == "collection":
+        about = metrics.get("collection") or {}
+        row.update({f"{split}_{metric}": metrics.get(f"{split}_{metric}")
+                    for split in ("validation", "test") for metric in ("smape", "mase")})
+        row.update(series=about.get("scored"), skipped=about.get("skipped"), scope=about.get("scope"))
     baselines = metrics.get("baselines") or {}
     # The baseline to beat is chosen on the ranking metric too: on validation when runs have it.
     best = best_baseline(baselines, sort_by)
     if best is not None:
         row["best_baseline"] = baseline_label(best[0])
-        row["best_baseline_rmse"] = best[1]
+        row[f"best_baseline_{sort_by.rpartition('_')[2]}"] = best[1]
         own = metrics.get(sort_by)
         row["ratio_to_best_baseline"] = own / best[1] if own is not None and best[1] > 0 else None
     repeats = metrics.get("repeats")
@@ -37,9 +42,10 @@ def _metric_row(record: RunRecord, sort_by: str) -> dict:
         row["test_rmse_of_each_model"] = repeats.get("test_rmse_mean")
         row["test_rmse_of_each_model_std"] = repeats.get("test_rmse_std")
     for split in ("validation", "test"):
-        for name, scores in baselines.items():
-            if isinstance(scores, dict) and scores.get(f"{split}_rmse") is not None:
-                row[f"{name}_{split}_rmse"] = scores[f"{split}_rmse"]
+        for metric in ("rmse", "smape"):
+            for name, scores in baselines.items():
+                if isinstance(scores, dict) and scores.get(f"{split}_{metric}") is not None:
+                    row[f"{name}_{split}_{metric}"] = scores[f"{split}_{metric}"]
     return row
 
 
@@ -106,7 +112,7 @@ def best_predictions(frame: pd.DataFrame, top: int = 3) -> list[tuple[pd.Series,
 
 
 # The columns a table shows first when the terminal is too narrow for all of them.
-_FIRST = ["test_rmse", "best_baseline", "ratio_to_best_baseline", "status"]
+_FIRST = ["test_rmse", "test_smape", "best_baseline", "ratio_to_best_baseline", "status"]
 
 
 def column_priority(frame: pd.DataFrame, config_keys: list[str], sort_by: str) -> list[str]:

@@ -74,8 +74,8 @@ def config_path(run_dir: Path) -> Path | None:
 
 # metrics.json values that must be JSON objects, and the endings of those that must be numbers (or null).
 _OBJECTS = ("choices", "process", "baselines", "best_baseline", "repeats", "samples", "scored", "data", "intervals",
-            "final_loss", "versions", "test_rmse_by_horizon")
-_NUMBERS = ("_rmse", "_mae", "_mase", "_seconds", "_ratio_to_persistence", "_ratio_to_best_baseline", "updates")
+            "final_loss", "versions", "test_rmse_by_horizon", "collection")
+_NUMBERS = ("_rmse", "_mae", "_mase", "_smape", "_seconds", "_ratio_to_persistence", "_ratio_to_best_baseline", "updates")
 
 
 def _is_number(value) -> bool:

@@ -335,7 +335,7 @@ def _resolved_yaml(cfg: DictConfig) -> str:
 # all before a new run starts, so that no file in it comes from another run.
 RUN_OUTPUTS = ("metrics.json", "config.yaml", "predictions.csv", "transforms.json", "intervals.json", "model.keras",
                "forecast.png", "loss.png", "forecast-*.csv", "forecast-*.png", "events.out.tfevents.*",
-               "backtest.csv", "backtest.png",
+               "backtest.csv", "backtest.png", "series.csv", "forecasts.csv", "errors.png", "series.png",
                "models/seed-*.keras")
 
 

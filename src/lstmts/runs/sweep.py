@@ -28,10 +28,16 @@ def summarize_sweep(sweep_dir: Path, columns: list[str] | None = None, tensorboa
     from lstmts.report.tables import check_columns, print_table, wide_console
     from lstmts.runs.comparison import best_predictions, column_priority, comparison_frame, ranking_metric
     from lstmts.runs.records import display_columns, read_run
+    from lstmts.runs.shards import merge_shards
 
     records = [read_run(job) for job in job_folders(sweep_dir)]
     if not records:
         return 0
+    # A sweep over data.shard: the whole collection's result is a row of its own, beside its shards.
+    merged_records, _, merged = merge_shards(records)
+    records += [r for r in merged_records if r.path in merged]
+    for path, series in merged.items():
+        files.write_csv(sweep_dir / "series-merged.csv", series)
     keys = display_columns(records)
     sort_by = ranking_metric(records)
     frame = comparison_frame(records, keys, sort_by)

@@ -1,0 +1,220 @@
+"""Scoring a collection the way forecasting competitions do, and the competitions' classical baselines.
+
+sMAPE is the M3 definition (0-200): the mean of 200 |y - f| / (|y| + |f|) over the horizon.
+MASE divides the mean absolute error by the in-sample mean absolute error of the seasonal naive
+forecast (lag = the series' season length; lag 1 when the training part is not longer than a
+season). Both are computed per series, then averaged over the collection.
+
+The baselines are forecast `h` steps from the end of each series' training part: naive, seasonal
+naive, and with statsforecast (an optional extra) the Theta method, automatic ETS, automatic
+ARIMA and the mean of those three (comb). statsforecast fits the series in parallel across
+cores; its forecasts are cached as plain NumPy arrays, keyed by the collection's values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from lstmts.backend import cache_dir
+from lstmts.config import COLLECTION_BASELINES
+from lstmts.errors import UserError
+
+NAIVE_METHODS = ("naive", "seasonal_naive")
+STATISTICAL_METHODS = ("theta", "ets", "arima")
+COMBINATION = "comb"
+METHODS = COLLECTION_BASELINES  # naive methods, statistical methods, then their combination
+# statsforecast's model name for each method (the column of its forecast frame).
+_MODEL_COLUMNS = {"theta": "Theta", "ets": "AutoETS", "arima": "AutoARIMA"}
+
+
+def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Return the M3 sMAPE in percent (0-200); a step where actual and forecast are both 0 counts as 0."""
+    actual, forecast = np.asarray(actual, float), np.asarray(forecast, float)
+    denominator = np.abs(actual) + np.abs(forecast)
+    ratio = np.divide(np.abs(actual - forecast), denominator, out=np.zeros_like(denominator), where=denominator > 0)
+    return float(200.0 * ratio.mean())
+
+
+def mase_scale(insample: np.ndarray, season_length: int) -> float:
+    """Return the mean absolute error of the seasonal naive forecast inside the training part."""
+    insample = np.asarray(insample, float)
+    lag = season_length if len(insample) > season_length else 1
+    if len(insample) <= lag:
+        return float("nan")
+    return float(np.mean(np.abs(insample[lag:] - insample[:-lag])))
+
+
+def mase(actual: np.ndarray, forecast: np.ndarray, insample: np.ndarray, season_length: int) -> float:
+    """Return the MASE of a forecast: its mean absolute error over the in-sample seasonal naive one's."""
+    scale = mase_scale(insample, season_length)
+    error = float(np.mean(np.abs(np.asarray(actual, float) - np.asarray(forecast, float))))
+    if not np.isfinite(scale) or scale == 0:
+        return float("nan")
+    return error / scale
+
+
+def rmse(actual: np.ndarray, forecast: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(actual, float) - np.asarray(forecast, float)) ** 2)))
+
+
+def scores(actual: np.ndarray, forecast: np.ndarray, insample: np.ndarray, season_length: int) -> dict:
+    """Return sMAPE, MASE and RMSE of one series' forecast."""
+    return {"smape": smape(actual, forecast), "mase": mase(actual, forecast, insample, season_length),
+            "rmse": rmse(actual, forecast)}
+
+
+def naive(train: np.ndarray, horizon: int) -> np.ndarray:
+    """The last value, repeated."""
+    return np.full(horizon, float(train[-1]))
+
+
+def seasonal_naive(train: np.ndarray, horizon: int, season_length: int) -> np.ndarray:
+    """The last season, repeated (the naive forecast when the series has no season or is shorter than one)."""
+    if season_length <= 1 or len(train) < season_length:
+        return naive(train, horizon)
+    last = np.asarray(train[-season_length:], float)
+    return np.array([last[step % season_length] for step in range(horizon)])
+
+
+def _cache_file(method: str, trains: Sequence[np.ndarray], horizons: Sequence[int], seasons: Sequence[int]) -> Path | None:
+    folder = cache_dir("collection-baselines")
+    if folder is None:
+        return None
+    import statsforecast
+
+    digest = hashlib.sha256(f"{method}|statsforecast {statsforecast.__version__}|approximation by length|".encode())
+    for train, horizon, season in zip(trains, horizons, seasons):
+        digest.update(f"{len(train)}|{horizon}|{season}|".encode())
+        digest.update(np.ascontiguousarray(train, dtype=np.float64).tobytes())
+    return Path(folder) / f"{method}-{digest.hexdigest()}.npz"
+
+
+def _read_cached(file: Path | None, count: int) -> list[np.ndarray] | None:
+    if file is None or not file.exists():
+        return None
+    try:
+        with np.load(file, allow_pickle=False) as stored:
+            forecasts = [stored[f"s{i}"] for i in range(count)]
+    except (OSError, ValueError, KeyError):
+        return None  # a damaged cache file is fitted again (and rewritten)
+    return forecasts
+
+
+def _store(file: Path | None, forecasts: list[np.ndarray]) -> None:
+    if file is None:
+        return
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+        with open(temporary, "wb") as stream:
+            np.savez(stream, **{f"s{i}": f for i, f in enumerate(forecasts)})
+        os.replace(temporary, file)
+    except OSError:
+        pass  # a full or read-only disk only skips caching
+
+
+def _statsforecast_model(method: str, season_length: int, approximate: bool):
+    from statsforecast.models import AutoARIMA, AutoETS, Theta
+
+    if method == "arima":
+        # As R's auto.arima: the likelihood approximated for long or finely seasonal series (4-5x quicker).
+        return AutoARIMA(season_length=season_length, approximation=approximate)
+    return {"theta": Theta, "ets": AutoETS}[method](season_length=season_length)
+
+
+def _approximate(length: int, season_length: int) -> bool:
+    return length > 150 or season_length > 12
+
+
+def _fit_statistical(method: str, trains: Sequence[np.ndarray], horizons: Sequence[int], seasons: Sequence[int],
+                     n_jobs: int) -> list[np.ndarray]:
+    """Forecast every series with one statsforecast method; series are grouped by (season, horizon)."""
+    import pandas as pd
+    from statsforecast import StatsForecast
+    from statsforecast.models import Naive
+
+    forecasts: list[np.ndarray | None] = [None] * len(trains)
+    groups: dict[tuple[int, int, bool], list[int]] = {}
+    for index, (horizon, season) in enumerate(zip(horizons, seasons)):
+        key = (int(season), int(horizon), _approximate(len(trains[index]), int(season)))
+        groups.setdefault(key, []).append(index)
+    for (season, horizon, approximate), indices in groups.items():
+        frame = pd.DataFrame({
+            "unique_id": np.concatenate([np.full(len(trains[i]), i) for i in indices]),
+            "ds": np.concatenate([np.arange(len(trains[i])) for i in indices]),
+            "y": np.concatenate([np.asarray(trains[i], float) for i in indices]),
+        })
+        # A series a method cannot fit gets the naive forecast rather than stopping the collection.
+        model = StatsForecast(models=[_statsforecast_model(method, season, approximate)], freq=1, n_jobs=n_jobs,
+                              fallback_model=Naive())
+        result = model.forecast(df=frame, h=horizon)
+        column = _MODEL_COLUMNS[method]
+        for series_id, rows in result.groupby("unique_id", sort=False):
+            forecasts[int(series_id)] = rows[column].to_numpy(dtype=np.float64)
+    return [f if f is not None else naive(t, h) for f, t, h in zip(forecasts, trains, horizons)]
+
+
+def baseline_forecasts(trains: Sequence[np.ndarray], horizons: Sequence[int], seasons: Sequence[int],
+                       methods: Sequence[str], *, n_jobs: int = -1,
+                       on_fit: Callable[[str], None] | None = None) -> tuple[dict[str, list[np.ndarray]], dict[str, float]]:
+    """Return ({method: one forecast per series}, {method: seconds it took}) for `methods`.
+
+    comb is the mean of the Theta, ETS and ARIMA forecasts (fitted for it when not asked for).
+    """
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise UserError(f"collection.baselines has unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    forecasts: dict[str, list[np.ndarray]] = {}
+    seconds: dict[str, float] = {}
+    if "naive" in methods:
+        forecasts["naive"] = [naive(t, h) for t, h in zip(trains, horizons)]
+    if "seasonal_naive" in methods:
+        forecasts["seasonal_naive"] = [seasonal_naive(t, h, s) for t, h, s in zip(trains, horizons, seasons)]
+    statistical = [m for m in STATISTICAL_METHODS if m in methods or COMBINATION in methods]
+    if statistical:
+        try:
+            import statsforecast  # noqa: F401
+        except ImportError:
+            raise UserError("the Theta, ETS and ARIMA baselines need statsforecast; install it with"
+                            " pip install -e '.[collections]' or set collection.baselines=[naive,seasonal_naive]") from None
+    workers = (os.cpu_count() or 1) if n_jobs in (-1, None) else int(n_jobs)
+    for method in statistical:
+        file = _cache_file(method, trains, horizons, seasons)
+        cached = _read_cached(file, len(trains))
+        start = time.perf_counter()
+        if cached is None:
+            if on_fit:
+                on_fit(method)
+            cached = _fit_statistical(method, trains, horizons, seasons, workers)
+            _store(file, cached)
+        seconds[method] = time.perf_counter() - start
+        forecasts[method] = cached
+    if COMBINATION in methods:
+        forecasts[COMBINATION] = [np.mean([forecasts[m][i] for m in STATISTICAL_METHODS], axis=0)
+                                  for i in range(len(trains))]
+    return {m: forecasts[m] for m in methods}, seconds
+
+
+def summarise(per_series: dict[str, list[dict]], own: str = "lstm") -> dict:
+    """Return each method's mean sMAPE, MASE and RMSE over the series, and the share of series where `own` wins.
+
+    `per_series[method]` holds one scores() dict per series, in the same order for every method.
+    The share counts series where own's sMAPE is strictly lower than the baseline's (ties are not wins).
+    """
+    summary: dict = {}
+    for method, rows in per_series.items():
+        summary[method] = {metric: float(np.nanmean([row[metric] for row in rows])) if rows else float("nan")
+                           for metric in ("smape", "mase", "rmse")}
+    if own in per_series:
+        mine = np.array([row["smape"] for row in per_series[own]])
+        for method, rows in per_series.items():
+            if method != own and len(rows):
+                theirs = np.array([row["smape"] for row in rows])
+                summary[method]["share_beaten_by_" + own] = float(np.mean(mine < theirs))
+    return summary

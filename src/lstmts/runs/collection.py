@@ -1,0 +1,274 @@
+"""One experiment over a collection of series: local or global LSTMs against the competitions' baselines.
+
+Each series is scaled on its own training part (a log when every training value is positive, then
+its mean and standard deviation), so that one network can learn from series of any level. With
+`collection.normalise=window` each window is further taken relative to its last input value, so
+the network forecasts changes from the forecast origin rather than levels.
+
+- global: one network trained on the windows of every series, forecasting all `h` steps at once.
+- local: one network per series (the same architecture, so the engine's traced graph is reused).
+
+Forecasts are `h` steps from the end of each training part, scored with sMAPE, MASE and RMSE,
+beside the baselines on exactly the same series. `collection.validation=true` moves every series'
+last `h` training values into its test part and never reads the real test part: that is the
+score to choose configurations on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig
+
+from lstmts.config import layer_units
+from lstmts.data.collection import Collection, Member, load_collection
+from lstmts.errors import UserError
+from lstmts.evaluation import competition
+from lstmts.report import files, plots
+from lstmts.report.ranking import baseline_label
+from lstmts.runs import runner
+
+log = logging.getLogger(__name__)
+
+OUTPUTS = ("series.csv", "forecasts.csv", "errors.png", "series.png")
+
+
+@dataclass(frozen=True)
+class SeriesScale:
+    """How one series is put on a common scale: an optional log, then (value - shift) / scale."""
+
+    log: bool
+    shift: float
+    scale: float
+
+    @classmethod
+    def fit(cls, train: np.ndarray, log: bool | str) -> SeriesScale:
+        """Fit on the training part only: log when asked (auto: when every value is positive), mean and std."""
+        use_log = bool(np.all(train > 0)) if log == "auto" else bool(log)
+        if use_log and not np.all(train > 0):
+            raise UserError("collection.log=true needs positive values in every series; use collection.log=auto")
+        values = np.log(train) if use_log else np.asarray(train, float)
+        scale = float(np.std(values))
+        return cls(use_log, float(np.mean(values)), scale if scale > 1e-12 else 1.0)
+
+    def forward(self, values: np.ndarray) -> np.ndarray:
+        values = np.log(values) if self.log else np.asarray(values, float)
+        return (values - self.shift) / self.scale
+
+    def inverse(self, scaled: np.ndarray) -> np.ndarray:
+        values = np.asarray(scaled, float) * self.scale + self.shift
+        # exp of an extreme output would overflow to inf: a forecast 1e30 times the series' level is wrong anyway
+        return np.exp(np.clip(values, -700, 700)) if self.log else values
+
+
+def windows(scaled: np.ndarray, look_back: int, horizon: int, relative: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Return (inputs [n, look_back], targets [n, horizon]) of every window of a scaled training part.
+
+    Window i takes values i .. i+look_back-1 as inputs and the next `horizon` values as targets.
+    relative: both are taken minus the window's last input value.
+    """
+    count = len(scaled) - look_back - horizon + 1
+    if count < 1:
+        return np.empty((0, look_back)), np.empty((0, horizon))
+    index = np.arange(count)[:, None]
+    inputs = scaled[index + np.arange(look_back)]
+    targets = scaled[index + look_back + np.arange(horizon)]
+    if relative:
+        anchor = inputs[:, -1:]
+        inputs, targets = inputs - anchor, targets - anchor
+    return inputs, targets
+
+
+def origin_input(scaled: np.ndarray, look_back: int, relative: bool) -> tuple[np.ndarray, float]:
+    """Return the last window of a scaled training part (the forecast origin's input) and its anchor."""
+    last = scaled[-look_back:]
+    anchor = float(last[-1]) if relative else 0.0
+    return last - anchor, anchor
+
+
+def _shape(inputs: np.ndarray, lags_as: str) -> np.ndarray:
+    """[n, look_back] -> [n, look_back, 1] (lags as time steps) or [n, 1, look_back] (lags as features)."""
+    return inputs[:, :, None] if lags_as == "timesteps" else inputs[:, None, :]
+
+
+def too_short(member: Member, look_back: int, horizon: int) -> str | None:
+    """Return why a series cannot be used (its training part gives no whole training window), or None."""
+    need = look_back + horizon
+    if len(member.train) < need:
+        return (f"skipped: {len(member.train)} training values, fewer than framing.look_back + horizon"
+                f" = {look_back} + {horizon}")
+    return None
+
+
+def _spec(cfg: DictConfig, look_back: int, outputs: int):
+    from lstmts.models.network import ModelSpec
+
+    timesteps = cfg.framing.lags_as == "timesteps"
+    return ModelSpec(units=tuple(layer_units(cfg.model)), time_steps=look_back if timesteps else 1,
+                     features=1 if timesteps else look_back, stateful=False,
+                     batch_size=int(cfg.training.batch_size), outputs=outputs)
+
+
+def _fit_predict(cfg, spec, inputs, targets, origins, seed: int, jit_compile) -> tuple[np.ndarray, int, float]:
+    """Train one network of `spec` and return (its outputs for `origins`, updates, training seconds)."""
+    from lstmts.models.network import forward
+    from lstmts.models.training import train
+
+    trained = train(spec, inputs, targets, epochs=int(cfg.training.epochs), shuffle=bool(cfg.training.shuffle),
+                    seed=seed, learning_rate=float(cfg.training.learning_rate), engine="fast",
+                    jit_compile=jit_compile)
+    outputs = np.asarray(forward(trained.model)(origins.astype(np.float32))).reshape(len(origins), -1)
+    if not np.all(np.isfinite(outputs)):
+        raise UserError("the network's forecasts are not finite (training diverged);"
+                        " lower training.learning_rate or use collection.normalise=window")
+    return outputs, trained.updates, trained.seconds
+
+
+def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[SeriesScale], progress) -> tuple[list, dict]:
+    look_back = int(cfg.framing.look_back)
+    relative = cfg.collection.normalise == "window"
+    horizon = max(m.horizon for m in members)
+    pieces = [windows(s.forward(m.train), look_back, horizon, relative) for m, s in zip(members, scales)]
+    inputs = _shape(np.concatenate([p[0] for p in pieces]), cfg.framing.lags_as)
+    targets = np.concatenate([p[1] for p in pieces])
+    starts = [origin_input(s.forward(m.train), look_back, relative) for m, s in zip(members, scales)]
+    origins = _shape(np.stack([x for x, _ in starts]), cfg.framing.lags_as)
+    anchors = np.array([a for _, a in starts])
+    spec = _spec(cfg, look_back, horizon)
+    seeds = [int(cfg.seed) + k for k in range(int(cfg.training.repeats))]
+    outputs, updates, seconds = [], 0, 0.0
+    for seed in seeds:
+        progress(f"global model, seed {seed}: {len(inputs)} windows from {len(members)} series")
+        out, count, took = _fit_predict(cfg, spec, inputs, targets, origins, seed, cfg.training.jit_compile)
+        outputs.append(out)
+        updates, seconds = updates + count, seconds + took
+    mean = np.mean(outputs, axis=0) + anchors[:, None]
+    forecasts = [s.inverse(mean[i, :m.horizon]) for i, (m, s) in enumerate(zip(members, scales))]
+    return forecasts, {"windows": int(len(inputs)), "updates": updates, "train_seconds": round(seconds, 3),
+                       "models": len(seeds)}
+
+
+def _forecast_local(cfg: DictConfig, members: list[Member], scales: list[SeriesScale], progress) -> tuple[list, dict]:
+    look_back = int(cfg.framing.look_back)
+    relative = cfg.collection.normalise == "window"
+    seeds = [int(cfg.seed) + k for k in range(int(cfg.training.repeats))]
+    # XLA compiles once per number of windows: the fused kernels need no compile, which suits many
+    # series of different lengths (training.jit_compile=true forces XLA).
+    jit_compile = cfg.training.jit_compile if cfg.training.jit_compile is True else False
+    forecasts, updates, seconds, started = [], 0, 0.0, time.perf_counter()
+    for number, (member, scale) in enumerate(zip(members, scales), start=1):
+        scaled = scale.forward(member.train)
+        inputs, targets = windows(scaled, look_back, member.horizon, relative)
+        start, anchor = origin_input(scaled, look_back, relative)
+        spec = _spec(cfg, look_back, member.horizon)
+        outputs = []
+        for seed in seeds:
+            out, count, took = _fit_predict(cfg, spec, _shape(inputs, cfg.framing.lags_as), targets,
+                                            _shape(start[None, :], cfg.framing.lags_as), seed, jit_compile)
+            outputs.append(out[0])
+            updates, seconds = updates + count, seconds + took
+        forecasts.append(scale.inverse(np.mean(outputs, axis=0) + anchor))
+        if number % 25 == 0 or number == len(members):
+            progress(f"local models: {number}/{len(members)} series, {time.perf_counter() - started:.0f} s")
+    return forecasts, {"updates": updates, "train_seconds": round(seconds, 3), "models": len(seeds) * len(members)}
+
+
+def _series_table(members: list[Member], notes: list[str | None], per_method: dict[str, list[dict]],
+                  used: list[int]) -> pd.DataFrame:
+    rows = []
+    position = {index: k for k, index in enumerate(used)}
+    for index, (member, note) in enumerate(zip(members, notes)):
+        row = {"series": member.id, "frequency": member.frequency, "season_length": member.season_length,
+               "train_values": len(member.train), "horizon": member.horizon, "status": note or "scored"}
+        if index in position:
+            for method, scores in per_method.items():
+                for metric, value in scores[position[index]].items():
+                    row[f"{method}_{metric}"] = value
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _forecast_frame(members: list[Member], forecasts: dict[str, list[np.ndarray]]) -> pd.DataFrame:
+    frames = []
+    for k, member in enumerate(members):
+        frame = {"series": member.id, "step": np.arange(1, member.horizon + 1), "actual": member.test}
+        frame.update({method: values[k] for method, values in forecasts.items()})
+        frames.append(pd.DataFrame(frame))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _progress(console):
+    def say(text: str) -> None:
+        log.info(text)
+        if console is not None:
+            console.print(text, highlight=False)
+    return say
+
+
+def _collection(cfg: DictConfig, out_dir: Path, console) -> dict:
+    settings = cfg.collection
+    collection: Collection = load_collection(cfg.data)
+    split = "validation" if settings.validation else "test"
+    say = _progress(console)
+    members = list(collection.members)
+    if settings.validation:
+        members = [m.validation() if len(m.train) > m.horizon else m for m in members]
+    look_back = int(cfg.framing.look_back)
+    # A global network forecasts the longest horizon: every series needs a whole window of it.
+    longest = max(m.horizon for m in members)
+    notes = [too_short(m, look_back, longest if settings.scope == "global" else m.horizon) for m in members]
+    used = [i for i, note in enumerate(notes) if note is None]
+    if not used:
+        raise UserError(f"no series of {collection.name} is long enough for framing.look_back={look_back} and its"
+                        f" horizon; lower framing.look_back")
+    say(f"collection {collection.name}: {len(members)} series (of {collection.total}; shard {cfg.data.shard} of"
+        f" {cfg.data.shards}), {len(used)} long enough for look_back {look_back}; scored on {split}")
+    chosen = [members[i] for i in used]
+    # The baselines first: statsforecast forks worker processes, which must happen before TensorFlow loads.
+    started = time.perf_counter()
+    baselines, baseline_seconds = competition.baseline_forecasts(
+        [m.train for m in chosen], [m.horizon for m in chosen], [m.season_length for m in chosen],
+        list(settings.baselines), n_jobs=settings.get("n_jobs", -1),
+        on_fit=lambda method: say(f"fitting {baseline_label(method)} on {len(chosen)} series (cached afterwards)"))
+    baseline_total = time.perf_counter() - started
+    scales = [SeriesScale.fit(m.train, settings.log) for m in chosen]
+    forecast = _forecast_global if settings.scope == "global" else _forecast_local
+    lstm, training = forecast(cfg, chosen, scales, say)
+    methods = {"lstm": lstm, **baselines}
+    per_method = {name: [competition.scores(m.test, f, m.train, m.season_length) for m, f in zip(chosen, values)]
+                  for name, values in methods.items()}
+    summary = competition.summarise(per_method)
+    table = _series_table(members, notes, per_method, used)
+    files.write_csv(out_dir / "series.csv", table)
+    files.write_csv(out_dir / "forecasts.csv", _forecast_frame(chosen, methods))
+    plots.plot_collection_errors(out_dir / "errors.png", {n: [r["smape"] for r in rows] for n, rows in per_method.items()},
+                                 title=f"{collection.name}: sMAPE per series on {split} ({len(chosen)} series)")
+    plots.plot_collection_series(out_dir / "series.png", [(m.id, m.train, m.test) for m in chosen], methods,
+                                 [r["smape"] for r in per_method["lstm"]])
+    own = summary.pop("lstm")
+    metrics = {
+        "kind": "collection",
+        f"{split}_smape": own["smape"], f"{split}_mase": own["mase"], f"{split}_rmse": own["rmse"],
+        "baselines": {name: {f"{split}_smape": s["smape"], f"{split}_mase": s["mase"], f"{split}_rmse": s["rmse"],
+                             "share_beaten_by_lstm": s.get("share_beaten_by_lstm"),
+                             "seconds": round(baseline_seconds.get(name, 0.0), 3)}
+                      for name, s in summary.items()},
+        "collection": {
+            "name": collection.name, "sha256": collection.sha256, "scope": str(settings.scope), "split": split,
+            "series_total": collection.total, "series": len(members), "scored": len(chosen),
+            "skipped": len(members) - len(chosen), "shard": int(cfg.data.shard), "shards": int(cfg.data.shards),
+            "normalise": str(settings.normalise), "baseline_seconds": round(baseline_total, 3),
+        },
+        **training,
+    }
+    return metrics
+
+
+def run_collection(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=None) -> dict:
+    """Run a collection experiment into out_dir with the run folder's usual guarantees."""
+    return runner.run(cfg, out_dir, choices=choices, console=console, body=_collection)

@@ -1,0 +1,347 @@
+"""Collections of series: reading them, competition scoring by hand, per-series scaling, global and local LSTMs, shards."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from lstmts.data.collection import Member, load_collection
+from lstmts.errors import UserError
+from lstmts.evaluation import competition
+from lstmts.runs import collection as runs_collection
+from lstmts.runs.records import read_run
+from lstmts.runs.shards import merge_shards
+
+# --- competition scoring, by hand ------------------------------------------------------------
+
+
+def test_smape_is_the_m3_definition_by_hand():
+    # 200 * 10 / 210 and 200 * 20 / 380, averaged.
+    assert competition.smape([100, 200], [110, 180]) == pytest.approx((2000 / 210 + 4000 / 380) / 2)
+    # A step where actual and forecast are both zero counts as a perfect step; opposite signs give 200.
+    assert competition.smape([0, 5], [0, -5]) == pytest.approx(100.0)
+
+
+# season 3: |4-1|, |2-2|, |3-3|, |4-4|, |5-2| = 3, 0, 0, 0, 3: 6 / 5. A season of 12 is longer than
+# the 8 values: lag 1, |1| * 6 + |-2| = 8 over 7 differences.
+@pytest.mark.parametrize(("season", "expected_scale"), [(4, 1.0), (1, 8 / 7), (12, 8 / 7), (3, 6 / 5)])
+def test_mase_scales_by_the_in_sample_seasonal_naive_error(season, expected_scale):
+    insample = np.array([1, 2, 3, 4, 2, 3, 4, 5], float)
+    assert competition.mase_scale(insample, season) == pytest.approx(expected_scale)
+    # Errors 1 and 2: a mean absolute error of 1.5.
+    assert competition.mase([6, 7], [5, 9], insample, season) == pytest.approx(1.5 / expected_scale)
+
+
+def test_mase_scale_uses_the_training_part_only():
+    train = np.array([1, 2, 3, 4, 2, 3, 4, 5], float)
+    before = competition.mase([6, 7], [5, 9], train, 4)
+    # A wild test period changes the error, never the scale.
+    assert competition.mase_scale(train, 4) == competition.mase_scale(train.copy(), 4)
+    assert competition.mase([600, 7], [5, 9], train, 4) == pytest.approx((595 + 2) / 2)
+    assert before == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize(("season", "horizon", "expected"), [
+    (4, 6, [2, 3, 4, 5, 2, 3]),
+    (3, 4, [3, 4, 5, 3]),
+    (1, 3, [5, 5, 5]),
+    (12, 2, [5, 5]),  # a training part shorter than a season: the naive forecast
+])
+def test_seasonal_naive_repeats_the_last_season(season, horizon, expected):
+    train = np.array([1, 2, 3, 4, 2, 3, 4, 5], float)
+    np.testing.assert_array_equal(competition.seasonal_naive(train, horizon, season), expected)
+
+
+def test_summary_means_and_share_of_series_won():
+    per_series = {
+        "lstm": [{"smape": 1.0, "mase": 0.5, "rmse": 2.0}, {"smape": 5.0, "mase": 1.5, "rmse": 4.0},
+                 {"smape": 3.0, "mase": 1.0, "rmse": 3.0}],
+        "naive": [{"smape": 2.0, "mase": 1.0, "rmse": 1.0}, {"smape": 4.0, "mase": 1.0, "rmse": 1.0},
+                  {"smape": 3.0, "mase": 1.0, "rmse": 1.0}],
+    }
+    summary = competition.summarise(per_series)
+    assert summary["lstm"]["smape"] == pytest.approx(3.0)
+    assert summary["lstm"]["mase"] == pytest.approx(1.0)
+    assert summary["naive"]["smape"] == pytest.approx(3.0)
+    # Won on the first series only: the tie on the third is not a win.
+    assert summary["naive"]["share_beaten_by_lstm"] == pytest.approx(1 / 3)
+
+
+def test_naive_baselines_of_a_collection_and_their_combination_needs_statistical_methods():
+    trains = [np.arange(1.0, 9.0), np.array([5.0, 1.0, 5.0, 1.0])]
+    forecasts, _ = competition.baseline_forecasts(trains, [3, 2], [4, 2], ["naive", "seasonal_naive"])
+    np.testing.assert_array_equal(forecasts["naive"][0], [8, 8, 8])
+    np.testing.assert_array_equal(forecasts["seasonal_naive"][0], [5, 6, 7])
+    np.testing.assert_array_equal(forecasts["seasonal_naive"][1], [5, 1])
+    with pytest.raises(UserError, match="unknown method.*holt"):
+        competition.baseline_forecasts(trains, [3, 2], [4, 2], ["holt"])
+
+
+def test_statistical_baselines_forecast_a_clean_seasonal_series_and_are_cached(private_caches):
+    pytest.importorskip("statsforecast")
+    season = np.array([10.0, 20.0, 30.0, 20.0])
+    trains = [np.tile(season, 10) + 100, np.tile(season, 8) + 50]
+    asked = []
+    forecasts, _ = competition.baseline_forecasts(trains, [4, 6], [4, 4], ["theta", "comb"], n_jobs=1,
+                                                  on_fit=asked.append)
+    assert asked == ["theta", "ets", "arima"]
+    # A series that is one season repeated is forecast as that season by every method.
+    np.testing.assert_allclose(forecasts["theta"][0], season + 100, rtol=0.02)
+    np.testing.assert_allclose(forecasts["comb"][1], np.r_[season, season[:2]] + 50, rtol=0.02)
+    again = []
+    cached, _ = competition.baseline_forecasts(trains, [4, 6], [4, 4], ["theta", "comb"], n_jobs=1, on_fit=again.append)
+    assert again == []
+    np.testing.assert_array_equal(cached["comb"][1], forecasts["comb"][1])
+
+
+# --- per-series scaling and windows ----------------------------------------------------------
+
+
+def test_series_scale_is_fitted_on_the_training_part_and_inverts():
+    train = np.exp([0.0, 1.0, 2.0])
+    scale = runs_collection.SeriesScale.fit(train, "auto")
+    assert scale.log and scale.shift == pytest.approx(1.0) and scale.scale == pytest.approx(math.sqrt(2 / 3))
+    assert scale.forward(np.array([math.e ** 3]))[0] == pytest.approx(2 / math.sqrt(2 / 3))
+    values = np.array([0.5, 7.0, 300.0])
+    np.testing.assert_allclose(scale.inverse(scale.forward(values)), values)
+    plain = runs_collection.SeriesScale.fit(np.array([-1.0, 1.0, 3.0]), "auto")
+    assert not plain.log and plain.shift == pytest.approx(1.0)
+    with pytest.raises(UserError, match="positive"):
+        runs_collection.SeriesScale.fit(np.array([-1.0, 1.0]), True)
+
+
+def test_windows_by_hand_absolute_and_relative_to_the_origin():
+    scaled = np.arange(6.0)
+    inputs, targets = runs_collection.windows(scaled, 2, 2, relative=False)
+    np.testing.assert_array_equal(inputs, [[0, 1], [1, 2], [2, 3]])
+    np.testing.assert_array_equal(targets, [[2, 3], [3, 4], [4, 5]])
+    inputs, targets = runs_collection.windows(scaled, 2, 2, relative=True)
+    np.testing.assert_array_equal(inputs, [[-1, 0]] * 3)
+    np.testing.assert_array_equal(targets, [[1, 2]] * 3)
+    start, anchor = runs_collection.origin_input(scaled, 3, relative=True)
+    np.testing.assert_array_equal(start, [-2, -1, 0])
+    assert anchor == 5.0
+    assert runs_collection.windows(scaled, 4, 3, relative=False)[0].shape == (0, 4)
+
+
+def test_a_series_too_short_for_look_back_and_horizon_is_named():
+    member = Member("s", np.arange(10.0), np.arange(3.0), 1, "positions")
+    assert runs_collection.too_short(member, 7, 3) is None
+    note = runs_collection.too_short(member, 8, 3)
+    assert "10 training values" in note and "8 + 3" in note
+
+
+# --- reading collections -----------------------------------------------------------------------
+
+
+def _long_csv(path, lengths: dict[str, int], seed: int = 0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name, length in lengths.items():
+        dates = pd.date_range("2000-01-01", periods=length, freq="MS")
+        season = np.tile([0, 3, 6, 3, 0, -3, -6, -3, 0, 2, 4, 2], length // 12 + 1)[:length]
+        level = 50 + 10 * list(lengths).index(name)
+        values = level + season + np.arange(length) * 0.2 + rng.normal(0, 0.3, length)
+        rows += [{"id": name, "month": d.strftime("%Y-%m-%d"), "y": v} for d, v in zip(dates, values)]
+    frame = pd.DataFrame(rows).sample(frac=1.0, random_state=seed)  # rows in any order
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def _data_cfg(path, **extra):
+    base = {"source": "csv", "path": str(path), "id_column": "id", "date_column": "month", "value_column": "y",
+            "horizon": 6, "season_length": "auto", "shard": 0, "shards": 1, "limit": None}
+    base.update(extra)
+    return OmegaConf.create(base)
+
+
+def test_a_long_csv_gives_one_member_per_series_sorted_by_date(tmp_path):
+    _long_csv(tmp_path / "long.csv", {"a": 30, "b": 40, "c": 20})
+    frame = pd.read_csv(tmp_path / "long.csv")
+    loaded = load_collection(_data_cfg(tmp_path / "long.csv"))
+    assert [m.id for m in loaded.members] == ["a", "b", "c"]
+    b = loaded.members[1]
+    assert (len(b.train), len(b.test), b.season_length, b.frequency) == (34, 6, 12, "monthly")
+    expected = frame[frame["id"] == "b"].sort_values("month")["y"].to_numpy()
+    np.testing.assert_array_equal(np.r_[b.train, b.test], expected)
+    quarterly = load_collection(_data_cfg(tmp_path / "long.csv", season_length=4, horizon=3))
+    assert {m.season_length for m in quarterly.members} == {4} and quarterly.members[0].horizon == 3
+
+
+def test_shards_split_the_series_and_together_hold_them_all(tmp_path):
+    _long_csv(tmp_path / "long.csv", {n: 30 for n in "abcde"})
+    whole = load_collection(_data_cfg(tmp_path / "long.csv"))
+    parts = [load_collection(_data_cfg(tmp_path / "long.csv", shard=k, shards=2)) for k in range(2)]
+    assert [m.id for m in parts[0].members] == ["a", "c", "e"]
+    assert [m.id for m in parts[1].members] == ["b", "d"]
+    assert sorted(m.id for p in parts for m in p.members) == [m.id for m in whole.members]
+    assert parts[0].total == 5 and parts[0].sha256 != whole.sha256
+
+
+def test_a_folder_of_csvs_is_a_collection(tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for name, start in (("north", 10.0), ("south", 20.0)):
+        pd.DataFrame({"month": pd.date_range("2001-01-01", periods=24, freq="MS").strftime("%Y-%m-%d"),
+                      "y": start + np.arange(24)}).to_csv(folder / f"{name}.csv", index=False)
+    loaded = load_collection(_data_cfg(folder, source="folder"))
+    assert [m.id for m in loaded.members] == ["north", "south"]
+    np.testing.assert_array_equal(loaded.members[1].test, 20.0 + np.arange(18, 24))
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"id_column": "store"}, "no column 'store'.*data.id_column"),
+    ({"horizon": 40}, "series a has 30 values, not more than data.horizon=40"),
+    ({"source": "folder"}, "is not a folder; point data.path at a folder"),
+    ({"shard": 3, "shards": 2}, "data.shard=3 of data.shards=2"),
+])
+def test_bad_collections_say_what_to_fix(tmp_path, change, message):
+    _long_csv(tmp_path / "long.csv", {"a": 30, "b": 40})
+    with pytest.raises(UserError, match=message):
+        load_collection(_data_cfg(tmp_path / "long.csv", **change))
+
+
+def test_a_missing_collection_file_is_named(tmp_path):
+    with pytest.raises(UserError, match="nowhere.csv does not exist"):
+        load_collection(_data_cfg(tmp_path / "nowhere.csv"))
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("twelve", r"column 'y' holds non-numeric values such as 'twelve' \(line 6, series a\)"),
+    ("", r"column 'y' has a missing value \(line 6, series a\)"),
+])
+def test_a_bad_value_is_named_with_its_line_in_the_file(tmp_path, value, message):
+    frame = _long_csv(tmp_path / "long.csv", {"a": 30, "b": 30}).astype({"y": object})
+    frame.iloc[4, frame.columns.get_loc("y")] = value
+    frame.iloc[4, frame.columns.get_loc("id")] = "a"
+    frame.to_csv(tmp_path / "long.csv", index=False)
+    with pytest.raises(UserError, match=message):
+        load_collection(_data_cfg(tmp_path / "long.csv"))
+
+
+# --- the global model sees every series --------------------------------------------------------
+
+
+def test_the_global_model_trains_on_the_windows_of_every_series(compose_config, monkeypatch):
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "framing.look_back=3",
+                         "collection.normalise=series")
+    members = [Member("a", np.arange(1.0, 11.0), np.arange(11.0, 13.0), 1, "positions"),
+               Member("b", 100 + np.arange(1.0, 8.0), np.array([108.0, 109.0]), 1, "positions")]
+    scales = [runs_collection.SeriesScale.fit(m.train, False) for m in members]
+    seen = {}
+
+    def fake_fit(cfg, spec, inputs, targets, origins, seed, jit_compile):
+        seen.update(spec=spec, inputs=inputs, targets=targets, origins=origins)
+        # Forecast "the origin's last value + 1 scaled step" for both steps: recognisable per series.
+        return np.repeat(origins[:, -1, :], spec.outputs, axis=1), 1, 0.0
+
+    monkeypatch.setattr(runs_collection, "_fit_predict", fake_fit)
+    forecasts, info = runs_collection._forecast_global(cfg, members, scales, lambda text: None)
+    # a: 10 values -> 10 - 3 - 2 + 1 = 6 windows; b: 7 values -> 3 windows.
+    assert info["windows"] == 9 and seen["inputs"].shape == (9, 3, 1) and seen["spec"].outputs == 2
+    first_b = scales[1].forward(members[1].train)[:3]
+    np.testing.assert_allclose(seen["inputs"][6, :, 0], first_b)
+    np.testing.assert_allclose(seen["targets"][6], scales[1].forward(members[1].train)[3:5])
+    # Forecasts come back on each series' own scale: the last training value repeated.
+    np.testing.assert_allclose(forecasts[0], [10.0, 10.0])
+    np.testing.assert_allclose(forecasts[1], [107.0, 107.0])
+
+
+# --- a whole collection run --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def collection_runs(tmp_path_factory, compose_config):
+    from lstmts.runs.collection import run_collection
+
+    work = tmp_path_factory.mktemp("collection")
+    _long_csv(work / "long.csv", {"a": 48, "b": 60, "c": 12, "d": 54, "e": 36})
+    common = ["data=collection", f"data.path={work / 'long.csv'}", "data.id_column=id", "data.date_column=month",
+              "data.value_column=y", "data.horizon=6", "framing=timesteps", "framing.look_back=12",
+              "training.epochs=3", "training.batch_size=8", "model.units=4",
+              "collection.baselines=[naive,seasonal_naive]"]
+    runs = {}
+    for name, extra in (("global", []), ("local", ["collection=local"]), ("validation", ["collection.validation=true"]),
+                        ("shard0", ["data.shards=2", "data.shard=0"]), ("shard1", ["data.shards=2", "data.shard=1"])):
+        cfg = compose_config(*common, *extra)
+        runs[name] = (work / name, run_collection(cfg, work / name))
+    return runs
+
+
+def test_a_collection_run_scores_every_long_enough_series_and_notes_the_short_one(collection_runs):
+    folder, metrics = collection_runs["global"]
+    table = pd.read_csv(folder / "series.csv")
+    assert list(table["series"]) == ["a", "b", "c", "d", "e"]
+    assert table.set_index("series").loc["c", "status"].startswith("skipped: 6 training values")
+    scored = table[table["status"] == "scored"]
+    assert metrics["collection"]["scored"] == 4 and metrics["collection"]["skipped"] == 1
+    assert metrics["test_smape"] == pytest.approx(scored["lstm_smape"].mean())
+    assert metrics["baselines"]["seasonal_naive"]["test_mase"] == pytest.approx(scored["seasonal_naive_mase"].mean())
+    forecasts = pd.read_csv(folder / "forecasts.csv")
+    for _, row in scored.iterrows():
+        rows = forecasts[forecasts["series"] == row["series"]]
+        assert list(rows["step"]) == [1, 2, 3, 4, 5, 6]
+        assert competition.smape(rows["actual"], rows["lstm"]) == pytest.approx(row["lstm_smape"])
+    on_disk = json.loads((folder / "metrics.json").read_text())
+    assert on_disk["status"] == "ok" and on_disk["kind"] == "collection"
+    assert (folder / "errors.png").stat().st_size > 0 and (folder / "series.png").stat().st_size > 0
+
+
+def test_seasonal_naive_of_a_collection_scored_by_hand(collection_runs):
+    folder, _ = collection_runs["global"]
+    forecasts = pd.read_csv(folder / "forecasts.csv")
+    series = pd.read_csv(folder / "series.csv").set_index("series")
+    rows = forecasts[forecasts["series"] == "b"]
+    # b has 54 training values: the last 12 repeated are its seasonal naive forecast.
+    full = pd.read_csv(folder.parent / "long.csv")
+    values = full[full["id"] == "b"].sort_values("month")["y"].to_numpy()
+    np.testing.assert_allclose(rows["seasonal_naive"], values[42:48])
+    np.testing.assert_allclose(rows["actual"], values[54:])
+    assert series.loc["b", "seasonal_naive_smape"] == pytest.approx(competition.smape(values[54:], values[42:48]))
+
+
+def test_local_models_and_validation_runs(collection_runs):
+    _, local = collection_runs["local"]
+    # Each series' own horizon: the 12-value series still lacks a whole window.
+    assert local["collection"]["scope"] == "local" and local["models"] == 4
+    validation_dir, validation = collection_runs["validation"]
+    assert "test_smape" not in validation and validation["validation_smape"] > 0
+    forecasts = pd.read_csv(validation_dir / "forecasts.csv")
+    full = pd.read_csv(validation_dir.parent / "long.csv")
+    values = full[full["id"] == "a"].sort_values("month")["y"].to_numpy()
+    # Scored on the last 6 training values; the real test part (the last 6) is never used.
+    np.testing.assert_allclose(forecasts[forecasts["series"] == "a"]["actual"], values[36:42])
+
+
+def test_shards_merge_into_the_whole_collections_result(collection_runs):
+    records = [read_run(collection_runs[name][0]) for name in ("shard0", "shard1")]
+    merged, notes, tables = merge_shards(records)
+    assert notes == [] and len(merged) == 1
+    metrics = merged[0].metrics
+    table = next(iter(tables.values()))
+    assert sorted(table["series"]) == ["a", "b", "c", "d", "e"]
+    scored = table[table["status"] == "scored"]
+    assert metrics["collection"]["scored"] == 4 and metrics["collection"]["skipped"] == 1
+    assert metrics["test_smape"] == pytest.approx(scored["lstm_smape"].mean())
+    # The naive forecasts do not depend on the sharding: the merged score equals the whole run's.
+    whole = collection_runs["global"][1]
+    assert metrics["baselines"]["naive"]["test_smape"] == pytest.approx(whole["baselines"]["naive"]["test_smape"])
+    assert metrics["baselines"]["naive"]["share_beaten_by_lstm"] == pytest.approx(
+        np.mean(scored["lstm_smape"] < scored["naive_smape"]))
+    alone, notes, _ = merge_shards(records[:1])
+    assert "missing [1]" in notes[0] and alone == records[:1]
+
+
+def test_no_usable_series_is_one_error_line(tmp_path, lstmts_cli):
+    _long_csv(tmp_path / "long.csv", {"a": 20, "b": 20})
+    result = lstmts_cli.run(["data=collection", f"data.path={tmp_path / 'long.csv'}", "data.id_column=id",
+                             "data.date_column=month", "data.value_column=y", "framing.look_back=24",
+                             f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    line = lstmts_cli.error_line(result)
+    assert "no series of long is long enough for framing.look_back=24" in line
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "failed"
