@@ -131,9 +131,12 @@ def test_windows_by_hand_absolute_and_relative_to_the_origin():
 
 def test_a_series_too_short_for_look_back_and_horizon_is_named():
     member = Member("s", np.arange(10.0), np.arange(3.0), 1, "positions")
-    assert runs_collection.too_short(member, 7, 3) is None
-    note = runs_collection.too_short(member, 8, 3)
+    assert runs_collection.too_short(member, 7, 3, needs_window=True) is None
+    note = runs_collection.too_short(member, 8, 3, needs_window=True)
     assert "10 training values" in note and "8 + 3" in note
+    # A global model still forecasts it from its last 8 values; 11 are too many even for that.
+    assert runs_collection.too_short(member, 8, 3, needs_window=False) is None
+    assert "look_back = 11" in runs_collection.too_short(member, 11, 3, needs_window=False)
 
 
 # --- reading collections -----------------------------------------------------------------------
@@ -260,7 +263,7 @@ def collection_runs(tmp_path_factory, compose_config):
     from lstmts.runs.collection import run_collection
 
     work = tmp_path_factory.mktemp("collection")
-    _long_csv(work / "long.csv", {"a": 48, "b": 60, "c": 12, "d": 54, "e": 36})
+    _long_csv(work / "long.csv", {"a": 48, "b": 60, "c": 12, "d": 54, "e": 36, "f": 22})
     common = ["data=collection", f"data.path={work / 'long.csv'}", "data.id_column=id", "data.date_column=month",
               "data.value_column=y", "data.horizon=6", "framing=timesteps", "framing.look_back=12",
               "training.epochs=3", "training.batch_size=8", "model.units=4",
@@ -276,10 +279,12 @@ def collection_runs(tmp_path_factory, compose_config):
 def test_a_collection_run_scores_every_long_enough_series_and_notes_the_short_one(collection_runs):
     folder, metrics = collection_runs["global"]
     table = pd.read_csv(folder / "series.csv")
-    assert list(table["series"]) == ["a", "b", "c", "d", "e"]
-    assert table.set_index("series").loc["c", "status"].startswith("skipped: 6 training values")
+    assert list(table["series"]) == ["a", "b", "c", "d", "e", "f"]
+    assert table.set_index("series").loc["c", "status"] == "skipped: 6 training values, fewer than framing.look_back = 12"
+    # f's 16 training values hold no whole window of 12 + 6, but the global model forecasts it.
+    assert table.set_index("series").loc["f", "status"] == "scored"
     scored = table[table["status"] == "scored"]
-    assert metrics["collection"]["scored"] == 4 and metrics["collection"]["skipped"] == 1
+    assert metrics["collection"]["scored"] == 5 and metrics["collection"]["skipped"] == 1
     assert metrics["test_smape"] == pytest.approx(scored["lstm_smape"].mean())
     assert metrics["baselines"]["seasonal_naive"]["test_mase"] == pytest.approx(scored["seasonal_naive_mase"].mean())
     forecasts = pd.read_csv(folder / "forecasts.csv")
@@ -307,8 +312,10 @@ def test_seasonal_naive_of_a_collection_scored_by_hand(collection_runs):
 
 def test_local_models_and_validation_runs(collection_runs):
     _, local = collection_runs["local"]
-    # Each series' own horizon: the 12-value series still lacks a whole window.
+    # A model per series with a whole training window: c and f have none.
     assert local["collection"]["scope"] == "local" and local["models"] == 4
+    local_table = pd.read_csv(collection_runs["local"][0] / "series.csv").set_index("series")
+    assert local_table.loc["f", "status"] == "skipped: 16 training values, fewer than framing.look_back + horizon = 12 + 6"
     validation_dir, validation = collection_runs["validation"]
     assert "test_smape" not in validation and validation["validation_smape"] > 0
     forecasts = pd.read_csv(validation_dir / "forecasts.csv")
@@ -324,9 +331,9 @@ def test_shards_merge_into_the_whole_collections_result(collection_runs):
     assert notes == [] and len(merged) == 1
     metrics = merged[0].metrics
     table = next(iter(tables.values()))
-    assert sorted(table["series"]) == ["a", "b", "c", "d", "e"]
+    assert sorted(table["series"]) == ["a", "b", "c", "d", "e", "f"]
     scored = table[table["status"] == "scored"]
-    assert metrics["collection"]["scored"] == 4 and metrics["collection"]["skipped"] == 1
+    assert metrics["collection"]["scored"] == 5 and metrics["collection"]["skipped"] == 1
     assert metrics["test_smape"] == pytest.approx(scored["lstm_smape"].mean())
     # The naive forecasts do not depend on the sharding: the merged score equals the whole run's.
     whole = collection_runs["global"][1]

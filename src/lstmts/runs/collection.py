@@ -96,12 +96,17 @@ def _shape(inputs: np.ndarray, lags_as: str) -> np.ndarray:
     return inputs[:, :, None] if lags_as == "timesteps" else inputs[:, None, :]
 
 
-def too_short(member: Member, look_back: int, horizon: int) -> str | None:
-    """Return why a series cannot be used (its training part gives no whole training window), or None."""
-    need = look_back + horizon
+def too_short(member: Member, look_back: int, horizon: int, *, needs_window: bool) -> str | None:
+    """Return why a series cannot be forecast, or None.
+
+    Every series needs `look_back` training values for the input at its forecast origin; a local
+    model also needs a whole training window (look_back + horizon values) to learn from. A global
+    model learns from the other series' windows too, so a short series is still forecast.
+    """
+    need = look_back + horizon if needs_window else look_back
     if len(member.train) < need:
-        return (f"skipped: {len(member.train)} training values, fewer than framing.look_back + horizon"
-                f" = {look_back} + {horizon}")
+        what = f"framing.look_back + horizon = {look_back} + {horizon}" if needs_window else f"framing.look_back = {look_back}"
+        return f"skipped: {len(member.train)} training values, fewer than {what}"
     return None
 
 
@@ -219,11 +224,11 @@ def _collection(cfg: DictConfig, out_dir: Path, console) -> dict:
     if settings.validation:
         members = [m.validation() if len(m.train) > m.horizon else m for m in members]
     look_back = int(cfg.framing.look_back)
-    # A global network forecasts the longest horizon: every series needs a whole window of it.
-    longest = max(m.horizon for m in members)
-    notes = [too_short(m, look_back, longest if settings.scope == "global" else m.horizon) for m in members]
+    local = settings.scope == "local"
+    notes = [too_short(m, look_back, m.horizon, needs_window=local) for m in members]
     used = [i for i, note in enumerate(notes) if note is None]
-    if not used:
+    longest = max(m.horizon for m in members)
+    if not used or (not local and all(len(members[i].train) < look_back + longest for i in used)):
         raise UserError(f"no series of {collection.name} is long enough for framing.look_back={look_back} and its"
                         f" horizon; lower framing.look_back")
     say(f"collection {collection.name}: {len(members)} series (of {collection.total}; shard {cfg.data.shard} of"
