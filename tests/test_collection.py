@@ -352,3 +352,19 @@ def test_no_usable_series_is_one_error_line(tmp_path, lstmts_cli):
     line = lstmts_cli.error_line(result)
     assert "no series of long is long enough for framing.look_back=24" in line
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "failed"
+
+
+def test_forecast_and_compare_of_collection_runs(collection_runs, lstmts_cli, tmp_path):
+    folder = collection_runs["global"][0]
+    result = lstmts_cli.run(["forecast", str(folder), "--steps", "3"], tmp_path)
+    assert "is a collection run: its forecasts of every series are in" in lstmts_cli.error_line(result)
+    shards = [str(collection_runs[name][0]) for name in ("shard0", "shard1")]
+    result = lstmts_cli.run(["compare", str(folder), *shards, "--out", str(tmp_path / "out")], tmp_path)
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(tmp_path / "out" / "comparison.csv")
+    # The two shards became one row, ranked by test sMAPE with the whole-collection run.
+    assert len(frame) == 2 and frame["test_smape"].is_monotonic_increasing
+    assert any("2 shards merged" in run for run in frame["run"])
+    merged = pd.read_csv(tmp_path / "out" / "series-merged-1.csv")
+    assert sorted(merged["series"]) == ["a", "b", "c", "d", "e", "f"]
+    assert "choosing on it is choosing on the test set; score candidates with collection.validation=true" in result.stdout

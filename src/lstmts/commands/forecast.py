@@ -35,6 +35,9 @@ def load_run(run_dir: Path):
         raise UserError(f"{run_dir} is not a run folder ({record.problem}); give a folder that `lstmts` wrote")
     if record.status != "ok":
         raise UserError(f"{run_dir} did not finish (status {record.status}); forecast from a run with status ok")
+    if record.metrics.get("kind") == "collection":
+        raise UserError(f"{run_dir} is a collection run: its forecasts of every series are in"
+                        f" {run_dir / 'forecasts.csv'}; lstmts forecast continues a single-series run")
     missing = [name for name in ("model.keras", "transforms.json") if not (run_dir / name).exists()]
     if config_path(run_dir) is None:
         missing.append("config.yaml")

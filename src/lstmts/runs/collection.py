@@ -180,7 +180,9 @@ def _forecast_local(cfg: DictConfig, members: list[Member], scales: list[SeriesS
         forecasts.append(scale.inverse(np.mean(outputs, axis=0) + anchor))
         if number % 25 == 0 or number == len(members):
             progress(f"local models: {number}/{len(members)} series, {time.perf_counter() - started:.0f} s")
-    return forecasts, {"updates": updates, "train_seconds": round(seconds, 3), "models": len(seeds) * len(members)}
+    # loop_seconds against train_seconds: what the per-series work around training costs.
+    return forecasts, {"updates": updates, "train_seconds": round(seconds, 3), "models": len(seeds) * len(members),
+                       "loop_seconds": round(time.perf_counter() - started, 3)}
 
 
 def _series_table(members: list[Member], notes: list[str | None], per_method: dict[str, list[dict]],
@@ -222,7 +224,12 @@ def _collection(cfg: DictConfig, out_dir: Path, console) -> dict:
     say = _progress(console)
     members = list(collection.members)
     if settings.validation:
-        members = [m.validation() if len(m.train) > m.horizon else m for m in members]
+        # A series needs more than two horizons of values to give up one to validation.
+        members = [m for m in members if len(m.train) > 2 * m.horizon]
+        if not members:
+            raise UserError(f"no series of {collection.name} has more than two horizons of training values, as"
+                            f" collection.validation=true needs; score on test (collection.validation=false)")
+        members = [m.validation() for m in members]
     look_back = int(cfg.framing.look_back)
     local = settings.scope == "local"
     notes = [too_short(m, look_back, m.horizon, needs_window=local) for m in members]
@@ -234,12 +241,15 @@ def _collection(cfg: DictConfig, out_dir: Path, console) -> dict:
     say(f"collection {collection.name}: {len(members)} series (of {collection.total}; shard {cfg.data.shard} of"
         f" {cfg.data.shards}), {len(used)} long enough for look_back {look_back}; scored on {split}")
     chosen = [members[i] for i in used]
-    # The baselines first: statsforecast forks worker processes, which must happen before TensorFlow loads.
+    # The baselines first: statsforecast forks worker processes, which must happen before TensorFlow
+    # loads. They are fitted on every series (so that their cache serves any look_back) and scored
+    # on the LSTM's series only.
     started = time.perf_counter()
-    baselines, baseline_seconds = competition.baseline_forecasts(
-        [m.train for m in chosen], [m.horizon for m in chosen], [m.season_length for m in chosen],
+    fitted, baseline_seconds = competition.baseline_forecasts(
+        [m.train for m in members], [m.horizon for m in members], [m.season_length for m in members],
         list(settings.baselines), n_jobs=settings.get("n_jobs", -1),
-        on_fit=lambda method: say(f"fitting {baseline_label(method)} on {len(chosen)} series (cached afterwards)"))
+        on_fit=lambda method: say(f"fitting {baseline_label(method)} on {len(members)} series (cached afterwards)"))
+    baselines = {method: [forecasts[i] for i in used] for method, forecasts in fitted.items()}
     baseline_total = time.perf_counter() - started
     scales = [SeriesScale.fit(m.train, settings.log) for m in chosen]
     forecast = _forecast_global if settings.scope == "global" else _forecast_local
@@ -267,6 +277,7 @@ def _collection(cfg: DictConfig, out_dir: Path, console) -> dict:
             "name": collection.name, "sha256": collection.sha256, "scope": str(settings.scope), "split": split,
             "series_total": collection.total, "series": len(members), "scored": len(chosen),
             "skipped": len(members) - len(chosen), "shard": int(cfg.data.shard), "shards": int(cfg.data.shards),
+            "too_short_to_validate": len(collection.members) - len(members),
             "normalise": str(settings.normalise), "baseline_seconds": round(baseline_total, 3),
         },
         **training,
