@@ -88,15 +88,22 @@ def test_statistical_baselines_forecast_a_clean_seasonal_series_and_are_cached(p
     trains = [np.tile(season, 10) + 100, np.tile(season, 8) + 50]
     asked = []
     forecasts, _ = competition.baseline_forecasts(trains, [4, 6], [4, 4], ["theta", "comb"], n_jobs=1,
-                                                  on_fit=asked.append)
-    assert asked == ["theta", "ets", "arima"]
+                                                  on_fit=lambda method, count: asked.append((method, count)))
+    assert asked == [("theta", 2), ("ets", 2), ("arima", 2)]
     # A series that is one season repeated is forecast as that season by every method.
     np.testing.assert_allclose(forecasts["theta"][0], season + 100, rtol=0.02)
     np.testing.assert_allclose(forecasts["comb"][1], np.r_[season, season[:2]] + 50, rtol=0.02)
     again = []
-    cached, _ = competition.baseline_forecasts(trains, [4, 6], [4, 4], ["theta", "comb"], n_jobs=1, on_fit=again.append)
+    cached, _ = competition.baseline_forecasts(trains, [4, 6], [4, 4], ["theta", "comb"], n_jobs=1,
+                                               on_fit=lambda method, count: again.append((method, count)))
     assert again == []
     np.testing.assert_array_equal(cached["comb"][1], forecasts["comb"][1])
+    # A new series beside cached ones: only it is fitted, and the cached forecasts come back unchanged.
+    more, _ = competition.baseline_forecasts([trains[1], trains[0] * 2], [6, 4], [4, 4], ["theta"], n_jobs=1,
+                                             on_fit=lambda method, count: again.append((method, count)))
+    assert again == [("theta", 1)]
+    np.testing.assert_array_equal(more["theta"][0], forecasts["theta"][1])
+    np.testing.assert_allclose(more["theta"][1], 2 * (season + 100), rtol=0.02)
 
 
 # --- per-series scaling and windows ----------------------------------------------------------

@@ -8,7 +8,7 @@ season). Both are computed per series, then averaged over the collection.
 The baselines are forecast `h` steps from the end of each series' training part: naive, seasonal
 naive, and with statsforecast (an optional extra) the Theta method, automatic ETS, automatic
 ARIMA and the mean of those three (comb). statsforecast fits the series in parallel across
-cores; its forecasts are cached as plain NumPy arrays, keyed by the collection's values.
+cores; its forecasts are cached as plain NumPy arrays, one per series, keyed by its values.
 """
 
 from __future__ import annotations
@@ -82,38 +82,35 @@ def seasonal_naive(train: np.ndarray, horizon: int, season_length: int) -> np.nd
     return np.array([last[step % season_length] for step in range(horizon)])
 
 
-def _cache_file(method: str, trains: Sequence[np.ndarray], horizons: Sequence[int], seasons: Sequence[int]) -> Path | None:
+def _cache_files(method: str, trains: Sequence[np.ndarray], horizons: Sequence[int],
+                 seasons: Sequence[int]) -> list[Path] | None:
+    """Return one cache file per series (its method, values, horizon and season): any subset or shard reuses them."""
     folder = cache_dir("collection-baselines")
     if folder is None:
         return None
     import statsforecast
 
-    digest = hashlib.sha256(f"{method}|statsforecast {statsforecast.__version__}|approximation by length|".encode())
+    files = []
     for train, horizon, season in zip(trains, horizons, seasons):
-        digest.update(f"{len(train)}|{horizon}|{season}|".encode())
+        digest = hashlib.sha256(f"{method}|statsforecast {statsforecast.__version__}|{horizon}|{season}|".encode())
         digest.update(np.ascontiguousarray(train, dtype=np.float64).tobytes())
-    return Path(folder) / f"{method}-{digest.hexdigest()}.npz"
+        files.append(Path(folder) / method / f"{digest.hexdigest()}.npy")
+    return files
 
 
-def _read_cached(file: Path | None, count: int) -> list[np.ndarray] | None:
-    if file is None or not file.exists():
-        return None
+def _read_cached(file: Path) -> np.ndarray | None:
     try:
-        with np.load(file, allow_pickle=False) as stored:
-            forecasts = [stored[f"s{i}"] for i in range(count)]
-    except (OSError, ValueError, KeyError):
-        return None  # a damaged cache file is fitted again (and rewritten)
-    return forecasts
+        return np.load(file, allow_pickle=False)
+    except (OSError, ValueError):
+        return None  # missing or damaged: fitted again (and rewritten)
 
 
-def _store(file: Path | None, forecasts: list[np.ndarray]) -> None:
-    if file is None:
-        return
+def _store(file: Path, forecast: np.ndarray) -> None:
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
         with open(temporary, "wb") as stream:
-            np.savez(stream, **{f"s{i}": f for i, f in enumerate(forecasts)})
+            np.save(stream, np.asarray(forecast, dtype=np.float64), allow_pickle=False)
         os.replace(temporary, file)
     except OSError:
         pass  # a full or read-only disk only skips caching
@@ -162,10 +159,11 @@ def _fit_statistical(method: str, trains: Sequence[np.ndarray], horizons: Sequen
 
 def baseline_forecasts(trains: Sequence[np.ndarray], horizons: Sequence[int], seasons: Sequence[int],
                        methods: Sequence[str], *, n_jobs: int = -1,
-                       on_fit: Callable[[str], None] | None = None) -> tuple[dict[str, list[np.ndarray]], dict[str, float]]:
+                       on_fit: Callable[[str, int], None] | None = None) -> tuple[dict[str, list[np.ndarray]], dict[str, float]]:
     """Return ({method: one forecast per series}, {method: seconds it took}) for `methods`.
 
     comb is the mean of the Theta, ETS and ARIMA forecasts (fitted for it when not asked for).
+    `on_fit(method, count)` is called before a method is fitted on the `count` series not cached yet.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -185,16 +183,21 @@ def baseline_forecasts(trains: Sequence[np.ndarray], horizons: Sequence[int], se
                             " pip install -e '.[collections]' or set collection.baselines=[naive,seasonal_naive]") from None
     workers = (os.cpu_count() or 1) if n_jobs in (-1, None) else int(n_jobs)
     for method in statistical:
-        file = _cache_file(method, trains, horizons, seasons)
-        cached = _read_cached(file, len(trains))
         start = time.perf_counter()
-        if cached is None:
+        files = _cache_files(method, trains, horizons, seasons)
+        results = [_read_cached(f) for f in files] if files is not None else [None] * len(trains)
+        missing = [i for i, result in enumerate(results) if result is None]
+        if missing:
             if on_fit:
-                on_fit(method)
-            cached = _fit_statistical(method, trains, horizons, seasons, workers)
-            _store(file, cached)
+                on_fit(method, len(missing))
+            fitted = _fit_statistical(method, [trains[i] for i in missing], [horizons[i] for i in missing],
+                                      [seasons[i] for i in missing], workers)
+            for i, forecast in zip(missing, fitted):
+                results[i] = forecast
+                if files is not None:
+                    _store(files[i], forecast)
         seconds[method] = time.perf_counter() - start
-        forecasts[method] = cached
+        forecasts[method] = results
     if COMBINATION in methods:
         forecasts[COMBINATION] = [np.mean([forecasts[m][i] for m in STATISTICAL_METHODS], axis=0)
                                   for i in range(len(trains))]

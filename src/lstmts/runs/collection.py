@@ -248,7 +248,7 @@ def _collection(cfg: DictConfig, out_dir: Path, console) -> dict:
     fitted, baseline_seconds = competition.baseline_forecasts(
         [m.train for m in members], [m.horizon for m in members], [m.season_length for m in members],
         list(settings.baselines), n_jobs=settings.get("n_jobs", -1),
-        on_fit=lambda method: say(f"fitting {baseline_label(method)} on {len(members)} series (cached afterwards)"))
+        on_fit=lambda method, count: say(f"fitting {baseline_label(method)} on {count} series (cached afterwards)"))
     baselines = {method: [forecasts[i] for i in used] for method, forecasts in fitted.items()}
     baseline_total = time.perf_counter() - started
     scales = [SeriesScale.fit(m.train, settings.log) for m in chosen]
