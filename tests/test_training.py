@@ -135,6 +135,25 @@ def test_a_second_run_reuses_the_compiled_epoch_and_repeats_the_first(keras, dat
     assert _max_difference(second.model.get_weights(), first_weights) < 1e-7
 
 
+def test_a_growing_training_window_reuses_the_compiled_epoch_and_trains_as_a_fresh_engine(keras, data):
+    # A backtest's refits train on one more sample per origin: one XLA program serves them all.
+    inputs, targets = data
+    spec = ModelSpec(units=(5,), time_steps=3, features=1, stateful=False, batch_size=2)
+    trained = {}
+    for samples in (SAMPLES - 2, SAMPLES - 1, SAMPLES):
+        first = train(spec, inputs[:samples], targets[:samples], epochs=2, shuffle=True, seed=4, learning_rate=0.01,
+                      jit_compile=True)
+        trained[samples] = (first.losses, first.model.get_weights())
+        if samples == SAMPLES - 2:
+            traced = Engine.trace_count
+    assert Engine.trace_count == traced
+    fresh = Engine(spec, 0.01, jit_compile=True)
+    fresh.reset(initial_weights(spec, 4))
+    losses = fresh.fit(inputs, targets, sample_orders(SAMPLES, 2, True, 4))
+    np.testing.assert_allclose(losses, trained[SAMPLES][0], rtol=1e-6)
+    assert _max_difference(fresh.model.get_weights(), trained[SAMPLES][1]) < 1e-6
+
+
 @pytest.mark.parametrize("jit_compile", [True, False], ids=["xla", "fused"])
 def test_stateful_fast_and_keras_engines_agree(keras, data, jit_compile):
     inputs, targets = data
