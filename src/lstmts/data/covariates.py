@@ -98,6 +98,23 @@ def extend_calendar(covariates: Covariates, labels: pd.Index, frequency: Frequen
     return covariates.with_future(future)
 
 
+def with_future_values(covariates: Covariates, labels: pd.Index, frequency: Frequency, values: np.ndarray) -> Covariates:
+    """Return the covariates of the series followed by `values` [steps, CSV future columns] of the steps after it.
+
+    The calendar features of those steps come from their dates.
+    """
+    values = np.asarray(values, dtype="float64").reshape(len(values), -1)
+    rows = len(labels)
+    user = len(covariates.future_names) - len(covariates.calendar)
+    future = np.full((rows + len(values), len(covariates.future_names)), np.nan)
+    future[:rows] = covariates.future[:rows]
+    future[rows:, :user] = values
+    if covariates.calendar:
+        extended = extend_calendar(covariates.with_future(covariates.future[:rows]), labels, frequency, len(values))
+        future[rows:, user:] = extended.future[rows:, user:]
+    return covariates.with_future(future)
+
+
 def check_no_leak(target: np.ndarray, columns: dict[str, np.ndarray], path, max_shift: int) -> None:
     """Raise UserError for a column equal to the target, or to it shifted forward by 1..max_shift steps.
 

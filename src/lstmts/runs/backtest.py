@@ -10,7 +10,6 @@ refit from the previous weights instead of starting afresh.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
@@ -44,7 +43,7 @@ def lstm_paths(cfg: DictConfig, series, origins: np.ndarray, horizon: int, conso
     refitted, seconds = None, []
     for row, origin in enumerate(origins):
         window = _window(origin, origins[0], sliding)
-        history = dataclasses.replace(series, values=series.values[window], labels=series.labels[window])
+        history = series.window(window.start, window.stop)  # known-future covariates keep their later rows
         if row % int(settings.refit_every) == 0:
             start = time.perf_counter()
             fine_tune = settings.get("fine_tune_epochs")
