@@ -67,7 +67,7 @@ def test_covariates_are_read_with_the_series_and_scaled_on_the_training_part_onl
 def test_the_lstm_with_calendar_and_promotion_inputs_beats_the_one_without(compose_config, promo_csv, tmp_path):
     # Promotions fall on random days, so no model without the promo column can do better than an
     # RMSE of sqrt(3² + 30² · 0.2 · 0.8) = 12.4 on average; with it, the floor is the noise's 3.
-    # Seeds 1-5 measured 14.9-15.6 without and 4.2-4.6 with (benchmarks/bench_covariates.py);
+    # Seeds 1-5 measured 15.25-15.41 without and 4.39-5.21 with (benchmarks/bench_covariates.py);
     # half is a margin no seed came near, and well above what chance could give.
     from lstmts.runs.runner import run
 
@@ -179,3 +179,19 @@ def test_bad_covariate_columns_fail_with_one_line(compose_config, promo_csv, tmp
 def test_bad_covariate_settings_fail_with_one_line(compose_config, promo_csv, overrides, message):
     with pytest.raises(UserError, match=message):
         validate(_cfg(compose_config, promo_csv, *overrides))
+
+
+@pytest.mark.parametrize("overrides", [
+    ["framing=timesteps", "framing.look_back=3", "model=stateful", "training.batch_size=1"],
+    ["framing=regression", "framing.look_back=1"],
+], ids=["timesteps_stateful", "regression"])
+def test_covariates_train_and_forecast_with_every_framing(compose_config, promo_csv, tmp_path, overrides):
+    from lstmts.commands.forecast import forecast_run
+    from lstmts.runs.runner import run
+
+    cfg = _cfg(compose_config, promo_csv, *bench.COVARIATES, "training.epochs=1", *overrides)
+    metrics = run(cfg, tmp_path)
+    assert np.isfinite(metrics["test_rmse"])
+    quiet = forecast_run(tmp_path, 3, future=_future(tmp_path / "quiet.csv", [0, 0, 0]))
+    promoted = forecast_run(tmp_path, 3, future=_future(tmp_path / "promo.csv", [0, 1, 0]))
+    assert quiet["forecast"][0] == promoted["forecast"][0] and quiet["forecast"][1] != promoted["forecast"][1]
