@@ -115,6 +115,10 @@ def test_forecast_refuses_missing_future_values_with_one_line(promo_run, tmp_pat
     pd.DataFrame({"date": ["2024-02-25"], "discount": [1]}).to_csv(tmp_path / "other.csv", index=False)
     with pytest.raises(UserError, match=r"lacks the column\(s\) promo; give date and promo"):
         forecast_run(promo_run, 1, future=tmp_path / "other.csv")
+    gap = _future(tmp_path / "gap.csv", [0, 0, 0])
+    gap.write_text(gap.read_text().replace("2024-02-27,0", "2024-02-27,"))
+    with pytest.raises(UserError, match=r"'promo' of .*gap.csv has 1 missing value\(s\) for the forecast dates, on line\(s\) 3;"):
+        forecast_run(promo_run, 3, future=gap)
     with pytest.raises(UserError, match=r"--future .*absent.csv does not exist"):
         forecast_run(promo_run, 2, future=tmp_path / "absent.csv")
 

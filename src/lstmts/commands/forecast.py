@@ -99,7 +99,7 @@ def future_covariates(series, labels: pd.Index, future: Path | None, date_column
         if len(absent):
             shown = ", ".join(series.frequency.format(d) for d in absent[:5]) + (" ..." if len(absent) > 5 else "")
             raise UserError(f"--future {future} has no row for {len(absent)} forecast date(s): {shown}; give {wanted}")
-        frame = frame.set_axis(dates).loc[labels].reset_index(drop=True)
+        frame = frame.iloc[dates.get_indexer(labels)]  # the file's own row numbers stay, for error messages
     elif len(frame) < len(labels):
         raise UserError(f"--future {future} has {len(frame)} row(s), fewer than the {len(labels)} steps; give {wanted}")
     values = np.column_stack([covariate_column(frame.iloc[:len(labels)], c, future, " for the forecast dates")
