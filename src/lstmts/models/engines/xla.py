@@ -5,22 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from lstmts.backend import load
-from lstmts.models.engines.base import EpochCallback, pad_to_batches, predict, run_epochs
+from lstmts.models.engines.base import EpochCallback, capacity, pad_to_batches, padded, predict, run_epochs
 from lstmts.models.network import ModelSpec, build_model, reset_states
-
-
-def capacity(samples: int) -> int:
-    """Return the row count a fit's arrays are padded to: the next power of two, at least 64.
-
-    One compiled epoch serves every sample count up to it, so a backtest whose training window
-    grows by a value per origin compiles a handful of times instead of once per origin.
-    """
-    return max(64, 1 << (int(samples) - 1).bit_length())
-
-
-def _padded(array: np.ndarray, rows: int) -> np.ndarray:
-    """Return `array` with zero rows appended up to `rows` (never read: the epoch visits real samples only)."""
-    return np.concatenate([array, np.zeros((rows - len(array), *array.shape[1:]), array.dtype)])
 
 
 class Engine:
@@ -60,7 +46,7 @@ class Engine:
     def _epoch_graph(self, x, y, order, samples):
         """One epoch: an update per batch of the first `samples` entries of `order`; returns the sample-weighted mean batch loss.
 
-        x, y and order come padded to a capacity (see `capacity`), so that a backtest's refits on
+        x, y and order come padded to a capacity (engines.base.capacity), so that a backtest's refits on
         100, 101, 102 ... samples reuse one compiled program; the batch count follows `samples`.
         A partial last batch is padded to the full batch size with zero-weight rows, so that one
         compiled step serves every batch (a second step shape would double the XLA compile time).
@@ -86,14 +72,14 @@ class Engine:
         tf = self.tf
         samples = len(targets)
         rows = capacity(samples)
-        x = tf.constant(_padded(np.asarray(inputs, np.float32), rows))
-        y = tf.constant(_padded(np.asarray(targets, dtype=np.float32).reshape(samples, -1), rows))
+        x = tf.constant(padded(np.asarray(inputs, np.float32), rows))
+        y = tf.constant(padded(np.asarray(targets, dtype=np.float32).reshape(samples, -1), rows))
         count = tf.constant(samples, tf.int32)
 
         def epoch(order):
             if self.spec.stateful:
                 reset_states(self.model)
-            return self._epoch(x, y, tf.constant(_padded(np.asarray(order, np.int32), rows)), count)
+            return self._epoch(x, y, tf.constant(padded(np.asarray(order, np.int32), rows)), count)
 
         return run_epochs(epoch, orders, on_epoch)
 
