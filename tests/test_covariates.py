@@ -199,3 +199,5 @@ def test_covariates_train_and_forecast_with_every_framing(compose_config, promo_
     quiet = forecast_run(tmp_path, 3, future=_future(tmp_path / "quiet.csv", [0, 0, 0]))
     promoted = forecast_run(tmp_path, 3, future=_future(tmp_path / "promo.csv", [0, 1, 0]))
     assert quiet["forecast"][0] == promoted["forecast"][0] and quiet["forecast"][1] != promoted["forecast"][1]
+    refitted = forecast_run(tmp_path, 3, refit=True, future=tmp_path / "promo.csv")
+    assert np.isfinite(refitted["forecast"]).all()
