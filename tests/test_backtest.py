@@ -37,8 +37,8 @@ def test_a_forecast_never_sees_data_after_its_origin(cfg):
     after, _ = backtest.lstm_paths(cfg, changed, origins, 3)
     np.testing.assert_array_equal(before[:2], after[:2])  # origins 100 and 110 use values before 110 only
     assert not np.allclose(before[2], after[2])
-    classical_before = backtest.baseline_paths(cfg, series, origins, 3, 12)
-    classical_after = backtest.baseline_paths(cfg, changed, origins, 3, 12)
+    classical_before = backtest.baseline_paths(cfg, series, origins, 3, 12)[0]
+    classical_after = backtest.baseline_paths(cfg, changed, origins, 3, 12)[0]
     for method in ("holt_winters", "sarima"):
         np.testing.assert_allclose(classical_before[method][:2], classical_after[method][:2], rtol=1e-9)
         assert not np.allclose(classical_before[method][2], classical_after[method][2])
@@ -71,3 +71,18 @@ def test_a_backtest_run_writes_every_origin_and_horizon(cfg, tmp_path):
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["status"] == "ok" and saved["backtest"]["refits"] == 4 and saved["backtest"]["origins"] == 4
     assert (tmp_path / "backtest.png").stat().st_size > 0
+
+
+def test_the_baselines_fit_while_the_lstm_refits(cfg):
+    series = load_series(cfg.data, airline_csv())
+    origins = np.array([100, 110])
+    events = []
+
+    def meanwhile():
+        events.append("lstm")
+        return "done"
+
+    paths, seconds, value = backtest.baseline_paths(cfg, series, origins, 3, 12, meanwhile=meanwhile)
+    assert value == "done" and events == ["lstm"]
+    assert set(paths) == {"holt_winters", "sarima"} and all(p.shape == (2, 3) for p in paths.values())
+    assert seconds > 0

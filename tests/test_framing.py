@@ -190,3 +190,37 @@ def test_warmup_does_not_move_the_tutorial_test_period():
     periods = plan_periods(144, 1, 0.67, warmup=12, **TUTORIAL)
     assert periods.train[0] == 13
     assert periods.test[0] == 97
+
+
+# --- covariates ----------------------------------------------------------------------------
+
+def _tiny_covariates():
+    from lstmts.data.covariates import Scaled
+
+    positions = np.arange(8.0)
+    # Past-only p[k] = 100 + k; known-future f[k] = 200 + k, with one row beyond the series.
+    return Scaled(past=(100 + positions)[:, None], future=(200 + np.arange(9.0))[:, None])
+
+
+def test_covariates_as_time_steps_past_ones_up_to_the_origin_future_ones_up_to_the_target():
+    values = 10 * np.arange(8.0)
+    windows = make_windows(values, np.array([3, 5]), look_back=2, lags_as="timesteps", covariates=_tiny_covariates())
+    # Target 3: time steps at positions 1 and 2 hold [value, past at the same position, future one later].
+    expected = np.array([[[10, 101, 202], [20, 102, 203]],
+                         [[30, 103, 204], [40, 104, 205]]], dtype=np.float32)
+    np.testing.assert_array_equal(windows.inputs, expected)
+    np.testing.assert_array_equal(windows.targets, [30, 50])
+
+
+def test_covariates_as_features_follow_the_lags_one_covariate_after_the_other():
+    values = 10 * np.arange(8.0)
+    windows = make_windows(values, np.array([3, 7]), look_back=2, lags_as="features", covariates=_tiny_covariates())
+    expected = np.array([[[10, 20, 101, 102, 202, 203]],
+                         [[50, 60, 105, 106, 206, 207]]], dtype=np.float32)
+    np.testing.assert_array_equal(windows.inputs, expected)
+
+
+def test_no_covariates_frames_as_before():
+    values = 10 * np.arange(8.0)
+    plain = make_windows(values, np.array([3]), look_back=2, lags_as="features")
+    np.testing.assert_array_equal(plain.inputs, [[[10, 20]]])

@@ -135,6 +135,27 @@ def test_a_second_run_reuses_the_compiled_epoch_and_repeats_the_first(keras, dat
     assert _max_difference(second.model.get_weights(), first_weights) < 1e-7
 
 
+@pytest.mark.parametrize(("jit_compile", "engine_class"), [(True, Engine), (False, FusedEngine)], ids=["xla", "fused"])
+def test_a_growing_training_window_reuses_the_compiled_epoch_and_trains_as_a_fresh_engine(keras, data, jit_compile,
+                                                                                          engine_class):
+    # A backtest's refits train on one more sample per origin: one traced (and compiled) epoch serves them all.
+    inputs, targets = data
+    spec = ModelSpec(units=(5,), time_steps=3, features=1, stateful=False, batch_size=2)
+    trained = {}
+    for samples in (SAMPLES - 2, SAMPLES - 1, SAMPLES):
+        first = train(spec, inputs[:samples], targets[:samples], epochs=2, shuffle=True, seed=4, learning_rate=0.01,
+                      jit_compile=jit_compile)
+        trained[samples] = (first.losses, first.model.get_weights())
+        if samples == SAMPLES - 2:
+            traced = engine_class.trace_count
+    assert engine_class.trace_count == traced
+    fresh = Engine(spec, 0.01, jit_compile=True) if jit_compile else FusedEngine(spec, 0.01)
+    fresh.reset(initial_weights(spec, 4))
+    losses = fresh.fit(inputs, targets, sample_orders(SAMPLES, 2, True, 4))
+    np.testing.assert_allclose(losses, trained[SAMPLES][0], rtol=1e-6)
+    assert _max_difference(fresh.model.get_weights(), trained[SAMPLES][1]) < 1e-6
+
+
 @pytest.mark.parametrize("jit_compile", [True, False], ids=["xla", "fused"])
 def test_stateful_fast_and_keras_engines_agree(keras, data, jit_compile):
     inputs, targets = data
@@ -260,3 +281,10 @@ def test_fused_lstm_layer_gradient_matches_the_lstm_equations(keras):
     np.testing.assert_allclose(float(fused_loss), float(plain_loss), rtol=1e-5)
     for ours, expected in zip(fused, plain):
         np.testing.assert_allclose(ours.numpy(), expected.numpy(), atol=1e-5)
+
+
+def test_capacity_grows_in_powers_of_two_then_in_steps_of_65536():
+    from lstmts.models.engines.base import capacity
+
+    assert [capacity(n) for n in (1, 64, 65, 128, 129)] == [64, 64, 128, 128, 256]
+    assert capacity(65536) == 65536 and capacity(65537) == 131072 and capacity(1_000_000) == 16 * 65536

@@ -134,6 +134,7 @@ def validate(cfg: DictConfig) -> None:
            f"intervals.steps={intervals.get('steps')!r} is impossible; use a whole number >= 1, e.g. 24")
     _check(cfg.data.missing in ("error", "interpolate", "drop"),
            f"data.missing={cfg.data.missing!r} is unknown; use error, interpolate or drop")
+    _validate_covariates(cfg)
 
 
 # Collections: where series come from, the competition sets' subsets, and the competition baselines.
@@ -241,3 +242,37 @@ def check_stateful_batches(batch_size: int, train_samples: int) -> None:
             f"training.batch_size={batch_size} does not divide the {train_samples} training samples, "
             f"which a stateful model needs (fixed batch shape); use one of {divisors}"
         )
+
+
+def _validate_covariates(cfg: DictConfig) -> None:
+    covariates = cfg.data.get("covariates") or {}
+    _check(isinstance(covariates, DictConfig) and set(covariates) <= {"past", "future"},
+           f"data.covariates={covariates!r} is impossible; give past and future column lists,"
+           f" e.g. 'data.covariates.future=[promo]'")
+    names = {}
+    for kind in ("past", "future"):
+        columns = covariates.get(kind) or []
+        _check(isinstance(columns, (list, ListConfig)) and all(isinstance(c, str) and c for c in columns),
+               f"data.covariates.{kind}={columns!r} is impossible; list column names in brackets,"
+               f" e.g. 'data.covariates.{kind}=[promo]', or []")
+        for column in columns:
+            _check(column not in names, f"column {column!r} is listed twice in data.covariates; list it once,"
+                                        f" as past (known up to the origin) or future (known ahead)")
+            names[column] = kind
+    _check(cfg.data.column not in names,
+           f"data.covariates lists {cfg.data.column!r}, the target column itself; remove it")
+    calendar = cfg.data.get("calendar", False)
+    _check(isinstance(calendar, bool), f"data.calendar={calendar!r} is impossible; use true or false")
+    _check(not calendar or cfg.data.get("date_column"),
+           "data.calendar=true needs dates; set data.date_column to the CSV's date column")
+    if "past" in names.values():
+        steps = [*(cfg.get("horizons") or []), *([cfg.intervals.steps] if cfg.intervals.get("levels") else [])]
+        if cfg.get("evaluation") is not None:
+            steps.append(cfg.evaluation.horizon)
+        longest = max(steps or [1])
+        direct = cfg.framing.get("strategy", "recursive") == "direct"
+        outputs = (cfg.framing.get("horizon") or max(cfg.get("horizons") or [1])) if direct else 1
+        _check(longest <= outputs,
+               f"data.covariates.past are known up to the origin only, so forecasts reach {outputs} step(s) (what the"
+               f" network outputs at once) but horizons, intervals.steps or evaluation.horizon ask for {longest};"
+               f" use framing.strategy=direct framing.horizon={longest}, or horizons=[1] intervals.steps=1")

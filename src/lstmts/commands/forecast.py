@@ -69,16 +69,69 @@ def _short(error: BaseException) -> str:
     return (text[0] if text else type(error).__name__)[:120]
 
 
-def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, console=None) -> pd.DataFrame:
+def future_covariates(series, labels: pd.Index, future: Path | None, date_column: str | None):
+    """Return the series' covariates followed by the known-future values of the forecast's steps (`labels`).
+
+    The CSV columns come from `future` (a CSV with the date column and those columns, one row
+    per forecast date); calendar features are computed. Raises UserError naming what is missing.
+    """
+    from lstmts.data.covariates import with_future_values
+    from lstmts.data.series import covariate_column
+
+    covariates = series.covariates
+    columns = list(covariates.future_names[:len(covariates.future_names) - len(covariates.calendar)])
+    if not columns:
+        return with_future_values(covariates, series.labels, series.frequency, np.zeros((len(labels), 0)))
+    first, last = series.frequency.format(labels[0]), series.frequency.format(labels[-1])
+    wanted = f"{date_column or 'a row per step'} and {', '.join(columns)} for {first} .. {last}"
+    if future is None:
+        raise UserError(f"this run uses known-future covariates ({', '.join(columns)}): give their values with"
+                        f" --future FILE.csv ({wanted})")
+    frame = _read_future(future)
+    missing = [c for c in columns + ([date_column] if date_column else []) if c not in frame.columns]
+    if missing:
+        raise UserError(f"--future {future} lacks the column(s) {', '.join(missing)}; give {wanted}")
+    if date_column:
+        try:
+            dates = pd.DatetimeIndex(pd.to_datetime(frame[date_column].astype("string"), format="mixed"))
+        except (ValueError, TypeError) as error:
+            raise UserError(f"--future {future} has dates lstmts cannot read ({_short(error)}); use ISO dates") from None
+        if dates.duplicated().any():
+            raise UserError(f"--future {future} repeats the date {dates[dates.duplicated()][0].date()}; keep one row per date")
+        absent = labels.difference(dates)
+        if len(absent):
+            shown = ", ".join(series.frequency.format(d) for d in absent[:5]) + (" ..." if len(absent) > 5 else "")
+            raise UserError(f"--future {future} has no row for {len(absent)} forecast date(s): {shown}; give {wanted}")
+        frame = frame.iloc[dates.get_indexer(labels)]  # the file's own row numbers stay, for error messages
+    elif len(frame) < len(labels):
+        raise UserError(f"--future {future} has {len(frame)} row(s), fewer than the {len(labels)} steps; give {wanted}")
+    values = np.column_stack([covariate_column(frame.iloc[:len(labels)], c, future, " for the forecast dates")
+                              for c in columns])
+    return with_future_values(covariates, series.labels, series.frequency, values)
+
+
+def _read_future(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise UserError(f"--future {path} does not exist; give the CSV of the known-future covariates") from None
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise UserError(f"--future {path} is not a readable CSV ({_short(error)}); save it as comma-separated text") from None
+
+
+def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, future: Path | None = None,
+                 console=None) -> pd.DataFrame:
     """Forecast `steps` values after the data of run_dir, with intervals where the run has them.
 
     With `refit`, the run's configuration is first trained again on every value of the series
-    (no test period), as one does once a configuration is chosen. Writes forecast-<steps>.csv/png
+    (no test period), as one does once a configuration is chosen. With known-future covariates,
+    `future` is the CSV of their values at the forecast dates. Writes forecast-<steps>.csv/png
     (forecast-<steps>-refit.* with refit) into the run folder and returns the table.
     """
     from lstmts.backend import load
     from lstmts.config import airline_csv
     from lstmts.data.series import load_series
+    from lstmts.data.covariates import Scaled
     from lstmts.models.forecaster import Forecaster
 
     if steps < 1:
@@ -94,20 +147,31 @@ def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, console=None
         raise UserError(f"--steps {steps} is more than this series can support: a recursive forecast further ahead"
                         f" than the {len(series.values)} values of history is guesswork; use --steps {limit} or fewer")
     labels = _future_labels(series, steps)
+    covariates = None
+    if series.covariates is not None:
+        if series.covariates.past_names and steps > _outputs(config):
+            raise UserError(f"--steps {steps} is beyond what this run can forecast: its past-only covariates"
+                            f" ({', '.join(series.covariates.past_names)}) are unknown after the data's end; use"
+                            f" --steps {_outputs(config)} or fewer")
+        covariates = future_covariates(series, labels, future, config.data.get("date_column"))
     keras, _ = load()
     if refit:
+        from lstmts.data.covariates import Scaled, Scaling
         from lstmts.runs.runner import refit as refit_models
 
-        values = refit_models(config, series, console).forecast(series.values, steps)
+        refitted = refit_models(config, series, console)
+        values = refitted.forecast(series.values, steps, Scaled.of(covariates, refitted.scaling))
     else:
         # A run with training.repeats saved every model: forecast with their ensemble, as it was scored.
         seeds = [config.seed + k for k in range(config.training.repeats)] if config.training.repeats > 1 else []
         model_files = [run_dir / "models" / f"seed-{seed}.keras" for seed in seeds] or [run_dir / "model.keras"]
         first_target = _first_test_target(run_dir, series)
+        scaled = Scaled.of(covariates, _scaling(run_dir)) if covariates is not None else None
         paths = []
         for model_file in model_files:
             forecaster = Forecaster(_load_model(keras, model_file), pipeline, config.framing.look_back,
-                                    config.framing.lags_as, bool(config.model.stateful), config.training.batch_size)
+                                    config.framing.lags_as, bool(config.model.stateful), config.training.batch_size,
+                                    scaled)
             paths.append(forecaster.beyond(series.values, steps, first_target))
         values = np.mean(paths, axis=0)
     frame = pd.DataFrame({"date": labels, "step": np.arange(1, steps + 1), "forecast": values})
@@ -120,6 +184,24 @@ def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, console=None
     files.write_csv(run_dir / f"{name}.csv", frame)
     _plot(run_dir / f"{name}.png", series, frame, config, refit)
     return frame
+
+
+def _outputs(config) -> int:
+    """Return how many steps the run's network forecasts at once (1, or the direct strategy's horizon)."""
+    if config.framing.get("strategy", "recursive") != "direct":
+        return 1
+    return int(config.framing.get("horizon") or max(config.get("horizons") or [1]))
+
+
+def _scaling(run_dir: Path):
+    """Return the covariates' scaling saved with the run (covariates.json)."""
+    from lstmts.data.covariates import Scaling
+
+    try:
+        return Scaling.from_state(json.loads((run_dir / "covariates.json").read_text())["scaling"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise UserError(f"{run_dir / 'covariates.json'} is missing or unreadable ({_short(error)}); rerun the"
+                        f" experiment") from None
 
 
 # Forecasts may always reach this many steps, however short the series (a yearly series of 30 values).
@@ -189,11 +271,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--steps", type=int, default=12, help="how many periods to forecast (default 12)")
     parser.add_argument("--refit", action="store_true",
                         help="first train the run's configuration again on all the data (no test period), then forecast")
+    parser.add_argument("--future", type=Path, default=None, metavar="FILE.csv",
+                        help="the known-future covariates' values at the forecast dates (the date column and those"
+                             " columns), for a run with data.covariates.future")
     args = parser.parse_args(argv)
     from rich.console import Console
 
     console = Console(markup=False)
-    frame = forecast_run(args.run_dir, args.steps, refit=args.refit, console=Console(stderr=True, markup=False))
+    frame = forecast_run(args.run_dir, args.steps, refit=args.refit, future=args.future,
+                         console=Console(stderr=True, markup=False))
     frequency = frame.attrs["frequency"]
     levels = [c.removeprefix("lower_") for c in frame.columns if c.startswith("lower_")]
     for _, row in frame.iterrows():

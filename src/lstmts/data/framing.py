@@ -1,6 +1,9 @@
 """Turning a series into supervised windows and knowing which time index each target belongs to.
 
 A sample with target index t has the inputs values[t - look_back : t] and the target values[t].
+With covariates, the window also holds the past-only covariates at t - look_back .. t - 1 (known
+up to the origin t) and the known-future covariates one step later, at t - look_back + 1 .. t:
+the window of the target at t includes the future covariates' values at t itself.
 """
 
 from __future__ import annotations
@@ -41,27 +44,45 @@ def lag_matrix(values: np.ndarray, target_index: np.ndarray, look_back: int) -> 
     return values[np.asarray(target_index)[:, None] + offsets]
 
 
-def shape_inputs(lags: np.ndarray, lags_as: str) -> np.ndarray:
-    """Shape lags for an LSTM: [samples, 1, look_back] (features) or [samples, look_back, 1] (timesteps)."""
-    if lags_as == "features":
-        return lags[:, None, :]
+def covariate_lags(covariates, target_index: np.ndarray, look_back: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return ([samples, look_back, P] past-only covariates at t-look_back..t-1, [samples, look_back, F] known-future ones at t-look_back+1..t).
+
+    `covariates` has `past` [positions, P] and `future` [positions, F] (lstmts.data.covariates.Scaled).
+    """
+    offsets = np.asarray(target_index)[:, None] + np.arange(-look_back, 0)
+    return covariates.past[offsets], covariates.future[offsets + 1]
+
+
+def shape_inputs(lags: np.ndarray, lags_as: str, past: np.ndarray | None = None,
+                 future: np.ndarray | None = None) -> np.ndarray:
+    """Shape lags (and covariate lags) for an LSTM.
+
+    features: one time step, [samples, 1, look_back * (1 + P + F)]: the target's lags, then each
+    covariate's look_back values in turn. timesteps: [samples, look_back, 1 + P + F], the target
+    and the covariates side by side at every time step.
+    """
+    if lags_as not in ("features", "timesteps"):
+        raise ValueError(f"lags_as must be 'features' or 'timesteps', not {lags_as!r}")
+    columns = [lags[:, :, None]] + [c for c in (past, future) if c is not None and c.shape[2]]
     if lags_as == "timesteps":
-        return lags[:, :, None]
-    raise ValueError(f"lags_as must be 'features' or 'timesteps', not {lags_as!r}")
+        return np.concatenate(columns, axis=2)
+    return np.concatenate([c.transpose(0, 2, 1).reshape(len(lags), -1) for c in columns], axis=1)[:, None, :]
 
 
 def make_windows(values: np.ndarray, target_index: np.ndarray, look_back: int, lags_as: str,
-                 outputs: int = 1) -> Windows:
+                 outputs: int = 1, covariates=None) -> Windows:
     """Return the windows for the given target indices, as float32 model inputs.
 
     With outputs H > 1 (the direct strategy) each target row holds values[t], ..., values[t + H - 1];
-    the caller keeps t + H - 1 inside the period it trains on.
+    the caller keeps t + H - 1 inside the period it trains on. With `covariates`
+    (lstmts.data.covariates.Scaled) they join the features (see covariate_lags and shape_inputs).
     """
     target_index = np.asarray(target_index, dtype=np.int64)
     lags = lag_matrix(values, target_index, look_back)
     targets = values[target_index] if outputs == 1 else values[target_index[:, None] + np.arange(outputs)]
+    past, future = covariate_lags(covariates, target_index, look_back) if covariates is not None else (None, None)
     return Windows(
-        inputs=shape_inputs(lags, lags_as).astype("float32"),
+        inputs=shape_inputs(lags, lags_as, past, future).astype("float32"),
         targets=targets.astype("float32"),
         target_index=target_index,
     )

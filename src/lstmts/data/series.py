@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lstmts.data.covariates import Covariates, calendar_features, check_no_leak
 from lstmts.data.frequency import Frequency, infer_frequency
 from lstmts.errors import UserError
 
@@ -23,6 +25,13 @@ class Series:
     path: Path
     sha256: str
     frequency: Frequency
+    covariates: Covariates | None = None
+
+    def window(self, start: int, stop: int) -> Series:
+        """Return positions start..stop-1 of the series; known-future covariates keep their later rows."""
+        covariates = self.covariates.window(start, stop) if self.covariates is not None else None
+        return dataclasses.replace(self, values=self.values[start:stop], labels=self.labels[start:stop],
+                                   covariates=covariates)
 
     @property
     def has_dates(self) -> bool:
@@ -209,6 +218,7 @@ def load_series(data_cfg, default_path: Path) -> Series:
     else:
         labels = pd.RangeIndex(len(values), name="t")
     kept = len(values)
+    dropped = np.isnan(values) if data_cfg.missing == "drop" else np.zeros(len(values), bool)
     values, labels = _handle_missing(values, labels, data_cfg.missing, value_column, path)
     if len(values) and np.nanmax(values) == np.nanmin(values):
         raise UserError(
@@ -226,5 +236,46 @@ def load_series(data_cfg, default_path: Path) -> Series:
             raise UserError(f"data.missing=drop removed {kept - len(values)} row(s) and left gaps in the dates of {path},"
                             f" so seasonal lags would compare the wrong periods; use data.missing=interpolate") from None
         raise error from None
+    covariates = _covariates(frame, data_cfg, path, ~dropped, values, labels, frequency)
     return Series(values=values, labels=labels, name=str(data_cfg.column), path=path.resolve(), sha256=file_sha256(path),
-                  frequency=frequency)
+                  frequency=frequency, covariates=covariates)
+
+
+def covariate_names(data_cfg) -> tuple[list[str], list[str]]:
+    """Return the (past-only, known-future) covariate columns that data_cfg declares."""
+    declared = data_cfg.get("covariates") or {}
+    return [str(c) for c in declared.get("past") or []], [str(c) for c in declared.get("future") or []]
+
+
+def covariate_column(frame: pd.DataFrame, name: str, path: Path, where: str = "") -> np.ndarray:
+    """Return a covariate column as floats; raise UserError when it is missing, not numeric or has gaps."""
+    column = _column(frame, name, "covariate column", path)
+    values = _numeric(column, name, path)
+    gaps = np.flatnonzero(np.isnan(values))
+    if len(gaps):
+        raise UserError(f"covariate column {name!r} of {path} has {len(gaps)} missing value(s){where}, on line(s)"
+                        f" {_describe_rows(column, gaps)}; fill them (covariates are never interpolated)")
+    return values
+
+
+def _covariates(frame, data_cfg, path: Path, keep: np.ndarray, values, labels, frequency) -> Covariates | None:
+    past, future = covariate_names(data_cfg)
+    calendar = bool(data_cfg.get("calendar", False))
+    if not (past or future or calendar):
+        return None
+    columns = {name: covariate_column(frame, name, path)[keep] for name in past + future}
+    if data_cfg.column in columns:
+        raise UserError(f"covariate {data_cfg.column!r} is the target column itself; remove it from data.covariates")
+    # A shift as long as two seasons (at least 24 steps) covers the copies a user could make by mistake.
+    check_no_leak(values, columns, path, max(24, 2 * frequency.season_length))
+    rows = len(values)
+    future_matrix = np.column_stack([columns[n] for n in future]) if future else np.zeros((rows, 0))
+    calendar_names: tuple[str, ...] = ()
+    if calendar:
+        if not isinstance(labels, pd.DatetimeIndex):
+            raise UserError("data.calendar=true needs dates; set data.date_column to the CSV's date column")
+        calendar_names, features = calendar_features(labels, frequency)
+        future_matrix = np.concatenate([future_matrix, features], axis=1)
+    past_matrix = np.column_stack([columns[n] for n in past]) if past else np.zeros((rows, 0))
+    return Covariates(past_names=tuple(past), future_names=tuple(future) + calendar_names, past=past_matrix,
+                      future=future_matrix, calendar=calendar_names)

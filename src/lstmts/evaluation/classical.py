@@ -27,6 +27,7 @@ import multiprocessing.connection
 import os
 import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -330,21 +331,34 @@ def run_apart(jobs: dict, limit: float) -> dict:
     As many children run at once as there are cores; one still running after `limit` seconds is
     stopped and gets "skipped: ..." as its result. An interrupted parent stops every child.
     """
+    return run_apart_during(jobs, limit, None)[0]
+
+
+def run_apart_during(jobs: dict, limit: float, meanwhile) -> tuple[dict, object]:
+    """Return (run_apart's results, meanwhile()): with `meanwhile`, it runs in this process while the children work.
+
+    Then every child starts at once, before `meanwhile` (which may load TensorFlow: no fork
+    after that), and a thread of this process collects their results and stops late ones.
+    """
     # Forking a process that has loaded TensorFlow is unsafe: then the children start afresh.
     method_of_start = "fork" if "tensorflow" not in sys.modules and "fork" in multiprocessing.get_all_start_methods() \
         else "spawn"
     context = multiprocessing.get_context(method_of_start)
     waiting, running, results = list(jobs), {}, {}
-    workers = max(1, min(len(jobs), os.cpu_count() or 1))
-    try:
+    workers = len(jobs) if meanwhile else max(1, min(len(jobs), os.cpu_count() or 1))
+
+    def start_waiting() -> None:
+        while waiting and len(running) < workers:
+            method = waiting.pop(0)
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(target=_child, args=(send, *jobs[method]), daemon=True)
+            _start(process)
+            send.close()
+            running[receive] = (method, process, time.monotonic())
+
+    def collect() -> None:
         while waiting or running:
-            while waiting and len(running) < workers:
-                method = waiting.pop(0)
-                receive, send = context.Pipe(duplex=False)
-                process = context.Process(target=_child, args=(send, *jobs[method]), daemon=True)
-                _start(process)
-                send.close()
-                running[receive] = (method, process, time.monotonic())
+            start_waiting()
             ready = multiprocessing.connection.wait(list(running), timeout=0.1)
             now = time.monotonic()
             for receive in list(running):
@@ -363,11 +377,22 @@ def run_apart(jobs: dict, limit: float) -> dict:
                 running.pop(receive)
                 process.join()
                 receive.close()
+
+    value = None
+    try:
+        start_waiting()
+        if meanwhile is None:
+            collect()
+        else:
+            collector = threading.Thread(target=collect, name="lstmts-baselines", daemon=True)
+            collector.start()
+            value = meanwhile()
+            collector.join()
     finally:
-        for _, process, _ in running.values():  # interrupted: no fit outlives the run
+        for _, process, _ in list(running.values()):  # interrupted: no fit outlives the run
             process.kill()
             process.join()
-    return results
+    return results, value
 
 
 def classical_forecasts(values: np.ndarray, fit_end: int, season_length: int, settings: dict, *,

@@ -112,11 +112,21 @@ class Trained:
     validation_losses: list[float] = field(default_factory=list)
 
 
+_INITIAL_WEIGHTS: dict[tuple, list[np.ndarray]] = {}
+
+
 def initial_weights(spec: ModelSpec, seed: int) -> list[np.ndarray]:
-    """Return the weights a freshly built model gets with this seed (the same in every process)."""
-    keras, _ = load()
-    keras.utils.set_random_seed(seed)
-    return build_model(spec).get_weights()
+    """Return the weights a freshly built model gets with this seed (the same in every process).
+
+    Kept per (spec, seed): a backtest refits the same seed's model at every origin, and building
+    a Keras model to read its weights costs more than some refits.
+    """
+    key = (spec, seed)
+    if key not in _INITIAL_WEIGHTS:
+        keras, _ = load()
+        keras.utils.set_random_seed(seed)
+        _INITIAL_WEIGHTS[key] = build_model(spec).get_weights()
+    return [w.copy() for w in _INITIAL_WEIGHTS[key]]
 
 
 def train(

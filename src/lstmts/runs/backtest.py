@@ -10,7 +10,6 @@ refit from the previous weights instead of starting afresh.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from lstmts.errors import UserError
-from lstmts.evaluation.classical import forecast_from, run_apart
+from lstmts.evaluation.classical import forecast_from, run_apart_during
 from lstmts.report import files, plots
 from lstmts.runs import runner
 
@@ -44,7 +43,7 @@ def lstm_paths(cfg: DictConfig, series, origins: np.ndarray, horizon: int, conso
     refitted, seconds = None, []
     for row, origin in enumerate(origins):
         window = _window(origin, origins[0], sliding)
-        history = dataclasses.replace(series, values=series.values[window], labels=series.labels[window])
+        history = series.window(window.start, window.stop)  # known-future covariates keep their later rows
         if row % int(settings.refit_every) == 0:
             start = time.perf_counter()
             fine_tune = settings.get("fine_tune_epochs")
@@ -60,21 +59,25 @@ def lstm_paths(cfg: DictConfig, series, origins: np.ndarray, horizon: int, conso
 
 
 def _method_paths(method: str, histories: list[np.ndarray], horizon: int, season_length: int, settings: dict):
-    """Return [origins, horizon] forecasts of one method refitted on each history, or the first "skipped: why"."""
+    """Return ([origins, horizon] forecasts of one method refitted on each history, seconds), or the first "skipped: why"."""
+    started = time.perf_counter()
     paths = np.full((len(histories), horizon), np.nan)
     for row, history in enumerate(histories):
         result = forecast_from(method, history, horizon, season_length, settings)
         if isinstance(result, str):
             return result
         paths[row] = result
-    return paths
+    return paths, time.perf_counter() - started
 
 
-def baseline_paths(cfg: DictConfig, series, origins: np.ndarray, horizon: int, season_length: int) -> dict:
-    """Return {method: [origins, horizon] forecasts, or why it was skipped} of the classical baselines.
+def baseline_paths(cfg: DictConfig, series, origins: np.ndarray, horizon: int, season_length: int,
+                   meanwhile=None) -> tuple[dict, float, object]:
+    """Return ({method: [origins, horizon] forecasts, or why it was skipped}, seconds, meanwhile()).
 
-    Each method is refitted at every origin, in a child process of its own (the methods in
-    parallel), within baselines.time_limit for all its origins.
+    Each classical baseline is refitted at every origin, in a child process of its own (the
+    methods in parallel, within baselines.time_limit for all its origins); `meanwhile()` (the
+    LSTM's refits) runs in this process while they work, on the cores they leave. seconds is the
+    longest method's.
     """
     from omegaconf import OmegaConf
 
@@ -83,7 +86,9 @@ def baseline_paths(cfg: DictConfig, series, origins: np.ndarray, horizon: int, s
     histories = [series.values[_window(origin, origins[0], sliding)] for origin in origins]
     jobs = {method: (_method_paths, (method, histories, horizon, season_length, settings))
             for method in cfg.evaluation.baselines}
-    return run_apart(jobs, float(cfg.baselines.time_limit))
+    results, value = run_apart_during(jobs, float(cfg.baselines.time_limit), meanwhile)
+    seconds = max((r[1] for r in results.values() if not isinstance(r, str)), default=0.0)
+    return {m: r if isinstance(r, str) else r[0] for m, r in results.items()}, seconds, value
 
 
 def _scores(paths: np.ndarray, origins: np.ndarray, values: np.ndarray) -> dict:
@@ -114,11 +119,10 @@ def _backtest(cfg: DictConfig, out_dir: Path, console) -> dict:
     if console is not None:
         console.print(f"backtest: {len(origins)} origins from {series.label(int(origins[0]))}, refit every"
                       f" {settings.refit_every}, {settings.window} window, {horizon} steps ahead", highlight=False)
-    started = time.perf_counter()
-    # The baselines first, in forked children, while TensorFlow is not loaded yet.
-    classical = baseline_paths(cfg, series, origins, horizon, prepared.season_length) if settings.baselines else {}
-    baseline_seconds = time.perf_counter() - started
-    paths, refit_seconds = lstm_paths(cfg, series, origins, horizon, console)
+    # The baselines' children fork before this process loads TensorFlow, then fit while the LSTM refits.
+    classical, baseline_seconds, (paths, refit_seconds) = baseline_paths(
+        cfg, series, origins, horizon, prepared.season_length,
+        meanwhile=lambda: lstm_paths(cfg, series, origins, horizon, console))
     values = series.values
     methods = {"lstm": paths, **{m: p for m, p in classical.items() if not isinstance(p, str)}}
     scores = {name: _scores(p, origins, values) for name, p in methods.items()}

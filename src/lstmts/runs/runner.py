@@ -16,6 +16,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from lstmts.config import airline_csv, check_stateful_batches, layer_units, validate
+from lstmts.data.covariates import Scaled, Scaling, extend_calendar
 from lstmts.data.framing import Periods, Windows, make_windows, plan_periods
 from lstmts.data.frequency import season_for
 from lstmts.data.series import Series, load_series
@@ -43,6 +44,19 @@ class Prepared:
     periods: Periods
     windows: dict[str, Windows]
     season_length: int
+    covariates: Scaled | None = None  # scaled covariates by series position (rows past the end: future ones)
+    scaling: Scaling | None = None
+
+
+def scale_covariates(cfg: DictConfig, series: Series, stop: int) -> tuple[Scaled | None, Scaling | None]:
+    """Return the series' covariates scaled on positions before `stop`, calendar rows reaching past the end, and the scaling."""
+    if series.covariates is None:
+        return None, None
+    reach = max([*(cfg.get("horizons") or []), cfg.intervals.steps, model_outputs(cfg),
+                 *([cfg.evaluation.horizon] if cfg.get("evaluation") is not None else [])])
+    covariates = extend_calendar(series.covariates, series.labels, series.frequency, reach)
+    scaling = Scaling.fit(covariates, stop)
+    return Scaled.of(covariates, scaling), scaling
 
 
 def prepare(cfg: DictConfig) -> Prepared:
@@ -62,8 +76,11 @@ def prepare(cfg: DictConfig) -> Prepared:
     fit_stop = len(series.values) if protocol.scaler_sees_test else _training_end(periods)
     pipeline.fit(series.values[:fit_stop])
     transformed = pipeline.transform(series.values)
+    # Covariates are scaled on the training part, whatever the protocol lets the target's scaler see.
+    covariates, scaling = scale_covariates(cfg, series, _training_end(periods))
     windows = {
-        split: make_windows(transformed, getattr(periods, split), cfg.framing.look_back, cfg.framing.lags_as)
+        split: make_windows(transformed, getattr(periods, split), cfg.framing.look_back, cfg.framing.lags_as,
+                            covariates=covariates)
         for split in SPLITS
         if len(getattr(periods, split))
     }
@@ -74,9 +91,11 @@ def prepare(cfg: DictConfig) -> Prepared:
         if not len(train):
             raise UserError(f"framing.strategy=direct with a horizon of {outputs} leaves no training sample;"
                             f" use fewer horizons or a smaller framing.look_back")
-        windows["train"] = make_windows(transformed, train, cfg.framing.look_back, cfg.framing.lags_as, outputs)
+        windows["train"] = make_windows(transformed, train, cfg.framing.look_back, cfg.framing.lags_as, outputs,
+                                        covariates=covariates)
     return Prepared(series=series, pipeline=pipeline, periods=periods, windows=windows,
-                    season_length=season_for(cfg.season_length, series.frequency))
+                    season_length=season_for(cfg.season_length, series.frequency), covariates=covariates,
+                    scaling=scaling)
 
 
 def model_outputs(cfg: DictConfig) -> int:
@@ -150,7 +169,7 @@ def _train_repeats(cfg: DictConfig, prepared: Prepared, progress: RunProgress, *
             for split, w in prepared.windows.items()
         }
         _check_finite(predictions, seed)
-        forecaster = _forecaster(cfg, prepared.pipeline, trained.model)
+        forecaster = _forecaster(cfg, prepared.pipeline, trained.model, prepared.covariates)
         horizons = list(cfg.horizons or [])
         test_origins = prepared.windows["test"].target_index
         predictions["paths"] = forecaster.paths(prepared.series.values, test_origins, max(horizons)) if horizons else None
@@ -179,13 +198,19 @@ class Refitted:
     weights: list[list[np.ndarray]]
     pipeline: Pipeline
     first_target: int  # where a stateful model's warm-up starts
+    covariates: Scaled | None = None
+    scaling: Scaling | None = None
 
-    def forecast(self, values: np.ndarray, steps: int) -> np.ndarray:
-        """Return the ensemble's forecast of the `steps` values after `values` (history up to an origin)."""
+    def forecast(self, values: np.ndarray, steps: int, covariates: Scaled | None = None) -> np.ndarray:
+        """Return the ensemble's forecast of the `steps` values after `values` (history up to an origin).
+
+        `covariates` replaces the ones it was trained with (the same scaling, future rows added).
+        """
         paths = []
         for weights in self.weights:
             self.model.set_weights(weights)
-            paths.append(_forecaster(self.cfg, self.pipeline, self.model).beyond(values, steps, self.first_target))
+            forecaster = _forecaster(self.cfg, self.pipeline, self.model, covariates or self.covariates)
+            paths.append(forecaster.beyond(values, steps, self.first_target))
         return np.mean(paths, axis=0)
 
 
@@ -205,25 +230,28 @@ def refit(cfg: DictConfig, series: Series, console=None, start_weights: list | N
                         f"{cfg.framing.look_back} on all of them")
     outputs = model_outputs(cfg)
     index = index[index + outputs - 1 < len(series.values)]
+    covariates, scaling = scale_covariates(cfg, series, len(series.values))
     windows = {"train": make_windows(pipeline.transform(series.values), index, cfg.framing.look_back, cfg.framing.lags_as,
-                                     outputs)}
+                                     outputs, covariates=covariates)}
     empty = np.array([], dtype=np.int64)
     prepared = Prepared(series=series, pipeline=pipeline, periods=Periods(index, empty, empty, len(series.values)),
-                        windows=windows, season_length=season_for(cfg.season_length, series.frequency))
+                        windows=windows, season_length=season_for(cfg.season_length, series.frequency),
+                        covariates=covariates, scaling=scaling)
     weights, model = [], None
     with RunProgress(console) as progress:
         # The fast engines train one shared model per architecture: keep each seed's weights at once.
         for _, trained, _ in _train_repeats(cfg, prepared, progress, score=False, start_weights=start_weights):
             weights.append(trained.model.get_weights())
             model = trained.model
-    return Refitted(cfg=cfg, model=model, weights=weights, pipeline=pipeline, first_target=first)
+    return Refitted(cfg=cfg, model=model, weights=weights, pipeline=pipeline, first_target=first, covariates=covariates,
+                    scaling=scaling)
 
 
-def _forecaster(cfg: DictConfig, pipeline: Pipeline, model):
+def _forecaster(cfg: DictConfig, pipeline: Pipeline, model, covariates: Scaled | None = None):
     from lstmts.models.forecaster import Forecaster
 
     return Forecaster(model, pipeline, cfg.framing.look_back, cfg.framing.lags_as,
-                      bool(cfg.model.stateful), cfg.training.batch_size)
+                      bool(cfg.model.stateful), cfg.training.batch_size, covariates)
 
 
 # Enough errors for a 95 % quantile to settle; a long series' older errors add time, not accuracy.
@@ -333,7 +361,8 @@ def _resolved_yaml(cfg: DictConfig) -> str:
 
 # What a run writes into its folder, and `lstmts forecast` beside it: a reused folder loses them
 # all before a new run starts, so that no file in it comes from another run.
-RUN_OUTPUTS = ("metrics.json", "config.yaml", "predictions.csv", "transforms.json", "intervals.json", "model.keras",
+RUN_OUTPUTS = ("metrics.json", "config.yaml", "predictions.csv", "transforms.json", "covariates.json", "intervals.json",
+               "model.keras",
                "forecast.png", "loss.png", "forecast-*.csv", "forecast-*.png", "events.out.tfevents.*",
                "backtest.csv", "backtest.png", "series.csv", "forecasts.csv", "errors.png", "series.png",
                "models/seed-*.keras")
@@ -569,6 +598,12 @@ def _write_outputs(cfg: DictConfig, out_dir: Path, prepared: Prepared, ensemble:
     frame = _predictions_frame(prepared, ensemble)
     files.write_csv(out_dir / "predictions.csv", frame)
     files.write_atomic(out_dir / "transforms.json", prepared.pipeline.to_json())
+    if prepared.scaling is not None:
+        covariates = prepared.series.covariates
+        files.write_json(out_dir / "covariates.json", {"past": list(covariates.past_names),
+                                                       "future": list(covariates.future_names),
+                                                       "calendar": list(covariates.calendar),
+                                                       "scaling": prepared.scaling.state()})
     if interval_file:
         files.write_json(out_dir / "intervals.json", interval_file)
     else:

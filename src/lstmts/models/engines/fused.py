@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from lstmts.backend import load
-from lstmts.models.engines.base import pad_to_batches, predict, run_epochs
+from lstmts.models.engines.base import capacity, pad_to_batches, padded, predict, run_epochs
 from lstmts.models.network import ModelSpec, build_model, reset_states
 
 
@@ -129,24 +129,21 @@ class FusedEngine:
         with tf.control_dependencies(updates):  # the next batch reads the updated weights
             return tf.identity(loss), tf.nest.map_structure(tf.identity, tuple(ends) if ends else states)
 
-    def _epoch_graph(self, x, y, order):
-        """One epoch: an update per batch of `order`; returns the sample-weighted mean batch loss.
+    def _epoch_graph(self, x, y, order, samples):
+        """One epoch: an update per batch of the first `samples` entries of `order`; returns the sample-weighted mean batch loss.
 
-        A partial last batch is padded with zero-weight rows. A stateful model carries each
-        layer's end state to the next batch (without gradient, as Keras does) and starts the
-        epoch from zeros; a stateless one starts every batch from zeros.
+        x, y and order come padded to a capacity (lstmts.models.engines.base.capacity), so that
+        refits on a growing window reuse one traced graph. A partial last batch is padded with
+        zero-weight rows. A stateful model carries each layer's end state to the next batch
+        (without gradient, as Keras does) and starts the epoch from zeros; a stateless one starts
+        every batch from zeros.
         """
         FusedEngine.trace_count += 1
         tf = self.tf
         batch = self.spec.batch_size
-        samples = order.shape[0]
-        order, batches, padding = pad_to_batches(tf, order, batch)
-        rows = np.full(batches, batch, np.float32)  # real rows per batch
-        rows[-1] -= padding
-        scale = np.repeat(1.0 / rows, batch)
-        scale[samples:] = 0.0
-        scale = tf.constant(scale.reshape(-1, 1), tf.float32)
-        rows = tf.constant(rows)
+        order, _, _ = pad_to_batches(tf, order, batch)
+        batches = (samples + batch - 1) // batch
+        real = tf.cast(tf.range(tf.shape(order)[0]) < samples, tf.float32)
         sequence = tf.transpose(x, [1, 0, 2])  # time-major, as BlockLSTMV2 takes it
         hyper = tuple(tf.constant(value, tf.float32) for value in self._hyper)
         layers = [_lstm_layer_op(tf, self.spec.time_steps, layer.cell.units) for layer in self._lstms]
@@ -154,25 +151,31 @@ class FusedEngine:
 
         def body(i, total, states):
             batch_rows = tf.slice(order, [i * batch], [batch])
+            batch_real = tf.slice(real, [i * batch], [batch])
+            rows = tf.reduce_sum(batch_real)  # real rows of this batch
             start = states if self.spec.stateful else zeros
             loss, ends = self._update(layers, tf.gather(sequence, batch_rows, axis=1), tf.gather(y, batch_rows),
-                                      tf.slice(scale, [i * batch, 0], [batch, 1]), start, hyper)
-            return i + 1, total + loss * rows[i], ends
+                                      tf.reshape(batch_real / rows, [batch, 1]), start, hyper)
+            return i + 1, total + loss * rows, ends
 
         _, total, _ = tf.while_loop(
             lambda i, *_: i < batches, body, (tf.constant(0), tf.zeros((), tf.float32), zeros), parallel_iterations=1
         )
-        return total / samples
+        return total / tf.cast(samples, tf.float32)
 
     def fit(self, inputs, targets, orders: np.ndarray, on_epoch=None) -> list[float]:
         """Train one epoch per row of `orders`; return the loss of each epoch."""
         tf = self.tf
-        x = tf.constant(inputs, tf.float32)
-        y = tf.constant(np.asarray(targets, dtype=np.float32).reshape(len(targets), -1))
+        samples = len(targets)
+        rows = capacity(samples)
+        x = tf.constant(padded(np.asarray(inputs, np.float32), rows))
+        y = tf.constant(padded(np.asarray(targets, dtype=np.float32).reshape(samples, -1), rows))
+        count = tf.constant(samples, tf.int32)
         for variable, value in zip(self._weights, self._packed()):
             variable.assign(value)
         try:
-            return run_epochs(lambda order: self._epoch(x, y, tf.constant(order, tf.int32)), orders, on_epoch)
+            return run_epochs(lambda order: self._epoch(x, y, tf.constant(padded(np.asarray(order, np.int32), rows)),
+                                                        count), orders, on_epoch)
         finally:
             self._unpack()
 

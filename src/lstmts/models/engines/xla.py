@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lstmts.backend import load
-from lstmts.models.engines.base import EpochCallback, pad_to_batches, predict, run_epochs
+from lstmts.models.engines.base import EpochCallback, capacity, pad_to_batches, padded, predict, run_epochs
 from lstmts.models.network import ModelSpec, build_model, reset_states
 
 
@@ -43,18 +43,20 @@ class Engine:
         self.optimizer.apply(gradients, self.model.trainable_variables)
         return loss
 
-    def _epoch_graph(self, x, y, order):
-        """One epoch: an update per batch of `order`; returns the sample-weighted mean batch loss.
+    def _epoch_graph(self, x, y, order, samples):
+        """One epoch: an update per batch of the first `samples` entries of `order`; returns the sample-weighted mean batch loss.
 
+        x, y and order come padded to a capacity (engines.base.capacity), so that a backtest's refits on
+        100, 101, 102 ... samples reuse one compiled program; the batch count follows `samples`.
         A partial last batch is padded to the full batch size with zero-weight rows, so that one
         compiled step serves every batch (a second step shape would double the XLA compile time).
         """
         Engine.trace_count += 1
         tf = self.tf
         batch = self.spec.batch_size
-        samples = order.shape[0]
-        order, batches, padding = pad_to_batches(tf, order, batch)
-        weights = tf.concat([tf.ones([samples]), tf.zeros([padding])], axis=0)
+        order, _, _ = pad_to_batches(tf, order, batch)
+        batches = (samples + batch - 1) // batch
+        weights = tf.cast(tf.range(tf.shape(order)[0]) < samples, tf.float32)
 
         def body(i, total):
             batch_weights = tf.slice(weights, [i * batch], [batch])
@@ -63,18 +65,21 @@ class Engine:
 
         # An explicit loop: tracing without AutoGraph's source conversion is quicker.
         _, total = tf.while_loop(lambda i, _: i < batches, body, (tf.constant(0), tf.zeros((), tf.float32)))
-        return total / samples
+        return total / tf.cast(samples, tf.float32)
 
     def fit(self, inputs, targets, orders: np.ndarray, on_epoch: EpochCallback | None = None) -> list[float]:
         """Train one epoch per row of `orders`; return the loss of each epoch."""
         tf = self.tf
-        x = tf.constant(inputs, tf.float32)
-        y = tf.constant(np.asarray(targets, dtype=np.float32).reshape(len(targets), -1))
+        samples = len(targets)
+        rows = capacity(samples)
+        x = tf.constant(padded(np.asarray(inputs, np.float32), rows))
+        y = tf.constant(padded(np.asarray(targets, dtype=np.float32).reshape(samples, -1), rows))
+        count = tf.constant(samples, tf.int32)
 
         def epoch(order):
             if self.spec.stateful:
                 reset_states(self.model)
-            return self._epoch(x, y, tf.constant(order, tf.int32))
+            return self._epoch(x, y, tf.constant(padded(np.asarray(order, np.int32), rows)), count)
 
         return run_epochs(epoch, orders, on_epoch)
 
