@@ -162,9 +162,12 @@ def _forecast_local(cfg: DictConfig, members: list[Member], scales: list[SeriesS
     look_back = int(cfg.framing.look_back)
     relative = cfg.collection.normalise == "window"
     seeds = [int(cfg.seed) + k for k in range(int(cfg.training.repeats))]
-    # XLA compiles once per number of windows: the fused kernels need no compile, which suits many
-    # series of different lengths (training.jit_compile=true forces XLA).
-    jit_compile = cfg.training.jit_compile if cfg.training.jit_compile is True else False
+    # Both engines pad a fit's windows to a power-of-two capacity: series of different lengths share
+    # a handful of traced (or compiled) epochs.
+    jit_compile = cfg.training.jit_compile
+    from lstmts.backend import load
+
+    load()  # TensorFlow's import is the process's start-up, not a cost per series
     forecasts, updates, seconds, started = [], 0, 0.0, time.perf_counter()
     for number, (member, scale) in enumerate(zip(members, scales), start=1):
         scaled = scale.forward(member.train)
