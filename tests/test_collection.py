@@ -375,3 +375,19 @@ def test_forecast_and_compare_of_collection_runs(collection_runs, lstmts_cli, tm
     merged = pd.read_csv(tmp_path / "out" / "series-merged-1.csv")
     assert sorted(merged["series"]) == ["a", "b", "c", "d", "e", "f"]
     assert "choosing on it is choosing on the test set; score candidates with collection.validation=true" in result.stdout
+
+
+def test_a_sweep_over_shards_summarises_the_whole_collection_too(collection_runs, tmp_path):
+    import shutil
+
+    from lstmts.runs.sweep import summarize_sweep
+
+    sweep = tmp_path / "sweep"
+    for number, name in enumerate(("shard0", "shard1")):
+        shutil.copytree(collection_runs[name][0], sweep / f"{number}_data.shard={number}")
+    assert summarize_sweep(sweep, tensorboard=False) == 0
+    summary = pd.read_csv(sweep / "summary.csv")
+    assert len(summary) == 3 and sum("2 shards merged" in run for run in summary["run"]) == 1
+    merged = summary[summary["run"].str.contains("merged")].iloc[0]
+    joined = pd.read_csv(sweep / "series-merged.csv")
+    assert merged["test_smape"] == pytest.approx(joined.loc[joined["status"] == "scored", "lstm_smape"].mean())
