@@ -391,3 +391,27 @@ def test_a_sweep_over_shards_summarises_the_whole_collection_too(collection_runs
     merged = summary[summary["run"].str.contains("merged")].iloc[0]
     joined = pd.read_csv(sweep / "series-merged.csv")
     assert merged["test_smape"] == pytest.approx(joined.loc[joined["status"] == "scored", "lstm_smape"].mean())
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("collection.scope=everywhere", "collection.scope='everywhere' is unknown; use global or local"),
+    ("collection.normalise=level", "collection.normalise='level' is unknown; use series or window"),
+    ("collection.baselines=[naive,holt]", "collection.baselines=.* is impossible; use a list of naive"),
+    ("data.shard=2", "data.shard=2 is impossible with data.shards=1"),
+    ("data.horizon=0", "data.horizon=0 is impossible"),
+    ("model=stateful", "collections train stateless models"),
+    ("evaluation=backtest", "evaluation=backtest is for one series"),
+])
+def test_impossible_collection_settings_are_one_line(compose_config, override, message):
+    from lstmts.config import validate
+
+    cfg = compose_config("data=collection", "data.path=x.csv", override)
+    with pytest.raises(UserError, match=message):
+        validate(cfg)
+
+
+def test_a_collection_preset_without_a_collection_says_so(compose_config):
+    from lstmts.config import validate
+
+    with pytest.raises(UserError, match="data.source=None is not a collection"):
+        validate(compose_config("experiment=collection_monthly"))
