@@ -91,3 +91,41 @@ def test_forecast_finds_a_relative_data_path_from_another_folder(compose_config,
     frame = forecast_run(folder, 2)
     assert list(frame["date"]) == [144, 145]  # no date column: positions continue after the last one
     assert np.all(np.isfinite(frame["forecast"]))
+
+
+# The periods after the last date, worked out on a calendar: (alias, first date, last date, next two dates).
+NEXT_DATES = [
+    ("YS", "2000-01-01", "2004-01-01", ["2005-01-01", "2006-01-01"]),
+    ("YE", "2000-12-31", "2004-12-31", ["2005-12-31", "2006-12-31"]),
+    ("QS", "2000-01-01", "2001-01-01", ["2001-04-01", "2001-07-01"]),
+    ("QE", "2000-03-31", "2001-03-31", ["2001-06-30", "2001-09-30"]),
+    ("MS", "1960-08-01", "1960-12-01", ["1961-01-01", "1961-02-01"]),
+    ("ME", "1999-10-31", "2000-01-31", ["2000-02-29", "2000-03-31"]),  # a leap year's February
+    ("W-SUN", "2000-01-02", "2000-01-30", ["2000-02-06", "2000-02-13"]),
+    ("D", "2000-02-26", "2000-02-28", ["2000-02-29", "2000-03-01"]),
+    ("B", "2000-01-03", "2000-01-14", ["2000-01-17", "2000-01-18"]),  # Friday, then Monday
+    ("h", "2000-12-31 20:00", "2000-12-31 23:00", ["2001-01-01 00:00", "2001-01-01 01:00"]),
+]
+
+
+@pytest.mark.parametrize("alias, first, last, expected", NEXT_DATES, ids=[case[0] for case in NEXT_DATES])
+def test_the_first_forecast_date_is_one_period_after_the_last_date(alias, first, last, expected):
+    from types import SimpleNamespace
+
+    from lstmts.commands.forecast import _future_labels
+    from lstmts.data.frequency import infer_frequency
+
+    labels = pd.date_range(first, last, freq=alias)
+    assert len(labels) >= 3
+    series = SimpleNamespace(labels=labels, frequency=infer_frequency(labels))
+    assert list(_future_labels(series, 2)) == [pd.Timestamp(date) for date in expected]
+
+
+def test_forecast_positions_continue_after_the_last_position():
+    from types import SimpleNamespace
+
+    from lstmts.commands.forecast import _future_labels
+    from lstmts.data.frequency import POSITIONS
+
+    series = SimpleNamespace(labels=pd.RangeIndex(10, 15), frequency=POSITIONS)
+    assert list(_future_labels(series, 3)) == [15, 16, 17]
