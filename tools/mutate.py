@@ -11,7 +11,8 @@ swapped, or the first two arguments of a call swapped. Messages (f-strings, rais
 log calls) and docstrings are left alone: a wrong word is not the bug this looks for.
 
 The source tree is copied to a temporary folder and the mutant written there; the tests run with
-that copy first on PYTHONPATH, so the checkout is never changed, even when this is killed. A mutant
+that copy first on sys.path, so the checkout is never changed, even when this is killed. Each test
+run is a fork of this process, which has imported numpy, pandas, pytest and the like once. A mutant
 is killed when its test subset fails (or runs past the timeout); the survivors are listed with
 file:line and the edit, to be killed by a new test or explained as equivalent in tools/MUTATION.md.
 """
@@ -187,25 +188,59 @@ def mutated_source(source: str, mutant: Mutant) -> str:
     return ast.unparse(ast.fix_missing_locations(tree))
 
 
+# Imported once by this process so that each mutant's forked test run starts in a fraction of a second;
+# lstmts itself (and TensorFlow) is imported by every child afresh, from the mutated copy.
+_PRELOADED = ("numpy", "pandas", "scipy.stats", "sklearn.preprocessing", "omegaconf", "hydra", "yaml", "rich",
+              "pytest", "hypothesis", "_pytest.python", "matplotlib")
+
+
+def _preload(copy: Path) -> None:
+    import importlib
+
+    sys.dont_write_bytecode = True  # a mutant of the same size in the same second must not run old bytecode
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    os.environ["LSTMTS_MUTATION_COPY"] = str(copy)
+    sys.path.insert(0, str(copy / "src"))
+    for name in _PRELOADED:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
 def _pytest(copy: Path, tests: list[str], timeout: float) -> tuple[bool, float]:
-    """Run the tests against the copy; return (passed, seconds)."""
-    env = {**os.environ, "PYTHONPATH": str(copy / "src"), "LSTMTS_MUTATION_COPY": str(copy),
-           "PYTHONDONTWRITEBYTECODE": "1"}
-    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-               "--no-header", "-o", "addopts=", *tests]
+    """Run the tests against the copy in a forked child; return (passed, seconds)."""
     start = time.perf_counter()
-    try:
-        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-        passed = result.returncode == 0  # a failure, an error while collecting, a crash: killed
-    except subprocess.TimeoutExpired:
-        passed = False
-    return passed, time.perf_counter() - start
+    child = os.fork()
+    if child == 0:  # the child: run pytest quietly and leave with its status
+        os.chdir(ROOT)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        status = 3
+        try:
+            import pytest
+
+            status = int(pytest.main(["-q", "-x", "-p", "no:cacheprovider", "--no-header", "-o", "addopts=", *tests]))
+        finally:
+            os._exit(status)
+    deadline = start + timeout
+    while True:
+        done, status = os.waitpid(child, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status) == 0, time.perf_counter() - start
+        if time.perf_counter() > deadline:
+            os.kill(child, 9)
+            os.waitpid(child, 0)
+            return False, time.perf_counter() - start
+        time.sleep(0.05)
 
 
 def _check_copy_is_imported(copy: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(copy / "src")}
     found = subprocess.run([sys.executable, "-c", "import lstmts; print(lstmts.__file__)"], env=env,
                            capture_output=True, text=True, check=True).stdout.strip()
+    # The forked children import lstmts through sys.path, as this child did through PYTHONPATH.
     if not found.startswith(str(copy)):
         sys.exit(f"mutate: the tests would import lstmts from {found}, not from the mutated copy in {copy}")
 
@@ -256,6 +291,7 @@ def main() -> int:
             if (ROOT / part).exists():
                 shutil.copytree(ROOT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         _check_copy_is_imported(copy)
+        _preload(copy)
         totals = [0, 0]
         all_survivors = []
         start = time.perf_counter()
