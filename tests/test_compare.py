@@ -31,7 +31,7 @@ def runs(compose_config, tmp_path_factory) -> dict:
         folders[f"lb{look_back}-seed{seed}"] = folder = root / f"lb{look_back}-seed{seed}"
         runner.run(cfg, folder)
     folders["failed"] = root / "failed"
-    with pytest.raises(UserError):
+    with pytest.raises(UserError, match=r"model\.units=0"):
         runner.run(compose_config("model.units=0"), folders["failed"])
     # A run killed before it could write its final status.
     folders["running"] = root / "running"
