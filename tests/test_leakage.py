@@ -106,9 +106,10 @@ def trained_twice(compose_config, tmp_path_factory):
     runs = {}
     for name, frame in (("original", _airline()), ("changed", _changed_from(VALIDATION_START))):
         folder = tmp_path_factory.mktemp(f"leakage-{name}")
+        # A season of 4 (not the monthly 12) shows any seasonal lag that ignores season_length.
         cfg = _config(compose_config, frame, folder, "split.validation_fraction=0.25", "training.epochs=2",
                       "baselines.classical=false", "intervals.levels=[]", "report.tensorboard=false",
-                      "horizons=[1,3]")
+                      "horizons=[1,3]", "season_length=4")
         runs[name] = (folder / "run", runner.run(cfg, folder / "run"), frame["Passengers"].to_numpy(float))
     return runs
 
@@ -128,9 +129,27 @@ def test_trained_weights_and_training_predictions_do_not_see_the_later_periods(t
 @pytest.mark.parametrize("name", ["original", "changed"])
 def test_mase_of_a_trained_run_is_scaled_by_the_training_period_only(trained_twice, name):
     folder, metrics, values = trained_twice[name]
-    assert metrics["season_length"] == 12
-    by_hand = np.mean(np.abs(values[12:VALIDATION_START] - values[:VALIDATION_START - 12]))
+    assert metrics["season_length"] == 4
+    by_hand = np.mean(np.abs(values[4:VALIDATION_START] - values[:VALIDATION_START - 4]))
     for split in ("validation", "test"):
         assert metrics[f"{split}_mase"] == pytest.approx(metrics[f"{split}_mae"] / by_hand, rel=1e-9)
     saved = json.loads((folder / "metrics.json").read_text())
     assert saved["test_mase"] == pytest.approx(metrics["test_mase"])
+
+
+@pytest.mark.parametrize("name", ["original", "changed"])
+def test_seasonal_baselines_of_a_trained_run_use_the_season_length_set(trained_twice, name):
+    _, metrics, values = trained_twice[name]
+    test = np.arange(SPLIT, 144)  # the honest protocol scores every test month
+    baselines = metrics["baselines"]
+
+    def by_hand(forecast_index, target_index):
+        return pytest.approx(np.sqrt(np.mean((values[target_index] - values[forecast_index]) ** 2)), rel=1e-9)
+
+    assert baselines["persistence"]["test_rmse"] == by_hand(test - 1, test)
+    assert baselines["seasonal_naive"]["test_rmse"] == by_hand(test - 4, test)
+    assert baselines["seasonal_naive"]["validation_rmse"] == by_hand(np.arange(68, 92), np.arange(72, 96))
+    # Three steps ahead from origin o, month o + 2: persistence copies month o - 1, seasonal naive month o - 2.
+    origins = test[test + 2 < 144]
+    assert baselines["persistence"]["test_rmse_by_horizon"]["3"] == by_hand(origins - 1, origins + 2)
+    assert baselines["seasonal_naive"]["test_rmse_by_horizon"]["3"] == by_hand(origins - 2, origins + 2)
