@@ -153,3 +153,7 @@ def test_seasonal_baselines_of_a_trained_run_use_the_season_length_set(trained_t
     origins = test[test + 2 < 144]
     assert baselines["persistence"]["test_rmse_by_horizon"]["3"] == by_hand(origins - 1, origins + 2)
     assert baselines["seasonal_naive"]["test_rmse_by_horizon"]["3"] == by_hand(origins - 2, origins + 2)
+    # The baseline to beat is the one with the lower validation RMSE.
+    chosen = min(("persistence", "seasonal_naive"), key=lambda baseline: baselines[baseline]["validation_rmse"])
+    assert metrics["best_baseline"] == {"name": chosen, "chosen_on": "validation",
+                                        "test_rmse": baselines[chosen]["test_rmse"]}
