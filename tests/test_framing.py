@@ -180,7 +180,7 @@ def test_the_minimum_length_in_the_message_really_is_the_minimum(options):
         plan_periods(5, look_back, 0.67, **options)
     needed = _needed(str(error.value))
     plan_periods(needed, look_back, 0.67, **options)
-    with pytest.raises(UserError):
+    with pytest.raises(UserError, match=f"has {needed - 1} values, too short .* at least {needed} values"):
         plan_periods(needed - 1, look_back, 0.67, **options)
 
 

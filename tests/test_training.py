@@ -228,7 +228,7 @@ def test_jit_compile_auto_compiles_only_when_the_fused_kernels_would_take_longer
     assert uses_xla("auto", 100_000, one_step) and not uses_xla("auto", 1_000, stacked)
     assert fused_seconds(9_200, stacked) > fused_seconds(9_200, three_steps) > fused_seconds(9_200, one_step)
     assert uses_xla(True, 1, one_step) and not uses_xla(False, 10**9, stacked)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="jit_compile='sometimes': use True, False or 'auto'"):
         uses_xla("sometimes", 1, one_step)
 
 

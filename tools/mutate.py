@@ -68,8 +68,8 @@ _COMPARE_SWAPS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: as
 _BINOP_SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Div,
                 ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult}
 
-# Swapping these calls' arguments only makes a TypeError that any test sees.
-_NOT_SWAPPED = {"getattr", "setattr", "hasattr", "isinstance", "issubclass"}
+# Swapping these calls' arguments only makes a TypeError that any test sees, or (min, max) changes nothing.
+_NOT_SWAPPED = {"getattr", "setattr", "hasattr", "isinstance", "issubclass", "min", "max"}
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class Mutant:
 
 
 def _quiet_nodes(tree: ast.AST) -> set[int]:
-    """Return the ids of nodes inside f-strings, raise statements, log calls and reshape's arguments.
+    """Return the ids of nodes inside f-strings, raise statements, log calls, reshape's arguments and indent=.
 
     reshape(-1, 1) off by one either fails at once or, as reshape(-2, 1), means the same to NumPy.
     """
@@ -94,6 +94,8 @@ def _quiet_nodes(tree: ast.AST) -> set[int]:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "reshape":
             for argument in node.args:
                 quiet.update(id(child) for child in ast.walk(argument) if isinstance(child, ast.Constant))
+        if isinstance(node, ast.keyword) and node.arg == "indent":  # JSON's layout, not its content
+            quiet.add(id(node.value))
     return quiet
 
 
