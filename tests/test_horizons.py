@@ -50,20 +50,28 @@ def test_without_a_season_there_is_no_seasonal_naive_baseline():
     assert list(naive_baselines(VALUES, np.array([5, 6]), 1)) == ["persistence"]
 
 
-ORIGINS = np.array([5, 6, 7])
-PATHS = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])
+ORIGINS = np.array([5, 6, 7, 8])
+PATHS = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0], [8.0, 8.0, 8.0]])  # 4 origins, 3 steps
 SMALL = np.arange(10.0)  # value i at index i
 
 
 def test_horizon_scores_by_hand():
     scores = horizon_scores(PATHS, ORIGINS, SMALL, scored=ORIGINS, horizons=(1, 2, 3, 4))
-    # h=1: targets 5 6 7, errors 1-5 4-6 7-7 = -4 -2 0.
-    assert scores["1"] == {"rmse": pytest.approx(math.sqrt((16 + 4 + 0) / 3)), "count": 3}
-    # h=2: targets 6 7 (8 is not scored): errors 2-6 5-7 = -4 -2.
-    assert scores["2"] == {"rmse": pytest.approx(math.sqrt((16 + 4) / 2)), "count": 2}
-    # h=3: target 7 only: 3-7.
-    assert scores["3"] == {"rmse": pytest.approx(4.0), "count": 1}
-    assert "4" not in scores  # longer than the paths
+    # h=1: targets 5 6 7 8, errors 1-5 4-6 7-7 8-8 = -4 -2 0 0.
+    assert scores["1"] == {"rmse": pytest.approx(math.sqrt((16 + 4 + 0 + 0) / 4)), "count": 4}
+    # h=2: targets 6 7 8 (9 is not scored): errors 2-6 5-7 8-8 = -4 -2 0.
+    assert scores["2"] == {"rmse": pytest.approx(math.sqrt((16 + 4) / 3)), "count": 3}
+    # h=3: targets 7 8: 3-7 and 6-8.
+    assert scores["3"] == {"rmse": pytest.approx(math.sqrt((16 + 4) / 2)), "count": 2}
+    assert "4" not in scores  # longer than the paths (of 3 steps, from 4 origins)
+
+
+def test_horizon_scores_default_to_horizons_1_3_6_12():
+    paths = np.zeros((2, 12))
+    scores = horizon_scores(paths, np.array([0, 1]), np.ones(20), np.arange(20))
+    assert list(scores) == ["1", "3", "6", "12"]
+    assert all(score == {"rmse": 1.0, "count": 2} for score in scores.values())
+    assert list(horizon_scores(paths[:, :11], np.array([0, 1]), np.ones(20), np.arange(20))) == ["1", "3", "6"]
 
 
 def test_horizon_scores_leave_out_a_horizon_without_scored_targets():
@@ -73,8 +81,8 @@ def test_horizon_scores_leave_out_a_horizon_without_scored_targets():
 
 def test_horizon_metrics_give_rmse_and_count_by_horizon():
     metrics = horizon_metrics(PATHS, ORIGINS, SMALL, [1, 3])
-    assert metrics["test_rmse_by_horizon"] == {"1": pytest.approx(math.sqrt(20 / 3)), "3": pytest.approx(4.0)}
-    assert metrics["test_count_by_horizon"] == {"1": 3, "3": 1}
+    assert metrics["test_rmse_by_horizon"] == {"1": pytest.approx(math.sqrt(20 / 4)), "3": pytest.approx(math.sqrt(10))}
+    assert metrics["test_count_by_horizon"] == {"1": 4, "3": 2}
 
 
 @pytest.mark.parametrize("season", [4, 7, 12])
