@@ -99,6 +99,16 @@ def test_naive_horizon_scores_by_hand(season):
     assert scores["seasonal_naive"]["test_rmse_by_horizon"]["1"] == pytest.approx(np.sqrt(np.mean(np.square(errors))))
 
 
+def test_naive_horizon_scores_need_only_one_season_before_the_first_origin():
+    # Season 2: seasonal naive exists; the first origin is exactly one season (and one step) in.
+    scores = naive_horizon_scores(VALUES, np.array([2, 3]), 2, [1])
+    assert set(scores) == {"persistence", "seasonal_naive"}
+    # Origin 2 copies index 1 (persistence) and index 0 (seasonal): errors 1 and 2 for both origins.
+    assert scores["persistence"]["test_rmse_by_horizon"]["1"] == pytest.approx(1.0)
+    assert scores["seasonal_naive"]["test_rmse_by_horizon"]["1"] == pytest.approx(2.0)
+    assert set(naive_horizon_scores(VALUES, np.array([1, 2]), 2, [1])) == {"persistence"}
+
+
 def test_naive_horizon_scores_skip_a_baseline_without_history():
     scores = naive_horizon_scores(VALUES, np.array([5, 6]), 12, [1])
     assert list(scores) == ["persistence"]
