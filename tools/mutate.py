@@ -52,12 +52,12 @@ MODULES = {
     # predictions; its tests train tiny models with the fused kernels and Keras' fit (no XLA compile).
     "training": ("src/lstmts/models/training.py",
                  ["tests/test_training.py", "tests/test_engines.py", "-k",
-                  "orders or updates_per_epoch or jit_compile_auto or (test_engines and not xla and (batch4-partial"
+                  "orders or updates_per_epoch or jit_compile_auto or fused_seconds or (test_engines and not xla and (batch4-partial"
                   " or shuffles or stateless_prediction or partial_last_batch))"],
                  ["sample_orders", "updates_per_epoch", "fused_seconds", "uses_xla", "train", "_with_validation"]),
     "runner": ("src/lstmts/runs/runner.py", ["tests/test_leakage.py", "tests/test_runner_steps.py",
-                                             "-k", "not classical and not trained"],
-               ["prepare", "model_outputs", "_training_end", "_calibration_origins"]),
+                                             "tests/test_refit.py", "-k", "not classical and not trained"],
+               ["prepare", "model_outputs", "_training_end", "_calibration_origins", "refit", "forecast"]),
     "comparison": ("src/lstmts/runs/comparison.py", ["tests/test_ranking.py"],
                    ["comparison_frame", "group_over", "ranking_metric", "_metric_row"]),
     "ranking": ("src/lstmts/report/ranking.py", ["tests/test_ranking.py"], ["ranking_metric_of"]),
