@@ -91,3 +91,24 @@ def test_updates_count_a_partial_last_batch_and_losses_one_per_epoch(keras, data
     trained = train(spec, inputs, targets, epochs=3, shuffle=True, seed=2, learning_rate=0.01, **ENGINES[engine])
     assert trained.updates == 3 * 3  # 10 samples in batches of 4: 4 + 4 + 2
     assert len(trained.losses) == 3
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_validation_losses_are_the_mse_after_each_epoch_and_change_nothing(keras, data, engine):
+    inputs, targets = data
+    spec = ModelSpec(units=(3,), time_steps=2, features=1, stateful=False, batch_size=2)
+    reported = []
+    options = dict(epochs=2, shuffle=False, seed=6, learning_rate=0.01, **ENGINES[engine])
+    watched = train(spec, inputs[:8], targets[:8], validation=(inputs[8:], targets[8:]),
+                    on_epoch=lambda epoch, loss: reported.append((epoch, loss)), **options)
+    assert [epoch for epoch, _ in reported] == [0, 1]
+    assert [loss for _, loss in reported] == watched.losses
+    assert len(watched.validation_losses) == 2
+    last = np.mean((watched.predict(inputs[8:]) - targets[8:]) ** 2)
+    assert watched.validation_losses[-1] == pytest.approx(last, rel=1e-5)
+    assert watched.validation_losses[0] != pytest.approx(watched.validation_losses[1], rel=1e-6)
+    watched_weights = [w.copy() for w in watched.model.get_weights()]
+    plain = train(spec, inputs[:8], targets[:8], **options)
+    assert plain.validation_losses == []
+    for a, b in zip(watched_weights, plain.model.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-7)
