@@ -141,3 +141,40 @@ def test_best_baseline_is_the_lowest_finite_score_in_any_order():
     assert best_baseline(baselines, "validation_rmse") == ("holt_winters", 3.0)
     assert best_baseline(baselines, "test_rmse") is None
     assert best_baseline(None, "test_rmse") is None
+
+
+def test_a_row_carries_each_runs_own_metrics_and_its_models_spread(tmp_path):
+    folder = _write_run(tmp_path / "run", 3, validation=20.0, test=30.0)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics.update(test_mase=1.5, test_rmse_ratio_to_persistence=0.75, train_seconds=4.0,
+                   repeats={"test_rmse_mean": 33.0, "test_rmse_std": 2.0})
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    other = _write_run(tmp_path / "other", 1, validation=10.0, test=40.0)
+    table = _compare([folder, other], tmp_path / "out")
+    row = table.set_index("framing.look_back").loc[3]
+    assert (row["validation_rmse"], row["test_rmse"], row["test_mase"]) == (20.0, 30.0, 1.5)
+    assert (row["ratio_to_persistence"], row["train_seconds"]) == (0.75, 4.0)
+    assert (row["test_rmse_of_each_model"], row["test_rmse_of_each_model_std"]) == (33.0, 2.0)
+    assert np.isnan(table.set_index("framing.look_back").loc[1, "test_rmse_of_each_model"])
+
+
+def test_failed_runs_come_last_with_their_error(tmp_path):
+    folders = [_write_run(tmp_path / f"lb{lb}", lb, validation=SCORES[lb][0], test=SCORES[lb][1]) for lb in (3, 1)]
+    failed = tmp_path / "failed"
+    failed.mkdir()
+    (failed / "metrics.json").write_text(json.dumps({"status": "failed", "seed": 7, "error": "out of memory"}))
+    (failed / "config.yaml").write_text(yaml.safe_dump({"seed": 7, "framing": {"look_back": 6}}))
+    table = _compare([failed, *folders], tmp_path / "out", include_failed=True)
+    assert list(table["status"]) == ["ok", "ok", "failed"]
+    assert _look_backs(table) == [3, 1, 6]  # validation 30 before 40, the failed run last
+    assert table["error"].iloc[-1] == "out of memory" and table["error"].iloc[:2].isna().all()
+
+
+def test_a_group_of_one_run_has_no_spread(tmp_path):
+    folders = [_write_run(tmp_path / f"lb{lb}-s{seed}", lb, seed, validation=SCORES[lb][0] + seed, test=1.0)
+               for lb, seed in ((1, 1), (1, 2), (3, 1))]
+    table = _compare(folders, tmp_path / "out", group=True).set_index("framing.look_back")
+    assert table.loc[1, "runs"] == 2 and table.loc[3, "runs"] == 1
+    assert table.loc[1, "validation_rmse"] == 41.5 and table.loc[3, "validation_rmse"] == 31.0
+    assert np.isnan(table.loc[3, "validation_rmse_std"])
+    assert table.loc[1, "validation_rmse_std"] == pytest.approx(np.sqrt(0.5))
