@@ -112,3 +112,17 @@ def test_validation_losses_are_the_mse_after_each_epoch_and_change_nothing(keras
     assert plain.validation_losses == []
     for a, b in zip(watched_weights, plain.model.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-7)
+
+
+def test_only_the_keras_engine_trains_with_keras_fit(keras, data, monkeypatch):
+    from lstmts.models import training
+
+    calls = []
+    real = training.fit_like_tutorial
+    monkeypatch.setattr(training, "fit_like_tutorial", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
+    inputs, targets = data
+    spec = ModelSpec(units=(3,), time_steps=2, features=1, stateful=False, batch_size=5)
+    _train(spec, inputs, targets, "keras")
+    assert calls == [1]
+    _train(spec, inputs, targets, "fused")
+    assert calls == [1]
