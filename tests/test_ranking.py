@@ -178,3 +178,11 @@ def test_a_group_of_one_run_has_no_spread(tmp_path):
     assert table.loc[1, "validation_rmse"] == 41.5 and table.loc[3, "validation_rmse"] == 31.0
     assert np.isnan(table.loc[3, "validation_rmse_std"])
     assert table.loc[1, "validation_rmse_std"] == pytest.approx(np.sqrt(0.5))
+
+
+def test_no_ratio_to_a_perfect_baseline(tmp_path):
+    baselines = {"persistence": {"validation_rmse": 0.0, "test_rmse": 0.0}}
+    folder = _write_run(tmp_path / "run", 3, validation=20.0, test=30.0, baselines=baselines)
+    table = _compare([folder], tmp_path / "out")
+    assert table["best_baseline"].iloc[0] == "persistence" and table["best_baseline_rmse"].iloc[0] == 0.0
+    assert "ratio_to_best_baseline" not in table or table["ratio_to_best_baseline"].isna().all()
