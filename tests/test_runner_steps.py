@@ -40,18 +40,19 @@ def test_prepare_takes_a_season_length_that_is_set(compose_config, season_length
     assert runner.prepare(compose_config(f"season_length={season_length}")).season_length == season_length
 
 
+@pytest.mark.parametrize("horizon", [2, 3])
 @pytest.mark.parametrize("validation", [0.25, 0.0])
-def test_the_direct_strategy_trains_on_targets_inside_the_training_period(compose_config, validation):
-    cfg = compose_config("protocol=honest", "framing.strategy=direct", "framing.horizon=3", "framing.look_back=2",
-                         f"split.validation_fraction={validation}")
+def test_the_direct_strategy_trains_on_targets_inside_the_training_period(compose_config, validation, horizon):
+    cfg = compose_config("protocol=honest", "framing.strategy=direct", f"framing.horizon={horizon}",
+                         "framing.look_back=2", f"split.validation_fraction={validation}")
     prepared = runner.prepare(cfg)
     end = 72 if validation else 96
     train = prepared.windows["train"]
-    # Targets t, t+1, t+2 of every sample, the last sample's t+2 just before the training period ends.
-    assert train.target_index.tolist() == list(range(2, end - 2))
+    # Targets t .. t+H-1 of every sample, the last sample's t+H-1 just before the training period ends.
+    assert train.target_index.tolist() == list(range(2, end - horizon + 1))
     scaled = prepared.pipeline.transform(AIRLINE)
-    np.testing.assert_allclose(train.targets[0], scaled[[2, 3, 4]], rtol=1e-6)
-    np.testing.assert_allclose(train.targets[-1], scaled[[end - 3, end - 2, end - 1]], rtol=1e-6)
+    np.testing.assert_allclose(train.targets[0], scaled[2:2 + horizon], rtol=1e-6)
+    np.testing.assert_allclose(train.targets[-1], scaled[end - horizon:end], rtol=1e-6)
     assert prepared.windows["test"].targets.ndim == 1  # scored one step at a time
 
 
