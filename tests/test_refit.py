@@ -105,3 +105,23 @@ def test_a_direct_refit_keeps_every_target_row_inside_the_series(compose_config,
     train = stub_training["prepared"].windows["train"]
     assert train.target_index.tolist() == list(range(3, 18))
     assert train.targets[-1].tolist() == [18.0, 19.0, 20.0]
+
+
+def _short_series(compose_config, tmp_path, values: int, *overrides):
+    path = tmp_path / "short.csv"
+    path.write_text("value\n" + "\n".join(str(v) for v in range(1, values + 1)) + "\n")
+    cfg = compose_config("data=csv", f"data.path={path}", "data.column=value", "protocol.transforms=[]", *overrides)
+    from lstmts.data.series import load_series
+
+    return cfg, load_series(cfg.data, tmp_path / "unused.csv")
+
+
+def test_a_refit_needs_two_samples(compose_config, tmp_path, stub_training):
+    from lstmts.errors import UserError
+
+    cfg, series = _short_series(compose_config, tmp_path, 5, "framing.look_back=3")
+    runner.refit(cfg, series)  # targets 3 and 4
+    assert stub_training["prepared"].windows["train"].target_index.tolist() == [3, 4]
+    cfg, series = _short_series(compose_config, tmp_path, 5, "framing.look_back=4")
+    with pytest.raises(UserError, match="the series has 5 values, too few to refit framing.look_back=4"):
+        runner.refit(cfg, series)
