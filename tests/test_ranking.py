@@ -80,6 +80,8 @@ def test_compare_groups_over_seeds_and_ranks_the_groups_by_mean_validation_rmse(
     table = _compare(folders, tmp_path / "out", group=True)
     assert _look_backs(table) == BY_VALIDATION
     assert list(table["runs"]) == [2, 2, 2, 2]
+    assert [sorted(Path(f).name for f in row.split(";")) for row in table["run_folders"]] == [
+        [f"lb{lb}-s1", f"lb{lb}-s2"] for lb in BY_VALIDATION]
     assert list(table["validation_rmse"]) == [10.0, 20.0, 30.0, 40.0]
     # The std of -d and +d (ddof 1) is d * sqrt(2).
     np.testing.assert_allclose(table["validation_rmse_std"], [offsets[lb] * np.sqrt(2) for lb in BY_VALIDATION])
@@ -186,3 +188,10 @@ def test_no_ratio_to_a_perfect_baseline(tmp_path):
     table = _compare([folder], tmp_path / "out")
     assert table["best_baseline"].iloc[0] == "persistence" and table["best_baseline_rmse"].iloc[0] == 0.0
     assert "ratio_to_best_baseline" not in table or table["ratio_to_best_baseline"].isna().all()
+
+
+def test_the_ratio_to_a_baseline_below_one(tmp_path):
+    baselines = {"persistence": {"validation_rmse": 0.5, "test_rmse": 0.25}}
+    folder = _write_run(tmp_path / "run", 3, validation=2.0, test=3.0, baselines=baselines)
+    table = _compare([folder], tmp_path / "out")
+    assert table["ratio_to_best_baseline"].iloc[0] == 4.0  # 2.0 / 0.5
