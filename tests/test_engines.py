@@ -7,6 +7,8 @@ padded and its padding dropped.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -88,7 +90,9 @@ def test_stateless_training_shuffles_when_asked_and_stateful_never(keras, data, 
 def test_updates_count_a_partial_last_batch_and_losses_one_per_epoch(keras, data, engine):
     inputs, targets = data
     spec = ModelSpec(units=(3,), time_steps=2, features=1, stateful=False, batch_size=4)
+    started = time.perf_counter()
     trained = train(spec, inputs, targets, epochs=3, shuffle=True, seed=2, learning_rate=0.01, **ENGINES[engine])
+    assert 0 < trained.seconds <= time.perf_counter() - started
     assert trained.updates == 3 * 3  # 10 samples in batches of 4: 4 + 4 + 2
     assert len(trained.losses) == 3
 
