@@ -1,6 +1,6 @@
 """Plant one small bug at a time in lstmts' core modules and check that their fast tests catch it.
 
-    .venv/bin/python tools/mutate.py                      # every core module (about 25 minutes on one core)
+    .venv/bin/python tools/mutate.py                      # every core module (about 30 minutes on one core)
     .venv/bin/python tools/mutate.py --module framing     # one module
     .venv/bin/python tools/mutate.py --module naive --limit 10 --list
 
