@@ -34,7 +34,7 @@ def test_gc_is_off_inside_and_back_on_after_with_what_was_made_frozen(collector_
 
 def test_gc_pause_restores_the_collector_after_an_error_and_keeps_it_off_if_it_was(collector_state):
     gc.enable()
-    with pytest.raises(RuntimeError), gc_paused():
+    with pytest.raises(RuntimeError, match="import failed"), gc_paused():
         raise RuntimeError("import failed")
     assert gc.isenabled()
     gc.disable()

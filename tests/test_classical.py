@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import scaled
 
 from lstmts.evaluation.classical import classical_forecasts
 from lstmts.config import airline_csv
@@ -163,7 +164,7 @@ def test_an_uncached_fit_runs_in_a_child_while_tensorflow_is_not_loaded(tmp_path
 
     env = {**os.environ, "LSTMTS_CACHE": str(tmp_path)}
     result = subprocess.run([sys.executable, "-c", _APART_PROBE, json.dumps(SETTINGS)], env=env, cwd=tmp_path,
-                            capture_output=True, text=True, timeout=240, check=False)
+                            capture_output=True, text=True, timeout=scaled(240), check=False)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["imported_here"] is False  # statsmodels stayed in the child

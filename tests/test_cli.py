@@ -12,8 +12,9 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import scaled
 
-TIMEOUT = 240
+TIMEOUT = scaled(240)
 # TensorFlow/absl C++ log lines look like "I0000 00:00:1795617910.259402  3835 file.cc:31] ...".
 _NATIVE_LOG_LINE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d", re.MULTILINE)
 

@@ -31,7 +31,7 @@ def runs(compose_config, tmp_path_factory) -> dict:
         folders[f"lb{look_back}-seed{seed}"] = folder = root / f"lb{look_back}-seed{seed}"
         runner.run(cfg, folder)
     folders["failed"] = root / "failed"
-    with pytest.raises(UserError):
+    with pytest.raises(UserError, match=r"model\.units=0"):
         runner.run(compose_config("model.units=0"), folders["failed"])
     # A run killed before it could write its final status.
     folders["running"] = root / "running"
@@ -100,7 +100,10 @@ def test_comparison_csv_is_the_table_and_the_plot_is_written(runs, tmp_path):
     written = pd.read_csv(tmp_path / "comparison.csv")
     assert list(written.columns) == list(table.columns)
     assert list(written["run"]) == list(table["run"])
-    np.testing.assert_allclose(written["test_rmse"], table["test_rmse"])
+    # Each row holds its own run's scores, as metrics.json has them.
+    for _, row in written.iterrows():
+        metrics = _metrics(Path(row["run"]))
+        assert (row["train_rmse"], row["test_rmse"]) == pytest.approx((metrics["train_rmse"], metrics["test_rmse"]))
     assert (tmp_path / "comparison.png").read_bytes().startswith(PNG_MAGIC)
     assert str(tmp_path / "comparison.csv") in output
 
@@ -119,7 +122,9 @@ def test_group_averages_runs_that_differ_only_in_seed(runs, tmp_path):
             assert row[metric] == pytest.approx(np.mean(values))
             assert row[f"{metric}_std"] == pytest.approx(np.std(values, ddof=1))
     written = pd.read_csv(tmp_path / "comparison.csv")
-    np.testing.assert_allclose(written["test_rmse_std"], table["test_rmse_std"])
+    for _, row in written.iterrows():
+        each = [_metrics(runs[f"lb{row['framing.look_back']}-seed{seed}"])["test_rmse"] for seed in (1, 2)]
+        assert row["test_rmse_std"] == pytest.approx(np.std(each, ddof=1))
     # Each grouped row keeps the folders it averages.
     for _, row in written.iterrows():
         folders = row["run_folders"].split(";")

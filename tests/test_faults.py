@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import scaled
 
 from lstmts.report import files, plots
 from lstmts.runs import runner
@@ -207,7 +208,7 @@ def test_missing_values_are_interpolated_on_request(compose_config, tmp_path):
 # --- Ctrl-C -----------------------------------------------------------------------------------
 
 def _wait_for_status(metrics_file: Path, status: str, process, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while time.monotonic() < deadline:
         assert process.poll() is None, "lstmts ended before it was interrupted"
         try:

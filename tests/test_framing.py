@@ -69,6 +69,14 @@ def test_make_windows_inputs_are_the_look_back_values_before_each_target(lags_as
     assert len(windows) == 3
 
 
+def test_make_windows_of_the_direct_strategy_hold_the_next_outputs_values_as_targets():
+    values = np.arange(10.0) * 10
+    windows = make_windows(values, np.array([2, 5]), look_back=2, lags_as="timesteps", outputs=3)
+    assert windows.inputs.reshape(2, 2).tolist() == [[0, 10], [30, 40]]
+    assert windows.targets.tolist() == [[20, 30, 40], [50, 60, 70]]
+    assert windows.targets.dtype == np.float32
+
+
 # --- plan_periods: the tutorial's protocol and the honest one -------------------------------
 
 @pytest.mark.parametrize(("look_back", "train_samples", "test_samples"), [(1, 94, 46), (3, 92, 44)])
@@ -172,7 +180,7 @@ def test_the_minimum_length_in_the_message_really_is_the_minimum(options):
         plan_periods(5, look_back, 0.67, **options)
     needed = _needed(str(error.value))
     plan_periods(needed, look_back, 0.67, **options)
-    with pytest.raises(UserError):
+    with pytest.raises(UserError, match=f"has {needed - 1} values, too short .* at least {needed} values"):
         plan_periods(needed - 1, look_back, 0.67, **options)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import scaled
 import yaml
 
 from lstmts.commands.forecast import forecast_run
@@ -36,7 +37,7 @@ def _metrics(folder: Path) -> dict:
 
 
 def _wait_until(condition, process: subprocess.Popen, what: str, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while time.monotonic() < deadline:
         if condition():
             return
@@ -119,7 +120,7 @@ def test_a_second_live_run_of_a_folder_is_refused_and_changes_nothing(compose_co
     try:
         child = subprocess.run([sys.executable, "-c", "from lstmts.report import files; import sys;"
                                 " files.hold_folder(sys.argv[1])", str(folder)],
-                               capture_output=True, text=True, timeout=120)
+                               capture_output=True, text=True, timeout=scaled(120))
     finally:
         files.release_folder(folder)
     assert child.returncode != 0
@@ -167,7 +168,7 @@ def test_sigterm_during_the_baselines_fit_ends_the_fits_and_says_interrupted(tmp
         result = lstmts_cli.finish(process)
     assert result.returncode == 128 + signal.SIGTERM, result.stderr
     assert "interrupted by SIGTERM" in result.stderr
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + scaled(10)
     while not all(_gone(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert all(_gone(pid) for pid in children), "a baseline fit outlived its run"

@@ -231,7 +231,15 @@ def test_the_optuna_search_minimises_the_validation_rmse(sweeps):
     assert all(results["best_value"] != pytest.approx(m["test_rmse"]) for m in metrics)
     assert results["best_params"]["framing.look_back"] == configs[best]["framing"]["look_back"]
     assert results["best_params"]["model.units"] == configs[best]["model"]["units"]
-    assert len(_summary(sweep_dir)) == 2
+    # The summary ranks the trials by validation RMSE, each row with its own job's scores.
+    summary = _summary(sweep_dir)
+    assert list(summary["validation_rmse"]) == pytest.approx(sorted(validation))
+    assert summary["run"].iloc[0] == jobs[best].name
+    by_run = summary.set_index("run")
+    for job, job_metrics in zip(jobs, metrics):
+        assert by_run.loc[job.name, "test_rmse"] == pytest.approx(job_metrics["test_rmse"])
+        assert by_run.loc[job.name, "framing.look_back"] == yaml.safe_load(
+            (job / ".hydra" / "config.yaml").read_text())["framing"]["look_back"]
 
 
 # --- training.repeats: several seeds and their ensemble ---------------------------------------
@@ -282,5 +290,8 @@ def test_the_reported_rmse_is_that_of_the_mean_of_the_models_predictions(repeats
     np.testing.assert_allclose(test["actual"].to_numpy(), actual)
     assert metrics["test_rmse"] == pytest.approx(rmse(actual, ensemble), rel=1e-5)
     assert metrics["test_rmse"] == pytest.approx(rmse(test["actual"], test["prediction"]), rel=1e-9)
-    assert metrics["repeats"]["ensemble_test_rmse"] == metrics["test_rmse"]
+    # The ensemble's RMSE, computed here from the models' own predictions, is not their mean RMSE.
+    assert metrics["repeats"]["ensemble_test_rmse"] == pytest.approx(rmse(actual, ensemble), rel=1e-5)
+    assert metrics["repeats"]["test_rmse_mean"] == pytest.approx(np.mean([rmse(actual, p) for p in each]), rel=1e-5)
+    assert metrics["repeats"]["test_rmse_mean"] != pytest.approx(metrics["test_rmse"], rel=1e-6)
     np.testing.assert_allclose(metrics["repeats"]["test_rmse"], [rmse(actual, p) for p in each], rtol=1e-5)

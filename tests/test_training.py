@@ -249,8 +249,16 @@ def test_jit_compile_auto_compiles_only_when_the_fused_kernels_would_take_longer
     assert uses_xla("auto", 100_000, one_step) and not uses_xla("auto", 1_000, stacked)
     assert fused_seconds(9_200, stacked) > fused_seconds(9_200, three_steps) > fused_seconds(9_200, one_step)
     assert uses_xla(True, 1, one_step) and not uses_xla(False, 10**9, stacked)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="jit_compile='sometimes': use True, False or 'auto'"):
         uses_xla("sometimes", 1, one_step)
+
+
+def test_fused_seconds_by_hand():
+    two_layers = ModelSpec(units=(4, 4), time_steps=3, features=1, stateful=False, batch_size=1)
+    # Per update: 40 µs + 10 µs x 3 time steps x 2 layers + 20 µs for the second layer = 120 µs.
+    assert fused_seconds(1_000, two_layers) == pytest.approx(0.12)
+    one_layer = ModelSpec(units=(4,), time_steps=5, features=1, stateful=False, batch_size=1)
+    assert fused_seconds(2_000, one_layer) == pytest.approx(2_000 * (40e-6 + 10e-6 * 5))
 
 
 def test_fused_lstm_layer_gradient_matches_the_lstm_equations(keras):

@@ -27,7 +27,7 @@ from lstmts.backend import load
 from lstmts.models.engines.base import EpochCallback
 from lstmts.models.engines.base import predict as engine_predict
 from lstmts.models.engines.keras import fit_like_tutorial
-from lstmts.models.network import ModelSpec, build_model, reset_states
+from lstmts.models.network import ModelSpec, build_model
 
 
 def sample_orders(samples: int, epochs: int, shuffle: bool, seed: int) -> np.ndarray:
@@ -176,8 +176,8 @@ def train(
                                    on_epoch=report)
 
         def predict_fn(samples: np.ndarray) -> np.ndarray:
-            reset_states(model)
-            return model.predict(samples, batch_size=spec.batch_size, verbose=0).reshape(len(samples), -1)[:, 0]
+            # Keras' own predict cannot give a stateful model (fixed batch shape) a partial last batch.
+            return engine_predict(model, spec, samples)
     return Trained(model=model, losses=losses, updates=updates, seconds=time.perf_counter() - start, predict=predict_fn,
                    validation_losses=validation_losses)
 
