@@ -62,6 +62,15 @@ MODULES = {
     "comparison": ("src/lstmts/runs/comparison.py", ["tests/test_ranking.py"],
                    ["comparison_frame", "group_over", "ranking_metric", "_metric_row"]),
     "ranking": ("src/lstmts/report/ranking.py", ["tests/test_ranking.py"], ["ranking_metric_of"]),
+    # Collections: competition scoring and baselines, and the collection runner's scaling, windows and
+    # global model (its tests that run whole collections take minutes: not run per mutant).
+    "competition": ("src/lstmts/evaluation/competition.py",
+                    ["tests/test_collection.py", "-k", "smape or mase or seasonal_naive_repeats or summary"
+                     " or naive_baselines"],
+                    ["smape", "mase_scale", "mase", "rmse", "scores", "naive", "seasonal_naive", "summarise"]),
+    "collection": ("src/lstmts/runs/collection.py",
+                   ["tests/test_collection.py", "-k", "scale or windows or too_short or global_model_trains"],
+                   ["fit", "forward", "inverse", "windows", "origin_input", "too_short", "_shape", "_forecast_global"]),
 }
 
 _COMPARE_SWAPS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,12 +179,18 @@ def _dates(column: pd.Series, name: str, path: Path, date_format: str | None = N
 
 def _parse_mixed(text: pd.Series, name: str, path: Path, dayfirst: bool) -> pd.Series:
     try:
-        return pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=dayfirst)
+        with warnings.catch_warnings():
+            # pandas 2 warns about mixed time zones and returns plain objects; pandas 3 refuses them.
+            warnings.simplefilter("ignore", FutureWarning)
+            parsed = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=dayfirst)
     except (ValueError, TypeError) as error:
-        # pandas refuses a column that mixes time zones (or zone-aware and naive dates) outright.
         reason = str(error).splitlines()[0]
-        raise UserError(f"date column {name!r} of {path} cannot be read as dates ({reason}); write the dates"
-                        f" without time-zone offsets, all in one zone") from None
+    else:
+        if pd.api.types.is_datetime64_any_dtype(parsed):
+            return parsed
+        reason = "it mixes time-zone offsets"
+    raise UserError(f"date column {name!r} of {path} cannot be read as dates ({reason}); write the dates"
+                    f" without time-zone offsets, all in one zone")
 
 
 def _handle_missing(values: np.ndarray, labels: pd.Index, missing: str, column: pd.Series, path: Path):

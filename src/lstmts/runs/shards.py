@@ -38,6 +38,8 @@ def merged_metrics(tables: list[pd.DataFrame], parts: list[dict]) -> tuple[dict,
     about = dict(parts[0]["collection"])
     about.update(series=int(len(table)), scored=int(len(scored)), skipped=int(len(table) - len(scored)),
                  shard=None, shards=len(parts), merged_shards=len(parts),
+                 too_short_to_validate=sum(int(p["collection"].get("too_short_to_validate", 0)) for p in parts),
+                 series_total=int(parts[0]["collection"].get("series_total", len(table))),
                  baseline_seconds=round(sum(p["collection"].get("baseline_seconds", 0.0) for p in parts), 3))
     own = means.pop("lstm")
     metrics = {
