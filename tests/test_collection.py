@@ -37,6 +37,19 @@ def test_mase_scales_by_the_in_sample_seasonal_naive_error(season, expected_scal
     assert competition.mase([6, 7], [5, 9], insample, season) == pytest.approx(1.5 / expected_scale)
 
 
+def test_smape_mase_and_rmse_at_small_scales_and_edges_by_hand():
+    # |y| + |f| below 1 is still a real step: 200 * 0.2 / 0.6.
+    assert competition.smape([0.2], [0.4]) == pytest.approx(200 * 0.2 / 0.6)
+    # A training part exactly one season long has no seasonal difference: the lag-1 scale.
+    assert competition.mase_scale(np.array([1.0, 3.0, 2.0, 6.0]), 4) == pytest.approx((2 + 1 + 4) / 3)
+    # A constant training part has no scale: MASE is undefined, not infinite.
+    assert math.isnan(competition.mase([2.0], [3.0], np.full(6, 5.0), 1))
+    # RMSE: errors 3 and -4 -> sqrt((9 + 16) / 2).
+    assert competition.rmse([1.0, 2.0], [4.0, -2.0]) == pytest.approx(math.sqrt(12.5))
+    # Errors -3 and -3: 3 (a sum instead of a difference would give sqrt((25 + 49) / 2)).
+    assert competition.scores([1.0, 2.0], [4.0, 5.0], np.array([0.0, 1.0, 3.0]), 1)["rmse"] == pytest.approx(3.0)
+
+
 def test_mase_scale_uses_the_training_part_only():
     train = np.array([1, 2, 3, 4, 2, 3, 4, 5], float)
     before = competition.mase([6, 7], [5, 9], train, 4)
@@ -51,6 +64,7 @@ def test_mase_scale_uses_the_training_part_only():
     (3, 4, [3, 4, 5, 3]),
     (1, 3, [5, 5, 5]),
     (12, 2, [5, 5]),  # a training part shorter than a season: the naive forecast
+    (8, 3, [1, 2, 3]),  # a training part exactly one season long: that season
 ])
 def test_seasonal_naive_repeats_the_last_season(season, horizon, expected):
     train = np.array([1, 2, 3, 4, 2, 3, 4, 5], float)
@@ -65,6 +79,7 @@ def test_summary_means_and_share_of_series_won():
                   {"smape": 3.0, "mase": 1.0, "rmse": 1.0}],
     }
     summary = competition.summarise(per_series)
+    assert "share_beaten_by_lstm" not in summary["lstm"]
     assert summary["lstm"]["smape"] == pytest.approx(3.0)
     assert summary["lstm"]["mase"] == pytest.approx(1.0)
     assert summary["naive"]["smape"] == pytest.approx(3.0)
@@ -118,6 +133,10 @@ def test_series_scale_is_fitted_on_the_training_part_and_inverts():
     np.testing.assert_allclose(scale.inverse(scale.forward(values)), values)
     plain = runs_collection.SeriesScale.fit(np.array([-1.0, 1.0, 3.0]), "auto")
     assert not plain.log and plain.shift == pytest.approx(1.0)
+    # A zero has no log: a series with one is scaled as it is.
+    assert not runs_collection.SeriesScale.fit(np.array([0.0, 1.0, 3.0]), "auto").log
+    with pytest.raises(UserError, match="positive"):
+        runs_collection.SeriesScale.fit(np.array([0.0, 1.0]), True)
     with pytest.raises(UserError, match="positive"):
         runs_collection.SeriesScale.fit(np.array([-1.0, 1.0]), True)
 
@@ -134,6 +153,10 @@ def test_windows_by_hand_absolute_and_relative_to_the_origin():
     np.testing.assert_array_equal(start, [-2, -1, 0])
     assert anchor == 5.0
     assert runs_collection.windows(scaled, 4, 3, relative=False)[0].shape == (0, 4)
+    # Exactly one whole window.
+    inputs, targets = runs_collection.windows(np.arange(4.0), 2, 2, relative=False)
+    np.testing.assert_array_equal(inputs, [[0, 1]])
+    np.testing.assert_array_equal(targets, [[2, 3]])
 
 
 def test_a_series_too_short_for_look_back_and_horizon_is_named():
@@ -241,7 +264,9 @@ def test_the_global_model_trains_on_the_windows_of_every_series(compose_config, 
     cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "framing.look_back=3",
                          "collection.normalise=series")
     members = [Member("a", np.arange(1.0, 11.0), np.arange(11.0, 13.0), 1, "positions"),
-               Member("b", 100 + np.arange(1.0, 8.0), np.array([108.0, 109.0]), 1, "positions")]
+               Member("b", 100 + np.arange(1.0, 8.0), np.array([108.0, 109.0]), 1, "positions"),
+               # Four values: an input window at its origin, but no whole training window of 3 + 2.
+               Member("c", np.array([5.0, 6.0, 8.0, 7.0]), np.array([9.0]), 1, "positions")]
     scales = [runs_collection.SeriesScale.fit(m.train, False) for m in members]
     seen = {}
 
@@ -254,12 +279,34 @@ def test_the_global_model_trains_on_the_windows_of_every_series(compose_config, 
     forecasts, info = runs_collection._forecast_global(cfg, members, scales, lambda text: None)
     # a: 10 values -> 10 - 3 - 2 + 1 = 6 windows; b: 7 values -> 3 windows.
     assert info["windows"] == 9 and seen["inputs"].shape == (9, 3, 1) and seen["spec"].outputs == 2
+    assert seen["targets"].shape == (9, 2)
     first_b = scales[1].forward(members[1].train)[:3]
     np.testing.assert_allclose(seen["inputs"][6, :, 0], first_b)
     np.testing.assert_allclose(seen["targets"][6], scales[1].forward(members[1].train)[3:5])
-    # Forecasts come back on each series' own scale: the last training value repeated.
+    # Forecasts come back on each series' own scale and horizon: the last training value repeated.
     np.testing.assert_allclose(forecasts[0], [10.0, 10.0])
     np.testing.assert_allclose(forecasts[1], [107.0, 107.0])
+    np.testing.assert_allclose(forecasts[2], [7.0])
+
+
+def test_the_global_ensemble_averages_its_seeds_from_each_origin(compose_config, monkeypatch):
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "framing.look_back=3",
+                         "collection.normalise=window", "training.repeats=2", "seed=3")
+    members = [Member("a", np.arange(1.0, 11.0), np.array([11.0, 12.0]), 1, "positions")]
+    scales = [runs_collection.SeriesScale.fit(members[0].train, False)]
+    seeds = []
+
+    def fake_fit(cfg, spec, inputs, targets, origins, seed, jit_compile):
+        seeds.append(seed)
+        # Relative windows: every input window, and the origin's, ends at 0.
+        assert np.all(inputs[:, -1, 0] == 0) and np.all(origins[:, -1, 0] == 0)
+        return np.full((len(origins), spec.outputs), 1.0 if seed == 3 else 3.0), 10, 0.5
+
+    monkeypatch.setattr(runs_collection, "_fit_predict", fake_fit)
+    forecasts, info = runs_collection._forecast_global(cfg, members, scales, lambda text: None)
+    assert seeds == [3, 4] and info["updates"] == 20 and info["train_seconds"] == 1.0 and info["models"] == 2
+    # The mean change, 2 scaled steps, from the origin's value 10.
+    np.testing.assert_allclose(forecasts[0], [10 + 2 * scales[0].scale] * 2)
 
 
 # --- a whole collection run --------------------------------------------------------------------

@@ -69,7 +69,8 @@ MODULES = {
                      " or naive_baselines"],
                     ["smape", "mase_scale", "mase", "rmse", "scores", "naive", "seasonal_naive", "summarise"]),
     "collection": ("src/lstmts/runs/collection.py",
-                   ["tests/test_collection.py", "-k", "scale or windows or too_short or global_model_trains"],
+                   ["tests/test_collection.py", "-k", "scale or windows or too_short or global_model_trains"
+                    " or global_ensemble"],
                    ["fit", "forward", "inverse", "windows", "origin_input", "too_short", "_shape", "_forecast_global"]),
 }
 
