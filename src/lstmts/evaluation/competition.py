@@ -23,6 +23,8 @@ import numpy as np
 
 from lstmts.backend import cache_dir
 from lstmts.config import COLLECTION_BASELINES
+from lstmts.evaluation.metrics import mae, rmse, seasonal_scale
+from lstmts.evaluation.naive import naive_paths
 from lstmts.errors import UserError
 
 NAIVE_METHODS = ("naive", "seasonal_naive")
@@ -42,25 +44,16 @@ def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
 
 
 def mase_scale(insample: np.ndarray, season_length: int) -> float:
-    """Return the mean absolute error of the seasonal naive forecast inside the training part."""
-    insample = np.asarray(insample, float)
+    """Return the mean absolute error of the seasonal naive forecast inside the training part (NaN: none)."""
     lag = season_length if len(insample) > season_length else 1
-    if len(insample) <= lag:
-        return float("nan")
-    return float(np.mean(np.abs(insample[lag:] - insample[:-lag])))
+    scale = seasonal_scale(insample, len(insample), lag)
+    return float("nan") if scale is None else scale
 
 
 def mase(actual: np.ndarray, forecast: np.ndarray, insample: np.ndarray, season_length: int) -> float:
     """Return the MASE of a forecast: its mean absolute error over the in-sample seasonal naive one's."""
     scale = mase_scale(insample, season_length)
-    error = float(np.mean(np.abs(np.asarray(actual, float) - np.asarray(forecast, float))))
-    if not np.isfinite(scale) or scale == 0:
-        return float("nan")
-    return error / scale
-
-
-def rmse(actual: np.ndarray, forecast: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((np.asarray(actual, float) - np.asarray(forecast, float)) ** 2)))
+    return float("nan") if np.isnan(scale) else mae(actual, forecast) / scale
 
 
 def scores(actual: np.ndarray, forecast: np.ndarray, insample: np.ndarray, season_length: int) -> dict:
@@ -71,15 +64,13 @@ def scores(actual: np.ndarray, forecast: np.ndarray, insample: np.ndarray, seaso
 
 def naive(train: np.ndarray, horizon: int) -> np.ndarray:
     """The last value, repeated."""
-    return np.full(horizon, float(train[-1]))
+    return naive_paths(train, np.array([len(train)]), horizon, 1)[0]
 
 
 def seasonal_naive(train: np.ndarray, horizon: int, season_length: int) -> np.ndarray:
     """The last season, repeated (the naive forecast when the series has no season or is shorter than one)."""
-    if season_length <= 1 or len(train) < season_length:
-        return naive(train, horizon)
-    last = np.asarray(train[-season_length:], float)
-    return np.array([last[step % season_length] for step in range(horizon)])
+    lag = season_length if 1 < season_length <= len(train) else 1
+    return naive_paths(train, np.array([len(train)]), horizon, lag)[0]
 
 
 def _cache_files(method: str, trains: Sequence[np.ndarray], horizons: Sequence[int],
