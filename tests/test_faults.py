@@ -220,6 +220,13 @@ def _wait_for_status(metrics_file: Path, status: str, process, timeout: float = 
     raise AssertionError(f"{metrics_file} never said status {status}")
 
 
+def _text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
 _WITH_DEFAULT_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL);"
                         " signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT});"
                         " os.execv(sys.argv[1], sys.argv[1:])")
@@ -236,6 +243,12 @@ def interrupted(tmp_path_factory, lstmts_cli) -> dict:
                                env=lstmts_cli.env, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with lstmts_cli.ended(process):
         _wait_for_status(run_dir / "metrics.json", "running", process)
+        # Interrupt the training (100,000 epochs take minutes), not the start-up's imports: wait
+        # for the log line the run writes when its data is framed, just before it trains.
+        deadline = time.monotonic() + scaled(120)
+        while "samples" not in _text(run_dir / "lstmts.log") and time.monotonic() < deadline:
+            assert process.poll() is None, "lstmts ended before it was interrupted"
+            time.sleep(0.05)
         time.sleep(2)
         process.send_signal(signal.SIGINT)
         result = lstmts_cli.finish(process)
