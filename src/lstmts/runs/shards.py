@@ -9,6 +9,7 @@ A set with a shard missing (or twice) is not merged: its folders stay separate, 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +81,7 @@ def merge_shards(records: list[RunRecord]) -> tuple[list[RunRecord], list[str], 
             notes.append(f"collection {name}: a shard's series.csv cannot be read ({error}); shown one by one")
             continue
         metrics, table = merged_metrics(frames, [r.metrics for r in parts])
-        parent = Path(*_common_parts([r.path for r in parts]))
+        parent = Path(os.path.commonpath([r.path.resolve() for r in parts]))
         path = parent / f"{name} ({shards} shards merged)"
         merged.append(RunRecord(path=path, metrics=metrics, config={**parts[0].config, "data.shard": "all"},
                                 overridden=set().union(*(r.overridden for r in parts))))
@@ -89,12 +90,3 @@ def merge_shards(records: list[RunRecord]) -> tuple[list[RunRecord], list[str], 
     kept = [r for r in records if id(r) not in replaced]
     return kept + merged, notes, tables
 
-
-def _common_parts(paths: list[Path]) -> tuple[str, ...]:
-    parts = [p.resolve().parts for p in paths]
-    common = []
-    for pieces in zip(*parts):
-        if len(set(pieces)) != 1:
-            break
-        common.append(pieces[0])
-    return tuple(common) or ("/",)
