@@ -1,7 +1,8 @@
 """TensorBoard event files: each run's losses and final metrics, and a sweep's HParams summary.
 
-A run writes its scalars with TensorFlow's own `tf.summary` (TensorFlow is loaded anyway), so it
-needs nothing more. The HParams summaries, which give `tensorboard --logdir SWEEP` its table and
+A run writes its scalars with TensorFlow's own summary writer and `tf.summary.write`, tagged for
+TensorBoard's scalars plugin, so it needs nothing more: `tf.summary.scalar` itself lives in the
+tensorboard package and fails without it. The HParams summaries, which give `tensorboard --logdir SWEEP` its table and
 parallel-coordinates view, are TensorBoard's protocol buffers: they are written when the
 `tensorboard` extra is installed (the viewer needs it anyway) and skipped without it.
 """
@@ -50,6 +51,17 @@ def hparam_values(flat_config: dict) -> dict:
     return values
 
 
+def _scalar_writer(tf):
+    """Return write(tag, value, step): one scalar summary as TensorBoard's scalars plugin reads it."""
+    metadata = tf.compat.v1.SummaryMetadata(
+        plugin_data=tf.compat.v1.SummaryMetadata.PluginData(plugin_name="scalars")).SerializeToString()
+
+    def write(tag: str, value: float, step: int) -> None:
+        tf.summary.write(tag, tf.constant(float(value), dtype=tf.float32), step=step, metadata=metadata)
+
+    return write
+
+
 def write_run(out_dir: Path, losses: dict[int, list[float]], validation_losses: dict[int, list[float]],
               metrics: dict, hparams: dict) -> None:
     """Write the run's loss per epoch (train, and validation when there is one), final metrics and hparams."""
@@ -60,14 +72,15 @@ def write_run(out_dir: Path, losses: dict[int, list[float]], validation_losses: 
     for old in out_dir.glob(EVENT_GLOB):  # a run folder written again holds only the new run
         old.unlink()
     writer = tf.summary.create_file_writer(str(out_dir))
+    scalar = _scalar_writer(tf)
     with writer.as_default():
         for seed, history in losses.items():
             prefix = "" if len(losses) == 1 else f"seed_{seed}/"
             for split, values in (("train", history), ("validation", validation_losses.get(seed) or [])):
                 for epoch, value in enumerate(values, start=1):
-                    tf.summary.scalar(f"{prefix}loss/{split}", value, step=epoch)
+                    scalar(f"{prefix}loss/{split}", value, epoch)
         for tag, value in final_scalars(metrics).items():
-            tf.summary.scalar(tag, value, step=0)
+            scalar(tag, value, 0)
         if _has_tensorboard():
             from tensorboard.plugins.hparams import summary_v2
 
