@@ -84,7 +84,7 @@ def finished_run(compose_config, tmp_path_factory) -> Path:
 def test_a_reused_folder_keeps_no_file_of_the_earlier_run(compose_config, tmp_path):
     reused, clean = tmp_path / "reused", tmp_path / "clean"
     runner.run(compose_config(*QUICK, "training.repeats=2"), reused)
-    assert sorted(p.name for p in (reused / "models").iterdir()) == ["seed-7.keras", "seed-8.keras"]
+    assert sorted(p.name for p in (reused / "models").glob("*.keras")) == ["seed-7.keras", "seed-8.keras"]
     forecast_run(reused, 6)
     assert (reused / "forecast-6.csv").exists() and (reused / "intervals.json").exists()
     later = [*QUICK, "seed=3", "training.epochs=3", "intervals.levels=[]"]
@@ -96,6 +96,44 @@ def test_a_reused_folder_keeps_no_file_of_the_earlier_run(compose_config, tmp_pa
     assert _metrics(reused)["seed"] == 3
     runner.run(compose_config(*later), clean)
     pd.testing.assert_frame_equal(forecast_run(reused, 6), forecast_run(clean, 6))
+
+
+def test_a_folder_holding_files_no_run_wrote_is_refused_and_left_as_it_was(compose_config, tmp_path):
+    """The user's series.csv, metrics.json and config.yaml in hydra.run.dir are theirs: never deleted."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    own = {"series.csv": "date,value\n2020-01-01,1\n", "metrics.json": '{"mine": 1}\n', "config.yaml": "a: 1\n",
+           "forecast-2025.csv": "x\n1\n", "notes.txt": "keep\n"}
+    for name, text in own.items():
+        (folder / name).write_text(text)
+    with pytest.raises(UserError) as refused:
+        runner.run(compose_config(*QUICK), folder)
+    message = str(refused.value)
+    assert "\n" not in message and "hydra.run.dir=" in message
+    for name in ("series.csv", "metrics.json", "config.yaml", "forecast-2025.csv"):
+        assert name in message
+    assert "notes.txt" not in message
+    assert {p.name: p.read_text() for p in folder.iterdir() if p.name != files.LOCK_FILE} == own
+
+
+def test_the_clean_slate_removes_what_runs_recorded_and_keeps_the_users_other_files(compose_config, tmp_path):
+    folder = tmp_path / "run"
+    runner.run(compose_config(*QUICK, "intervals.levels=[]"), folder)
+    written = files.recorded(folder)
+    assert {"metrics.json", "config.yaml", "predictions.csv", "model.keras", "forecast.png"} <= written
+    assert any(name.startswith("events.out.tfevents.") for name in written)
+    (folder / "notes.txt").write_text("keep\n")
+    (folder / "predictions.csv").write_text("edited by hand, still lstmts' file\n")
+    runner.run(compose_config(*QUICK, "intervals.levels=[]", "seed=3"), folder)
+    assert (folder / "notes.txt").read_text() == "keep\n"
+    assert _metrics(folder)["seed"] == 3 and "date" in (folder / "predictions.csv").read_text()
+    assert files.recorded(folder) == written - {n for n in written if n.startswith("events.")} | {
+        p.name for p in folder.glob("events.out.tfevents.*")}
+    # A user's file with an output's name, dropped in later, refuses the next run.
+    (folder / "series.csv").write_text("mine\n")
+    with pytest.raises(UserError, match="series.csv"):
+        runner.run(compose_config(*QUICK, "intervals.levels=[]"), folder)
+    assert (folder / "series.csv").read_text() == "mine\n" and _metrics(folder)["seed"] == 3
 
 
 def test_model_files_are_saved_under_a_temporary_name_then_renamed(compose_config, tmp_path, monkeypatch):
@@ -135,7 +173,9 @@ def test_two_runs_in_one_folder_the_second_is_refused_and_sighup_interrupts_the_
     first = lstmts_cli.start(["training.epochs=100000", "seed=1", "baselines.classical=false",
                               f"hydra.run.dir={folder}"], tmp_path)
     with lstmts_cli.ended(first):
-        _wait_until(_says(folder, "running"), first, "the first run started")
+        # Its config.yaml is written just after metrics.json says running: wait for both.
+        _wait_until(lambda: _says(folder, "running")() and (folder / "config.yaml").exists(), first,
+                    "the first run started")
         second = lstmts_cli.run(["training.epochs=2", "seed=2", f"hydra.run.dir={folder}"], tmp_path)
         line = lstmts_cli.error_line(second)
         assert second.returncode == 2

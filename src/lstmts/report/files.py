@@ -58,11 +58,48 @@ def replace_with(path: Path, write: Callable[[Path], None], suffix: str = ".tmp"
         os.close(handle)
         write(temporary)
         os.replace(temporary, path)
+        record_written(path)
     except OSError as error:
         raise cannot_write(path, error) from error
     finally:
         if temporary is not None:  # gone after the rename; left by a failure
             temporary.unlink(missing_ok=True)
+
+
+# Each folder lstmts writes to lists the files it wrote there, one name a line: a run's clean slate
+# removes only those, never a user's file that happens to have the same name.
+MANIFEST = ".lstmts-files"
+
+
+def record_written(*paths: Path) -> None:
+    """Add each path's name to the manifest of its folder (an append: a killed run loses nothing it recorded)."""
+    by_folder: dict[Path, list[str]] = {}
+    for path in paths:
+        by_folder.setdefault(Path(path).parent, []).append(Path(path).name)
+    for folder, names in by_folder.items():
+        known = recorded(folder)
+        new = [name for name in dict.fromkeys(names) if name not in known]
+        if new:
+            with open(folder / MANIFEST, "a", encoding="utf-8") as stream:
+                stream.write("".join(f"{name}\n" for name in new))
+
+
+def recorded(folder: Path) -> set[str]:
+    """Return the names lstmts recorded writing in folder (empty when it recorded none)."""
+    try:
+        return set((Path(folder) / MANIFEST).read_text(encoding="utf-8").splitlines()) - {""}
+    except FileNotFoundError:
+        return set()
+
+
+def forget_recorded(folder: Path, names: set[str]) -> None:
+    """Drop names from folder's manifest (their files were removed)."""
+    remaining = sorted(recorded(folder) - set(names))
+    manifest = Path(folder) / MANIFEST
+    if remaining:
+        manifest.write_text("".join(f"{name}\n" for name in remaining), encoding="utf-8")
+    else:
+        manifest.unlink(missing_ok=True)
 
 
 def write_atomic(path: Path, text: str) -> None:

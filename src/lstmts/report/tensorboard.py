@@ -13,6 +13,8 @@ import importlib.util
 import math
 from pathlib import Path
 
+from lstmts.report import files
+
 EVENT_GLOB = "events.out.tfevents.*"
 
 
@@ -87,6 +89,7 @@ def write_run(out_dir: Path, losses: dict[int, list[float]], validation_losses: 
             pb = summary_v2.hparams_pb(hparams, trial_id=out_dir.name)
             tf.summary.experimental.write_raw_pb(pb.SerializeToString(), step=0)
     writer.close()
+    files.record_written(*out_dir.glob(EVENT_GLOB))
 
 
 def write_sweep(sweep_dir: Path, rows: list[dict], keys: list[str]) -> bool:
@@ -117,4 +120,5 @@ def write_sweep(sweep_dir: Path, rows: list[dict], keys: list[str]) -> bool:
     writer = EventFileWriter(str(sweep_dir))
     writer.add_event(event_pb2.Event(summary=pb))
     writer.close()
+    files.record_written(*Path(sweep_dir).glob(EVENT_GLOB))
     return True

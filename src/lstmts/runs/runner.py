@@ -371,16 +371,31 @@ RUN_OUTPUTS = ("metrics.json", "config.yaml", "predictions.csv", "transforms.jso
 def clear_earlier_outputs(out_dir: Path) -> list[str]:
     """Remove an earlier run's outputs (and temporary files a killed run left) from out_dir; return their names.
 
-    Hydra's own `.hydra/` and log of this run stay; files lstmts does not write are not touched.
+    Only files that lstmts recorded writing (report.files.MANIFEST) are removed. A file with an
+    output's name that lstmts did not record (the user's own series.csv, say) refuses the folder
+    with one line, before anything in it is touched. Hydra's own `.hydra/` and log stay.
     """
-    removed = []
+    found: list[Path] = []
     for pattern in RUN_OUTPUTS:
         folder, _, name = pattern.rpartition("/")
         base = out_dir / folder if folder else out_dir
-        for path in [*base.glob(name), *base.glob(f".{name}.*")]:
-            if path.is_file() or path.is_symlink():
+        found += [path for path in base.glob(name) if path.is_file() or path.is_symlink()]
+    foreign = [path for path in found if path.name not in files.recorded(path.parent)]
+    if foreign:
+        names = ", ".join(sorted(str(path.relative_to(out_dir)) for path in foreign)[:6])
+        raise UserError(f"{out_dir} holds files that no lstmts run wrote there ({names}); move them away, or choose"
+                        f" another run folder with hydra.run.dir=PATH")
+    removed = []
+    for path in found:
+        path.unlink()
+        removed.append(str(path.relative_to(out_dir)))
+    for pattern in RUN_OUTPUTS:  # temporary files of the atomic writers, left by a killed run
+        folder, _, name = pattern.rpartition("/")
+        for path in (out_dir / folder if folder else out_dir).glob(f".{name}.*"):
+            if path.is_file():
                 path.unlink()
-                removed.append(str(path.relative_to(out_dir)))
+    for folder in {path.parent for path in found}:
+        files.forget_recorded(folder, {path.name for path in found if path.parent == folder})
     models = out_dir / "models"
     if models.is_dir() and not any(models.iterdir()):
         models.rmdir()
