@@ -6,8 +6,15 @@ import contextlib
 import gc
 import os
 import sys
+import time
 
 _LOADED = None
+_LOAD_SECONDS = 0.0
+
+
+def load_seconds() -> float:
+    """Return how long importing TensorFlow and Keras took in this process (0 before it is loaded)."""
+    return _LOAD_SECONDS
 
 
 @contextlib.contextmanager
@@ -94,9 +101,10 @@ def load(show_tf_log: bool = False):
     thread: for networks of a few hundred weights, thread hand-offs cost more than they save
     (set LSTMTS_TF_THREADS to change it).
     """
-    global _LOADED
+    global _LOADED, _LOAD_SECONDS
     if _LOADED is not None:
         return _LOADED
+    started = time.perf_counter()
     if not show_tf_log:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -113,4 +121,5 @@ def load(show_tf_log: bool = False):
     if not show_tf_log:
         tf.get_logger().setLevel("ERROR")
     _LOADED = (keras, tf)
+    _LOAD_SECONDS = time.perf_counter() - started
     return _LOADED

@@ -74,7 +74,7 @@ def config_path(run_dir: Path) -> Path | None:
 
 # metrics.json values that must be JSON objects, and the endings of those that must be numbers (or null).
 _OBJECTS = ("choices", "process", "baselines", "best_baseline", "repeats", "samples", "scored", "data", "intervals",
-            "final_loss", "versions", "test_rmse_by_horizon", "collection")
+            "final_loss", "versions", "test_rmse_by_horizon", "collection", "phases")
 _NUMBERS = ("_rmse", "_mae", "_mase", "_smape", "_seconds", "_ratio_to_persistence", "_ratio_to_best_baseline", "updates")
 
 

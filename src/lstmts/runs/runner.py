@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import platform
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
+from lstmts.backend import load_seconds
 from lstmts.config import airline_csv, check_stateful_batches, layer_units, validate
 from lstmts.data.covariates import Scaled, Scaling, extend_calendar
 from lstmts.data.framing import Periods, Windows, make_windows, plan_periods
@@ -28,6 +30,7 @@ from lstmts.evaluation.scoring import (baseline_scores, best_baseline, horizon_m
                                       repeat_scores)
 from lstmts.report import files, plots, tensorboard
 from lstmts.report.titles import run_title, score_title
+from lstmts.runs.phases import Phases
 from lstmts.runs.progress import RunProgress
 from lstmts.runs.records import flatten
 
@@ -122,7 +125,7 @@ def _versions() -> dict:
 
 
 def _train_repeats(cfg: DictConfig, prepared: Prepared, progress: RunProgress, *, score: bool = True,
-                   start_weights: list | None = None):
+                   start_weights: list | None = None, phases: Phases | None = None):
     from lstmts.models.network import ModelSpec
     from lstmts.models.training import train, updates_per_epoch, uses_xla
 
@@ -147,35 +150,51 @@ def _train_repeats(cfg: DictConfig, prepared: Prepared, progress: RunProgress, *
     for number, seed in enumerate(seeds):
         on_epoch = progress.training(f"seed {seed}" if len(seeds) > 1 else "training", cfg.training.epochs,
                                      compiling)
-        trained = train(
-            spec,
-            train_windows.inputs,
-            train_windows.targets,
-            epochs=cfg.training.epochs,
-            shuffle=cfg.training.shuffle,
-            seed=seed,
-            learning_rate=cfg.training.learning_rate,
-            engine=cfg.training.engine,
-            jit_compile=cfg.training.jit_compile,
-            on_epoch=on_epoch,
-            validation=validation,
-            start_weights=start_weights[number] if start_weights else None,
-        )
+        phases = phases or Phases()
+        first_epoch: list[float] = []
+
+        def timed(epoch: int, loss: float, on_epoch=on_epoch, first_epoch=first_epoch) -> None:
+            if not first_epoch:
+                first_epoch.append(time.perf_counter())
+            if on_epoch:
+                on_epoch(epoch, loss)
+
+        started, loaded = time.perf_counter(), load_seconds()
+        with phases.phase("train"):
+            trained = train(
+                spec,
+                train_windows.inputs,
+                train_windows.targets,
+                epochs=cfg.training.epochs,
+                shuffle=cfg.training.shuffle,
+                seed=seed,
+                learning_rate=cfg.training.learning_rate,
+                engine=cfg.training.engine,
+                jit_compile=cfg.training.jit_compile,
+                on_epoch=timed,
+                validation=validation,
+                start_weights=start_weights[number] if start_weights else None,
+            )
+        if first_epoch:  # building the graph and the first epoch: XLA's compile, or the fused kernels' trace
+            phases.move("train", "compile", first_epoch[0] - started - (load_seconds() - loaded))
         if not score:
             yield seed, trained, {}
             continue
-        predictions = {
-            split: prepared.pipeline.inverse(trained.predict(w.inputs), w.target_index, prepared.series.values)
-            for split, w in prepared.windows.items()
-        }
-        _check_finite(predictions, seed)
-        forecaster = _forecaster(cfg, prepared.pipeline, trained.model, prepared.covariates)
-        horizons = list(cfg.horizons or [])
-        test_origins = prepared.windows["test"].target_index
-        predictions["paths"] = forecaster.paths(prepared.series.values, test_origins, max(horizons)) if horizons else None
-        if cfg.intervals.levels:
-            origins = _calibration_origins(prepared)
-            predictions["calibration_paths"] = forecaster.paths(prepared.series.values, origins, cfg.intervals.steps)
+        with phases.phase("score"):
+            predictions = {
+                split: prepared.pipeline.inverse(trained.predict(w.inputs), w.target_index, prepared.series.values)
+                for split, w in prepared.windows.items()
+            }
+            _check_finite(predictions, seed)
+            forecaster = _forecaster(cfg, prepared.pipeline, trained.model, prepared.covariates)
+            horizons = list(cfg.horizons or [])
+            test_origins = prepared.windows["test"].target_index
+            predictions["paths"] = (forecaster.paths(prepared.series.values, test_origins, max(horizons))
+                                    if horizons else None)
+            if cfg.intervals.levels:
+                origins = _calibration_origins(prepared)
+                predictions["calibration_paths"] = forecaster.paths(prepared.series.values, origins,
+                                                                    cfg.intervals.steps)
         yield seed, trained, predictions
 
 
@@ -528,17 +547,33 @@ def _write_final_metrics(out_dir: Path, metrics: dict) -> None:
 
 
 def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
-    prepared = prepare(cfg)
+    phases = Phases()
+    with phases.phase("data"):
+        prepared = prepare(cfg)
     series = prepared.series
     log.info("data %s: %d values; samples %s", series.path, len(series.values),
              {split: len(w) for split, w in prepared.windows.items()})
     per_seed = []
     with RunProgress(console) as progress:
-        with progress.phase("fitting the baselines"):
+        with phases.phase("baselines"), progress.phase("fitting the baselines"):
             classical = _classical(cfg, prepared)
-        for seed, trained, predictions in _train_repeats(cfg, prepared, progress):
+        for seed, trained, predictions in _train_repeats(cfg, prepared, progress, phases=phases):
             per_seed.append((seed, trained, predictions))
-            _save_model(cfg, out_dir, seed, trained.model)
+            with phases.phase("write"):
+                _save_model(cfg, out_dir, seed, trained.model)
+    with phases.phase("score"):
+        metrics = _score_run(cfg, prepared, per_seed, classical)
+    with phases.phase("write"):
+        _write_outputs(cfg, out_dir, prepared, metrics.pop("_ensemble"), {seed: t.losses for seed, t, _ in per_seed},
+                       {seed: t.validation_losses for seed, t, _ in per_seed}, metrics, metrics.pop("_interval_file"))
+    metrics["phases"] = phases.rounded()
+    log.info("%s", phases.line())
+    return metrics
+
+
+def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical) -> dict:
+    """Return the run's metrics from each seed's predictions (and, under private keys, what the writer needs)."""
+    series = prepared.series
     # With repeats, the run is scored on the ensemble: the mean of the models' predictions.
     ensemble = {split: np.mean([p[split] for _, _, p in per_seed], axis=0) for split in prepared.windows}
     paths = [p["paths"] for _, _, p in per_seed if p["paths"] is not None]
@@ -590,9 +625,7 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     metrics["final_loss"] = {seed: t.losses[-1] for seed, t, _ in per_seed}
     metrics["versions"] = _versions()
     metrics["data"] = {"path": str(series.path), "sha256": series.sha256, "values": len(series.values)}
-    losses = {seed: t.losses for seed, t, _ in per_seed}
-    validation_losses = {seed: t.validation_losses for seed, t, _ in per_seed}
-    _write_outputs(cfg, out_dir, prepared, ensemble, losses, validation_losses, metrics, interval_file)
+    metrics["_ensemble"], metrics["_interval_file"] = ensemble, interval_file
     return metrics
 
 
