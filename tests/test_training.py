@@ -296,3 +296,48 @@ def test_capacity_grows_in_powers_of_two_then_in_steps_of_65536():
 
     assert [capacity(n) for n in (1, 64, 65, 128, 129)] == [64, 64, 128, 128, 256]
     assert capacity(65536) == 65536 and capacity(65537) == 131072 and capacity(1_000_000) == 16 * 65536
+
+
+class _Weights:
+    """A stand-in model whose weights are the number of the epoch that last wrote them."""
+
+    def __init__(self):
+        self.epoch = 0
+
+    def get_weights(self):
+        return [np.array([self.epoch])]
+
+    def set_weights(self, weights):
+        self.epoch = int(weights[0][0])
+
+
+def test_early_stopping_stops_after_patience_worse_epochs_and_keeps_the_best_weights():
+    from lstmts.models.training import _EarlyStopping, _StopEarly
+
+    planned = [5.0, 4.0, 3.0, 3.5, 3.0, 3.7, 1.0]  # epoch 3 is best; 4, 5 (a tie is no gain) and 6 are not
+    model, validation_losses = _Weights(), []
+
+    def report(epoch, loss):
+        model.epoch = epoch + 1
+        validation_losses.append(planned[epoch])
+
+    early = _EarlyStopping(report, validation_losses, model, patience=3)
+    with pytest.raises(_StopEarly):
+        for epoch in range(len(planned)):
+            early(epoch, 10.0 - epoch)
+    assert epoch == 5 and early.best_epoch == 3
+    assert early.restore() == [10.0, 9.0, 8.0, 7.0, 6.0, 5.0] and model.epoch == 3
+
+
+def test_training_with_patience_keeps_the_best_validation_epochs_model(keras, data):
+    inputs, targets = data
+    spec = ModelSpec(units=(4,), time_steps=inputs.shape[1], features=1, stateful=False, batch_size=8)
+    validation = (inputs[14:], targets[14:])
+    trained = train(spec, inputs[:14], targets[:14], epochs=60, shuffle=True, seed=3, learning_rate=0.05,
+                    validation=validation, patience=2)
+    losses = trained.validation_losses
+    assert trained.best_epoch == int(np.argmin(losses)) + 1
+    assert len(trained.losses) == len(losses) == trained.best_epoch + 2 < 60  # it stopped early
+    assert trained.updates == len(losses) * updates_per_epoch(14, 8)
+    error = float(np.mean((trained.predict(validation[0]) - validation[1]) ** 2))
+    assert error == pytest.approx(min(losses), rel=1e-5)

@@ -98,6 +98,9 @@ def validate(cfg: DictConfig) -> None:
     _check(training.optimizer == "adam",
            f"training.optimizer={training.optimizer!r} is not supported; use adam")
     _check(training.loss == "mse", f"training.loss={training.loss!r} is not supported; use mse")
+    patience = training.get("patience")
+    _check(patience is None or (isinstance(patience, int) and not isinstance(patience, bool) and patience >= 1),
+           f"training.patience={patience!r} is impossible; use a whole number >= 1 (epochs without improvement), or null")
     _check(training.engine in ("fast", "keras"),
            f"training.engine={training.engine!r} is unknown; use fast or keras")
     _check(isinstance(training.jit_compile, bool) or training.jit_compile == "auto",

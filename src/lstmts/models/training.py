@@ -110,6 +110,7 @@ class Trained:
     seconds: float
     predict: Callable[[np.ndarray], np.ndarray]
     validation_losses: list[float] = field(default_factory=list)
+    best_epoch: int | None = None  # with early stopping: the epoch whose weights the model holds (1-based)
 
 
 _INITIAL_WEIGHTS: dict[tuple, list[np.ndarray]] = {}
@@ -143,6 +144,7 @@ def train(
     on_epoch: EpochCallback | None = None,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     start_weights: list[np.ndarray] | None = None,
+    patience: int | None = None,
 ) -> Trained:
     """Train a model of `spec` on (inputs, targets) and return it with its loss history.
 
@@ -164,7 +166,15 @@ def train(
             fast.reset(start_weights)
         if validation is not None:
             report = _with_validation(on_epoch, validation, fast.predict, validation_losses, fast.sync_model)
-        losses = fast.fit(inputs, targets, orders, report)
+        if validation is not None and patience:
+            early = _EarlyStopping(report, validation_losses, fast.model, int(patience))
+            try:
+                fast.fit(inputs, targets, orders, early)
+            except _StopEarly:
+                pass
+            losses = early.restore()
+        else:
+            losses = fast.fit(inputs, targets, orders, report)
         model, predict_fn = fast.model, fast.predict
     else:
         model = build_model(spec)
@@ -178,8 +188,41 @@ def train(
         def predict_fn(samples: np.ndarray) -> np.ndarray:
             # Keras' own predict cannot give a stateful model (fixed batch shape) a partial last batch.
             return engine_predict(model, spec, samples)
+    if validation is not None and patience and engine == "fast":
+        updates = len(losses) * updates_per_epoch(len(targets), spec.batch_size)
+        best_epoch = early.best_epoch
+    else:
+        best_epoch = None
     return Trained(model=model, losses=losses, updates=updates, seconds=time.perf_counter() - start, predict=predict_fn,
-                   validation_losses=validation_losses)
+                   validation_losses=validation_losses, best_epoch=best_epoch)
+
+
+class _StopEarly(Exception):
+    """Raised between epochs by _EarlyStopping; never leaves train()."""
+
+
+class _EarlyStopping:
+    """An epoch callback that keeps the weights of the best validation epoch and stops after `patience` worse ones."""
+
+    def __init__(self, report: EpochCallback, validation_losses: list[float], model, patience: int) -> None:
+        self.report, self.validation_losses, self.model, self.patience = report, validation_losses, model, patience
+        self.losses: list[float] = []
+        self.best_epoch, self.best_loss, self.best_weights = 0, float("inf"), None
+
+    def __call__(self, epoch: int, loss: float) -> None:
+        self.losses.append(loss)
+        self.report(epoch, loss)  # appends this epoch's validation error (and syncs the model's weights)
+        latest = self.validation_losses[-1]
+        if latest < self.best_loss:
+            self.best_epoch, self.best_loss, self.best_weights = epoch + 1, latest, self.model.get_weights()
+        elif epoch + 1 - self.best_epoch >= self.patience and np.isfinite(loss):
+            raise _StopEarly
+
+    def restore(self) -> list[float]:
+        """Give the model its best epoch's weights; return the losses of the epochs that ran."""
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+        return self.losses
 
 
 def _with_validation(on_epoch, validation, predict_fn, validation_losses: list, sync=None) -> EpochCallback:
