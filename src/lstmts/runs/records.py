@@ -126,6 +126,9 @@ def read_run(path: Path) -> RunRecord:
     except (OSError, ValueError) as error:
         record.problem = f"unreadable metrics.json ({error})"
         return record
+    except RecursionError:
+        record.problem = "unreadable metrics.json (nested too deeply; lstmts writes a few levels)"
+        return record
     problem = metrics_problem(record.metrics)
     if problem:
         record.problem = f"metrics.json is not one lstmts wrote ({problem})"
@@ -142,12 +145,16 @@ def read_run(path: Path) -> RunRecord:
     if config_file is not None:
         try:
             tree = yaml.safe_load(config_file.read_text()) or {}
+            if isinstance(tree, dict):
+                record.config = flatten(tree)
         except (OSError, ValueError, yaml.YAMLError):
             tree = {}
+        except RecursionError:
+            record.problem = f"{config_file.name} is not a config (nested too deeply; lstmts writes a few levels)"
+            return record
         if not isinstance(tree, dict):
             record.problem = f"{config_file.name} is not a config (a YAML mapping)"
             return record
-        record.config = flatten(tree)
     return record
 
 
