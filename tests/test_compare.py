@@ -332,3 +332,23 @@ def test_an_unreadable_predictions_csv_is_one_line_and_the_run_stays_ranked(runs
     # Its scores are whole: the run keeps its row; only its forecast is missing from the plot.
     assert sorted(Path(run).name for run in table["run"]) == ["hostile", "lb1-seed2"]
     assert (tmp_path / "out" / "comparison.png").read_bytes().startswith(PNG_MAGIC)
+
+
+@pytest.mark.parametrize(("edit", "key"), [
+    ({"test_rmse": float("-inf")}, "test_rmse"),  # ranked first by the old code
+    ({"test_rmse": -0.5}, "test_rmse"),
+    ({"test_mase": float("nan")}, "test_mase"),
+    ({"validation_smape": float("inf")}, "validation_smape"),
+    ({"baselines": {"persistence": {"test_mae": -1.0}}}, "baselines.persistence.test_mae"),
+    ({"best_baseline": {"name": "persistence", "chosen_on": "test", "test_rmse": float("-inf")}},
+     "best_baseline.test_rmse"),
+])
+def test_a_negative_or_infinite_score_is_refused_with_its_key_named(runs, tmp_path, edit, key):
+    hostile = _hostile_copy(runs, tmp_path)
+    (hostile / "metrics.json").write_text(json.dumps({**_metrics(hostile), **edit}))
+    console = Console(file=io.StringIO(), width=1000)
+    table = compare([str(runs["lb1-seed2"]), str(hostile)], out_dir=tmp_path / "out", console=console)
+    skipped = _skipped_lines(console)
+    assert len(skipped) == 1 and str(hostile) in skipped[0], skipped
+    assert f"{key} is " in skipped[0] and "finite" in skipped[0], skipped
+    assert [Path(run).name for run in table["run"]] == ["lb1-seed2"]
