@@ -462,3 +462,20 @@ def test_a_collection_preset_without_a_collection_says_so(compose_config):
 
     with pytest.raises(UserError, match="data.source=None is not a collection"):
         validate(compose_config("experiment=collection_monthly"))
+
+
+def test_resume_of_a_collection_run_reruns_when_a_series_was_edited_in_place(tmp_path, compose_config):
+    from lstmts.runs.runner import finished_run
+
+    _long_csv(tmp_path / "long.csv", {"a": 30, "b": 36})
+    settings = ["data=collection", f"data.path={tmp_path / 'long.csv'}", "data.id_column=id", "data.date_column=month",
+                "data.value_column=y", "data.horizon=6", "framing.look_back=6", "training.epochs=1",
+                "model.units=4", "collection.baselines=[naive]", "resume=true"]
+    folder = tmp_path / "run"
+    metrics = runs_collection.run_collection(compose_config(*settings), folder)
+    assert finished_run(compose_config(*settings), folder)["test_smape"] == metrics["test_smape"]
+    assert finished_run(compose_config(*settings, "seed=99"), folder) is None
+    frame = pd.read_csv(tmp_path / "long.csv")
+    frame.loc[frame.index[3], "y"] += 100.0  # one value of one series, same file name, same rows
+    frame.to_csv(tmp_path / "long.csv", index=False)
+    assert finished_run(compose_config(*settings), folder) is None
