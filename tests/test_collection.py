@@ -479,3 +479,37 @@ def test_resume_of_a_collection_run_reruns_when_a_series_was_edited_in_place(tmp
     frame.loc[frame.index[3], "y"] += 100.0  # one value of one series, same file name, same rows
     frame.to_csv(tmp_path / "long.csv", index=False)
     assert finished_run(compose_config(*settings), folder) is None
+
+
+def test_a_series_without_a_mase_is_left_out_of_every_mean_not_only_the_mase(tmp_path, compose_config):
+    # a rises by 1 a month, b alternates 10, 8; zero is all zeros: its seasonal naive error is 0, so no MASE.
+    values = {"a": np.arange(1.0, 9.0), "b": np.tile([10.0, 8.0], 4), "zero": np.zeros(8)}
+    dates = pd.date_range("2000-01-01", periods=8, freq="MS").strftime("%Y-%m-%d")
+    pd.DataFrame([{"id": name, "month": d, "y": v} for name, series in values.items() for d, v in zip(dates, series)]
+                 ).to_csv(tmp_path / "long.csv", index=False)
+    cfg = compose_config("data=collection", f"data.path={tmp_path / 'long.csv'}", "data.id_column=id",
+                         "data.date_column=month", "data.value_column=y", "data.horizon=2", "framing.look_back=2",
+                         "training.epochs=1", "model.units=4", "collection.baselines=[naive]")
+    metrics = runs_collection.run_collection(cfg, tmp_path / "run")
+    # The naive forecast by hand. a: 6, 6 for 7, 8; the training part's lag-1 error is 1 (6 values, a
+    # monthly season of 12 is longer). b: 8, 8 for 10, 8; its lag-1 error is 2.
+    smape_a, smape_b = (200 * 1 / 13 + 200 * 2 / 14) / 2, (200 * 2 / 18 + 0) / 2
+    naive = metrics["baselines"]["naive"]
+    assert naive["test_smape"] == pytest.approx((smape_a + smape_b) / 2)  # not (a + b + 0) / 3
+    assert naive["test_mase"] == pytest.approx((1.5 / 1 + 1 / 2) / 2)
+    assert naive["test_rmse"] == pytest.approx((math.sqrt((1 + 4) / 2) + math.sqrt((4 + 0) / 2)) / 2)
+    table = pd.read_csv(tmp_path / "run" / "series.csv").set_index("series")
+    assert table.loc["zero", "status"].startswith("skipped: no MASE"), table.loc["zero", "status"]
+    assert metrics["collection"]["scored"] == 2 and metrics["collection"]["skipped"] == 1
+    scored = table[table["status"] == "scored"]
+    assert list(scored.index) == ["a", "b"]
+    # The network's means are over the same two series, for every metric.
+    for metric in ("smape", "mase", "rmse"):
+        assert metrics[f"test_{metric}"] == pytest.approx(scored[f"lstm_{metric}"].mean())
+
+
+def test_summary_means_refuse_to_leave_out_a_series_for_one_metric_only():
+    rows = [{"smape": 10.0, "mase": 1.0, "rmse": 1.0}, {"smape": 0.0, "mase": float("nan"), "rmse": 0.0}]
+    summary = competition.summarise({"lstm": rows})
+    assert summary["lstm"]["smape"] == pytest.approx(5.0)
+    assert math.isnan(summary["lstm"]["mase"])  # not 1.0, the mean of the first series alone

@@ -199,11 +199,13 @@ def summarise(per_series: dict[str, list[dict]], own: str = "lstm") -> dict:
     """Return each method's mean sMAPE, MASE and RMSE over the series, and the share of series where `own` wins.
 
     `per_series[method]` holds one scores() dict per series, in the same order for every method.
+    Every mean is over all the series: one without a MASE (NaN) makes the mean MASE NaN rather than
+    leaving the series out of it alone, so the caller leaves such series out of every metric.
     The share counts series where own's sMAPE is strictly lower than the baseline's (ties are not wins).
     """
     summary: dict = {}
     for method, rows in per_series.items():
-        summary[method] = {metric: float(np.nanmean([row[metric] for row in rows])) if rows else float("nan")
+        summary[method] = {metric: float(np.mean([row[metric] for row in rows])) if rows else float("nan")
                            for metric in ("smape", "mase", "rmse")}
     if own in per_series:
         mine = np.array([row["smape"] for row in per_series[own]])
