@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import subprocess
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import scaled
 from omegaconf import OmegaConf
 
 from lstmts.data.collection import Member, load_collection
@@ -462,3 +467,116 @@ def test_a_collection_preset_without_a_collection_says_so(compose_config):
 
     with pytest.raises(UserError, match="data.source=None is not a collection"):
         validate(compose_config("experiment=collection_monthly"))
+
+
+def test_resume_of_a_collection_run_reruns_when_a_series_was_edited_in_place(tmp_path, compose_config):
+    from lstmts.runs.runner import finished_run
+
+    _long_csv(tmp_path / "long.csv", {"a": 30, "b": 36})
+    settings = ["data=collection", f"data.path={tmp_path / 'long.csv'}", "data.id_column=id", "data.date_column=month",
+                "data.value_column=y", "data.horizon=6", "framing.look_back=6", "training.epochs=1",
+                "model.units=4", "collection.baselines=[naive]", "resume=true"]
+    folder = tmp_path / "run"
+    metrics = runs_collection.run_collection(compose_config(*settings), folder)
+    assert finished_run(compose_config(*settings), folder)["test_smape"] == metrics["test_smape"]
+    assert finished_run(compose_config(*settings, "seed=99"), folder) is None
+    frame = pd.read_csv(tmp_path / "long.csv")
+    frame.loc[frame.index[3], "y"] += 100.0  # one value of one series, same file name, same rows
+    frame.to_csv(tmp_path / "long.csv", index=False)
+    assert finished_run(compose_config(*settings), folder) is None
+
+
+def test_a_series_without_a_mase_is_left_out_of_every_mean_not_only_the_mase(tmp_path, compose_config):
+    # a rises by 1 a month, b alternates 10, 8; zero is all zeros: its seasonal naive error is 0, so no MASE.
+    values = {"a": np.arange(1.0, 9.0), "b": np.tile([10.0, 8.0], 4), "zero": np.zeros(8)}
+    dates = pd.date_range("2000-01-01", periods=8, freq="MS").strftime("%Y-%m-%d")
+    pd.DataFrame([{"id": name, "month": d, "y": v} for name, series in values.items() for d, v in zip(dates, series)]
+                 ).to_csv(tmp_path / "long.csv", index=False)
+    cfg = compose_config("data=collection", f"data.path={tmp_path / 'long.csv'}", "data.id_column=id",
+                         "data.date_column=month", "data.value_column=y", "data.horizon=2", "framing.look_back=2",
+                         "training.epochs=1", "model.units=4", "collection.baselines=[naive]")
+    metrics = runs_collection.run_collection(cfg, tmp_path / "run")
+    # The naive forecast by hand. a: 6, 6 for 7, 8; the training part's lag-1 error is 1 (6 values, a
+    # monthly season of 12 is longer). b: 8, 8 for 10, 8; its lag-1 error is 2.
+    smape_a, smape_b = (200 * 1 / 13 + 200 * 2 / 14) / 2, (200 * 2 / 18 + 0) / 2
+    naive = metrics["baselines"]["naive"]
+    assert naive["test_smape"] == pytest.approx((smape_a + smape_b) / 2)  # not (a + b + 0) / 3
+    assert naive["test_mase"] == pytest.approx((1.5 / 1 + 1 / 2) / 2)
+    assert naive["test_rmse"] == pytest.approx((math.sqrt((1 + 4) / 2) + math.sqrt((4 + 0) / 2)) / 2)
+    table = pd.read_csv(tmp_path / "run" / "series.csv").set_index("series")
+    assert table.loc["zero", "status"].startswith("skipped: no MASE"), table.loc["zero", "status"]
+    assert metrics["collection"]["scored"] == 2 and metrics["collection"]["skipped"] == 1
+    scored = table[table["status"] == "scored"]
+    assert list(scored.index) == ["a", "b"]
+    # The network's means are over the same two series, for every metric.
+    for metric in ("smape", "mase", "rmse"):
+        assert metrics[f"test_{metric}"] == pytest.approx(scored[f"lstm_{metric}"].mean())
+
+
+def test_summary_means_refuse_to_leave_out_a_series_for_one_metric_only():
+    rows = [{"smape": 10.0, "mase": 1.0, "rmse": 1.0}, {"smape": 0.0, "mase": float("nan"), "rmse": 0.0}]
+    summary = competition.summarise({"lstm": rows})
+    assert summary["lstm"]["smape"] == pytest.approx(5.0)
+    assert math.isnan(summary["lstm"]["mase"])  # not 1.0, the mean of the first series alone
+
+
+def _children(pid: int) -> set[int]:
+    try:
+        return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except OSError:
+        return set()
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads child processes from /proc")
+def test_sigterm_during_the_statistical_baselines_fit_ends_the_pool_within_seconds(tmp_path, lstmts_cli):
+    pytest.importorskip("statsforecast")
+    # Enough ARIMA fits to keep two workers busy for a minute; stopped seconds after they start.
+    _long_csv(tmp_path / "long.csv", {f"s{k:02d}": 150 for k in range(80)}, seed=19)
+    folder = tmp_path / "run"
+    env = dict(lstmts_cli.env, LSTMTS_CACHE=str(tmp_path / "empty-cache"))  # nothing cached: the fits run
+    process = subprocess.Popen(
+        [lstmts_cli.command, "data=collection", f"data.path={tmp_path / 'long.csv'}", "data.id_column=id",
+         "data.date_column=month", "data.value_column=y", "data.horizon=6", "framing.look_back=12",
+         "collection.baselines=[arima]", "collection.n_jobs=2", f"hydra.run.dir={folder}"],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with lstmts_cli.ended(process):
+        deadline = time.monotonic() + scaled(120)
+        while not _children(process.pid) and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.05)
+        children = _children(process.pid)
+        assert children, "the fits' child processes never started"
+        process.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        try:
+            stdout, stderr = process.communicate(timeout=scaled(4))
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"lstmts still ran {scaled(4):g} s after SIGTERM, its pool still fitting")
+        while not all(_gone(pid) for pid in children) and time.monotonic() < stopped + scaled(4):
+            time.sleep(0.05)
+    assert all(_gone(pid) for pid in children), "a baseline fit outlived its run"
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr and "interrupted by SIGTERM" in stderr, stderr
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["status"] == "interrupted" and metrics["signal"] == "SIGTERM"
+
+
+def test_statistical_baselines_fitted_in_shares_by_child_processes_match_one_process(monkeypatch):
+    pytest.importorskip("statsforecast")
+    monkeypatch.setenv("LSTMTS_CACHE", "off")  # both fits really run
+    season = np.array([10.0, 20.0, 30.0, 20.0])
+    trains = [np.tile(season, 10) + 100, np.tile(season, 8) + 50, np.arange(30.0), np.tile(season, 9) * 2]
+    horizons, seasons = [4, 6, 3, 5], [4, 4, 1, 4]
+    alone, _ = competition.baseline_forecasts(trains, horizons, seasons, ["theta"], n_jobs=1)
+    apart, _ = competition.baseline_forecasts(trains, horizons, seasons, ["theta"], n_jobs=3)
+    for one, other, horizon in zip(alone["theta"], apart["theta"], horizons):
+        assert len(other) == horizon
+        np.testing.assert_array_equal(other, one)

@@ -288,3 +288,67 @@ def test_compare_skips_a_metrics_json_with_wrong_types_in_one_line(runs, tmp_pat
     skipped = [line for line in console.file.getvalue().splitlines() if line.startswith("skipped")]
     assert len(skipped) == 1 and str(hostile) in skipped[0] and "metrics.json" in skipped[0], skipped
     assert [Path(run).name for run in table["run"]] == ["lb1-seed2"]
+
+
+def _hostile_copy(runs, tmp_path) -> Path:
+    hostile = tmp_path / "hostile"
+    shutil.copytree(runs["lb1-seed1"], hostile)
+    return hostile
+
+
+def _skipped_lines(console) -> list[str]:
+    return [line for line in console.file.getvalue().splitlines() if line.startswith("skipped")]
+
+
+@pytest.mark.parametrize("file", ["metrics.json", "config.yaml"])
+def test_a_deeply_nested_file_is_one_skipped_line_not_a_recursion_error(runs, tmp_path, file):
+    hostile = _hostile_copy(runs, tmp_path)
+    if file == "metrics.json":
+        text = '{"status": "ok", "test_rmse": 1.0, "nested": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    else:
+        text = "".join(" " * depth + f"k{depth}:\n" for depth in range(5_000)) + " " * 5_000 + "1\n"
+    (hostile / file).write_text(text)
+    console = Console(file=io.StringIO(), width=1000)
+    table = compare([str(runs["lb1-seed2"]), str(hostile)], out_dir=tmp_path / "out", console=console)
+    skipped = _skipped_lines(console)
+    assert len(skipped) == 1 and str(hostile) in skipped[0] and file in skipped[0], skipped
+    assert "nested too deeply" in skipped[0], skipped
+    assert [Path(run).name for run in table["run"]] == ["lb1-seed2"]
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("", "empty"),
+    ("split,actual,prediction\ntest,1.0,2.0\n", "no date column"),
+    ("date,split,actual,prediction\nnot a date,test,1.0,2.0\n", "dates"),
+])
+def test_an_unreadable_predictions_csv_is_one_line_and_the_run_stays_ranked(runs, tmp_path, text, reason):
+    hostile = _hostile_copy(runs, tmp_path)
+    (hostile / "predictions.csv").write_text(text)
+    console = Console(file=io.StringIO(), width=1000)
+    table = compare([str(runs["lb1-seed2"]), str(hostile)], out_dir=tmp_path / "out", console=console)
+    lines = [line for line in console.file.getvalue().splitlines() if "predictions.csv" in line]
+    assert len(lines) == 1 and str(hostile / "predictions.csv") in lines[0] and reason in lines[0], lines
+    assert lines[0].startswith("not plotted")
+    # Its scores are whole: the run keeps its row; only its forecast is missing from the plot.
+    assert sorted(Path(run).name for run in table["run"]) == ["hostile", "lb1-seed2"]
+    assert (tmp_path / "out" / "comparison.png").read_bytes().startswith(PNG_MAGIC)
+
+
+@pytest.mark.parametrize(("edit", "key"), [
+    ({"test_rmse": float("-inf")}, "test_rmse"),  # ranked first by the old code
+    ({"test_rmse": -0.5}, "test_rmse"),
+    ({"test_mase": float("nan")}, "test_mase"),
+    ({"validation_smape": float("inf")}, "validation_smape"),
+    ({"baselines": {"persistence": {"test_mae": -1.0}}}, "baselines.persistence.test_mae"),
+    ({"best_baseline": {"name": "persistence", "chosen_on": "test", "test_rmse": float("-inf")}},
+     "best_baseline.test_rmse"),
+])
+def test_a_negative_or_infinite_score_is_refused_with_its_key_named(runs, tmp_path, edit, key):
+    hostile = _hostile_copy(runs, tmp_path)
+    (hostile / "metrics.json").write_text(json.dumps({**_metrics(hostile), **edit}))
+    console = Console(file=io.StringIO(), width=1000)
+    table = compare([str(runs["lb1-seed2"]), str(hostile)], out_dir=tmp_path / "out", console=console)
+    skipped = _skipped_lines(console)
+    assert len(skipped) == 1 and str(hostile) in skipped[0], skipped
+    assert f"{key} is " in skipped[0] and "finite" in skipped[0], skipped
+    assert [Path(run).name for run in table["run"]] == ["lb1-seed2"]

@@ -200,3 +200,22 @@ def test_log_of_a_series_non_positive_after_the_training_period_is_a_user_error(
     )
     with pytest.raises(UserError, match="log"):
         runner.prepare(cfg)
+
+
+def test_resume_keeps_a_finished_run_only_for_the_same_seed_and_the_same_data_bytes(compose_config, tmp_path):
+    data = tmp_path / "passengers.csv"
+    data.write_text(SHIPPED_CSV.read_text())
+    settings = [f"data.path={data}", "training.epochs=1", "baselines.classical=false", "horizons=[]",
+                "intervals.levels=[]", "report.tensorboard=false", "resume=true"]
+    folder = tmp_path / "run"
+    metrics = runner.run(compose_config(*settings, "seed=1"), folder)
+    assert runner.finished_run(compose_config(*settings, "seed=1"), folder)["test_rmse"] == metrics["test_rmse"]
+    # Another seed in the same folder is another experiment: run again.
+    assert runner.finished_run(compose_config(*settings, "seed=2"), folder) is None
+    # The CSV edited in place: the same config and path, other values.
+    lines = data.read_text().splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0] + ",999"
+    data.write_text("\n".join(lines) + "\n")
+    assert runner.finished_run(compose_config(*settings, "seed=1"), folder) is None
+    data.unlink()  # gone: run again, and that run says what is missing
+    assert runner.finished_run(compose_config(*settings, "seed=1"), folder) is None

@@ -56,7 +56,10 @@ def compare(arguments: list[str], *, out_dir: Path, group: bool = False, over: t
         files.write_csv(target, series)
         console.print(f"{path.name}: {len(series)} series in {target}", highlight=False, soft_wrap=True)
     if any(r.ok for r in records):
-        plot_comparison(out_dir / "comparison.png", frame, keys, best_predictions(frame, top))
+        best, plot_notes = best_predictions(frame, top)
+        for note in plot_notes:
+            console.print(f"not plotted {note}", style="yellow", highlight=False, soft_wrap=True)
+        plot_comparison(out_dir / "comparison.png", frame, keys, best)
     print_table(table, title or f"{len(records)} run(s), {ranking_title(sort_by)}", console,
                 priority=column_priority(table, keys, sort_by), chosen=columns, config_keys=keys,
                 csv_path=out_dir / "comparison.csv")

@@ -23,6 +23,7 @@ import numpy as np
 
 from lstmts.backend import cache_dir
 from lstmts.config import COLLECTION_BASELINES
+from lstmts.evaluation.classical import run_apart
 from lstmts.evaluation.metrics import mae, rmse, seasonal_scale
 from lstmts.evaluation.naive import naive_paths
 from lstmts.errors import UserError
@@ -120,9 +121,9 @@ def _approximate(length: int, season_length: int) -> bool:
     return length > 150 or season_length > 12
 
 
-def _fit_statistical(method: str, trains: Sequence[np.ndarray], horizons: Sequence[int], seasons: Sequence[int],
-                     n_jobs: int) -> list[np.ndarray]:
-    """Forecast every series with one statsforecast method; series are grouped by (season, horizon)."""
+def _fit_statistical(method: str, trains: Sequence[np.ndarray], horizons: Sequence[int],
+                     seasons: Sequence[int]) -> list[np.ndarray]:
+    """Forecast every series with one statsforecast method, in this process; series are grouped by (season, horizon)."""
     import pandas as pd
     from statsforecast import StatsForecast
     from statsforecast.models import Naive
@@ -139,13 +140,39 @@ def _fit_statistical(method: str, trains: Sequence[np.ndarray], horizons: Sequen
             "y": np.concatenate([np.asarray(trains[i], float) for i in indices]),
         })
         # A series a method cannot fit gets the naive forecast rather than stopping the collection.
-        model = StatsForecast(models=[_statsforecast_model(method, season, approximate)], freq=1, n_jobs=n_jobs,
+        model = StatsForecast(models=[_statsforecast_model(method, season, approximate)], freq=1, n_jobs=1,
                               fallback_model=Naive())
         result = model.forecast(df=frame, h=horizon)
         column = _MODEL_COLUMNS[method]
         for series_id, rows in result.groupby("unique_id", sort=False):
             forecasts[int(series_id)] = rows[column].to_numpy(dtype=np.float64)
     return [f if f is not None else naive(t, h) for f, t, h in zip(forecasts, trains, horizons)]
+
+
+def _fit_apart(method: str, trains: Sequence[np.ndarray], horizons: Sequence[int], seasons: Sequence[int],
+               workers: int) -> list[np.ndarray]:
+    """Forecast every series with one statsforecast method, each of `workers` child processes fitting a share.
+
+    Not statsforecast's own pool: stopped (Ctrl-C, SIGTERM), that waits for its busy children to
+    finish their series, minutes on a large collection; these children are killed at once.
+    """
+    count = len(trains)
+    if workers <= 1 or count < 2:
+        return _fit_statistical(method, trains, horizons, seasons)
+    # Every workers-th series: shares of equal size and mix of lengths.
+    shares = [list(range(start, count, workers)) for start in range(min(workers, count))]
+    jobs = {number: (_fit_statistical, (method, [trains[i] for i in share], [horizons[i] for i in share],
+                                        [seasons[i] for i in share]))
+            for number, share in enumerate(shares)}
+    results = run_apart(jobs, float("inf"))
+    forecasts: list[np.ndarray] = [np.empty(0)] * count
+    for number, share in enumerate(shares):
+        if isinstance(results[number], str):  # "skipped: internal error ..." from the child
+            raise UserError(f"the {method} baseline could not be fitted ({results[number].removeprefix('skipped: ')});"
+                            f" leave it out of collection.baselines")
+        for index, forecast in zip(share, results[number]):
+            forecasts[index] = forecast
+    return forecasts
 
 
 def baseline_forecasts(trains: Sequence[np.ndarray], horizons: Sequence[int], seasons: Sequence[int],
@@ -181,8 +208,8 @@ def baseline_forecasts(trains: Sequence[np.ndarray], horizons: Sequence[int], se
         if missing:
             if on_fit:
                 on_fit(method, len(missing))
-            fitted = _fit_statistical(method, [trains[i] for i in missing], [horizons[i] for i in missing],
-                                      [seasons[i] for i in missing], workers)
+            fitted = _fit_apart(method, [trains[i] for i in missing], [horizons[i] for i in missing],
+                                [seasons[i] for i in missing], workers)
             for i, forecast in zip(missing, fitted):
                 results[i] = forecast
                 if files is not None:
@@ -199,11 +226,13 @@ def summarise(per_series: dict[str, list[dict]], own: str = "lstm") -> dict:
     """Return each method's mean sMAPE, MASE and RMSE over the series, and the share of series where `own` wins.
 
     `per_series[method]` holds one scores() dict per series, in the same order for every method.
+    Every mean is over all the series: one without a MASE (NaN) makes the mean MASE NaN rather than
+    leaving the series out of it alone, so the caller leaves such series out of every metric.
     The share counts series where own's sMAPE is strictly lower than the baseline's (ties are not wins).
     """
     summary: dict = {}
     for method, rows in per_series.items():
-        summary[method] = {metric: float(np.nanmean([row[metric] for row in rows])) if rows else float("nan")
+        summary[method] = {metric: float(np.mean([row[metric] for row in rows])) if rows else float("nan")
                            for metric in ("smape", "mase", "rmse")}
     if own in per_series:
         mine = np.array([row["smape"] for row in per_series[own]])

@@ -9,7 +9,8 @@ the network forecasts changes from the forecast origin rather than levels.
 - local: one network per series (the same architecture, so the engine's traced graph is reused).
 
 Forecasts are `h` steps from the end of each training part, scored with sMAPE, MASE and RMSE,
-beside the baselines on exactly the same series. `collection.validation=true` moves every series'
+beside the baselines on exactly the same series; a series without a MASE (its training part
+repeats exactly) is skipped, so that every mean is over the same series. `collection.validation=true` moves every series'
 last `h` training values into its test part and never reads the real test part: that is the
 score to choose configurations on.
 """
@@ -108,6 +109,19 @@ def too_short(member: Member, look_back: int, horizon: int, *, needs_window: boo
         what = f"framing.look_back + horizon = {look_back} + {horizon}" if needs_window else f"framing.look_back = {look_back}"
         return f"skipped: {len(member.train)} training values, fewer than {what}"
     return None
+
+
+def without_mase(member: Member) -> str | None:
+    """Return why a series has no MASE, or None.
+
+    MASE divides by the training part's in-sample seasonal naive error: a series that repeats
+    exactly there (all zeros, a constant) has none. Such a series is left out of every mean, so
+    that the mean sMAPE, MASE and RMSE are over the same series.
+    """
+    if np.isfinite(competition.mase_scale(member.train, member.season_length)):
+        return None
+    return ("skipped: no MASE (the seasonal naive error of its training part is 0: it repeats exactly);"
+            " left out of every mean")
 
 
 def _spec(cfg: DictConfig, look_back: int, outputs: int):
@@ -241,6 +255,11 @@ def _collection(cfg: DictConfig, out_dir: Path, console) -> dict:
     if not used or (not local and all(len(members[i].train) < look_back + longest for i in used)):
         raise UserError(f"no series of {collection.name} is long enough for framing.look_back={look_back} and its"
                         f" horizon; lower framing.look_back")
+    notes = [note or without_mase(m) for note, m in zip(notes, members)]
+    used = [i for i, note in enumerate(notes) if note is None]
+    if not used:
+        raise UserError(f"every series of {collection.name} long enough to forecast repeats exactly in its training"
+                        f" part, so none has a MASE; give series that change")
     say(f"collection {collection.name}: {len(members)} series (of {collection.total}; shard {cfg.data.shard} of"
         f" {cfg.data.shards}), {len(used)} long enough for look_back {look_back}; scored on {split}")
     chosen = [members[i] for i in used]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,9 @@ import pandas as pd
 from lstmts.evaluation.scoring import best_baseline
 from lstmts.report.ranking import baseline_label, ranking_metric_of
 from lstmts.runs.records import RunRecord, column_value
+
+
+_PREDICTION_COLUMNS = ("date", "split", "actual", "prediction")
 
 
 def _metric_row(record: RunRecord, sort_by: str) -> dict:
@@ -100,15 +104,48 @@ def group_over(frame: pd.DataFrame, config_keys: list[str], over: list[str], sor
     return result.sort_values(sort_by, kind="stable").reset_index(drop=True) if sort_by in result else result
 
 
-def best_predictions(frame: pd.DataFrame, top: int = 3) -> list[tuple[pd.Series, pd.DataFrame]]:
-    """Return (row, predictions.csv) for each of the first `top` finished runs of `frame` that has predictions."""
+def read_predictions(path: Path) -> pd.DataFrame:
+    """Return a run's predictions.csv with its dates parsed; raise ValueError saying what is wrong with it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas' note on dates it cannot parse: said below instead
+            frame = pd.read_csv(path, parse_dates=["date"])
+    except pd.errors.EmptyDataError:
+        raise ValueError("it is empty") from None
+    except ValueError as error:
+        if "date" in str(error):
+            raise ValueError("it has no date column") from None
+        raise
+    missing = [column for column in _PREDICTION_COLUMNS if column not in frame]
+    if missing:
+        raise ValueError(f"it has no {', '.join(missing)} column")
+    # A series without dates has positions in its date column.
+    date = frame["date"]
+    if not (pd.api.types.is_datetime64_any_dtype(date) or pd.api.types.is_numeric_dtype(date)):
+        raise ValueError("its date column holds neither dates nor positions")
+    for column in ("actual", "prediction"):
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            raise ValueError(f"its {column} column holds text, not numbers")
+    return frame
+
+
+def best_predictions(frame: pd.DataFrame, top: int = 3) -> tuple[list[tuple[pd.Series, pd.DataFrame]], list[str]]:
+    """Return ((row, predictions.csv) for each of the first `top` finished runs of `frame` that has readable
+    predictions, one note per predictions.csv that cannot be read).
+
+    A damaged predictions.csv costs only the run's line in the plot: its scores are in metrics.json.
+    """
     ok = frame[frame["status"] == "ok"] if "status" in frame else frame
-    best = []
+    best, notes = [], []
     for _, row in ok.head(top).iterrows():
         predictions_file = Path(str(row["run"])) / "predictions.csv"
-        if predictions_file.exists():
-            best.append((row, pd.read_csv(predictions_file, parse_dates=["date"])))
-    return best
+        if not predictions_file.exists():
+            continue
+        try:
+            best.append((row, read_predictions(predictions_file)))
+        except (OSError, ValueError) as error:
+            notes.append(f"{predictions_file}: {error}; rerun the run to plot its forecast")
+    return best, notes
 
 
 # The columns a table shows first when the terminal is too narrow for all of them.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import json
+import math
 import os
 import platform
 from dataclasses import dataclass, field
@@ -75,7 +76,8 @@ def config_path(run_dir: Path) -> Path | None:
 # metrics.json values that must be JSON objects, and the endings of those that must be numbers (or null).
 _OBJECTS = ("choices", "process", "baselines", "best_baseline", "repeats", "samples", "scored", "data", "intervals",
             "final_loss", "versions", "test_rmse_by_horizon", "collection", "phases")
-_NUMBERS = ("_rmse", "_mae", "_mase", "_smape", "_seconds", "_ratio_to_persistence", "_ratio_to_best_baseline", "updates")
+_SCORES = ("_rmse", "_mae", "_mase", "_smape")
+_NUMBERS = (*_SCORES, "_seconds", "_ratio_to_persistence", "_ratio_to_best_baseline", "updates")
 
 
 def _is_number(value) -> bool:
@@ -86,25 +88,50 @@ def _type_name(value) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "true/false"}.get(type(value), type(value).__name__)
 
 
+def _number_problem(name: str, value, score: bool) -> str | None:
+    """Return what is wrong with one number of a metrics.json, or None; a score is also finite and not negative.
+
+    lstmts writes a score that is not a finite number as null: an -inf or negative RMSE is an
+    edit, and would be ranked first.
+    """
+    if not _is_number(value):
+        return f"{name} is {_type_name(value)}, not a number"
+    if score and value is not None and not (math.isfinite(value) and value >= 0):
+        return f"{name} is {value}, not a score (a finite number >= 0)"
+    return None
+
+
+def _numbers_problem(prefix: str, values: dict, endings: tuple[str, ...], scores: tuple[str, ...]) -> str | None:
+    """Return the first problem of the values whose keys end with `endings` (`scores`: also finite, >= 0), or None."""
+    for key, value in values.items():
+        if key.endswith(endings):
+            problem = _number_problem(f"{prefix}{key}", value, key.endswith(scores))
+            if problem:
+                return problem
+    return None
+
+
 def metrics_problem(metrics: dict) -> str | None:
-    """Return what is wrong with the types in a metrics.json (a string for a number, ...), or None."""
+    """Return what is wrong with a metrics.json (a string for a number, an -inf RMSE, ...), or None."""
     if not isinstance(metrics.get("status", "unknown"), str):
         return f"status is {_type_name(metrics['status'])}, not a word"
     for key, value in metrics.items():
         if key in _OBJECTS and value is not None and not isinstance(value, dict):
             return f"{key} is {_type_name(value)}, not an object"
-        if key.endswith(_NUMBERS) and not _is_number(value):
-            return f"{key} is {_type_name(value)}, not a number"
+    problem = _numbers_problem("", metrics, _NUMBERS, _SCORES)
+    if problem:
+        return problem
     for name, scores in (metrics.get("baselines") or {}).items():
         if not isinstance(scores, dict):
             return f"baselines.{name} is {_type_name(scores)}, not an object"
-        for key, value in scores.items():
-            if key.endswith(_NUMBERS) and not _is_number(value):
-                return f"baselines.{name}.{key} is {_type_name(value)}, not a number"
-    for key, endings in (("repeats", ("_mean", "_std")), ("best_baseline", _NUMBERS)):
-        for inner, value in (metrics.get(key) or {}).items():
-            if inner.endswith(endings) and not _is_number(value):
-                return f"{key}.{inner} is {_type_name(value)}, not a number"
+        problem = _numbers_problem(f"baselines.{name}.", scores, _NUMBERS, _SCORES)
+        if problem:
+            return problem
+    # repeats: the mean and standard deviation of each model's RMSE.
+    for key, endings, scores in (("repeats", ("_mean", "_std"), ("_mean", "_std")), ("best_baseline", _NUMBERS, _SCORES)):
+        problem = _numbers_problem(f"{key}.", metrics.get(key) or {}, endings, scores)
+        if problem:
+            return problem
     for key in ("data", "choices"):
         for inner, value in (metrics.get(key) or {}).items():
             if not (value is None or isinstance(value, (str, int, float))):
@@ -126,6 +153,9 @@ def read_run(path: Path) -> RunRecord:
     except (OSError, ValueError) as error:
         record.problem = f"unreadable metrics.json ({error})"
         return record
+    except RecursionError:
+        record.problem = "unreadable metrics.json (nested too deeply; lstmts writes a few levels)"
+        return record
     problem = metrics_problem(record.metrics)
     if problem:
         record.problem = f"metrics.json is not one lstmts wrote ({problem})"
@@ -142,12 +172,16 @@ def read_run(path: Path) -> RunRecord:
     if config_file is not None:
         try:
             tree = yaml.safe_load(config_file.read_text()) or {}
+            if isinstance(tree, dict):
+                record.config = flatten(tree)
         except (OSError, ValueError, yaml.YAMLError):
             tree = {}
+        except RecursionError:
+            record.problem = f"{config_file.name} is not a config (nested too deeply; lstmts writes a few levels)"
+            return record
         if not isinstance(tree, dict):
             record.problem = f"{config_file.name} is not a config (a YAML mapping)"
             return record
-        record.config = flatten(tree)
     return record
 
 

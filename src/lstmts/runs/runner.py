@@ -21,7 +21,8 @@ from lstmts.config import airline_csv, check_stateful_batches, layer_units, vali
 from lstmts.data.covariates import Scaled, Scaling, extend_calendar
 from lstmts.data.framing import Periods, Windows, make_windows, plan_periods
 from lstmts.data.frequency import season_for
-from lstmts.data.series import Series, load_series
+from lstmts.data.collection import load_collection
+from lstmts.data.series import Series, file_sha256, load_series
 from lstmts.data.transforms import Pipeline
 from lstmts.errors import UserError, stop_reason
 from lstmts.evaluation import intervals
@@ -451,13 +452,36 @@ def finished_run(cfg: DictConfig, out_dir: Path) -> dict | None:
         return None
     if metrics.get("config_sha256") != config_fingerprint(cfg):
         return None
+    if not all(path.is_file() and path.stat().st_size > 0 for path in _finished_files(cfg, out_dir)):
+        return None
+    # The config names the data file, not its values: a CSV edited in place is other data.
+    recorded = metrics.get("collection") if metrics.get("kind") == "collection" else metrics.get("data")
+    if not isinstance(recorded, dict) or recorded.get("sha256") != data_sha256(cfg):
+        return None
+    return metrics
+
+
+def _finished_files(cfg: DictConfig, out_dir: Path) -> list[Path]:
+    """Return the files a finished run of cfg leaves in out_dir (a collection run saves no model)."""
+    if cfg.get("collection") is not None:
+        return [out_dir / name for name in ("config.yaml", "series.csv", "forecasts.csv")]
     models = [out_dir / "model.keras"]
     if cfg.training.repeats > 1:
         models += [out_dir / "models" / f"seed-{cfg.seed + k}.keras" for k in range(cfg.training.repeats)]
-    needed = [*models, out_dir / "predictions.csv", out_dir / "config.yaml", out_dir / "transforms.json"]
-    if not all(path.is_file() and path.stat().st_size > 0 for path in needed):
+    return [*models, out_dir / "predictions.csv", out_dir / "config.yaml", out_dir / "transforms.json"]
+
+
+def data_sha256(cfg: DictConfig) -> str | None:
+    """Return the sha256 a run of cfg records for its data as it is now (a collection's: of its series), or None.
+
+    None when the data cannot be read: the run then says why.
+    """
+    try:
+        if cfg.get("collection") is not None:
+            return load_collection(cfg.data).sha256
+        return file_sha256(Path(cfg.data.path) if cfg.data.path else airline_csv())
+    except (UserError, OSError, ValueError):
         return None
-    return metrics
 
 
 def _out_of_memory(error: BaseException) -> bool:

@@ -44,15 +44,18 @@ def summarize_sweep(sweep_dir: Path, columns: list[str] | None = None, tensorboa
     frame["run"] = [Path(run).name for run in frame["run"]]
     files.write_csv(sweep_dir / "summary.csv", frame)
     ok = [r for r in records if r.ok]
+    console = wide_console(stderr=True)
     if ok:
         plot_frame = comparison_frame(ok, keys, sort_by)
-        plot_comparison(sweep_dir / "comparison.png", plot_frame, keys, best_predictions(plot_frame))
+        best, notes = best_predictions(plot_frame)
+        for note in notes:
+            console.print(f"not plotted {note}", highlight=False, soft_wrap=True)
+        plot_comparison(sweep_dir / "comparison.png", plot_frame, keys, best)
         if tensorboard:
             from lstmts.report.tensorboard import write_sweep
 
             write_sweep(sweep_dir, plot_frame.to_dict("records"), keys)
     failed = sum(1 for r in records if not r.ok)
-    console = wide_console(stderr=True)
     if columns is not None:
         try:
             check_columns(columns, frame)
