@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "lstmts"
 LAYERS = [
     {"cli"},
     {"commands"},
+    {"search"},
     {"runs"},
     {"report", "evaluation"},
     {"models"},

@@ -39,6 +39,8 @@ def _task(cfg) -> dict | float | None:
             from lstmts.runs.collection import run_collection as run
         elif cfg.get("evaluation") is not None:
             from lstmts.runs.backtest import run_backtest as run
+        elif cfg.get("auto") is not None:
+            from lstmts.search.auto import run_auto as run
         else:
             from lstmts.runs.runner import run
 

@@ -386,7 +386,10 @@ RUN_OUTPUTS = ("metrics.json", "config.yaml", "predictions.csv", "transforms.jso
                "model.keras",
                "forecast.png", "loss.png", "forecast-*.csv", "forecast-*.png", "events.out.tfevents.*",
                "backtest.csv", "backtest.png", "series.csv", "forecasts.csv", "errors.png", "series.png",
-               "models/seed-*.keras")
+               "models/seed-*.keras", "candidates.csv", "members/*/config.yaml", "members/*/model.keras",
+               "members/*/transforms.json", "members/*/member.json")
+# Folders of those outputs, removed once a clean slate leaves them empty (deepest first).
+RUN_FOLDERS = ("members/*", "members", "models")
 
 
 def clear_earlier_outputs(out_dir: Path) -> list[str]:
@@ -398,9 +401,7 @@ def clear_earlier_outputs(out_dir: Path) -> list[str]:
     """
     found: list[Path] = []
     for pattern in RUN_OUTPUTS:
-        folder, _, name = pattern.rpartition("/")
-        base = out_dir / folder if folder else out_dir
-        found += [path for path in base.glob(name) if path.is_file() or path.is_symlink()]
+        found += [path for path in out_dir.glob(pattern) if path.is_file() or path.is_symlink()]
     foreign = [path for path in found if path.name not in files.recorded(path.parent)]
     if foreign:
         names = ", ".join(sorted(str(path.relative_to(out_dir)) for path in foreign)[:6])
@@ -412,14 +413,15 @@ def clear_earlier_outputs(out_dir: Path) -> list[str]:
         removed.append(str(path.relative_to(out_dir)))
     for pattern in RUN_OUTPUTS:  # temporary files of the atomic writers, left by a killed run
         folder, _, name = pattern.rpartition("/")
-        for path in (out_dir / folder if folder else out_dir).glob(f".{name}.*"):
+        for path in out_dir.glob(f"{folder}/.{name}.*" if folder else f".{name}.*"):
             if path.is_file():
                 path.unlink()
     for folder in {path.parent for path in found}:
         files.forget_recorded(folder, {path.name for path in found if path.parent == folder})
-    models = out_dir / "models"
-    if models.is_dir() and not any(models.iterdir()):
-        models.rmdir()
+    for pattern in RUN_FOLDERS:
+        for folder in out_dir.glob(pattern):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
     if removed:
         _truncate_own_log(out_dir)
     return removed

@@ -1,0 +1,1 @@
+"""The automatic LSTM: configurations searched on validation, the best ones ensembled."""

@@ -1,0 +1,323 @@
+"""`lstmts experiment=auto`: an LSTM configuration searched on validation, its best ones ensembled.
+
+The search trains each candidate on the training period (the values before the validation
+period), with early stopping on the validation period's one-step error, and scores it on the
+validation period: recursive or direct forecasts from every validation origin, at the run's
+horizons, from values before the test period only. It tries the candidates one dimension at a
+time (transforms, look_back, strategy, lag layout, units, layers), keeping the best so far,
+within `auto.budget_seconds` and `auto.max_trials`.
+
+The `auto.ensemble` best candidates are then trained again on training + validation, for the
+epochs early stopping chose, and the run's forecast of the test period is the median of theirs.
+Everything after that is an ordinary run: the same table, baselines chosen on the same
+validation period, predictions.csv, intervals (calibrated on the search models' validation
+errors), plots. The run folder also keeps `candidates.csv` and one folder per member
+(`members/<rank>/`: config.yaml, model.keras, transforms.json) for `lstmts forecast`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from lstmts.errors import UserError
+from lstmts.report import files
+from lstmts.runs import runner
+from lstmts.runs.phases import Phases
+from lstmts.runs.progress import RunProgress
+from lstmts.search.space import Candidate, base_look_back, neighbours, stages, transform_options
+
+log = logging.getLogger("lstmts")
+MEMBERS = "members"
+
+
+@dataclass
+class Tried:
+    """A candidate after its search training: its validation scores, and its validation forecasts."""
+
+    candidate: Candidate
+    score: float  # the mean over horizons of the validation RMSE; inf when it could not be trained
+    by_horizon: dict[int, float]
+    best_epoch: int | None = None
+    epochs_run: int = 0
+    updates: int = 0
+    seconds: float = 0.0
+    paths: np.ndarray | None = None  # [validation origins, steps] forecasts from values before each origin
+    note: str = ""
+
+
+def validation_horizons(horizons, validation_length: int) -> list[int]:
+    """Return the run's horizons (and 1) that fit inside the validation period."""
+    wanted = sorted({int(h) for h in (horizons or [])} | {1})
+    return [h for h in wanted if h <= validation_length]
+
+
+def horizon_rmse(paths: np.ndarray, origins: np.ndarray, values: np.ndarray, stop: int,
+                 horizons: list[int]) -> dict[int, float]:
+    """Return {h: RMSE of the h-step forecasts} over the origins whose h-step target lies before `stop`."""
+    scores = {}
+    for horizon in horizons:
+        targets = origins + horizon - 1
+        inside = targets < stop
+        if inside.any():
+            errors = paths[inside, horizon - 1] - values[targets[inside]]
+            scores[horizon] = float(np.sqrt(np.mean(errors ** 2)))
+    return scores
+
+
+def median_of(member_forecasts: list[np.ndarray]) -> np.ndarray:
+    """Return the element-wise median of the members' forecasts (the ensemble's forecast)."""
+    return np.median(np.stack(member_forecasts), axis=0)
+
+
+def _search_settings(cfg: DictConfig) -> dict:
+    """Return the candidate's training settings for the search (early stopping on validation)."""
+    return {"training.epochs": int(cfg.training.epochs), "training.patience": int(cfg.training.patience or 20),
+            "training.repeats": 1, "training.shuffle": True}
+
+
+def try_candidate(cfg: DictConfig, candidate: Candidate, progress: RunProgress, horizons: list[int],
+                  steps: int) -> Tried:
+    """Train `candidate` on the training period and score it on the validation period, reading no test value."""
+    started = time.perf_counter()
+    candidate_cfg = candidate.apply(cfg, **_search_settings(cfg))
+    try:
+        prepared = runner.prepare(candidate_cfg)
+        _, trained, _ = next(runner._train_repeats(candidate_cfg, prepared, progress, score=False))
+    except UserError as error:
+        return Tried(candidate, float("inf"), {}, seconds=time.perf_counter() - started, note=str(error))
+    test_start = int(prepared.periods.split)
+    history = prepared.series.values[:test_start]  # the test period is never handed over
+    origins = prepared.windows["validation"].target_index
+    forecaster = runner._forecaster(candidate_cfg, prepared.pipeline, trained.model, prepared.covariates)
+    paths = forecaster.paths(history, origins, steps)
+    by_horizon = horizon_rmse(paths, origins, history, test_start, horizons)
+    finite = bool(by_horizon) and all(np.isfinite(v) for v in by_horizon.values()) and np.isfinite(paths).all()
+    score = float(np.mean(list(by_horizon.values()))) if finite else float("inf")
+    return Tried(candidate, score, by_horizon, best_epoch=trained.best_epoch, epochs_run=len(trained.losses),
+                 updates=trained.updates, seconds=time.perf_counter() - started, paths=paths,
+                 note="" if finite else "its validation forecasts are not finite numbers")
+
+
+def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, horizons: list[int],
+           steps: int) -> list[Tried]:
+    """Return every candidate tried, in the order tried: one dimension at a time, from the best so far."""
+    settings = cfg.auto
+    series = prepared.series
+    validation_start = int(prepared.periods.validation[0])
+    # The form (log or not) is chosen from the training period's values only.
+    positive = bool(np.all(series.values[:validation_start] > 0))
+    season, horizon = prepared.season_length, max(horizons)
+    first = Candidate(transforms=transform_options(positive, season)[0], look_back=base_look_back(season, horizon))
+    deadline = time.perf_counter() + float(settings.budget_seconds)
+    tried: dict[Candidate, Tried] = {}
+
+    def attempt(candidate: Candidate) -> None:
+        number = len(tried) + 1
+        with progress.phase(f"candidate {number}: {candidate.describe()}"):
+            tried[candidate] = try_candidate(cfg, candidate, progress, horizons, steps)
+        outcome = tried[candidate]
+        log.info("candidate %d %s: validation score %.6g, %d epochs (best %s), %.2f s%s", number,
+                 candidate.describe(), outcome.score, outcome.epochs_run, outcome.best_epoch, outcome.seconds,
+                 f"; {outcome.note}" if outcome.note else "")
+
+    attempt(first)
+    best = first
+    for dimension, values in stages(first, season, horizon, positive):
+        for candidate in neighbours(best, dimension, values):
+            if len(tried) >= int(settings.max_trials) or time.perf_counter() > deadline:
+                log.info("search budget reached after %d candidates", len(tried))
+                return list(tried.values())
+            if candidate not in tried:
+                attempt(candidate)
+        best = min(tried.values(), key=lambda t: t.score).candidate
+    return list(tried.values())
+
+
+def member_config(cfg: DictConfig, tried: Tried) -> DictConfig:
+    """Return the config that trains a member on training + validation, for the epochs early stopping chose."""
+    epochs = int(tried.best_epoch or tried.epochs_run or cfg.training.epochs)
+    return tried.candidate.apply(cfg, **{"split.validation_fraction": 0.0, "training.epochs": max(1, epochs),
+                                         "training.patience": None, "training.repeats": 1})
+
+
+def _rerun_command(member_cfg: DictConfig, candidate: Candidate) -> str:
+    """Return a plain `lstmts ...` command that trains this member alone (the user's own overrides kept)."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        task = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    except ValueError:
+        task = []
+    set_here = ("experiment=", "framing", "model", "protocol", "split.validation_fraction", "training.")
+    kept = [o for o in task if not o.lstrip("+~").startswith(set_here)]
+    training = member_cfg.training
+    return " ".join(["lstmts", *kept, "protocol=honest", *candidate.overrides(), "split.validation_fraction=0",
+                     f"training.epochs={training.epochs}", f"training.batch_size={training.batch_size}",
+                     f"training.learning_rate={training.learning_rate}", f"seed={member_cfg.seed}"])
+
+
+def _candidates_frame(tried: list[Tried], horizons: list[int], chosen: list[Candidate]) -> pd.DataFrame:
+    rows = []
+    for number, outcome in enumerate(tried, start=1):
+        candidate = outcome.candidate
+        row = {"candidate": number, "transforms": ",".join(candidate.transforms), "look_back": candidate.look_back,
+               "lags_as": candidate.lags_as, "units": candidate.units, "layers": candidate.layers,
+               "strategy": candidate.strategy, "validation_score": outcome.score,
+               **{f"validation_rmse_h{h}": outcome.by_horizon.get(h) for h in horizons},
+               "epochs_run": outcome.epochs_run, "best_epoch": outcome.best_epoch,
+               "seconds": round(outcome.seconds, 3),
+               "member": chosen.index(candidate) + 1 if candidate in chosen else None, "note": outcome.note}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _check_supported(cfg: DictConfig) -> None:
+    if not cfg.split.get("validation_fraction"):
+        raise UserError("experiment=auto chooses its configuration on a validation period; set"
+                        " split.validation_fraction to a fraction such as 0.2")
+    data = cfg.data
+    covariates = data.get("covariates") or {}
+    if list(covariates.get("past") or []) or list(covariates.get("future") or []) or data.get("calendar"):
+        raise UserError("experiment=auto does not search with covariates yet; drop data.covariates and data.calendar,"
+                        " or run a configuration of your own with them")
+    if cfg.training.engine != "fast":
+        raise UserError("experiment=auto trains with training.engine=fast; drop training.engine=keras")
+
+
+def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
+    _check_supported(cfg)
+    phases = Phases()
+    with phases.phase("data"):
+        base = runner.prepare(cfg)
+    series = base.series
+    test_start = int(base.periods.split)
+    horizons = validation_horizons(cfg.horizons, len(base.periods.validation))
+    steps = max(max(horizons), int(cfg.intervals.steps) if cfg.intervals.levels else 1)
+    with RunProgress(console) as progress:
+        with phases.phase("train"):
+            tried = search(cfg, base, progress, horizons, steps)
+        ranked = sorted((t for t in tried if np.isfinite(t.score)), key=lambda t: t.score)
+        if not ranked:
+            raise UserError(f"no candidate of the automatic LSTM could be trained on this series"
+                            f" ({tried[0].note}); give a longer series or a larger split.validation_fraction")
+        members = ranked[:int(cfg.auto.ensemble)]
+        # The report frames the periods as the member with the longest history does, so every member can score each target.
+        widest = max(members, key=lambda t: t.candidate.look_back + t.candidate.warmup)
+        report_cfg = widest.candidate.apply(cfg)
+        with phases.phase("data"):
+            report = runner.prepare(report_cfg)
+        if not np.array_equal(report.windows["validation"].target_index, base.periods.validation):
+            raise RuntimeError("the members' validation origins differ")
+        with phases.phase("baselines"), progress.phase("fitting the baselines"):
+            classical = runner._classical(report_cfg, report)
+        predictions, updates, seconds, losses = {}, sum(t.updates for t in tried), sum(t.seconds for t in tried), {}
+        member_outputs = []
+        for rank, member in enumerate(members, start=1):
+            member_cfg = member_config(cfg, member)
+            with phases.phase("train"):
+                prepared = runner.prepare(member_cfg)
+                _, trained, _ = next(runner._train_repeats(member_cfg, prepared, progress, score=False))
+            updates, seconds = updates + trained.updates, seconds + trained.seconds
+            losses[rank] = trained.losses
+            with phases.phase("score"):
+                forecaster = runner._forecaster(member_cfg, prepared.pipeline, trained.model)
+                outputs = {split: forecaster.paths(series.values, report.windows[split].target_index, 1)[:, 0]
+                           for split in ("train", "test")}
+                outputs["validation"] = member.paths[:, 0]  # the search model's: it never saw the validation period
+                horizon = max(cfg.horizons) if cfg.horizons else 0
+                outputs["paths"] = (forecaster.paths(series.values, report.windows["test"].target_index, horizon)
+                                    if horizon else None)
+                outputs["calibration_paths"] = (member.paths[-runner.MAX_CALIBRATION_ORIGINS:, :int(cfg.intervals.steps)]
+                                                if cfg.intervals.levels else None)
+            member_outputs.append(outputs)
+            with phases.phase("write"):
+                _write_member(out_dir / MEMBERS / str(rank), member_cfg, prepared, trained.model, member, series)
+        for key in ("train", "validation", "test", "paths", "calibration_paths"):
+            present = [o[key] for o in member_outputs if o[key] is not None]
+            predictions[key] = median_of(present) if present else None
+    pseudo = SimpleNamespace(updates=updates, seconds=seconds, losses=losses[1], validation_losses=[])
+    with phases.phase("score"):
+        metrics = runner._score_run(report_cfg, report, [(cfg.seed, pseudo, predictions)], classical)
+    chosen = [m.candidate for m in members]
+    first_member = member_config(cfg, members[0])
+    metrics["kind"] = "auto"
+    metrics["auto"] = {
+        "candidates": len(tried),
+        "ensemble": [m.candidate.describe() for m in members],
+        "validation_scores": [m.score for m in members],
+        "horizons": horizons,
+        "search_seconds": round(sum(t.seconds for t in tried), 3),
+        "rerun_best": _rerun_command(first_member, members[0].candidate),
+    }
+    metrics["final_loss"] = {rank: values[-1] for rank, values in losses.items()}
+    with phases.phase("write"):
+        files.write_csv(out_dir / "candidates.csv", _candidates_frame(tried, horizons, chosen))
+        runner._write_outputs(report_cfg, out_dir, report, metrics.pop("_ensemble"), losses, {}, metrics,
+                              metrics.pop("_interval_file"))
+        # The folder's own model and transforms are the best member's, trained on training + validation.
+        best = out_dir / MEMBERS / "1"
+        for name in ("model.keras", "transforms.json"):
+            files.replace_with(out_dir / name, lambda temporary, name=name: temporary.write_bytes(
+                (best / name).read_bytes()), suffix=Path(name).suffix)
+    metrics["phases"] = phases.rounded()
+    log.info("%s", phases.line())
+    return metrics
+
+
+def _write_member(folder: Path, member_cfg: DictConfig, prepared, model, member: Tried, series) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise files.cannot_write(folder, error) from None
+    files.write_atomic(folder / "config.yaml", OmegaConf.to_yaml(member_cfg, resolve=True))
+    files.write_atomic(folder / "transforms.json", prepared.pipeline.to_json())
+    files.save_model(model, folder / "model.keras")
+    files.write_json(folder / "member.json", {"candidate": member.candidate.describe(),
+                                              "validation_score": member.score, "best_epoch": member.best_epoch,
+                                              "data": {"path": str(series.path), "sha256": series.sha256}})
+
+
+def forecast_members(run_dir: Path, series, steps: int, refit: bool, console=None) -> np.ndarray:
+    """Return the median of the members' forecasts of `steps` values after the series (refitted on all of it with `refit`)."""
+    import yaml
+
+    from lstmts.backend import load
+    from lstmts.data.transforms import Pipeline
+    from lstmts.models.forecaster import Forecaster
+
+    folders = sorted((p for p in (Path(run_dir) / MEMBERS).glob("*") if p.is_dir()), key=lambda p: int(p.name))
+    if not folders:
+        raise UserError(f"{run_dir} holds no {MEMBERS}/ folders of its ensemble; rerun the experiment")
+    keras, _ = load()
+    forecasts = []
+    for folder in folders:
+        try:
+            config = OmegaConf.create(yaml.safe_load((folder / "config.yaml").read_text()))
+            pipeline = Pipeline.from_json((folder / "transforms.json").read_text())
+        except (OSError, ValueError, TypeError, KeyError, yaml.YAMLError) as error:
+            raise UserError(f"{folder} holds a config.yaml or transforms.json that lstmts cannot use ({error});"
+                            f" rerun the experiment") from None
+        if refit:
+            forecasts.append(runner.refit(config, series, console).forecast(series.values, steps))
+            continue
+        try:
+            model = keras.saving.load_model(folder / "model.keras", compile=False)
+        except Exception as error:  # whatever Keras says, the file is unusable
+            raise UserError(f"{folder / 'model.keras'} cannot be read ({error}); rerun the experiment") from None
+        forecaster = Forecaster(model, pipeline, config.framing.look_back, config.framing.lags_as, False,
+                                config.training.batch_size)
+        forecasts.append(forecaster.beyond(series.values, steps, 0))
+    return median_of(forecasts)
+
+
+def run_auto(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=None) -> dict:
+    """Run the automatic LSTM into out_dir with the run folder's usual guarantees."""
+    return runner.run(cfg, out_dir, choices=choices, console=console, body=_auto)

@@ -1,0 +1,95 @@
+"""The automatic LSTM's search space: season-aware candidates, tried one dimension at a time.
+
+No Keras here: a candidate is a handful of config values, applied to a copy of the run's config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from omegaconf import DictConfig, OmegaConf
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One LSTM configuration of the search."""
+
+    transforms: tuple[str, ...]
+    look_back: int
+    lags_as: str = "timesteps"  # timesteps: [samples, look_back, 1]; features: [samples, 1, look_back]
+    units: int = 32
+    layers: int = 1
+    strategy: str = "recursive"  # recursive or direct
+
+    @property
+    def warmup(self) -> int:
+        """Return how many leading values the transforms' differences use up."""
+        return sum(int(t[4:]) for t in self.transforms if t.startswith("diff"))
+
+    def describe(self) -> str:
+        """Return the candidate in a few words: `log,diff12,standard lb24 timesteps 32x1 recursive`."""
+        return (f"{','.join(self.transforms)} lb{self.look_back} {self.lags_as} {self.units}x{self.layers}"
+                f" {self.strategy}")
+
+    def overrides(self) -> list[str]:
+        """Return the Hydra overrides that set this configuration on the command line."""
+        framing = "timesteps" if self.lags_as == "timesteps" else "window"
+        model = "vanilla" if self.layers == 1 else "stacked"
+        return [f"framing={framing}", f"model={model}", f"'protocol.transforms=[{','.join(self.transforms)}]'",
+                f"framing.look_back={self.look_back}", f"framing.strategy={self.strategy}",
+                f"model.units={self.units}", f"model.layers={self.layers}"]
+
+    def apply(self, cfg: DictConfig, **settings) -> DictConfig:
+        """Return a copy of cfg with this configuration (and `settings`: dotted keys to values) set."""
+        changed = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+        OmegaConf.set_struct(changed, False)
+        changed.protocol.transforms = list(self.transforms)
+        changed.framing.name = "timesteps" if self.lags_as == "timesteps" else "window"
+        changed.framing.look_back = int(self.look_back)
+        changed.framing.lags_as = self.lags_as
+        changed.framing.strategy = self.strategy
+        changed.framing.horizon = None
+        changed.model.name = "vanilla" if self.layers == 1 else "stacked"
+        changed.model.units = int(self.units)
+        changed.model.layers = int(self.layers)
+        changed.model.stateful = False
+        for key, value in settings.items():
+            OmegaConf.update(changed, key, value, merge=False)
+        return changed
+
+
+def transform_options(positive: bool, season: int) -> list[tuple[str, ...]]:
+    """Return the transforms to try. Every option differences the series, so no forecast is held to the training range."""
+    log = ("log",) if positive else ()
+    options = [(*log, "diff1", "standard")]
+    if season > 1:
+        options += [(*log, f"diff{season}", "standard"), (*log, f"diff{season}", "diff1", "standard")]
+    if positive:
+        options.append(("diff1", "standard"))
+    return options
+
+
+def base_look_back(season: int, horizon: int) -> int:
+    """Return the first look_back tried: a season, and at least the horizon (and 4)."""
+    return max(4, season, horizon)
+
+
+def stages(first: Candidate, season: int, horizon: int, positive: bool) -> list[tuple[str, list]]:
+    """Return the dimensions in the order they are searched, each with the values to try beside the current best."""
+    look_back = first.look_back
+    longer = [2 * look_back]
+    shorter = [look_back // 2] if look_back // 2 >= 2 else []
+    return [
+        ("transforms", transform_options(positive, season)),
+        ("look_back", shorter + longer),
+        ("strategy", ["direct"] if horizon > 1 else []),
+        ("lags_as", ["features"]),
+        ("units", [16, 64]),
+        ("layers", [2]),
+    ]
+
+
+def neighbours(best: Candidate, dimension: str, values: list) -> list[Candidate]:
+    """Return best with `dimension` set to each of `values` (best itself left out)."""
+    field = "transforms" if dimension == "transforms" else dimension
+    return [replace(best, **{field: value}) for value in values if getattr(best, field) != value]
