@@ -155,7 +155,11 @@ def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, future: Path
                             f" --steps {_outputs(config)} or fewer")
         covariates = future_covariates(series, labels, future, config.data.get("date_column"))
     keras, _ = load()
-    if refit:
+    if metrics.get("kind") == "auto":
+        from lstmts.search.auto import forecast_members
+
+        values = forecast_members(run_dir, series, steps, refit, console)
+    elif refit:
         from lstmts.data.covariates import Scaled, Scaling
         from lstmts.runs.runner import refit as refit_models
 

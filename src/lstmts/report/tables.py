@@ -79,6 +79,9 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
     table.add_column("test MAE", justify="right")
     table.add_column("test MASE", justify="right")
     label = "LSTM"
+    auto = metrics.get("auto") if metrics.get("kind") == "auto" else None
+    if auto:
+        label = f"automatic LSTM (median of {len(auto['ensemble'])})"
     repeats = metrics.get("repeats")
     if repeats:
         label = f"LSTM ensemble of {len(repeats['seeds'])}"
@@ -112,6 +115,11 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
         f"test: {samples.get('test')} targets, {scored.get('first')} .. {scored.get('last')};"
         f" {metrics.get('updates')} updates in {metrics.get('train_seconds', 0):.2f} s"
     )
+    if auto:
+        console.print(f"automatic LSTM: {auto['candidates']} candidates scored on validation (horizons"
+                      f" {', '.join(map(str, auto['horizons']))}) in {auto['search_seconds']:.1f} s; the median of"
+                      f" {'; '.join(auto['ensemble'])} (candidates.csv)", soft_wrap=True, highlight=False)
+        console.print(f"the best alone: {auto['rerun_best']}", soft_wrap=True, highlight=False)
     console.print(f"run folder: {out_dir}", soft_wrap=True, highlight=False)
 
 

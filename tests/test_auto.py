@@ -1,0 +1,226 @@
+"""Tests of the automatic LSTM (lstmts.search): its space, its scoring by hand, and what it may read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from lstmts.config import airline_csv
+from lstmts.errors import UserError
+from lstmts.search import auto
+from lstmts.search.space import Candidate, base_look_back, neighbours, stages, transform_options
+
+# Few candidates and epochs: the cases here are about what is read, chosen and combined.
+QUICK = ["experiment=auto", "auto.max_trials=3", "auto.ensemble=2", "training.epochs=12", "training.patience=3",
+         "baselines.classical=false", "intervals.levels=[]", "horizons=[1,3]"]
+
+
+def _csv(folder: Path, name: str, change=None) -> Path:
+    frame = pd.read_csv(airline_csv())
+    if change is not None:
+        frame["Passengers"] = change(frame["Passengers"].to_numpy(dtype=float))
+    path = folder / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _data(path: Path) -> list[str]:
+    return ["data=csv", f"data.path={path}", "data.column=Passengers", "data.date_column=Month"]
+
+
+def _weights(folder: Path, keras) -> list[list[np.ndarray]]:
+    return [keras.saving.load_model(member / "model.keras", compile=False).get_weights()
+            for member in sorted((folder / "members").iterdir())]
+
+
+@pytest.fixture(scope="module")
+def runs(compose_config, tmp_path_factory, keras):
+    """The same search on the airline series, on a copy whose test values are tripled, and on one whose validation moved."""
+    from lstmts.runs import runner
+
+    root = tmp_path_factory.mktemp("auto")
+    length = len(pd.read_csv(airline_csv()))
+    test_start = int(length * 0.67)
+    validation_start = int(test_start * 0.8)
+
+    def tripled_test(values):
+        values[test_start:] *= 3
+        return values
+
+    def shifted_validation(values):
+        values[validation_start:test_start] += 40
+        return values
+
+    folders = {}
+    for name, change in (("plain", None), ("test", tripled_test), ("validation", shifted_validation)):
+        path = _csv(root, f"{name}.csv", change)
+        folders[name] = root / name
+        runner.run(compose_config(*QUICK, *_data(path)), folders[name], body=auto._auto)
+    return folders
+
+
+def test_changing_the_test_values_leaves_the_choice_and_the_refitted_weights_unchanged(runs, keras):
+    plain, changed = (pd.read_csv(runs[name] / "candidates.csv") for name in ("plain", "test"))
+    pd.testing.assert_frame_equal(plain.drop(columns="seconds"), changed.drop(columns="seconds"))
+    for first, second in zip(_weights(runs["plain"], keras), _weights(runs["test"], keras), strict=True):
+        for a, b in zip(first, second, strict=True):
+            np.testing.assert_array_equal(a, b)
+    # The validation forecasts and the in-sample ones are the same too; only the test's differ.
+    plain, changed = (pd.read_csv(runs[name] / "predictions.csv") for name in ("plain", "test"))
+    before_test = plain["split"] != "test"
+    np.testing.assert_array_equal(plain.loc[before_test, "prediction"], changed.loc[before_test, "prediction"])
+    assert not np.allclose(plain.loc[~before_test, "prediction"], changed.loc[~before_test, "prediction"])
+
+
+def test_the_refit_learns_from_the_validation_period(runs, keras):
+    """Members are trained on training + validation: values moved in the validation period move their weights."""
+    plain, moved = _weights(runs["plain"], keras), _weights(runs["validation"], keras)
+    assert any(not np.array_equal(a, b) for first, second in zip(plain, moved) for a, b in zip(first, second))
+
+
+def test_a_member_is_configured_to_train_on_training_and_validation_only(runs, compose_config):
+    from lstmts.runs import runner
+
+    member = yaml.safe_load((runs["plain"] / "members" / "1" / "config.yaml").read_text())
+    assert member["split"]["validation_fraction"] == 0.0 and member["training"]["patience"] is None
+    candidates = pd.read_csv(runs["plain"] / "candidates.csv")
+    chosen = candidates[candidates["member"] == 1].iloc[0]
+    assert member["training"]["epochs"] == chosen["best_epoch"] and member["framing"]["look_back"] == chosen["look_back"]
+    prepared = runner.prepare(compose_config(*QUICK, *_data(airline_csv())))
+    from omegaconf import OmegaConf
+
+    trained_on = runner.prepare(OmegaConf.create(member)).periods
+    assert trained_on.train[-1] == prepared.periods.split - 1  # the last validation value, never a test value
+    assert len(trained_on.validation) == 0
+
+
+def test_the_runs_forecasts_are_the_median_of_its_members(runs, keras):
+    """Each member's one-step forecasts of the test period, computed here from its folder; their median is the run's."""
+    from omegaconf import OmegaConf
+
+    from lstmts.data.transforms import Pipeline
+    from lstmts.models.forecaster import Forecaster
+
+    folder = runs["plain"]
+    values = pd.read_csv(airline_csv())["Passengers"].to_numpy(dtype=float)
+    predictions = pd.read_csv(folder / "predictions.csv")
+    test = predictions["split"] == "test"
+    targets = np.flatnonzero(np.isin(pd.read_csv(airline_csv())["Month"], predictions.loc[test, "date"].str[:7]))
+    members = []
+    for member in sorted((folder / "members").iterdir()):
+        config = OmegaConf.create(yaml.safe_load((member / "config.yaml").read_text()))
+        forecaster = Forecaster(keras.saving.load_model(member / "model.keras", compile=False),
+                                Pipeline.from_json((member / "transforms.json").read_text()),
+                                config.framing.look_back, config.framing.lags_as, False, config.training.batch_size)
+        members.append(forecaster.paths(values, targets, 1)[:, 0])
+    assert len(members) == 2
+    by_hand = (members[0] + members[1]) / 2  # the median of two is their mean
+    np.testing.assert_allclose(predictions.loc[test, "prediction"], by_hand, rtol=1e-9)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["kind"] == "auto" and len(metrics["auto"]["ensemble"]) == 2
+    assert metrics["auto"]["rerun_best"].startswith("lstmts ")
+
+
+def test_lstmts_forecast_of_an_auto_run_is_the_median_of_its_members(runs):
+    from lstmts.commands.forecast import forecast_run
+
+    frame = forecast_run(runs["plain"], 4)
+    assert list(frame["step"]) == [1, 2, 3, 4] and np.isfinite(frame["forecast"]).all()
+    assert (runs["plain"] / "forecast-4.csv").exists()
+
+
+def test_median_of_members_by_hand():
+    members = [np.array([1.0, 5.0, 2.0]), np.array([3.0, 1.0, 2.0]), np.array([2.0, 2.0, 9.0])]
+    np.testing.assert_array_equal(auto.median_of(members), [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(auto.median_of([np.array([[1.0, 4.0]]), np.array([[3.0, 0.0]])]), [[2.0, 2.0]])
+
+
+def test_horizon_rmse_scores_each_step_on_targets_before_the_test_period_only():
+    values = np.arange(20, dtype=float)
+    origins = np.array([14, 15, 16, 17])
+    # Each path is its origin's true values plus an error of (row + 1) at every step.
+    paths = np.stack([values[o:o + 3] + row + 1 if o + 3 <= 20 else np.r_[values[o:20], [99] * (o + 3 - 20)] + row + 1
+                      for row, o in enumerate(origins)])
+    scores = auto.horizon_rmse(paths, origins, values, stop=18, horizons=[1, 3])
+    assert scores[1] == pytest.approx(np.sqrt(np.mean(np.array([1, 2, 3, 4]) ** 2)))
+    assert scores[3] == pytest.approx(np.sqrt(np.mean(np.array([1, 2]) ** 2)))  # targets 16 and 17; 18, 19 are test
+
+
+def test_validation_horizons_keep_those_that_fit():
+    assert auto.validation_horizons([1, 3, 6, 12], 19) == [1, 3, 6, 12]
+    assert auto.validation_horizons([3, 6, 12], 5) == [1, 3]
+    assert auto.validation_horizons([], 5) == [1]
+
+
+@pytest.mark.parametrize("positive, season, expected", [
+    (True, 12, [("log", "diff1", "standard"), ("log", "diff12", "standard"), ("log", "diff12", "diff1", "standard"),
+                ("diff1", "standard")]),
+    (False, 4, [("diff1", "standard"), ("diff4", "standard"), ("diff4", "diff1", "standard")]),
+    (False, 1, [("diff1", "standard")]),
+    (True, 7, [("log", "diff1", "standard"), ("log", "diff7", "standard"), ("log", "diff7", "diff1", "standard"),
+               ("diff1", "standard")]),
+])
+def test_every_transform_option_differences_the_series_and_follows_the_season(positive, season, expected):
+    options = transform_options(positive, season)
+    assert options == expected
+    assert all(any(t.startswith("diff") for t in option) for option in options)  # never held to the training range
+
+
+@pytest.mark.parametrize("season, horizon, look_back", [(12, 12, 12), (12, 18, 18), (1, 6, 6), (1, 1, 4), (4, 8, 8),
+                                                        (48, 48, 48), (7, 28, 28)])
+def test_the_first_look_back_covers_a_season_and_the_horizon(season, horizon, look_back):
+    assert base_look_back(season, horizon) == look_back
+
+
+def test_stages_search_one_dimension_at_a_time_from_the_best():
+    first = Candidate(transforms=("diff1", "standard"), look_back=6)
+    dimensions = dict(stages(first, season=1, horizon=1, positive=False))
+    assert dimensions["look_back"] == [3, 12] and dimensions["strategy"] == []
+    assert dict(stages(first, season=1, horizon=6, positive=False))["strategy"] == ["direct"]
+    assert [c.units for c in neighbours(first, "units", [16, 32, 64])] == [16, 64]
+
+
+def test_a_candidates_overrides_compose_to_the_config_it_applies(compose_config):
+    candidate = Candidate(transforms=("log", "diff12", "standard"), look_back=24, lags_as="features", units=16,
+                          layers=2, strategy="direct")
+    base = compose_config("experiment=auto")
+    applied = candidate.apply(base)
+    composed = compose_config("experiment=auto", *(o.strip("'") for o in candidate.overrides()))
+    for key in ("protocol.transforms", "framing.look_back", "framing.lags_as", "framing.strategy", "model.units",
+                "model.layers", "model.stateful"):
+        assert _select(composed, key) == _select(applied, key), key
+
+
+def _select(cfg, key):
+    from omegaconf import OmegaConf
+
+    value = OmegaConf.select(cfg, key)
+    return list(value) if hasattr(value, "__len__") and not isinstance(value, str) else value
+
+
+def test_the_log_form_is_chosen_from_the_training_values_only(compose_config, tmp_path):
+    """A zero in the test period does not take the log candidates away; they fail alone, with a note."""
+    from lstmts.runs import runner
+
+    def zero_at_the_end(values):
+        values[-1] = 0.0
+        return values
+
+    path = _csv(tmp_path, "zero.csv", zero_at_the_end)
+    runner.run(compose_config(*QUICK, *_data(path), "auto.max_trials=5"), tmp_path / "run", body=auto._auto)
+    candidates = pd.read_csv(tmp_path / "run" / "candidates.csv")
+    assert candidates["transforms"].iloc[0] == "log,diff1,standard"
+
+
+def test_auto_without_a_validation_period_or_with_covariates_is_one_line(compose_config, tmp_path):
+    from lstmts.runs import runner
+
+    with pytest.raises(UserError, match="split.validation_fraction"):
+        runner.run(compose_config(*QUICK, "split.validation_fraction=0"), tmp_path / "a", body=auto._auto)
+    with pytest.raises(UserError, match="covariates"):
+        runner.run(compose_config(*QUICK, "data.calendar=true"), tmp_path / "b", body=auto._auto)
