@@ -187,3 +187,56 @@ def test_the_linear_filter_continues_the_kalman_filters_forecasts_on_long_series
     continued = classical._arima(values, 2000, order, seasonal_order)
     np.testing.assert_allclose(continued[2000:], exact[2000:], rtol=1e-6)
     np.testing.assert_array_equal(continued[:2000], exact[:2000])
+
+
+@pytest.mark.parametrize("method, fit_end, length, season, every, points", [
+    ("theta", 96, 144, 12, "auto", [96, 108, 120, 132]),
+    ("ets", 96, 144, 12, "auto", [96, 108, 120, 132]),
+    ("sarima", 468, 624, 52, "auto", [468, 520, 572]),
+    ("holt_winters", 60, 80, 1, "auto", list(range(60, 80))),  # no season: every step, at most 20 times
+    ("theta", 100, 1100, 7, "auto", list(range(100, 1100, 50))),  # at most 20 refits
+    ("ets", 96, 144, 12, 5, list(range(96, 144, 5))),
+    ("theta", 96, 144, 12, 0, [96]),
+])
+def test_refit_points_by_hand(method, fit_end, length, season, every, points):
+    from lstmts.evaluation.classical import DEFAULTS, refit_points
+
+    assert refit_points(method, fit_end, length, season, {**DEFAULTS, "refit_every": every}) == points
+
+
+@pytest.mark.parametrize("season", [4, 12])
+def test_theta_is_fitted_again_each_season_on_the_values_before(season):
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    values = _seasonal_series(season, 144)
+    forecasts = classical_forecasts(values, 96, season, {**SETTINGS, "methods": ["theta"]})["theta"]
+    for origin in (96 + season, 96 + 2 * season):
+        model = ThetaModel(values[:origin], period=season, deseasonalize=True, use_test=False, method="multiplicative")
+        assert forecasts[origin] == pytest.approx(float(model.fit().forecast(1).iloc[0]), rel=1e-6)
+
+
+@pytest.mark.parametrize("season", [1, 4, 12, 52])
+def test_a_level_shift_in_the_test_period_is_followed_by_every_baseline_within_one_season(season):
+    length = 52 * 12 if season == 52 else 240
+    fit_end = int(length * 0.6)
+    values = _seasonal_series(season, length)
+    shift_at = fit_end + 10
+    values[shift_at:] += 40.0  # four times the seasonal amplitude
+    forecasts = classical_forecasts(values, fit_end, season, SETTINGS)
+    # Within one season (or, without one, the auto refit interval of 96 / 20 -> 5 steps, and 5 more).
+    after = np.arange(shift_at + (season if season > 1 else 10), length)
+    for name, forecast in forecasts.items():
+        assert not isinstance(forecast, str), (name, forecast)
+        assert abs(np.mean(values[after] - forecast[after])) < 4.0, name
+        assert rmse(values[after], forecast[after]) < 8.0, name
+
+
+def test_the_forms_are_chosen_from_the_fit_window_only():
+    """A non-positive value after the fit window changes no form: forecasts made before it stay the same."""
+    values = _seasonal_series(12, 144)
+    changed = values.copy()
+    changed[-1] = -5.0
+    settings = {**SETTINGS, "methods": ["theta", "ets"]}
+    before, after = classical_forecasts(values, 96, 12, settings), classical_forecasts(changed, 96, 12, settings)
+    for name in ("theta", "ets"):
+        np.testing.assert_allclose(before[name][96:], after[name][96:], rtol=1e-9)

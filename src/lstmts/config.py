@@ -209,6 +209,9 @@ def _validate_baselines(baselines: DictConfig) -> None:
         value = baselines.get(key)
         _check(isinstance(value, (int, float)) and not isinstance(value, bool) and value > low,
                f"baselines.{key}={value!r} is impossible; use a number > {low}")
+    every = baselines.get("refit_every", "auto")
+    _check(every == "auto" or (isinstance(every, int) and not isinstance(every, bool) and every >= 0),
+           f"baselines.refit_every={every!r} is impossible; use auto, 0 (never) or a whole number of steps")
     if "holt_winters" in methods:
         hw = baselines.get("holt_winters")
         _check(isinstance(hw, DictConfig) and hw.get("trend") in (None, "add", "mul") and hw.get("seasonal") in (None, "add", "mul"),

