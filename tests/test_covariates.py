@@ -143,6 +143,36 @@ def test_a_backtest_origin_never_sees_values_after_it_past_covariates_included(c
     assert not np.allclose(before[2], moved[2])
 
 
+def test_between_refits_a_backtest_forecast_takes_the_covariates_of_its_own_origin(compose_config, promo_csv):
+    from lstmts.runs import backtest
+
+    common = ("data.covariates.future=[promo]", "data.calendar=true", "training.epochs=2", "evaluation=backtest",
+              "evaluation.horizon=3", "evaluation.refit_every=3")
+    origins = np.array([320, 321, 322])
+    # Both windows refit once, on values 0..319; a sliding window's later histories start later, but a
+    # look_back-7 model forecasts from the last 7 values and the covariates at its targets' dates alone.
+    expanding = _cfg(compose_config, promo_csv, *common)
+    sliding = _cfg(compose_config, promo_csv, *common, "evaluation.window=sliding")
+    series = load_series(expanding.data, promo_csv)
+    grown, _ = backtest.lstm_paths(expanding, series, origins, 3)
+    slid, _ = backtest.lstm_paths(sliding, series, origins, 3)
+    assert np.isfinite(grown).all()
+    np.testing.assert_allclose(slid, grown, rtol=1e-6)
+
+    # Past-only covariates: every origin forecasts one step, with the footfall up to that origin.
+    cfg = _cfg(compose_config, promo_csv, "data.covariates.past=[footfall]", "training.epochs=2", "evaluation=backtest",
+               "evaluation.horizon=1", "evaluation.refit_every=3", "horizons=[1]")
+    validate(cfg)
+    series = load_series(cfg.data, promo_csv)
+    before, _ = backtest.lstm_paths(cfg, series, origins, 1)
+    assert np.isfinite(before).all()
+    past = series.covariates.past.copy()
+    past[320] += 50  # after origin 320, before 321 and 322
+    moved, _ = backtest.lstm_paths(cfg, dataclasses.replace(series, covariates=dataclasses.replace(series.covariates,
+                                                                                                   past=past)), origins, 1)
+    assert moved[0] == before[0] and moved[1] != before[1] and moved[2] != before[2]
+
+
 def test_a_covariate_equal_to_the_target_ahead_is_refused(compose_config, promo_csv, tmp_path):
     frame = pd.read_csv(promo_csv)
     for name, column in (("tomorrow", frame["sales"].shift(-1)), ("in_a_week", 2 * frame["sales"].shift(-7) + 1),

@@ -54,7 +54,9 @@ def lstm_paths(cfg: DictConfig, series, origins: np.ndarray, horizon: int, conso
             else:
                 refitted = runner.refit(cfg, history, console)
             seconds.append(time.perf_counter() - start)
-        paths[row] = refitted.forecast(history.values, horizon)
+        # Between refits the last model forecasts from this origin: with this history's covariates, on its scaling.
+        covariates, _ = runner.scale_covariates(cfg, history, len(history.values), refitted.scaling)
+        paths[row] = refitted.forecast(history.values, horizon, covariates)
     return paths, seconds
 
 

@@ -48,14 +48,18 @@ class Prepared:
     scaling: Scaling | None = None
 
 
-def scale_covariates(cfg: DictConfig, series: Series, stop: int) -> tuple[Scaled | None, Scaling | None]:
-    """Return the series' covariates scaled on positions before `stop`, calendar rows reaching past the end, and the scaling."""
+def scale_covariates(cfg: DictConfig, series: Series, stop: int,
+                     scaling: Scaling | None = None) -> tuple[Scaled | None, Scaling | None]:
+    """Return the series' covariates scaled on positions before `stop`, calendar rows reaching past the end, and the scaling.
+
+    With `scaling` (one fitted earlier, as a refit's at a later backtest origin), it is used as it is.
+    """
     if series.covariates is None:
         return None, None
     reach = max([*(cfg.get("horizons") or []), cfg.intervals.steps, model_outputs(cfg),
                  *([cfg.evaluation.horizon] if cfg.get("evaluation") is not None else [])])
     covariates = extend_calendar(series.covariates, series.labels, series.frequency, reach)
-    scaling = Scaling.fit(covariates, stop)
+    scaling = scaling or Scaling.fit(covariates, stop)
     return Scaled.of(covariates, scaling), scaling
 
 
