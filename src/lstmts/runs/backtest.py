@@ -140,7 +140,9 @@ def _backtest(cfg: DictConfig, out_dir: Path, console) -> dict:
     files.write_csv(out_dir / "backtest.csv", frame)
     plots.plot_backtest(out_dir / "backtest.png", frame, list(methods))
     lstm = scores.pop("lstm")
+    warnings = runner.warnings_of(prepared)
     return {
+        **({"warnings": warnings} if warnings else {}),
         "test_rmse": lstm["rmse_by_horizon"].get("1"),
         "test_rmse_by_horizon": lstm["rmse_by_horizon"],
         "baselines": {

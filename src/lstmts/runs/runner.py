@@ -16,7 +16,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from lstmts.config import airline_csv, check_stateful_batches, layer_units, validate
-from lstmts.data.covariates import Scaled, Scaling, extend_calendar
+from lstmts.data.covariates import Scaled, Scaling, covariate_warnings, extend_calendar
 from lstmts.data.framing import Periods, Windows, make_windows, plan_periods
 from lstmts.data.frequency import season_for
 from lstmts.data.series import Series, load_series
@@ -111,6 +111,17 @@ def model_outputs(cfg: DictConfig) -> int:
 
 def _training_end(periods: Periods) -> int:
     return int(periods.validation[0]) if len(periods.validation) else periods.split
+
+
+def warnings_of(prepared: Prepared) -> list[str]:
+    """Return one line per covariate that looks like a leak or leaves its training range (see covariate_warnings)."""
+    series = prepared.series
+    if series.covariates is None:
+        return []
+    lines = covariate_warnings(series.values, series.covariates, series.labels, _training_end(prepared.periods))
+    for line in lines:
+        log.warning("%s", line)
+    return lines
 
 
 def _versions() -> dict:
@@ -561,6 +572,9 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     metrics["frequency"] = series.frequency.name
     metrics["season_length"] = prepared.season_length
     metrics["protocol"] = cfg.protocol.get("name")
+    warnings = warnings_of(prepared)
+    if warnings:
+        metrics["warnings"] = warnings
     if cfg.training.repeats > 1:
         metrics["repeats"] = repeat_scores(series.values, targets, [(seed, p) for seed, _, p in per_seed])
     if ensemble["paths"] is not None:
