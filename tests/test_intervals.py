@@ -71,3 +71,26 @@ def test_a_run_reports_intervals_and_their_test_coverage(compose_config, tmp_pat
     assert metrics["intervals"]["test_coverage"]["95"] == pytest.approx(inside)
     assert frame.loc[frame["split"] != "test", "lower_80"].isna().all()
     assert set(metrics["intervals"]["test_coverage_by_horizon"]["80"]) == {"1", "2"}
+
+
+def test_the_intervals_are_calibrated_on_targets_before_the_test_period_only(compose_config, tmp_path):
+    from lstmts.config import airline_csv
+    from lstmts.runs.runner import run
+
+    frame = pd.read_csv(airline_csv())
+    column = frame.columns[-1]
+    saved = {}
+    for name, factor in (("plain", 1.0), ("test-times-10", 10.0)):
+        changed = frame.copy()
+        changed.loc[96:, column] = changed.loc[96:, column] * factor  # the test part: 96 = 0.67 x 144
+        path = tmp_path / f"{name}.csv"
+        changed.to_csv(path, index=False)
+        cfg = compose_config("data=csv", f"data.path={path}", f"data.column={column}", f"data.date_column={frame.columns[0]}",
+                             "training.epochs=2", "baselines.classical=false", "horizons=[1,3]", "intervals.steps=3",
+                             "split.validation_fraction=0.2", "report.tensorboard=false")
+        metrics = run(cfg, tmp_path / name)
+        assert metrics["intervals"]["calibrated_on"] == "validation"
+        saved[name] = json.loads((tmp_path / name / "intervals.json").read_text())
+    # The validation period's h-step errors stop where it ends: the test values never move a width.
+    assert saved["plain"]["widths"] == saved["test-times-10"]["widths"]
+    assert saved["plain"]["calibration_targets"] == saved["test-times-10"]["calibration_targets"]
