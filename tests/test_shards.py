@@ -48,6 +48,9 @@ def test_a_shard_set_with_one_shard_twice_and_one_missing_is_not_merged(tmp_path
     three = [_record(tmp_path, "s0", 0, 3), _record(tmp_path, "s0-again", 0, 3), _record(tmp_path, "s2", 2, 3)]
     kept, notes, _ = merge_shards(three)
     assert kept == three and "missing [1], shard(s) [0] twice" in notes[0]
+    beyond = [_record(tmp_path, "b0", 0), _record(tmp_path, "b1", 1), _record(tmp_path, "b2", 2)]
+    assert merge_shards(beyond)[1] == ["collection tiny in 2 shards: found shard(s) [0, 1, 2], shard(s) [2] not among"
+                                       " 0 .. 1; shown one by one, not merged"]
     whole = [_record(tmp_path, "w0", 0), _record(tmp_path, "w1", 1)]
     kept, notes, tables = merge_shards(whole)
     assert notes == [] and len(kept) == 1 and kept[0].metrics["collection"]["scored"] == 2

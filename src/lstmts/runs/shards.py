@@ -72,7 +72,9 @@ def merge_shards(records: list[RunRecord]) -> tuple[list[RunRecord], list[str], 
         if found != list(range(shards)):
             missing = sorted(set(range(shards)) - set(found))
             twice = sorted({shard for shard in found if found.count(shard) > 1})
-            problems = [f"missing {missing}"] * bool(missing) + [f"shard(s) {twice} twice"] * bool(twice)
+            unknown = sorted(set(found) - set(range(shards)))
+            problems = ([f"missing {missing}"] * bool(missing) + [f"shard(s) {twice} twice"] * bool(twice)
+                        + [f"shard(s) {unknown} not among 0 .. {shards - 1}"] * bool(unknown))
             notes.append(f"collection {name} in {shards} shards: found shard(s) {found}, {', '.join(problems)};"
                          f" shown one by one, not merged")
             continue
