@@ -189,7 +189,7 @@ def test_between_refits_a_backtest_forecast_takes_the_covariates_of_its_own_orig
 def test_a_covariate_equal_to_the_target_ahead_is_refused(compose_config, promo_csv, tmp_path):
     frame = pd.read_csv(promo_csv)
     for name, column in (("tomorrow", frame["sales"].shift(-1)), ("in_a_week", 2 * frame["sales"].shift(-7) + 1),
-                         ("copy", frame["sales"])):
+                         ("copy", frame["sales"]), ("negated", 500 - 3 * frame["sales"].shift(-2))):
         path = tmp_path / f"{name}.csv"
         frame.assign(**{name: column.fillna(0.0)}).to_csv(path, index=False)
         cfg = _cfg(compose_config, path, f"data.covariates.future=[{name}]")
