@@ -364,13 +364,14 @@ def test_seasonal_naive_of_a_collection_scored_by_hand(collection_runs):
     assert series.loc["b", "seasonal_naive_smape"] == pytest.approx(competition.smape(values[54:], values[42:48]))
 
 
-def test_a_collection_series_mase_is_scaled_by_its_training_part_by_hand(collection_runs):
+def test_a_collection_series_is_scored_against_its_own_training_errors_by_hand(collection_runs):
     folder, _ = collection_runs["global"]
     series = pd.read_csv(folder / "series.csv").set_index("series")
     full = pd.read_csv(folder.parent / "long.csv")
     values = full[full["id"] == "b"].sort_values("month")["y"].to_numpy()
     train, test = values[:54], values[54:]
-    scale = np.mean(np.abs(train[12:] - train[:-12]))  # the seasonal naive error inside the 54 training values
+    # MASE: over the seasonal naive error inside the 54 training values, never the test part.
+    scale = np.mean(np.abs(train[12:] - train[:-12]))
     assert series.loc["b", "seasonal_naive_mase"] == pytest.approx(np.mean(np.abs(test - values[42:48])) / scale)
     assert series.loc["b", "naive_mase"] == pytest.approx(np.mean(np.abs(test - train[-1])) / scale)
 
