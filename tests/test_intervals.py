@@ -33,6 +33,14 @@ def test_conformal_width_is_the_ceil_n_plus_1_level_smallest_absolute_error():
     assert widths["50"][1] == pytest.approx(2.0)  # ceil(1.5) = 2nd
 
 
+def test_conformal_width_of_rank_one_is_the_smallest_error_and_non_finite_errors_do_not_count():
+    # n = 1 finite error (NaN and inf left out): ceil(2 * 0.5) = 1st smallest; ceil(2 * 0.8) = 2 > 1: none.
+    widths = conformal_quantiles([np.array([-3.0, np.nan, np.inf])], levels=(0.5, 0.8))
+    assert widths == {"50": [3.0], "80": [None]}
+    # n = 3: ceil(4 * 0.25) = 1st smallest.
+    assert conformal_quantiles([np.array([0.7, -0.2, 0.4])], levels=(0.25,)) == {"25": [pytest.approx(0.2)]}
+
+
 def test_bounds_absolute_and_relative():
     lower, upper = bounds(np.array([100.0, 200.0]), 0.1, relative=True)
     np.testing.assert_allclose(lower, [90, 180])
