@@ -53,12 +53,19 @@ def test_bounds_absolute_and_relative():
 def test_path_bounds_reuse_the_last_calibrated_width_beyond_it():
     lower, upper = path_bounds(np.array([10.0, 10, 10, 10]), [1.0, 2.0], relative=False)
     np.testing.assert_allclose(upper - lower, [2, 4, 4, 4])
+    # A horizon without a width has no band; beyond the calibrated ones the last known width is used.
+    lower, upper = path_bounds(np.array([10.0, 10, 10, 10]), [1.0, None], relative=False)
+    np.testing.assert_allclose(upper - lower, [2, np.nan, 2, 2])
+    lower, upper = path_bounds(np.array([10.0, 10]), [None, None], relative=False)
+    assert np.isnan(lower).all() and np.isnan(upper).all() and len(lower) == 2
 
 
 def test_coverage_counts_the_actual_values_inside():
     actual = np.array([1.0, 2, 3, 4])
     assert coverage(actual, np.array([0.0, 2.5, 2.5, 5]), np.array([2.0, 3, 3.5, 6])) == pytest.approx(0.5)
     assert coverage(actual, np.full(4, np.nan), np.full(4, np.nan)) is None
+    # The interval is closed: a value on either bound is inside; steps without a band are not counted.
+    assert coverage(actual, np.array([1.0, 0, 3.5, np.nan]), np.array([1.5, 2, 4, np.nan])) == pytest.approx(2 / 3)
 
 
 def test_a_run_reports_intervals_and_their_test_coverage(compose_config, tmp_path):

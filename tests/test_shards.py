@@ -29,7 +29,15 @@ def test_a_merged_share_counts_strict_wins_only():
     assert list(table["series"]) == ["a", "b", "c", "d"]
     assert metrics["baselines"]["naive"]["share_beaten_by_lstm"] == pytest.approx(2 / 4)
     assert metrics["test_smape"] == pytest.approx(3.0) and metrics["baselines"]["naive"]["test_smape"] == pytest.approx(3.5)
-    assert metrics["collection"]["scored"] == 4 and metrics["updates"] == 20
+    assert metrics["collection"]["scored"] == 4 and metrics["updates"] == 20 and metrics["train_seconds"] == 2.0
+    assert metrics["collection"]["baseline_seconds"] == 1.0 and metrics["collection"]["shards"] == 2
+
+
+def test_a_skipped_series_counts_in_the_merged_table_but_not_in_the_means():
+    skipped = pd.DataFrame({"series": ["z"], "status": "skipped: too short"})
+    metrics, table = merged_metrics([_table(["a"], [1.0], [2.0]), skipped], [_part(0), _part(1)])
+    assert len(table) == 2 and metrics["collection"]["scored"] == 1 and metrics["collection"]["skipped"] == 1
+    assert metrics["test_smape"] == 1.0 and metrics["baselines"]["naive"]["share_beaten_by_lstm"] == 1.0
 
 
 def _record(tmp_path: Path, folder: str, shard: int, shards: int = 2) -> RunRecord:
@@ -54,3 +62,16 @@ def test_a_shard_set_with_one_shard_twice_and_one_missing_is_not_merged(tmp_path
     whole = [_record(tmp_path, "w0", 0), _record(tmp_path, "w1", 1)]
     kept, notes, tables = merge_shards(whole)
     assert notes == [] and len(kept) == 1 and kept[0].metrics["collection"]["scored"] == 2
+
+
+def test_shards_merge_whatever_their_hydra_settings_and_from_their_metrics_alone(tmp_path):
+    first, second = _record(tmp_path, "h0", 0), _record(tmp_path, "h1", 1)
+    first.config["hydra.job.num"], second.config["hydra.job.num"] = 0, 1
+    del second.config["data.shard"]  # the shard number is then read from metrics.json
+    kept, notes, _ = merge_shards([first, second])
+    assert notes == [] and len(kept) == 1 and kept[0].config["data.shard"] == "all"
+
+
+def test_unsharded_collection_runs_are_never_merged(tmp_path):
+    runs = [_record(tmp_path, "one", 0, shards=1), _record(tmp_path, "other", 0, shards=1)]
+    assert merge_shards(runs) == (runs, [], {})
