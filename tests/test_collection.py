@@ -369,6 +369,39 @@ def test_seasonal_naive_of_a_collection_scored_by_hand(collection_runs):
     assert series.loc["b", "seasonal_naive_smape"] == pytest.approx(competition.smape(values[54:], values[42:48]))
 
 
+def test_a_collection_series_is_scored_against_its_own_training_errors_by_hand(collection_runs):
+    folder, _ = collection_runs["global"]
+    series = pd.read_csv(folder / "series.csv").set_index("series")
+    full = pd.read_csv(folder.parent / "long.csv")
+    values = full[full["id"] == "b"].sort_values("month")["y"].to_numpy()
+    train, test = values[:54], values[54:]
+    # MASE: over the seasonal naive error inside the 54 training values, never the test part.
+    scale = np.mean(np.abs(train[12:] - train[:-12]))
+    assert series.loc["b", "seasonal_naive_mase"] == pytest.approx(np.mean(np.abs(test - values[42:48])) / scale)
+    assert series.loc["b", "naive_mase"] == pytest.approx(np.mean(np.abs(test - train[-1])) / scale)
+
+
+@pytest.mark.parametrize("scope", ["global", "local"])
+def test_a_collection_lstm_forecast_does_not_move_when_the_test_part_does(tmp_path, compose_config, scope):
+    from lstmts.runs.collection import run_collection
+
+    frame = _long_csv(tmp_path / "long.csv", {"a": 48, "b": 60})
+    last = frame.groupby("id")["month"].transform(lambda months: months >= sorted(months)[-6])
+    frame.loc[last, "y"] *= 10  # the 6 test values of each series
+    frame.to_csv(tmp_path / "changed.csv", index=False)
+    forecasts = []
+    for name in ("long", "changed"):
+        cfg = compose_config("data=collection", f"data.path={tmp_path / f'{name}.csv'}", "data.id_column=id",
+                             "data.date_column=month", "data.value_column=y", "data.horizon=6", "framing=timesteps",
+                             "framing.look_back=12", "training.epochs=2", "training.batch_size=8", "model.units=4",
+                             "collection.baselines=[naive]", f"collection={scope}")
+        run_collection(cfg, tmp_path / name)
+        forecasts.append(pd.read_csv(tmp_path / name / "forecasts.csv"))
+    # Each series' scale, the windows and the training see the training part only.
+    np.testing.assert_array_equal(forecasts[0]["lstm"], forecasts[1]["lstm"])
+    assert not np.allclose(forecasts[0]["actual"], forecasts[1]["actual"])
+
+
 def test_local_models_and_validation_runs(collection_runs):
     _, local = collection_runs["local"]
     # A model per series with a whole training window: c and f have none.

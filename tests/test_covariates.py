@@ -104,6 +104,19 @@ def test_a_forecast_beyond_the_data_takes_the_future_promotions_at_their_dates(p
     assert promoted["forecast"][4] - quiet["forecast"][4] > 15
 
 
+def test_a_forecast_with_future_values_far_outside_their_training_range_warns(promo_run, tmp_path, capsys):
+    from lstmts.commands.forecast import forecast_run, main
+
+    assert forecast_run(promo_run, 3, future=_future(tmp_path / "plain.csv", [0, 1, 0])).attrs["warnings"] == []
+    huge = _future(tmp_path / "huge.csv", [0, 0, 1_000_000])
+    frame = forecast_run(promo_run, 3, future=huge)
+    assert len(frame.attrs["warnings"]) == 1
+    assert "'promo' is 1e+06 at 2024-02-28" in frame.attrs["warnings"][0]
+    assert "0 .. 1" in frame.attrs["warnings"][0]
+    assert main([str(promo_run), "--steps", "3", "--future", str(huge)]) == 0
+    assert "warning: covariate 'promo' is 1e+06" in capsys.readouterr().out
+
+
 def test_forecast_refuses_missing_future_values_with_one_line(promo_run, tmp_path):
     from lstmts.commands.forecast import forecast_run
 
@@ -143,10 +156,40 @@ def test_a_backtest_origin_never_sees_values_after_it_past_covariates_included(c
     assert not np.allclose(before[2], moved[2])
 
 
+def test_between_refits_a_backtest_forecast_takes_the_covariates_of_its_own_origin(compose_config, promo_csv):
+    from lstmts.runs import backtest
+
+    common = ("data.covariates.future=[promo]", "data.calendar=true", "training.epochs=2", "evaluation=backtest",
+              "evaluation.horizon=3", "evaluation.refit_every=3")
+    origins = np.array([320, 321, 322])
+    # Both windows refit once, on values 0..319; a sliding window's later histories start later, but a
+    # look_back-7 model forecasts from the last 7 values and the covariates at its targets' dates alone.
+    expanding = _cfg(compose_config, promo_csv, *common)
+    sliding = _cfg(compose_config, promo_csv, *common, "evaluation.window=sliding")
+    series = load_series(expanding.data, promo_csv)
+    grown, _ = backtest.lstm_paths(expanding, series, origins, 3)
+    slid, _ = backtest.lstm_paths(sliding, series, origins, 3)
+    assert np.isfinite(grown).all()
+    np.testing.assert_allclose(slid, grown, rtol=1e-6)
+
+    # Past-only covariates: every origin forecasts one step, with the footfall up to that origin.
+    cfg = _cfg(compose_config, promo_csv, "data.covariates.past=[footfall]", "training.epochs=2", "evaluation=backtest",
+               "evaluation.horizon=1", "evaluation.refit_every=3", "horizons=[1]")
+    validate(cfg)
+    series = load_series(cfg.data, promo_csv)
+    before, _ = backtest.lstm_paths(cfg, series, origins, 1)
+    assert np.isfinite(before).all()
+    past = series.covariates.past.copy()
+    past[320] += 50  # after origin 320, before 321 and 322
+    moved, _ = backtest.lstm_paths(cfg, dataclasses.replace(series, covariates=dataclasses.replace(series.covariates,
+                                                                                                   past=past)), origins, 1)
+    assert moved[0] == before[0] and moved[1] != before[1] and moved[2] != before[2]
+
+
 def test_a_covariate_equal_to_the_target_ahead_is_refused(compose_config, promo_csv, tmp_path):
     frame = pd.read_csv(promo_csv)
     for name, column in (("tomorrow", frame["sales"].shift(-1)), ("in_a_week", 2 * frame["sales"].shift(-7) + 1),
-                         ("copy", frame["sales"])):
+                         ("copy", frame["sales"]), ("negated", 500 - 3 * frame["sales"].shift(-2))):
         path = tmp_path / f"{name}.csv"
         frame.assign(**{name: column.fillna(0.0)}).to_csv(path, index=False)
         cfg = _cfg(compose_config, path, f"data.covariates.future=[{name}]")
@@ -201,3 +244,78 @@ def test_covariates_train_and_forecast_with_every_framing(compose_config, promo_
     assert quiet["forecast"][0] == promoted["forecast"][0] and quiet["forecast"][1] != promoted["forecast"][1]
     refitted = forecast_run(tmp_path, 3, refit=True, future=tmp_path / "promo.csv")
     assert np.isfinite(refitted["forecast"]).all()
+
+
+def _columns(past: dict | None = None, future: dict | None = None):
+    from lstmts.data.covariates import Covariates
+
+    past, future = past or {}, future or {}
+    rows = len(next(iter({**past, **future}.values())))
+    matrix = lambda columns: np.column_stack(list(columns.values())) if columns else np.zeros((rows, 0))  # noqa: E731
+    return Covariates(tuple(past), tuple(future), matrix(past), matrix(future))
+
+
+def test_a_near_copy_of_the_target_or_of_its_change_is_warned_about_on_the_training_part():
+    from lstmts.data.covariates import covariate_warnings
+
+    target = np.array([3.0, 5, 4, 8, 6, 9, 7, 12, 10, 11, 0, 0])  # the last two: test values, never looked at
+    labels = pd.RangeIndex(len(target))
+    noise = np.array([0.01, -0.02, 0.0, 0.02, -0.01, 0.01, 0.0, -0.02, 0.01, 0.0, 5, -5])
+    change = np.concatenate([[0.0], np.diff(target)])
+    covariates = _columns(past={"doubled": 2 * target + 1 + noise},
+                          future={"negated": -target, "change": change + noise,
+                                  "unrelated": np.array([1.0, 0, 0, 1, 1, 0, 1, 0, 0, 1, 0, 1])})
+    lines = covariate_warnings(target, covariates, labels, stop=10)
+    assert len(lines) == 3 and all("\n" not in line for line in lines)
+    assert "'doubled'" in lines[0] and "correlation 1.00" in lines[0] and "the target" in lines[0]
+    assert "'negated'" in lines[1] and "correlation -1.00" in lines[1]
+    assert "'change'" in lines[2] and "change" in lines[2]
+    # Correlated 0.98 over the training part: no warning.
+    loose = target + np.array([1.0, -1, 1, -1, 1, -1, 1, -1, 1, -1, 0, 0]) * 0.5
+    assert np.corrcoef(loose[:10], target[:10])[0, 1] < 0.99
+    assert covariate_warnings(target, _columns(future={"loose": loose}), labels, stop=10) == []
+
+
+def test_a_covariate_far_outside_its_training_range_is_warned_about():
+    from lstmts.data.covariates import covariate_warnings
+
+    target = np.arange(12.0) % 5
+    labels = pd.date_range("2024-01-01", periods=12, freq="D")
+    inside = np.array([0.0, 1, 2, 1, 0, 1, 2, 1, 0, 1, 2 + 20, -20])  # range 0..2, width 2: up to 22 and down to -20
+    huge = np.array([0.0, 1, 2, 1, 0, 1, 2, 1, 0, 1, 2e6, 1])
+    # Known-future rows go on past the data: a forecast's values count too (NaN: not given).
+    beyond = np.concatenate([np.array([0.0, 1, 2, 1, 0, 1, 2, 1, 0, 1, 1, 0]), [np.nan, -30]])
+    covariates = _columns(past={"inside": inside, "huge": huge})
+    covariates = dataclasses.replace(covariates, future_names=("beyond",), future=beyond[:, None])
+    lines = covariate_warnings(target, covariates, labels, stop=10)
+    assert len(lines) == 2
+    assert "'huge'" in lines[0] and "2e+06" in lines[0] and "2024-01-11" in lines[0] and "0 .. 2" in lines[0]
+    assert "'beyond'" in lines[1] and "-30" in lines[1] and "2 steps after the data" in lines[1]
+
+
+def test_a_run_with_a_leaking_or_out_of_range_covariate_says_so_in_its_table_and_metrics(compose_config, promo_csv,
+                                                                                          tmp_path):
+    import io
+    import json
+
+    from rich.console import Console
+
+    from lstmts.report.tables import print_summary
+    from lstmts.runs.runner import run
+
+    frame = pd.read_csv(promo_csv)
+    rng = np.random.default_rng(0)
+    huge = frame["promo"].astype(float).copy()
+    huge.iloc[400:] *= 1e6  # the test part only
+    path = tmp_path / "leaky.csv"
+    frame.assign(doubled=2 * frame["sales"] + rng.normal(0, 1, len(frame)), huge=huge).to_csv(path, index=False)
+    cfg = _cfg(compose_config, path, "data.covariates.future=[doubled,huge]", "training.epochs=1")
+    metrics = run(cfg, tmp_path / "run")
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["warnings"] == metrics["warnings"] and len(metrics["warnings"]) == 2
+    assert "'doubled'" in metrics["warnings"][0] and "'huge'" in metrics["warnings"][1]
+    printed = io.StringIO()
+    print_summary(metrics, tmp_path / "run", Console(file=printed, width=200, color_system=None))
+    text = printed.getvalue()
+    assert text.index("test RMSE") < text.index("warning: covariate 'doubled'") < text.index("run folder:")
+    assert "warning: covariate 'huge'" in text

@@ -124,6 +124,54 @@ def test_forecast_of_a_stateful_run_warms_up_from_the_first_test_target(runs, co
     assert _first_test_target(folder, load_series(compose_config().data, airline_csv())) == 99
 
 
+class _CountingState:
+    def __init__(self) -> None:
+        self.value = np.zeros(())
+
+    def numpy(self) -> np.ndarray:
+        return self.value.copy()
+
+    def assign(self, value) -> None:
+        self.value = np.array(value, dtype="float64")
+
+
+class _CountingLayer:
+    stateful = True
+
+    def __init__(self) -> None:
+        self.states = [_CountingState()]
+
+    def reset_state(self) -> None:
+        self.states[0].assign(0.0)
+
+
+class CountingStatefulModel:
+    """Stateful and never forgetting: each call adds 1 to the state and outputs it (windows seen since a reset)."""
+
+    def __init__(self) -> None:
+        self.layers = [_CountingLayer()]
+
+    def __call__(self, windows) -> np.ndarray:
+        state = self.layers[0].states[0]
+        state.assign(state.numpy() + 1)
+        return np.full((len(windows), 1), float(state.numpy()))
+
+
+def test_a_stateful_forecast_beyond_the_data_warms_up_over_every_test_window(runs, monkeypatch):
+    import lstmts.commands.forecast as forecast_module
+    import lstmts.models.forecaster as forecaster_module
+    from lstmts.data.transforms import Pipeline
+
+    folder, _ = runs["stateful"]
+    monkeypatch.setattr(forecast_module, "_load_model", lambda keras, model_file: CountingStatefulModel())
+    monkeypatch.setattr(forecaster_module, "forward", lambda model: model)
+    frame = forecast_run(folder, 1)
+    # From a zero state: the windows of test targets 99..143 (45), then the forecast's own window: 46.
+    pipeline = Pipeline.from_json((folder / "transforms.json").read_text())
+    expected = pipeline.inverse(np.array([46.0]), 0, _airline())[0]
+    assert frame["forecast"][0] == pytest.approx(expected, rel=1e-12)
+
+
 def test_forecast_with_repeats_is_the_mean_of_every_models_forecast(runs):
     folder, metrics = runs["repeats"]
     assert metrics["repeats"]["seeds"] == [7, 8]

@@ -33,6 +33,14 @@ def test_conformal_width_is_the_ceil_n_plus_1_level_smallest_absolute_error():
     assert widths["50"][1] == pytest.approx(2.0)  # ceil(1.5) = 2nd
 
 
+def test_conformal_width_of_rank_one_is_the_smallest_error_and_non_finite_errors_do_not_count():
+    # n = 1 finite error (NaN and inf left out): ceil(2 * 0.5) = 1st smallest; ceil(2 * 0.8) = 2 > 1: none.
+    widths = conformal_quantiles([np.array([-3.0, np.nan, np.inf])], levels=(0.5, 0.8))
+    assert widths == {"50": [3.0], "80": [None]}
+    # n = 3: ceil(4 * 0.25) = 1st smallest.
+    assert conformal_quantiles([np.array([0.7, -0.2, 0.4])], levels=(0.25,)) == {"25": [pytest.approx(0.2)]}
+
+
 def test_bounds_absolute_and_relative():
     lower, upper = bounds(np.array([100.0, 200.0]), 0.1, relative=True)
     np.testing.assert_allclose(lower, [90, 180])
@@ -45,12 +53,19 @@ def test_bounds_absolute_and_relative():
 def test_path_bounds_reuse_the_last_calibrated_width_beyond_it():
     lower, upper = path_bounds(np.array([10.0, 10, 10, 10]), [1.0, 2.0], relative=False)
     np.testing.assert_allclose(upper - lower, [2, 4, 4, 4])
+    # A horizon without a width has no band; beyond the calibrated ones the last known width is used.
+    lower, upper = path_bounds(np.array([10.0, 10, 10, 10]), [1.0, None], relative=False)
+    np.testing.assert_allclose(upper - lower, [2, np.nan, 2, 2])
+    lower, upper = path_bounds(np.array([10.0, 10]), [None, None], relative=False)
+    assert np.isnan(lower).all() and np.isnan(upper).all() and len(lower) == 2
 
 
 def test_coverage_counts_the_actual_values_inside():
     actual = np.array([1.0, 2, 3, 4])
     assert coverage(actual, np.array([0.0, 2.5, 2.5, 5]), np.array([2.0, 3, 3.5, 6])) == pytest.approx(0.5)
     assert coverage(actual, np.full(4, np.nan), np.full(4, np.nan)) is None
+    # The interval is closed: a value on either bound is inside; steps without a band are not counted.
+    assert coverage(actual, np.array([1.0, 0, 3.5, np.nan]), np.array([1.5, 2, 4, np.nan])) == pytest.approx(2 / 3)
 
 
 def test_a_run_reports_intervals_and_their_test_coverage(compose_config, tmp_path):
@@ -71,3 +86,26 @@ def test_a_run_reports_intervals_and_their_test_coverage(compose_config, tmp_pat
     assert metrics["intervals"]["test_coverage"]["95"] == pytest.approx(inside)
     assert frame.loc[frame["split"] != "test", "lower_80"].isna().all()
     assert set(metrics["intervals"]["test_coverage_by_horizon"]["80"]) == {"1", "2"}
+
+
+def test_the_intervals_are_calibrated_on_targets_before_the_test_period_only(compose_config, tmp_path):
+    from lstmts.config import airline_csv
+    from lstmts.runs.runner import run
+
+    frame = pd.read_csv(airline_csv())
+    column = frame.columns[-1]
+    saved = {}
+    for name, factor in (("plain", 1.0), ("test-times-10", 10.0)):
+        changed = frame.copy()
+        changed.loc[96:, column] = changed.loc[96:, column] * factor  # the test part: 96 = 0.67 x 144
+        path = tmp_path / f"{name}.csv"
+        changed.to_csv(path, index=False)
+        cfg = compose_config("data=csv", f"data.path={path}", f"data.column={column}", f"data.date_column={frame.columns[0]}",
+                             "training.epochs=2", "baselines.classical=false", "horizons=[1,3]", "intervals.steps=3",
+                             "split.validation_fraction=0.2", "report.tensorboard=false")
+        metrics = run(cfg, tmp_path / name)
+        assert metrics["intervals"]["calibrated_on"] == "validation"
+        saved[name] = json.loads((tmp_path / name / "intervals.json").read_text())
+    # The validation period's h-step errors stop where it ends: the test values never move a width.
+    assert saved["plain"]["widths"] == saved["test-times-10"]["widths"]
+    assert saved["plain"]["calibration_targets"] == saved["test-times-10"]["calibration_targets"]

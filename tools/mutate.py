@@ -68,6 +68,10 @@ MODULES = {
                     ["tests/test_collection.py", "-k", "smape or mase or seasonal_naive_repeats or summary"
                      " or naive_baselines"],
                     ["smape", "mase_scale", "mase", "rmse", "scores", "naive", "seasonal_naive", "summarise"]),
+    # Intervals: the conformal arithmetic (the tests that run a whole experiment are left out per mutant).
+    "intervals": ("src/lstmts/evaluation/intervals.py",
+                  ["tests/test_intervals.py", "-k", "not a_run_reports and not calibrated_on_targets"], None),
+    "shards": ("src/lstmts/runs/shards.py", ["tests/test_shards.py"], ["merged_metrics", "merge_shards", "_shard_key"]),
     "collection": ("src/lstmts/runs/collection.py",
                    ["tests/test_collection.py", "-k", "scale or windows or too_short or global_model_trains"
                     " or global_ensemble"],

@@ -131,7 +131,7 @@ def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, future: Path
     from lstmts.backend import load
     from lstmts.config import airline_csv
     from lstmts.data.series import load_series
-    from lstmts.data.covariates import Scaled
+    from lstmts.data.covariates import Scaled, covariate_warnings
     from lstmts.models.forecaster import Forecaster
 
     if steps < 1:
@@ -147,13 +147,15 @@ def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, future: Path
         raise UserError(f"--steps {steps} is more than this series can support: a recursive forecast further ahead"
                         f" than the {len(series.values)} values of history is guesswork; use --steps {limit} or fewer")
     labels = _future_labels(series, steps)
-    covariates = None
+    covariates, warnings = None, []
     if series.covariates is not None:
         if series.covariates.past_names and steps > _outputs(config):
             raise UserError(f"--steps {steps} is beyond what this run can forecast: its past-only covariates"
                             f" ({', '.join(series.covariates.past_names)}) are unknown after the data's end; use"
                             f" --steps {_outputs(config)} or fewer")
         covariates = future_covariates(series, labels, future, config.data.get("date_column"))
+        warnings = covariate_warnings(series.values, covariates, series.labels.append(labels),
+                                      len(series.values) if refit else _training_stop(metrics, series))
     keras, _ = load()
     if metrics.get("kind") == "auto":
         from lstmts.search.auto import forecast_members
@@ -184,10 +186,20 @@ def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, future: Path
         for level, level_widths in widths["widths"].items():
             frame[f"lower_{level}"], frame[f"upper_{level}"] = path_bounds(values, level_widths, widths["errors"] == "relative")
     frame.attrs["frequency"] = series.frequency
+    frame.attrs["warnings"] = warnings
     name = f"forecast-{steps}-refit" if refit else f"forecast-{steps}"
     files.write_csv(run_dir / f"{name}.csv", frame)
     _plot(run_dir / f"{name}.png", series, frame, config, refit)
     return frame
+
+
+def _training_stop(metrics: dict, series) -> int:
+    """Return the end of the run's training part: after its last training target (metrics["scored"])."""
+    try:
+        last = metrics["scored"]["train"]["last"]
+        return int(series.labels.get_loc(pd.Timestamp(last) if series.has_dates else int(last))) + 1
+    except (KeyError, ValueError, TypeError):
+        return len(series.values)
 
 
 def _outputs(config) -> int:
@@ -289,6 +301,8 @@ def main(argv: list[str]) -> int:
     for _, row in frame.iterrows():
         bands = "".join(f"  {level} %: {row[f'lower_{level}']:10.2f} .. {row[f'upper_{level}']:10.2f}" for level in levels)
         console.print(f"{frequency.format(row['date'])}  {row['forecast']:10.2f}{bands}", highlight=False, soft_wrap=True)
+    for line in frame.attrs["warnings"]:
+        console.print(f"warning: {line}", highlight=False, soft_wrap=True)
     name = f"forecast-{args.steps}-refit" if args.refit else f"forecast-{args.steps}"
     console.print(f"wrote {args.run_dir / f'{name}.csv'} and {name}.png", highlight=False, soft_wrap=True)
     return 0

@@ -135,6 +135,64 @@ def check_no_leak(target: np.ndarray, columns: dict[str, np.ndarray], path, max_
                                 f" forecasts; remove it from data.covariates")
 
 
+# A covariate this close to the target (or its change) over the training part moves with it: unless
+# its values are known only after the target's, it hands the model the answer.
+NEAR_COPY = 0.99
+# Values further than this many widths of the training range outside it are where the model never learned.
+RANGE_WIDTHS = 10
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float | None:
+    if len(a) < 3 or not np.std(a) > 0 or not np.std(b) > 0:
+        return None
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _position(labels: pd.Index, position: int) -> str:
+    if position >= len(labels):
+        return f"{position - len(labels) + 1} steps after the data"
+    value = labels[position]
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat() if value != value.normalize() else value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def covariate_warnings(target: np.ndarray, covariates: Covariates, labels: pd.Index, stop: int) -> list[str]:
+    """Return one line per suspicious CSV covariate, judged against positions 0..stop-1 (the training part).
+
+    Suspicious: an absolute correlation of NEAR_COPY or more with the target, or with its change
+    from one step to the next, over the training part (a rescaled, noisy or negated copy); or a
+    value after it (the test period, a forecast's known-future rows) more than RANGE_WIDTHS widths
+    of the training range outside that range. Calendar features are never suspicious.
+    """
+    target = np.asarray(target, dtype="float64")[:stop]
+    user = len(covariates.future_names) - len(covariates.calendar)
+    columns = [(name, covariates.past[:, k]) for k, name in enumerate(covariates.past_names)]
+    columns += [(name, covariates.future[:, k]) for k, name in enumerate(covariates.future_names[:user])]
+    lines = []
+    for name, column in columns:
+        column = np.asarray(column, dtype="float64")
+        train = column[:stop]
+        for what, reference, own in (("the target", target, train),
+                                     ("the target's change from one step to the next", np.diff(target), train[1:])):
+            correlation = _correlation(own, reference)
+            if correlation is not None and abs(correlation) >= NEAR_COPY:
+                lines.append(f"covariate {name!r} is nearly a copy of {what} (correlation {correlation:.4f} over the"
+                             f" training part): unless its values are known only after the target's, it leaks the"
+                             f" target and scores flatter the model")
+                break
+        low, high = float(np.min(train)), float(np.max(train))
+        reach = RANGE_WIDTHS * (high - low)
+        later = column[stop:]
+        outside = np.flatnonzero(np.isfinite(later) & ((later < low - reach) | (later > high + reach)))
+        if len(outside):
+            position = stop + int(outside[0])
+            lines.append(f"covariate {name!r} is {column[position]:.6g} at {_position(labels, position)}, far outside"
+                         f" its training range {low:.6g} .. {high:.6g} ({len(outside)} such value(s)): the model never"
+                         f" saw such inputs, so its forecasts and their intervals there mean little")
+    return lines
+
+
 @dataclass
 class Scaling:
     """Per-column mean and standard deviation of the CSV covariates over the training part."""

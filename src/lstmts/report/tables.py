@@ -16,6 +16,12 @@ def _fmt(value) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def print_warnings(metrics: dict, console: Console) -> None:
+    """Print the run's warnings (metrics["warnings"]), one line each."""
+    for line in metrics.get("warnings") or []:
+        console.print(f"warning: {line}", highlight=False, soft_wrap=True)
+
+
 def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
     """Print a backtest's RMSE by horizon for the LSTM and each baseline, over the same origins."""
     backtest = metrics["backtest"]
@@ -33,6 +39,7 @@ def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
         else:
             table.add_row(baseline_label(name), *[_fmt(scores["test_rmse_by_horizon"].get(h)) for h in shown])
     console.print(table)
+    print_warnings(metrics, console)
     console.print(f"LSTM refits: {backtest['lstm_seconds']:.1f} s ({backtest['seconds_per_refit']:.2f} s each);"
                   f" baselines: {backtest['baseline_seconds']:.1f} s", highlight=False)
     console.print(f"run folder: {out_dir}", soft_wrap=True, highlight=False)
@@ -100,6 +107,7 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
             table.add_row(label, "", *middle, _fmt(scores.get("test_rmse")), _fmt(scores.get("test_mae")),
                           _fmt(scores.get("test_mase")))
     console.print(table)
+    print_warnings(metrics, console)
     best = metrics.get("best_baseline")
     if best:
         ratio = metrics.get("test_rmse_ratio_to_best_baseline")

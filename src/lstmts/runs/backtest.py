@@ -54,7 +54,9 @@ def lstm_paths(cfg: DictConfig, series, origins: np.ndarray, horizon: int, conso
             else:
                 refitted = runner.refit(cfg, history, console)
             seconds.append(time.perf_counter() - start)
-        paths[row] = refitted.forecast(history.values, horizon)
+        # Between refits the last model forecasts from this origin: with this history's covariates, on its scaling.
+        covariates, _ = runner.scale_covariates(cfg, history, len(history.values), refitted.scaling)
+        paths[row] = refitted.forecast(history.values, horizon, covariates)
     return paths, seconds
 
 
@@ -138,7 +140,9 @@ def _backtest(cfg: DictConfig, out_dir: Path, console) -> dict:
     files.write_csv(out_dir / "backtest.csv", frame)
     plots.plot_backtest(out_dir / "backtest.png", frame, list(methods))
     lstm = scores.pop("lstm")
+    warnings = runner.warnings_of(prepared)
     return {
+        **({"warnings": warnings} if warnings else {}),
         "test_rmse": lstm["rmse_by_horizon"].get("1"),
         "test_rmse_by_horizon": lstm["rmse_by_horizon"],
         "baselines": {

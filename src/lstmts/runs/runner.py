@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lstmts.backend import load_seconds
 from lstmts.config import airline_csv, check_stateful_batches, layer_units, validate
-from lstmts.data.covariates import Scaled, Scaling, extend_calendar
+from lstmts.data.covariates import Scaled, Scaling, covariate_warnings, extend_calendar
 from lstmts.data.framing import Periods, Windows, make_windows, plan_periods
 from lstmts.data.frequency import season_for
 from lstmts.data.collection import load_collection
@@ -52,14 +52,18 @@ class Prepared:
     scaling: Scaling | None = None
 
 
-def scale_covariates(cfg: DictConfig, series: Series, stop: int) -> tuple[Scaled | None, Scaling | None]:
-    """Return the series' covariates scaled on positions before `stop`, calendar rows reaching past the end, and the scaling."""
+def scale_covariates(cfg: DictConfig, series: Series, stop: int,
+                     scaling: Scaling | None = None) -> tuple[Scaled | None, Scaling | None]:
+    """Return the series' covariates scaled on positions before `stop`, calendar rows reaching past the end, and the scaling.
+
+    With `scaling` (one fitted earlier, as a refit's at a later backtest origin), it is used as it is.
+    """
     if series.covariates is None:
         return None, None
     reach = max([*(cfg.get("horizons") or []), cfg.intervals.steps, model_outputs(cfg),
                  *([cfg.evaluation.horizon] if cfg.get("evaluation") is not None else [])])
     covariates = extend_calendar(series.covariates, series.labels, series.frequency, reach)
-    scaling = Scaling.fit(covariates, stop)
+    scaling = scaling or Scaling.fit(covariates, stop)
     return Scaled.of(covariates, scaling), scaling
 
 
@@ -111,6 +115,17 @@ def model_outputs(cfg: DictConfig) -> int:
 
 def _training_end(periods: Periods) -> int:
     return int(periods.validation[0]) if len(periods.validation) else periods.split
+
+
+def warnings_of(prepared: Prepared) -> list[str]:
+    """Return one line per covariate that looks like a leak or leaves its training range (see covariate_warnings)."""
+    series = prepared.series
+    if series.covariates is None:
+        return []
+    lines = covariate_warnings(series.values, series.covariates, series.labels, _training_end(prepared.periods))
+    for line in lines:
+        log.warning("%s", line)
+    return lines
 
 
 def _versions() -> dict:
@@ -634,6 +649,9 @@ def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical) -
     metrics["frequency"] = series.frequency.name
     metrics["season_length"] = prepared.season_length
     metrics["protocol"] = cfg.protocol.get("name")
+    warnings = warnings_of(prepared)
+    if warnings:
+        metrics["warnings"] = warnings
     if cfg.training.repeats > 1:
         metrics["repeats"] = repeat_scores(series.values, targets, [(seed, p) for seed, _, p in per_seed])
     if ensemble["paths"] is not None:

@@ -71,8 +71,12 @@ def merge_shards(records: list[RunRecord]) -> tuple[list[RunRecord], list[str], 
         name = group[0].metrics["collection"].get("name")
         if found != list(range(shards)):
             missing = sorted(set(range(shards)) - set(found))
-            notes.append(f"collection {name} in {shards} shards: found shard(s) {found}"
-                         f"{f', missing {missing}' if missing else ', some twice'}; shown one by one, not merged")
+            twice = sorted({shard for shard in found if found.count(shard) > 1})
+            unknown = sorted(set(found) - set(range(shards)))
+            problems = ([f"missing {missing}"] * bool(missing) + [f"shard(s) {twice} twice"] * bool(twice)
+                        + [f"shard(s) {unknown} not among 0 .. {shards - 1}"] * bool(unknown))
+            notes.append(f"collection {name} in {shards} shards: found shard(s) {found}, {', '.join(problems)};"
+                         f" shown one by one, not merged")
             continue
         try:
             parts = sorted(group, key=lambda r: int(r.config.get("data.shard", 0)))
