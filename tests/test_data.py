@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from lstmts.config import airline_csv
+from lstmts.config import airline_csv, validate
 from lstmts.data.series import load_series
 from lstmts.errors import UserError
 
@@ -106,6 +107,50 @@ def test_non_numeric_value_line_counts_blank_lines(tmp_path):
     # Line 1 header, 2 data, 3 blank, 4 data, 5 the bad value.
     message = load_error(tmp_path, "date,value\n2000-01,1\n\n2000-02,2\n2000-03,abc\n")
     assert "line 5" in message
+
+
+# --- how the file is written: separators between fields and thousands, the decimal mark -----
+
+def load_with_hint(compose_config, path: Path, message: str):
+    """Return the series read with the overrides that end `message`, split as a shell splits them."""
+    hint = message.rsplit(" with ", 1)[1]
+    cfg = compose_config("data=csv", f"data.path={path}", "data.column=value", "data.date_column=date", *shlex.split(hint))
+    validate(cfg)
+    return load_series(cfg.data, airline_csv())
+
+
+def test_numbers_with_thousands_separators_get_the_option_that_reads_them(tmp_path, compose_config):
+    message = load_error(tmp_path, 'date,value\n2000-01,"1,958"\n2000-02,"2,001"\n2000-03,987\n')
+    assert "non-numeric value '1,958' on line 2 (2 such value(s) in all), a number written with ',' between" in message
+    assert message.endswith("""read such numbers with data.thousands="','\"""")
+    assert load_with_hint(compose_config, tmp_path / "series.csv", message).values.tolist() == [1958, 2001, 987]
+
+
+def test_numbers_with_a_decimal_comma_get_the_option_that_reads_them(tmp_path, compose_config):
+    message = load_error(tmp_path, 'date,value\n2000-01,"1,5"\n2000-02,"2,25"\n2000-03,3\n')
+    assert message.endswith("""the decimal mark ','; read such numbers with data.decimal="','\"""")
+    assert load_with_hint(compose_config, tmp_path / "series.csv", message).values.tolist() == [1.5, 2.25, 3]
+
+
+def test_a_semicolon_file_with_decimal_commas_gets_each_option_in_turn(tmp_path, compose_config):
+    path = tmp_path / "series.csv"
+    path.write_text("date;value\n2000-01;1.958,5\n2000-02;2.001,25\n2000-03;987\n")
+    with pytest.raises(UserError) as error:
+        load_series(data_config(path), airline_csv())
+    first = str(error.value)
+    assert "its columns are 'date;value': the file looks separated by ';', read it with data.sep=\"';'\"" in first
+    with pytest.raises(UserError) as error:
+        load_with_hint(compose_config, path, first)
+    second = str(error.value)
+    assert "non-numeric value '1.958,5' on line 2" in second
+    assert second.endswith("""read such numbers with data.thousands="'.'" data.decimal="','\"""")
+    series = load_with_hint(compose_config, path, first + " " + second.rsplit(" with ", 1)[1])
+    assert series.values.tolist() == [1958.5, 2001.25, 987]
+
+
+def test_words_among_numbers_still_get_fix_or_remove(tmp_path):
+    message = load_error(tmp_path, 'date,value\n2000-01,"1,958"\n2000-02,abc\n2000-03,987\n')
+    assert message.endswith("(2 such value(s) in all); fix or remove those rows")
 
 
 def test_infinite_value_names_its_csv_line(tmp_path):

@@ -11,6 +11,22 @@ class UserError(Exception):
     """A problem with the input or the config; the message names it and says how to fix it."""
 
 
+def override(key: str, value) -> str:
+    """Return the command-line override that sets `key` to the text `value`, quoted for a shell and for Hydra.
+
+    Hydra reads data.column=1949 as a number and true or null as such, and refuses , ; and letters
+    such as ö unquoted: in Hydra's quotes ('1949') each is text, and the shell passes those quotes
+    on when they are inside its own double quotes: data.column="'1949'".
+    """
+    if value is None:
+        return f"{key}=null"
+    text = str(value)
+    quoted = f'"{text}"' if "'" in text and '"' not in text else "'" + text.replace("'", "\\'") + "'"
+    for special in ("\\", '"', "$", "`"):
+        quoted = quoted.replace(special, "\\" + special)
+    return f'{key}="{quoted}"'
+
+
 class TrainingDiverged(UserError):
     """The loss became NaN or infinite."""
 
