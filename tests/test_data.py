@@ -153,6 +153,65 @@ def test_words_among_numbers_still_get_fix_or_remove(tmp_path):
     assert message.endswith("(2 such value(s) in all); fix or remove those rows")
 
 
+# --- column names that Hydra reads as numbers, booleans or null -----------------------------
+
+def compose_and_load(compose_config, path: Path, *overrides: str):
+    cfg = compose_config("data=csv", f"data.path={path}", *overrides)
+    validate(cfg)
+    return load_series(cfg.data, airline_csv())
+
+
+@pytest.mark.parametrize("typed, column, read", [
+    ("1949", "1949", "1949 (a number)"), ("2.5", "2.5", "2.5 (a number)"), ("true", "true", "true (a boolean)"),
+    ("True", "True", "true (a boolean)"), ("null", "null", "null (no value)"),
+])
+def test_a_column_hydra_reads_as_a_number_boolean_or_null_gets_the_quoting_that_reads_it(
+        tmp_path, compose_config, typed, column, read):
+    path = tmp_path / "wide.csv"
+    path.write_text(f"date,{column},other\n2000-01,1,5\n2000-02,3,6\n2000-03,2,8\n")
+    with pytest.raises(UserError) as error:
+        compose_and_load(compose_config, path, f"data.column={typed}", "data.date_column=date")
+    message = str(error.value)
+    assert f"data.column is {read}, not the column '{column}' of {path}" in message
+    hint = message.rsplit("quote it: ", 1)[1]
+    assert hint == f"data.column=\"'{column}'\""
+    series = compose_and_load(compose_config, path, *shlex.split(hint), "data.date_column=date")
+    assert series.values.tolist() == [1, 3, 2] and series.name == column
+
+
+def test_a_date_column_named_by_a_number_gets_the_quoting_that_reads_it(tmp_path, compose_config):
+    path = tmp_path / "series.csv"
+    path.write_text("2020,value\n2000-01,1\n2000-02,3\n2000-03,2\n")
+    with pytest.raises(UserError) as error:
+        compose_and_load(compose_config, path, "data.column=value", "data.date_column=2020")
+    hint = str(error.value).rsplit("quote it: ", 1)[1]
+    assert hint == "data.date_column=\"'2020'\""
+    series = compose_and_load(compose_config, path, "data.column=value", *shlex.split(hint))
+    assert series.labels[2] == pd.Timestamp("2000-03-01")
+
+
+# Past-only covariates reach one step ahead with the recursive strategy.
+ONE_STEP = ("horizons=[1]", "intervals.steps=1")
+
+
+def test_a_covariate_named_by_a_number_gets_the_whole_list_quoted(tmp_path, compose_config):
+    path = tmp_path / "series.csv"
+    path.write_text("value,1949,promo\n" + "".join(f"{v},{(7 * v) % 5},{v % 2}\n" for v in range(1, 40)))
+    with pytest.raises(UserError) as error:
+        compose_and_load(compose_config, path, "data.column=value", "data.covariates.past=[1949,promo]", *ONE_STEP)
+    message = str(error.value)
+    assert "data.covariates.past lists 1949 (a number), not the column '1949'" in message
+    hint = message.rsplit("quote it: ", 1)[1]
+    assert hint == "data.covariates.past=\"['1949','promo']\""
+    series = compose_and_load(compose_config, path, "data.column=value", *shlex.split(hint), *ONE_STEP)
+    assert series.covariates.past_names == ("1949", "promo")
+
+
+def test_a_null_date_column_means_no_dates_even_beside_a_column_named_null(tmp_path):
+    series = load_text(tmp_path, "null,value\n7,1\n8,3\n9,2\n", date_column=None)
+    assert not series.has_dates
+
+
 def test_infinite_value_names_its_csv_line(tmp_path):
     message = load_error(tmp_path, "date,value\n2000-01,1\n2000-02,inf\n")
     assert "infinite" in message

@@ -267,7 +267,9 @@ def _validate_covariates(cfg: DictConfig) -> None:
     names = {}
     for kind in ("past", "future"):
         columns = covariates.get(kind) or []
-        _check(isinstance(columns, (list, ListConfig)) and all(isinstance(c, str) and c for c in columns),
+        # A number, true or null may be a column named 1949: reading the file says so, with the quoting to use.
+        _check(isinstance(columns, (list, ListConfig)) and all(c is None or isinstance(c, (str, int, float)) and c != ""
+                                                               for c in columns),
                f"data.covariates.{kind}={columns!r} is impossible; list column names in brackets,"
                f" e.g. 'data.covariates.{kind}=[promo]', or []")
         for column in columns:

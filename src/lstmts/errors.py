@@ -12,7 +12,7 @@ class UserError(Exception):
 
 
 def override(key: str, value) -> str:
-    """Return the command-line override that sets `key` to the text `value`, quoted for a shell and for Hydra.
+    """Return the override that sets `key` to the text `value` (or a list of texts), quoted for a shell and Hydra.
 
     Hydra reads data.column=1949 as a number and true or null as such, and refuses , ; and letters
     such as ö unquoted: in Hydra's quotes ('1949') each is text, and the shell passes those quotes
@@ -20,11 +20,15 @@ def override(key: str, value) -> str:
     """
     if value is None:
         return f"{key}=null"
-    text = str(value)
-    quoted = f'"{text}"' if "'" in text and '"' not in text else "'" + text.replace("'", "\\'") + "'"
+    written = f"[{','.join(map(_hydra_text, value))}]" if isinstance(value, (list, tuple)) else _hydra_text(value)
     for special in ("\\", '"', "$", "`"):
-        quoted = quoted.replace(special, "\\" + special)
-    return f'{key}="{quoted}"'
+        written = written.replace(special, "\\" + special)
+    return f'{key}="{written}"'
+
+
+def _hydra_text(value) -> str:
+    text = str(value)
+    return f'"{text}"' if "'" in text and '"' not in text else "'" + text.replace("'", "\\'") + "'"
 
 
 class TrainingDiverged(UserError):

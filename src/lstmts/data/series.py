@@ -99,6 +99,45 @@ def _column(frame: pd.DataFrame, name: str, what: str, path: Path, sep: str = ",
     return frame[name]
 
 
+def _as_text(name, columns) -> str | None:
+    """Return the column whose name Hydra reads as the non-text `name` (1949, 2.5, true, null), or None."""
+    if isinstance(name, str):
+        return None
+    for column in map(str, columns):
+        if name is None or isinstance(name, bool):
+            if column.strip().lower() == ("null" if name is None else str(name).lower()):
+                return column
+            continue
+        try:
+            if float(column.replace("_", "")) == name:
+                return column
+        except ValueError:
+            continue
+    return None
+
+
+def _check_hydra_types(frame: pd.DataFrame, data_cfg, path: Path) -> None:
+    """Raise UserError when a column setting is a number, a boolean or null that the file has as a column name."""
+    declared = data_cfg.get("covariates") or {}
+    settings = [("data.column", data_cfg.column)]
+    if data_cfg.get("date_column") is not None:  # null there means "no dates"
+        settings.append(("data.date_column", data_cfg.date_column))
+    settings += [(f"data.covariates.{kind}", list(declared.get(kind) or [])) for kind in ("past", "future")]
+    for key, setting in settings:
+        names = setting if isinstance(setting, list) else [setting]
+        texts = [_as_text(name, frame.columns) for name in names]
+        found = next(((name, text) for name, text in zip(names, texts) if text is not None), None)
+        if found is None:
+            continue
+        fixed = [name if text is None else text for name, text in zip(names, texts)]
+        name, text = found
+        read = ("null (no value)" if name is None else f"{str(name).lower()} (a boolean)" if isinstance(name, bool)
+                else f"{name} (a number)")
+        hint = override(key, fixed if isinstance(setting, list) else text)
+        raise UserError(f"{key} {'lists' if isinstance(setting, list) else 'is'} {read}, not the column {text!r} of"
+                        f" {path}: Hydra reads such a value unquoted as it reads YAML; quote it: {hint}")
+
+
 def _line(column: pd.Series, row: int) -> int:
     """Return the CSV line number of the row at position `row` (the header is line 1)."""
     return int(column.index[row]) + 2
@@ -263,6 +302,7 @@ def load_series(data_cfg, default_path: Path) -> Series:
     path = Path(data_cfg.path) if data_cfg.path else default_path
     options = read_options(data_cfg)
     frame = _read_frame(path, options)
+    _check_hydra_types(frame, data_cfg, path)
     value_column = _column(frame, data_cfg.column, "value column", path, options["sep"])
     values = _numeric(value_column, data_cfg.column, path, options)
     date_column = data_cfg.get("date_column")
