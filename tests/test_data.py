@@ -274,6 +274,31 @@ def test_unparseable_date(tmp_path):
     assert "line 3" in message
 
 
+def _hourly(*times: str) -> str:
+    return "date,value\n" + "".join(f"{time},{i}\n" for i, time in enumerate(times))
+
+
+def test_an_hour_repeated_when_summer_time_ends_is_named_with_its_time_and_the_fix(tmp_path):
+    # Europe/Paris, 2023-10-29: the clocks go back from 03:00 to 02:00.
+    message = load_error(tmp_path, _hourly("2023-10-29 00:00", "2023-10-29 01:00", "2023-10-29 02:00",
+                                           "2023-10-29 02:00", "2023-10-29 03:00"))
+    assert "repeats 2023-10-29 02:00 on line 5" in message
+    assert "UTC" in message
+
+
+def test_an_hour_skipped_when_summer_time_starts_is_named_with_its_time_and_the_fix(tmp_path):
+    # Europe/Paris, 2024-03-31: the clocks go forward from 02:00 to 03:00.
+    message = load_error(tmp_path, _hourly("2024-03-31 00:00", "2024-03-31 01:00", "2024-03-31 03:00",
+                                           "2024-03-31 04:00", "2024-03-31 05:00"))
+    assert "2024-03-31 01:00 is followed by 2024-03-31 03:00" in message
+    assert "UTC" in message and "data.missing=interpolate" in message
+
+
+def test_unsorted_times_are_named_with_their_time(tmp_path):
+    message = load_error(tmp_path, _hourly("2024-03-31 00:00", "2024-03-31 02:00", "2024-03-31 01:00"))
+    assert "line 4 (2024-03-31 01:00) comes after 2024-03-31 02:00" in message
+
+
 def test_a_column_of_years_gives_yearly_dates(tmp_path):
     series = load_text(tmp_path, "year,value\n1949,1\n1950,3\n1951,2\n", date_column="year")
     assert series.labels[0] == pd.Timestamp("1949-01-01")

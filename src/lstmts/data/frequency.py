@@ -52,6 +52,18 @@ class Frequency:
 POSITIONS = Frequency("positions", None, 1)
 
 
+def when(date: pd.Timestamp) -> str:
+    """Return a date as a message names it: 2024-03-31, or 2024-03-31 02:00 when it has a time of day."""
+    if date == date.normalize():
+        return date.strftime("%Y-%m-%d")
+    return date.strftime("%Y-%m-%d %H:%M:%S" if date.second or date.microsecond else "%Y-%m-%d %H:%M")
+
+
+# Said of a skipped or repeated hour in dates with times of day.
+SUMMER_TIME = ("if the clocks changed for summer time there, write the times in UTC (or another zone without"
+               " summer time)")
+
+
 def _describe(offset: pd.DateOffset) -> tuple[str, int]:
     """Return (name, season length) of a regular pandas offset."""
     name = type(offset).__name__
@@ -130,10 +142,12 @@ def infer_frequency(labels: pd.Index, where: str = "the date column") -> Frequen
             middle = (low + high) // 2
             low, high = (middle, high) if _regular(labels[:middle]) else (low, middle)
         odd = low - 1
+        jump = labels[odd + 1] - labels[odd] - (labels[odd] - labels[odd - 1])
         raise UserError(
-            f"{where} is not evenly spaced: {labels[odd].date()} is followed by {labels[odd + 1].date()},"
+            f"{where} is not evenly spaced: {when(labels[odd])} is followed by {when(labels[odd + 1])},"
             f" unlike the dates before it; add the missing dates as rows with an empty value"
             f" (data.missing=interpolate fills them) so that seasons and forecast dates line up"
+            + (f"; {SUMMER_TIME}" if jump == pd.Timedelta(hours=1) else "")
         )
     alias, day = regular
     offset = to_offset(alias)

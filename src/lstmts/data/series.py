@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from lstmts.data.covariates import Covariates, calendar_features, check_no_leak
-from lstmts.data.frequency import Frequency, infer_frequency
+from lstmts.data.frequency import SUMMER_TIME, Frequency, infer_frequency, when
 from lstmts.errors import UserError, override
 
 
@@ -249,15 +249,16 @@ def _dates(column: pd.Series, name: str, path: Path, date_format: str | None = N
     duplicated = dates.duplicated()
     if duplicated.any():
         row = int(np.flatnonzero(duplicated)[0])
+        hourly = dates[row] != dates[row].normalize()
         raise UserError(
-            f"date column {name!r} of {path} repeats {dates[row].date()} on line {_line(column, row)}"
-            f" ({int(duplicated.sum())} duplicate(s)); keep one row per date"
+            f"date column {name!r} of {path} repeats {when(dates[row])} on line {_line(column, row)}"
+            f" ({int(duplicated.sum())} duplicate(s)); keep one row per date" + (f", or {SUMMER_TIME}" if hourly else "")
         )
     if not dates.is_monotonic_increasing:
         row = int(np.flatnonzero(np.diff(dates.asi8) < 0)[0]) + 1
         raise UserError(
-            f"date column {name!r} of {path} is not sorted: line {_line(column, row)} ({dates[row].date()}) comes after"
-            f" {dates[row - 1].date()}; sort the file by date"
+            f"date column {name!r} of {path} is not sorted: line {_line(column, row)} ({when(dates[row])}) comes after"
+            f" {when(dates[row - 1])}; sort the file by date"
         )
     return dates
 
