@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 from omegaconf import OmegaConf
 
-from lstmts.config import check_stateful_batches, layer_units, validate
-from lstmts.errors import UserError
+from lstmts.commands.run import check_overrides
+from lstmts.config import airline_csv, check_stateful_batches, layer_units, validate
+from lstmts.data.series import load_series
+from lstmts.errors import UserError, override
 
 PRESETS = ["regression", "window", "timesteps", "stateful", "stacked_stateful"]
 
@@ -119,6 +123,10 @@ def test_command_line_value_overrides_a_preset(compose_config):
         ("season_length=weekly", "season_length"),
         ("data.dayfirst=maybe", "data.dayfirst"),
         ("data.date_format=dd/mm/yyyy", "data.date_format"),
+        ("data=csv data.path=x.csv data.column=y data.decimal=ab", "data.decimal"),
+        ("data=csv data.path=x.csv data.column=y data.thousands=ab", "data.thousands"),
+        ("data=csv data.path=x.csv data.column=y data.thousands=.", "data.thousands and data.decimal"),
+        ("data=csv data.path=x.csv data.column=y data.sep=''", "data.sep"),
         ("baselines.sarima=null", "baselines.sarima"),
         ("baselines.sarima.order=[0,1]", "baselines.sarima"),
         ("baselines.holt_winters.seasonal=cubic", "baselines.holt_winters"),
@@ -157,3 +165,43 @@ def test_stateful_batch_size_must_divide_the_training_samples():
     assert "[1, 2, 4, 23, 46]" in str(error.value)
     check_stateful_batches(4, 92)
     check_stateful_batches(1, 94)
+
+
+# --- values Hydra reads only in quotes ------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["1949", "true", "null", "Größe", "Umsatz €", "日本", ",", ";", "it's", 'say "hi"'])
+def test_override_quotes_a_text_so_that_a_shell_and_hydra_pass_it_on_unchanged(compose_config, value):
+    cfg = compose_config("data=csv", "data.path=x.csv", *shlex.split(override("data.column", value)))
+    assert cfg.data.column == value
+
+
+@pytest.mark.parametrize("column", ["Größe", "Umsatz €", "日本"])
+def test_a_column_name_beyond_ascii_gets_the_quoting_that_reads_it(tmp_path, compose_config, column):
+    path = tmp_path / "series.csv"
+    path.write_text(f"date,{column}\n2000-01,1\n2000-02,3\n2000-03,2\n", encoding="utf-8")
+    written = ["data=csv", f"data.path={path}", "data.date_column=date", f"data.column={column}"]
+    with pytest.raises(UserError) as error:
+        check_overrides(written)
+    message = str(error.value)
+    assert message.startswith(f"cannot read the override 'data.column={column}'") and "\n" not in message
+    hint = message.rsplit("only in quotes: ", 1)[1]
+    assert hint == f"data.column=\"'{column}'\""
+    fixed = [*written[:-1], *shlex.split(hint)]
+    check_overrides(fixed)
+    cfg = compose_config(*fixed)
+    validate(cfg)
+    assert load_series(cfg.data, airline_csv()).values.tolist() == [1, 3, 2]
+
+
+@pytest.mark.parametrize("bad, hint", [("data.thousands=,", "data.thousands=\"','\""), ("data.sep=;", "data.sep=\"';'\"")])
+def test_a_bare_comma_or_semicolon_gets_the_quoting_that_reads_it(bad, hint):
+    with pytest.raises(UserError) as error:
+        check_overrides(["data=csv", "data.path=x.csv", "data.column=y", bad])
+    assert str(error.value).endswith(f"only in quotes: {hint}")
+    check_overrides(["data=csv", "data.path=x.csv", "data.column=y", *shlex.split(hint)])
+
+
+def test_an_unclosed_bracket_still_gets_the_general_advice():
+    with pytest.raises(UserError) as error:
+        check_overrides(["seed=[1"])
+    assert "write key=value" in str(error.value) and "only in quotes" not in str(error.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from lstmts.config import airline_csv
+from lstmts.config import airline_csv, validate
 from lstmts.data.series import load_series
 from lstmts.errors import UserError
 
@@ -108,6 +109,109 @@ def test_non_numeric_value_line_counts_blank_lines(tmp_path):
     assert "line 5" in message
 
 
+# --- how the file is written: separators between fields and thousands, the decimal mark -----
+
+def load_with_hint(compose_config, path: Path, message: str):
+    """Return the series read with the overrides that end `message`, split as a shell splits them."""
+    hint = message.rsplit(" with ", 1)[1]
+    cfg = compose_config("data=csv", f"data.path={path}", "data.column=value", "data.date_column=date", *shlex.split(hint))
+    validate(cfg)
+    return load_series(cfg.data, airline_csv())
+
+
+def test_numbers_with_thousands_separators_get_the_option_that_reads_them(tmp_path, compose_config):
+    message = load_error(tmp_path, 'date,value\n2000-01,"1,958"\n2000-02,"2,001"\n2000-03,987\n')
+    assert "non-numeric value '1,958' on line 2 (2 such value(s) in all), a number written with ',' between" in message
+    assert message.endswith("""read such numbers with data.thousands="','\"""")
+    assert load_with_hint(compose_config, tmp_path / "series.csv", message).values.tolist() == [1958, 2001, 987]
+
+
+def test_numbers_with_a_decimal_comma_get_the_option_that_reads_them(tmp_path, compose_config):
+    message = load_error(tmp_path, 'date,value\n2000-01,"1,5"\n2000-02,"2,25"\n2000-03,3\n')
+    assert message.endswith("""the decimal mark ','; read such numbers with data.decimal="','\"""")
+    assert load_with_hint(compose_config, tmp_path / "series.csv", message).values.tolist() == [1.5, 2.25, 3]
+
+
+def test_a_semicolon_file_with_decimal_commas_gets_each_option_in_turn(tmp_path, compose_config):
+    path = tmp_path / "series.csv"
+    path.write_text("date;value\n2000-01;1.958,5\n2000-02;2.001,25\n2000-03;987\n")
+    with pytest.raises(UserError) as error:
+        load_series(data_config(path), airline_csv())
+    first = str(error.value)
+    assert "its columns are 'date;value': the file looks separated by ';', read it with data.sep=\"';'\"" in first
+    with pytest.raises(UserError) as error:
+        load_with_hint(compose_config, path, first)
+    second = str(error.value)
+    assert "non-numeric value '1.958,5' on line 2" in second
+    assert second.endswith("""read such numbers with data.thousands="'.'" data.decimal="','\"""")
+    series = load_with_hint(compose_config, path, first + " " + second.rsplit(" with ", 1)[1])
+    assert series.values.tolist() == [1958.5, 2001.25, 987]
+
+
+def test_words_among_numbers_still_get_fix_or_remove(tmp_path):
+    message = load_error(tmp_path, 'date,value\n2000-01,"1,958"\n2000-02,abc\n2000-03,987\n')
+    assert message.endswith("(2 such value(s) in all); fix or remove those rows")
+
+
+# --- column names that Hydra reads as numbers, booleans or null -----------------------------
+
+def compose_and_load(compose_config, path: Path, *overrides: str):
+    cfg = compose_config("data=csv", f"data.path={path}", *overrides)
+    validate(cfg)
+    return load_series(cfg.data, airline_csv())
+
+
+@pytest.mark.parametrize("typed, column, read", [
+    ("1949", "1949", "1949 (a number)"), ("2.5", "2.5", "2.5 (a number)"), ("true", "true", "true (a boolean)"),
+    ("True", "True", "true (a boolean)"), ("null", "null", "null (no value)"),
+])
+def test_a_column_hydra_reads_as_a_number_boolean_or_null_gets_the_quoting_that_reads_it(
+        tmp_path, compose_config, typed, column, read):
+    path = tmp_path / "wide.csv"
+    path.write_text(f"date,{column},other\n2000-01,1,5\n2000-02,3,6\n2000-03,2,8\n")
+    with pytest.raises(UserError) as error:
+        compose_and_load(compose_config, path, f"data.column={typed}", "data.date_column=date")
+    message = str(error.value)
+    assert f"data.column is {read}, not the column '{column}' of {path}" in message
+    hint = message.rsplit("quote it: ", 1)[1]
+    assert hint == f"data.column=\"'{column}'\""
+    series = compose_and_load(compose_config, path, *shlex.split(hint), "data.date_column=date")
+    assert series.values.tolist() == [1, 3, 2] and series.name == column
+
+
+def test_a_date_column_named_by_a_number_gets_the_quoting_that_reads_it(tmp_path, compose_config):
+    path = tmp_path / "series.csv"
+    path.write_text("2020,value\n2000-01,1\n2000-02,3\n2000-03,2\n")
+    with pytest.raises(UserError) as error:
+        compose_and_load(compose_config, path, "data.column=value", "data.date_column=2020")
+    hint = str(error.value).rsplit("quote it: ", 1)[1]
+    assert hint == "data.date_column=\"'2020'\""
+    series = compose_and_load(compose_config, path, "data.column=value", *shlex.split(hint))
+    assert series.labels[2] == pd.Timestamp("2000-03-01")
+
+
+# Past-only covariates reach one step ahead with the recursive strategy.
+ONE_STEP = ("horizons=[1]", "intervals.steps=1")
+
+
+def test_a_covariate_named_by_a_number_gets_the_whole_list_quoted(tmp_path, compose_config):
+    path = tmp_path / "series.csv"
+    path.write_text("value,1949,promo\n" + "".join(f"{v},{(7 * v) % 5},{v % 2}\n" for v in range(1, 40)))
+    with pytest.raises(UserError) as error:
+        compose_and_load(compose_config, path, "data.column=value", "data.covariates.past=[1949,promo]", *ONE_STEP)
+    message = str(error.value)
+    assert "data.covariates.past lists 1949 (a number), not the column '1949'" in message
+    hint = message.rsplit("quote it: ", 1)[1]
+    assert hint == "data.covariates.past=\"['1949','promo']\""
+    series = compose_and_load(compose_config, path, "data.column=value", *shlex.split(hint), *ONE_STEP)
+    assert series.covariates.past_names == ("1949", "promo")
+
+
+def test_a_null_date_column_means_no_dates_even_beside_a_column_named_null(tmp_path):
+    series = load_text(tmp_path, "null,value\n7,1\n8,3\n9,2\n", date_column=None)
+    assert not series.has_dates
+
+
 def test_infinite_value_names_its_csv_line(tmp_path):
     message = load_error(tmp_path, "date,value\n2000-01,1\n2000-02,inf\n")
     assert "infinite" in message
@@ -168,6 +272,31 @@ def test_unparseable_date(tmp_path):
     message = load_error(tmp_path, "date,value\n2000-01,1\nnot a date,2\n2000-03,3\n")
     assert "'not a date'" in message
     assert "line 3" in message
+
+
+def _hourly(*times: str) -> str:
+    return "date,value\n" + "".join(f"{time},{i}\n" for i, time in enumerate(times))
+
+
+def test_an_hour_repeated_when_summer_time_ends_is_named_with_its_time_and_the_fix(tmp_path):
+    # Europe/Paris, 2023-10-29: the clocks go back from 03:00 to 02:00.
+    message = load_error(tmp_path, _hourly("2023-10-29 00:00", "2023-10-29 01:00", "2023-10-29 02:00",
+                                           "2023-10-29 02:00", "2023-10-29 03:00"))
+    assert "repeats 2023-10-29 02:00 on line 5" in message
+    assert "UTC" in message
+
+
+def test_an_hour_skipped_when_summer_time_starts_is_named_with_its_time_and_the_fix(tmp_path):
+    # Europe/Paris, 2024-03-31: the clocks go forward from 02:00 to 03:00.
+    message = load_error(tmp_path, _hourly("2024-03-31 00:00", "2024-03-31 01:00", "2024-03-31 03:00",
+                                           "2024-03-31 04:00", "2024-03-31 05:00"))
+    assert "2024-03-31 01:00 is followed by 2024-03-31 03:00" in message
+    assert "UTC" in message and "data.missing=interpolate" in message
+
+
+def test_unsorted_times_are_named_with_their_time(tmp_path):
+    message = load_error(tmp_path, _hourly("2024-03-31 00:00", "2024-03-31 02:00", "2024-03-31 01:00"))
+    assert "line 4 (2024-03-31 01:00) comes after 2024-03-31 02:00" in message
 
 
 def test_a_column_of_years_gives_yearly_dates(tmp_path):

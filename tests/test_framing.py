@@ -184,6 +184,30 @@ def test_the_minimum_length_in_the_message_really_is_the_minimum(options):
         plan_periods(needed - 1, look_back, 0.67, **options)
 
 
+def test_a_huge_look_back_names_the_length_it_needs_and_the_largest_look_back_that_fits():
+    # Honest, n=144: split int(96.48)=96, train targets look_back..95, so look_back 95 at most.
+    with pytest.raises(UserError) as error:
+        plan_periods(144, 1_000_000, 0.67, **HONEST)
+    message = str(error.value)
+    assert "None" not in message and "framing.look_back=1000000" in message
+    assert "or use a smaller framing.look_back: 95 at most" in message
+    plan_periods(144, 95, 0.67, **HONEST)
+    needed = _needed(message)  # int(0.67 n) must reach 1,000,001
+    assert int(needed * 0.67) >= 1_000_001 > int((needed - 1) * 0.67)
+
+
+def test_an_absurd_look_back_still_gets_a_number_of_values():
+    with pytest.raises(UserError) as error:
+        plan_periods(144, 10**30, 0.67, **TUTORIAL)
+    assert _needed(str(error.value)) > 10**30
+
+
+def test_a_series_too_short_for_any_look_back_does_not_offer_one():
+    with pytest.raises(UserError) as error:
+        plan_periods(2, 1, 0.67, **HONEST)
+    assert "smaller framing.look_back" not in str(error.value)
+
+
 # --- warmup (values that differencing leaves without a transformed value) -------------------
 
 def test_warmup_values_are_neither_targets_nor_history():

@@ -7,6 +7,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from lstmts.config import airline_csv
+from lstmts.data.covariates import future_dates
 from lstmts.data.frequency import POSITIONS, infer_frequency, season_for
 from lstmts.data.series import load_series
 from lstmts.errors import UserError
@@ -106,3 +107,54 @@ def test_a_date_format_that_does_not_match_names_it(tmp_path):
     with pytest.raises(UserError) as error:
         _load(tmp_path, "date,value\n2000-01-01,1\n2000-01-02,2\n2000-01-03,3\n", date_format="%d/%m/%Y")
     assert "data.date_format='%d/%m/%Y'" in str(error.value)
+
+
+# --- monthly, quarterly, yearly and weekly data on any day of the period ---------------------
+
+def _dates(*texts: str) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(list(texts))
+
+
+# dates (each frequency on a day other than its period's first), name, season, the next two dates
+ON_ANY_DAY = [
+    (["2010-01-15", "2010-02-15", "2010-03-15", "2010-04-15"], "monthly", 12, ["2010-05-15", "2010-06-15"]),
+    (["2010-01-30", "2010-02-28", "2010-03-30", "2010-04-30"], "monthly", 12, ["2010-05-30", "2010-06-30"]),
+    (["2010-01-31", "2010-02-28", "2010-03-31", "2010-04-30"], "monthly", 12, ["2010-05-31", "2010-06-30"]),
+    (["2009-11-30", "2009-12-30", "2010-01-30", "2010-02-28"], "monthly", 12, ["2010-03-30", "2010-04-30"]),
+    (["2010-01-15 09:30", "2010-02-15 09:30", "2010-03-15 09:30"], "monthly", 12,
+     ["2010-04-15 09:30", "2010-05-15 09:30"]),
+    (["2010-02-15", "2010-05-15", "2010-08-15", "2010-11-15"], "quarterly", 4, ["2011-02-15", "2011-05-15"]),
+    (["2010-03-31", "2010-06-30", "2010-09-30", "2010-12-31"], "quarterly", 4, ["2011-03-31", "2011-06-30"]),
+    (["2010-06-15", "2011-06-15", "2012-06-15"], "yearly", 1, ["2013-06-15", "2014-06-15"]),
+    (["2010-12-31", "2011-12-31", "2012-12-31"], "yearly", 1, ["2013-12-31", "2014-12-31"]),
+    (["2010-01-01", "2010-01-08", "2010-01-15", "2010-01-22"], "weekly", 52, ["2010-01-29", "2010-02-05"]),  # Fridays
+    (["2010-01-06", "2010-01-13", "2010-01-20"], "weekly", 52, ["2010-01-27", "2010-02-03"]),  # Wednesdays
+]
+
+
+@pytest.mark.parametrize("dates, name, season, after", ON_ANY_DAY)
+def test_regular_dates_on_any_day_of_the_period_keep_their_day(dates, name, season, after):
+    frequency = infer_frequency(_dates(*dates))
+    assert (frequency.name, frequency.season_length) == (name, season)
+    assert list(future_dates(_dates(*dates), frequency, 2)) == list(_dates(*after))
+
+
+@pytest.mark.parametrize("dates, odd", [
+    (["2010-01-15", "2010-02-15", "2010-03-15", "2010-05-15", "2010-06-15"], "2010-03-15 is followed by 2010-05-15"),
+    (["2010-02-15", "2010-05-15", "2010-08-15", "2011-02-15"], "2010-08-15 is followed by 2011-02-15"),
+    (["2010-01-01", "2010-01-08", "2010-01-15", "2010-01-29"], "2010-01-15 is followed by 2010-01-29"),
+    (["2010-01-15", "2010-02-15", "2010-03-15", "2010-04-16", "2010-05-15"], "2010-03-15 is followed by 2010-04-16"),
+    (["2010-01-01", "2010-02-01", "2010-03-15", "2010-04-15"], "2010-02-01 is followed by 2010-03-15"),
+])
+def test_a_gap_or_an_odd_day_in_such_dates_is_named(dates, odd):
+    with pytest.raises(UserError) as error:
+        infer_frequency(_dates(*dates))
+    assert f"not evenly spaced: {odd}" in str(error.value)
+
+
+def test_a_csv_of_the_15th_of_each_month_is_monthly_and_keeps_its_dates(tmp_path):
+    text = "date,value\n" + "".join(f"2010-{m:02d}-15,{m}\n" for m in range(1, 13)) + "2011-01-15,13\n"
+    series = _load(tmp_path, text)
+    assert (series.frequency.name, series.frequency.season_length) == ("monthly", 12)
+    assert series.labels[1] == pd.Timestamp("2010-02-15") and series.label(12) == "2011-01-15"
+    assert list(future_dates(series.labels, series.frequency, 1)) == [pd.Timestamp("2011-02-15")]

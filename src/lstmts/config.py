@@ -8,7 +8,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig
 
-from lstmts.errors import UserError
+from lstmts.errors import UserError, override
 
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,6 +126,7 @@ def validate(cfg: DictConfig) -> None:
     date_format = cfg.data.get("date_format")
     _check(date_format is None or (isinstance(date_format, str) and "%" in date_format),
            f"data.date_format={date_format!r} is not a date format; use strptime codes, e.g. data.date_format='%d/%m/%Y'")
+    _validate_reading(cfg.data)
     _validate_baselines(cfg.baselines)
     if cfg.get("evaluation") is not None:
         _validate_backtest(cfg.evaluation)
@@ -138,6 +139,17 @@ def validate(cfg: DictConfig) -> None:
     _check(cfg.data.missing in ("error", "interpolate", "drop"),
            f"data.missing={cfg.data.missing!r} is unknown; use error, interpolate or drop")
     _validate_covariates(cfg)
+
+
+def _validate_reading(data: DictConfig) -> None:
+    sep, thousands, decimal = data.get("sep", ","), data.get("thousands"), data.get("decimal", ".")
+    _check(isinstance(sep, str) and len(sep) >= 1,
+           f"data.sep={sep!r} is impossible; use the field separator as text, e.g. {override('data.sep', ';')}")
+    _check(thousands is None or (isinstance(thousands, str) and len(thousands) == 1),
+           f"data.thousands={thousands!r} is impossible; use one sign, e.g. {override('data.thousands', ',')}, or null")
+    _check(isinstance(decimal, str) and len(decimal) == 1,
+           f"data.decimal={decimal!r} is impossible; use one sign, e.g. {override('data.decimal', ',')}")
+    _check(thousands != decimal, f"data.thousands and data.decimal are both {decimal!r}; they must differ")
 
 
 # Collections: where series come from, the competition sets' subsets, and the competition baselines.
@@ -258,7 +270,9 @@ def _validate_covariates(cfg: DictConfig) -> None:
     names = {}
     for kind in ("past", "future"):
         columns = covariates.get(kind) or []
-        _check(isinstance(columns, (list, ListConfig)) and all(isinstance(c, str) and c for c in columns),
+        # A number, true or null may be a column named 1949: reading the file says so, with the quoting to use.
+        _check(isinstance(columns, (list, ListConfig)) and all(c is None or isinstance(c, (str, int, float)) and c != ""
+                                                               for c in columns),
                f"data.covariates.{kind}={columns!r} is impossible; list column names in brackets,"
                f" e.g. 'data.covariates.{kind}=[promo]', or []")
         for column in columns:

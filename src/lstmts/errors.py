@@ -11,6 +11,26 @@ class UserError(Exception):
     """A problem with the input or the config; the message names it and says how to fix it."""
 
 
+def override(key: str, value) -> str:
+    """Return the override that sets `key` to the text `value` (or a list of texts), quoted for a shell and Hydra.
+
+    Hydra reads data.column=1949 as a number and true or null as such, and refuses , ; and letters
+    such as ö unquoted: in Hydra's quotes ('1949') each is text, and the shell passes those quotes
+    on when they are inside its own double quotes: data.column="'1949'".
+    """
+    if value is None:
+        return f"{key}=null"
+    written = f"[{','.join(map(_hydra_text, value))}]" if isinstance(value, (list, tuple)) else _hydra_text(value)
+    for special in ("\\", '"', "$", "`"):
+        written = written.replace(special, "\\" + special)
+    return f'{key}="{written}"'
+
+
+def _hydra_text(value) -> str:
+    text = str(value)
+    return f'"{text}"' if "'" in text and '"' not in text else "'" + text.replace("'", "\\'") + "'"
+
+
 class TrainingDiverged(UserError):
     """The loss became NaN or infinite."""
 

@@ -21,7 +21,7 @@ def _future_labels(series, steps: int) -> pd.Index:
     """Return the labels of the `steps` periods after the series (dates at its frequency, or positions)."""
     labels = series.labels
     if series.frequency.alias:
-        return pd.date_range(labels[-1], periods=steps + 1, freq=series.frequency.alias)[1:]
+        return series.frequency.dates_after(labels[-1], steps)
     return pd.RangeIndex(labels[-1] + 1, labels[-1] + 1 + steps, name=labels.name)
 
 

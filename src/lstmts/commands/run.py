@@ -5,13 +5,14 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
 from lstmts.config import conf_dir
-from lstmts.errors import UserError, fail, stop_on_signals, stop_reason
+from lstmts.errors import UserError, fail, override, stop_on_signals, stop_reason
 
 
 def register_resolvers() -> None:
@@ -108,17 +109,23 @@ def check_overrides(argv: list[str]) -> None:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except OverrideParseException as error:
         bad = next((o for o in overrides if _unparsable(OverridesParser, o)), overrides[0])
+        key, equals, value = bad.partition("=")
+        quoted = override(key, value)
+        if equals and value and not _STRUCTURE.search(value) and not _unparsable(OverridesParser, shlex.split(quoted)[0]):
+            # Letters such as ö, and , or ; are text to Hydra only in quotes.
+            raise UserError(f"cannot read the override {bad!r}: {_first_line(error)}; Hydra reads letters such as ö"
+                            f" and signs such as , ; only in quotes: {quoted}") from None
         raise UserError(f"cannot read the override {bad!r}: {_first_line(error)}; write key=value, e.g. seed=3,"
                         f" and quote values with spaces or brackets") from None
     single = []
-    for text, override in zip(overrides, parsed):
-        if not override.is_sweep_override():
+    for text, item in zip(overrides, parsed):
+        if not item.is_sweep_override():
             single.append(text)
             continue
         if not multirun:
             raise UserError(f"{text} gives several values, which makes a sweep; add -m: lstmts -m {text}")
         try:
-            values = list(override.sweep_string_iterator())
+            values = list(item.sweep_string_iterator())
         except Exception:  # an interval(...) of a search: no values to try
             continue
         key = text.split("=", 1)[0]
@@ -132,6 +139,10 @@ def check_overrides(argv: list[str]) -> None:
         raise UserError(_missing_option(error)) from None
     except (HydraException, OmegaConfBaseException) as error:
         raise UserError(_unknown_key(error)) from None
+
+
+# Brackets, braces, parentheses and quotes: a list, a dict, a sweep or a quoted value, not a plain text to quote.
+_STRUCTURE = re.compile(r"[\[\]{}()'\"]")
 
 
 def _unparsable(parser_class, override: str) -> bool:

@@ -78,7 +78,7 @@ def calendar_features(dates: pd.DatetimeIndex, frequency: Frequency) -> tuple[tu
 
 def future_dates(labels: pd.DatetimeIndex, frequency: Frequency, steps: int) -> pd.DatetimeIndex:
     """Return the `steps` dates after `labels` at the series' frequency."""
-    return pd.date_range(labels[-1], periods=steps + 1, freq=frequency.alias)[1:]
+    return frequency.dates_after(labels[-1], steps)
 
 
 def extend_calendar(covariates: Covariates, labels: pd.Index, frequency: Frequency, steps: int) -> Covariates:

@@ -33,9 +33,15 @@ def target_range(start: int, stop: int, look_back: int, history_start: int, drop
     drop_last reproduces the tutorial's range(len(split) - look_back - 1), which loses the
     period's last usable target.
     """
+    span = _target_span(start, stop, look_back, history_start, drop_last)
+    return np.arange(span.start, span.stop)
+
+
+def _target_span(start: int, stop: int, look_back: int, history_start: int, drop_last: bool) -> range:
+    # A range, not an array: plan_periods tries lengths and look_backs far beyond any series.
     first = max(start, history_start + look_back)
     last = stop - 1 if drop_last else stop
-    return np.arange(first, max(first, last))
+    return range(first, max(first, last))
 
 
 def lag_matrix(values: np.ndarray, target_index: np.ndarray, look_back: int) -> np.ndarray:
@@ -98,19 +104,45 @@ class Periods:
     split: int
 
 
-def _periods(length, look_back, train_fraction, validation_fraction, drop_last, test_windows_inside_split, warmup):
+def _periods(length, look_back, train_fraction, validation_fraction, drop_last, test_windows_inside_split,
+             warmup) -> dict[str, range]:
     split = int(length * train_fraction)
     val_start = split - int(split * validation_fraction) if validation_fraction else split
-    train = target_range(warmup, val_start, look_back, warmup, drop_last and not validation_fraction)
-    validation = target_range(val_start, split, look_back, warmup, drop_last) if validation_fraction else np.arange(0)
+    train = _target_span(warmup, val_start, look_back, warmup, drop_last and not validation_fraction)
+    validation = _target_span(val_start, split, look_back, warmup, drop_last) if validation_fraction else range(0)
     test_history = split if test_windows_inside_split else warmup
-    test = target_range(split, length, look_back, test_history, drop_last)
-    return Periods(train=train, validation=validation, test=test, split=split)
+    test = _target_span(split, length, look_back, test_history, drop_last)
+    return {"train": train, "validation": validation, "test": test, "split": split}
 
 
-def _empty_periods(periods: Periods, validation_fraction: float) -> list[str]:
+def _empty_periods(periods: dict, validation_fraction: float) -> list[str]:
     names = ["train", "validation", "test"] if validation_fraction else ["train", "test"]
-    return [name for name in names if len(getattr(periods, name)) == 0]
+    return [name for name in names if not periods[name]]
+
+
+def _smallest(fits, start: int, limit: int) -> int | None:
+    """Return the smallest n >= start for which fits(n) holds, for fits that holds from some n on; None beyond limit."""
+    high = start
+    while not fits(high):
+        if high > limit:
+            return None
+        high *= 2
+    low = max(start, high // 2)
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if fits(middle) else (middle + 1, high)
+    return low
+
+
+def _largest(fits, stop: int) -> int | None:
+    """Return the largest n in 1..stop for which fits(n) holds, for fits that holds up to some n; None if fits(1) fails."""
+    if not fits(1):
+        return None
+    low, high = 1, stop
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle - 1)
+    return low
 
 
 def plan_periods(
@@ -133,14 +165,19 @@ def plan_periods(
     periods = _periods(length, look_back, *options)
     empty = _empty_periods(periods, validation_fraction)
     if empty:
-        needed = next(
-            (n for n in range(2, 1_000_000) if not _empty_periods(_periods(n, look_back, *options), validation_fraction)),
-            None,
-        )
+        # More values never empty a period and a longer look_back never fills one, so both are searched.
+        def fits(n: int, back: int) -> bool:
+            return not _empty_periods(_periods(n, back, *options), validation_fraction)
+
+        needed = _smallest(lambda n: fits(n, look_back), 2, limit=(look_back + warmup + 2) * 2**64)
+        largest = _largest(lambda back: fits(length, back), length)
         raise UserError(
             f"the series has {length} values, too short for framing.look_back={look_back} and"
             f" split.train_fraction={train_fraction}: the {' and '.join(empty)} period{'s get' if len(empty) > 1 else ' gets'} no sample;"
-            f" it needs at least {needed} values, or use a smaller framing.look_back"
+            + (f" it needs at least {needed} values" if needed else " no length of series is enough with these fractions")
+            + (f", or use a smaller framing.look_back: {largest} at most" if largest else "")
             + (f" or split.validation_fraction (now {validation_fraction})" if validation_fraction else "")
         )
-    return periods
+    return Periods(train=np.arange(periods["train"].start, periods["train"].stop),
+                   validation=np.arange(periods["validation"].start, periods["validation"].stop),
+                   test=np.arange(periods["test"].start, periods["test"].stop), split=periods["split"])

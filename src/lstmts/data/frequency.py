@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+from pandas.tseries.frequencies import to_offset
 
 from lstmts.errors import UserError
 
@@ -23,6 +25,9 @@ class Frequency:
     alias: str | None
     season_length: int
     intraday: bool = False  # steps shorter than a day: dates print with their time
+    # The day of the month of monthly, quarterly or yearly dates that pandas' alias cannot say (the
+    # 15th; the 30th, or the month's end where it is shorter): alias then steps from month starts.
+    day: int | None = None
 
     def format(self, label) -> str:
         """Return a label (a date or a position) as text at this frequency: 1960, 1960Q1, 1960-01, 1960-01-31 ..."""
@@ -36,8 +41,27 @@ class Frequency:
             return label.strftime("%Y-%m-%d")
         return label.strftime("%Y-%m-%d %H:%M:%S" if label.second else "%Y-%m-%d %H:%M")
 
+    def dates_after(self, last: pd.Timestamp, steps: int) -> pd.DatetimeIndex:
+        """Return the `steps` dates after `last` at this frequency, on the same day of the period and time of day."""
+        if self.day is None:
+            return pd.date_range(last, periods=steps + 1, freq=self.alias)[1:]
+        starts = pd.date_range(last.to_period("M").to_timestamp(), periods=steps + 1, freq=self.alias)[1:]
+        return _on_day(starts, self.day, last - last.normalize())
+
 
 POSITIONS = Frequency("positions", None, 1)
+
+
+def when(date: pd.Timestamp) -> str:
+    """Return a date as a message names it: 2024-03-31, or 2024-03-31 02:00 when it has a time of day."""
+    if date == date.normalize():
+        return date.strftime("%Y-%m-%d")
+    return date.strftime("%Y-%m-%d %H:%M:%S" if date.second or date.microsecond else "%Y-%m-%d %H:%M")
+
+
+# Said of a skipped or repeated hour in dates with times of day.
+SUMMER_TIME = ("if the clocks changed for summer time there, write the times in UTC (or another zone without"
+               " summer time)")
 
 
 def _describe(offset: pd.DateOffset) -> tuple[str, int]:
@@ -74,6 +98,32 @@ def _describe(offset: pd.DateOffset) -> tuple[str, int]:
     return f"every {offset.freqstr}", 1
 
 
+def _on_day(month_starts: pd.DatetimeIndex, day: int, time: pd.Timedelta) -> pd.DatetimeIndex:
+    """Return the months' `day` (their last day where they are shorter) at the time of day `time`."""
+    days = np.minimum(day, month_starts.days_in_month) - 1
+    return month_starts + pd.to_timedelta(days, unit="D") + time
+
+
+def _regular(dates: pd.DatetimeIndex) -> tuple[str, int | None] | None:
+    """Return (pandas alias, day of the month or None) of evenly spaced dates, or None for uneven ones.
+
+    pandas names monthly to yearly steps on the first or last (business) day of the month only;
+    dates such as the 15th of every month are recognised from their month starts and their day.
+    """
+    alias = pd.infer_freq(dates)
+    if alias is not None:
+        return alias, None
+    starts = dates.to_period("M").to_timestamp()
+    alias = pd.infer_freq(starts) if starts.is_unique else None
+    if alias is None or not isinstance(to_offset(alias), (pd.offsets.MonthBegin, pd.offsets.QuarterBegin,
+                                                            pd.offsets.YearBegin)):
+        return None
+    day = int(dates.day.max())
+    if not (dates == _on_day(starts, day, dates[0] - dates[0].normalize())).all():
+        return None
+    return alias, day
+
+
 def infer_frequency(labels: pd.Index, where: str = "the date column") -> Frequency:
     """Return the frequency of regular dates (or POSITIONS for a series without dates).
 
@@ -84,23 +134,26 @@ def infer_frequency(labels: pd.Index, where: str = "the date column") -> Frequen
         return POSITIONS
     if len(labels) < 3:
         return Frequency("unknown", None, 1)  # far too short anyway: framing says so, with the fix
-    alias = pd.infer_freq(labels)
-    if alias is None:
+    regular = _regular(labels)
+    if regular is None:
         # The longest regular start (regular dates stay regular when cut short) ends at the first odd step.
         low, high = 2, len(labels)
         while high - low > 1:
             middle = (low + high) // 2
-            low, high = (middle, high) if pd.infer_freq(labels[:middle]) else (low, middle)
+            low, high = (middle, high) if _regular(labels[:middle]) else (low, middle)
         odd = low - 1
+        jump = labels[odd + 1] - labels[odd] - (labels[odd] - labels[odd - 1])
         raise UserError(
-            f"{where} is not evenly spaced: {labels[odd].date()} is followed by {labels[odd + 1].date()},"
+            f"{where} is not evenly spaced: {when(labels[odd])} is followed by {when(labels[odd + 1])},"
             f" unlike the dates before it; add the missing dates as rows with an empty value"
             f" (data.missing=interpolate fills them) so that seasons and forecast dates line up"
+            + (f"; {SUMMER_TIME}" if jump == pd.Timedelta(hours=1) else "")
         )
-    offset = pd.tseries.frequencies.to_offset(alias)
+    alias, day = regular
+    offset = to_offset(alias)
     name, season = _describe(offset)
     intraday = isinstance(offset, pd.offsets.Tick) and pd.Timedelta(offset) < pd.Timedelta(days=1)
-    return Frequency(name, alias, season, intraday)
+    return Frequency(name, alias, season, intraday, day)
 
 
 def season_for(setting, frequency: Frequency) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from lstmts.data.covariates import Covariates, calendar_features, check_no_leak
-from lstmts.data.frequency import Frequency, infer_frequency
-from lstmts.errors import UserError
+from lstmts.data.frequency import SUMMER_TIME, Frequency, infer_frequency, when
+from lstmts.errors import UserError, override
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,17 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _read_frame(path: Path) -> pd.DataFrame:
+def read_options(data_cfg) -> dict:
+    """Return how the CSV is written, as read_csv's sep, thousands and decimal (data.sep, data.thousands, data.decimal)."""
+    sep = data_cfg.get("sep") or ","
+    return {"sep": "\t" if sep == "\\t" else sep, "thousands": data_cfg.get("thousands"),
+            "decimal": data_cfg.get("decimal") or "."}
+
+
+DEFAULT_READ = {"sep": ",", "thousands": None, "decimal": "."}
+
+
+def _read_frame(path: Path, options: dict = DEFAULT_READ) -> pd.DataFrame:
     if not path.exists():
         raise UserError(f"data file {path} does not exist; check data.path (relative paths start at the current folder)")
     if path.is_dir():
@@ -59,7 +70,7 @@ def _read_frame(path: Path) -> pd.DataFrame:
     try:
         # Blank lines are read as empty rows and dropped here, so that the index keeps each
         # row's position in the file and error messages can name the right line.
-        frame = pd.read_csv(path, skip_blank_lines=False).dropna(how="all")
+        frame = pd.read_csv(path, skip_blank_lines=False, **options).dropna(how="all")
     except pd.errors.EmptyDataError:
         raise UserError(f"data file {path} is empty; give a CSV with a header line and one row per time step") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -72,11 +83,59 @@ def _read_frame(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _column(frame: pd.DataFrame, name: str, what: str, path: Path) -> pd.Series:
+# Field separators other than data.sep that a header line gives away.
+_SEPARATORS = (";", "\t", "|", ",")
+
+
+def _column(frame: pd.DataFrame, name: str, what: str, path: Path, sep: str = ",") -> pd.Series:
     if name not in frame.columns:
         columns = ", ".join(repr(str(c)) for c in frame.columns)
+        other = next((s for s in _SEPARATORS if s != sep and any(s in str(c) for c in frame.columns)), None)
+        if other is not None:
+            written = override("data.sep", "\\t" if other == "\t" else other)
+            raise UserError(f"{what} {name!r} is not in {path}; its columns are {columns}: the file looks separated"
+                            f" by {other!r}, read it with {written}")
         raise UserError(f"{what} {name!r} is not in {path}; its columns are {columns}")
     return frame[name]
+
+
+def _as_text(name, columns) -> str | None:
+    """Return the column whose name Hydra reads as the non-text `name` (1949, 2.5, true, null), or None."""
+    if isinstance(name, str):
+        return None
+    for column in map(str, columns):
+        if name is None or isinstance(name, bool):
+            if column.strip().lower() == ("null" if name is None else str(name).lower()):
+                return column
+            continue
+        try:
+            if float(column.replace("_", "")) == name:
+                return column
+        except ValueError:
+            continue
+    return None
+
+
+def _check_hydra_types(frame: pd.DataFrame, data_cfg, path: Path) -> None:
+    """Raise UserError when a column setting is a number, a boolean or null that the file has as a column name."""
+    declared = data_cfg.get("covariates") or {}
+    settings = [("data.column", data_cfg.column)]
+    if data_cfg.get("date_column") is not None:  # null there means "no dates"
+        settings.append(("data.date_column", data_cfg.date_column))
+    settings += [(f"data.covariates.{kind}", list(declared.get(kind) or [])) for kind in ("past", "future")]
+    for key, setting in settings:
+        names = setting if isinstance(setting, list) else [setting]
+        texts = [_as_text(name, frame.columns) for name in names]
+        found = next(((name, text) for name, text in zip(names, texts) if text is not None), None)
+        if found is None:
+            continue
+        fixed = [name if text is None else text for name, text in zip(names, texts)]
+        name, text = found
+        read = ("null (no value)" if name is None else f"{str(name).lower()} (a boolean)" if isinstance(name, bool)
+                else f"{name} (a number)")
+        hint = override(key, fixed if isinstance(setting, list) else text)
+        raise UserError(f"{key} {'lists' if isinstance(setting, list) else 'is'} {read}, not the column {text!r} of"
+                        f" {path}: Hydra reads such a value unquoted as it reads YAML; quote it: {hint}")
 
 
 def _line(column: pd.Series, row: int) -> int:
@@ -84,15 +143,35 @@ def _line(column: pd.Series, row: int) -> int:
     return int(column.index[row]) + 2
 
 
-def _numeric(column: pd.Series, name: str, path: Path) -> np.ndarray:
+# Ways of writing numbers, as (thousands separator, decimal mark): the default first, then the most common.
+_NUMBER_STYLES = ((None, "."), (",", "."), (None, ","), (".", ","), (" ", "."), (" ", ","), ("'", "."))
+
+
+def _number_style(texts, thousands: str | None, decimal: str) -> tuple[str | None, str] | None:
+    """Return the (thousands, decimal) other than the given ones that reads every text as a number, or None."""
+    for style in _NUMBER_STYLES:
+        if style == (thousands, decimal):
+            continue
+        separator, mark = (re.escape(c) if c else None for c in style)
+        whole = rf"(?:\d{{1,3}}(?:{separator}\d{{3}})+|\d+)" if separator else r"\d+"
+        if all(re.fullmatch(rf"[+-]?{whole}(?:{mark}\d+)?", str(text).strip()) for text in texts):
+            return style
+    return None
+
+
+def _numeric(column: pd.Series, name: str, path: Path, options: dict = DEFAULT_READ) -> np.ndarray:
     numbers = pd.to_numeric(column, errors="coerce")
     bad = numbers.isna() & column.notna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise UserError(
-            f"column {name!r} of {path} has a non-numeric value {column.iloc[row]!r} on line {_line(column, row)}"
-            f" ({int(bad.sum())} such value(s) in all); fix or remove those rows"
-        )
+        found = (f"column {name!r} of {path} has a non-numeric value {column.iloc[row]!r} on line {_line(column, row)}"
+                 f" ({int(bad.sum())} such value(s) in all)")
+        style = _number_style(column[bad].unique(), options["thousands"], options["decimal"])
+        if style is None:
+            raise UserError(f"{found}; fix or remove those rows")
+        keys = [override(f"data.{key}", value) for key, value, now in
+                (("thousands", style[0], options["thousands"]), ("decimal", style[1], options["decimal"])) if value != now]
+        raise UserError(f"{found}, a number written with {_style_name(style)}; read such numbers with {' '.join(keys)}")
     values = numbers.to_numpy(dtype="float64")
     if np.isinf(values).any():
         row = int(np.flatnonzero(np.isinf(values))[0])
@@ -104,6 +183,12 @@ def _numeric(column: pd.Series, name: str, path: Path) -> np.ndarray:
                         f" ±{LARGEST:g}: its square overflows (RMSE, training loss); rescale the column, e.g. to"
                         f" thousands or millions")
     return values
+
+
+def _style_name(style: tuple[str | None, str]) -> str:
+    thousands, decimal = style
+    parts = ([f"{thousands!r} between thousands"] if thousands else []) + ([f"the decimal mark {decimal!r}"] if decimal != "." else [])
+    return " and ".join(parts) or "a decimal point"
 
 
 # Beyond these magnitudes squared errors overflow (1e150² = 1e300, near float64's 1.8e308) or
@@ -164,15 +249,16 @@ def _dates(column: pd.Series, name: str, path: Path, date_format: str | None = N
     duplicated = dates.duplicated()
     if duplicated.any():
         row = int(np.flatnonzero(duplicated)[0])
+        hourly = dates[row] != dates[row].normalize()
         raise UserError(
-            f"date column {name!r} of {path} repeats {dates[row].date()} on line {_line(column, row)}"
-            f" ({int(duplicated.sum())} duplicate(s)); keep one row per date"
+            f"date column {name!r} of {path} repeats {when(dates[row])} on line {_line(column, row)}"
+            f" ({int(duplicated.sum())} duplicate(s)); keep one row per date" + (f", or {SUMMER_TIME}" if hourly else "")
         )
     if not dates.is_monotonic_increasing:
         row = int(np.flatnonzero(np.diff(dates.asi8) < 0)[0]) + 1
         raise UserError(
-            f"date column {name!r} of {path} is not sorted: line {_line(column, row)} ({dates[row].date()}) comes after"
-            f" {dates[row - 1].date()}; sort the file by date"
+            f"date column {name!r} of {path} is not sorted: line {_line(column, row)} ({when(dates[row])}) comes after"
+            f" {when(dates[row - 1])}; sort the file by date"
         )
     return dates
 
@@ -215,12 +301,14 @@ def _handle_missing(values: np.ndarray, labels: pd.Index, missing: str, column: 
 def load_series(data_cfg, default_path: Path) -> Series:
     """Return the checked series that data_cfg names; raise UserError for any bad input."""
     path = Path(data_cfg.path) if data_cfg.path else default_path
-    frame = _read_frame(path)
-    value_column = _column(frame, data_cfg.column, "value column", path)
-    values = _numeric(value_column, data_cfg.column, path)
+    options = read_options(data_cfg)
+    frame = _read_frame(path, options)
+    _check_hydra_types(frame, data_cfg, path)
+    value_column = _column(frame, data_cfg.column, "value column", path, options["sep"])
+    values = _numeric(value_column, data_cfg.column, path, options)
     date_column = data_cfg.get("date_column")
     if date_column:
-        labels: pd.Index = _dates(_column(frame, date_column, "date column", path), date_column, path,
+        labels: pd.Index = _dates(_column(frame, date_column, "date column", path, options["sep"]), date_column, path,
                                   data_cfg.get("date_format"), data_cfg.get("dayfirst"))
     else:
         labels = pd.RangeIndex(len(values), name="t")
@@ -254,10 +342,11 @@ def covariate_names(data_cfg) -> tuple[list[str], list[str]]:
     return [str(c) for c in declared.get("past") or []], [str(c) for c in declared.get("future") or []]
 
 
-def covariate_column(frame: pd.DataFrame, name: str, path: Path, where: str = "") -> np.ndarray:
+def covariate_column(frame: pd.DataFrame, name: str, path: Path, where: str = "",
+                     options: dict = DEFAULT_READ) -> np.ndarray:
     """Return a covariate column as floats; raise UserError when it is missing, not numeric or has gaps."""
-    column = _column(frame, name, "covariate column", path)
-    values = _numeric(column, name, path)
+    column = _column(frame, name, "covariate column", path, options["sep"])
+    values = _numeric(column, name, path, options)
     gaps = np.flatnonzero(np.isnan(values))
     if len(gaps):
         raise UserError(f"covariate column {name!r} of {path} has {len(gaps)} missing value(s){where}, on line(s)"
@@ -270,7 +359,8 @@ def _covariates(frame, data_cfg, path: Path, keep: np.ndarray, values, labels, f
     calendar = bool(data_cfg.get("calendar", False))
     if not (past or future or calendar):
         return None
-    columns = {name: covariate_column(frame, name, path)[keep] for name in past + future}
+    options = read_options(data_cfg)
+    columns = {name: covariate_column(frame, name, path, options=options)[keep] for name in past + future}
     if data_cfg.column in columns:
         raise UserError(f"covariate {data_cfg.column!r} is the target column itself; remove it from data.covariates")
     # A shift as long as two seasons (at least 24 steps) covers the copies a user could make by mistake.
