@@ -96,6 +96,21 @@ def test_missing_date_column_lists_the_real_columns(tmp_path):
     assert "'Month', 'value'" in message
 
 
+@pytest.mark.parametrize("date_column", ["date", None])
+def test_a_repeated_column_name_is_refused_naming_it(tmp_path, date_column):
+    # pandas would read the second 'value' as 'value.1' and the series would silently be the first.
+    message = load_error(tmp_path, "date,value,note,value,note\n2000-01,1,a,10,b\n2000-02,2,a,20,b\n",
+                         date_column=date_column)
+    assert "'value', 'note'" in message
+    assert "more than once" in message and "rename" in message
+    assert "\n" not in message
+
+
+def test_a_column_named_like_a_copy_is_not_a_repeat(tmp_path):
+    series = load_text(tmp_path, "date,value,value.1\n2000-01,1,10\n2000-02,2,20\n2000-03,4,40\n")
+    assert series.values.tolist() == [1.0, 2.0, 4.0]
+
+
 def test_non_numeric_value_names_its_csv_line(tmp_path):
     message = load_error(tmp_path, "date,value\n2000-01,1\n2000-02,abc\n2000-03,3\n")
     assert "'abc'" in message

@@ -69,7 +69,22 @@ def _read_frame(path: Path) -> pd.DataFrame:
         raise UserError(f"data file {path} cannot be read (permission denied); fix its permissions") from None
     if frame.empty:
         raise UserError(f"data file {path} has a header but no rows; add one row per time step")
+    check_unique_columns(path, "data file")
     return frame
+
+
+def check_unique_columns(path: Path, what: str) -> None:
+    """Raise UserError when the CSV's header line gives one name to several columns.
+
+    pandas renames the copies (value, value.1, ...), so a repeated name would silently read the first.
+    """
+    header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, skip_blank_lines=False).iloc[0]
+    counts = header[header != ""].value_counts(sort=False)
+    repeated = [name for name, count in counts.items() if count > 1]
+    if repeated:
+        names = ", ".join(repr(name) for name in repeated)
+        raise UserError(f"{what} {path} names {names} more than once in its header line; rename or remove the repeated"
+                        f" column(s) so that each name is used once (otherwise only the first would be read)")
 
 
 def _column(frame: pd.DataFrame, name: str, what: str, path: Path) -> pd.Series:
