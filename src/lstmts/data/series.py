@@ -27,6 +27,7 @@ class Series:
     sha256: str
     frequency: Frequency
     covariates: Covariates | None = None
+    dayfirst: bool = False  # dates such as 01/03/2024 were read day first (data.dayfirst, or told by the data)
 
     def window(self, start: int, stop: int) -> Series:
         """Return positions start..stop-1 of the series; known-future covariates keep their later rows."""
@@ -153,8 +154,9 @@ def _dayfirst(text: pd.Series, name: str, path: Path, dayfirst: bool | None) -> 
     )
 
 
-def _dates(column: pd.Series, name: str, path: Path, date_format: str | None = None,
-           dayfirst: bool | None = None) -> pd.DatetimeIndex:
+def parse_dates(column: pd.Series, name: str, path: Path, date_format: str | None = None,
+                dayfirst: bool | None = None) -> pd.DatetimeIndex:
+    """Return a CSV column as dates; raise UserError naming the first line that is not one."""
     # As text, so that a column of years (1949, 1950, ...) reads as years, not as nanoseconds.
     text = column.astype("string")
     if date_format:
@@ -175,7 +177,11 @@ def _dates(column: pd.Series, name: str, path: Path, date_format: str | None = N
             f"date column {name!r} of {path} has time-zone offsets (first {column.iloc[0]!r}); lstmts works on"
             f" plain local times: write the dates without an offset, all in one zone"
         )
-    dates = pd.DatetimeIndex(parsed)
+    return pd.DatetimeIndex(parsed)
+
+
+def _dates(column: pd.Series, name: str, path: Path, date_format: str | None, dayfirst: bool) -> pd.DatetimeIndex:
+    dates = parse_dates(column, name, path, date_format, dayfirst)
     duplicated = dates.duplicated()
     if duplicated.any():
         row = int(np.flatnonzero(duplicated)[0])
@@ -234,9 +240,14 @@ def load_series(data_cfg, default_path: Path) -> Series:
     value_column = _column(frame, data_cfg.column, "value column", path)
     values = _numeric(value_column, data_cfg.column, path)
     date_column = data_cfg.get("date_column")
+    date_format, dayfirst = data_cfg.get("date_format"), False
     if date_column:
-        labels: pd.Index = _dates(_column(frame, date_column, "date column", path), date_column, path,
-                                  data_cfg.get("date_format"), data_cfg.get("dayfirst"))
+        dates = _column(frame, date_column, "date column", path)
+        if not date_format:
+            # Resolved once, here: a forecast's --future dates are read the same way (a few March
+            # days alone could not tell 01/03 from 03/01).
+            dayfirst = _dayfirst(dates.astype("string"), date_column, path, data_cfg.get("dayfirst"))
+        labels: pd.Index = _dates(dates, date_column, path, date_format, dayfirst)
     else:
         labels = pd.RangeIndex(len(values), name="t")
     kept = len(values)
@@ -260,7 +271,7 @@ def load_series(data_cfg, default_path: Path) -> Series:
         raise error from None
     covariates = _covariates(frame, data_cfg, path, ~dropped, values, labels, frequency)
     return Series(values=values, labels=labels, name=str(data_cfg.column), path=path.resolve(), sha256=file_sha256(path),
-                  frequency=frequency, covariates=covariates)
+                  frequency=frequency, covariates=covariates, dayfirst=dayfirst)
 
 
 def covariate_names(data_cfg) -> tuple[list[str], list[str]]:
