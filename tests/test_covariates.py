@@ -159,6 +159,16 @@ def test_future_values_are_read_with_the_runs_date_settings(tmp_path, start, dat
     np.testing.assert_array_equal(covariates.future[30:, 0], [60, 61, 62, 63, 64])
 
 
+def test_future_values_with_a_repeated_column_name_are_refused(tmp_path):
+    from lstmts.commands.forecast import _future_labels, future_covariates
+
+    series = _day_first_series(tmp_path, "2024-01-31", None, True)
+    future = tmp_path / "future.csv"
+    future.write_text("date,promo,promo\n01/03/2024,0,1\n02/03/2024,0,1\n")
+    with pytest.raises(UserError, match=r"--future .*future.csv names 'promo' more than once.*rename"):
+        future_covariates(series, _future_labels(series, 2), future, "date")
+
+
 def test_a_backtest_origin_never_sees_values_after_it_past_covariates_included(compose_config, promo_csv):
     from lstmts.runs import backtest
 

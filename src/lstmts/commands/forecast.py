@@ -111,12 +111,16 @@ def future_covariates(series, labels: pd.Index, future: Path | None, date_column
 
 
 def _read_future(path: Path) -> pd.DataFrame:
+    from lstmts.data.series import check_unique_columns
+
     try:
-        return pd.read_csv(path)
+        frame = pd.read_csv(path)
     except FileNotFoundError:
         raise UserError(f"--future {path} does not exist; give the CSV of the known-future covariates") from None
     except (OSError, ValueError, UnicodeDecodeError) as error:
         raise UserError(f"--future {path} is not a readable CSV ({_short(error)}); save it as comma-separated text") from None
+    check_unique_columns(path, "--future")
+    return frame
 
 
 def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, future: Path | None = None,
