@@ -202,7 +202,31 @@ def test_missing_values_are_interpolated_on_request(compose_config, tmp_path):
     assert len(series.labels) == 40
     metrics = runner.run(cfg, tmp_path / "run")
     assert metrics["status"] == "ok"
-    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "ok"
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["status"] == "ok"
+    assert (saved["data"]["filled"], saved["data"]["trimmed"], saved["data"]["values"]) == (2, 0, 40)
+
+
+def test_missing_values_at_the_ends_are_never_scored(compose_config, tmp_path, caplog):
+    # 40 months, the first two, one inside and the last three empty: 35 values remain, and the last
+    # known one (position 36, 1952-01) is the last test target.
+    months = _months(40)
+    values = [str(100 + 3 * i + (i % 12)) for i in range(40)]
+    for i in (0, 1, 20, 37, 38, 39):
+        values[i] = ""
+    path = tmp_path / "ends.csv"
+    path.write_text(_csv(list(zip(months, values))))
+    cfg = compose_config("data=csv", f"data.path={path}", "data.column=Passengers", "data.date_column=Month",
+                         "data.missing=interpolate", "training.epochs=2", "baselines.classical=false", "horizons=[]")
+    with caplog.at_level("INFO", logger="lstmts"):
+        metrics = runner.run(cfg, tmp_path / "run")
+    assert months[36] == "1952-01" and metrics["scored"]["test"]["last"] == "1952-01-01"
+    assert metrics["scored"]["train"]["first"] > "1949-03-01"
+    assert metrics["data"] | {"path": None, "sha256": None} == {"path": None, "sha256": None, "values": 35,
+                                                                  "filled": 1, "trimmed": 5}
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("data.missing")]
+    assert lines == ["data.missing=interpolate filled in 1 missing value(s) between known ones and left out 5 before"
+                     " the first or after the last known value"]
 
 
 # --- Ctrl-C -----------------------------------------------------------------------------------

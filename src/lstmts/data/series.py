@@ -28,6 +28,8 @@ class Series:
     frequency: Frequency
     covariates: Covariates | None = None
     dayfirst: bool = False  # dates such as 01/03/2024 were read day first (data.dayfirst, or told by the data)
+    filled: int = 0  # missing values filled in between known ones (data.missing=interpolate)
+    trimmed: int = 0  # missing values left out before the first or after the last known value
 
     def window(self, start: int, stop: int) -> Series:
         """Return positions start..stop-1 of the series; known-future covariates keep their later rows."""
@@ -215,9 +217,11 @@ def _parse_mixed(text: pd.Series, name: str, path: Path, dayfirst: bool) -> pd.S
 
 
 def _handle_missing(values: np.ndarray, labels: pd.Index, missing: str, column: pd.Series, path: Path):
+    """Return (values, labels, the file's rows they keep, how many values were filled in)."""
     gaps = np.isnan(values)
+    keep = np.ones(len(values), dtype=bool)
     if not gaps.any():
-        return values, labels
+        return values, labels, keep, 0
     if gaps.all():
         raise UserError(f"column {column.name!r} of {path} has no values at all; point data.column at the column with the series")
     rows = np.flatnonzero(gaps)
@@ -228,9 +232,21 @@ def _handle_missing(values: np.ndarray, labels: pd.Index, missing: str, column: 
         )
     if missing == "drop":
         keep = ~gaps
-        return values[keep], labels[keep]
-    filled = pd.Series(values).interpolate(method="linear", limit_direction="both").to_numpy()
-    return filled, labels
+        return values[keep], labels[keep], keep, 0
+    # Only between two known values: a value before the first or after the last would be a copy of
+    # its neighbour, invented, and then scored as a target. Those rows are left out.
+    known = np.flatnonzero(~gaps)
+    keep[:known[0]] = False
+    keep[known[-1] + 1:] = False
+    inside = values[keep]
+    filled = int(np.isnan(inside).sum())
+    return pd.Series(inside).interpolate(method="linear").to_numpy(), labels[keep], keep, filled
+
+
+def missing_note(filled: int, trimmed: int) -> str:
+    """Return the line that says how many missing values data.missing=interpolate filled in and left out."""
+    return (f"data.missing=interpolate filled in {filled} missing value(s) between known ones and left out {trimmed}"
+            f" before the first or after the last known value")
 
 
 def load_series(data_cfg, default_path: Path) -> Series:
@@ -250,9 +266,8 @@ def load_series(data_cfg, default_path: Path) -> Series:
         labels: pd.Index = _dates(dates, date_column, path, date_format, dayfirst)
     else:
         labels = pd.RangeIndex(len(values), name="t")
-    kept = len(values)
-    dropped = np.isnan(values) if data_cfg.missing == "drop" else np.zeros(len(values), bool)
-    values, labels = _handle_missing(values, labels, data_cfg.missing, value_column, path)
+    rows = len(values)
+    values, labels, keep, filled = _handle_missing(values, labels, data_cfg.missing, value_column, path)
     if len(values) and np.nanmax(values) == np.nanmin(values):
         raise UserError(
             f"column {data_cfg.column!r} of {path} is constant ({values[0]:g}); scaling would divide by zero,"
@@ -265,13 +280,14 @@ def load_series(data_cfg, default_path: Path) -> Series:
     try:
         frequency = infer_frequency(labels, f"date column {date_column!r} of {path}")
     except UserError as error:
-        if len(values) < kept:
-            raise UserError(f"data.missing=drop removed {kept - len(values)} row(s) and left gaps in the dates of {path},"
+        if data_cfg.missing == "drop" and len(values) < rows:
+            raise UserError(f"data.missing=drop removed {rows - len(values)} row(s) and left gaps in the dates of {path},"
                             f" so seasonal lags would compare the wrong periods; use data.missing=interpolate") from None
         raise error from None
-    covariates = _covariates(frame, data_cfg, path, ~dropped, values, labels, frequency)
+    covariates = _covariates(frame, data_cfg, path, keep, values, labels, frequency)
     return Series(values=values, labels=labels, name=str(data_cfg.column), path=path.resolve(), sha256=file_sha256(path),
-                  frequency=frequency, covariates=covariates, dayfirst=dayfirst)
+                  frequency=frequency, covariates=covariates, dayfirst=dayfirst, filled=filled,
+                  trimmed=int(rows - keep.sum()) if data_cfg.missing == "interpolate" else 0)
 
 
 def covariate_names(data_cfg) -> tuple[list[str], list[str]]:

@@ -19,7 +19,7 @@ from lstmts.config import airline_csv, check_stateful_batches, layer_units, vali
 from lstmts.data.covariates import Scaled, Scaling, extend_calendar
 from lstmts.data.framing import Periods, Windows, make_windows, plan_periods
 from lstmts.data.frequency import season_for
-from lstmts.data.series import Series, load_series
+from lstmts.data.series import Series, load_series, missing_note
 from lstmts.data.transforms import Pipeline
 from lstmts.errors import UserError, stop_reason
 from lstmts.evaluation import intervals
@@ -62,6 +62,8 @@ def scale_covariates(cfg: DictConfig, series: Series, stop: int) -> tuple[Scaled
 def prepare(cfg: DictConfig) -> Prepared:
     """Load and check the data, fit the transforms and frame every period (no Keras involved)."""
     series = load_series(cfg.data, airline_csv())
+    if series.filled or series.trimmed:
+        log.info("%s", missing_note(series.filled, series.trimmed))
     protocol = cfg.protocol
     pipeline = Pipeline(list(protocol.transforms))
     periods = plan_periods(
@@ -96,6 +98,12 @@ def prepare(cfg: DictConfig) -> Prepared:
     return Prepared(series=series, pipeline=pipeline, periods=periods, windows=windows,
                     season_length=season_for(cfg.season_length, series.frequency), covariates=covariates,
                     scaling=scaling)
+
+
+def data_record(series: Series) -> dict:
+    """Return metrics.json's `data`: the file, its SHA-256, the values used, and the missing ones filled in or left out."""
+    return {"path": str(series.path), "sha256": series.sha256, "values": len(series.values), "filled": series.filled,
+            "trimmed": series.trimmed}
 
 
 def model_outputs(cfg: DictConfig) -> int:
@@ -574,7 +582,7 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     metrics["train_seconds"] = round(sum(t.seconds for _, t, _ in per_seed), 4)
     metrics["final_loss"] = {seed: t.losses[-1] for seed, t, _ in per_seed}
     metrics["versions"] = _versions()
-    metrics["data"] = {"path": str(series.path), "sha256": series.sha256, "values": len(series.values)}
+    metrics["data"] = data_record(series)
     losses = {seed: t.losses for seed, t, _ in per_seed}
     validation_losses = {seed: t.validation_losses for seed, t, _ in per_seed}
     _write_outputs(cfg, out_dir, prepared, ensemble, losses, validation_losses, metrics, interval_file)
