@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from lstmts.config import check_stateful_batches, layer_units, validate
+from lstmts.config import check_horizons, check_stateful_batches, layer_units, validate
 from lstmts.errors import UserError
 
 PRESETS = ["regression", "window", "timesteps", "stateful", "stacked_stateful"]
@@ -157,3 +157,12 @@ def test_stateful_batch_size_must_divide_the_training_samples():
     assert "[1, 2, 4, 23, 46]" in str(error.value)
     check_stateful_batches(4, 92)
     check_stateful_batches(1, 94)
+
+
+def test_horizons_may_reach_the_last_test_target_and_no_further():
+    check_horizons([1, 3, 12], 12)
+    check_horizons([], 0)
+    with pytest.raises(UserError, match=r"horizons=\[1, 13\] reach 13 steps ahead, but the test period has 12 targets"):
+        check_horizons([1, 13], 12)
+    with pytest.raises(UserError, match=r"horizons=\[100000\] .*, or horizons=\[\] for none"):
+        check_horizons([100000], 12)

@@ -244,6 +244,18 @@ def check_stateful_batches(batch_size: int, train_samples: int) -> None:
         )
 
 
+def check_horizons(horizons, test_targets: int) -> None:
+    """Raise UserError when a horizon reaches past the test period, where no test target could score it."""
+    horizons = [int(h) for h in horizons]
+    longest = max(horizons, default=0)
+    if longest > test_targets:
+        fitting = [h for h in horizons if h <= test_targets]
+        instead = f"e.g. horizons=[{','.join(map(str, fitting))}]" if fitting else "or horizons=[] for none"
+        raise UserError(f"horizons={horizons} reach {longest} steps ahead, but the test period has {test_targets}"
+                        f" targets; use horizons of at most {test_targets}, {instead}, or a longer test period"
+                        f" (a smaller split.train_fraction)")
+
+
 def _validate_covariates(cfg: DictConfig) -> None:
     covariates = cfg.data.get("covariates") or {}
     _check(isinstance(covariates, DictConfig) and set(covariates) <= {"past", "future"},

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from lstmts.config import airline_csv, check_stateful_batches, layer_units, validate
+from lstmts.config import airline_csv, check_horizons, check_stateful_batches, layer_units, validate
 from lstmts.data.covariates import Scaled, Scaling, extend_calendar
 from lstmts.data.framing import Periods, Windows, make_windows, plan_periods
 from lstmts.data.frequency import season_for
@@ -522,6 +522,8 @@ def _write_final_metrics(out_dir: Path, metrics: dict) -> None:
 
 def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     prepared = prepare(cfg)
+    # Only now is the test period's length known; a backtest scores evaluation.horizon instead.
+    check_horizons(cfg.horizons or [], len(prepared.windows["test"]))
     series = prepared.series
     log.info("data %s: %d values; samples %s", series.path, len(series.values),
              {split: len(w) for split, w in prepared.windows.items()})
