@@ -126,6 +126,7 @@ def test_command_line_value_overrides_a_preset(compose_config):
         ("baselines.time_limit=0", "baselines.time_limit"),
         ("intervals.levels=[1.5]", "intervals.levels"),
         ("intervals.steps=0", "intervals.steps"),
+        ("intervals.steps=10000000", "intervals.steps"),
         ("framing.strategy=sideways", "framing.strategy"),
         ("framing.horizon=0", "framing.horizon"),
         ("+evaluation=backtest evaluation.window=rolling", "evaluation.window"),
@@ -166,3 +167,12 @@ def test_horizons_may_reach_the_last_test_target_and_no_further():
         check_horizons([1, 13], 12)
     with pytest.raises(UserError, match=r"horizons=\[100000\] .*, or horizons=\[\] for none"):
         check_horizons([100000], 12)
+
+
+def test_intervals_steps_are_capped_at_a_documented_maximum(compose_config):
+    from lstmts.config import MAX_INTERVAL_STEPS
+
+    assert MAX_INTERVAL_STEPS == 1000
+    validate(compose_config(f"intervals.steps={MAX_INTERVAL_STEPS}"))
+    with pytest.raises(UserError, match=r"intervals\.steps=10000000 is impossible; use a whole number from 1 to 1000,"):
+        validate(compose_config("intervals.steps=10000000"))
