@@ -57,6 +57,8 @@ DATA_FILES: dict[str, bytes | str] = {
     "constant.csv": _csv([(month, "5") for month in _months(30)]),
     "huge.csv": _csv([(month, "1e308" if m == 20 else str(100 + m)) for m, month in enumerate(_months(40))]),
     "tiny.csv": _csv([(month, f"{1 + m % 7}e-300") for m, month in enumerate(_months(40))]),
+    "repeated-column.csv": _csv([(month, f"{100 + m},{900 + m}") for m, month in enumerate(_months(40))],
+                                header="Month,Passengers,Passengers"),
 }
 
 
@@ -121,6 +123,11 @@ CASES = {
     "sweep-unknown-option": Case(("-m", "model=vanilla,lstm"), ("model=lstm", "vanilla"), runs=False),
     "forecast-not-a-run": Case(("forecast", "{work}/not-a-run"), ("not-a-run", "not a run folder"), runs=False),
     "compare-not-a-run": Case(("compare", "{work}/not-a-run"), ("not-a-run", "no run folders"), runs=False),
+    # Issue 19: a repeated column name, a horizon past the test period, a huge intervals.steps.
+    "repeated-column": Case((), ("'Passengers' more than once", "rename"), data_file="repeated-column.csv"),
+    "horizon-beyond-test": Case(("horizons=[1,100000]",), ("100000 steps ahead", "test period has 46 targets",
+                                                           "horizons=[1]")),
+    "interval-steps-huge": Case(("intervals.steps=10000000",), ("intervals.steps=10000000", "from 1 to 1000")),
 }
 BUGS: dict[str, str] = {}  # name -> "BUG: ..." for a case that still fails (strict xfail)
 
@@ -170,6 +177,14 @@ def test_bad_input_is_one_error_line_and_a_failed_run(outcomes, lstmts_cli, name
         metrics = json.loads((run_dir / "metrics.json").read_text())
         assert metrics["status"] == "failed"
         assert metrics["error"] in line
+
+
+def test_an_impossible_thread_count_is_one_error_line_and_a_failed_run(lstmts_cli, tmp_path):
+    cli = type(lstmts_cli)(lstmts_cli.env | {"LSTMTS_TF_THREADS": "abc"})
+    result = cli.run(["training.epochs=1", "baselines.classical=false", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    line = cli.error_line(result)
+    assert "LSTMTS_TF_THREADS='abc' is impossible" in line and "whole number" in line
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "failed"
 
 
 def test_an_output_folder_under_a_file_leaves_the_file_alone(outcomes):
