@@ -1,4 +1,4 @@
-"""Tests of lstmts.backend: the garbage-collector pause around large imports, and cache folders."""
+"""Tests of lstmts.backend: the garbage-collector pause around large imports, cache folders and thread settings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import gc
 
 import pytest
 
+from lstmts import backend
 from lstmts.backend import cache_dir, gc_paused, xla_cache_dir
+from lstmts.errors import UserError
 
 
 @pytest.fixture
@@ -52,3 +54,23 @@ def test_cache_folders_follow_the_environment(monkeypatch, tmp_path):
     assert xla_cache_dir() is None
     monkeypatch.setenv("LSTMTS_CACHE", "off")
     assert cache_dir("classical") is None
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "2.5", ""])
+def test_an_impossible_thread_count_is_one_user_error_naming_the_variable(monkeypatch, value):
+    monkeypatch.setattr(backend, "_LOADED", None)
+    monkeypatch.setenv("LSTMTS_TF_THREADS", value)
+    with pytest.raises(UserError) as error:
+        backend.load()
+    message = str(error.value)
+    assert f"LSTMTS_TF_THREADS={value!r}" in message
+    assert "whole number" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(("value", "threads"), [(None, 1), ("4", 4), (" 2 ", 2), ("0", 0)])
+def test_thread_count_comes_from_the_environment(monkeypatch, value, threads):
+    if value is None:
+        monkeypatch.delenv("LSTMTS_TF_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("LSTMTS_TF_THREADS", value)
+    assert backend.tf_threads() == threads

@@ -232,6 +232,13 @@ def test_a_folder_of_csvs_is_a_collection(tmp_path):
     np.testing.assert_array_equal(loaded.members[1].test, 20.0 + np.arange(18, 24))
 
 
+def test_a_repeated_column_name_in_a_collection_file_is_refused(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("id,month,y,y\na,2001-01-01,1,10\na,2001-02-01,2,20\n")
+    with pytest.raises(UserError, match="'y' more than once.*rename"):
+        load_collection(_data_cfg(path))
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"id_column": "store"}, "no column 'store'.*data.id_column"),
     ({"horizon": 40}, "series a has 30 values, not more than data.horizon=40"),

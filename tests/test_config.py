@@ -8,7 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from lstmts.commands.run import check_overrides
-from lstmts.config import airline_csv, check_stateful_batches, layer_units, validate
+from lstmts.config import airline_csv, check_horizons, check_stateful_batches, layer_units, validate
 from lstmts.data.series import load_series
 from lstmts.errors import UserError, override
 
@@ -134,6 +134,7 @@ def test_command_line_value_overrides_a_preset(compose_config):
         ("baselines.time_limit=0", "baselines.time_limit"),
         ("intervals.levels=[1.5]", "intervals.levels"),
         ("intervals.steps=0", "intervals.steps"),
+        ("intervals.steps=10000000", "intervals.steps"),
         ("framing.strategy=sideways", "framing.strategy"),
         ("framing.horizon=0", "framing.horizon"),
         ("+evaluation=backtest evaluation.window=rolling", "evaluation.window"),
@@ -205,3 +206,21 @@ def test_an_unclosed_bracket_still_gets_the_general_advice():
     with pytest.raises(UserError) as error:
         check_overrides(["seed=[1"])
     assert "write key=value" in str(error.value) and "only in quotes" not in str(error.value)
+
+
+def test_horizons_may_reach_the_last_test_target_and_no_further():
+    check_horizons([1, 3, 12], 12)
+    check_horizons([], 0)
+    with pytest.raises(UserError, match=r"horizons=\[1, 13\] reach 13 steps ahead, but the test period has 12 targets"):
+        check_horizons([1, 13], 12)
+    with pytest.raises(UserError, match=r"horizons=\[100000\] .*, or horizons=\[\] for none"):
+        check_horizons([100000], 12)
+
+
+def test_intervals_steps_are_capped_at_a_documented_maximum(compose_config):
+    from lstmts.config import MAX_INTERVAL_STEPS
+
+    assert MAX_INTERVAL_STEPS == 1000
+    validate(compose_config(f"intervals.steps={MAX_INTERVAL_STEPS}"))
+    with pytest.raises(UserError, match=r"intervals\.steps=10000000 is impossible; use a whole number from 1 to 1000,"):
+        validate(compose_config("intervals.steps=10000000"))

@@ -136,6 +136,52 @@ def test_forecast_refuses_missing_future_values_with_one_line(promo_run, tmp_pat
         forecast_run(promo_run, 2, future=tmp_path / "absent.csv")
 
 
+def _day_first_series(tmp_path: Path, start: str, date_format: str | None, dayfirst: bool | None):
+    """Return a 30-day series with a known-future promo column, its dates written as 01/03/2024 (day first)."""
+    from omegaconf import OmegaConf
+
+    dates = pd.date_range(start, periods=30, freq="D")
+    rng = np.random.default_rng(0)
+    path = tmp_path / "day-first.csv"
+    pd.DataFrame({"date": dates.strftime("%d/%m/%Y"), "sales": 100 + rng.normal(0, 5, 30),
+                  "promo": rng.integers(0, 2, 30)}).to_csv(path, index=False)
+    data = OmegaConf.create({"path": str(path), "column": "sales", "date_column": "date", "missing": "error",
+                             "date_format": date_format, "dayfirst": dayfirst, "calendar": False,
+                             "covariates": {"past": [], "future": ["promo"]}})
+    return load_series(data, path)
+
+
+# Forecast dates 1..5 March 2024 read month first would be 3 January .. 3 May.
+@pytest.mark.parametrize(("start", "date_format", "dayfirst"), [
+    ("2024-01-31", None, True),  # data.dayfirst=true
+    ("2024-01-31", "%d/%m/%Y", None),  # data.date_format
+    ("2024-01-31", None, None),  # told by the data's own dates (31/01/2024): the future file's 01/03 .. 05/03 cannot
+])
+def test_future_values_are_read_with_the_runs_date_settings(tmp_path, start, date_format, dayfirst):
+    from lstmts.commands.forecast import _future_labels, future_covariates
+
+    series = _day_first_series(tmp_path, start, date_format, dayfirst)
+    assert series.labels[-1] == pd.Timestamp("2024-02-29")
+    labels = _future_labels(series, 5)
+    future = tmp_path / "future.csv"
+    # The whole of 2024, promo = the day's position in the year: read month first, 03/01/2024 (3 January,
+    # position 2) would silently stand for 1 March (position 60), and so on.
+    days = pd.date_range("2024-01-01", "2024-12-31", freq="D")
+    pd.DataFrame({"date": days.strftime("%d/%m/%Y"), "promo": np.arange(len(days))}).to_csv(future, index=False)
+    covariates = future_covariates(series, labels, future, "date", date_format)
+    np.testing.assert_array_equal(covariates.future[30:, 0], [60, 61, 62, 63, 64])
+
+
+def test_future_values_with_a_repeated_column_name_are_refused(tmp_path):
+    from lstmts.commands.forecast import _future_labels, future_covariates
+
+    series = _day_first_series(tmp_path, "2024-01-31", None, True)
+    future = tmp_path / "future.csv"
+    future.write_text("date,promo,promo\n01/03/2024,0,1\n02/03/2024,0,1\n")
+    with pytest.raises(UserError, match=r"--future .*future.csv names 'promo' more than once.*rename"):
+        future_covariates(series, _future_labels(series, 2), future, "date")
+
+
 def test_a_backtest_origin_never_sees_values_after_it_past_covariates_included(compose_config, promo_csv):
     from lstmts.runs import backtest
 

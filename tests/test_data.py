@@ -97,6 +97,21 @@ def test_missing_date_column_lists_the_real_columns(tmp_path):
     assert "'Month', 'value'" in message
 
 
+@pytest.mark.parametrize("date_column", ["date", None])
+def test_a_repeated_column_name_is_refused_naming_it(tmp_path, date_column):
+    # pandas would read the second 'value' as 'value.1' and the series would silently be the first.
+    message = load_error(tmp_path, "date,value,note,value,note\n2000-01,1,a,10,b\n2000-02,2,a,20,b\n",
+                         date_column=date_column)
+    assert "'value', 'note'" in message
+    assert "more than once" in message and "rename" in message
+    assert "\n" not in message
+
+
+def test_a_column_named_like_a_copy_is_not_a_repeat(tmp_path):
+    series = load_text(tmp_path, "date,value,value.1\n2000-01,1,10\n2000-02,2,20\n2000-03,4,40\n")
+    assert series.values.tolist() == [1.0, 2.0, 4.0]
+
+
 def test_non_numeric_value_names_its_csv_line(tmp_path):
     message = load_error(tmp_path, "date,value\n2000-01,1\n2000-02,abc\n2000-03,3\n")
     assert "'abc'" in message
@@ -235,6 +250,32 @@ def test_missing_value_interpolated_linearly(tmp_path):
     series = load_text(tmp_path, GAP, missing="interpolate")
     assert series.values.tolist() == [1.0, 2.0, 3.0, 5.0]
     assert len(series.labels) == 4
+    assert (series.filled, series.trimmed) == (1, 0)
+
+
+def test_missing_values_at_the_ends_are_left_out_not_invented(tmp_path):
+    # 2000-01 before the first value and 2000-05, 2000-06 after the last have no neighbour on one side.
+    series = load_text(tmp_path, "date,value\n2000-01,\n2000-02,2\n2000-03,\n2000-04,6\n2000-05,\n2000-06,\n",
+                       missing="interpolate")
+    assert series.values.tolist() == [2.0, 4.0, 6.0]
+    assert [d.strftime("%Y-%m") for d in series.labels] == ["2000-02", "2000-03", "2000-04"]
+    assert (series.filled, series.trimmed) == (1, 3)
+
+
+def test_missing_values_at_the_ends_leave_out_their_covariate_rows_and_positions(tmp_path):
+    path = tmp_path / "series.csv"
+    path.write_text("value,promo\n,10\n1,17\n,11\n5,19\n,14\n")
+    data = data_config(path, date_column=None, missing="interpolate")
+    data.covariates = {"past": [], "future": ["promo"]}
+    series = load_series(data, airline_csv())
+    assert series.values.tolist() == [1.0, 3.0, 5.0]
+    assert list(series.labels) == [1, 2, 3]
+    assert series.covariates.future[:, 0].tolist() == [17.0, 11.0, 19.0]
+
+
+def test_a_complete_series_fills_nothing(tmp_path):
+    series = load_text(tmp_path, "date,value\n2000-01,1\n2000-02,2\n", missing="interpolate")
+    assert (series.filled, series.trimmed) == (0, 0)
 
 
 def test_missing_value_dropped_with_its_position(tmp_path):

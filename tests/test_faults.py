@@ -57,6 +57,8 @@ DATA_FILES: dict[str, bytes | str] = {
     "constant.csv": _csv([(month, "5") for month in _months(30)]),
     "huge.csv": _csv([(month, "1e308" if m == 20 else str(100 + m)) for m, month in enumerate(_months(40))]),
     "tiny.csv": _csv([(month, f"{1 + m % 7}e-300") for m, month in enumerate(_months(40))]),
+    "repeated-column.csv": _csv([(month, f"{100 + m},{900 + m}") for m, month in enumerate(_months(40))],
+                                header="Month,Passengers,Passengers"),
 }
 
 
@@ -121,6 +123,11 @@ CASES = {
     "sweep-unknown-option": Case(("-m", "model=vanilla,lstm"), ("model=lstm", "vanilla"), runs=False),
     "forecast-not-a-run": Case(("forecast", "{work}/not-a-run"), ("not-a-run", "not a run folder"), runs=False),
     "compare-not-a-run": Case(("compare", "{work}/not-a-run"), ("not-a-run", "no run folders"), runs=False),
+    # Issue 19: a repeated column name, a horizon past the test period, a huge intervals.steps.
+    "repeated-column": Case((), ("'Passengers' more than once", "rename"), data_file="repeated-column.csv"),
+    "horizon-beyond-test": Case(("horizons=[1,100000]",), ("100000 steps ahead", "test period has 46 targets",
+                                                           "horizons=[1]")),
+    "interval-steps-huge": Case(("intervals.steps=10000000",), ("intervals.steps=10000000", "from 1 to 1000")),
 }
 BUGS: dict[str, str] = {}  # name -> "BUG: ..." for a case that still fails (strict xfail)
 
@@ -172,6 +179,14 @@ def test_bad_input_is_one_error_line_and_a_failed_run(outcomes, lstmts_cli, name
         assert metrics["error"] in line
 
 
+def test_an_impossible_thread_count_is_one_error_line_and_a_failed_run(lstmts_cli, tmp_path):
+    cli = type(lstmts_cli)(lstmts_cli.env | {"LSTMTS_TF_THREADS": "abc"})
+    result = cli.run(["training.epochs=1", "baselines.classical=false", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    line = cli.error_line(result)
+    assert "LSTMTS_TF_THREADS='abc' is impossible" in line and "whole number" in line
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "failed"
+
+
 def test_an_output_folder_under_a_file_leaves_the_file_alone(outcomes):
     for name in ("run-dir-under-a-file", "sweep-dir-under-a-file"):
         assert outcomes[name][0].stdout == ""  # it stopped before Hydra launched anything
@@ -202,7 +217,31 @@ def test_missing_values_are_interpolated_on_request(compose_config, tmp_path):
     assert len(series.labels) == 40
     metrics = runner.run(cfg, tmp_path / "run")
     assert metrics["status"] == "ok"
-    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "ok"
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["status"] == "ok"
+    assert (saved["data"]["filled"], saved["data"]["trimmed"], saved["data"]["values"]) == (2, 0, 40)
+
+
+def test_missing_values_at_the_ends_are_never_scored(compose_config, tmp_path, caplog):
+    # 40 months, the first two, one inside and the last three empty: 35 values remain, and the last
+    # known one (position 36, 1952-01) is the last test target.
+    months = _months(40)
+    values = [str(100 + 3 * i + (i % 12)) for i in range(40)]
+    for i in (0, 1, 20, 37, 38, 39):
+        values[i] = ""
+    path = tmp_path / "ends.csv"
+    path.write_text(_csv(list(zip(months, values))))
+    cfg = compose_config("data=csv", f"data.path={path}", "data.column=Passengers", "data.date_column=Month",
+                         "data.missing=interpolate", "training.epochs=2", "baselines.classical=false", "horizons=[]")
+    with caplog.at_level("INFO", logger="lstmts"):
+        metrics = runner.run(cfg, tmp_path / "run")
+    assert months[36] == "1952-01" and metrics["scored"]["test"]["last"] == "1952-01-01"
+    assert metrics["scored"]["train"]["first"] > "1949-03-01"
+    assert metrics["data"] | {"path": None, "sha256": None} == {"path": None, "sha256": None, "values": 35,
+                                                                  "filled": 1, "trimmed": 5}
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("data.missing")]
+    assert lines == ["data.missing=interpolate filled in 1 missing value(s) between known ones and left out 5 before"
+                     " the first or after the last known value"]
 
 
 # --- Ctrl-C -----------------------------------------------------------------------------------

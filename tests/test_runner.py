@@ -180,6 +180,16 @@ def test_stateful_batch_size_not_dividing_the_samples_fails_before_training(comp
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "failed"
 
 
+def test_a_horizon_longer_than_the_test_period_fails_before_training(compose_config, tmp_path):
+    # The honest protocol's test period holds the 48 months 96..143: a 49-step forecast has no target in it.
+    cfg = compose_config("protocol=honest", "horizons=[1,12,49]", "training.epochs=1")
+    with pytest.raises(UserError, match=r"horizons=\[1, 12, 49\] reach 49 steps ahead, but the test period has 48"
+                                        r" targets; .*horizons=\[1,12\]") as error:
+        runner.run(cfg, tmp_path / "run")
+    assert "\n" not in str(error.value)
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+
 def test_prepare_honest_protocol_fits_the_scaler_on_the_training_period_only(compose_config):
     prepared = runner.prepare(compose_config("protocol=honest"))
     values = prepared.series.values

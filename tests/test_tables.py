@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from lstmts.report.ranking import NO_VALIDATION_WARNING, ranking_title
-from lstmts.report.tables import job_line, print_table, run_labels
+from lstmts.report.tables import job_line, print_summary, print_table, run_labels
 from lstmts.runs.comparison import column_priority, comparison_frame, ranking_metric
 from lstmts.runs.records import RunRecord, display_columns
 
@@ -127,3 +127,17 @@ def test_a_sweep_jobs_line_names_it_and_its_ranking_metric():
     assert job_line(0, "seed=1", {"status": "ok", "test_rmse": 14.5}) == "job 0 seed=1: ok, test RMSE 14.50"
     assert job_line(1, "", {"status": "failed", "error": "model.units=0 is impossible"}) == (
         "job 1 (no overrides): failed: model.units=0 is impossible")
+
+
+@pytest.mark.parametrize(("filled", "trimmed", "shown"), [
+    (2, 3, "data.missing=interpolate filled in 2 missing value(s) between known ones and left out 3 before the first"
+           " or after the last known value"),
+    (0, 0, None),
+])
+def test_the_summary_says_how_many_missing_values_were_filled_in(filled, trimmed, shown):
+    metrics = {"status": "ok", "train_rmse": 1.0, "test_rmse": 2.0, "samples": {"test": 4}, "updates": 8,
+               "data": {"path": "/d.csv", "sha256": "0" * 64, "values": 40, "filled": filled, "trimmed": trimmed}}
+    console = Console(file=io.StringIO(), width=100, force_terminal=False, color_system=None)
+    print_summary(metrics, Path("/tmp/run"), console)
+    lines = [line for line in console.file.getvalue().splitlines() if "data.missing" in line]
+    assert lines == ([shown] if shown else [])

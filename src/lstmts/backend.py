@@ -8,6 +8,8 @@ import os
 import sys
 import time
 
+from lstmts.errors import UserError
+
 _LOADED = None
 _LOAD_SECONDS = 0.0
 
@@ -94,17 +96,31 @@ def _enable_xla_cache() -> None:
     os.environ["TF_XLA_FLAGS"] = f"{flags} --tf_xla_persistent_cache_directory={folder}".strip()
 
 
+def tf_threads() -> int:
+    """Return the threads of each TensorFlow pool: LSTMTS_TF_THREADS, 1 by default, 0 for TensorFlow's own choice."""
+    text = os.environ.get("LSTMTS_TF_THREADS", "1")
+    try:
+        threads = int(text)
+    except ValueError:
+        threads = -1
+    if threads < 0:
+        raise UserError(f"LSTMTS_TF_THREADS={text!r} is impossible; use a whole number of threads per TensorFlow pool,"
+                        f" e.g. LSTMTS_TF_THREADS=4, 0 for TensorFlow's own choice, or unset it for 1")
+    return threads
+
+
 def load(show_tf_log: bool = False):
     """Return (keras, tensorflow), importing them on first use.
 
     TensorFlow's log lines are hidden unless show_tf_log. Both thread pools are set to one
     thread: for networks of a few hundred weights, thread hand-offs cost more than they save
-    (set LSTMTS_TF_THREADS to change it).
+    (set LSTMTS_TF_THREADS to change it; 0 lets TensorFlow choose).
     """
     global _LOADED, _LOAD_SECONDS
     if _LOADED is not None:
         return _LOADED
     started = time.perf_counter()
+    threads = tf_threads()  # before the import: a mistyped value costs no wait
     if not show_tf_log:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -112,7 +128,6 @@ def load(show_tf_log: bool = False):
     with _stderr_silenced(not show_tf_log), gc_paused():
         import tensorflow as tf
         import keras
-    threads = int(os.environ.get("LSTMTS_TF_THREADS", "1"))
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)

@@ -15,6 +15,11 @@ _SOURCE_ROOT = Path(__file__).resolve().parents[2]
 # The classical baselines, by the name of their config key (lstmts.evaluation.classical fits them).
 BASELINE_METHODS = ("holt_winters", "sarima", "theta", "ets")
 
+# The longest intervals.steps: calibration forecasts run that many steps from each of up to 5000
+# origins (lstmts.runs.runner.MAX_CALIBRATION_ORIGINS), one step after another. 1000 covers a year of
+# daily data or six weeks of hourly data; `lstmts forecast` reuses the last step's width further ahead.
+MAX_INTERVAL_STEPS = 1000
+
 # The metrics a sweep may optimise (`objective`): each split's RMSE, MAE and MASE.
 OBJECTIVES = tuple(f"{split}_{metric}" for split in ("validation", "test", "train") for metric in ("rmse", "mae", "mase"))
 
@@ -134,8 +139,10 @@ def validate(cfg: DictConfig) -> None:
     levels = intervals.get("levels") or []
     _check(isinstance(levels, (list, ListConfig)) and all(isinstance(x, float) and 0 < x < 1 for x in levels),
            f"intervals.levels={levels!r} is impossible; use coverage levels between 0 and 1, e.g. [0.8,0.95], or []")
-    _check(not levels or (_is_int(intervals.get("steps")) and intervals.get("steps") >= 1),
-           f"intervals.steps={intervals.get('steps')!r} is impossible; use a whole number >= 1, e.g. 24")
+    steps = intervals.get("steps")
+    _check(not levels or (_is_int(steps) and 1 <= steps <= MAX_INTERVAL_STEPS),
+           f"intervals.steps={steps!r} is impossible; use a whole number from 1 to {MAX_INTERVAL_STEPS}, e.g. 24"
+           f" (a forecast further ahead reuses the last step's width)")
     _check(cfg.data.missing in ("error", "interpolate", "drop"),
            f"data.missing={cfg.data.missing!r} is unknown; use error, interpolate or drop")
     _validate_covariates(cfg)
@@ -260,6 +267,18 @@ def check_stateful_batches(batch_size: int, train_samples: int) -> None:
             f"training.batch_size={batch_size} does not divide the {train_samples} training samples, "
             f"which a stateful model needs (fixed batch shape); use one of {divisors}"
         )
+
+
+def check_horizons(horizons, test_targets: int) -> None:
+    """Raise UserError when a horizon reaches past the test period, where no test target could score it."""
+    horizons = [int(h) for h in horizons]
+    longest = max(horizons, default=0)
+    if longest > test_targets:
+        fitting = [h for h in horizons if h <= test_targets]
+        instead = f"e.g. horizons=[{','.join(map(str, fitting))}]" if fitting else "or horizons=[] for none"
+        raise UserError(f"horizons={horizons} reach {longest} steps ahead, but the test period has {test_targets}"
+                        f" targets; use horizons of at most {test_targets}, {instead}, or a longer test period"
+                        f" (a smaller split.train_fraction)")
 
 
 def _validate_covariates(cfg: DictConfig) -> None:

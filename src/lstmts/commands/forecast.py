@@ -69,14 +69,17 @@ def _short(error: BaseException) -> str:
     return (text[0] if text else type(error).__name__)[:120]
 
 
-def future_covariates(series, labels: pd.Index, future: Path | None, date_column: str | None):
+def future_covariates(series, labels: pd.Index, future: Path | None, date_column: str | None,
+                      date_format: str | None = None):
     """Return the series' covariates followed by the known-future values of the forecast's steps (`labels`).
 
     The CSV columns come from `future` (a CSV with the date column and those columns, one row
-    per forecast date); calendar features are computed. Raises UserError naming what is missing.
+    per forecast date), its dates read as the run read its data (data.date_format, or day first
+    where the series' dates were); calendar features are computed. Raises UserError naming what
+    is missing.
     """
     from lstmts.data.covariates import with_future_values
-    from lstmts.data.series import covariate_column
+    from lstmts.data.series import covariate_column, parse_dates
 
     covariates = series.covariates
     columns = list(covariates.future_names[:len(covariates.future_names) - len(covariates.calendar)])
@@ -92,10 +95,7 @@ def future_covariates(series, labels: pd.Index, future: Path | None, date_column
     if missing:
         raise UserError(f"--future {future} lacks the column(s) {', '.join(missing)}; give {wanted}")
     if date_column:
-        try:
-            dates = pd.DatetimeIndex(pd.to_datetime(frame[date_column].astype("string"), format="mixed"))
-        except (ValueError, TypeError) as error:
-            raise UserError(f"--future {future} has dates lstmts cannot read ({_short(error)}); use ISO dates") from None
+        dates = parse_dates(frame[date_column], date_column, future, date_format, series.dayfirst)
         if dates.duplicated().any():
             raise UserError(f"--future {future} repeats the date {dates[dates.duplicated()][0].date()}; keep one row per date")
         absent = labels.difference(dates)
@@ -111,12 +111,16 @@ def future_covariates(series, labels: pd.Index, future: Path | None, date_column
 
 
 def _read_future(path: Path) -> pd.DataFrame:
+    from lstmts.data.series import check_unique_columns
+
     try:
-        return pd.read_csv(path)
+        frame = pd.read_csv(path)
     except FileNotFoundError:
         raise UserError(f"--future {path} does not exist; give the CSV of the known-future covariates") from None
     except (OSError, ValueError, UnicodeDecodeError) as error:
         raise UserError(f"--future {path} is not a readable CSV ({_short(error)}); save it as comma-separated text") from None
+    check_unique_columns(path, "--future")
+    return frame
 
 
 def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, future: Path | None = None,
@@ -153,7 +157,8 @@ def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, future: Path
             raise UserError(f"--steps {steps} is beyond what this run can forecast: its past-only covariates"
                             f" ({', '.join(series.covariates.past_names)}) are unknown after the data's end; use"
                             f" --steps {_outputs(config)} or fewer")
-        covariates = future_covariates(series, labels, future, config.data.get("date_column"))
+        covariates = future_covariates(series, labels, future, config.data.get("date_column"),
+                                       config.data.get("date_format"))
         warnings = covariate_warnings(series.values, covariates, series.labels.append(labels),
                                       len(series.values) if refit else _training_stop(metrics, series))
     keras, _ = load()

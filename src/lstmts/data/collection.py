@@ -16,6 +16,7 @@ import pandas as pd
 
 from lstmts.config import COMPETITION_SUBSETS, COMPETITIONS, SOURCES
 from lstmts.data.frequency import infer_frequency
+from lstmts.data.series import check_unique_columns
 from lstmts.errors import UserError
 
 # Horizons of the M4 competition, by frequency: the default when a CSV collection gives none.
@@ -128,11 +129,13 @@ def _read(path: Path, what: str) -> pd.DataFrame:
     if not path.exists():
         raise UserError(f"{what} {path} does not exist; check data.path (relative paths start at the current folder)")
     try:
-        return pd.read_csv(path)
+        frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise UserError(f"{what} {path} is empty; give a CSV with a header line") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise UserError(f"{what} {path} is not a readable CSV ({str(error).splitlines()[0]}); save it as comma-separated text") from None
+    check_unique_columns(path, what)
+    return frame
 
 
 def _need(frame: pd.DataFrame, column: str | None, key: str, where: str) -> None:

@@ -28,6 +28,9 @@ class Series:
     sha256: str
     frequency: Frequency
     covariates: Covariates | None = None
+    dayfirst: bool = False  # dates such as 01/03/2024 were read day first (data.dayfirst, or told by the data)
+    filled: int = 0  # missing values filled in between known ones (data.missing=interpolate)
+    trimmed: int = 0  # missing values left out before the first or after the last known value
 
     def window(self, start: int, stop: int) -> Series:
         """Return positions start..stop-1 of the series; known-future covariates keep their later rows."""
@@ -80,7 +83,23 @@ def _read_frame(path: Path, options: dict = DEFAULT_READ) -> pd.DataFrame:
         raise UserError(f"data file {path} cannot be read (permission denied); fix its permissions") from None
     if frame.empty:
         raise UserError(f"data file {path} has a header but no rows; add one row per time step")
+    check_unique_columns(path, "data file", options.get("sep", ","))
     return frame
+
+
+def check_unique_columns(path: Path, what: str, sep: str = ",") -> None:
+    """Raise UserError when the CSV's header line gives one name to several columns.
+
+    pandas renames the copies (value, value.1, ...), so a repeated name would silently read the first.
+    """
+    header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, skip_blank_lines=False,
+                         sep=sep).iloc[0]
+    counts = header[header != ""].value_counts(sort=False)
+    repeated = [name for name, count in counts.items() if count > 1]
+    if repeated:
+        names = ", ".join(repr(name) for name in repeated)
+        raise UserError(f"{what} {path} names {names} more than once in its header line; rename or remove the repeated"
+                        f" column(s) so that each name is used once (otherwise only the first would be read)")
 
 
 # Field separators other than data.sep that a header line gives away.
@@ -223,8 +242,9 @@ def _dayfirst(text: pd.Series, name: str, path: Path, dayfirst: bool | None) -> 
     )
 
 
-def _dates(column: pd.Series, name: str, path: Path, date_format: str | None = None,
-           dayfirst: bool | None = None) -> pd.DatetimeIndex:
+def parse_dates(column: pd.Series, name: str, path: Path, date_format: str | None = None,
+                dayfirst: bool | None = None) -> pd.DatetimeIndex:
+    """Return a CSV column as dates; raise UserError naming the first line that is not one."""
     # As text, so that a column of years (1949, 1950, ...) reads as years, not as nanoseconds.
     text = column.astype("string")
     if date_format:
@@ -245,7 +265,11 @@ def _dates(column: pd.Series, name: str, path: Path, date_format: str | None = N
             f"date column {name!r} of {path} has time-zone offsets (first {column.iloc[0]!r}); lstmts works on"
             f" plain local times: write the dates without an offset, all in one zone"
         )
-    dates = pd.DatetimeIndex(parsed)
+    return pd.DatetimeIndex(parsed)
+
+
+def _dates(column: pd.Series, name: str, path: Path, date_format: str | None, dayfirst: bool) -> pd.DatetimeIndex:
+    dates = parse_dates(column, name, path, date_format, dayfirst)
     duplicated = dates.duplicated()
     if duplicated.any():
         row = int(np.flatnonzero(duplicated)[0])
@@ -280,9 +304,11 @@ def _parse_mixed(text: pd.Series, name: str, path: Path, dayfirst: bool) -> pd.S
 
 
 def _handle_missing(values: np.ndarray, labels: pd.Index, missing: str, column: pd.Series, path: Path):
+    """Return (values, labels, the file's rows they keep, how many values were filled in)."""
     gaps = np.isnan(values)
+    keep = np.ones(len(values), dtype=bool)
     if not gaps.any():
-        return values, labels
+        return values, labels, keep, 0
     if gaps.all():
         raise UserError(f"column {column.name!r} of {path} has no values at all; point data.column at the column with the series")
     rows = np.flatnonzero(gaps)
@@ -293,9 +319,21 @@ def _handle_missing(values: np.ndarray, labels: pd.Index, missing: str, column: 
         )
     if missing == "drop":
         keep = ~gaps
-        return values[keep], labels[keep]
-    filled = pd.Series(values).interpolate(method="linear", limit_direction="both").to_numpy()
-    return filled, labels
+        return values[keep], labels[keep], keep, 0
+    # Only between two known values: a value before the first or after the last would be a copy of
+    # its neighbour, invented, and then scored as a target. Those rows are left out.
+    known = np.flatnonzero(~gaps)
+    keep[:known[0]] = False
+    keep[known[-1] + 1:] = False
+    inside = values[keep]
+    filled = int(np.isnan(inside).sum())
+    return pd.Series(inside).interpolate(method="linear").to_numpy(), labels[keep], keep, filled
+
+
+def missing_note(filled: int, trimmed: int) -> str:
+    """Return the line that says how many missing values data.missing=interpolate filled in and left out."""
+    return (f"data.missing=interpolate filled in {filled} missing value(s) between known ones and left out {trimmed}"
+            f" before the first or after the last known value")
 
 
 def load_series(data_cfg, default_path: Path) -> Series:
@@ -307,14 +345,18 @@ def load_series(data_cfg, default_path: Path) -> Series:
     value_column = _column(frame, data_cfg.column, "value column", path, options["sep"])
     values = _numeric(value_column, data_cfg.column, path, options)
     date_column = data_cfg.get("date_column")
+    date_format, dayfirst = data_cfg.get("date_format"), False
     if date_column:
-        labels: pd.Index = _dates(_column(frame, date_column, "date column", path, options["sep"]), date_column, path,
-                                  data_cfg.get("date_format"), data_cfg.get("dayfirst"))
+        dates = _column(frame, date_column, "date column", path, options["sep"])
+        if not date_format:
+            # Resolved once, here: a forecast's --future dates are read the same way (a few March
+            # days alone could not tell 01/03 from 03/01).
+            dayfirst = _dayfirst(dates.astype("string"), date_column, path, data_cfg.get("dayfirst"))
+        labels: pd.Index = _dates(dates, date_column, path, date_format, dayfirst)
     else:
         labels = pd.RangeIndex(len(values), name="t")
-    kept = len(values)
-    dropped = np.isnan(values) if data_cfg.missing == "drop" else np.zeros(len(values), bool)
-    values, labels = _handle_missing(values, labels, data_cfg.missing, value_column, path)
+    rows = len(values)
+    values, labels, keep, filled = _handle_missing(values, labels, data_cfg.missing, value_column, path)
     if len(values) and np.nanmax(values) == np.nanmin(values):
         raise UserError(
             f"column {data_cfg.column!r} of {path} is constant ({values[0]:g}); scaling would divide by zero,"
@@ -327,13 +369,14 @@ def load_series(data_cfg, default_path: Path) -> Series:
     try:
         frequency = infer_frequency(labels, f"date column {date_column!r} of {path}")
     except UserError as error:
-        if len(values) < kept:
-            raise UserError(f"data.missing=drop removed {kept - len(values)} row(s) and left gaps in the dates of {path},"
+        if data_cfg.missing == "drop" and len(values) < rows:
+            raise UserError(f"data.missing=drop removed {rows - len(values)} row(s) and left gaps in the dates of {path},"
                             f" so seasonal lags would compare the wrong periods; use data.missing=interpolate") from None
         raise error from None
-    covariates = _covariates(frame, data_cfg, path, ~dropped, values, labels, frequency)
+    covariates = _covariates(frame, data_cfg, path, keep, values, labels, frequency)
     return Series(values=values, labels=labels, name=str(data_cfg.column), path=path.resolve(), sha256=file_sha256(path),
-                  frequency=frequency, covariates=covariates)
+                  frequency=frequency, covariates=covariates, dayfirst=dayfirst, filled=filled,
+                  trimmed=int(rows - keep.sum()) if data_cfg.missing == "interpolate" else 0)
 
 
 def covariate_names(data_cfg) -> tuple[list[str], list[str]]:

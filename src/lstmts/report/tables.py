@@ -9,6 +9,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from lstmts.data.series import missing_note
 from lstmts.report.ranking import baseline_label
 
 
@@ -42,7 +43,14 @@ def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
     print_warnings(metrics, console)
     console.print(f"LSTM refits: {backtest['lstm_seconds']:.1f} s ({backtest['seconds_per_refit']:.2f} s each);"
                   f" baselines: {backtest['baseline_seconds']:.1f} s", highlight=False)
+    _print_missing(metrics, console)
     console.print(f"run folder: {out_dir}", soft_wrap=True, highlight=False)
+
+
+def _print_missing(metrics: dict, console: Console) -> None:
+    data = metrics.get("data") or {}
+    if data.get("filled") or data.get("trimmed"):
+        console.print(missing_note(data.get("filled", 0), data.get("trimmed", 0)), soft_wrap=True, highlight=False)
 
 
 def print_collection(metrics: dict, out_dir: Path, console: Console) -> None:
@@ -123,6 +131,7 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
         f"test: {samples.get('test')} targets, {scored.get('first')} .. {scored.get('last')};"
         f" {metrics.get('updates')} updates in {metrics.get('train_seconds', 0):.2f} s"
     )
+    _print_missing(metrics, console)
     if auto:
         console.print(f"automatic LSTM: {auto['candidates']} candidates scored on validation (horizons"
                       f" {', '.join(map(str, auto['horizons']))}) in {auto['search_seconds']:.1f} s; the median of"

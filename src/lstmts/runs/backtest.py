@@ -161,7 +161,7 @@ def _backtest(cfg: DictConfig, out_dir: Path, console) -> dict:
         "frequency": series.frequency.name,
         "season_length": prepared.season_length,
         "protocol": cfg.protocol.get("name"),
-        "data": {"path": str(series.path), "sha256": series.sha256, "values": len(values)},
+        "data": runner.data_record(series),
     }
 
 

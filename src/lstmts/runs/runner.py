@@ -17,12 +17,12 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from lstmts.backend import load_seconds
-from lstmts.config import airline_csv, check_stateful_batches, layer_units, validate
+from lstmts.config import airline_csv, check_horizons, check_stateful_batches, layer_units, validate
 from lstmts.data.covariates import Scaled, Scaling, covariate_warnings, extend_calendar
 from lstmts.data.framing import Periods, Windows, make_windows, plan_periods
 from lstmts.data.frequency import season_for
 from lstmts.data.collection import load_collection
-from lstmts.data.series import Series, file_sha256, load_series
+from lstmts.data.series import Series, file_sha256, load_series, missing_note
 from lstmts.data.transforms import Pipeline
 from lstmts.errors import UserError, stop_reason
 from lstmts.evaluation import intervals
@@ -70,6 +70,8 @@ def scale_covariates(cfg: DictConfig, series: Series, stop: int,
 def prepare(cfg: DictConfig) -> Prepared:
     """Load and check the data, fit the transforms and frame every period (no Keras involved)."""
     series = load_series(cfg.data, airline_csv())
+    if series.filled or series.trimmed:
+        log.info("%s", missing_note(series.filled, series.trimmed))
     protocol = cfg.protocol
     pipeline = Pipeline(list(protocol.transforms))
     periods = plan_periods(
@@ -104,6 +106,12 @@ def prepare(cfg: DictConfig) -> Prepared:
     return Prepared(series=series, pipeline=pipeline, periods=periods, windows=windows,
                     season_length=season_for(cfg.season_length, series.frequency), covariates=covariates,
                     scaling=scaling)
+
+
+def data_record(series: Series) -> dict:
+    """Return metrics.json's `data`: the file, its SHA-256, the values used, and the missing ones filled in or left out."""
+    return {"path": str(series.path), "sha256": series.sha256, "values": len(series.values), "filled": series.filled,
+            "trimmed": series.trimmed}
 
 
 def model_outputs(cfg: DictConfig) -> int:
@@ -592,6 +600,8 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     phases = Phases()
     with phases.phase("data"):
         prepared = prepare(cfg)
+    # Only now is the test period's length known; a backtest scores evaluation.horizon instead.
+    check_horizons(cfg.horizons or [], len(prepared.windows["test"]))
     series = prepared.series
     log.info("data %s: %d values; samples %s", series.path, len(series.values),
              {split: len(w) for split, w in prepared.windows.items()})
@@ -669,7 +679,7 @@ def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical) -
     metrics["train_seconds"] = round(sum(t.seconds for _, t, _ in per_seed), 4)
     metrics["final_loss"] = {seed: t.losses[-1] for seed, t, _ in per_seed}
     metrics["versions"] = _versions()
-    metrics["data"] = {"path": str(series.path), "sha256": series.sha256, "values": len(series.values)}
+    metrics["data"] = data_record(series)
     metrics["_ensemble"], metrics["_interval_file"] = ensemble, interval_file
     return metrics
 
