@@ -346,7 +346,8 @@ def test_write_atomic_replaces_the_file_and_leaves_nothing_else(tmp_path):
     target.write_text("old\n")
     files.write_atomic(target, "new\n")
     assert target.read_text() == "new\n"
-    assert _leftovers(tmp_path, {"metrics.json"}) == []
+    assert _leftovers(tmp_path, {"metrics.json", files.MANIFEST}) == []
+    assert files.recorded(tmp_path) == {"metrics.json"}  # the manifest the clean slate reads
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask

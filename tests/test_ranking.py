@@ -75,7 +75,7 @@ def test_compare_groups_over_seeds_and_ranks_the_groups_by_mean_validation_rmse(
     for lb in WRITTEN_IN:
         for seed, sign in ((1, -1), (2, 1)):
             folders.append(_write_run(tmp_path / f"lb{lb}-s{seed}", lb, seed, validation=SCORES[lb][0] + sign * offsets[lb],
-                                      test=SCORES[lb][1] + sign * offsets[lb]))
+                                      test=SCORES[lb][1] + 40 + sign * offsets[lb]))  # never negative
     assert _look_backs(_compare(folders, tmp_path / "runs"))[0] == 1
     table = _compare(folders, tmp_path / "out", group=True)
     assert _look_backs(table) == BY_VALIDATION
