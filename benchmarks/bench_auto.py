@@ -96,7 +96,9 @@ def accuracy(names: set[str]) -> None:
         for number, (name, overrides) in enumerate(cases):
             metrics = run_one(overrides, scratch / f"run-{number}")
             best = metrics["best_baseline"]
+            best_validation = metrics["baselines"][best["name"]]["validation_rmse"]
             rows.append({"series": name, "values": metrics["data"]["values"], "season": metrics["season_length"],
+                         "validation ratio": metrics["validation_rmse"] / best_validation,
                          "auto LSTM": metrics["test_rmse"], "best on validation": best["name"],
                          "its test RMSE": best["test_rmse"], "ratio": metrics["test_rmse_ratio_to_best_baseline"],
                          "candidates": metrics["auto"]["candidates"], "seconds": metrics["wall_seconds"],

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
+from lstmts.config import check_horizons
 from lstmts.errors import UserError
 from lstmts.report import files
 from lstmts.runs import runner
@@ -198,7 +199,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
     with phases.phase("data"):
         base = runner.prepare(cfg)
     series = base.series
-    test_start = int(base.periods.split)
+    check_horizons(cfg.horizons or [], len(base.windows["test"]))
     horizons = validation_horizons(cfg.horizons, len(base.periods.validation))
     steps = max(max(horizons), int(cfg.intervals.steps) if cfg.intervals.levels else 1)
     with RunProgress(console) as progress:
