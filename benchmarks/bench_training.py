@@ -2,6 +2,8 @@
 
     python benchmarks/bench_training.py                 # everything (about 10 minutes on 2 cores)
     python benchmarks/bench_training.py --repeats 1 --skip-scaling --skip-process   # quick look
+    python benchmarks/bench_training.py --skip-presets --skip-scaling --plain-lstmts /tmp/plain/.venv/bin/lstmts
+        # the whole process only, also with an install made by the README's first command (no extras)
 
 Three tables, every ratio measured inside this one invocation:
 1. per tutorial preset at 100 epochs: training seconds of the tutorial-style loop (Keras fit,
@@ -109,7 +111,7 @@ def _timed_process(command: list[str], env: dict) -> tuple[float, float, str]:
     return seconds, usage.ru_maxrss / 1024, output
 
 
-def bench_process(repeats: int) -> None:
+def bench_process(repeats: int, plain_lstmts: str | None = None) -> None:
     lstmts = str(Path(sys.executable).with_name("lstmts"))
     print(f"\n## Whole process, tutorial regression, 100 epochs ({repeats} alternating runs each)\n")
     with tempfile.TemporaryDirectory() as scratch:
@@ -122,6 +124,9 @@ def bench_process(repeats: int) -> None:
             "lstmts": [lstmts, "experiment=tutorial_regression"],
             "lstmts training.jit_compile=true": [lstmts, "experiment=tutorial_regression", "training.jit_compile=true"],
         }
+        if plain_lstmts:  # the README's first command's install: no extras (no tensorboard, statsforecast, ...)
+            commands["lstmts, install without extras"] = [plain_lstmts, "experiment=tutorial_regression"]
+        phases: dict[str, list[dict]] = {name: [] for name in commands}
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for repeat in range(repeats):
             names = list(commands) if repeat % 2 == 0 else list(reversed(commands))
@@ -131,6 +136,9 @@ def bench_process(repeats: int) -> None:
                     command = [*command, f"hydra.run.dir={scratch}/run-{list(commands).index(name)}-{repeat}"]
                 seconds, peak, _ = _timed_process(command, env)
                 results[name].append((seconds, peak))
+                if name != "tutorial script":
+                    run_dir = Path(command[-1].split("=", 1)[1])
+                    phases[name].append(json.loads((run_dir / "metrics.json").read_text())["phases"])
     print("| command | wall s, median (each run) | peak memory MiB: first run, median, max |")
     print("| --- | --- | --- |")
     for name, runs in results.items():
@@ -142,8 +150,15 @@ def bench_process(repeats: int) -> None:
     for name in list(commands)[1:]:
         ratio = reference / statistics.median(s for s, _ in results[name])
         print(f"\nwhole-process speed-up, {name}: {ratio:.1f}x")
-    print("(lstmts' first run starts from empty caches: it fits Holt-Winters and SARIMA and, with XLA, compiles;"
+    print("(lstmts' first run starts from empty caches: it fits the classical baselines and, with XLA, compiles;"
           " later runs load both)")
+    print("\nphases of the lstmts runs (metrics.json), median seconds:\n")
+    names = [n for n in phases if phases[n]]
+    keys = list(phases[names[0]][0])
+    print("| command | " + " | ".join(keys) + " |")
+    print("| --- | " + " | ".join("---" for _ in keys) + " |")
+    for name in names:
+        print(f"| {name} | " + " | ".join(f"{statistics.median(p[k] for p in phases[name]):.3f}" for k in keys) + " |")
 
 
 def synthetic_series(length: int, seed: int = 0) -> np.ndarray:
@@ -211,6 +226,8 @@ def main() -> None:
     parser.add_argument("--skip-process", action="store_true")
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--scaling-case", nargs=4, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--plain-lstmts", default=None,
+                        help="the lstmts command of a second install without extras, timed beside the others")
     args = parser.parse_args()
     os.environ.setdefault("LSTMTS_XLA_CACHE", "off")
     if args.scaling_case:
@@ -220,7 +237,7 @@ def main() -> None:
     print(f"# lstmts training benchmark ({os.cpu_count()} CPUs)")
     # Child processes first, while this process is small: see _timed_process.
     if not args.skip_process:
-        bench_process(args.repeats)
+        bench_process(args.repeats, args.plain_lstmts)
     if not args.skip_scaling:
         bench_scaling(args.scaling_epochs)
     if not args.skip_presets:
