@@ -224,3 +224,23 @@ def test_auto_without_a_validation_period_or_with_covariates_is_one_line(compose
         runner.run(compose_config(*QUICK, "split.validation_fraction=0"), tmp_path / "a", body=auto._auto)
     with pytest.raises(UserError, match="covariates"):
         runner.run(compose_config(*QUICK, "data.calendar=true"), tmp_path / "b", body=auto._auto)
+
+
+def test_an_optuna_search_starts_where_the_staged_one_does_and_keeps_its_budget(compose_config, tmp_path):
+    pytest.importorskip("optuna")
+    from lstmts.runs import runner
+
+    metrics = runner.run(compose_config(*QUICK, "auto.search=optuna", "auto.max_trials=4"), tmp_path / "run",
+                         body=auto._auto)
+    candidates = pd.read_csv(tmp_path / "run" / "candidates.csv")
+    first = candidates.iloc[0]
+    assert (first["transforms"], first["look_back"], first["lags_as"], first["units"], first["layers"],
+            first["strategy"]) == ("log,diff1,standard", 12, "timesteps", 32, 1, "recursive")
+    assert 1 <= len(candidates) <= 4 and metrics["auto"]["search"] == "optuna"
+
+
+def test_an_unknown_search_is_one_line(compose_config, tmp_path):
+    from lstmts.runs import runner
+
+    with pytest.raises(UserError, match="auto.search='grid' is unknown; use staged or optuna"):
+        runner.run(compose_config(*QUICK, "auto.search=grid"), tmp_path / "run", body=auto._auto)

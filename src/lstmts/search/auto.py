@@ -142,6 +142,44 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
     return list(tried.values())
 
 
+def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, horizons: list[int],
+                  steps: int) -> list[Tried]:
+    """Return the candidates an Optuna TPE study tried over the same space, within the same budget."""
+    try:
+        import optuna
+    except ImportError:
+        raise UserError("auto.search=optuna needs the optuna package; install it with pip install -e '.[optuna]',"
+                        " or use auto.search=staged") from None
+    settings = cfg.auto
+    validation_start = int(prepared.periods.validation[0])
+    positive = bool(np.all(prepared.series.values[:validation_start] > 0))
+    season, horizon = prepared.season_length, max(horizons)
+    first = Candidate(transforms=transform_options(positive, season)[0], look_back=base_look_back(season, horizon))
+    space = dict(stages(first, season, horizon, positive))
+    choices = {"transforms": transform_options(positive, season),
+               "look_back": sorted({first.look_back, *space["look_back"]}),
+               "strategy": ["recursive", *space["strategy"]], "lags_as": ["timesteps", "features"],
+               "units": [16, 32, 64], "layers": [1, 2]}
+    tried: dict[Candidate, Tried] = {}
+
+    def objective(trial) -> float:
+        picked = {name: options[trial.suggest_categorical(name, list(range(len(options))))]
+                  for name, options in choices.items()}
+        candidate = Candidate(**picked)
+        if candidate not in tried:
+            with progress.phase(f"candidate {len(tried) + 1}: {candidate.describe()}"):
+                tried[candidate] = try_candidate(cfg, candidate, progress, horizons, steps)
+        return tried[candidate].score
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=int(cfg.seed)))
+    # The staged search's first candidate first, so both searches start from the same point.
+    study.enqueue_trial({name: choices[name].index(getattr(first, name)) for name in choices})
+    study.optimize(objective, n_trials=int(settings.max_trials), timeout=float(settings.budget_seconds),
+                   catch=())
+    return list(tried.values())
+
+
 def member_config(cfg: DictConfig, tried: Tried) -> DictConfig:
     """Return the config that trains a member on training + validation, for the epochs early stopping chose."""
     epochs = int(tried.best_epoch or tried.epochs_run or cfg.training.epochs)
@@ -203,8 +241,11 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
     horizons = validation_horizons(cfg.horizons, len(base.periods.validation))
     steps = max(max(horizons), int(cfg.intervals.steps) if cfg.intervals.levels else 1)
     with RunProgress(console) as progress:
+        how = cfg.auto.get("search", "staged")
+        if how not in ("staged", "optuna"):
+            raise UserError(f"auto.search={how!r} is unknown; use staged or optuna")
         with phases.phase("train"):
-            tried = search(cfg, base, progress, horizons, steps)
+            tried = (search_optuna if how == "optuna" else search)(cfg, base, progress, horizons, steps)
         ranked = sorted((t for t in tried if np.isfinite(t.score)), key=lambda t: t.score)
         if not ranked:
             raise UserError(f"no candidate of the automatic LSTM could be trained on this series"
@@ -255,6 +296,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         "ensemble": [m.candidate.describe() for m in members],
         "validation_scores": [m.score for m in members],
         "horizons": horizons,
+        "search": cfg.auto.get("search", "staged"),
         "search_seconds": round(sum(t.seconds for t in tried), 3),
         "rerun_best": _rerun_command(first_member, members[0].candidate),
     }
