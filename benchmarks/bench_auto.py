@@ -3,6 +3,7 @@
     python benchmarks/bench_auto.py                     # the shipped examples and 20 M1/Tourism series
     python benchmarks/bench_auto.py --only examples     # the shipped examples only
     python benchmarks/bench_auto.py --speed             # time on synthetic series of 5,000 and 20,000 values
+    python benchmarks/bench_auto.py --compare-search    # the staged grid against an Optuna study, same budget
 
 Each series runs in this one process (`lstmts.runs.runner.run` with the auto body), with
 `split.validation_fraction=0.25 seed=1`. The M1 and Tourism series are the competitions' own
@@ -66,6 +67,34 @@ def competition_series(folder: Path) -> list[tuple[str, list[str]]]:
                 "data=csv", f"data.path={path}", "data.column=value", f"season_length={int(series.period)}",
                 f"split.train_fraction={fraction:.6f}", f"horizons=[{','.join(map(str, horizons))}]"]))
     return chosen
+
+
+def compare_searches() -> None:
+    """On the examples and one drawn series per competition subset: the best validation score each search reaches, and its seconds."""
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        drawn = competition_series(scratch)
+        firsts = {}
+        for name, overrides in drawn:
+            firsts.setdefault(" ".join(name.split()[:2]), (name, overrides))
+        for number, (name, overrides) in enumerate([*EXAMPLES, *firsts.values()]):
+            row = {"series": name}
+            for how in ("staged", "optuna"):
+                folder = scratch / f"{how}-{number}"
+                run_one([*overrides, f"auto.search={how}", "baselines.classical=false"], folder)
+                candidates = pd.read_csv(folder / "candidates.csv")
+                row[f"{how} best"] = float(candidates["validation_score"].min())
+                row[f"{how} s"] = float(candidates["seconds"].sum())
+                row[f"{how} n"] = len(candidates)
+            row["optuna / staged score"] = row["optuna best"] / row["staged best"]
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    table = pd.DataFrame(rows)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"\nOptuna reached a lower validation score on {int((table['optuna / staged score'] < 1).sum())} of"
+          f" {len(table)}; median score ratio {table['optuna / staged score'].median():.3f}; search seconds"
+          f" {table['staged s'].sum():.0f} staged, {table['optuna s'].sum():.0f} Optuna")
 
 
 def run_one(overrides: list[str], out_dir: Path) -> dict:
@@ -138,7 +167,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("examples", "competitions"), default=None)
     parser.add_argument("--speed", action="store_true")
+    parser.add_argument("--compare-search", action="store_true")
     args = parser.parse_args()
+    if args.compare_search:
+        compare_searches()
+        return
     if args.speed:
         speed()
         return

@@ -244,3 +244,21 @@ def test_the_forms_are_chosen_from_the_fit_window_only():
     before, after = classical_forecasts(values, 96, 12, settings), classical_forecasts(changed, 96, 12, settings)
     for name in ("theta", "ets"):
         np.testing.assert_allclose(before[name][96:], after[name][96:], rtol=1e-9)
+
+
+def test_a_refit_fits_the_ets_form_chosen_first_and_no_other(monkeypatch):
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    fitted = []
+    fit = ETSModel.fit
+
+    def counting(self, *args, **kwargs):
+        fitted.append((self.error, self.trend, self.seasonal, self.damped_trend))
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(ETSModel, "fit", counting)
+    values = _seasonal_series(12, 144)
+    classical_forecasts(values, 96, 12, {**REFITTING, "methods": ["ets"]})
+    # Refits at 108, 120 and 132 (every season): the first fit tries the nine forms, each refit one.
+    assert len(fitted) == 9 + 3
+    assert len(set(fitted[9:])) == 1 and fitted[9] in fitted[:9]

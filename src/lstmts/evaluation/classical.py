@@ -5,7 +5,8 @@ then run over the rest of the series, so that the forecast for period t uses dat
 Each takes in every new observation through its state (level, trend, season) with the fitted
 parameters, and is fitted again every `refit_every` steps through the validation and test
 periods, each time on the values before that point only (`auto`: every season, at most 20 times
-in all; an integer k: every k steps; 0: never). Without refits, a model fitted with a smoothing
+in all; an integer k: every k steps; 0: never); a refit keeps the form chosen at the first fit
+(automatic ETS's model, for one) and fits its parameters again. Without refits, a model fitted with a smoothing
 weight near zero, or an STL season, would hold on to its fit window: after a level shift in the
 test period, ETS and Holt-Winters stayed 40 below the data for the rest of it. Forms are chosen from the fit window's values only (multiplicative seasons
 and logs when those are positive), never from later ones. Which form a method takes depends on the season:
@@ -47,7 +48,7 @@ DEFAULTS = {"methods": list(BASELINE_METHODS), "time_limit": 120, "max_fit_value
             "refit_every": "auto",
             "holt_winters": {"trend": "add", "seasonal": "mul", "damped_trend": False},
             "sarima": {"order": [0, 1, 1], "seasonal_order": [0, 1, 1], "log": True}}  # as conf/config.yaml
-_CACHE_VERSION = "3"
+_CACHE_VERSION = "4"
 
 
 def method_name(method: str, season_length: int, long_season: int) -> str:
@@ -176,10 +177,16 @@ def _deseasonalise(values: np.ndarray, fit_end: int, season_length: int, long_se
     return pattern[np.arange(len(values)) % season_length], multiplicative
 
 
-def _best_ets(values: np.ndarray, fit_end: int, season_length: int) -> tuple[dict, np.ndarray]:
-    """Return (spec, parameters) of the additive-error ETS model with the smallest AIC on values[:fit_end]."""
+def _best_ets(values: np.ndarray, fit_end: int, season_length: int, only: dict | None = None) -> tuple[dict, np.ndarray]:
+    """Return (spec, parameters) of the additive-error ETS model with the smallest AIC on values[:fit_end].
+
+    With `only` (a spec chosen at an earlier fit), that model's parameters are fitted again and no other.
+    """
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
+    if only is not None:
+        params = ETSModel(values[:fit_end], **only).fit(disp=False, return_params=True)
+        return only, params
     seasonal_forms = [None]
     if 1 < season_length and fit_end >= 2 * season_length + 2:
         seasonal_forms += ["add"] + (["mul"] if np.min(values[:fit_end]) > 0 else [])
@@ -203,11 +210,17 @@ def _best_ets(values: np.ndarray, fit_end: int, season_length: int) -> tuple[dic
     return best[1], best[2]
 
 
-def _ets(values: np.ndarray, fit_end: int, season_length: int) -> np.ndarray:
-    """Automatic ETS: the additive-error model with the smallest AIC, run one step ahead."""
+def _ets(values: np.ndarray, fit_end: int, season_length: int, chosen: dict | None = None) -> np.ndarray:
+    """Automatic ETS: the additive-error model with the smallest AIC, run one step ahead.
+
+    `chosen` carries the form between refits: the first fit chooses it (and stores it there), later
+    refits fit its parameters again, so a refit costs one fit instead of the nine of a choice.
+    """
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-    spec, params = _best_ets(values, fit_end, season_length)
+    chosen = {} if chosen is None else chosen
+    spec, params = _best_ets(values, fit_end, season_length, chosen.get("ets"))
+    chosen["ets"] = spec
     one_step, _ = ETSModel(values, **spec).smooth(params, return_raw=True)
     return np.asarray(one_step)
 
@@ -232,7 +245,8 @@ def _sarima_form(settings: dict, season_length: int, positive: bool, long: bool)
     return tuple(sarima.get("order", (0, 1, 1))), seasonal_order, log
 
 
-def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict) -> np.ndarray:
+def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict,
+                  chosen: dict | None = None) -> np.ndarray:
     """Return one method's one-step forecasts of every index from values[fit_start:] (earlier ones NaN)."""
     long_season = int(settings["long_season"])
     fit_start = max(0, fit_end - int(settings["max_fit_values"]))
@@ -259,7 +273,7 @@ def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: 
             forecasts = _arima(series, end, order, seasonal_order)
             forecasts = (np.exp(forecasts) if log else forecasts) + season
         elif method == "ets":
-            forecasts = _ets(adjusted, end, seasonal_m) + season
+            forecasts = _ets(adjusted, end, seasonal_m, chosen) + season
         else:
             raise ValueError(f"unknown baseline method {method!r}")
     return np.concatenate([np.full(fit_start, np.nan), forecasts])
@@ -285,10 +299,12 @@ def _forecast_refitted(method: str, values: np.ndarray, fit_end: int, season_len
     """Return one method's one-step forecasts, fitted again at each refit point on the values before it."""
     points = refit_points(method, fit_end, len(values), season_length, settings)
     stops = [*points[1:], len(values)]
-    forecasts = _forecast_one(method, values[:stops[0]], points[0], season_length, settings)
+    chosen: dict = {}  # the form chosen at the first fit, on the fit window's values
+    forecasts = _forecast_one(method, values[:stops[0]], points[0], season_length, settings, chosen)
     forecasts = np.concatenate([forecasts, np.full(len(values) - len(forecasts), np.nan)])
     for start, stop in zip(points[1:], stops[1:]):
-        forecasts[start:stop] = _forecast_one(method, values[:stop], start, season_length, settings)[start:stop]
+        forecasts[start:stop] = _forecast_one(method, values[:stop], start, season_length, settings,
+                                              chosen)[start:stop]
     return forecasts
 
 
