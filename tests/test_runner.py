@@ -229,3 +229,20 @@ def test_resume_keeps_a_finished_run_only_for_the_same_seed_and_the_same_data_by
     assert runner.finished_run(compose_config(*settings, "seed=1"), folder) is None
     data.unlink()  # gone: run again, and that run says what is missing
     assert runner.finished_run(compose_config(*settings, "seed=1"), folder) is None
+
+
+def test_resume_keeps_a_run_made_without_it_and_never_a_failed_or_incomplete_one(compose_config, tmp_path):
+    """Found by tools/mutate.py --module resume: the `resume` switch itself, a failed status and an empty file."""
+    import json
+
+    settings = ["training.epochs=1", "baselines.classical=false", "horizons=[]", "intervals.levels=[]",
+                "report.tensorboard=false"]
+    folder = tmp_path / "run"
+    runner.run(compose_config(*settings), folder)  # resume=false, the default
+    assert runner.finished_run(compose_config(*settings, "resume=true"), folder) is not None
+    metrics = json.loads((folder / "metrics.json").read_text())
+    (folder / "metrics.json").write_text(json.dumps({**metrics, "status": "failed"}))
+    assert runner.finished_run(compose_config(*settings, "resume=true"), folder) is None
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    (folder / "transforms.json").write_text("")  # an empty file is not a finished run's file
+    assert runner.finished_run(compose_config(*settings, "resume=true"), folder) is None

@@ -72,6 +72,9 @@ MODULES = {
     "intervals": ("src/lstmts/evaluation/intervals.py",
                   ["tests/test_intervals.py", "-k", "not a_run_reports and not calibrated_on_targets"], None),
     "shards": ("src/lstmts/runs/shards.py", ["tests/test_shards.py"], ["merged_metrics", "merge_shards", "_shard_key"]),
+    # Resume: what keeps a finished run (its config, seed and data file's bytes).
+    "resume": ("src/lstmts/runs/runner.py", ["tests/test_runner.py", "tests/test_collection.py", "-k", "resume"],
+               ["config_fingerprint", "finished_run", "data_sha256"]),
     "collection": ("src/lstmts/runs/collection.py",
                    ["tests/test_collection.py", "-k", "scale or windows or too_short or global_model_trains"
                     " or global_ensemble"],
