@@ -179,3 +179,38 @@ def test_quick_exit_keeps_the_exit_code_output_and_exit_handlers(tmp_path, subpr
         assert "thread finished" in result.stdout
     if code == "bad":
         assert result.stderr.strip() == "bad"
+
+
+def test_a_stop_signal_that_surfaces_as_hydras_error_still_ends_as_interrupted(monkeypatch, capsys):
+    """Under load a SIGINT landed while Hydra composed a sweep's next job: Hydra said exit 1; it is an interruption."""
+    import signal
+
+    import hydra
+
+    from lstmts import errors
+    from lstmts.commands import run as run_command
+
+    signalled = [True]
+
+    def app_of(**_):
+        def wrap(task):
+            def app():
+                if signalled[0]:
+                    errors._received.append(signal.SIGINT)  # the handler ran, then OmegaConf failed half-way
+                raise SystemExit(1)
+            return app
+        return wrap
+
+    monkeypatch.setattr(hydra, "main", app_of)
+    monkeypatch.setattr(errors, "_received", [])
+    monkeypatch.setattr(sys, "argv", ["lstmts"])
+    monkeypatch.setattr(run_command, "stop_on_signals", lambda: None)
+    with pytest.raises(SystemExit) as ended:
+        run_command.main()
+    assert ended.value.code == 130
+    assert capsys.readouterr().err.strip().endswith("interrupted by SIGINT; the jobs that finished are in their folders")
+    monkeypatch.setattr(errors, "_received", [])
+    signalled[0] = False
+    with pytest.raises(SystemExit) as ended:  # no signal: Hydra's own exit stays
+        run_command.main()
+    assert ended.value.code == 1

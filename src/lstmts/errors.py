@@ -51,8 +51,30 @@ def stop_reason(stop: KeyboardInterrupt) -> tuple[str, int]:
     return "SIGINT", 130
 
 
+# The stop signals that arrived in this process, in order.
+_received: list[int] = []
+
+
 def _raise_interrupted(number: int, frame) -> None:
+    _received.append(number)
     raise Interrupted(number)
+
+
+def _raise_keyboard_interrupt(number: int, frame) -> None:
+    _received.append(number)  # otherwise as Python's own SIGINT handler
+    raise KeyboardInterrupt
+
+
+def stop_received() -> tuple[str, int] | None:
+    """Return (name, exit status) of the last stop signal this process received, or None.
+
+    A signal that lands inside a library (Hydra composing a sweep's next job) can surface as
+    another error there; the command still ends as interrupted.
+    """
+    if not _received:
+        return None
+    number = _received[-1]
+    return signal.Signals(number).name, 128 + number
 
 
 def stop_on_signals() -> None:
@@ -66,6 +88,8 @@ def stop_on_signals() -> None:
     for number in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(number) is signal.SIG_DFL:
             signal.signal(number, _raise_interrupted)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
 
 
 def fail(message: str, code: int = 2) -> None:

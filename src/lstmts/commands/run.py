@@ -12,7 +12,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from lstmts.config import conf_dir
-from lstmts.errors import UserError, fail, override, stop_on_signals, stop_reason
+from lstmts.errors import UserError, fail, override, stop_on_signals, stop_reason, stop_received
 
 
 def register_resolvers() -> None:
@@ -233,10 +233,20 @@ def main() -> None:
     except UserError as error:
         fail(str(error))
     app = hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")(_task)
+    stopped = None
     try:
         app()
+    except SystemExit as ended:
+        # A stop signal that landed inside Hydra (composing the next job) surfaces as Hydra's error
+        # and its exit 1: it is still an interruption. (A job's own interruption exits 128 + n.)
+        stopped = stop_received() if ended.code == 1 else None
+        if stopped is None:
+            raise
     finally:
         # Hydra skips the end-of-sweep callback once a job raised: summarize here in any case.
         failed = finish_sweep()
+    if stopped is not None:
+        name, code = stopped
+        fail(f"interrupted by {name}; the jobs that finished are in their folders", code=code)
     if failed:
         fail(f"{failed} job(s) of the sweep failed; see summary.csv in the sweep folder", code=1)
