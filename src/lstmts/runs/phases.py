@@ -6,7 +6,6 @@ A run records its phases in `metrics.json` (`phases`, seconds) and one line of t
 
 from __future__ import annotations
 
-import os
 import time
 from contextlib import contextmanager
 
@@ -15,25 +14,22 @@ from lstmts import backend
 NAMES = ("import", "data", "baselines", "compile", "train", "score", "write")
 
 
-def process_age() -> float | None:
-    """Return the seconds since this process started (Linux's /proc), or None where that is unknown."""
-    try:
-        with open("/proc/self/stat", encoding="ascii") as stream:
-            started_ticks = int(stream.read().rsplit(")", 1)[1].split()[19])
-        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started_ticks / os.sysconf("SC_CLK_TCK"))
-    except (OSError, ValueError, IndexError, AttributeError):
-        return None
+def since_start() -> float:
+    """Return the seconds since this process first imported lstmts (Python's own start-up, some 50 ms, is before)."""
+    import lstmts
+
+    return max(0.0, time.perf_counter() - lstmts.STARTED)
 
 
 class Phases:
     """Seconds per phase of one run. TensorFlow's import counts as import, whichever phase triggers it.
 
-    `import` starts as the process's age when the run begins (Python, Hydra, lstmts' own modules).
+    `import` starts as the seconds since lstmts was first imported when the run begins (Hydra, lstmts' own modules).
     """
 
     def __init__(self) -> None:
         self.seconds = dict.fromkeys(NAMES, 0.0)
-        self.seconds["import"] = process_age() or 0.0
+        self.seconds["import"] = since_start()
 
     @contextmanager
     def phase(self, name: str):
