@@ -117,3 +117,39 @@ def lstmts_cli(private_caches) -> Cli:
     env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
     env.update({variable: str(folder) for variable, folder in private_caches.items()})
     return Cli(env)
+
+
+# --- helpers shared by several test modules ---------------------------------------------------
+
+def children(pid: int) -> set[int]:
+    """Return the pids of a process's children (Linux's /proc), or none once it is gone."""
+    try:
+        return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except OSError:
+        return set()
+
+
+def gone(pid: int) -> bool:
+    """Return True when the process has ended (or is a zombie waiting to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")
+
+
+class StubState:
+    """A scalar LSTM state variable of a stub model: numpy() and assign(), as a Keras variable has."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.value = np.zeros(())
+
+    def numpy(self):
+        return self.value.copy()
+
+    def assign(self, value) -> None:
+        import numpy as np
+
+        self.value = np.array(value, dtype="float64")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import scaled
+from conftest import children, gone, scaled
 from omegaconf import OmegaConf
 
 from lstmts.data.collection import Member, load_collection
@@ -560,19 +560,6 @@ def test_summary_means_refuse_to_leave_out_a_series_for_one_metric_only():
     assert math.isnan(summary["lstm"]["mase"])  # not 1.0, the mean of the first series alone
 
 
-def _children(pid: int) -> set[int]:
-    try:
-        return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
-    except OSError:
-        return set()
-
-
-def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state in ("Z", "X")
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads child processes from /proc")
@@ -589,20 +576,20 @@ def test_sigterm_during_the_statistical_baselines_fit_ends_the_pool_within_secon
         env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with lstmts_cli.ended(process):
         deadline = time.monotonic() + scaled(120)
-        while not _children(process.pid) and time.monotonic() < deadline:
+        while not children(process.pid) and time.monotonic() < deadline:
             assert process.poll() is None, process.communicate()
             time.sleep(0.05)
-        children = _children(process.pid)
-        assert children, "the fits' child processes never started"
+        fits = children(process.pid)
+        assert fits, "the fits' child processes never started"
         process.send_signal(signal.SIGTERM)
         stopped = time.monotonic()
         try:
             stdout, stderr = process.communicate(timeout=scaled(4))
         except subprocess.TimeoutExpired:
             pytest.fail(f"lstmts still ran {scaled(4):g} s after SIGTERM, its pool still fitting")
-        while not all(_gone(pid) for pid in children) and time.monotonic() < stopped + scaled(4):
+        while not all(gone(pid) for pid in fits) and time.monotonic() < stopped + scaled(4):
             time.sleep(0.05)
-    assert all(_gone(pid) for pid in children), "a baseline fit outlived its run"
+    assert all(gone(pid) for pid in fits), "a baseline fit outlived its run"
     assert process.returncode == 128 + signal.SIGTERM, stderr
     assert "Traceback" not in stderr and "interrupted by SIGTERM" in stderr, stderr
     metrics = json.loads((folder / "metrics.json").read_text())

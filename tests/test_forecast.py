@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import StubState
 
 from lstmts.errors import UserError
 from lstmts.commands.forecast import forecast_run
@@ -124,22 +125,13 @@ def test_forecast_of_a_stateful_run_warms_up_from_the_first_test_target(runs, co
     assert _first_test_target(folder, load_series(compose_config().data, airline_csv())) == 99
 
 
-class _CountingState:
-    def __init__(self) -> None:
-        self.value = np.zeros(())
-
-    def numpy(self) -> np.ndarray:
-        return self.value.copy()
-
-    def assign(self, value) -> None:
-        self.value = np.array(value, dtype="float64")
 
 
 class _CountingLayer:
     stateful = True
 
     def __init__(self) -> None:
-        self.states = [_CountingState()]
+        self.states = [StubState()]
 
     def reset_state(self) -> None:
         self.states[0].assign(0.0)

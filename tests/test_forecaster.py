@@ -10,29 +10,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import StubState
 
 from lstmts.data.transforms import Pipeline
 from lstmts.models import forecaster as forecaster_module
 from lstmts.models.forecaster import Forecaster
 
 
-class _State:
-    """A scalar LSTM state variable: numpy() and assign(), as a Keras variable has."""
-
-    def __init__(self) -> None:
-        self.value = np.zeros(())
-
-    def numpy(self) -> np.ndarray:
-        return self.value.copy()
-
-    def assign(self, value) -> None:
-        self.value = np.array(value, dtype="float64")
 
 
 class _Layer:
     def __init__(self, stateful: bool) -> None:
         self.stateful = stateful
-        self.states = [_State()]
+        self.states = [StubState()]
 
     def reset_state(self) -> None:
         self.states[0].assign(0.0)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import scaled
+from conftest import children, gone, scaled
 import yaml
 
 from lstmts.commands.forecast import forecast_run
@@ -56,19 +56,6 @@ def _says(folder: Path, status: str):
     return check
 
 
-def _children(pid: int) -> set[int]:
-    try:
-        return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
-    except OSError:
-        return set()
-
-
-def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state in ("Z", "X")
 
 
 # --- a reused run folder starts from a clean slate --------------------------------------------
@@ -202,16 +189,16 @@ def test_sigterm_during_the_baselines_fit_ends_the_fits_and_says_interrupted(tmp
     process = subprocess.Popen([lstmts_cli.command, "training.epochs=2", f"hydra.run.dir={folder}"], env=env,
                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with lstmts_cli.ended(process):
-        _wait_until(lambda: bool(_children(process.pid)), process, "the fits' child processes")
-        children = _children(process.pid)
+        _wait_until(lambda: bool(children(process.pid)), process, "the fits' child processes")
+        fits = children(process.pid)
         process.send_signal(signal.SIGTERM)
         result = lstmts_cli.finish(process)
     assert result.returncode == 128 + signal.SIGTERM, result.stderr
     assert "interrupted by SIGTERM" in result.stderr
     deadline = time.monotonic() + scaled(10)
-    while not all(_gone(pid) for pid in children) and time.monotonic() < deadline:
+    while not all(gone(pid) for pid in fits) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert all(_gone(pid) for pid in children), "a baseline fit outlived its run"
+    assert all(gone(pid) for pid in fits), "a baseline fit outlived its run"
     metrics = _metrics(folder)
     assert metrics["status"] == "interrupted" and metrics["signal"] == "SIGTERM"
 

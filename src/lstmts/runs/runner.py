@@ -171,10 +171,10 @@ def _train_repeats(cfg: DictConfig, prepared: Prepared, progress: RunProgress, *
     validation = (held_out.inputs, held_out.targets) if held_out is not None else None
     updates = cfg.training.epochs * updates_per_epoch(len(train_windows), spec.batch_size)
     compiling = cfg.training.engine == "fast" and uses_xla(cfg.training.jit_compile, updates, spec)
+    phases = phases or Phases()
     for number, seed in enumerate(seeds):
         on_epoch = progress.training(f"seed {seed}" if len(seeds) > 1 else "training", cfg.training.epochs,
                                      compiling)
-        phases = phases or Phases()
         first_epoch: list[float] = []
 
         def timed(epoch: int, loss: float, on_epoch=on_epoch, first_epoch=first_epoch) -> None:
@@ -425,7 +425,8 @@ def clear_earlier_outputs(out_dir: Path) -> list[str]:
     found: list[Path] = []
     for pattern in RUN_OUTPUTS:
         found += [path for path in out_dir.glob(pattern) if path.is_file() or path.is_symlink()]
-    foreign = [path for path in found if path.name not in files.recorded(path.parent)]
+    recorded = {folder: files.recorded(folder) for folder in {path.parent for path in found}}
+    foreign = [path for path in found if path.name not in recorded[path.parent]]
     if foreign:
         names = ", ".join(sorted(str(path.relative_to(out_dir)) for path in foreign)[:6])
         raise UserError(f"{out_dir} holds files that no lstmts run wrote there ({names}); move them away, or choose"
