@@ -125,6 +125,9 @@ def bench_process(repeats: int, plain_lstmts: str | None = None) -> None:
             "lstmts training.jit_compile=true": [lstmts, "experiment=tutorial_regression", "training.jit_compile=true"],
         }
         if plain_lstmts:  # the README's first command's install: no extras (no tensorboard, statsforecast, ...)
+            plain_python = str(Path(plain_lstmts).with_name("python"))
+            commands["tutorial script, install without extras"] = [
+                plain_python, "benchmarks/tutorial_script.py", "--plot", os.path.join(scratch, "t.png")]
             commands["lstmts, install without extras"] = [plain_lstmts, "experiment=tutorial_regression"]
         phases: dict[str, list[dict]] = {name: [] for name in commands}
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
@@ -132,11 +135,11 @@ def bench_process(repeats: int, plain_lstmts: str | None = None) -> None:
             names = list(commands) if repeat % 2 == 0 else list(reversed(commands))
             for name in names:
                 command = commands[name]
-                if name != "tutorial script":
+                if not name.startswith("tutorial script"):
                     command = [*command, f"hydra.run.dir={scratch}/run-{list(commands).index(name)}-{repeat}"]
                 seconds, peak, _ = _timed_process(command, env)
                 results[name].append((seconds, peak))
-                if name != "tutorial script":
+                if not name.startswith("tutorial script"):
                     run_dir = Path(command[-1].split("=", 1)[1])
                     phases[name].append(json.loads((run_dir / "metrics.json").read_text())["phases"])
     print("| command | wall s, median (each run) | peak memory MiB: first run, median, max |")
@@ -146,10 +149,15 @@ def bench_process(repeats: int, plain_lstmts: str | None = None) -> None:
         peaks = [p for _, p in runs]
         print(f"| {name} | {statistics.median(s for s, _ in runs):.2f} ({each}) |"
               f" {peaks[0]:.0f}, {statistics.median(peaks):.0f}, {max(peaks):.0f} |")
-    reference = statistics.median(s for s, _ in results["tutorial script"])
-    for name in list(commands)[1:]:
-        ratio = reference / statistics.median(s for s, _ in results[name])
-        print(f"\nwhole-process speed-up, {name}: {ratio:.1f}x")
+    for name in commands:
+        if name.startswith("tutorial script"):
+            continue
+        # Each install against the tutorial script run by the same install's Python.
+        reference_name = "tutorial script, install without extras" if "without extras" in name else "tutorial script"
+        reference = results[reference_name]
+        ratio = statistics.median(s for s, _ in reference) / statistics.median(s for s, _ in results[name])
+        memory = statistics.median(p for _, p in results[name]) / statistics.median(p for _, p in reference)
+        print(f"\nwhole-process speed-up, {name}: {ratio:.2f}x; peak memory {memory:.3f}x the {reference_name}'s")
     print("(lstmts' first run starts from empty caches: it fits the classical baselines and, with XLA, compiles;"
           " later runs load both)")
     print("\nphases of the lstmts runs (metrics.json), median seconds:\n")

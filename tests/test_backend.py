@@ -74,3 +74,24 @@ def test_thread_count_comes_from_the_environment(monkeypatch, value, threads):
     else:
         monkeypatch.setenv("LSTMTS_TF_THREADS", value)
     assert backend.tf_threads() == threads
+
+
+def test_a_run_turns_the_collector_back_on_that_start_up_paused(monkeypatch, tmp_path, collector_state):
+    """cli pauses the collector for start-up; the job itself (and every later job of a sweep) runs with it on."""
+    import sys
+
+    from lstmts import cli
+    import lstmts.runs.runner as runner
+
+    seen = []
+
+    def run(cfg, out_dir, **kwargs):
+        seen.append(gc.isenabled())
+        return {"status": "ok", "kind": "lstm"}
+
+    monkeypatch.setattr(runner, "run", run)
+    monkeypatch.setattr("lstmts.report.tables.print_summary", lambda *a, **k: None)
+    monkeypatch.setattr(sys, "argv", ["lstmts", f"hydra.run.dir={tmp_path}"])
+    gc.enable()
+    cli._main(sys.argv[1:])
+    assert seen == [True]

@@ -224,3 +224,25 @@ def test_intervals_steps_are_capped_at_a_documented_maximum(compose_config):
     validate(compose_config(f"intervals.steps={MAX_INTERVAL_STEPS}"))
     with pytest.raises(UserError, match=r"intervals\.steps=10000000 is impossible; use a whole number from 1 to 1000,"):
         validate(compose_config("intervals.steps=10000000"))
+
+
+# --- the composition check costs nothing where nothing can fail -------------------------------
+
+def test_plain_group_choices_and_run_folders_pass_without_composing(monkeypatch):
+    import hydra
+
+    def composing(*args, **kwargs):
+        raise AssertionError("composed")
+
+    monkeypatch.setattr(hydra, "compose", composing)
+    check_overrides(["experiment=tutorial_regression", "framing=timesteps", "hydra.run.dir=/tmp/x y"])
+    # Anything else is still composed: a key, a missing option, an added group.
+    for overrides in (["model.units=4"], ["experiment=tutorial_regresion"], ["+experiment=auto"],
+                      ["experiment=tutorial_regression", "hydra.job.name=x"]):
+        with pytest.raises(AssertionError, match="composed"):
+            check_overrides(overrides)
+
+
+def test_a_missing_option_still_gets_its_line_after_the_plain_choices_were_let_through():
+    with pytest.raises(UserError, match=r"did you mean experiment=tutorial_regression\?"):
+        check_overrides(["framing=timesteps", "experiment=tutorial_regresion"])

@@ -90,3 +90,25 @@ def test_loss_plot_has_validation_a_title_and_a_label_below_the_lowest_loss(monk
     labelled = [tick.get_loc() for tick in axis.yaxis.get_major_ticks() if tick.label1.get_text()
                 and bottom <= tick.get_loc() <= top]
     assert min(labelled) <= 0.0013 and max(labelled) >= 0.9
+
+
+def test_matplotlib_imported_ahead_is_the_agg_pyplot_the_plots_get(monkeypatch):
+    monkeypatch.setattr(plots, "_PREFETCH", None)
+    plots.prefetch()
+    thread = plots._PREFETCH
+    plt = plots.pyplot()
+    assert not thread.is_alive()  # pyplot() waited for it
+    assert plt.get_backend().lower() == "agg"
+    plots.prefetch()
+    assert plots._PREFETCH is thread  # once per process
+
+
+def test_a_failing_import_ahead_is_silent_and_the_plot_itself_raises(monkeypatch, capsys):
+    def broken():
+        raise ImportError("no matplotlib")
+
+    monkeypatch.setattr(plots, "_PREFETCH", None)
+    monkeypatch.setattr(plots, "_load_matplotlib", broken)
+    plots.prefetch()
+    plots._PREFETCH.join()
+    assert capsys.readouterr().err == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,43 @@ from lstmts.report.files import replace_with
 from lstmts.report.ranking import baseline_label
 
 
+_PREFETCH: threading.Thread | None = None
+
+
+def _import_matplotlib() -> None:
+    try:
+        _load_matplotlib()
+    except Exception:  # noqa: BLE001 - the plot's own import raises it again, with its traceback, in the run
+        pass
+
+
+def _load_matplotlib() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    import matplotlib.ticker  # noqa: F401
+    from matplotlib import font_manager
+
+    font_manager.findfont("DejaVu Sans")  # loads the font list that the first title needs
+
+
+def prefetch() -> None:
+    """Start importing matplotlib on a background thread, for the plots a run writes at its end.
+
+    Called once TensorFlow trains: its kernels release the interpreter's lock, so the import
+    (about 0.3 s) runs on the second core instead of after the training. `pyplot()` waits for it.
+    """
+    global _PREFETCH
+    if _PREFETCH is None:
+        _PREFETCH = threading.Thread(target=_import_matplotlib, name="lstmts-matplotlib-import", daemon=True)
+        _PREFETCH.start()
+
+
 def pyplot():
     """Return matplotlib.pyplot on the file-only Agg backend, imported on first use."""
+    if _PREFETCH is not None:
+        _PREFETCH.join()
     import matplotlib
 
     matplotlib.use("Agg")

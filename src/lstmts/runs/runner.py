@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from lstmts.backend import load_seconds
+from lstmts.backend import load as load_backend, load_seconds
 from lstmts.config import airline_csv, check_horizons, check_stateful_batches, layer_units, validate
 from lstmts.data.covariates import Scaled, Scaling, covariate_warnings, extend_calendar
 from lstmts.data.framing import Periods, Windows, make_windows, plan_periods
@@ -610,6 +610,9 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     with RunProgress(console) as progress:
         with phases.phase("baselines"), progress.phase("fitting the baselines"):
             classical = _classical(cfg, prepared)
+        with phases.phase("import"):
+            load_backend()
+        plots.prefetch()  # matplotlib loads on the second core while TensorFlow trains
         for seed, trained, predictions in _train_repeats(cfg, prepared, progress, phases=phases):
             per_seed.append((seed, trained, predictions))
             with phases.phase("write"):
