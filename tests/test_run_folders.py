@@ -26,7 +26,7 @@ from lstmts.commands.forecast import forecast_run
 from lstmts.errors import UserError
 from lstmts.report import files
 from lstmts.runs import runner
-from lstmts.runs.sweep import job_folder_name, job_folders
+from lstmts.runs.sweep import job_folder_name, job_folders, sweep_overrides
 
 # Small and quick, no classical fits: the cases here are about files, not forecasts.
 QUICK = ["training.epochs=2", "baselines.classical=false", "horizons=[]"]
@@ -312,13 +312,36 @@ def test_forecast_of_a_truncated_model_is_one_line(finished_run, tmp_path):
 
 # --- job folder names ---------------------------------------------------------------------------
 
-def test_job_folder_names_hold_no_separator_and_stay_short():
-    assert job_folder_name(0, "seed=1") == "0_seed=1"
-    name = job_folder_name(3, "data.path=/some/dir/x.csv,seed=2")
-    assert "/" not in name and name.startswith("3_data.path=_some_dir_x.csv")
-    long = job_folder_name(12, "data.path=" + "/a-long-folder" * 20 + "/x.csv")
-    other = job_folder_name(12, "data.path=" + "/a-long-folder" * 20 + "/y.csv")
+def test_a_job_folder_is_named_by_its_number_and_swept_values_by_their_last_key_part():
+    overrides = ["framing.look_back=6", "model.units=8", "training.epochs=2", "data.column=sales"]
+    assert job_folder_name(3, overrides, ["framing.look_back", "model.units"]) == "3_look_back=6,units=8"
+    assert job_folder_name(0, ["seed=1", "training.epochs=2"], ["seed"]) == "0_seed=1"
+    assert job_folder_name(5, ["training.epochs=2"], []) == "5"  # nothing swept: the number alone
+    # Two swept keys that end alike keep their whole names; a `+` is not part of the name.
+    assert job_folder_name(1, ["+model.units=4", "other.units=2"], ["+model.units", "other.units"]) == \
+        "1_model.units=4,other.units=2"
+
+
+def test_job_folder_names_hold_no_separator_and_keep_the_swept_values_when_cut():
+    name = job_folder_name(3, ["data.path=/some/dir/x.csv", "seed=2"], ["data.path", "seed"])
+    assert name == "3_path=_some_dir_x.csv,seed=2"  # short enough: no hash
+    folder = "/a-long-folder" * 20
+    long = job_folder_name(12, [f"data.path={folder}/x.csv", "seed=2", "data.column=sales"], ["data.path", "seed"])
+    other = job_folder_name(12, [f"data.path={folder}/y.csv", "seed=2", "data.column=sales"], ["data.path", "seed"])
     assert len(long) <= 84 and long != other and "/" not in long
+    assert "x.csv,seed=2~" in long and "y.csv,seed=2~" in other  # the ends of the values, then a hash
+    # The hash is of the swept values: a resumed sweep with other shared overrides finds the same folders.
+    assert long == job_folder_name(12, [f"data.path={folder}/x.csv", "seed=2"], ["data.path", "seed"])
+
+
+def test_a_sweep_tells_swept_keys_from_overrides_every_job_shares():
+    swept, shared = sweep_overrides(
+        ["framing.look_back=1,3", "+model.units=range(4,12,4)", "training.epochs=2", "seed=choice(1)", "resume=true",
+         "data.path='a,b.csv'"],
+        {"training.learning_rate": "interval(0.001,0.1)", "training.epochs": "range(2,3)"}, excluded=["resume"])
+    assert swept == ["training.learning_rate", "framing.look_back", "+model.units"]
+    # The command line's epochs replace the searched ones; a choice of one value is shared.
+    assert shared == ["training.epochs=2", "seed=choice(1)", "data.path='a,b.csv'"]
 
 
 def test_a_sweep_over_csv_paths_writes_its_summary_and_prints_brackets(tmp_path, lstmts_cli):

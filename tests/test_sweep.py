@@ -92,20 +92,38 @@ def _summary(sweep_dir: Path) -> pd.DataFrame:
 
 # --- the basic launcher: job folders, summary, failed jobs ------------------------------------
 
-def test_each_job_has_a_folder_named_by_its_number_and_overrides(sweeps):
+def test_each_job_folder_is_named_by_its_number_and_swept_values_only(sweeps):
     sweeps["result"]("basic")
-    jobs = _job_folders(sweeps["root"] / "basic")
-    expected = [
-        f"{number}_framing.look_back={job['framing.look_back']},model.units={job['model.units']},training.epochs=2"
-        for number, job in enumerate(JOB_OVERRIDES)
-    ]
+    sweep_dir = sweeps["root"] / "basic"
+    jobs = _job_folders(sweep_dir)
+    # training.epochs=2 is the same in every job: the sweep folder's overrides.txt holds it, no job's name.
+    expected = [f"{number}_look_back={job['framing.look_back']},units={job['model.units']}"
+                for number, job in enumerate(JOB_OVERRIDES)]
     assert [job.name for job in jobs] == expected
+    lines = (sweep_dir / "overrides.txt").read_text().splitlines()
+    assert [line for line in lines if not line.startswith("#")] == [
+        "swept: framing.look_back", "swept: model.units", "same: training.epochs=2"]
     for job, overrides in zip(jobs, JOB_OVERRIDES):
         config = yaml.safe_load((job / ".hydra" / "config.yaml").read_text())
         assert config["framing"]["look_back"] == overrides["framing.look_back"]
         assert config["model"]["units"] == overrides["model.units"]
         assert config["training"]["epochs"] == 2
         assert _metrics(job)["status"] in ("ok", "failed")
+
+
+def test_tensorboard_names_each_job_as_its_folder(sweeps):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import metadata, plugin_data_pb2
+
+    sweeps["result"]("basic")
+    finished = [job for job in _job_folders(sweeps["root"] / "basic") if _metrics(job)["status"] == "ok"]
+    assert finished
+    for job in finished:
+        events = EventAccumulator(str(job))
+        events.Reload()
+        content = events.PluginTagToContent(metadata.PLUGIN_NAME)[metadata.SESSION_START_INFO_TAG]
+        assert plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info.group_name == job.name
 
 
 def test_summary_has_one_row_per_job_with_the_values_that_differ(sweeps):
@@ -197,8 +215,7 @@ def test_a_launcher_plugin_runs_every_job_and_summarizes_them(sweeps, launcher):
     assert "Traceback" not in result.stderr
     sweep_dir = sweeps["root"] / launcher
     jobs = _job_folders(sweep_dir)
-    assert [job.name for job in jobs] == [
-        "0_baselines.classical=False,seed=1,training.epochs=2", "1_baselines.classical=False,seed=2,training.epochs=2"]
+    assert [job.name for job in jobs] == ["0_seed=1", "1_seed=2"]
     summary = _summary(sweep_dir).set_index("run")
     assert list(summary["status"]) == ["ok", "ok"]
     for job, seed in zip(jobs, (1, 2)):
@@ -223,6 +240,11 @@ def test_the_optuna_search_minimises_the_validation_rmse(sweeps):
     configs = [yaml.safe_load((job / ".hydra" / "config.yaml").read_text()) for job in jobs]
     assert all(c["training"]["epochs"] in (2, 3) for c in configs)
     assert all(c["split"]["validation_fraction"] == 0.25 for c in configs)
+    for number, (job, config) in enumerate(zip(jobs, configs)):
+        # Named by the values searched, never by the overrides every trial shares.
+        assert job.name.startswith(f"{number}_framing={config['framing']['name']},"
+                                   f"look_back={config['framing']['look_back']},units={config['model']['units']},")
+        assert "hparams_search" not in job.name and "classical" not in job.name
     results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     validation = [m["validation_rmse"] for m in metrics]
     best = int(np.argmin(validation))

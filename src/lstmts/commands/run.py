@@ -18,12 +18,12 @@ from lstmts.errors import UserError, fail, override, stop_on_signals, stop_reaso
 
 def register_resolvers() -> None:
     """Register the resolvers of the sweep folder's name (`${lstmts_pid:}`) and of its job folders' names."""
-    from lstmts.runs.sweep import job_folder_name
+    from lstmts.runs.sweep import job_folder_resolver
 
     if not OmegaConf.has_resolver("lstmts_pid"):
         OmegaConf.register_new_resolver("lstmts_pid", lambda: os.getpid(), use_cache=True)
     if not OmegaConf.has_resolver("lstmts_job_dir"):
-        OmegaConf.register_new_resolver("lstmts_job_dir", job_folder_name)
+        OmegaConf.register_new_resolver("lstmts_job_dir", job_folder_resolver)
 
 
 def _task(cfg) -> dict | float | None:

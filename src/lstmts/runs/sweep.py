@@ -70,20 +70,89 @@ def summarize_sweep(sweep_dir: Path, columns: list[str] | None = None, tensorboa
     return failed
 
 
-# Longer override texts are cut in a job folder's name, with a hash of the whole that keeps names apart.
+# A job folder's name past its number is at most this long: longer values are cut from the start
+# (the end of a path tells files apart) and the name ends with a hash of the whole.
 MAX_NAME = 80
+# In the sweep folder: which keys the sweep varies and which overrides every job shares.
+SWEEP_OVERRIDES = "overrides.txt"
 
 
-def job_folder_name(number, overrides: str) -> str:
-    """Return a job folder's name, `<number>_<overrides>`, safe as one path component.
+def sweep_overrides(overrides, params=None, excluded=()) -> tuple[list[str], list[str]]:
+    """Return the keys a sweep varies and the overrides every job shares, from its command line and
+    `hydra.sweeper.params` (the command line wins), keys as Hydra writes them in each job's overrides.
 
-    Path separators and control characters become `_`; a name longer than MAX_NAME characters
-    keeps its start and gets a short hash of the whole (data.path=/a/long/path.csv).
+    A sweep over one value (`seed=choice(1)`) is shared; `excluded` keys (`resume`) are in neither.
     """
-    name = re.sub(r"[/\\\x00-\x1f\x7f]", "_", str(overrides))
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    texts = [f"{key}={value}" for key, value in (params or {}).items()] + [str(o) for o in overrides]
+    by_key: dict[str, str | None] = {}  # key -> the shared override, None when swept
+    for override in OverridesParser.create().parse_overrides(texts):
+        key = override.get_key_element()
+        if key.lstrip("+~") in excluded:
+            continue
+        one_value = override.is_discrete_sweep() and len(list(override.sweep_string_iterator())) == 1
+        by_key.pop(key, None)  # the command line's after hydra.sweeper.params'
+        by_key[key] = None if override.is_sweep_override() and not one_value else override.input_line
+    return [k for k, v in by_key.items() if v is None], [v for v in by_key.values() if v is not None]
+
+
+def write_sweep_overrides(sweep_dir: Path, swept: list[str], shared: list[str]) -> None:
+    """Write the sweep folder's overrides.txt: a `swept:` line per varied key, a `same:` line per shared override."""
+    lines = ["# The keys this sweep varies (each job folder is named by their values), then the overrides every",
+             "# job shares (left out of the job folders' names).", *[f"swept: {key}" for key in swept],
+             *[f"same: {override}" for override in shared]]
+    (Path(sweep_dir) / SWEEP_OVERRIDES).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def read_swept_keys(sweep_dir: Path) -> list[str] | None:
+    """Return the swept keys that the sweep folder's overrides.txt lists; None without the file."""
+    try:
+        text = (Path(sweep_dir) / SWEEP_OVERRIDES).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    return [line.removeprefix("swept:").strip() for line in text.splitlines() if line.startswith("swept:")]
+
+
+def _short_keys(keys: list[str]) -> dict[str, str]:
+    """Return each key's last part (`framing.look_back` -> `look_back`), or the whole key where two would clash."""
+    last = {key: key.lstrip("+~").rpartition(".")[2] for key in keys}
+    clashes = {name for name in last.values() if list(last.values()).count(name) > 1}
+    return {key: key.lstrip("+~") if name in clashes else name for key, name in last.items()}
+
+
+def job_folder_name(number, overrides: list[str], swept=None) -> str:
+    """Return a job folder's name, `<number>_<swept values>` (`3_look_back=6,units=8`), safe as one path component.
+
+    `overrides` are the job's own (`framing.look_back=6`); only the `swept` keys' values are named
+    (all of them when `swept` is None), each key by its last part. Path separators and control
+    characters become `_`. Past MAX_NAME characters the longest values keep their ends, and a
+    short hash of the named overrides keeps names apart.
+    """
+    named = [str(o) for o in overrides if swept is None or str(o).partition("=")[0] in swept]
+    pairs = [override.partition("=")[::2] for override in named]
+    short = _short_keys([key for key, _ in pairs])
+    pairs = [(short[key], re.sub(r"[/\\\x00-\x1f\x7f]", "_", value)) for key, value in pairs]
+    if not pairs:
+        return str(number)
+
+    def joined(longest: int) -> str:
+        return ",".join(f"{key}={value if len(value) <= longest else '~' + value[1 - longest:]}"
+                        for key, value in pairs)
+
+    name = joined(MAX_NAME)
     if len(name) > MAX_NAME:
-        name = f"{name[:MAX_NAME - 9]}~{hashlib.sha256(str(overrides).encode()).hexdigest()[:8]}"
+        digest = hashlib.sha256(",".join(named).encode()).hexdigest()[:8]
+        longest = max(len(value) for _, value in pairs)
+        while longest > 6 and len(joined(longest)) > MAX_NAME - 9:
+            longest -= 1
+        name = f"{joined(longest)[:MAX_NAME - 9]}~{digest}"
     return f"{number}_{name}"
+
+
+def job_folder_resolver(number, overrides, sweep_dir) -> str:
+    """Return the job folder's name for `hydra.sweep.subdir`, naming the keys the sweep's overrides.txt lists."""
+    return job_folder_name(number, list(overrides), read_swept_keys(Path(str(sweep_dir))))
 
 
 def job_folders(sweep_dir: Path) -> list[Path]:
@@ -148,6 +217,11 @@ class RunFoldersCallback(Callback):
         sweep_dir = Path(str(config.hydra.sweep.dir))
         check_output_folder(sweep_dir, "hydra.sweep.dir")
         RunFoldersCallback.sweep_dir = sweep_dir
+        excluded = OmegaConf.select(config, "hydra.job.config.override_dirname.exclude_keys", default=[]) or []
+        params = OmegaConf.select(config, "hydra.sweeper.params", default=None)
+        write_sweep_overrides(sweep_dir, *sweep_overrides(
+            list(config.hydra.overrides.task), OmegaConf.to_container(params) if params is not None else None,
+            excluded=[str(key) for key in excluded]))
         columns = OmegaConf.select(config, "report.columns")
         RunFoldersCallback.columns = None if columns is None else [str(c) for c in columns]
         RunFoldersCallback.tensorboard = bool(OmegaConf.select(config, "report.tensorboard", default=True))
