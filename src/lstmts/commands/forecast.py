@@ -194,7 +194,8 @@ def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, future: Path
     frame.attrs["warnings"] = warnings
     name = f"forecast-{steps}-refit" if refit else f"forecast-{steps}"
     files.write_csv(run_dir / f"{name}.csv", frame)
-    _plot(run_dir / f"{name}.png", series, frame, config, refit)
+    _plot(run_dir / f"{name}.png", series, frame, config, metrics.get("season_length") or series.frequency.season_length,
+          refit)
     return frame
 
 
@@ -265,20 +266,11 @@ def _first_test_target(run_dir: Path, series) -> int:
         raise UserError(f"{run_dir / 'predictions.csv'} does not match the run's data (no {first}); rerun the experiment") from None
 
 
-def _plot(path: Path, series, frame: pd.DataFrame, config, refit: bool) -> None:
-    plt = plots.pyplot()
-    figure, axis = plt.subplots(figsize=(10, 4.5))
-    axis.plot(series.labels, series.values, color="0.25", linewidth=1.4, label="history")
-    plots.draw_bands(axis, frame["date"], frame, "tab:red")
-    axis.plot(frame["date"], frame["forecast"], color="tab:red", linewidth=1.4, marker=".", label=f"forecast, {len(frame)} steps")
-    axis.axvline(series.labels[-1], color="0.6", linestyle=":", linewidth=1)
-    axis.set_ylabel(config.data.get("units") or series.name)
+def _plot(path: Path, series, frame: pd.DataFrame, config, season_length: int, refit: bool) -> None:
     how = "refitted on all data" if refit else "as trained"
-    axis.set_title(f"recursive forecast from {config.framing.name} look_back={config.framing.look_back}, {config.model.name} ({how})")
-    axis.grid(alpha=0.3)
-    axis.legend(loc="upper left", frameon=False)
-    figure.autofmt_xdate()
-    plots.save_figure(figure, path)
+    plots.plot_future(path, series.labels, series.values, frame, y_label=config.data.get("units") or series.name,
+                      title=f"recursive forecast from {config.framing.name} look_back={config.framing.look_back},"
+                            f" {config.model.name} ({how})", season_length=season_length)
 
 
 def main(argv: list[str]) -> int:

@@ -8,7 +8,7 @@ split by `data.horizon`: the last `horizon` values of each series are its test p
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,8 @@ class Member:
     test: np.ndarray
     season_length: int
     frequency: str
+    # The dates of train and test together, where the data has them (plots use them as their x-axis).
+    dates: pd.DatetimeIndex | None = field(default=None, compare=False, repr=False)
 
     @property
     def horizon(self) -> int:
@@ -40,7 +42,8 @@ class Member:
     def validation(self) -> Member:
         """Return this series with the last `horizon` training values as its test part (for choosing)."""
         h = self.horizon
-        return replace(self, train=self.train[:-h], test=self.train[-h:])
+        return replace(self, train=self.train[:-h], test=self.train[-h:],
+                       dates=None if self.dates is None else self.dates[:-h])
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,8 @@ def _split(series_id: str, values: np.ndarray, dates: pd.Index | None, data_cfg,
     if len(values) <= horizon:
         raise UserError(f"{where}: series {series_id} has {len(values)} values, not more than data.horizon={horizon};"
                         f" lower data.horizon or drop the series")
-    return Member(id=series_id, train=values[:-horizon], test=values[-horizon:], season_length=season, frequency=name)
+    return Member(id=series_id, train=values[:-horizon], test=values[-horizon:], season_length=season, frequency=name,
+                  dates=None if dates is None else pd.DatetimeIndex(dates))
 
 
 def _dates(column: pd.Series, where: str, name: str) -> pd.DatetimeIndex:

@@ -67,21 +67,64 @@ def save_figure(figure, path: Path, tight: bool = True) -> None:
         pyplot().close(figure)
 
 
-def plot_forecast(path: Path, labels, values, predictions: pd.DataFrame, *, title: str, y_label: str) -> None:
-    """Plot the whole series and each split's predictions at the dates they forecast."""
+# A forecast plot shows three seasons or four times its forecast's steps of history, at least this many values.
+MIN_HISTORY = 24
+
+
+def history_start(first_forecast: int, steps: int, season_length: int) -> int:
+    """Return the index of the first value of history a forecast plot shows, `first_forecast` being the
+    index of its first forecast value: three seasons or four times the `steps` before it, whichever is
+    longer, and at least MIN_HISTORY values (a 28-day forecast is no sliver beside two years of data)."""
+    return max(0, first_forecast - max(3 * max(int(season_length), 1), 4 * steps, MIN_HISTORY))
+
+
+def _history_label(name: str, start: int, count: int) -> str:
+    return f"{name}, last {count - start} of {count} values" if start else name
+
+
+def plot_forecast(path: Path, labels, values, predictions: pd.DataFrame, *, title: str, y_label: str,
+                  season_length: int = 1) -> None:
+    """Plot the series and each split's predictions at the dates they forecast, from a few seasons before the test period."""
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(10, 4.5))
-    axis.plot(labels, values, color="0.25", linewidth=1.4, label="actual")
+    test_rows = predictions[predictions["split"] == "test"]
+    labels = pd.Index(labels)
+    start = 0
+    if len(test_rows):
+        start = history_start(int(labels.searchsorted(test_rows["date"].iloc[0])), len(test_rows), season_length)
+        predictions = predictions[predictions["date"] >= labels[start]]
+    axis.plot(labels[start:], np.asarray(values)[start:], color="0.25", linewidth=1.4,
+              label=_history_label("actual", start, len(labels)))
     colours = {"train": "tab:blue", "validation": "tab:purple", "test": "tab:orange"}
     for split, rows in predictions.groupby("split", sort=False):
         axis.plot(rows["date"], rows["prediction"], color=colours.get(split), linewidth=1.2,
                   label=f"{split} prediction")
-    test_rows = predictions[predictions["split"] == "test"]
     draw_bands(axis, test_rows["date"], test_rows, "tab:orange")
     if len(test_rows):
         axis.axvline(test_rows["date"].iloc[0], color="0.6", linestyle=":", linewidth=1)
     axis.set_title(title)
     axis.set_ylabel(y_label)
+    axis.grid(alpha=0.3)
+    axis.legend(loc="upper left", frameon=False)
+    figure.autofmt_xdate()
+    save_figure(figure, path)
+
+
+def plot_future(path: Path, labels, values, forecast: pd.DataFrame, *, title: str, y_label: str,
+                season_length: int = 1) -> None:
+    """Plot a forecast past the end of the series (columns date, forecast and its intervals) after its last few seasons."""
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(10, 4.5))
+    labels = pd.Index(labels)
+    start = history_start(len(labels), len(forecast), season_length)
+    axis.plot(labels[start:], np.asarray(values)[start:], color="0.25", linewidth=1.4,
+              label=_history_label("history", start, len(labels)))
+    draw_bands(axis, forecast["date"], forecast, "tab:red")
+    axis.plot(forecast["date"], forecast["forecast"], color="tab:red", linewidth=1.4, marker=".",
+              label=f"forecast, {len(forecast)} steps")
+    axis.axvline(labels[-1], color="0.6", linestyle=":", linewidth=1)
+    axis.set_ylabel(y_label)
+    axis.set_title(title)
     axis.grid(alpha=0.3)
     axis.legend(loc="upper left", frameon=False)
     figure.autofmt_xdate()
@@ -199,20 +242,46 @@ def plot_comparison(path: Path, frame: pd.DataFrame, keys: list[str], best: list
     left.set_title(f"{metric_name} {'sMAPE' if family == 'smape' else 'RMSE'} per run, {counted} run(s), best first",
                    fontsize=10)
     left.grid(axis="x", alpha=0.3)
-    actual_drawn = False
-    for row, predictions in best:
-        if not actual_drawn:
-            right.plot(predictions["date"], predictions["actual"], color="0.2", linewidth=1.4, label="actual")
-            actual_drawn = True
-        test = predictions[predictions["split"] == "test"]
-        label = _run_label(row, keys).replace("\n", " ")
-        right.plot(test["date"], test["prediction"], linewidth=1.1, label=f"{label} (test {row['test_rmse']:.1f})")
-    right.set_title(f"test predictions of the best {len(best)} run(s)", fontsize=10)
-    if best:
-        right.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=1)
-    right.grid(alpha=0.3)
-    right.tick_params(axis="x", labelrotation=30)
+    _plot_best_predictions(figure, right, best, keys)
     save_figure(figure, path, tight=False)
+
+
+def _plot_best_predictions(figure, area, best: list[tuple[pd.Series, pd.DataFrame]], keys: list[str]) -> None:
+    """Replace the axis `area` by one panel per best run: its test predictions over the actual values of
+    the test period and a short lead-in, so that runs whose lines would cover each other are told apart."""
+    spec = area.get_subplotspec()
+    area.remove()
+    if not best:
+        axis = figure.add_subplot(spec)
+        axis.set_title("no test predictions to plot", fontsize=10)
+        axis.set_axis_off()
+        return
+    tests = [predictions[predictions["split"] == "test"] for _, predictions in best]
+    same_dates = all(len(t) == len(tests[0]) and (t["date"].to_numpy() == tests[0]["date"].to_numpy()).all()
+                     for t in tests)
+    panels = spec.subgridspec(len(best), 1)
+    first = None
+    for index, ((row, predictions), test) in enumerate(zip(best, tests)):
+        axis = figure.add_subplot(panels[index], sharex=first if same_dates else None)
+        first = first or axis
+        dates = predictions["date"].drop_duplicates().sort_values().reset_index(drop=True)
+        first_test = int(dates.searchsorted(test["date"].min())) if len(test) else 0
+        lead_in = max(len(test) // 4, 3)
+        shown = predictions[predictions["date"] >= dates[max(0, first_test - lead_in)]]
+        shown = shown.drop_duplicates("date").sort_values("date")
+        axis.plot(shown["date"], shown["actual"], color="0.2", linewidth=1.3, label="actual")
+        axis.plot(test["date"], test["prediction"], color="tab:orange", linewidth=1.2, label="test prediction")
+        label = _run_label(row, keys).replace("\n", " ")
+        score = f", test RMSE {row['test_rmse']:.2f}" if pd.notna(row.get("test_rmse")) else ""
+        axis.set_title(f"{'best' if index == 0 else f'no. {index + 1}'}: {label}{score}", fontsize=9, loc="left")
+        axis.grid(alpha=0.3)
+        axis.tick_params(labelsize=7)
+        if index == 0:
+            axis.legend(fontsize=7, loc="best", framealpha=0.8)
+        if same_dates and index < len(best) - 1:
+            axis.tick_params(labelbottom=False)
+        else:
+            axis.tick_params(axis="x", labelrotation=30)
 
 
 def plot_backtest(path: Path, frame: pd.DataFrame, methods: list[str]) -> None:
@@ -257,23 +326,38 @@ def plot_collection_errors(path: Path, errors: dict[str, list[float]], *, title:
     save_figure(figure, path)
 
 
-def plot_collection_series(path: Path, series: list[tuple[str, np.ndarray, np.ndarray]],
-                           forecasts: dict[str, list[np.ndarray]], lstm_smape: list[float]) -> None:
-    """Plot the series where the LSTM's sMAPE is lowest, median and highest, with every method's forecast."""
+def plot_collection_series(path: Path, members, forecasts: dict[str, list[np.ndarray]], lstm_smape: list[float]) -> None:
+    """Plot the series where the LSTM's sMAPE is lowest, median and highest, with every method's forecast.
+
+    `members` have id, train, test, season_length and dates (None: positions); each panel shows a
+    few seasons of history before the forecast, and one legend beside the panels names the lines.
+    """
     plt = pyplot()
     order = np.argsort(np.nan_to_num(np.asarray(lstm_smape, float), nan=np.inf), kind="stable")
-    picks = [("best", order[0]), ("median", order[len(order) // 2]), ("worst", order[-1])]
-    figure, axes = plt.subplots(len(picks), 1, figsize=(9, 3.0 * len(picks)))
-    for axis, (which, index) in zip(np.atleast_1d(axes), picks):
-        name, train, test = series[index]
-        shown = train[-min(len(train), 4 * len(test)):]
-        start = len(train) - len(shown)
-        axis.plot(np.arange(start, len(train)), shown, color="black", label="training")
-        future = np.arange(len(train), len(train) + len(test))
-        axis.plot(future, test, color="black", linestyle="--", label="actual")
+    picks = {}  # index -> which; one series is one panel however it ranks
+    for which, index in (("best", order[0]), ("median", order[len(order) // 2]), ("worst", order[-1])):
+        picks.setdefault(int(index), which)
+    if len(order) == 1:
+        picks = {int(order[0]): "only"}
+    figure, axes = plt.subplots(len(picks), 1, figsize=(10, 1.2 + 2.6 * len(picks)), layout="constrained",
+                                squeeze=False)
+    for axis, (index, which) in zip(axes[:, 0], picks.items()):
+        member = members[index]
+        train, test = np.asarray(member.train), np.asarray(member.test)
+        count = len(train) + len(test)
+        x = member.dates if member.dates is not None and len(member.dates) == count else np.arange(count)
+        start = history_start(len(train), len(test), member.season_length)
+        axis.plot(x[start:len(train)], train[start:], color="black", linewidth=1.0, label="training")
+        future = x[len(train):]
+        axis.plot(future, test, color="black", linestyle="--", linewidth=1.0, label="actual")
         for method, values in forecasts.items():
             axis.plot(future, values[index], linewidth=2.2 if method == "lstm" else 1.0,
                       label="LSTM" if method == "lstm" else baseline_label(method))
-        axis.set_title(f"{which} LSTM sMAPE: series {name} ({lstm_smape[index]:.1f})")
-        axis.legend(fontsize=7, ncol=4, loc="upper left")
+        which = "" if which == "only" else f"{which} "
+        axis.set_title(f"{which}LSTM sMAPE: series {member.id} ({lstm_smape[index]:.1f})", fontsize=10, loc="left")
+        axis.grid(alpha=0.3)
+        if x is not member.dates:
+            axis.set_xlabel("position (the data has no dates)", fontsize=8)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
     save_figure(figure, path)

@@ -285,7 +285,7 @@ def _collection(cfg: DictConfig, out_dir: Path, console) -> dict:
     files.write_csv(out_dir / "forecasts.csv", _forecast_frame(chosen, methods))
     plots.plot_collection_errors(out_dir / "errors.png", {n: [r["smape"] for r in rows] for n, rows in per_method.items()},
                                  title=f"{collection.name}: sMAPE per series on {split} ({len(chosen)} series)")
-    plots.plot_collection_series(out_dir / "series.png", [(m.id, m.train, m.test) for m in chosen], methods,
+    plots.plot_collection_series(out_dir / "series.png", chosen, methods,
                                  [r["smape"] for r in per_method["lstm"]])
     own = summary.pop("lstm")
     metrics = {

@@ -716,7 +716,7 @@ def _write_outputs(cfg: DictConfig, out_dir: Path, prepared: Prepared, ensemble:
     else:
         (out_dir / "intervals.json").unlink(missing_ok=True)
     plots.plot_forecast(out_dir / "forecast.png", series.labels, series.values, frame, title=_title(cfg, metrics),
-                         y_label=cfg.data.get("units") or series.name)
+                        y_label=cfg.data.get("units") or series.name, season_length=prepared.season_length)
     plots.plot_losses(out_dir / "loss.png", losses, validation_losses, title=run_title(cfg))
     if cfg.get("report", {}).get("tensorboard", True):
         hparams = tensorboard.hparam_values(flatten(OmegaConf.to_container(cfg, resolve=True)))
