@@ -207,6 +207,9 @@ def test_a_long_csv_gives_one_member_per_series_sorted_by_date(tmp_path):
     assert (len(b.train), len(b.test), b.season_length, b.frequency) == (34, 6, 12, "monthly")
     expected = frame[frame["id"] == "b"].sort_values("month")["y"].to_numpy()
     np.testing.assert_array_equal(np.r_[b.train, b.test], expected)
+    # Its dates travel with it, for the plots, and a validation split keeps those of its values.
+    assert list(b.dates) == list(pd.date_range("2000-01-01", periods=40, freq="MS"))
+    assert list(b.validation().dates) == list(b.dates[:-6])
     quarterly = load_collection(_data_cfg(tmp_path / "long.csv", season_length=4, horizon=3))
     assert {m.season_length for m in quarterly.members} == {4} and quarterly.members[0].horizon == 3
 

@@ -243,6 +243,7 @@ def test_comparison_gives_each_best_run_its_own_panel_of_its_test_period(monkeyp
         assert len(_line(panel, "test prediction").get_xdata()) == test
         # The test period and a short lead-in, not the whole series.
         assert len(_line(panel, "actual").get_xdata()) == test + max(test // 4, 3)
+        assert np.isfinite(_line(panel, "actual").get_ydata()).all()
     assert _layout_problems(figure) == []
 
 
@@ -275,3 +276,12 @@ def test_collection_series_plot_has_dates_and_a_few_seasons_of_history(monkeypat
     labels = [text.get_text() for text in figure.legends[0].get_texts()]
     assert labels[:3] == ["training", "actual", "LSTM"] and "Theta" in labels
     assert _layout_problems(figure) == []
+
+
+def test_the_actual_line_breaks_where_predictions_have_no_dates():
+    dates = pd.date_range("2020-01-01", periods=10, freq="MS")
+    rows = pd.DataFrame({"date": dates.delete([4, 5]), "actual": np.arange(8.0)})
+    broken = plots._broken_at_gaps(rows)
+    assert len(broken) == 9 and np.isnan(broken["actual"].iloc[4])
+    assert dates[3] < broken["date"].iloc[4] < dates[6]
+    assert len(plots._broken_at_gaps(rows.iloc[:4])) == 4  # no gap, no empty row

@@ -246,6 +246,17 @@ def plot_comparison(path: Path, frame: pd.DataFrame, keys: list[str], best: list
     save_figure(figure, path, tight=False)
 
 
+def _broken_at_gaps(rows: pd.DataFrame) -> pd.DataFrame:
+    """Return rows (sorted by date) with an empty row in each gap of their dates, so that a line breaks there
+    instead of crossing it (predictions.csv has no rows for the look_back values that start a period)."""
+    step = rows["date"].diff()
+    gaps = step > 1.5 * step.median()
+    if not gaps.any():
+        return rows
+    holes = pd.DataFrame({"date": rows["date"][gaps] - step[gaps] / 2})
+    return pd.concat([rows, holes]).sort_values("date", kind="stable")
+
+
 def _plot_best_predictions(figure, area, best: list[tuple[pd.Series, pd.DataFrame]], keys: list[str]) -> None:
     """Replace the axis `area` by one panel per best run: its test predictions over the actual values of
     the test period and a short lead-in, so that runs whose lines would cover each other are told apart."""
@@ -268,7 +279,7 @@ def _plot_best_predictions(figure, area, best: list[tuple[pd.Series, pd.DataFram
         first_test = int(dates.searchsorted(test["date"].min())) if len(test) else 0
         lead_in = max(len(test) // 4, 3)
         shown = predictions[predictions["date"] >= dates[max(0, first_test - lead_in)]]
-        shown = shown.drop_duplicates("date").sort_values("date")
+        shown = _broken_at_gaps(shown.drop_duplicates("date").sort_values("date"))
         axis.plot(shown["date"], shown["actual"], color="0.2", linewidth=1.3, label="actual")
         axis.plot(test["date"], test["prediction"], color="tab:orange", linewidth=1.2, label="test prediction")
         label = _run_label(row, keys).replace("\n", " ")
