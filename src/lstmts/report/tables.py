@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lstmts.data.series import missing_note
+from lstmts.evaluation.scoring import choose_best_baseline
 from lstmts.report.ranking import baseline_label
 
 
@@ -116,12 +117,12 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
                           _fmt(scores.get("test_mase")))
     console.print(table)
     print_warnings(metrics, console)
-    best = metrics.get("best_baseline")
+    best = choose_best_baseline(metrics)
     if best:
-        ratio = metrics.get("test_rmse_ratio_to_best_baseline")
+        ratio = best["ratio"]
         verdict = "" if ratio is None else f"; LSTM ÷ it: {ratio:.3f} ({'beats it' if ratio < 1 else 'does not beat it'})"
-        console.print(f"best baseline (on {best['chosen_on']}): {baseline_label(best['name'])}, test RMSE"
-                      f" {best['test_rmse']:.2f}{verdict}", highlight=False)
+        console.print(f"best baseline (chosen on {best['chosen_on']}): {baseline_label(best['name'])},"
+                      f" {best['compared_on']} RMSE {_fmt(best['score'])}{verdict}", highlight=False)
     if metrics.get("frequency"):
         console.print(f"data: {metrics['frequency']}, season {metrics.get('season_length')};"
                       f" protocol {metrics.get('protocol')}", highlight=False)
@@ -147,6 +148,7 @@ HEADERS = {
     "test_mase": "test MASE",
     "ratio_to_persistence": "÷ persistence",
     "best_baseline": "best baseline",
+    "best_baseline_chosen_on": "chosen on",
     "best_baseline_rmse": "best baseline RMSE",
     "best_baseline_smape": "best baseline sMAPE",
     "validation_smape": "valid. sMAPE",
@@ -223,7 +225,7 @@ def _table(cells: dict[str, list[str]], headers: dict[str, str], columns: list[s
                   caption_justify="left")
     for column in columns:
         numeric = all(c[:1].isdigit() or c[:1] == "-" for c in cells[column])
-        left = column in ("run", "status", "best_baseline") or not numeric
+        left = column in ("run", "status", "best_baseline", "best_baseline_chosen_on") or not numeric
         widest = max((len(c) for c in cells[column]), default=0)
         table.add_column(_header_lines(headers[column], widest), justify="left" if left else "right",
                          no_wrap=True, overflow="fold")

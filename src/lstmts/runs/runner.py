@@ -27,7 +27,7 @@ from lstmts.data.transforms import Pipeline
 from lstmts.errors import UserError, stop_reason
 from lstmts.evaluation import intervals
 from lstmts.evaluation.metrics import score, seasonal_scale
-from lstmts.evaluation.scoring import (baseline_scores, best_baseline, horizon_metrics, naive_horizon_scores,
+from lstmts.evaluation.scoring import (baseline_scores, choose_best_baseline, horizon_metrics, naive_horizon_scores,
                                       repeat_scores)
 from lstmts.report import files, plots, tensorboard
 from lstmts.report.titles import run_title, score_title
@@ -653,13 +653,11 @@ def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical) -
     persistence = baselines.get("persistence", {}).get("test_rmse")
     metrics["test_rmse_ratio_to_persistence"] = metrics["test_rmse"] / persistence if persistence else None
     metrics["baselines"] = baselines
-    # The baseline to beat: chosen on validation when the run has a validation period, as the LSTM would be.
-    chosen_on = "validation" if metrics.get("validation_rmse") is not None else "test"
-    best = best_baseline(baselines, f"{chosen_on}_rmse")
+    best = choose_best_baseline(metrics)  # on validation when the run has it, as the LSTM is chosen
     if best:
-        best_test = baselines[best[0]].get("test_rmse")
-        metrics["best_baseline"] = {"name": best[0], "chosen_on": chosen_on, "test_rmse": best_test}
-        metrics["test_rmse_ratio_to_best_baseline"] = metrics["test_rmse"] / best_test if best_test else None
+        metrics["best_baseline"] = {"name": best["name"], "chosen_on": best["chosen_on"],
+                                    "test_rmse": baselines[best["name"]].get("test_rmse")}
+        metrics["test_rmse_ratio_to_best_baseline"] = best["ratio"] if best["compared_on"] == "test" else None
     metrics["frequency"] = series.frequency.name
     metrics["season_length"] = prepared.season_length
     metrics["protocol"] = cfg.protocol.get("name")
