@@ -11,6 +11,7 @@ from rich.table import Table
 
 from lstmts.data.series import missing_note
 from lstmts.evaluation.scoring import choose_best_baseline
+from lstmts.report.hints import what_to_try
 from lstmts.report.ranking import baseline_label
 
 
@@ -123,6 +124,9 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
         verdict = "" if ratio is None else f"; LSTM ÷ it: {ratio:.3f} ({'beats it' if ratio < 1 else 'does not beat it'})"
         console.print(f"best baseline (chosen on {best['chosen_on']}): {baseline_label(best['name'])},"
                       f" {best['compared_on']} RMSE {_fmt(best['score'])}{verdict}", highlight=False)
+    hint = what_to_try(metrics)
+    if hint:
+        console.print(f"what to try: {hint}", highlight=False, soft_wrap=True)
     if metrics.get("frequency"):
         console.print(f"data: {metrics['frequency']}, season {metrics.get('season_length')};"
                       f" protocol {metrics.get('protocol')}", highlight=False)

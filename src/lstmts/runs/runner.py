@@ -660,6 +660,7 @@ def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical) -
         metrics["test_rmse_ratio_to_best_baseline"] = best["ratio"] if best["compared_on"] == "test" else None
     metrics["frequency"] = series.frequency.name
     metrics["season_length"] = prepared.season_length
+    metrics["seen"] = seen(cfg, series.values, _training_end(prepared.periods), targets["test"])
     metrics["protocol"] = cfg.protocol.get("name")
     warnings = warnings_of(prepared)
     if warnings:
@@ -684,6 +685,14 @@ def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical) -
     metrics["data"] = data_record(series)
     metrics["_ensemble"], metrics["_interval_file"] = ensemble, interval_file
     return metrics
+
+
+def seen(cfg: DictConfig, values: np.ndarray, training_end: int, test_index: np.ndarray) -> dict:
+    """Return metrics.json's `seen`: the training and test ranges, the look_back and transforms (for what_to_try)."""
+    training, test = values[:training_end], values[test_index]
+    return {"training_range": [float(np.nanmin(training)), float(np.nanmax(training))],
+            "test_range": [float(np.nanmin(test)), float(np.nanmax(test))],
+            "look_back": int(cfg.framing.look_back), "transforms": [str(t) for t in cfg.protocol.transforms]}
 
 
 def _save_model(cfg: DictConfig, out_dir: Path, seed: int, model) -> None:
