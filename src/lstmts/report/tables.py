@@ -41,12 +41,41 @@ def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
             table.add_row(baseline_label(name), scores["note"], *[""] * (len(shown) - 1))
         else:
             table.add_row(baseline_label(name), *[_fmt(scores["test_rmse_by_horizon"].get(h)) for h in shown])
+    counts = backtest.get("origins_by_horizon") or {}
+    if counts and any(counts.get(h) != backtest["origins"] for h in shown):
+        table.add_row("origins scored", *[str(counts.get(h, "-")) for h in shown], style="dim")
     console.print(table)
+    note = fewer_origins_note(counts, backtest["origins"])
+    if note:
+        console.print(note, highlight=False, soft_wrap=True)
     print_warnings(metrics, console)
     console.print(f"LSTM refits: {backtest['lstm_seconds']:.1f} s ({backtest['seconds_per_refit']:.2f} s each);"
                   f" baselines: {backtest['baseline_seconds']:.1f} s", highlight=False)
     _print_missing(metrics, console)
     console.print(f"run folder: {out_dir}", soft_wrap=True, highlight=False)
+
+
+def fewer_origins_note(counts: dict[str, int], origins: int) -> str | None:
+    """Return the line that says which horizons rest on fewer origins than the backtest has, or None when none do.
+
+    An origin near the end of the series has no target h steps on: horizons 2-12 of a backtest
+    whose last origin is the last value rest on one origin fewer.
+    """
+    fewer: dict[int, list[int]] = {}
+    for horizon, count in counts.items():
+        if count < origins:
+            fewer.setdefault(count, []).append(int(horizon))
+    if not fewer:
+        return None
+    parts = [f"horizon{'s' if len(hs) > 1 else ''} {_span(hs)} rest{'' if len(hs) > 1 else 's'} on {count} of the"
+             f" {origins} origins" for count, hs in sorted(fewer.items(), reverse=True)]
+    return (f"{'; '.join(parts)}: the last origins are too near the end of the series to be scored that far ahead"
+            f" (metrics.json: backtest.origins_by_horizon)")
+
+
+def _span(horizons: list[int]) -> str:
+    return f"{horizons[0]}-{horizons[-1]}" if len(horizons) > 1 and horizons[-1] - horizons[0] == len(horizons) - 1 \
+        else ", ".join(map(str, horizons))
 
 
 def _print_missing(metrics: dict, console: Console) -> None:
