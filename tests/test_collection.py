@@ -607,3 +607,17 @@ def test_statistical_baselines_fitted_in_shares_by_child_processes_match_one_pro
     for one, other, horizon in zip(alone["theta"], apart["theta"], horizons):
         assert len(other) == horizon
         np.testing.assert_array_equal(other, one)
+
+
+def test_statsforecasts_warnings_go_to_the_log_not_the_console(capfd, caplog):
+    pytest.importorskip("statsforecast")
+    from lstmts.evaluation.competition import _fit_statistical
+
+    # A cubic trend with a growing season: AutoARIMA differences it twice and seasonally once, and warns.
+    t = np.arange(120.0)
+    series = 0.001 * t**3 + 5 * np.sin(2 * np.pi * t / 12) * (1 + t / 50) + np.random.default_rng(0).normal(0, 0.3, 120)
+    with caplog.at_level("INFO", logger="lstmts"):
+        _fit_statistical("arima", [series], [6], [12])
+    assert "differencing" not in capfd.readouterr().err
+    assert any("statsforecast warned" in r.getMessage() and "differencing operations" in r.getMessage()
+               for r in caplog.records)
