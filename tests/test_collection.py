@@ -342,6 +342,25 @@ def collection_runs(tmp_path_factory, compose_config):
     return runs
 
 
+def test_a_collection_run_prints_its_summary_line_once(tmp_path, compose_config):
+    import io
+
+    from rich.console import Console
+
+    from lstmts.report.tables import print_summary
+    from lstmts.runs.collection import run_collection
+
+    _long_csv(tmp_path / "long.csv", {"a": 48, "b": 60})
+    cfg = compose_config("data=collection", f"data.path={tmp_path / 'long.csv'}", "data.id_column=id",
+                         "data.date_column=month", "data.value_column=y", "data.horizon=6", "framing.look_back=3",
+                         "training.epochs=1", "model.units=2", "collection.baselines=[naive]")
+    console = Console(file=io.StringIO(), width=200, force_terminal=False, color_system=None)
+    metrics = run_collection(cfg, tmp_path / "run", console=console)
+    print_summary(metrics, tmp_path / "run", console)
+    lines = console.file.getvalue().splitlines()
+    assert [line.split(",")[0] for line in lines if "scored on test" in line] == ["long: 2 series scored on test"]
+
+
 def test_a_collection_run_scores_every_long_enough_series_and_notes_the_short_one(collection_runs):
     folder, metrics = collection_runs["global"]
     table = pd.read_csv(folder / "series.csv")
