@@ -168,3 +168,18 @@ def test_a_backtest_scored_at_every_horizon_from_every_origin_says_nothing_more(
     console = Console(file=io.StringIO(), width=120, force_terminal=False, color_system=None)
     print_summary(_backtest_metrics({str(h): 4 for h in range(1, 13)}), Path("/tmp/run"), console)
     assert "origins scored" not in console.file.getvalue() and "rest on" not in console.file.getvalue()
+
+
+@pytest.mark.parametrize("backtest", [False, True])
+def test_the_table_says_the_lstm_took_in_covariates_and_the_baselines_did_not(backtest):
+    covariates = {"covariates": {"past": ["footfall"], "future": ["promo"], "calendar": ["weekday", "day_of_year"]}}
+    metrics = _backtest_metrics({}) if backtest else {
+        "status": "ok", "train_rmse": 1.0, "test_rmse": 2.0, "samples": {"test": 4}, "updates": 8,
+        "baselines": {"ets": {"test_rmse": 3.0}}}
+    for extra, shown in (({}, False), (covariates, True)):
+        console = Console(file=io.StringIO(), width=200, force_terminal=False, color_system=None)
+        print_summary({**metrics, **extra}, Path("/tmp/run"), console)
+        text = console.file.getvalue()
+        assert ("LSTM + covariates" in text) is shown
+        assert ("the LSTM took in covariates (footfall, promo and calendar features (weekday, day_of_year));"
+                " the baselines forecast from the series alone" in text) is shown

@@ -35,7 +35,7 @@ def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
     table.add_column("forecaster")
     for horizon in shown:
         table.add_column(f"RMSE h={horizon}", justify="right")
-    table.add_row("LSTM", *[_fmt(metrics["test_rmse_by_horizon"].get(h)) for h in shown])
+    table.add_row(_lstm_label(metrics, "LSTM"), *[_fmt(metrics["test_rmse_by_horizon"].get(h)) for h in shown])
     for name, scores in metrics.get("baselines", {}).items():
         if "note" in scores:
             table.add_row(baseline_label(name), scores["note"], *[""] * (len(shown) - 1))
@@ -45,6 +45,7 @@ def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
     if counts and any(counts.get(h) != backtest["origins"] for h in shown):
         table.add_row("origins scored", *[str(counts.get(h, "-")) for h in shown], style="dim")
     console.print(table)
+    _print_covariates(metrics, console)
     note = fewer_origins_note(counts, backtest["origins"])
     if note:
         console.print(note, highlight=False, soft_wrap=True)
@@ -78,10 +79,34 @@ def _span(horizons: list[int]) -> str:
         else ", ".join(map(str, horizons))
 
 
+def covariates_note(metrics: dict) -> str | None:
+    """Return the line that says the LSTM took in covariates and the baselines did not, or None without covariates."""
+    about = metrics.get("covariates")
+    if not isinstance(about, dict):
+        return None
+    names = [*about.get("past", []), *about.get("future", [])]
+    calendar = about.get("calendar") or []
+    parts = ([", ".join(map(str, names))] if names else []) + ([f"calendar features ({', '.join(map(str, calendar))})"]
+                                                               if calendar else [])
+    if not parts:
+        return None
+    return f"the LSTM took in covariates ({' and '.join(parts)}); the baselines forecast from the series alone"
+
+
+def _print_covariates(metrics: dict, console: Console) -> None:
+    note = covariates_note(metrics)
+    if note:
+        console.print(note, highlight=False, soft_wrap=True)
+
+
 def _print_missing(metrics: dict, console: Console) -> None:
     data = metrics.get("data") or {}
     if data.get("filled") or data.get("trimmed"):
         console.print(missing_note(data.get("filled", 0), data.get("trimmed", 0)), soft_wrap=True, highlight=False)
+
+
+def _lstm_label(metrics: dict, label: str) -> str:
+    return f"{label} + covariates" if covariates_note(metrics) else label
 
 
 def print_collection(metrics: dict, out_dir: Path, console: Console) -> None:
@@ -135,7 +160,7 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
                 for split in ("train", "validation", "test") if split != "validation" or validation]
         table.add_row(f"LSTM, each of {len(repeats['seeds'])} seeds", *each, "", "")
     middle = [_fmt(metrics.get("validation_rmse"))] if validation else []
-    table.add_row(label, _fmt(metrics.get("train_rmse")), *middle, _fmt(metrics.get("test_rmse")), _fmt(metrics.get("test_mae")),
+    table.add_row(_lstm_label(metrics, label), _fmt(metrics.get("train_rmse")), *middle, _fmt(metrics.get("test_rmse")), _fmt(metrics.get("test_mae")),
                   _fmt(metrics.get("test_mase")))
     for name, scores in metrics.get("baselines", {}).items():
         label = baseline_label(name)
@@ -146,6 +171,7 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
             table.add_row(label, "", *middle, _fmt(scores.get("test_rmse")), _fmt(scores.get("test_mae")),
                           _fmt(scores.get("test_mase")))
     console.print(table)
+    _print_covariates(metrics, console)
     print_warnings(metrics, console)
     best = choose_best_baseline(metrics)
     if best:

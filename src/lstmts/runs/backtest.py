@@ -168,6 +168,7 @@ def _backtest(cfg: DictConfig, out_dir: Path, console) -> dict:
         "season_length": prepared.season_length,
         "protocol": cfg.protocol.get("name"),
         "data": runner.data_record(series),
+        **runner.covariates_record(series),
     }
 
 

@@ -114,6 +114,20 @@ def data_record(series: Series) -> dict:
             "trimmed": series.trimmed}
 
 
+def covariates_record(series: Series) -> dict:
+    """Return metrics.json's `covariates`: the CSV columns and calendar features the LSTM took in ({} for none).
+
+    The baselines never take them: the run's table says so.
+    """
+    covariates = series.covariates
+    if covariates is None:
+        return {}
+    calendar = list(covariates.calendar)
+    return {"covariates": {"past": list(covariates.past_names),
+                           "future": [name for name in covariates.future_names if name not in calendar],
+                           "calendar": calendar}}
+
+
 def model_outputs(cfg: DictConfig) -> int:
     """Return how many values the network outputs: 1 (recursive) or the horizon H (direct)."""
     if cfg.framing.get("strategy", "recursive") != "direct":
@@ -683,6 +697,7 @@ def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical) -
     metrics["final_loss"] = {seed: t.losses[-1] for seed, t, _ in per_seed}
     metrics["versions"] = _versions()
     metrics["data"] = data_record(series)
+    metrics.update(covariates_record(series))
     metrics["_ensemble"], metrics["_interval_file"] = ensemble, interval_file
     return metrics
 
