@@ -465,6 +465,35 @@ def clear_earlier_outputs(out_dir: Path) -> list[str]:
     return removed
 
 
+# What a run that failed before writing any output leaves in its folder: Hydra's, the log, the record of the failure.
+FAILED_RUN_LEFTOVERS = {".hydra", "lstmts.log", "config.yaml", "metrics.json", files.MANIFEST, files.LOCK_FILE}
+
+
+def remove_failed_run(out_dir: Path) -> bool:
+    """Remove a run folder whose run failed before writing any output, and its parent if that is left empty.
+
+    For the folders lstmts names by date and time: the error was on the console, and a folder
+    with nothing but the failure in it would only turn up in later globs (lstmts compare
+    outputs/*/*). A folder holding anything else stays. Returns whether it was removed.
+    """
+    import shutil
+
+    out_dir = Path(out_dir)
+    try:
+        if json.loads((out_dir / "metrics.json").read_text()).get("status") != "failed":
+            return False
+        if not {path.name for path in out_dir.iterdir()} <= FAILED_RUN_LEFTOVERS:
+            return False
+        shutil.rmtree(out_dir)
+    except (OSError, ValueError, AttributeError):
+        return False
+    try:
+        out_dir.parent.rmdir()  # only when empty: outputs/DATE of this one failed run
+    except OSError:
+        pass
+    return True
+
+
 def _truncate_own_log(out_dir: Path) -> None:
     """Empty Hydra's log file in out_dir, which an earlier run of the folder appended to."""
     for handler in logging.getLogger().handlers:
