@@ -70,6 +70,9 @@ def test_a_backtest_run_writes_every_origin_and_horizon(cfg, tmp_path):
         float(np.sqrt(np.mean((h1["actual"] - h1["sarima"]) ** 2))))
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["status"] == "ok" and saved["backtest"]["refits"] == 4 and saved["backtest"]["origins"] == 4
+    # The last origin is the last month: scored one step ahead only.
+    assert saved["backtest"]["origins_by_horizon"] == {"1": 4, "2": 3, "3": 3}
+    assert frame.groupby("horizon")["origin"].nunique().to_dict() == {1: 4, 2: 3, 3: 3}
     assert (tmp_path / "backtest.png").stat().st_size > 0
 
 
@@ -86,3 +89,8 @@ def test_the_baselines_fit_while_the_lstm_refits(cfg):
     assert value == "done" and events == ["lstm"]
     assert set(paths) == {"holt_winters", "sarima"} and all(p.shape == (2, 3) for p in paths.values())
     assert seconds > 0
+
+
+def test_origins_by_horizon_counts_the_origins_whose_target_is_inside_the_series():
+    assert backtest.origins_by_horizon(np.array([96, 112, 127, 143]), 3, 144) == {"1": 4, "2": 3, "3": 3}
+    assert backtest.origins_by_horizon(np.array([96, 130, 140]), 5, 144) == {"1": 3, "2": 3, "3": 3, "4": 3, "5": 2}

@@ -262,3 +262,19 @@ def test_a_refit_fits_the_ets_form_chosen_first_and_no_other(monkeypatch):
     # Refits at 108, 120 and 132 (every season): the first fit tries the nine forms, each refit one.
     assert len(fitted) == 9 + 3
     assert len(set(fitted[9:])) == 1 and fitted[9] in fitted[:9]
+
+
+def test_statsmodels_warnings_go_to_the_log_not_the_console(monkeypatch, capfd, caplog):
+    import warnings
+
+    from lstmts.evaluation import classical
+
+    def warns(*args):
+        warnings.warn("Maximum Likelihood optimization failed to converge", UserWarning)
+        return np.zeros(3)
+
+    monkeypatch.setattr(classical, "_forecast_from", warns)
+    with caplog.at_level("INFO", logger="lstmts"):
+        classical.forecast_from("sarima", np.arange(30.0), 3, 12, {})
+    assert "converge" not in capfd.readouterr().err
+    assert any("statsmodels (sarima) warned: UserWarning: Maximum Likelihood" in r.getMessage() for r in caplog.records)

@@ -97,6 +97,28 @@ def test_a_long_run_folder_is_printed_on_one_line(two_runs):
     assert f"run folder: {folder}" in result.stdout
 
 
+def test_a_failed_run_in_a_dated_folder_leaves_no_folder_for_later_globs(tmp_path, subprocess_env):
+    (tmp_path / "outputs" / "2020-01-01" / "09-00-00").mkdir(parents=True)  # an earlier day's run stays
+    (tmp_path / "outputs" / "2020-01-01" / "09-00-00" / "notes.txt").write_text("mine")
+    result = _run(["model.units=0"], subprocess_env, tmp_path)
+    assert result.returncode != 0 and "model.units=0 is impossible" in result.stderr
+    assert [p.name for p in (tmp_path / "outputs").iterdir()] == ["2020-01-01"]
+    assert not list((tmp_path / "outputs").rglob("metrics.json"))
+
+
+def test_remove_failed_run_keeps_a_folder_that_holds_anything_else(tmp_path):
+    from lstmts.runs.runner import remove_failed_run
+
+    for name, status, extra in (("failed", "failed", None), ("ok", "ok", None), ("mine", "failed", "notes.txt")):
+        folder = tmp_path / "day" / name
+        (folder / ".hydra").mkdir(parents=True)
+        (folder / "metrics.json").write_text(json.dumps({"status": status, "error": "model.units=0 is impossible"}))
+        if extra:
+            (folder / extra).write_text("the user's")
+    assert [remove_failed_run(tmp_path / "day" / name) for name in ("failed", "ok", "mine")] == [True, False, False]
+    assert sorted(p.name for p in (tmp_path / "day").iterdir()) == ["mine", "ok"]
+
+
 def test_impossible_value_is_one_error_line_without_traceback(tmp_path, subprocess_env):
     result = _run(["training.epochs=0", f"hydra.run.dir={tmp_path / 'run'}"], subprocess_env, tmp_path)
     assert result.returncode != 0

@@ -345,6 +345,25 @@ def collection_runs(tmp_path_factory, compose_config):
     return runs
 
 
+def test_a_collection_run_prints_its_summary_line_once(tmp_path, compose_config):
+    import io
+
+    from rich.console import Console
+
+    from lstmts.report.tables import print_summary
+    from lstmts.runs.collection import run_collection
+
+    _long_csv(tmp_path / "long.csv", {"a": 48, "b": 60})
+    cfg = compose_config("data=collection", f"data.path={tmp_path / 'long.csv'}", "data.id_column=id",
+                         "data.date_column=month", "data.value_column=y", "data.horizon=6", "framing.look_back=3",
+                         "training.epochs=1", "model.units=2", "collection.baselines=[naive]")
+    console = Console(file=io.StringIO(), width=200, force_terminal=False, color_system=None)
+    metrics = run_collection(cfg, tmp_path / "run", console=console)
+    print_summary(metrics, tmp_path / "run", console)
+    lines = console.file.getvalue().splitlines()
+    assert [line.split(",")[0] for line in lines if "scored on test" in line] == ["long: 2 series scored on test"]
+
+
 def test_a_collection_run_scores_every_long_enough_series_and_notes_the_short_one(collection_runs):
     folder, metrics = collection_runs["global"]
     table = pd.read_csv(folder / "series.csv")
@@ -610,3 +629,17 @@ def test_statistical_baselines_fitted_in_shares_by_child_processes_match_one_pro
     for one, other, horizon in zip(alone["theta"], apart["theta"], horizons):
         assert len(other) == horizon
         np.testing.assert_array_equal(other, one)
+
+
+def test_statsforecasts_warnings_go_to_the_log_not_the_console(capfd, caplog):
+    pytest.importorskip("statsforecast")
+    from lstmts.evaluation.competition import _fit_statistical
+
+    # A cubic trend with a growing season: AutoARIMA differences it twice and seasonally once, and warns.
+    t = np.arange(120.0)
+    series = 0.001 * t**3 + 5 * np.sin(2 * np.pi * t / 12) * (1 + t / 50) + np.random.default_rng(0).normal(0, 0.3, 120)
+    with caplog.at_level("INFO", logger="lstmts"):
+        _fit_statistical("arima", [series], [6], [12])
+    assert "differencing" not in capfd.readouterr().err
+    assert any("statsforecast warned" in r.getMessage() and "differencing operations" in r.getMessage()
+               for r in caplog.records)

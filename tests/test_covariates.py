@@ -365,3 +365,7 @@ def test_a_run_with_a_leaking_or_out_of_range_covariate_says_so_in_its_table_and
     text = printed.getvalue()
     assert text.index("test RMSE") < text.index("warning: covariate 'doubled'") < text.index("run folder:")
     assert "warning: covariate 'huge'" in text
+    # The table says which inputs the LSTM had that its baselines did not.
+    assert saved["covariates"] == {"past": [], "future": ["doubled", "huge"], "calendar": []}
+    assert "LSTM + covariates" in text
+    assert "the LSTM took in covariates (doubled, huge); the baselines forecast from the series alone" in text

@@ -182,6 +182,21 @@ def test_forecast_of_a_folder_that_is_not_a_run_is_a_user_error(tmp_path):
         forecast_run(tmp_path, 3)
 
 
+def test_forecast_of_a_backtest_run_says_it_keeps_no_model_and_what_to_run_instead(tmp_path):
+    import json
+
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "overrides.yaml").write_text(
+        "- experiment=airline_best\n- evaluation=backtest\n- evaluation.folds=4\n- data.path=my sales.csv\n")
+    (tmp_path / "metrics.json").write_text(json.dumps({"status": "ok", "test_rmse": 1.0, "backtest": {"origins": 4}}))
+    with pytest.raises(UserError) as caught:
+        forecast_run(tmp_path, 3)
+    message = str(caught.value)
+    assert "is a backtest run" in message and "keeps no single model" in message
+    assert message.endswith("lstmts experiment=airline_best 'data.path=my sales.csv'")
+    assert "this version of lstmts" not in message
+
+
 def test_forecast_finds_a_relative_data_path_from_another_folder(compose_config, tmp_path, monkeypatch):
     """data.path is relative to where the run started; forecast uses the absolute path it recorded."""
     from lstmts.config import airline_csv

@@ -144,3 +144,26 @@ def test_refit_trains_on_all_the_data_and_forecasts_past_its_end(compose_config,
     assert np.isfinite(saved["forecast"]).all() and (saved["forecast"] > 0).all()
     assert not np.allclose(refitted["forecast"], as_trained["forecast"])  # a new model, trained on 1949-1960
     assert (tmp_path / "forecast-6-refit.png").stat().st_size > 0
+
+
+def test_the_readmes_own_data_command_reads_the_exported_file_and_counts_the_filled_months(lstmts_cli, tmp_path):
+    import json
+    import re
+    import shlex
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    command = re.search(r"<!-- own-data-command -->\n```\n(.+?)\n```", readme).group(1)
+    words = shlex.split(command)  # as the shell passes it on
+    assert words[0] == "lstmts"
+    out = tmp_path / "run"
+    result = lstmts_cli.run([*words[1:], "training.epochs=1", "baselines.classical=false", f"hydra.run.dir={out}"],
+                            root)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "ok" and metrics["frequency"] == "monthly"
+    assert metrics["data"]["filled"] == 2 and metrics["data"]["values"] == 96
+    assert "filled in 2 missing value(s)" in " ".join(result.stdout.split())
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert predictions["date"].iloc[-1] == "2022-12-15"  # the 15th, as in the file

@@ -20,6 +20,7 @@ from rich.console import Console
 from lstmts.commands.compare import compare
 from lstmts.evaluation.scoring import best_baseline
 from lstmts.report.ranking import ranking_metric_of
+from lstmts.report.tables import print_summary
 from lstmts.runs.sweep import summarize_sweep
 
 # Run folders without predictions.csv: the comparison plot has no lines to label.
@@ -87,17 +88,17 @@ def test_compare_groups_over_seeds_and_ranks_the_groups_by_mean_validation_rmse(
     np.testing.assert_allclose(table["validation_rmse_std"], [offsets[lb] * np.sqrt(2) for lb in BY_VALIDATION])
 
 
-def test_the_best_baseline_is_chosen_and_compared_on_validation(tmp_path):
+def test_the_best_baseline_is_chosen_on_validation_and_compared_on_test(tmp_path):
     baselines = {"persistence": {"validation_rmse": 25.0, "test_rmse": 5.0},
                  "seasonal_naive": {"validation_rmse": 8.0, "test_rmse": 60.0},
                  "sarima": {"note": "skipped: too short"}}
     folders = [_write_run(tmp_path / f"lb{lb}", lb, validation=SCORES[lb][0], test=SCORES[lb][1], baselines=baselines)
                for lb in WRITTEN_IN]
     table = _compare(folders, tmp_path / "out")
-    assert set(table["best_baseline"]) == {"seasonal naive"}
-    assert list(table["best_baseline_rmse"]) == [8.0] * 4
-    # validation RMSE / 8: 10/8, 20/8, 30/8, 40/8.
-    np.testing.assert_allclose(table["ratio_to_best_baseline"], [1.25, 2.5, 3.75, 5.0])
+    assert set(table["best_baseline"]) == {"seasonal naive"}  # chosen on validation (8 against 25)
+    assert list(table["best_baseline_rmse"]) == [60.0] * 4  # and compared on test, as the run's own table does
+    # test RMSE / 60: 50/60, 30/60, 20/60, 10/60 in validation order.
+    np.testing.assert_allclose(table["ratio_to_best_baseline"], [50 / 60, 30 / 60, 20 / 60, 10 / 60])
     np.testing.assert_allclose(table["persistence_validation_rmse"], 25.0)
     np.testing.assert_allclose(table["seasonal_naive_test_rmse"], 60.0)
 
@@ -194,4 +195,33 @@ def test_the_ratio_to_a_baseline_below_one(tmp_path):
     baselines = {"persistence": {"validation_rmse": 0.5, "test_rmse": 0.25}}
     folder = _write_run(tmp_path / "run", 3, validation=2.0, test=3.0, baselines=baselines)
     table = _compare([folder], tmp_path / "out")
-    assert table["ratio_to_best_baseline"].iloc[0] == 4.0  # 2.0 / 0.5
+    assert table["ratio_to_best_baseline"].iloc[0] == 12.0  # test RMSE 3.0 / 0.25
+
+
+def test_each_run_keeps_its_own_best_baseline_in_the_sweep_summary_in_compare_and_in_its_own_table(tmp_path):
+    # ETS is best on validation, SARIMA on test: the run with a validation period is judged against
+    # ETS, the one without against SARIMA, in every table, however the table is ranked.
+    baselines = {"ets": {"validation_rmse": 5.0, "test_rmse": 40.0}, "sarima": {"validation_rmse": 9.0, "test_rmse": 20.0}}
+    sweep = tmp_path / "sweep"
+    with_validation = _write_run(sweep / "0_framing.look_back=3", 3, validation=4.0, test=60.0, baselines=baselines)
+    without = _write_run(sweep / "1_framing.look_back=6", 6, test=30.0,
+                         baselines={name: {"test_rmse": s["test_rmse"]} for name, s in baselines.items()})
+    expected = {3: ("ETS (auto)", "validation", 1.5), 6: ("SARIMA", "test", 1.5)}
+
+    def chosen(frame: pd.DataFrame) -> dict:
+        return {int(row["framing.look_back"]): (row["best_baseline"], row["best_baseline_chosen_on"],
+                                                 round(row["ratio_to_best_baseline"], 3))
+                for _, row in frame.iterrows()}
+
+    assert summarize_sweep(sweep, tensorboard=False) == 0
+    assert chosen(pd.read_csv(sweep / "summary.csv")) == expected
+    console = Console(file=io.StringIO(), width=300)
+    table = compare([str(sweep / "*")], out_dir=tmp_path / "out", console=console)
+    assert chosen(table) == expected
+    printed = console.file.getvalue()
+    assert "chosen on" in printed and "validation" in printed  # the mixed table says so per row
+    for folder, (label, split, ratio) in zip((with_validation, without), expected.values()):
+        own = Console(file=io.StringIO(), width=200)
+        print_summary(json.loads((folder / "metrics.json").read_text()), folder, own)
+        assert f"best baseline (chosen on {split}): {label}, test RMSE" in own.file.getvalue()
+        assert f"LSTM ÷ it: {ratio:.3f}" in own.file.getvalue()

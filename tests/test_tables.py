@@ -85,8 +85,10 @@ def test_the_best_baseline_is_chosen_on_validation_and_includes_new_baselines():
     _, _, frame = _render(_records(3), 120)
     # Holt-Winters is best on validation (0.41) though SARIMA is best on test (14.06).
     assert set(frame["best_baseline"]) == {"Holt-Winters"}
-    assert frame["best_baseline_rmse"].tolist() == [0.41] * 3
-    assert frame["ratio_to_best_baseline"].tolist() == pytest.approx((frame["validation_rmse"] / 0.41).tolist())
+    assert set(frame["best_baseline_chosen_on"]) == {"validation"}
+    # Compared on test, as each run's own table compares it: Holt-Winters' test RMSE is 21.06.
+    assert frame["best_baseline_rmse"].tolist() == [21.06] * 3
+    assert frame["ratio_to_best_baseline"].tolist() == pytest.approx((frame["test_rmse"] / 21.06).tolist())
     for name in BASELINES:  # the baselines' validation scores are columns of the summary
         assert f"{name}_validation_rmse" in frame
 
@@ -141,3 +143,43 @@ def test_the_summary_says_how_many_missing_values_were_filled_in(filled, trimmed
     print_summary(metrics, Path("/tmp/run"), console)
     lines = [line for line in console.file.getvalue().splitlines() if "data.missing" in line]
     assert lines == ([shown] if shown else [])
+
+
+def _backtest_metrics(counts: dict) -> dict:
+    horizons = {str(h): 10.0 + h for h in range(1, 13)}
+    return {"status": "ok", "test_rmse": 11.0, "test_rmse_by_horizon": horizons,
+            "baselines": {"sarima": {"test_rmse_by_horizon": horizons}},
+            "backtest": {"origins": 4, "first_origin": "1957-01", "last_origin": "1960-12", "refits": 4,
+                         "window": "expanding", "lstm_seconds": 1.0, "seconds_per_refit": 0.25, "baseline_seconds": 2.0,
+                         "origins_by_horizon": counts}}
+
+
+def test_a_backtest_table_says_how_many_origins_each_horizon_rests_on():
+    counts = {"1": 4, **{str(h): 3 for h in range(2, 13)}}
+    console = Console(file=io.StringIO(), width=120, force_terminal=False, color_system=None)
+    print_summary(_backtest_metrics(counts), Path("/tmp/run"), console)
+    text = console.file.getvalue()
+    row = next(line for line in text.splitlines() if "origins scored" in line)
+    assert re.findall(r"\d+", row) == ["4", "3", "3", "3"]  # at h=1, 3, 6 and 12, the horizons shown
+    assert "horizons 2-12 rest on 3 of the 4 origins: the last origins are too near the end" in " ".join(text.split())
+
+
+def test_a_backtest_scored_at_every_horizon_from_every_origin_says_nothing_more():
+    console = Console(file=io.StringIO(), width=120, force_terminal=False, color_system=None)
+    print_summary(_backtest_metrics({str(h): 4 for h in range(1, 13)}), Path("/tmp/run"), console)
+    assert "origins scored" not in console.file.getvalue() and "rest on" not in console.file.getvalue()
+
+
+@pytest.mark.parametrize("backtest", [False, True])
+def test_the_table_says_the_lstm_took_in_covariates_and_the_baselines_did_not(backtest):
+    covariates = {"covariates": {"past": ["footfall"], "future": ["promo"], "calendar": ["weekday", "day_of_year"]}}
+    metrics = _backtest_metrics({}) if backtest else {
+        "status": "ok", "train_rmse": 1.0, "test_rmse": 2.0, "samples": {"test": 4}, "updates": 8,
+        "baselines": {"ets": {"test_rmse": 3.0}}}
+    for extra, shown in (({}, False), (covariates, True)):
+        console = Console(file=io.StringIO(), width=200, force_terminal=False, color_system=None)
+        print_summary({**metrics, **extra}, Path("/tmp/run"), console)
+        text = console.file.getvalue()
+        assert ("LSTM + covariates" in text) is shown
+        assert ("the LSTM took in covariates (footfall, promo and calendar features (weekday, day_of_year));"
+                " the baselines forecast from the series alone" in text) is shown

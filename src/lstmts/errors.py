@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import signal
 import sys
 import threading
+import warnings
 
 
 class UserError(Exception):
@@ -96,3 +99,22 @@ def fail(message: str, code: int = 2) -> None:
     """Print one error line to stderr and exit with `code`."""
     print(f"lstmts: error: {message}", file=sys.stderr)
     raise SystemExit(code)
+
+
+@contextlib.contextmanager
+def warnings_to_log(source: str):
+    """Send the warnings raised inside to the run's log (lstmts.log), each text once, instead of the console.
+
+    For other libraries' advice (statsforecast's "Having 3 or more differencing operations ...",
+    statsmodels' convergence notes): the baselines' scores say how good their fits are. Logged at
+    INFO, which a process without a log handler drops (a WARNING would reach stderr there).
+    """
+    log = logging.getLogger("lstmts")
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        log.info("%s warned: %s: %s", source, category.__name__, message)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("once")
+        warnings.showwarning = show
+        yield

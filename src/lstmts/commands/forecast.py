@@ -38,6 +38,10 @@ def load_run(run_dir: Path):
     if record.metrics.get("kind") == "collection":
         raise UserError(f"{run_dir} is a collection run: its forecasts of every series are in"
                         f" {run_dir / 'forecasts.csv'}; lstmts forecast continues a single-series run")
+    if "backtest" in record.metrics:
+        raise UserError(f"{run_dir} is a backtest run: it refitted the LSTM at each of its origins and keeps no single"
+                        f" model to forecast with; run the experiment without evaluation=backtest, then forecast from"
+                        f" that run's folder: {rerun_without_backtest(run_dir)}")
     missing = [name for name in ("model.keras", "transforms.json") if not (run_dir / name).exists()]
     if config_path(run_dir) is None:
         missing.append("config.yaml")
@@ -62,6 +66,20 @@ def load_run(run_dir: Path):
         raise UserError(f"{run_dir} holds a config.yaml or transforms.json that lstmts cannot use ({_short(error)});"
                         f" rerun the experiment") from None
     return config, record.metrics, pipeline
+
+
+def rerun_without_backtest(run_dir: Path) -> str:
+    """Return the command that reruns a backtest run's experiment as a plain run: its overrides less evaluation's."""
+    import shlex
+
+    try:
+        overrides = yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text())
+    except (OSError, yaml.YAMLError):
+        overrides = None
+    if not isinstance(overrides, list):
+        return "lstmts with the same overrides, less evaluation=backtest and the evaluation.* ones"
+    kept = [str(o) for o in overrides if not str(o).lstrip("+~").split("=", 1)[0].split(".")[0] == "evaluation"]
+    return " ".join(["lstmts", *map(shlex.quote, kept)])
 
 
 def _short(error: BaseException) -> str:

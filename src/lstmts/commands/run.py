@@ -61,6 +61,10 @@ def _task(cfg) -> dict | float | None:
         objective = _objective(metrics, cfg.objective) if cfg.get("objective") else None
     except UserError as error:
         if not multirun:
+            if not any(o.startswith("hydra.run.dir=") for o in hydra_cfg.overrides.hydra):
+                from lstmts.runs.runner import remove_failed_run
+
+                remove_failed_run(out_dir)  # a dated folder holding only the failure: not one for later globs
             fail(str(error))
         print(f"lstmts: error in job {hydra_cfg.job.num} ({out_dir}): {error}", file=sys.stderr)
         # Its metrics.json records the failure; the other jobs go on (NaN fails an Optuna trial).

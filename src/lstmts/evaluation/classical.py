@@ -36,13 +36,13 @@ import signal
 import sys
 import threading
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from lstmts.backend import cache_dir
 from lstmts.config import BASELINE_METHODS
+from lstmts.errors import warnings_to_log
 
 DEFAULTS = {"methods": list(BASELINE_METHODS), "time_limit": 120, "max_fit_values": 2000, "long_season": 24,
             "refit_every": "auto",
@@ -314,9 +314,7 @@ def _guarded(method: str, values: np.ndarray, fit_end: int, season_length: int, 
     # filter below, or its warnings would jump ahead of it.
     import statsmodels.tools.sm_exceptions  # noqa: F401
 
-    with warnings.catch_warnings():
-        # Convergence chatter from the optimisers; the score says how good the fit is.
-        warnings.simplefilter("ignore")
+    with warnings_to_log(f"statsmodels ({method})"):  # convergence notes: the score says how good the fit is
         try:
             forecasts = _forecast_refitted(method, values, fit_end, season_length, settings)
         except (ValueError, np.linalg.LinAlgError, IndexError, KeyError, ZeroDivisionError) as error:
@@ -505,8 +503,7 @@ def forecast_from(method: str, history: np.ndarray, steps: int, season_length: i
     long_season = int(settings["long_season"])
     import statsmodels.tools.sm_exceptions  # noqa: F401  (before the filter: see _guarded)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings_to_log(f"statsmodels ({method})"):
         try:
             return _forecast_from(method, history, steps, season_length, long_season, settings)
         except (ValueError, np.linalg.LinAlgError, IndexError, KeyError, ZeroDivisionError) as error:

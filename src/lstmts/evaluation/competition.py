@@ -26,7 +26,7 @@ from lstmts.config import COLLECTION_BASELINES
 from lstmts.evaluation.classical import run_apart
 from lstmts.evaluation.metrics import mae, rmse, seasonal_scale
 from lstmts.evaluation.naive import naive_paths
-from lstmts.errors import UserError
+from lstmts.errors import UserError, warnings_to_log
 
 NAIVE_METHODS = ("naive", "seasonal_naive")
 STATISTICAL_METHODS = ("theta", "ets", "arima")
@@ -142,7 +142,8 @@ def _fit_statistical(method: str, trains: Sequence[np.ndarray], horizons: Sequen
         # A series a method cannot fit gets the naive forecast rather than stopping the collection.
         model = StatsForecast(models=[_statsforecast_model(method, season, approximate)], freq=1, n_jobs=1,
                               fallback_model=Naive())
-        result = model.forecast(df=frame, h=horizon)
+        with warnings_to_log("statsforecast"):
+            result = model.forecast(df=frame, h=horizon)
         column = _MODEL_COLUMNS[method]
         for series_id, rows in result.groupby("unique_id", sort=False):
             forecasts[int(series_id)] = rows[column].to_numpy(dtype=np.float64)

@@ -54,6 +54,34 @@ def best_baseline(baselines: dict | None, metric: str) -> tuple[str, float] | No
     return name, score
 
 
+def choose_best_baseline(metrics: dict) -> dict | None:
+    """Return the baseline a run has to beat, and the run's ratio to it, or None when no baseline scored.
+
+    The one rule every table follows, run by run: the baseline is chosen on the run's validation
+    period when the run has one (as its LSTM would be), else on test (`chosen_on` then says so). It
+    is compared on test when both have a test score (a collection scored on validation has none).
+    Returns {"name", "chosen_on", "compared_on", "metric" (rmse, or smape for a collection),
+    "score" (the baseline's, on compared_on), "ratio" (the LSTM's score ÷ it; None for a perfect baseline)}.
+    """
+    metric = "smape" if metrics.get("kind") == "collection" else "rmse"
+    baselines = metrics.get("baselines")
+    chosen_on = "test"
+    if finite_number(metrics.get(f"validation_{metric}")) is not None and \
+            best_baseline(baselines, f"validation_{metric}") is not None:
+        chosen_on = "validation"
+    best = best_baseline(baselines, f"{chosen_on}_{metric}")
+    if best is None:
+        return None
+    name = best[0]
+    test = finite_number(baselines[name].get(f"test_{metric}"))
+    compared_on = "test" if test is not None and finite_number(metrics.get(f"test_{metric}")) is not None else chosen_on
+    score = finite_number(baselines[name].get(f"{compared_on}_{metric}"))
+    own = finite_number(metrics.get(f"{compared_on}_{metric}"))
+    ratio = own / score if own is not None and score else None
+    return {"name": name, "chosen_on": chosen_on, "compared_on": compared_on, "metric": metric, "score": score,
+            "ratio": ratio}
+
+
 def repeat_scores(values: np.ndarray, targets: dict[str, np.ndarray], per_seed: list[tuple[int, dict]]) -> dict:
     """Return each model's RMSE per split, their mean and std, and the RMSE of their mean prediction."""
     scores: dict = {"seeds": [seed for seed, _ in per_seed]}

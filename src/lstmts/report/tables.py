@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from lstmts.data.series import missing_note
+from lstmts.evaluation.scoring import choose_best_baseline
+from lstmts.report.hints import what_to_try
 from lstmts.report.ranking import baseline_label
 
 
@@ -33,13 +35,20 @@ def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
     table.add_column("forecaster")
     for horizon in shown:
         table.add_column(f"RMSE h={horizon}", justify="right")
-    table.add_row("LSTM", *[_fmt(metrics["test_rmse_by_horizon"].get(h)) for h in shown])
+    table.add_row(_lstm_label(metrics, "LSTM"), *[_fmt(metrics["test_rmse_by_horizon"].get(h)) for h in shown])
     for name, scores in metrics.get("baselines", {}).items():
         if "note" in scores:
             table.add_row(baseline_label(name), scores["note"], *[""] * (len(shown) - 1))
         else:
             table.add_row(baseline_label(name), *[_fmt(scores["test_rmse_by_horizon"].get(h)) for h in shown])
+    counts = backtest.get("origins_by_horizon") or {}
+    if counts and any(counts.get(h) != backtest["origins"] for h in shown):
+        table.add_row("origins scored", *[str(counts.get(h, "-")) for h in shown], style="dim")
     console.print(table)
+    _print_covariates(metrics, console)
+    note = fewer_origins_note(counts, backtest["origins"])
+    if note:
+        console.print(note, highlight=False, soft_wrap=True)
     print_warnings(metrics, console)
     console.print(f"LSTM refits: {backtest['lstm_seconds']:.1f} s ({backtest['seconds_per_refit']:.2f} s each);"
                   f" baselines: {backtest['baseline_seconds']:.1f} s", highlight=False)
@@ -47,10 +56,57 @@ def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
     console.print(f"run folder: {out_dir}", soft_wrap=True, highlight=False)
 
 
+def fewer_origins_note(counts: dict[str, int], origins: int) -> str | None:
+    """Return the line that says which horizons rest on fewer origins than the backtest has, or None when none do.
+
+    An origin near the end of the series has no target h steps on: horizons 2-12 of a backtest
+    whose last origin is the last value rest on one origin fewer.
+    """
+    fewer: dict[int, list[int]] = {}
+    for horizon, count in counts.items():
+        if count < origins:
+            fewer.setdefault(count, []).append(int(horizon))
+    if not fewer:
+        return None
+    parts = [f"horizon{'s' if len(hs) > 1 else ''} {_span(hs)} rest{'' if len(hs) > 1 else 's'} on {count} of the"
+             f" {origins} origins" for count, hs in sorted(fewer.items(), reverse=True)]
+    return (f"{'; '.join(parts)}: the last origins are too near the end of the series to be scored that far ahead"
+            f" (metrics.json: backtest.origins_by_horizon)")
+
+
+def _span(horizons: list[int]) -> str:
+    return f"{horizons[0]}-{horizons[-1]}" if len(horizons) > 1 and horizons[-1] - horizons[0] == len(horizons) - 1 \
+        else ", ".join(map(str, horizons))
+
+
+def covariates_note(metrics: dict) -> str | None:
+    """Return the line that says the LSTM took in covariates and the baselines did not, or None without covariates."""
+    about = metrics.get("covariates")
+    if not isinstance(about, dict):
+        return None
+    names = [*about.get("past", []), *about.get("future", [])]
+    calendar = about.get("calendar") or []
+    parts = ([", ".join(map(str, names))] if names else []) + ([f"calendar features ({', '.join(map(str, calendar))})"]
+                                                               if calendar else [])
+    if not parts:
+        return None
+    return f"the LSTM took in covariates ({' and '.join(parts)}); the baselines forecast from the series alone"
+
+
+def _print_covariates(metrics: dict, console: Console) -> None:
+    note = covariates_note(metrics)
+    if note:
+        console.print(note, highlight=False, soft_wrap=True)
+
+
 def _print_missing(metrics: dict, console: Console) -> None:
     data = metrics.get("data") or {}
     if data.get("filled") or data.get("trimmed"):
         console.print(missing_note(data.get("filled", 0), data.get("trimmed", 0)), soft_wrap=True, highlight=False)
+
+
+def _lstm_label(metrics: dict, label: str) -> str:
+    return f"{label} + covariates" if covariates_note(metrics) else label
 
 
 def print_collection(metrics: dict, out_dir: Path, console: Console) -> None:
@@ -104,7 +160,7 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
                 for split in ("train", "validation", "test") if split != "validation" or validation]
         table.add_row(f"LSTM, each of {len(repeats['seeds'])} seeds", *each, "", "")
     middle = [_fmt(metrics.get("validation_rmse"))] if validation else []
-    table.add_row(label, _fmt(metrics.get("train_rmse")), *middle, _fmt(metrics.get("test_rmse")), _fmt(metrics.get("test_mae")),
+    table.add_row(_lstm_label(metrics, label), _fmt(metrics.get("train_rmse")), *middle, _fmt(metrics.get("test_rmse")), _fmt(metrics.get("test_mae")),
                   _fmt(metrics.get("test_mase")))
     for name, scores in metrics.get("baselines", {}).items():
         label = baseline_label(name)
@@ -115,13 +171,17 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
             table.add_row(label, "", *middle, _fmt(scores.get("test_rmse")), _fmt(scores.get("test_mae")),
                           _fmt(scores.get("test_mase")))
     console.print(table)
+    _print_covariates(metrics, console)
     print_warnings(metrics, console)
-    best = metrics.get("best_baseline")
+    best = choose_best_baseline(metrics)
     if best:
-        ratio = metrics.get("test_rmse_ratio_to_best_baseline")
+        ratio = best["ratio"]
         verdict = "" if ratio is None else f"; LSTM ÷ it: {ratio:.3f} ({'beats it' if ratio < 1 else 'does not beat it'})"
-        console.print(f"best baseline (on {best['chosen_on']}): {baseline_label(best['name'])}, test RMSE"
-                      f" {best['test_rmse']:.2f}{verdict}", highlight=False)
+        console.print(f"best baseline (chosen on {best['chosen_on']}): {baseline_label(best['name'])},"
+                      f" {best['compared_on']} RMSE {_fmt(best['score'])}{verdict}", highlight=False)
+    hint = what_to_try(metrics)
+    if hint:
+        console.print(f"what to try: {hint}", highlight=False, soft_wrap=True)
     if metrics.get("frequency"):
         console.print(f"data: {metrics['frequency']}, season {metrics.get('season_length')};"
                       f" protocol {metrics.get('protocol')}", highlight=False)
@@ -147,6 +207,7 @@ HEADERS = {
     "test_mase": "test MASE",
     "ratio_to_persistence": "÷ persistence",
     "best_baseline": "best baseline",
+    "best_baseline_chosen_on": "chosen on",
     "best_baseline_rmse": "best baseline RMSE",
     "best_baseline_smape": "best baseline sMAPE",
     "validation_smape": "valid. sMAPE",
@@ -223,7 +284,7 @@ def _table(cells: dict[str, list[str]], headers: dict[str, str], columns: list[s
                   caption_justify="left")
     for column in columns:
         numeric = all(c[:1].isdigit() or c[:1] == "-" for c in cells[column])
-        left = column in ("run", "status", "best_baseline") or not numeric
+        left = column in ("run", "status", "best_baseline", "best_baseline_chosen_on") or not numeric
         widest = max((len(c) for c in cells[column]), default=0)
         table.add_column(_header_lines(headers[column], widest), justify="left" if left else "right",
                          no_wrap=True, overflow="fold")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lstmts.evaluation.scoring import best_baseline
-from lstmts.report.ranking import baseline_label, ranking_metric_of
+from lstmts.evaluation.scoring import choose_best_baseline
+from lstmts.report.ranking import baseline_label
 
 
 def run_title(cfg) -> str:
@@ -26,15 +26,14 @@ def run_title(cfg) -> str:
 
 def score_title(metrics: dict) -> str:
     """Return the run's scores beside its best baseline, chosen on validation when the run has one."""
-    metric = ranking_metric_of([metrics])
+    validation = metrics.get("validation_rmse") is not None
     text = f"test RMSE {metrics['test_rmse']:.2f}"
-    if metric == "validation_rmse":
+    if validation:
         text += f", validation {metrics['validation_rmse']:.2f}"
-    best = best_baseline(metrics.get("baselines"), metric)
+    best = choose_best_baseline(metrics)
     if best is not None:
-        name, _ = best
-        scores = metrics["baselines"][name]
-        text += f"; best baseline {baseline_label(name)}: test {scores['test_rmse']:.2f}"
-        if metric == "validation_rmse":
+        scores = metrics["baselines"][best["name"]]
+        text += f"; best baseline {baseline_label(best['name'])}: test {scores['test_rmse']:.2f}"
+        if best["chosen_on"] == "validation":
             text += f", validation {scores['validation_rmse']:.2f}"
     return text

@@ -108,6 +108,11 @@ def _scores(paths: np.ndarray, origins: np.ndarray, values: np.ndarray) -> dict:
     return {"rmse_by_horizon": by_horizon, "rmse": overall}
 
 
+def origins_by_horizon(origins: np.ndarray, horizon: int, length: int) -> dict[str, int]:
+    """Return how many origins each horizon is scored on: those whose target h - 1 steps on is inside the series."""
+    return {str(step + 1): int(np.sum(origins + step < length)) for step in range(horizon)}
+
+
 def _backtest(cfg: DictConfig, out_dir: Path, console) -> dict:
     from lstmts.runs.runner import prepare
 
@@ -153,6 +158,7 @@ def _backtest(cfg: DictConfig, out_dir: Path, console) -> dict:
         "backtest": {
             "origins": len(origins), "first_origin": series.label(int(origins[0])),
             "last_origin": series.label(int(origins[-1])), "horizon": horizon, "window": settings.window,
+            "origins_by_horizon": origins_by_horizon(origins, horizon, len(values)),
             "refit_every": int(settings.refit_every), "refits": len(refit_seconds),
             "fine_tune_epochs": settings.get("fine_tune_epochs"), "rmse": lstm["rmse"],
             "seconds_per_refit": float(np.mean(refit_seconds)) if refit_seconds else None,
@@ -162,6 +168,7 @@ def _backtest(cfg: DictConfig, out_dir: Path, console) -> dict:
         "season_length": prepared.season_length,
         "protocol": cfg.protocol.get("name"),
         "data": runner.data_record(series),
+        **runner.covariates_record(series),
     }
 
 

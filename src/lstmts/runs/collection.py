@@ -260,8 +260,10 @@ def _collection(cfg: DictConfig, out_dir: Path, console) -> dict:
     if not used:
         raise UserError(f"every series of {collection.name} long enough to forecast repeats exactly in its training"
                         f" part, so none has a MASE; give series that change")
-    say(f"collection {collection.name}: {len(members)} series (of {collection.total}; shard {cfg.data.shard} of"
-        f" {cfg.data.shards}), {len(used)} long enough for look_back {look_back}; scored on {split}")
+    # In the log only: the table's summary line says the same when the run ends.
+    log.info("collection %s: %d series (of %d; shard %s of %s), %d long enough for look_back %d; scored on %s",
+             collection.name, len(members), collection.total, cfg.data.shard, cfg.data.shards, len(used), look_back,
+             split)
     chosen = [members[i] for i in used]
     # The baselines first: statsforecast forks worker processes, which must happen before TensorFlow
     # loads. They are fitted on every series (so that their cache serves any look_back) and scored

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lstmts.evaluation.scoring import best_baseline
+from lstmts.evaluation.scoring import choose_best_baseline
 from lstmts.report.ranking import baseline_label, ranking_metric_of
 from lstmts.runs.records import RunRecord, column_value
 
@@ -17,7 +17,7 @@ from lstmts.runs.records import RunRecord, column_value
 _PREDICTION_COLUMNS = ("date", "split", "actual", "prediction")
 
 
-def _metric_row(record: RunRecord, sort_by: str) -> dict:
+def _metric_row(record: RunRecord) -> dict:
     metrics = record.metrics
     row = {
         "train_rmse": metrics.get("train_rmse"),
@@ -33,13 +33,13 @@ def _metric_row(record: RunRecord, sort_by: str) -> dict:
                     for split in ("validation", "test") for metric in ("smape", "mase")})
         row.update(series=about.get("scored"), skipped=about.get("skipped"), scope=about.get("scope"))
     baselines = metrics.get("baselines") or {}
-    # The baseline to beat is chosen on the ranking metric too: on validation when runs have it.
-    best = best_baseline(baselines, sort_by)
+    # Each run's own baseline to beat, as its own table named it, whatever the table is ranked by.
+    best = choose_best_baseline(metrics)
     if best is not None:
-        row["best_baseline"] = baseline_label(best[0])
-        row[f"best_baseline_{sort_by.rpartition('_')[2]}"] = best[1]
-        own = metrics.get(sort_by)
-        row["ratio_to_best_baseline"] = own / best[1] if own is not None and best[1] > 0 else None
+        row["best_baseline"] = baseline_label(best["name"])
+        row["best_baseline_chosen_on"] = best["chosen_on"]
+        row[f"best_baseline_{best['metric']}"] = best["score"]
+        row["ratio_to_best_baseline"] = best["ratio"]
     repeats = metrics.get("repeats")
     if repeats:
         # The run's own test_rmse is its ensemble's; this is the mean (and std) of its models.
@@ -74,7 +74,7 @@ def comparison_frame(records: list[RunRecord], config_keys: list[str], sort_by: 
         row = {"run": str(record.path), "status": record.status}
         row.update({key: _value(column_value(record, key)) for key in config_keys})
         if record.problem is None:
-            row.update(_metric_row(record, sort_by))
+            row.update(_metric_row(record))
         if record.status != "ok":
             row["error"] = record.problem or record.metrics.get("error")
         rows.append(row)
@@ -155,10 +155,14 @@ _FIRST = ["test_rmse", "test_smape", "best_baseline", "ratio_to_best_baseline", 
 def column_priority(frame: pd.DataFrame, config_keys: list[str], sort_by: str) -> list[str]:
     """Return the frame's columns, most important first.
 
-    Run, ranking metric, test RMSE, best baseline, ratio, status (unless every run is ok), the config
+    Run, ranking metric, test RMSE, best baseline (and where it was chosen, when that differs between
+    runs), ratio, status (unless every run is ok), the config
     values that differ, then everything else (kept in the CSV when the terminal is too narrow).
     """
     first = ["run", "runs", sort_by, *_FIRST, *config_keys]
+    if "best_baseline_chosen_on" in frame and frame["best_baseline_chosen_on"].nunique() > 1:
+        # A table that mixes runs with and without validation says, per row, where each baseline was chosen.
+        first.insert(first.index("best_baseline") + 1, "best_baseline_chosen_on")
     ordered = [c for c in dict.fromkeys(first) if c in frame]
     rest = [c for c in frame.columns if c not in ordered]
     if "status" in frame and (frame["status"] == "ok").all():

@@ -27,7 +27,7 @@ from lstmts.data.transforms import Pipeline
 from lstmts.errors import UserError, stop_reason
 from lstmts.evaluation import intervals
 from lstmts.evaluation.metrics import score, seasonal_scale
-from lstmts.evaluation.scoring import (baseline_scores, best_baseline, horizon_metrics, naive_horizon_scores,
+from lstmts.evaluation.scoring import (baseline_scores, choose_best_baseline, horizon_metrics, naive_horizon_scores,
                                       repeat_scores)
 from lstmts.report import files, plots, tensorboard
 from lstmts.report.titles import run_title, score_title
@@ -112,6 +112,20 @@ def data_record(series: Series) -> dict:
     """Return metrics.json's `data`: the file, its SHA-256, the values used, and the missing ones filled in or left out."""
     return {"path": str(series.path), "sha256": series.sha256, "values": len(series.values), "filled": series.filled,
             "trimmed": series.trimmed}
+
+
+def covariates_record(series: Series) -> dict:
+    """Return metrics.json's `covariates`: the CSV columns and calendar features the LSTM took in ({} for none).
+
+    The baselines never take them: the run's table says so.
+    """
+    covariates = series.covariates
+    if covariates is None:
+        return {}
+    calendar = list(covariates.calendar)
+    return {"covariates": {"past": list(covariates.past_names),
+                           "future": [name for name in covariates.future_names if name not in calendar],
+                           "calendar": calendar}}
 
 
 def model_outputs(cfg: DictConfig) -> int:
@@ -451,6 +465,35 @@ def clear_earlier_outputs(out_dir: Path) -> list[str]:
     return removed
 
 
+# What a run that failed before writing any output leaves in its folder: Hydra's, the log, the record of the failure.
+FAILED_RUN_LEFTOVERS = {".hydra", "lstmts.log", "config.yaml", "metrics.json", files.MANIFEST, files.LOCK_FILE}
+
+
+def remove_failed_run(out_dir: Path) -> bool:
+    """Remove a run folder whose run failed before writing any output, and its parent if that is left empty.
+
+    For the folders lstmts names by date and time: the error was on the console, and a folder
+    with nothing but the failure in it would only turn up in later globs (lstmts compare
+    outputs/*/*). A folder holding anything else stays. Returns whether it was removed.
+    """
+    import shutil
+
+    out_dir = Path(out_dir)
+    try:
+        if json.loads((out_dir / "metrics.json").read_text()).get("status") != "failed":
+            return False
+        if not {path.name for path in out_dir.iterdir()} <= FAILED_RUN_LEFTOVERS:
+            return False
+        shutil.rmtree(out_dir)
+    except (OSError, ValueError, AttributeError):
+        return False
+    try:
+        out_dir.parent.rmdir()  # only when empty: outputs/DATE of this one failed run
+    except OSError:
+        pass
+    return True
+
+
 def _truncate_own_log(out_dir: Path) -> None:
     """Empty Hydra's log file in out_dir, which an earlier run of the folder appended to."""
     for handler in logging.getLogger().handlers:
@@ -653,15 +696,14 @@ def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical) -
     persistence = baselines.get("persistence", {}).get("test_rmse")
     metrics["test_rmse_ratio_to_persistence"] = metrics["test_rmse"] / persistence if persistence else None
     metrics["baselines"] = baselines
-    # The baseline to beat: chosen on validation when the run has a validation period, as the LSTM would be.
-    chosen_on = "validation" if metrics.get("validation_rmse") is not None else "test"
-    best = best_baseline(baselines, f"{chosen_on}_rmse")
+    best = choose_best_baseline(metrics)  # on validation when the run has it, as the LSTM is chosen
     if best:
-        best_test = baselines[best[0]].get("test_rmse")
-        metrics["best_baseline"] = {"name": best[0], "chosen_on": chosen_on, "test_rmse": best_test}
-        metrics["test_rmse_ratio_to_best_baseline"] = metrics["test_rmse"] / best_test if best_test else None
+        metrics["best_baseline"] = {"name": best["name"], "chosen_on": best["chosen_on"],
+                                    "test_rmse": baselines[best["name"]].get("test_rmse")}
+        metrics["test_rmse_ratio_to_best_baseline"] = best["ratio"] if best["compared_on"] == "test" else None
     metrics["frequency"] = series.frequency.name
     metrics["season_length"] = prepared.season_length
+    metrics["seen"] = seen(cfg, series.values, _training_end(prepared.periods), targets["test"])
     metrics["protocol"] = cfg.protocol.get("name")
     warnings = warnings_of(prepared)
     if warnings:
@@ -684,8 +726,17 @@ def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical) -
     metrics["final_loss"] = {seed: t.losses[-1] for seed, t, _ in per_seed}
     metrics["versions"] = _versions()
     metrics["data"] = data_record(series)
+    metrics.update(covariates_record(series))
     metrics["_ensemble"], metrics["_interval_file"] = ensemble, interval_file
     return metrics
+
+
+def seen(cfg: DictConfig, values: np.ndarray, training_end: int, test_index: np.ndarray) -> dict:
+    """Return metrics.json's `seen`: the training and test ranges, the look_back and transforms (for what_to_try)."""
+    training, test = values[:training_end], values[test_index]
+    return {"training_range": [float(np.nanmin(training)), float(np.nanmax(training))],
+            "test_range": [float(np.nanmin(test)), float(np.nanmax(test))],
+            "look_back": int(cfg.framing.look_back), "transforms": [str(t) for t in cfg.protocol.transforms]}
 
 
 def _save_model(cfg: DictConfig, out_dir: Path, seed: int, model) -> None:
