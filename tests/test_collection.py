@@ -639,3 +639,99 @@ def test_statistical_baselines_fitted_in_shares_by_child_processes_match_one_pro
     for one, other, horizon in zip(alone["theta"], apart["theta"], horizons):
         assert len(other) == horizon
         np.testing.assert_array_equal(other, one)
+
+
+# --- ensembles, deseasonalisation and presets per frequency -----------------------------------
+
+
+def test_ensemble_members_vary_look_back_loss_and_seed(compose_config):
+    cfg = compose_config("data=collection", "data.path=x.csv", "seed=7",
+                         "+collection.ensemble={look_backs: [1, 1.5, 2], losses: [mse, mae], seeds: 2}")
+    members = ensemble.members(cfg, 6)
+    assert [(m.look_back, m.loss, m.seed) for m in members][:4] == [(6, "mse", 7), (6, "mse", 8), (6, "mae", 7),
+                                                                    (6, "mae", 8)]
+    assert sorted({m.look_back for m in members}) == [6, 9, 12] and len(members) == 12
+    assert [m.look_back for m in ensemble.members(cfg, 1)][:1] == [2]  # at least 2
+    plain = compose_config("data=collection", "data.path=x.csv", "framing.look_back=5", "training.repeats=3", "seed=1")
+    assert [(m.look_back, m.loss, m.seed) for m in ensemble.members(plain, 6)] == [(5, "mse", 1), (5, "mse", 2),
+                                                                                     (5, "mse", 3)]
+
+
+def test_the_global_ensemble_is_the_median_of_its_members_by_hand(compose_config, monkeypatch):
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "collection.normalise=series",
+                         "seed=1", "+collection.ensemble={look_backs: [1], losses: [mse], seeds: 3}")
+    members = [Member("a", np.arange(1.0, 21.0), np.array([21.0, 22.0]), 1, "positions")]
+    scales = [runs_collection.SeriesScale.fit(members[0].train, False)]
+    outputs = {1: [0.0, 3.0], 2: [1.0, -1.0], 3: [5.0, 0.5]}  # scaled forecasts per seed
+
+    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile):
+        assert spec.time_steps == 2  # look_back: 1 x the horizon of 2
+        return np.array([outputs[seed]]), 1, 0.0
+
+    monkeypatch.setattr(runs_collection, "_fit_predict", stub)
+    forecasts, info = runs_collection._forecast_global(cfg, members, scales, lambda text: None)
+    scale = scales[0]
+    np.testing.assert_allclose(forecasts[0], [scale.shift + 1.0 * scale.scale, scale.shift + 0.5 * scale.scale])
+    assert info["ensemble"]["combined_by"] == "median" and len(info["ensemble"]["members"]) == 3
+
+
+def test_the_season_is_fitted_on_the_training_part_by_hand():
+    # Season of 4 on a linear trend: the centred moving average removes the trend exactly.
+    pattern = np.array([1.0, -2.0, 0.5, 0.5])
+    values = 0.3 * np.arange(16) + np.tile(pattern, 4)
+    season = ensemble.Season.fit(values, 4)
+    np.testing.assert_allclose(season.offsets, pattern - pattern.mean(), atol=1e-12)
+    np.testing.assert_allclose(season.at(16, 5), season.offsets[[0, 1, 2, 3, 0]])
+    np.testing.assert_allclose(season.at(3, 2), season.offsets[[3, 0]])
+    # An odd season; too few values or no season: none.
+    odd = np.array([2.0, -1.0, -1.0])
+    np.testing.assert_allclose(ensemble.Season.fit(np.tile(odd, 5) + 10, 3).offsets, odd, atol=1e-12)
+    assert ensemble.Season.fit(values[:7], 4) is None and ensemble.Season.fit(values, 1) is None
+
+
+def test_deseasonalised_forecasts_read_no_test_value_and_add_the_season_back(compose_config, monkeypatch):
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "framing.look_back=4",
+                         "collection.normalise=series", "collection.deseasonalise=true")
+    pattern = np.array([3.0, -1.0, -1.0, -1.0])
+    train = 50 + np.tile(pattern, 6)
+    seen = []
+
+    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile):
+        seen.append(inputs.copy())
+        return np.zeros((len(origins), spec.outputs)), 1, 0.0  # the deseasonalised level's mean
+
+    monkeypatch.setattr(runs_collection, "_fit_predict", stub)
+    results = []
+    for test in (np.array([51.0, 49.0, 49.0]), np.array([500.0, 0.0, 7.0])):
+        members = [Member("a", train, test, 4, "quarterly")]
+        scales = [runs_collection.SeriesScale.fit(train, False)]
+        results.append(runs_collection._forecast_global(cfg, members, scales, lambda text: None))
+    # The windows have no season left: a constant level.
+    assert np.allclose(seen[0], seen[0][0, 0, 0])
+    np.testing.assert_array_equal(seen[0], seen[1])
+    # The forecasts: the level, 50, with the season of positions 24, 25, 26 added back.
+    np.testing.assert_allclose(results[0][0][0], 50 + pattern[:3])
+    np.testing.assert_allclose(results[0][0][0], results[1][0][0])
+    assert results[0][1]["deseasonalised"] == 1
+
+
+def test_each_frequency_group_gets_its_preset(compose_config, monkeypatch):
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "framing.look_back=3",
+                         "+collection.presets={yearly: {framing: {look_back: 4}}, default: {model: {units: 5}}}")
+    assert runs_collection.preset_for(cfg, "yearly").framing.look_back == 4
+    assert runs_collection.preset_for(cfg, "monthly").model.units == 5
+    assert runs_collection.preset_for(cfg, "monthly").framing.look_back == 3
+    members = [Member("y1", np.arange(1.0, 13.0), np.array([13.0]), 1, "yearly"),
+               Member("m1", np.arange(1.0, 25.0), np.array([25.0, 26.0]), 12, "monthly"),
+               Member("y2", np.arange(2.0, 14.0), np.array([14.0]), 1, "yearly")]
+    specs = []
+
+    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile):
+        specs.append((spec.time_steps, spec.units, len(origins)))
+        return np.zeros((len(origins), spec.outputs)), 1, 0.0
+
+    monkeypatch.setattr(runs_collection, "_fit_predict", stub)
+    forecasts, info = runs_collection._forecast_by_frequency(cfg, members, lambda text: None)
+    assert specs == [(4, (4,), 2), (3, (5,), 1)]
+    assert [len(f) for f in forecasts] == [1, 2, 1]
+    assert info["by_frequency"]["yearly"]["series"] == 2 and info["models"] == 2
