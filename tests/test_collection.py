@@ -19,6 +19,7 @@ from lstmts.data.collection import Member, load_collection
 from lstmts.errors import UserError
 from lstmts.evaluation import competition
 from lstmts.runs import collection as runs_collection
+from lstmts.runs import ensemble
 from lstmts.runs.records import read_run
 from lstmts.runs.shards import merge_shards
 
@@ -164,14 +165,37 @@ def test_windows_by_hand_absolute_and_relative_to_the_origin():
     np.testing.assert_array_equal(targets, [[2, 3]])
 
 
-def test_a_series_too_short_for_look_back_and_horizon_is_named():
-    member = Member("s", np.arange(10.0), np.arange(3.0), 1, "positions")
-    assert runs_collection.too_short(member, 7, 3, needs_window=True) is None
-    note = runs_collection.too_short(member, 8, 3, needs_window=True)
-    assert "10 training values" in note and "8 + 3" in note
-    # A global model still forecasts it from its last 8 values; 11 are too many even for that.
-    assert runs_collection.too_short(member, 8, 3, needs_window=False) is None
-    assert "look_back = 11" in runs_collection.too_short(member, 11, 3, needs_window=False)
+def test_a_short_series_input_is_padded_in_front_with_its_first_value():
+    start, real = ensemble.padded_input(np.array([5.0, 6.0, 8.0]), 5)
+    np.testing.assert_array_equal(start, [5, 5, 5, 6, 8])
+    assert real == 3
+    start, real = ensemble.padded_input(np.arange(10.0), 4)
+    np.testing.assert_array_equal(start, [6, 7, 8, 9])
+    assert real == 4
+
+
+def test_a_series_shorter_than_the_look_back_is_forecast_from_its_padded_input_by_value(compose_config, monkeypatch):
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "framing.look_back=5",
+                         "collection.normalise=window")
+    members = [Member("long", np.arange(1.0, 21.0), np.array([21.0, 22.0]), 1, "positions"),
+               Member("short", np.array([4.0, 6.0, 5.0]), np.array([7.0, 9.0]), 1, "positions")]
+    scales = [runs_collection.SeriesScale.fit(m.train, False) for m in members]
+    seen = {}
+
+    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile):
+        seen["origins"] = origins
+        # A stub network: forecast the origin's first input (relative to its last) for every step.
+        return np.repeat(origins[:, :1, 0], spec.outputs, axis=1), 1, 0.0
+
+    monkeypatch.setattr(runs_collection, "_fit_predict", stub)
+    forecasts, info = runs_collection._forecast_global(cfg, members, scales, lambda text: None)
+    short = scales[1].forward(members[1].train)
+    # The short series' input: its first value twice in front of its three, less the last (window-relative).
+    np.testing.assert_allclose(seen["origins"][1, :, 0], np.array([short[0], short[0], *short]) - short[-1])
+    # Forecast: last value + (first - last) on its own scale = its first value, 4, at both steps.
+    np.testing.assert_allclose(forecasts[1], [4.0, 4.0])
+    np.testing.assert_allclose(forecasts[0], [16.0, 16.0])  # the long one's input starts at its 16th value
+    assert info["padded"] == 1 and info["_inputs"] == ["full", "padded: 3 of 5 values real"]
 
 
 # --- reading collections -----------------------------------------------------------------------
@@ -368,11 +392,14 @@ def test_a_collection_run_scores_every_long_enough_series_and_notes_the_short_on
     folder, metrics = collection_runs["global"]
     table = pd.read_csv(folder / "series.csv")
     assert list(table["series"]) == ["a", "b", "c", "d", "e", "f"]
-    assert table.set_index("series").loc["c", "status"] == "skipped: 6 training values, fewer than framing.look_back = 12"
+    # c's 6 training values are fewer than the look_back of 12: it is forecast from a padded input.
+    assert table.set_index("series").loc["c", "status"] == "scored"
+    assert table.set_index("series").loc["c", "lstm_input"] == "padded: 6 of 12 values real"
     # f's 16 training values hold no whole window of 12 + 6, but the global model forecasts it.
     assert table.set_index("series").loc["f", "status"] == "scored"
+    assert table.set_index("series").loc["f", "lstm_input"] == "full"
     scored = table[table["status"] == "scored"]
-    assert metrics["collection"]["scored"] == 5 and metrics["collection"]["skipped"] == 1
+    assert metrics["collection"]["scored"] == 6 and metrics["collection"]["skipped"] == 0 and metrics["padded"] == 1
     assert metrics["test_smape"] == pytest.approx(scored["lstm_smape"].mean())
     assert metrics["baselines"]["seasonal_naive"]["test_mase"] == pytest.approx(scored["seasonal_naive_mase"].mean())
     forecasts = pd.read_csv(folder / "forecasts.csv")
@@ -433,10 +460,15 @@ def test_a_collection_lstm_forecast_does_not_move_when_the_test_part_does(tmp_pa
 
 def test_local_models_and_validation_runs(collection_runs):
     _, local = collection_runs["local"]
-    # A model per series with a whole training window: c and f have none.
-    assert local["collection"]["scope"] == "local" and local["models"] == 4
+    # A model per series with a training window: f's 16 values allow look_back 10; c's 6 none at all.
+    assert local["collection"]["scope"] == "local" and local["models"] == 5 and local["fallbacks"] == 1
     local_table = pd.read_csv(collection_runs["local"][0] / "series.csv").set_index("series")
-    assert local_table.loc["f", "status"] == "skipped: 16 training values, fewer than framing.look_back + horizon = 12 + 6"
+    assert local_table.loc["f", "lstm_input"] == "look_back shortened to 10"
+    assert local_table.loc["c", "lstm_input"] == "fallback: seasonal naive (6 training values, no training window)"
+    assert local_table.loc["c", "status"] == "scored"
+    forecasts = pd.read_csv(collection_runs["local"][0] / "forecasts.csv")
+    c_rows = forecasts[forecasts["series"] == "c"]
+    np.testing.assert_allclose(c_rows["lstm"], c_rows["seasonal_naive"])
     validation_dir, validation = collection_runs["validation"]
     assert "test_smape" not in validation and validation["validation_smape"] > 0
     forecasts = pd.read_csv(validation_dir / "forecasts.csv")
@@ -454,7 +486,7 @@ def test_shards_merge_into_the_whole_collections_result(collection_runs):
     table = next(iter(tables.values()))
     assert sorted(table["series"]) == ["a", "b", "c", "d", "e", "f"]
     scored = table[table["status"] == "scored"]
-    assert metrics["collection"]["scored"] == 5 and metrics["collection"]["skipped"] == 1
+    assert metrics["collection"]["scored"] == 6 and metrics["collection"]["skipped"] == 0
     assert metrics["test_smape"] == pytest.approx(scored["lstm_smape"].mean())
     # The naive forecasts do not depend on the sharding: the merged score equals the whole run's.
     whole = collection_runs["global"][1]
@@ -471,7 +503,7 @@ def test_no_usable_series_is_one_error_line(tmp_path, lstmts_cli):
                              "data.date_column=month", "data.value_column=y", "framing.look_back=24",
                              f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
     line = lstmts_cli.error_line(result)
-    assert "no series of long is long enough for framing.look_back=24" in line
+    assert "no series has the look_back + horizon = 24 + 18 training values that a training window needs" in line
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "failed"
 
 
@@ -643,3 +675,99 @@ def test_statsforecasts_warnings_go_to_the_log_not_the_console(capfd, caplog):
     assert "differencing" not in capfd.readouterr().err
     assert any("statsforecast warned" in r.getMessage() and "differencing operations" in r.getMessage()
                for r in caplog.records)
+
+
+# --- ensembles, deseasonalisation and presets per frequency -----------------------------------
+
+
+def test_ensemble_members_vary_look_back_loss_and_seed(compose_config):
+    cfg = compose_config("data=collection", "data.path=x.csv", "seed=7",
+                         "+collection.ensemble={look_backs: [1, 1.5, 2], losses: [mse, mae], seeds: 2}")
+    members = ensemble.members(cfg, 6)
+    assert [(m.look_back, m.loss, m.seed) for m in members][:4] == [(6, "mse", 7), (6, "mse", 8), (6, "mae", 7),
+                                                                    (6, "mae", 8)]
+    assert sorted({m.look_back for m in members}) == [6, 9, 12] and len(members) == 12
+    assert [m.look_back for m in ensemble.members(cfg, 1)][:1] == [2]  # at least 2
+    plain = compose_config("data=collection", "data.path=x.csv", "framing.look_back=5", "training.repeats=3", "seed=1")
+    assert [(m.look_back, m.loss, m.seed) for m in ensemble.members(plain, 6)] == [(5, "mse", 1), (5, "mse", 2),
+                                                                                     (5, "mse", 3)]
+
+
+def test_the_global_ensemble_is_the_median_of_its_members_by_hand(compose_config, monkeypatch):
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "collection.normalise=series",
+                         "seed=1", "+collection.ensemble={look_backs: [1], losses: [mse], seeds: 3}")
+    members = [Member("a", np.arange(1.0, 21.0), np.array([21.0, 22.0]), 1, "positions")]
+    scales = [runs_collection.SeriesScale.fit(members[0].train, False)]
+    outputs = {1: [0.0, 3.0], 2: [1.0, -1.0], 3: [5.0, 0.5]}  # scaled forecasts per seed
+
+    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile):
+        assert spec.time_steps == 2  # look_back: 1 x the horizon of 2
+        return np.array([outputs[seed]]), 1, 0.0
+
+    monkeypatch.setattr(runs_collection, "_fit_predict", stub)
+    forecasts, info = runs_collection._forecast_global(cfg, members, scales, lambda text: None)
+    scale = scales[0]
+    np.testing.assert_allclose(forecasts[0], [scale.shift + 1.0 * scale.scale, scale.shift + 0.5 * scale.scale])
+    assert info["ensemble"]["combined_by"] == "median" and len(info["ensemble"]["members"]) == 3
+
+
+def test_the_season_is_fitted_on_the_training_part_by_hand():
+    # Season of 4 on a linear trend: the centred moving average removes the trend exactly.
+    pattern = np.array([1.0, -2.0, 0.5, 0.5])
+    values = 0.3 * np.arange(16) + np.tile(pattern, 4)
+    season = ensemble.Season.fit(values, 4)
+    np.testing.assert_allclose(season.offsets, pattern - pattern.mean(), atol=1e-12)
+    np.testing.assert_allclose(season.at(16, 5), season.offsets[[0, 1, 2, 3, 0]])
+    np.testing.assert_allclose(season.at(3, 2), season.offsets[[3, 0]])
+    # An odd season; too few values or no season: none.
+    odd = np.array([2.0, -1.0, -1.0])
+    np.testing.assert_allclose(ensemble.Season.fit(np.tile(odd, 5) + 10, 3).offsets, odd, atol=1e-12)
+    assert ensemble.Season.fit(values[:7], 4) is None and ensemble.Season.fit(values, 1) is None
+
+
+def test_deseasonalised_forecasts_read_no_test_value_and_add_the_season_back(compose_config, monkeypatch):
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "framing.look_back=4",
+                         "collection.normalise=series", "collection.deseasonalise=true")
+    pattern = np.array([3.0, -1.0, -1.0, -1.0])
+    train = 50 + np.tile(pattern, 6)
+    seen = []
+
+    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile):
+        seen.append(inputs.copy())
+        return np.zeros((len(origins), spec.outputs)), 1, 0.0  # the deseasonalised level's mean
+
+    monkeypatch.setattr(runs_collection, "_fit_predict", stub)
+    results = []
+    for test in (np.array([51.0, 49.0, 49.0]), np.array([500.0, 0.0, 7.0])):
+        members = [Member("a", train, test, 4, "quarterly")]
+        scales = [runs_collection.SeriesScale.fit(train, False)]
+        results.append(runs_collection._forecast_global(cfg, members, scales, lambda text: None))
+    # The windows have no season left: a constant level.
+    assert np.allclose(seen[0], seen[0][0, 0, 0])
+    np.testing.assert_array_equal(seen[0], seen[1])
+    # The forecasts: the level, 50, with the season of positions 24, 25, 26 added back.
+    np.testing.assert_allclose(results[0][0][0], 50 + pattern[:3])
+    np.testing.assert_allclose(results[0][0][0], results[1][0][0])
+    assert results[0][1]["deseasonalised"] == 1
+
+
+def test_each_frequency_group_gets_its_preset(compose_config, monkeypatch):
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "framing.look_back=3",
+                         "+collection.presets={yearly: {framing: {look_back: 4}}, default: {model: {units: 5}}}")
+    assert runs_collection.preset_for(cfg, "yearly").framing.look_back == 4
+    assert runs_collection.preset_for(cfg, "monthly").model.units == 5
+    assert runs_collection.preset_for(cfg, "monthly").framing.look_back == 3
+    members = [Member("y1", np.arange(1.0, 13.0), np.array([13.0]), 1, "yearly"),
+               Member("m1", np.arange(1.0, 25.0), np.array([25.0, 26.0]), 12, "monthly"),
+               Member("y2", np.arange(2.0, 14.0), np.array([14.0]), 1, "yearly")]
+    specs = []
+
+    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile):
+        specs.append((spec.time_steps, spec.units, len(origins)))
+        return np.zeros((len(origins), spec.outputs)), 1, 0.0
+
+    monkeypatch.setattr(runs_collection, "_fit_predict", stub)
+    forecasts, info = runs_collection._forecast_by_frequency(cfg, members, lambda text: None)
+    assert specs == [(4, (4,), 2), (3, (5,), 1)]
+    assert [len(f) for f in forecasts] == [1, 2, 1]
+    assert info["by_frequency"]["yearly"]["series"] == 2 and info["models"] == 2

@@ -192,6 +192,19 @@ def _validate_collection(cfg: DictConfig) -> None:
     _check(limit is None or (_is_int(limit) and limit >= 1), f"data.limit={limit!r} is impossible; use a whole number >= 1 or null")
     _check(horizon is None or (_is_int(horizon) and horizon >= 1),
            f"data.horizon={horizon!r} is impossible; use a whole number >= 1, or null for the frequency's own")
+    _check(isinstance(settings.get("deseasonalise", False), bool),
+           f"collection.deseasonalise={settings.get('deseasonalise')!r} is impossible; use true or false")
+    chosen = settings.get("ensemble")
+    if chosen is not None:
+        _check(settings.scope == "global", "collection.ensemble is for collection.scope=global; drop it for local models")
+        factors, losses, seeds = chosen.get("look_backs"), chosen.get("losses"), chosen.get("seeds", 1)
+        _check(factors is None or (len(factors) > 0 and all(isinstance(f, (int, float)) and f > 0 for f in factors)),
+               f"collection.ensemble.look_backs={factors!r} is impossible; use multiples of the horizon above 0,"
+               f" e.g. [1.5, 2, 3]")
+        _check(losses is None or (len(losses) > 0 and all(loss in ("mse", "mae") for loss in losses)),
+               f"collection.ensemble.losses={losses!r} is impossible; use a list of mse and mae")
+        _check(isinstance(seeds, int) and not isinstance(seeds, bool) and 1 <= seeds <= 100,
+               f"collection.ensemble.seeds={seeds!r} is impossible; use a whole number from 1 to 100")
     _check(not cfg.model.stateful, "collections train stateless models; use model=vanilla or model=stacked")
     _check(cfg.training.engine == "fast", "collections train with training.engine=fast; drop training.engine=keras")
     _check(cfg.get("evaluation") is None, "evaluation=backtest is for one series; drop it for a collection")

@@ -20,6 +20,7 @@ class ModelSpec:
     stateful: bool
     batch_size: int
     outputs: int = 1  # values forecast at once: 1, or the horizon of the direct strategy
+    loss: str = "mse"  # what training minimises: mse (mean squared error, as the tutorial) or mae (mean absolute error)
 
     @property
     def input_shape(self) -> tuple[int, int]:

@@ -183,7 +183,7 @@ def train(
             report = _with_validation(on_epoch, validation, lambda x: engine_predict(model, spec, x), validation_losses)
         losses = fit_like_tutorial(model, inputs, targets, epochs=epochs, batch_size=spec.batch_size,
                                    shuffle=shuffle, stateful=spec.stateful, learning_rate=learning_rate,
-                                   on_epoch=report)
+                                   on_epoch=report, loss=spec.loss)
 
         def predict_fn(samples: np.ndarray) -> np.ndarray:
             # Keras' own predict cannot give a stateful model (fixed batch shape) a partial last batch.

@@ -128,6 +128,15 @@ def print_collection(metrics: dict, out_dir: Path, console: Console) -> None:
     console.print(f"{about['name']}: {about['scored']} series scored on {split}, {about['skipped']} skipped"
                   f" (of {about['series_total']}{shard}); {metrics.get('updates')} updates in"
                   f" {metrics.get('train_seconds', 0):.2f} s, baselines {about['baseline_seconds']:.2f} s", highlight=False)
+    forecast_how = [f"{metrics['padded']} from an input padded to the look_back" if metrics.get("padded") else "",
+                    f"{metrics['fallbacks']} by the seasonal naive fallback" if metrics.get("fallbacks") else ""]
+    if any(forecast_how):
+        console.print("LSTM forecasts: " + "; ".join(h for h in forecast_how if h) + " (series.csv: lstm_input)",
+                      highlight=False)
+    if metrics.get("ensemble"):
+        members = metrics["ensemble"]["members"]
+        console.print(f"ensemble: the median of {len(members)} networks ({metrics['ensemble']['train_seconds']:.1f} s"
+                      f" of training)", highlight=False)
     console.print(f"run folder: {out_dir}", soft_wrap=True, highlight=False)
 
 

@@ -32,7 +32,7 @@ from lstmts.errors import UserError
 from lstmts.evaluation import competition
 from lstmts.report import files, plots
 from lstmts.report.ranking import baseline_label
-from lstmts.runs import runner
+from lstmts.runs import ensemble, runner
 
 log = logging.getLogger(__name__)
 
@@ -97,20 +97,6 @@ def _shape(inputs: np.ndarray, lags_as: str) -> np.ndarray:
     return inputs[:, :, None] if lags_as == "timesteps" else inputs[:, None, :]
 
 
-def too_short(member: Member, look_back: int, horizon: int, *, needs_window: bool) -> str | None:
-    """Return why a series cannot be forecast, or None.
-
-    Every series needs `look_back` training values for the input at its forecast origin; a local
-    model also needs a whole training window (look_back + horizon values) to learn from. A global
-    model learns from the other series' windows too, so a short series is still forecast.
-    """
-    need = look_back + horizon if needs_window else look_back
-    if len(member.train) < need:
-        what = f"framing.look_back + horizon = {look_back} + {horizon}" if needs_window else f"framing.look_back = {look_back}"
-        return f"skipped: {len(member.train)} training values, fewer than {what}"
-    return None
-
-
 def without_mase(member: Member) -> str | None:
     """Return why a series has no MASE, or None.
 
@@ -124,13 +110,13 @@ def without_mase(member: Member) -> str | None:
             " left out of every mean")
 
 
-def _spec(cfg: DictConfig, look_back: int, outputs: int):
+def _spec(cfg: DictConfig, look_back: int, outputs: int, loss: str = "mse"):
     from lstmts.models.network import ModelSpec
 
     timesteps = cfg.framing.lags_as == "timesteps"
     return ModelSpec(units=tuple(layer_units(cfg.model)), time_steps=look_back if timesteps else 1,
                      features=1 if timesteps else look_back, stateful=False,
-                     batch_size=int(cfg.training.batch_size), outputs=outputs)
+                     batch_size=int(cfg.training.batch_size), outputs=outputs, loss=loss)
 
 
 def _fit_predict(cfg, spec, inputs, targets, origins, seed: int, jit_compile) -> tuple[np.ndarray, int, float]:
@@ -149,30 +135,69 @@ def _fit_predict(cfg, spec, inputs, targets, origins, seed: int, jit_compile) ->
 
 
 def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[SeriesScale], progress) -> tuple[list, dict]:
-    look_back = int(cfg.framing.look_back)
+    """Forecast every series with one network per ensemble member, trained on the windows of all of them.
+
+    A series shorter than a member's look_back is forecast from an input padded in front; the
+    members' forecasts are combined by their median (`collection.ensemble`), or by the mean of
+    the `training.repeats` seeds without one.
+    """
     relative = cfg.collection.normalise == "window"
     horizon = max(m.horizon for m in members)
-    pieces = [windows(s.forward(m.train), look_back, horizon, relative) for m, s in zip(members, scales)]
-    inputs = _shape(np.concatenate([p[0] for p in pieces]), cfg.framing.lags_as)
-    targets = np.concatenate([p[1] for p in pieces])
-    starts = [origin_input(s.forward(m.train), look_back, relative) for m, s in zip(members, scales)]
-    origins = _shape(np.stack([x for x, _ in starts]), cfg.framing.lags_as)
-    anchors = np.array([a for _, a in starts])
-    spec = _spec(cfg, look_back, horizon)
-    seeds = [int(cfg.seed) + k for k in range(int(cfg.training.repeats))]
-    outputs, updates, seconds = [], 0, 0.0
-    for seed in seeds:
-        progress(f"global model, seed {seed}: {len(inputs)} windows from {len(members)} series")
-        out, count, took = _fit_predict(cfg, spec, inputs, targets, origins, seed, cfg.training.jit_compile)
-        outputs.append(out)
-        updates, seconds = updates + count, seconds + took
-    mean = np.mean(outputs, axis=0) + anchors[:, None]
-    forecasts = [s.inverse(mean[i, :m.horizon]) for i, (m, s) in enumerate(zip(members, scales))]
-    return forecasts, {"windows": int(len(inputs)), "updates": updates, "train_seconds": round(seconds, 3),
-                       "models": len(seeds)}
+    scaled = [s.forward(m.train) for m, s in zip(members, scales)]
+    seasons = [ensemble.Season.fit(z, m.season_length) if cfg.collection.get("deseasonalise") else None
+               for z, m in zip(scaled, members)]
+    adjusted = [z - season.at(0, len(z)) if season is not None else z for z, season in zip(scaled, seasons)]
+    networks = ensemble.members(cfg, horizon)
+    outputs, updates, seconds, window_count = [], 0, 0.0, 0
+    for number, network in enumerate(networks, start=1):
+        pieces = [windows(z, network.look_back, horizon, relative) for z in adjusted]
+        inputs = _shape(np.concatenate([p[0] for p in pieces]), cfg.framing.lags_as)
+        targets = np.concatenate([p[1] for p in pieces])
+        if not len(inputs):
+            raise UserError(f"no series has the look_back + horizon = {network.look_back} + {horizon} training"
+                            f" values that a training window needs; lower framing.look_back"
+                            f" (or collection.ensemble.look_backs)")
+        starts = np.stack([ensemble.padded_input(z, network.look_back)[0] for z in adjusted])
+        anchors = starts[:, -1].copy() if relative else np.zeros(len(starts))
+        origins = _shape(starts - anchors[:, None], cfg.framing.lags_as)
+        spec = _spec(cfg, network.look_back, horizon, network.loss)
+        what = f"member {number}/{len(networks)} ({network.describe()})" if len(networks) > 1 else f"seed {network.seed}"
+        progress(f"global model, {what}: {len(inputs)} windows from {len(members)} series")
+        out, count, took = _fit_predict(cfg, spec, inputs, targets, origins, network.seed, cfg.training.jit_compile)
+        outputs.append(out + anchors[:, None])
+        updates, seconds, window_count = updates + count, seconds + took, window_count + len(inputs)
+    combined = np.median(outputs, axis=0) if cfg.collection.get("ensemble") else np.mean(outputs, axis=0)
+    forecasts = []
+    for i, (member, scale, season) in enumerate(zip(members, scales, seasons)):
+        path = combined[i, :member.horizon]
+        if season is not None:
+            path = path + season.at(len(member.train), member.horizon)
+        forecasts.append(scale.inverse(path))
+    longest = max(n.look_back for n in networks)
+    info = {"windows": int(window_count // len(networks)), "updates": updates, "train_seconds": round(seconds, 3),
+            "models": len(networks), "padded": int(sum(len(m.train) < longest for m in members)),
+            "deseasonalised": int(sum(season is not None for season in seasons))}
+    if cfg.collection.get("ensemble"):
+        info["ensemble"] = {"members": [n.describe() for n in networks], "combined_by": "median",
+                            "train_seconds": round(seconds, 3)}
+    info["_inputs"] = [_input_note(len(m.train), longest) for m in members]
+    return forecasts, info
+
+
+def _input_note(train_values: int, look_back: int) -> str:
+    """Return what a series' LSTM input was: `full`, or how much of it was padding."""
+    if train_values >= look_back:
+        return "full"
+    return f"padded: {train_values} of {look_back} values real"
 
 
 def _forecast_local(cfg: DictConfig, members: list[Member], scales: list[SeriesScale], progress) -> tuple[list, dict]:
+    """Forecast each series with a network of its own.
+
+    A series too short for a training window at `framing.look_back` gets the longest look_back its
+    training part allows (its training values less the horizon); one without even a window of
+    look_back 1 gets its seasonal naive forecast, named in series.csv.
+    """
     look_back = int(cfg.framing.look_back)
     relative = cfg.collection.normalise == "window"
     seeds = [int(cfg.seed) + k for k in range(int(cfg.training.repeats))]
@@ -182,12 +207,18 @@ def _forecast_local(cfg: DictConfig, members: list[Member], scales: list[SeriesS
     from lstmts.backend import load
 
     load()  # TensorFlow's import is the process's start-up, not a cost per series
-    forecasts, updates, seconds, started = [], 0, 0.0, time.perf_counter()
+    forecasts, notes, updates, seconds, started = [], [], 0, 0.0, time.perf_counter()
     for number, (member, scale) in enumerate(zip(members, scales), start=1):
+        own = min(look_back, len(member.train) - member.horizon)
+        if own < 1:
+            forecasts.append(competition.seasonal_naive(member.train, member.horizon, member.season_length))
+            notes.append(f"fallback: seasonal naive ({len(member.train)} training values, no training window)")
+            continue
+        notes.append("full" if own == look_back else f"look_back shortened to {own}")
         scaled = scale.forward(member.train)
-        inputs, targets = windows(scaled, look_back, member.horizon, relative)
-        start, anchor = origin_input(scaled, look_back, relative)
-        spec = _spec(cfg, look_back, member.horizon)
+        inputs, targets = windows(scaled, own, member.horizon, relative)
+        start, anchor = origin_input(scaled, own, relative)
+        spec = _spec(cfg, own, member.horizon)
         outputs = []
         for seed in seeds:
             out, count, took = _fit_predict(cfg, spec, _shape(inputs, cfg.framing.lags_as), targets,
@@ -198,8 +229,10 @@ def _forecast_local(cfg: DictConfig, members: list[Member], scales: list[SeriesS
         if number % 25 == 0 or number == len(members):
             progress(f"local models: {number}/{len(members)} series, {time.perf_counter() - started:.0f} s")
     # loop_seconds against train_seconds: what the per-series work around training costs.
-    return forecasts, {"updates": updates, "train_seconds": round(seconds, 3), "models": len(seeds) * len(members),
-                       "loop_seconds": round(time.perf_counter() - started, 3)}
+    trained = sum(not note.startswith("fallback") for note in notes)
+    return forecasts, {"updates": updates, "train_seconds": round(seconds, 3), "models": len(seeds) * trained,
+                       "loop_seconds": round(time.perf_counter() - started, 3),
+                       "fallbacks": sum(note.startswith("fallback") for note in notes), "_inputs": notes}
 
 
 def _series_table(members: list[Member], notes: list[str | None], per_method: dict[str, list[dict]],
@@ -247,23 +280,17 @@ def _collection(cfg: DictConfig, out_dir: Path, console) -> dict:
             raise UserError(f"no series of {collection.name} has more than two horizons of training values, as"
                             f" collection.validation=true needs; score on test (collection.validation=false)")
         members = [m.validation() for m in members]
-    look_back = int(cfg.framing.look_back)
-    local = settings.scope == "local"
-    notes = [too_short(m, look_back, m.horizon, needs_window=local) for m in members]
-    used = [i for i, note in enumerate(notes) if note is None]
-    longest = max(m.horizon for m in members)
-    if not used or (not local and all(len(members[i].train) < look_back + longest for i in used)):
-        raise UserError(f"no series of {collection.name} is long enough for framing.look_back={look_back} and its"
-                        f" horizon; lower framing.look_back")
-    notes = [note or without_mase(m) for note, m in zip(notes, members)]
+    # Every series gets an LSTM forecast (a short one from a padded input, or named fallback);
+    # only a series without a MASE is left out, of every method's mean alike.
+    notes = [without_mase(m) for m in members]
     used = [i for i, note in enumerate(notes) if note is None]
     if not used:
-        raise UserError(f"every series of {collection.name} long enough to forecast repeats exactly in its training"
-                        f" part, so none has a MASE; give series that change")
+        raise UserError(f"every series of {collection.name} repeats exactly in its training part, so none has a"
+                        f" MASE; give series that change")
+    _check_windows(cfg, [members[i] for i in used])
     # In the log only: the table's summary line says the same when the run ends.
-    log.info("collection %s: %d series (of %d; shard %s of %s), %d long enough for look_back %d; scored on %s",
-             collection.name, len(members), collection.total, cfg.data.shard, cfg.data.shards, len(used), look_back,
-             split)
+    log.info("collection %s: %d series (of %d; shard %s of %s), %d scored on %s", collection.name, len(members),
+             collection.total, cfg.data.shard, cfg.data.shards, len(used), split)
     chosen = [members[i] for i in used]
     # The baselines first: statsforecast forks worker processes, which must happen before TensorFlow
     # loads. They are fitted on every series (so that their cache serves any look_back) and scored
@@ -275,14 +302,14 @@ def _collection(cfg: DictConfig, out_dir: Path, console) -> dict:
         on_fit=lambda method, count: say(f"fitting {baseline_label(method)} on {count} series (cached afterwards)"))
     baselines = {method: [forecasts[i] for i in used] for method, forecasts in fitted.items()}
     baseline_total = time.perf_counter() - started
-    scales = [SeriesScale.fit(m.train, settings.log) for m in chosen]
-    forecast = _forecast_global if settings.scope == "global" else _forecast_local
-    lstm, training = forecast(cfg, chosen, scales, say)
+    lstm, training = _forecast_by_frequency(cfg, chosen, say)
+    inputs = training.pop("_inputs")
     methods = {"lstm": lstm, **baselines}
     per_method = {name: [competition.scores(m.test, f, m.train, m.season_length) for m, f in zip(chosen, values)]
                   for name, values in methods.items()}
     summary = competition.summarise(per_method)
     table = _series_table(members, notes, per_method, used)
+    table["lstm_input"] = pd.Series(dict(zip(used, inputs))).reindex(range(len(members))).fillna("").to_numpy()
     files.write_csv(out_dir / "series.csv", table)
     files.write_csv(out_dir / "forecasts.csv", _forecast_frame(chosen, methods))
     plots.plot_collection_errors(out_dir / "errors.png", {n: [r["smape"] for r in rows] for n, rows in per_method.items()},
@@ -307,6 +334,71 @@ def _collection(cfg: DictConfig, out_dir: Path, console) -> dict:
         **training,
     }
     return metrics
+
+
+def frequency_groups(members: list[Member]) -> dict[str, list[int]]:
+    """Return {frequency: the positions of its members}, in the order the frequencies first appear."""
+    groups: dict[str, list[int]] = {}
+    for index, member in enumerate(members):
+        groups.setdefault(member.frequency, []).append(index)
+    return groups
+
+
+def preset_for(cfg: DictConfig, frequency: str) -> DictConfig:
+    """Return cfg with `collection.presets[frequency]` merged in (or `collection.presets.default`; cfg when none)."""
+    presets = cfg.collection.get("presets")
+    if not presets:
+        return cfg
+    chosen = presets.get(frequency) or presets.get("default")
+    if chosen is None:
+        return cfg
+    from omegaconf import OmegaConf
+
+    merged = OmegaConf.merge(OmegaConf.to_container(cfg, resolve=True), OmegaConf.to_container(chosen, resolve=True))
+    return merged
+
+
+def _check_windows(cfg: DictConfig, members: list[Member]) -> None:
+    """Raise UserError, before any fitting, when a frequency group's global model would get no training window."""
+    groups = frequency_groups(members) if cfg.collection.get("presets") else {"all": list(range(len(members)))}
+    for frequency, positions in groups.items():
+        group_cfg = preset_for(cfg, frequency) if frequency != "all" else cfg
+        if group_cfg.collection.scope != "global":
+            continue
+        chosen = [members[i] for i in positions]
+        horizon = max(m.horizon for m in chosen)
+        look_back = min(n.look_back for n in ensemble.members(group_cfg, horizon))
+        if not any(len(m.train) >= look_back + horizon for m in chosen):
+            raise UserError(f"no series has the look_back + horizon = {look_back} + {horizon} training values that a"
+                            f" training window needs; lower framing.look_back (or collection.ensemble.look_backs)")
+
+
+def _forecast_by_frequency(cfg: DictConfig, members: list[Member], say) -> tuple[list, dict]:
+    """Forecast each frequency group with its preset (`collection.presets`), or all members with cfg alone."""
+    groups = frequency_groups(members) if cfg.collection.get("presets") else {"all": list(range(len(members)))}
+    forecasts: list = [None] * len(members)
+    inputs: list = [None] * len(members)
+    info: dict = {}
+    for frequency, positions in groups.items():
+        group_cfg = preset_for(cfg, frequency) if frequency != "all" else cfg
+        chosen = [members[i] for i in positions]
+        if len(groups) > 1:
+            say(f"{frequency}: {len(chosen)} series, look_back {group_cfg.framing.look_back},"
+                f" {group_cfg.model.units} units, {group_cfg.training.epochs} epochs")
+        scales = [SeriesScale.fit(m.train, group_cfg.collection.log) for m in chosen]
+        forecast = _forecast_global if group_cfg.collection.scope == "global" else _forecast_local
+        values, part = forecast(group_cfg, chosen, scales, say)
+        for i, value, note in zip(positions, values, part.pop("_inputs")):
+            forecasts[i], inputs[i] = value, note
+        for key, value in part.items():
+            if isinstance(value, (int, float)) and key in info:
+                info[key] += value
+            elif key != "ensemble" or frequency == "all":
+                info.setdefault(key, value)
+        if frequency != "all":
+            info.setdefault("by_frequency", {})[frequency] = {"series": len(chosen), **part}
+    info["_inputs"] = inputs
+    return forecasts, info
 
 
 def run_collection(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=None) -> dict:

@@ -112,8 +112,10 @@ class FusedEngine:
                     ends.append((c[-1], h[-1]))
                 sequence = h
             predictions = tf.nn.bias_add(tf.matmul(sequence[-1], self._weights[-2]), self._weights[-1])
-            # Keras' mean squared error: the mean over the outputs, then over the real rows.
-            loss = tf.reduce_sum(tf.square(targets - predictions) * row_scale) / self.spec.outputs
+            # Keras' mean squared (or absolute) error: the mean over the outputs, then over the real rows.
+            errors = targets - predictions
+            errors = tf.abs(errors) if self.spec.loss == "mae" else tf.square(errors)
+            loss = tf.reduce_sum(errors * row_scale) / self.spec.outputs
         gradients = tape.gradient(loss, self._weights)
         step = tf.cast(self._step + 1, tf.float32)
         beta_1_power, beta_2_power = tf.pow(beta_1, step), tf.pow(beta_2, step)

@@ -10,10 +10,10 @@ from lstmts.models.network import reset_states
 
 
 def fit_like_tutorial(model, inputs, targets, *, epochs, batch_size, shuffle, stateful, learning_rate,
-                      on_epoch: EpochCallback | None = None) -> list[float]:
+                      on_epoch: EpochCallback | None = None, loss: str = "mse") -> list[float]:
     """Train with Keras' own fit, as the tutorial does: one fit call per epoch with resets if stateful."""
     keras, _ = load()
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mean_squared_error")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mean_absolute_error" if loss == "mae" else "mean_squared_error")
     targets = np.asarray(targets, dtype=np.float32).reshape(len(targets), -1)
     losses: list[float] = []
     if stateful:

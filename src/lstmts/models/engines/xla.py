@@ -36,7 +36,8 @@ class Engine:
         tf = self.tf
         with tf.GradientTape() as tape:
             predictions = self.model(tf.gather(x, index), training=True)
-            squared = tf.reduce_mean(tf.square(tf.gather(y, index) - predictions), axis=-1)
+            errors = tf.gather(y, index) - predictions
+            squared = tf.reduce_mean(tf.abs(errors) if self.spec.loss == "mae" else tf.square(errors), axis=-1)
             # The mean squared error over the real samples of the batch, as Keras computes it.
             loss = tf.reduce_sum(squared * weights) / tf.reduce_sum(weights)
         gradients = tape.gradient(loss, self.model.trainable_variables)
