@@ -244,3 +244,43 @@ def test_an_unknown_search_is_one_line(compose_config, tmp_path):
 
     with pytest.raises(UserError, match="auto.search='grid' is unknown; use staged or optuna"):
         runner.run(compose_config(*QUICK, "auto.search=grid"), tmp_path / "run", body=auto._auto)
+
+
+# --- the budget --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("windows, batch, expected", [
+    (100, 32, 300),      # 4 updates an epoch: 300 epochs are 1,200 updates, well inside 20,000
+    (3200, 32, 200),     # 100 updates an epoch: 20,000 // 100
+    (64000, 32, 21),     # 2,000 an epoch: 10 epochs, but never fewer than patience 20 + 1
+    (3201, 32, 198),     # a partial batch is an update: 101 an epoch -> 20,000 // 101
+])
+def test_a_candidates_epochs_keep_its_updates_within_max_updates(compose_config, windows, batch, expected):
+    cfg = compose_config(*QUICK, "training.epochs=300", "training.patience=20", f"training.batch_size={batch}",
+                         "auto.max_updates=20000")
+    assert auto.search_epochs(cfg, windows) == expected
+    unbounded = compose_config(*QUICK, "training.epochs=300", "auto.max_updates=null")
+    assert auto.search_epochs(unbounded, 64000) == 300
+
+
+def test_the_search_starts_candidates_in_its_share_of_the_budget(compose_config):
+    cfg = compose_config(*QUICK, "auto.budget_seconds=50")
+    assert auto.search_seconds(cfg) == pytest.approx(50 * auto.SEARCH_SHARE)
+
+
+def test_the_baselines_fitted_beside_the_search_are_those_a_plain_fit_gives(compose_config, tmp_path, monkeypatch):
+    from lstmts.runs import runner
+
+    monkeypatch.setenv("LSTMTS_CACHE", str(tmp_path / "cache"))
+    cfg = compose_config(*QUICK, "baselines.classical=true", "baselines.methods=[theta,holt_winters]")
+    prepared = runner.prepare(cfg)
+    ran = []
+    beside, value = runner._classical_during(cfg, prepared, lambda: ran.append(1) or "searched")
+    assert value == "searched" and ran == [1]
+    monkeypatch.setenv("LSTMTS_CACHE", "off")
+    alone = runner._classical(cfg, prepared)
+    assert sorted(beside) == sorted(alone)
+    for name, forecasts in alone.items():
+        np.testing.assert_allclose(beside[name], forecasts, equal_nan=True)
+    # Switched off: no fit, and the search still runs.
+    off, value = runner._classical_during(compose_config(*QUICK, "baselines.classical=false"), prepared, lambda: 7)
+    assert off == {} and value == 7

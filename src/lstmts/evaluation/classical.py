@@ -48,7 +48,7 @@ DEFAULTS = {"methods": list(BASELINE_METHODS), "time_limit": 120, "max_fit_value
             "refit_every": "auto",
             "holt_winters": {"trend": "add", "seasonal": "mul", "damped_trend": False},
             "sarima": {"order": [0, 1, 1], "seasonal_order": [0, 1, 1], "log": True}}  # as conf/config.yaml
-_CACHE_VERSION = "4"
+_CACHE_VERSION = "5"
 
 
 def method_name(method: str, season_length: int, long_season: int) -> str:
@@ -61,12 +61,17 @@ def method_name(method: str, season_length: int, long_season: int) -> str:
 
 
 def _exponential_smoothing(values: np.ndarray, fit_end: int, trend, seasonal, season_length: int,
-                           damped_trend: bool) -> np.ndarray:
+                           damped_trend: bool, chosen: dict | None = None) -> np.ndarray:
+    """Holt-Winters one step ahead; a refit (chosen holds the earlier fit's parameters) starts from them."""
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
     options = dict(trend=trend, seasonal=seasonal, seasonal_periods=season_length if seasonal else None,
                    damped_trend=damped_trend)
-    fitted = ExponentialSmoothing(values[:fit_end], initialization_method="estimated", **options).fit()
+    chosen = {} if chosen is None else chosen
+    earlier = chosen.get("holt_winters_params")
+    fitted = ExponentialSmoothing(values[:fit_end], initialization_method="estimated", **options).fit(
+        **({"start_params": earlier, "use_brute": False} if earlier is not None else {}))
+    chosen["holt_winters_params"] = _holt_winters_start(fitted.params, trend, seasonal, damped_trend)
     p = fitted.params
     known = dict(initialization_method="known", initial_level=p["initial_level"])
     if trend:
@@ -79,17 +84,32 @@ def _exponential_smoothing(values: np.ndarray, fit_end: int, trend, seasonal, se
     return np.asarray(whole.fittedvalues)
 
 
+def _holt_winters_start(p: dict, trend, seasonal, damped_trend: bool) -> np.ndarray:
+    """Return fitted Holt-Winters parameters in the order statsmodels takes as start_params (its free ones)."""
+    values = [p["smoothing_level"]]
+    values += [p["smoothing_trend"]] if trend else []
+    values += [p["smoothing_seasonal"]] if seasonal else []
+    values += [p["initial_level"]]
+    values += [p["initial_trend"]] if trend else []
+    values += [p["damping_trend"]] if damped_trend else []
+    values += list(p["initial_seasons"]) if seasonal else []
+    return np.asarray(values, dtype=float)
+
+
 # Up to this many values the one-step forecasts come from the exact Kalman filter; past it the
 # filter runs over the fitting window only and the model continues from its state as a linear
 # filter (scipy's lfilter), hundreds of times faster on a long series.
 KALMAN_MAX_VALUES = 5_000
 
 
-def _arima(values: np.ndarray, fit_end: int, order, seasonal_order) -> np.ndarray:
+def _arima(values: np.ndarray, fit_end: int, order, seasonal_order, chosen: dict | None = None) -> np.ndarray:
+    """SARIMA one step ahead; a refit (chosen holds the earlier fit's parameters) starts from them."""
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
     model = SARIMAX(values[:fit_end], order=tuple(order), seasonal_order=tuple(seasonal_order))
-    params = model.fit(disp=False, return_params=True)
+    chosen = {} if chosen is None else chosen
+    params = model.fit(disp=False, return_params=True, start_params=chosen.get("sarima_params"))
+    chosen["sarima_params"] = params
     if len(values) <= KALMAN_MAX_VALUES:
         whole = SARIMAX(values, order=tuple(order), seasonal_order=tuple(seasonal_order)).filter(params)
         return np.asarray(whole.forecasts[0])  # airline-sized: the exact filter, in milliseconds
@@ -177,15 +197,17 @@ def _deseasonalise(values: np.ndarray, fit_end: int, season_length: int, long_se
     return pattern[np.arange(len(values)) % season_length], multiplicative
 
 
-def _best_ets(values: np.ndarray, fit_end: int, season_length: int, only: dict | None = None) -> tuple[dict, np.ndarray]:
+def _best_ets(values: np.ndarray, fit_end: int, season_length: int, only: dict | None = None,
+              start: np.ndarray | None = None) -> tuple[dict, np.ndarray]:
     """Return (spec, parameters) of the additive-error ETS model with the smallest AIC on values[:fit_end].
 
-    With `only` (a spec chosen at an earlier fit), that model's parameters are fitted again and no other.
+    With `only` (a spec chosen at an earlier fit), that model's parameters are fitted again and no
+    other, from `start` (the earlier fit's parameters) when given.
     """
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     if only is not None:
-        params = ETSModel(values[:fit_end], **only).fit(disp=False, return_params=True)
+        params = ETSModel(values[:fit_end], **only).fit(disp=False, return_params=True, start_params=start)
         return only, params
     seasonal_forms = [None]
     if 1 < season_length and fit_end >= 2 * season_length + 2:
@@ -219,8 +241,8 @@ def _ets(values: np.ndarray, fit_end: int, season_length: int, chosen: dict | No
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     chosen = {} if chosen is None else chosen
-    spec, params = _best_ets(values, fit_end, season_length, chosen.get("ets"))
-    chosen["ets"] = spec
+    spec, params = _best_ets(values, fit_end, season_length, chosen.get("ets"), chosen.get("ets_params"))
+    chosen["ets"], chosen["ets_params"] = spec, params
     one_step, _ = ETSModel(values, **spec).smooth(params, return_raw=True)
     return np.asarray(one_step)
 
@@ -266,11 +288,11 @@ def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: 
         seasonal_m = season_length if 1 < season_length <= long_season else 1
         if method == "holt_winters":
             trend, seasonal, damped = _holt_winters_form(settings, seasonal_m, positive)
-            forecasts = _exponential_smoothing(adjusted, end, trend, seasonal, seasonal_m, damped) + season
+            forecasts = _exponential_smoothing(adjusted, end, trend, seasonal, seasonal_m, damped, chosen) + season
         elif method == "sarima":
             order, seasonal_order, log = _sarima_form(settings, seasonal_m, positive, long)
             series = np.log(adjusted) if log else adjusted
-            forecasts = _arima(series, end, order, seasonal_order)
+            forecasts = _arima(series, end, order, seasonal_order, chosen)
             forecasts = (np.exp(forecasts) if log else forecasts) + season
         elif method == "ets":
             forecasts = _ets(adjusted, end, seasonal_m, chosen) + season
@@ -451,6 +473,13 @@ def classical_forecasts(values: np.ndarray, fit_end: int, season_length: int, se
     `apart`, fits run in child processes, in parallel and within `time_limit` seconds each;
     `on_fit(methods)` is called before any fit that is not cached.
     """
+    return classical_forecasts_during(values, fit_end, season_length, settings, apart=apart, on_fit=on_fit)[0]
+
+
+def classical_forecasts_during(values: np.ndarray, fit_end: int, season_length: int, settings: dict, *,
+                               apart: bool = False, on_fit=None, meanwhile=None) -> tuple[dict, object]:
+    """Return (classical_forecasts' result, meanwhile()): the fits not cached yet run in child processes
+    while `meanwhile` runs in this one (`apart` is then implied); without it, (result, None)."""
     settings = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
     values = np.asarray(values, dtype="float64")
     methods = list(settings["methods"])
@@ -460,12 +489,13 @@ def classical_forecasts(values: np.ndarray, fit_end: int, season_length: int, se
     if folder is not None:
         results = {m: r for m in methods if (r := _read_cache(Path(folder), keys[m])) is not None}
     missing = [m for m in methods if m not in results]
+    value = None
     if missing:
         if on_fit:
             on_fit(missing)
-        if apart:
+        if apart or meanwhile is not None:
             jobs = {m: (_guarded, (m, values, fit_end, season_length, settings)) for m in missing}
-            fitted = run_apart(jobs, float(settings["time_limit"]))
+            fitted, value = run_apart_during(jobs, float(settings["time_limit"]), meanwhile)
         else:
             fitted = {m: _guarded(m, values, fit_end, season_length, settings) for m in missing}
         for method, result in fitted.items():
@@ -473,8 +503,10 @@ def classical_forecasts(values: np.ndarray, fit_end: int, season_length: int, se
             timed_out = isinstance(result, str) and "longer than" in result
             if folder is not None and not timed_out:  # a time-out depends on the machine: try again next run
                 _store(Path(folder), keys[method], result)
+    elif meanwhile is not None:
+        value = meanwhile()
     long_season = int(settings["long_season"])
-    return {method_name(m, season_length, long_season): results[m] for m in methods}
+    return {method_name(m, season_length, long_season): results[m] for m in methods}, value
 
 
 def _store(folder: Path, key: str, result) -> None:

@@ -382,9 +382,15 @@ def _classical(cfg: DictConfig, prepared: Prepared) -> dict:
     Called before training: a fit that is not cached yet runs in a child process while this one
     has not loaded TensorFlow (see classical_forecasts).
     """
+    return _classical_during(cfg, prepared)[0]
+
+
+def _classical_during(cfg: DictConfig, prepared: Prepared, meanwhile=None) -> tuple[dict, object]:
+    """Return (_classical's forecasts, meanwhile()): fits not cached yet run in child processes while
+    `meanwhile` (training, a search) runs in this one, on the other cores."""
     if not cfg.baselines.classical:
-        return {}
-    from lstmts.evaluation.classical import classical_forecasts
+        return {}, (meanwhile() if meanwhile is not None else None)
+    from lstmts.evaluation.classical import classical_forecasts_during
 
     settings = OmegaConf.to_container(cfg.baselines, resolve=True)
     settings.pop("classical")
@@ -394,9 +400,8 @@ def _classical(cfg: DictConfig, prepared: Prepared) -> dict:
         log.info("fitting classical baselines (%s; at most %s s each, cached for later runs)", ", ".join(methods),
                  settings["time_limit"])
 
-    return classical_forecasts(prepared.series.values, _training_end(prepared.periods), prepared.season_length, settings,
-                               on_fit=on_fit,
-                               apart=True)
+    return classical_forecasts_during(prepared.series.values, _training_end(prepared.periods), prepared.season_length,
+                                      settings, on_fit=on_fit, apart=True, meanwhile=meanwhile)
 
 
 def _choices(cfg: DictConfig, choices: dict | None) -> dict:

@@ -78,17 +78,32 @@ def median_of(member_forecasts: list[np.ndarray]) -> np.ndarray:
     return np.median(np.stack(member_forecasts), axis=0)
 
 
-def _search_settings(cfg: DictConfig) -> dict:
+def search_epochs(cfg: DictConfig, train_windows: int) -> int:
+    """Return the most epochs a candidate trains: training.epochs, fewer on a long series.
+
+    `auto.max_updates` bounds a candidate's updates (a long series has many per epoch), but never
+    below patience + 1 epochs, so that early stopping can still choose.
+    """
+    epochs = int(cfg.training.epochs)
+    most = cfg.auto.get("max_updates")
+    if not most:
+        return epochs
+    per_epoch = -(-int(train_windows) // int(cfg.training.batch_size))
+    patience = int(cfg.training.patience or 20)
+    return max(1, min(epochs, max(patience + 1, int(most) // max(1, per_epoch))))
+
+
+def _search_settings(cfg: DictConfig, train_windows: int) -> dict:
     """Return the candidate's training settings for the search (early stopping on validation)."""
-    return {"training.epochs": int(cfg.training.epochs), "training.patience": int(cfg.training.patience or 20),
+    return {"training.epochs": search_epochs(cfg, train_windows), "training.patience": int(cfg.training.patience or 20),
             "training.repeats": 1, "training.shuffle": True}
 
 
 def try_candidate(cfg: DictConfig, candidate: Candidate, progress: RunProgress, horizons: list[int],
-                  steps: int) -> Tried:
+                  steps: int, train_windows: int | None = None) -> Tried:
     """Train `candidate` on the training period and score it on the validation period, reading no test value."""
     started = time.perf_counter()
-    candidate_cfg = candidate.apply(cfg, **_search_settings(cfg))
+    candidate_cfg = candidate.apply(cfg, **_search_settings(cfg, train_windows or 0))
     try:
         prepared = runner.prepare(candidate_cfg)
         _, trained, _ = next(runner._train_repeats(candidate_cfg, prepared, progress, score=False))
@@ -107,6 +122,16 @@ def try_candidate(cfg: DictConfig, candidate: Candidate, progress: RunProgress, 
                  note="" if finite else "its validation forecasts are not finite numbers")
 
 
+# The share of auto.budget_seconds the search may start candidates in; the rest is for the members'
+# training on training + validation, which costs about as much as their search runs.
+SEARCH_SHARE = 0.6
+
+
+def search_seconds(cfg: DictConfig) -> float:
+    """Return the seconds in which the search may start new candidates."""
+    return SEARCH_SHARE * float(cfg.auto.budget_seconds)
+
+
 def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, horizons: list[int],
            steps: int) -> list[Tried]:
     """Return every candidate tried, in the order tried: one dimension at a time, from the best so far."""
@@ -117,13 +142,14 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
     positive = bool(np.all(series.values[:validation_start] > 0))
     season, horizon = prepared.season_length, max(horizons)
     first = Candidate(transforms=transform_options(positive, season)[0], look_back=base_look_back(season, horizon))
-    deadline = time.perf_counter() + float(settings.budget_seconds)
+    deadline = time.perf_counter() + search_seconds(cfg)
     tried: dict[Candidate, Tried] = {}
+    windows = len(prepared.windows["train"])
 
     def attempt(candidate: Candidate) -> None:
         number = len(tried) + 1
         with progress.phase(f"candidate {number}: {candidate.describe()}"):
-            tried[candidate] = try_candidate(cfg, candidate, progress, horizons, steps)
+            tried[candidate] = try_candidate(cfg, candidate, progress, horizons, steps, windows)
         outcome = tried[candidate]
         log.info("candidate %d %s: validation score %.6g, %d epochs (best %s), %.2f s%s", number,
                  candidate.describe(), outcome.score, outcome.epochs_run, outcome.best_epoch, outcome.seconds,
@@ -168,14 +194,15 @@ def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgr
         candidate = Candidate(**picked)
         if candidate not in tried:
             with progress.phase(f"candidate {len(tried) + 1}: {candidate.describe()}"):
-                tried[candidate] = try_candidate(cfg, candidate, progress, horizons, steps)
+                tried[candidate] = try_candidate(cfg, candidate, progress, horizons, steps,
+                                                 len(prepared.windows["train"]))
         return tried[candidate].score
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=int(cfg.seed)))
     # The staged search's first candidate first, so both searches start from the same point.
     study.enqueue_trial({name: choices[name].index(getattr(first, name)) for name in choices})
-    study.optimize(objective, n_trials=int(settings.max_trials), timeout=float(settings.budget_seconds),
+    study.optimize(objective, n_trials=int(settings.max_trials), timeout=search_seconds(cfg),
                    catch=())
     return list(tried.values())
 
@@ -244,8 +271,12 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         how = cfg.auto.get("search", "staged")
         if how not in ("staged", "optuna"):
             raise UserError(f"auto.search={how!r} is unknown; use staged or optuna")
+        searching = search_optuna if how == "optuna" else search
+        # The baselines' fits (child processes) run on the other core while the search trains here.
+        # Their periods are the search's: the training end and the season do not depend on a candidate.
         with phases.phase("train"):
-            tried = (search_optuna if how == "optuna" else search)(cfg, base, progress, horizons, steps)
+            classical, tried = runner._classical_during(
+                cfg, base, lambda: searching(cfg, base, progress, horizons, steps))
         ranked = sorted((t for t in tried if np.isfinite(t.score)), key=lambda t: t.score)
         if not ranked:
             raise UserError(f"no candidate of the automatic LSTM could be trained on this series"
@@ -258,8 +289,8 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
             report = runner.prepare(report_cfg)
         if not np.array_equal(report.windows["validation"].target_index, base.periods.validation):
             raise RuntimeError("the members' validation origins differ")
-        with phases.phase("baselines"), progress.phase("fitting the baselines"):
-            classical = runner._classical(report_cfg, report)
+        if runner._training_end(report.periods) != runner._training_end(base.periods):
+            raise RuntimeError("the members' training period differs from the search's")
         predictions, updates, seconds, losses = {}, sum(t.updates for t in tried), sum(t.seconds for t in tried), {}
         member_outputs = []
         for rank, member in enumerate(members, start=1):
