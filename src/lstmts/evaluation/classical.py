@@ -61,17 +61,15 @@ def method_name(method: str, season_length: int, long_season: int) -> str:
 
 
 def _exponential_smoothing(values: np.ndarray, fit_end: int, trend, seasonal, season_length: int,
-                           damped_trend: bool, chosen: dict | None = None) -> np.ndarray:
-    """Holt-Winters one step ahead; a refit (chosen holds the earlier fit's parameters) starts from them."""
+                           damped_trend: bool) -> np.ndarray:
+    """Holt-Winters one step ahead. Every fit starts from statsmodels' own start grid: from the
+    previous fit's parameters, a refit after a level shift stayed with the small smoothing weight
+    that held on to the old level (the level-shift test in test_classical.py)."""
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
     options = dict(trend=trend, seasonal=seasonal, seasonal_periods=season_length if seasonal else None,
                    damped_trend=damped_trend)
-    chosen = {} if chosen is None else chosen
-    earlier = chosen.get("holt_winters_params")
-    fitted = ExponentialSmoothing(values[:fit_end], initialization_method="estimated", **options).fit(
-        **({"start_params": earlier, "use_brute": False} if earlier is not None else {}))
-    chosen["holt_winters_params"] = _holt_winters_start(fitted.params, trend, seasonal, damped_trend)
+    fitted = ExponentialSmoothing(values[:fit_end], initialization_method="estimated", **options).fit()
     p = fitted.params
     known = dict(initialization_method="known", initial_level=p["initial_level"])
     if trend:
@@ -82,18 +80,6 @@ def _exponential_smoothing(values: np.ndarray, fit_end: int, trend, seasonal, se
                  if p.get(k) is not None and not np.isnan(p[k])}
     whole = ExponentialSmoothing(values, **options, **known).fit(optimized=False, **smoothing)
     return np.asarray(whole.fittedvalues)
-
-
-def _holt_winters_start(p: dict, trend, seasonal, damped_trend: bool) -> np.ndarray:
-    """Return fitted Holt-Winters parameters in the order statsmodels takes as start_params (its free ones)."""
-    values = [p["smoothing_level"]]
-    values += [p["smoothing_trend"]] if trend else []
-    values += [p["smoothing_seasonal"]] if seasonal else []
-    values += [p["initial_level"]]
-    values += [p["initial_trend"]] if trend else []
-    values += [p["damping_trend"]] if damped_trend else []
-    values += list(p["initial_seasons"]) if seasonal else []
-    return np.asarray(values, dtype=float)
 
 
 # Up to this many values the one-step forecasts come from the exact Kalman filter; past it the
@@ -288,7 +274,7 @@ def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: 
         seasonal_m = season_length if 1 < season_length <= long_season else 1
         if method == "holt_winters":
             trend, seasonal, damped = _holt_winters_form(settings, seasonal_m, positive)
-            forecasts = _exponential_smoothing(adjusted, end, trend, seasonal, seasonal_m, damped, chosen) + season
+            forecasts = _exponential_smoothing(adjusted, end, trend, seasonal, seasonal_m, damped) + season
         elif method == "sarima":
             order, seasonal_order, log = _sarima_form(settings, seasonal_m, positive, long)
             series = np.log(adjusted) if log else adjusted
