@@ -94,3 +94,23 @@ def test_the_baselines_fit_while_the_lstm_refits(cfg):
 def test_origins_by_horizon_counts_the_origins_whose_target_is_inside_the_series():
     assert backtest.origins_by_horizon(np.array([96, 112, 127, 143]), 3, 144) == {"1": 4, "2": 3, "3": 3}
     assert backtest.origins_by_horizon(np.array([96, 130, 140]), 5, 144) == {"1": 3, "2": 3, "3": 3, "4": 3, "5": 2}
+
+
+def test_resume_keeps_a_finished_backtest_and_reruns_it_when_its_data_changed(compose_config, tmp_path):
+    from lstmts.runs import runner
+
+    data = tmp_path / "series.csv"
+    data.write_bytes(airline_csv().read_bytes())
+    cfg = compose_config("protocol=honest", "framing.look_back=3", "training.epochs=1", "evaluation=backtest",
+                         "evaluation.horizon=2", "evaluation.folds=2", "baselines.classical=false", "data=csv",
+                         f"data.path={data}", "data.column=Passengers", "data.date_column=Month")
+    metrics = backtest.run_backtest(cfg, tmp_path / "run")
+    assert metrics["status"] == "ok"
+    kept = runner.finished_run(cfg, tmp_path / "run")
+    assert kept is not None and kept["backtest"] == json.loads((tmp_path / "run" / "metrics.json").read_text())["backtest"]
+    (tmp_path / "run" / "backtest.csv").unlink()
+    assert runner.finished_run(cfg, tmp_path / "run") is None  # incomplete
+    backtest.run_backtest(cfg, tmp_path / "run")
+    assert runner.finished_run(cfg, tmp_path / "run") is not None
+    data.write_text(data.read_text().replace("112", "113", 1))  # the same path, other values
+    assert runner.finished_run(cfg, tmp_path / "run") is None

@@ -536,9 +536,11 @@ def finished_run(cfg: DictConfig, out_dir: Path) -> dict | None:
 
 
 def _finished_files(cfg: DictConfig, out_dir: Path) -> list[Path]:
-    """Return the files a finished run of cfg leaves in out_dir (a collection run saves no model)."""
+    """Return the files a finished run of cfg leaves in out_dir (collection and backtest runs save no model)."""
     if cfg.get("collection") is not None:
         return [out_dir / name for name in ("config.yaml", "series.csv", "forecasts.csv")]
+    if cfg.get("evaluation") is not None:  # a backtest keeps its forecasts per origin, no single model
+        return [out_dir / name for name in ("config.yaml", "backtest.csv")]
     models = [out_dir / "model.keras"]
     if cfg.training.repeats > 1:
         models += [out_dir / "models" / f"seed-{cfg.seed + k}.keras" for k in range(cfg.training.repeats)]
