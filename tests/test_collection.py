@@ -771,3 +771,18 @@ def test_each_frequency_group_gets_its_preset(compose_config, monkeypatch):
     assert specs == [(4, (4,), 2), (3, (5,), 1)]
     assert [len(f) for f in forecasts] == [1, 2, 1]
     assert info["by_frequency"]["yearly"]["series"] == 2 and info["models"] == 2
+
+
+def test_experiment_collection_takes_the_shipped_preset_of_each_frequency(compose_config):
+    cfg = compose_config("data=m1", "experiment=collection")
+    yearly, quarterly, monthly, weekly = (runs_collection.preset_for(cfg, f)
+                                          for f in ("yearly", "quarterly", "monthly", "weekly"))
+    assert not yearly.collection.deseasonalise and quarterly.collection.deseasonalise
+    assert monthly.collection.deseasonalise and weekly.collection.deseasonalise  # weekly: the default preset
+    for preset in (yearly, quarterly, monthly, weekly):
+        assert preset.collection.scope == "global" and preset.collection.normalise == "window"
+        assert list(preset.collection.ensemble.look_backs) == [1, 1.5, 2]
+        assert list(preset.collection.ensemble.losses) == ["mse", "mae"]
+    # Look_backs follow each group's horizon: M1 yearly h=6 -> 6, 9, 12; monthly h=18 -> 18, 27, 36.
+    assert [m.look_back for m in ensemble.members(yearly, 6)] == [6, 6, 9, 9, 12, 12]
+    assert sorted({m.look_back for m in ensemble.members(monthly, 18)}) == [18, 27, 36]
