@@ -246,3 +246,25 @@ def test_plain_group_choices_and_run_folders_pass_without_composing(monkeypatch)
 def test_a_missing_option_still_gets_its_line_after_the_plain_choices_were_let_through():
     with pytest.raises(UserError, match=r"did you mean experiment=tutorial_regression\?"):
         check_overrides(["framing=timesteps", "experiment=tutorial_regresion"])
+
+
+@pytest.mark.parametrize("name", ["a,b.csv", "sales, 2024.csv"])
+def test_a_path_with_a_comma_gets_a_quoting_hint_that_reads_it_not_a_sweep(tmp_path, compose_config, name):
+    path = tmp_path / name
+    path.write_text("date,sales\n2000-01,1\n2000-02,3\n2000-03,2\n")
+    written = ["data=csv", f"data.path={path}", "data.column=sales", "data.date_column=date"]
+    with pytest.raises(UserError) as error:
+        check_overrides(written)
+    message = str(error.value)
+    assert "-m" not in message and "\n" not in message
+    hint = message.rsplit("one value: ", 1)[1]
+    fixed = [written[0], *shlex.split(hint), *written[2:]]
+    check_overrides(fixed)
+    assert compose_config(*fixed).data.path == str(path)
+
+
+def test_a_numeric_sweep_without_m_suggests_m_only():
+    with pytest.raises(UserError, match=r"add -m: lstmts -m seed=1,2$"):
+        check_overrides(["seed=1,2"])
+    with pytest.raises(UserError, match=r"quote it: model.name=\"'a,b'\"\)$"):
+        check_overrides(["model.name=a,b"])

@@ -132,7 +132,15 @@ def check_overrides(argv: list[str]) -> None:
             single.append(text)
             continue
         if not multirun:
-            raise UserError(f"{text} gives several values, which makes a sweep; add -m: lstmts -m {text}")
+            key, _, value = text.partition("=")
+            quoted = override(key, value)
+            if Path(value).expanduser().exists() or key.rsplit(".", 1)[-1] in _TEXT_KEYS:
+                # A file name or a column name with a comma in it: one value, which Hydra reads only in quotes.
+                raise UserError(f"{text} reads as several values (a sweep) because of its comma; quote it to make it"
+                                f" one value: {quoted}")
+            numbers = all(re.fullmatch(r"[-+0-9.e]+", piece.strip()) for piece in value.split(","))
+            also = "" if numbers else f" (or, if the commas belong to one value, quote it: {quoted})"
+            raise UserError(f"{text} gives several values, which makes a sweep; add -m: lstmts -m {text}{also}")
         try:
             values = list(item.sweep_string_iterator())
         except Exception:  # an interval(...) of a search: no values to try
@@ -149,6 +157,9 @@ def check_overrides(argv: list[str]) -> None:
     except (HydraException, OmegaConfBaseException) as error:
         raise UserError(_unknown_key(error)) from None
 
+
+# Keys whose values are texts such as a file or column name, never a list of values to sweep.
+_TEXT_KEYS = ("path", "column", "date_column", "id_column", "value_column")
 
 # Brackets, braces, parentheses and quotes: a list, a dict, a sweep or a quoted value, not a plain text to quote.
 _STRUCTURE = re.compile(r"[\[\]{}()'\"]")
