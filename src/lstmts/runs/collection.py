@@ -383,8 +383,11 @@ def _forecast_by_frequency(cfg: DictConfig, members: list[Member], say) -> tuple
         group_cfg = preset_for(cfg, frequency) if frequency != "all" else cfg
         chosen = [members[i] for i in positions]
         if len(groups) > 1:
-            say(f"{frequency}: {len(chosen)} series, look_back {group_cfg.framing.look_back},"
-                f" {group_cfg.model.units} units, {group_cfg.training.epochs} epochs")
+            horizon = max(m.horizon for m in chosen)
+            look_backs = sorted({n.look_back for n in ensemble.members(group_cfg, horizon)})
+            say(f"{frequency}: {len(chosen)} series, horizon {horizon}, look_back {'/'.join(map(str, look_backs))},"
+                f" {group_cfg.model.units} units, {group_cfg.training.epochs} epochs"
+                f"{', deseasonalised' if group_cfg.collection.get('deseasonalise') else ''}")
         scales = [SeriesScale.fit(m.train, group_cfg.collection.log) for m in chosen]
         forecast = _forecast_global if group_cfg.collection.scope == "global" else _forecast_local
         values, part = forecast(group_cfg, chosen, scales, say)
