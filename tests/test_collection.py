@@ -786,3 +786,20 @@ def test_experiment_collection_takes_the_shipped_preset_of_each_frequency(compos
     # Look_backs follow each group's horizon: M1 yearly h=6 -> 6, 9, 12; monthly h=18 -> 18, 27, 36.
     assert [m.look_back for m in ensemble.members(yearly, 6)] == [6, 6, 9, 9, 12, 12]
     assert sorted({m.look_back for m in ensemble.members(monthly, 18)}) == [18, 27, 36]
+
+
+def test_the_ensemble_line_counts_the_members_of_every_frequency_group(compose_config, monkeypatch):
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "seed=1",
+                         "+collection.presets={yearly: {collection: {ensemble: {look_backs: [1], seeds: 2}}},"
+                         " default: {collection: {ensemble: {look_backs: [1, 2]}}}}")
+    members = [Member("y", np.arange(1.0, 13.0), np.array([13.0]), 1, "yearly"),
+               Member("m", np.arange(1.0, 25.0), np.array([25.0, 26.0]), 12, "monthly")]
+
+    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile):
+        return np.zeros((len(origins), spec.outputs)), 1, 0.25
+
+    monkeypatch.setattr(runs_collection, "_fit_predict", stub)
+    _, info = runs_collection._forecast_by_frequency(cfg, members, lambda text: None)
+    assert info["ensemble"]["members"] == ["yearly: look_back 2, mse, seed 1", "yearly: look_back 2, mse, seed 2",
+                                           "monthly: look_back 2, mse, seed 1", "monthly: look_back 4, mse, seed 1"]
+    assert info["ensemble"]["train_seconds"] == 1.0 and info["models"] == 4

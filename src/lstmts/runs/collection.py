@@ -394,9 +394,14 @@ def _forecast_by_frequency(cfg: DictConfig, members: list[Member], say) -> tuple
         for i, value, note in zip(positions, values, part.pop("_inputs")):
             forecasts[i], inputs[i] = value, note
         for key, value in part.items():
-            if isinstance(value, (int, float)) and key in info:
+            if key == "ensemble":  # every group's members, named by their group when there are several
+                whole = info.setdefault("ensemble", {"members": [], "combined_by": "median", "train_seconds": 0.0})
+                prefix = f"{frequency}: " if frequency != "all" and len(groups) > 1 else ""
+                whole["members"] += [prefix + member for member in value["members"]]
+                whole["train_seconds"] = round(whole["train_seconds"] + value["train_seconds"], 3)
+            elif isinstance(value, (int, float)) and key in info:
                 info[key] += value
-            elif key != "ensemble" or frequency == "all":
+            else:
                 info.setdefault(key, value)
         if frequency != "all":
             info.setdefault("by_frequency", {})[frequency] = {"series": len(chosen), **part}
