@@ -102,6 +102,11 @@ def plot_forecast(path: Path, labels, values, predictions: pd.DataFrame, *, titl
     draw_bands(axis, test_rows["date"], test_rows, "tab:orange")
     if len(test_rows):
         axis.axvline(test_rows["date"].iloc[0], color="0.6", linestyle=":", linewidth=1)
+    _finish_dated(figure, axis, path, title, y_label)
+
+
+def _finish_dated(figure, axis, path: Path, title: str, y_label: str) -> None:
+    """Title, label, grid and legend a plot over dates, and save it."""
     axis.set_title(title)
     axis.set_ylabel(y_label)
     axis.grid(alpha=0.3)
@@ -123,12 +128,7 @@ def plot_future(path: Path, labels, values, forecast: pd.DataFrame, *, title: st
     axis.plot(forecast["date"], forecast["forecast"], color="tab:red", linewidth=1.4, marker=".",
               label=f"forecast, {len(forecast)} steps")
     axis.axvline(labels[-1], color="0.6", linestyle=":", linewidth=1)
-    axis.set_ylabel(y_label)
-    axis.set_title(title)
-    axis.grid(alpha=0.3)
-    axis.legend(loc="upper left", frameon=False)
-    figure.autofmt_xdate()
-    save_figure(figure, path)
+    _finish_dated(figure, axis, path, title, y_label)
 
 
 def draw_bands(axis, dates, frame: pd.DataFrame, colour: str) -> None:
