@@ -116,3 +116,56 @@ def test_unknown_transform_is_a_user_error_naming_it(spec):
 def test_log_of_a_non_positive_series_is_a_user_error(values):
     with pytest.raises(UserError, match="log"):
         Pipeline(["log", "minmax"]).fit(np.array(values))
+
+
+# --- the scalers are scikit-learn's arithmetic, without importing it -----------------------------
+
+def _sklearn_pairs():
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    return [("minmax", MinMaxScaler, ("min_", "scale_", "data_min_", "data_max_", "data_range_")),
+            ("standard", StandardScaler, ("mean_", "scale_", "var_"))]
+
+
+@pytest.mark.parametrize("values", [
+    np.random.default_rng(0).normal(300.0, 80.0, 97),
+    np.random.default_rng(1).lognormal(8.0, 2.0, 1000) * 1e6,  # large values: sums that round differently
+    np.full(12, 7.25),  # a constant: nothing to scale, as scikit-learn leaves it
+    np.array([1e-300, 2e-300, 3e-300]),
+    np.array([-5.0, np.nan, 3.5, np.inf, 2.0]),  # fitted on the finite values only
+])
+def test_scalers_match_scikit_learn_to_the_last_bit(values):
+    finite = values[np.isfinite(values)].reshape(-1, 1)
+    probe = np.concatenate([finite[:, 0], [0.0, -1.0, 1e4]])
+    for spec, sklearn_class, attributes in _sklearn_pairs():
+        ours = Pipeline([spec]).fit(values)
+        theirs = sklearn_class().fit(finite)
+        stage = ours.steps[0]
+        for name in attributes:
+            assert stage.fitted[name] == getattr(theirs, name)[0], (spec, name)
+        np.testing.assert_array_equal(ours.transform(probe), theirs.transform(probe.reshape(-1, 1))[:, 0])
+        outputs = np.linspace(-2.0, 3.0, 11)
+        np.testing.assert_array_equal(stage.inverse_values(outputs),
+                                      theirs.inverse_transform(outputs.reshape(-1, 1))[:, 0])
+
+
+def test_a_state_written_by_scikit_learn_scalers_reads_back_the_same():
+    """transforms.json of runs made while lstmts scaled with scikit-learn: the same numbers now."""
+    values = np.random.default_rng(2).normal(50.0, 9.0, 40)
+    for spec, sklearn_class, attributes in _sklearn_pairs():
+        fitted = sklearn_class().fit(values.reshape(-1, 1))
+        text = json.dumps({"steps": [{"spec": spec, "state": {name: getattr(fitted, name).tolist() for name in attributes}}]})
+        restored = Pipeline.from_json(text)
+        np.testing.assert_array_equal(restored.transform(values), fitted.transform(values.reshape(-1, 1))[:, 0])
+
+
+def test_a_plain_run_does_not_import_scikit_learn(tmp_path):
+    """Its import (scipy.stats with it) was about a second of a five-second run; Keras is kept from it too."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from lstmts.backend import load; from lstmts.data.transforms import Pipeline; import numpy;"
+            "load(); Pipeline(['minmax']).fit(numpy.arange(5.0));"
+            "print(sorted(m for m in ('sklearn', 'matplotlib.pyplot', 'scipy.stats') if m in sys.modules))")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert shown.stdout.strip() == "[]"

@@ -109,6 +109,31 @@ def tf_threads() -> int:
     return threads
 
 
+# Keras imports these at its own import, each inside `try: ... except ImportError`, for features
+# lstmts never calls (image galleries, scikit-learn wrappers). Together with what they pull in
+# (scipy.stats) they were 1.1-1.5 s of TensorFlow's 4.5 s import here. lstmts loads pyplot on a
+# second thread while the network trains (report.plots.prefetch) and needs no scikit-learn.
+KERAS_OPTIONAL = ("matplotlib.pyplot", "sklearn")
+
+
+@contextlib.contextmanager
+def _kept_out(names: tuple[str, ...]):
+    """Make `import name` fail inside the block for each name not imported yet (as if not installed).
+
+    Only the block is affected: afterwards the names import as usual, and a module that was already
+    imported stays untouched.
+    """
+    blocked = [name for name in names if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # the import system's "not importable" marker
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+
+
 def load(show_tf_log: bool = False):
     """Return (keras, tensorflow), importing them on first use.
 
@@ -125,7 +150,7 @@ def load(show_tf_log: bool = False):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     _enable_xla_cache()
-    with _stderr_silenced(not show_tf_log), gc_paused():
+    with _stderr_silenced(not show_tf_log), gc_paused(), _kept_out(KERAS_OPTIONAL):
         import tensorflow as tf
         import keras
     try:
