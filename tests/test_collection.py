@@ -95,7 +95,7 @@ def test_summary_means_and_share_of_series_won():
 
 def test_naive_baselines_of_a_collection_and_their_combination_needs_statistical_methods():
     trains = [np.arange(1.0, 9.0), np.array([5.0, 1.0, 5.0, 1.0])]
-    forecasts, _ = competition.baseline_forecasts(trains, [3, 2], [4, 2], ["naive", "seasonal_naive"])
+    forecasts = competition.baseline_forecasts(trains, [3, 2], [4, 2], ["naive", "seasonal_naive"]).forecasts
     np.testing.assert_array_equal(forecasts["naive"][0], [8, 8, 8])
     np.testing.assert_array_equal(forecasts["seasonal_naive"][0], [5, 6, 7])
     np.testing.assert_array_equal(forecasts["seasonal_naive"][1], [5, 1])
@@ -108,19 +108,19 @@ def test_statistical_baselines_forecast_a_clean_seasonal_series_and_are_cached(p
     season = np.array([10.0, 20.0, 30.0, 20.0])
     trains = [np.tile(season, 10) + 100, np.tile(season, 8) + 50]
     asked = []
-    forecasts, _ = competition.baseline_forecasts(trains, [4, 6], [4, 4], ["theta", "comb"], n_jobs=1,
+    forecasts, _, _ = competition.baseline_forecasts(trains, [4, 6], [4, 4], ["theta", "comb"], n_jobs=1,
                                                   on_fit=lambda method, count: asked.append((method, count)))
     assert asked == [("theta", 2), ("ets", 2), ("arima", 2)]
     # A series that is one season repeated is forecast as that season by every method.
     np.testing.assert_allclose(forecasts["theta"][0], season + 100, rtol=0.02)
     np.testing.assert_allclose(forecasts["comb"][1], np.r_[season, season[:2]] + 50, rtol=0.02)
     again = []
-    cached, _ = competition.baseline_forecasts(trains, [4, 6], [4, 4], ["theta", "comb"], n_jobs=1,
+    cached, _, _ = competition.baseline_forecasts(trains, [4, 6], [4, 4], ["theta", "comb"], n_jobs=1,
                                                on_fit=lambda method, count: again.append((method, count)))
     assert again == []
     np.testing.assert_array_equal(cached["comb"][1], forecasts["comb"][1])
     # A new series beside cached ones: only it is fitted, and the cached forecasts come back unchanged.
-    more, _ = competition.baseline_forecasts([trains[1], trains[0] * 2], [6, 4], [4, 4], ["theta"], n_jobs=1,
+    more, _, _ = competition.baseline_forecasts([trains[1], trains[0] * 2], [6, 4], [4, 4], ["theta"], n_jobs=1,
                                              on_fit=lambda method, count: again.append((method, count)))
     assert again == [("theta", 1)]
     np.testing.assert_array_equal(more["theta"][0], forecasts["theta"][1])
@@ -182,7 +182,7 @@ def test_a_series_shorter_than_the_look_back_is_forecast_from_its_padded_input_b
     scales = [runs_collection.SeriesScale.fit(m.train, False) for m in members]
     seen = {}
 
-    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile):
+    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile, *kept):
         seen["origins"] = origins
         # A stub network: forecast the origin's first input (relative to its last) for every step.
         return np.repeat(origins[:, :1, 0], spec.outputs, axis=1), 1, 0.0
@@ -309,7 +309,7 @@ def test_the_global_model_trains_on_the_windows_of_every_series(compose_config, 
     scales = [runs_collection.SeriesScale.fit(m.train, False) for m in members]
     seen = {}
 
-    def fake_fit(cfg, spec, inputs, targets, origins, seed, jit_compile):
+    def fake_fit(cfg, spec, inputs, targets, origins, seed, jit_compile, *kept):
         seen.update(spec=spec, inputs=inputs, targets=targets, origins=origins)
         # Forecast "the origin's last value + 1 scaled step" for both steps: recognisable per series.
         return np.repeat(origins[:, -1, :], spec.outputs, axis=1), 1, 0.0
@@ -335,7 +335,7 @@ def test_the_global_ensemble_averages_its_seeds_from_each_origin(compose_config,
     scales = [runs_collection.SeriesScale.fit(members[0].train, False)]
     seeds = []
 
-    def fake_fit(cfg, spec, inputs, targets, origins, seed, jit_compile):
+    def fake_fit(cfg, spec, inputs, targets, origins, seed, jit_compile, *kept):
         seeds.append(seed)
         # Relative windows: every input window, and the origin's, ends at 0.
         assert np.all(inputs[:, -1, 0] == 0) and np.all(origins[:, -1, 0] == 0)
@@ -362,8 +362,11 @@ def collection_runs(tmp_path_factory, compose_config):
               "training.epochs=3", "training.batch_size=8", "model.units=4",
               "collection.baselines=[naive,seasonal_naive]"]
     runs = {}
-    for name, extra in (("global", []), ("local", ["collection=local"]), ("validation", ["collection.validation=true"]),
-                        ("shard0", ["data.shards=2", "data.shard=0"]), ("shard1", ["data.shards=2", "data.shard=1"])):
+    # Intervals (a second training) only where a test looks at them.
+    for name, extra in (("global", []), ("local", ["collection=local", "intervals.levels=[]"]),
+                        ("validation", ["collection.validation=true", "intervals.levels=[]"]),
+                        ("shard0", ["data.shards=2", "data.shard=0", "intervals.levels=[]"]),
+                        ("shard1", ["data.shards=2", "data.shard=1", "intervals.levels=[]"])):
         cfg = compose_config(*common, *extra)
         runs[name] = (work / name, run_collection(cfg, work / name))
     return runs
@@ -510,7 +513,11 @@ def test_no_usable_series_is_one_error_line(tmp_path, lstmts_cli):
 def test_forecast_and_compare_of_collection_runs(collection_runs, lstmts_cli, tmp_path):
     folder = collection_runs["global"][0]
     result = lstmts_cli.run(["forecast", str(folder), "--steps", "3"], tmp_path)
-    assert "is a collection run: its forecasts of every series are in" in lstmts_cli.error_line(result)
+    assert result.returncode == 0, result.stderr
+    assert "6 series, 3 steps each: wrote" in result.stdout
+    table = pd.read_csv(folder / "forecast-3.csv")
+    assert list(table.columns) == ["series", "date", "step", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
+    assert (folder / "forecast-3.png").stat().st_size > 0
     shards = [str(collection_runs[name][0]) for name in ("shard0", "shard1")]
     result = lstmts_cli.run(["compare", str(folder), *shards, "--out", str(tmp_path / "out")], tmp_path)
     assert result.returncode == 0, result.stderr
@@ -547,6 +554,9 @@ def test_a_sweep_over_shards_summarises_the_whole_collection_too(collection_runs
     ("data.horizon=0", "data.horizon=0 is impossible"),
     ("model=stateful", "collections train stateless models"),
     ("evaluation=backtest", "evaluation=backtest is for one series"),
+    ("collection.cross_validation.origins=0", "collection.cross_validation.origins=0 is impossible"),
+    ("collection.cross_validation.step=0", r"collection.cross_validation.step=0 is impossible.*or null"),
+    ("collection.cross_validation.refit_every=1.5", "collection.cross_validation.refit_every=1.5 is impossible"),
 ])
 def test_impossible_collection_settings_are_one_line(compose_config, override, message):
     from lstmts.config import validate
@@ -656,8 +666,8 @@ def test_statistical_baselines_fitted_in_shares_by_child_processes_match_one_pro
     season = np.array([10.0, 20.0, 30.0, 20.0])
     trains = [np.tile(season, 10) + 100, np.tile(season, 8) + 50, np.arange(30.0), np.tile(season, 9) * 2]
     horizons, seasons = [4, 6, 3, 5], [4, 4, 1, 4]
-    alone, _ = competition.baseline_forecasts(trains, horizons, seasons, ["theta"], n_jobs=1)
-    apart, _ = competition.baseline_forecasts(trains, horizons, seasons, ["theta"], n_jobs=3)
+    alone = competition.baseline_forecasts(trains, horizons, seasons, ["theta"], n_jobs=1).forecasts
+    apart = competition.baseline_forecasts(trains, horizons, seasons, ["theta"], n_jobs=3).forecasts
     for one, other, horizon in zip(alone["theta"], apart["theta"], horizons):
         assert len(other) == horizon
         np.testing.assert_array_equal(other, one)
@@ -700,7 +710,7 @@ def test_the_global_ensemble_is_the_median_of_its_members_by_hand(compose_config
     scales = [runs_collection.SeriesScale.fit(members[0].train, False)]
     outputs = {1: [0.0, 3.0], 2: [1.0, -1.0], 3: [5.0, 0.5]}  # scaled forecasts per seed
 
-    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile):
+    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile, *kept):
         assert spec.time_steps == 2  # look_back: 1 x the horizon of 2
         return np.array([outputs[seed]]), 1, 0.0
 
@@ -732,7 +742,7 @@ def test_deseasonalised_forecasts_read_no_test_value_and_add_the_season_back(com
     train = 50 + np.tile(pattern, 6)
     seen = []
 
-    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile):
+    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile, *kept):
         seen.append(inputs.copy())
         return np.zeros((len(origins), spec.outputs)), 1, 0.0  # the deseasonalised level's mean
 
@@ -762,7 +772,7 @@ def test_each_frequency_group_gets_its_preset(compose_config, monkeypatch):
                Member("y2", np.arange(2.0, 14.0), np.array([14.0]), 1, "yearly")]
     specs = []
 
-    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile):
+    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile, *kept):
         specs.append((spec.time_steps, spec.units, len(origins)))
         return np.zeros((len(origins), spec.outputs)), 1, 0.0
 
@@ -795,7 +805,7 @@ def test_the_ensemble_line_counts_the_members_of_every_frequency_group(compose_c
     members = [Member("y", np.arange(1.0, 13.0), np.array([13.0]), 1, "yearly"),
                Member("m", np.arange(1.0, 25.0), np.array([25.0, 26.0]), 12, "monthly")]
 
-    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile):
+    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile, *kept):
         return np.zeros((len(origins), spec.outputs)), 1, 0.25
 
     monkeypatch.setattr(runs_collection, "_fit_predict", stub)

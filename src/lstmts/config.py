@@ -207,7 +207,16 @@ def _validate_collection(cfg: DictConfig) -> None:
                f"collection.ensemble.seeds={seeds!r} is impossible; use a whole number from 1 to 100")
     _check(not cfg.model.stateful, "collections train stateless models; use model=vanilla or model=stacked")
     _check(cfg.training.engine == "fast", "collections train with training.engine=fast; drop training.engine=keras")
-    _check(cfg.get("evaluation") is None, "evaluation=backtest is for one series; drop it for a collection")
+    _check(cfg.get("evaluation") is None, "evaluation=backtest is for one series; drop it for a collection"
+                                          " (collection.cross_validation.origins=n scores a collection at n origins)")
+    cv = settings.get("cross_validation") or {}
+    for key, least in (("origins", 1), ("refit_every", 1), ("step", 1)):
+        value = cv.get(key, None if key == "step" else least)  # an older config without them: one origin
+        if key == "step" and value is None:
+            continue
+        _check(isinstance(value, int) and not isinstance(value, bool) and value >= least,
+               f"collection.cross_validation.{key}={value!r} is impossible; use a whole number >= {least}"
+               + (" (or null for each series' horizon)" if key == "step" else ""))
 
 
 def _memory_bytes() -> int | None:

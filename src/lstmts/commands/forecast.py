@@ -35,9 +35,6 @@ def load_run(run_dir: Path):
         raise UserError(f"{run_dir} is not a run folder ({record.problem}); give a folder that `lstmts` wrote")
     if record.status != "ok":
         raise UserError(f"{run_dir} did not finish (status {record.status}); forecast from a run with status ok")
-    if record.metrics.get("kind") == "collection":
-        raise UserError(f"{run_dir} is a collection run: its forecasts of every series are in"
-                        f" {run_dir / 'forecasts.csv'}; lstmts forecast continues a single-series run")
     if "backtest" in record.metrics:
         raise UserError(f"{run_dir} is a backtest run: it refitted the LSTM at each of its origins and keeps no single"
                         f" model to forecast with; run the experiment without evaluation=backtest, then forecast from"
@@ -296,7 +293,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="lstmts forecast",
         description="Forecast beyond the end of the data with a run's saved model and transforms "
-                    "(recursively, one step at a time). Writes forecast-<steps>.csv and .png into the run folder.",
+                    "(recursively, one step at a time); on a collection run, every series from its own end, with "
+                    "the run's intervals. Writes forecast-<steps>.csv and .png into the run folder.",
     )
     parser.add_argument("run_dir", type=Path, help="a run folder written by lstmts")
     parser.add_argument("--steps", type=int, default=12, help="how many periods to forecast (default 12)")
@@ -304,11 +302,13 @@ def main(argv: list[str]) -> int:
                         help="first train the run's configuration again on all the data (no test period), then forecast")
     parser.add_argument("--future", type=Path, default=None, metavar="FILE.csv",
                         help="the known-future covariates' values at the forecast dates (the date column and those"
-                             " columns), for a run with data.covariates.future")
+                             " columns; a collection's: the id column too), for a run with data.covariates.future")
     args = parser.parse_args(argv)
     from rich.console import Console
 
     console = Console(markup=False)
+    if _is_collection(args.run_dir):
+        return _collection_main(args, console)
     frame = forecast_run(args.run_dir, args.steps, refit=args.refit, future=args.future,
                          console=Console(stderr=True, markup=False))
     frequency = frame.attrs["frequency"]
@@ -321,3 +321,46 @@ def main(argv: list[str]) -> int:
     name = f"forecast-{args.steps}-refit" if args.refit else f"forecast-{args.steps}"
     console.print(f"wrote {args.run_dir / f'{name}.csv'} and {name}.png", highlight=False, soft_wrap=True)
     return 0
+
+
+def _is_collection(run_dir: Path) -> bool:
+    try:
+        return json.loads((run_dir / "metrics.json").read_text()).get("kind") == "collection"
+    except (OSError, ValueError, AttributeError):
+        return False  # load_run says what is wrong with the folder
+
+
+def _collection_main(args, console) -> int:
+    """Forecast every series of a collection run; print a few of them and where the rest are."""
+    from lstmts.runs.records import read_run
+    from rich.console import Console
+
+    from lstmts.runs.collection_future import forecast_collection
+
+    record = read_run(args.run_dir)
+    if record.status != "ok":
+        raise UserError(f"{args.run_dir} did not finish (status {record.status}); forecast from a run with status ok")
+    table = forecast_collection(args.run_dir, args.steps, refit=args.refit, future=args.future,
+                                console=Console(stderr=True, markup=False))
+    series = table["series"].unique()
+    levels = [c.removeprefix("lower_") for c in table.columns if c.startswith("lower_")]
+    for name in series[:3]:
+        rows = table[table["series"] == name]
+        first, last = rows.iloc[0], rows.iloc[-1]
+        bands = "".join(f", {level} %: {last[f'lower_{level}']:.2f} .. {last[f'upper_{level}']:.2f}" for level in levels)
+        console.print(f"series {name}: {_label(first['date'])} {first['forecast']:.2f} ... {_label(last['date'])}"
+                      f" {last['forecast']:.2f}"
+                      f"{bands}", highlight=False, soft_wrap=True)
+    name = f"forecast-{args.steps}-refit" if args.refit else f"forecast-{args.steps}"
+    console.print(f"{len(series)} series, {args.steps} steps each: wrote {args.run_dir / f'{name}.csv'} and {name}.png",
+                  highlight=False, soft_wrap=True)
+    return 0
+
+
+def _label(date) -> str:
+    """A forecast date as text: 2013-05-01, 2013-05-01 06:00, or a position."""
+    if isinstance(date, pd.Timestamp):
+        from lstmts.data.frequency import when
+
+        return when(date)
+    return f"position {date}"

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from omegaconf import OmegaConf
 
 from lstmts.config import COMPETITION_SUBSETS, COMPETITIONS, SOURCES
+from lstmts.data.covariates import Covariates, calendar_features, check_no_leak
 from lstmts.data.frequency import infer_frequency
 from lstmts.data.series import check_unique_columns
 from lstmts.errors import UserError
@@ -34,6 +36,10 @@ class Member:
     frequency: str
     # The dates of train and test together, where the data has them (plots use them as their x-axis).
     dates: pd.DatetimeIndex | None = field(default=None, compare=False, repr=False)
+    # Covariates of train and test together, by position from the series' first value (raw values;
+    # known-future rows may go on past the data), and the series' static attributes (encoded).
+    covariates: Covariates | None = field(default=None, compare=False, repr=False)
+    static: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def horizon(self) -> int:
@@ -66,6 +72,13 @@ def fingerprint(members: list[Member]) -> str:
         digest.update(f"{member.id}|{member.season_length}|{len(member.train)}|{len(member.test)}|".encode())
         digest.update(np.ascontiguousarray(member.train, dtype=np.float64).tobytes())
         digest.update(np.ascontiguousarray(member.test, dtype=np.float64).tobytes())
+        # Covariates are data too: a changed promotion column is another collection.
+        if member.covariates is not None:
+            digest.update("|".join(member.covariates.past_names + member.covariates.future_names).encode())
+            digest.update(np.ascontiguousarray(member.covariates.past, dtype=np.float64).tobytes())
+            digest.update(np.ascontiguousarray(member.covariates.future, dtype=np.float64).tobytes())
+        if member.static is not None:
+            digest.update(np.ascontiguousarray(member.static, dtype=np.float64).tobytes())
     return digest.hexdigest()
 
 
@@ -103,7 +116,36 @@ def _numeric(values: pd.Series, column: str, where: str, series_id: str) -> np.n
     return numbers.to_numpy(dtype=np.float64)
 
 
-def _split(series_id: str, values: np.ndarray, dates: pd.Index | None, data_cfg, where: str) -> Member:
+def covariate_settings(data_cfg) -> tuple[list[str], list[str], list[str], bool]:
+    """Return the collection's (past, future, static) covariate columns and whether it adds calendar features."""
+    declared = data_cfg.get("covariates") or {}
+    names = [list(declared.get(kind) or []) for kind in ("past", "future", "static")]
+    return names[0], names[1], names[2], bool(data_cfg.get("calendar", False))
+
+
+def _series_covariates(frame: pd.DataFrame, values: np.ndarray, dates, frequency, data_cfg, where: str,
+                       series_id: str) -> Covariates | None:
+    """Return one series' past and known-future covariates (and calendar features), checked for leaks."""
+    past, future, _, calendar = covariate_settings(data_cfg)
+    if not (past or future or calendar):
+        return None
+    columns = {name: _numeric(frame[name].reset_index(drop=True).set_axis(frame.index), name, where, series_id)
+               for name in past + future}
+    check_no_leak(values, columns, f"{where} (series {series_id})", max(24, 2 * (frequency.season_length if frequency else 1)))
+    rows = len(values)
+    future_matrix = np.column_stack([columns[n] for n in future]) if future else np.zeros((rows, 0))
+    calendar_names: tuple[str, ...] = ()
+    if calendar:
+        if dates is None or frequency is None:
+            raise UserError(f"{where}: data.calendar=true needs dates; set data.date_column")
+        calendar_names, features = calendar_features(pd.DatetimeIndex(dates), frequency)
+        future_matrix = np.concatenate([future_matrix, features], axis=1)
+    past_matrix = np.column_stack([columns[n] for n in past]) if past else np.zeros((rows, 0))
+    return Covariates(tuple(past), tuple(future) + calendar_names, past_matrix, future_matrix, calendar_names)
+
+
+def _split(series_id: str, values: np.ndarray, dates: pd.Index | None, data_cfg, where: str,
+           frame: pd.DataFrame | None = None) -> Member:
     frequency = infer_frequency(pd.DatetimeIndex(dates), where=f"{where}, series {series_id}") if dates is not None else None
     name = frequency.name if frequency is not None else "positions"
     season = data_cfg.get("season_length", "auto")
@@ -117,8 +159,9 @@ def _split(series_id: str, values: np.ndarray, dates: pd.Index | None, data_cfg,
     if len(values) <= horizon:
         raise UserError(f"{where}: series {series_id} has {len(values)} values, not more than data.horizon={horizon};"
                         f" lower data.horizon or drop the series")
+    covariates = _series_covariates(frame, values, dates, frequency, data_cfg, where, series_id) if frame is not None else None
     return Member(id=series_id, train=values[:-horizon], test=values[-horizon:], season_length=season, frequency=name,
-                  dates=None if dates is None else pd.DatetimeIndex(dates))
+                  dates=None if dates is None else pd.DatetimeIndex(dates), covariates=covariates)
 
 
 def _dates(column: pd.Series, where: str, name: str) -> pd.DatetimeIndex:
@@ -155,11 +198,11 @@ def _members_of_frame(frame: pd.DataFrame, series_id: str, data_cfg, where: str)
     if date_column is not None:
         dates = _dates(frame[date_column].reset_index(drop=True), where, date_column)
         order = np.argsort(dates.to_numpy(), kind="stable")
-        dates, values = dates[order], values[order]
+        dates, values, frame = dates[order], values[order], frame.iloc[order]
         if dates.has_duplicates:
             raise UserError(f"{where}: series {series_id} has the date {dates[dates.duplicated()][0].date()} twice;"
                             f" keep one row per date")
-    return _split(series_id, values, dates, data_cfg, where)
+    return _split(series_id, values, dates, data_cfg, where, frame)
 
 
 def _long_csv(path: Path, data_cfg) -> list[Member]:
@@ -168,8 +211,72 @@ def _long_csv(path: Path, data_cfg) -> list[Member]:
     for column, key in ((data_cfg.id_column, "data.id_column"), (data_cfg.get("date_column"), "data.date_column"),
                         (data_cfg.value_column, "data.value_column")):
         _need(frame, column, key, where)
-    return [_members_of_frame(group, str(key), data_cfg, where)
-            for key, group in frame.groupby(data_cfg.id_column, sort=True)]
+    _need_covariates(frame, data_cfg, where)
+    members = [_members_of_frame(group, str(key), data_cfg, where)
+               for key, group in frame.groupby(data_cfg.id_column, sort=True)]
+    return _with_static(members, _static_of_frame(frame, data_cfg, where), data_cfg)
+
+
+def _need_covariates(frame: pd.DataFrame, data_cfg, where: str) -> None:
+    past, future, static, _ = covariate_settings(data_cfg)
+    static_path = (data_cfg.get("covariates") or {}).get("static_path")
+    for name in past + future + ([] if static_path else static):
+        _need(frame, name, "data.covariates", where)
+    used = [data_cfg.value_column, data_cfg.get("date_column"), data_cfg.get("id_column")]
+    clash = [name for name in past + future + static if name in used]
+    if clash:
+        raise UserError(f"{where}: column {clash[0]!r} is the id, date or value column, not a covariate; remove it"
+                        f" from data.covariates")
+
+
+def _static_of_frame(frame: pd.DataFrame, data_cfg, where: str) -> pd.DataFrame | None:
+    """Return one row of static attributes per series id: constant columns of the long CSV, or data.covariates.static_path."""
+    _, _, static, _ = covariate_settings(data_cfg)
+    static_path = (data_cfg.get("covariates") or {}).get("static_path")
+    id_column = data_cfg.id_column
+    if static_path:
+        table = _read(Path(str(static_path)), "static covariates file")
+        source = f"static covariates file {static_path}"
+        _need(table, id_column, "data.id_column", source)
+        static = static or [c for c in table.columns if c != id_column]
+        for name in static:
+            _need(table, name, "data.covariates.static", source)
+        table = table.assign(**{id_column: table[id_column].astype(str)})
+        if table[id_column].duplicated().any():
+            raise UserError(f"{source} has series {table[id_column][table[id_column].duplicated()].iloc[0]} twice;"
+                            f" keep one row per series")
+        return table.set_index(id_column)[static]
+    if not static:
+        return None
+    grouped = frame.groupby(frame[id_column].astype(str), sort=True)[static]
+    varying = grouped.nunique(dropna=False) > 1
+    if varying.to_numpy().any():
+        series, column = varying.stack()[varying.stack()].index[0]
+        raise UserError(f"{where}: static covariate {column!r} changes within series {series}; a static attribute has"
+                        f" one value per series (use data.covariates.past or future for values that change)")
+    return grouped.first()
+
+
+def _with_static(members: list[Member], table: pd.DataFrame | None, data_cfg) -> list[Member]:
+    """Return the members with their static attributes encoded: numbers standardised over the series, text one-hot."""
+    if table is None:
+        return members
+    missing = [m.id for m in members if m.id not in table.index]
+    if missing:
+        raise UserError(f"the static covariates have no row for series {missing[0]} ({len(missing)} series in all);"
+                        f" give every series one")
+    rows = table.loc[[m.id for m in members]]
+    columns = []
+    for name in rows.columns:
+        numbers = pd.to_numeric(rows[name], errors="coerce")
+        if numbers.notna().all():
+            spread = float(numbers.std(ddof=0))
+            columns.append(((numbers - numbers.mean()) / (spread if spread > 0 else 1.0)).to_numpy(float)[:, None])
+        else:
+            levels = sorted(rows[name].astype(str).unique())
+            columns.append((rows[name].astype(str).to_numpy()[:, None] == np.array(levels)[None, :]).astype(float))
+    encoded = np.concatenate(columns, axis=1)
+    return [replace(m, static=encoded[k]) for k, m in enumerate(members)]
 
 
 def _folder(path: Path, data_cfg) -> list[Member]:
@@ -179,14 +286,21 @@ def _folder(path: Path, data_cfg) -> list[Member]:
     files = sorted(path.glob("*.csv"))
     if not files:
         raise UserError(f"collection folder {path} holds no .csv files; put one CSV per series there")
-    members = []
+    members, static_rows = [], []
     for file in files:
         frame = _read(file, "series file")
         where = f"series file {file}"
         _need(frame, data_cfg.get("date_column"), "data.date_column", where)
         _need(frame, data_cfg.value_column, "data.value_column", where)
+        _need_covariates(frame, data_cfg, where)
         members.append(_members_of_frame(frame, file.stem, data_cfg, where))
-    return members
+        static = _static_of_frame(frame.assign(**{"__series": file.stem}), OmegaConf.merge(data_cfg, {"id_column": "__series"}),
+                                  where) if not (data_cfg.get("covariates") or {}).get("static_path") else None
+        if static is not None:
+            static_rows.append(static)
+    if (data_cfg.get("covariates") or {}).get("static_path"):
+        return _with_static(members, _static_of_frame(pd.DataFrame(), data_cfg, str(path)), data_cfg)
+    return _with_static(members, pd.concat(static_rows) if static_rows else None, data_cfg)
 
 
 def load_collection(data_cfg) -> Collection:

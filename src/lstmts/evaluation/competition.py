@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -75,8 +76,8 @@ def seasonal_naive(train: np.ndarray, horizon: int, season_length: int) -> np.nd
 
 
 def _cache_files(method: str, trains: Sequence[np.ndarray], horizons: Sequence[int],
-                 seasons: Sequence[int]) -> list[Path] | None:
-    """Return one cache file per series (its method, values, horizon and season): any subset or shard reuses them."""
+                 seasons: Sequence[int], levels: Sequence[int] = ()) -> list[Path] | None:
+    """Return one cache file per series (its method, values, horizon, season and interval levels): any subset or shard reuses them."""
     folder = cache_dir("collection-baselines")
     if folder is None:
         return None
@@ -84,7 +85,8 @@ def _cache_files(method: str, trains: Sequence[np.ndarray], horizons: Sequence[i
 
     files = []
     for train, horizon, season in zip(trains, horizons, seasons):
-        digest = hashlib.sha256(f"{method}|statsforecast {statsforecast.__version__}|{horizon}|{season}|".encode())
+        bands = f"levels {','.join(map(str, levels))}|" if levels else ""
+        digest = hashlib.sha256(f"{method}|statsforecast {statsforecast.__version__}|{horizon}|{season}|{bands}".encode())
         digest.update(np.ascontiguousarray(train, dtype=np.float64).tobytes())
         files.append(Path(folder) / method / f"{digest.hexdigest()}.npy")
     return files
@@ -122,8 +124,12 @@ def _approximate(length: int, season_length: int) -> bool:
 
 
 def _fit_statistical(method: str, trains: Sequence[np.ndarray], horizons: Sequence[int],
-                     seasons: Sequence[int]) -> list[np.ndarray]:
-    """Forecast every series with one statsforecast method, in this process; series are grouped by (season, horizon)."""
+                     seasons: Sequence[int], levels: Sequence[int] = ()) -> list[np.ndarray]:
+    """Forecast every series with one statsforecast method, in this process; series are grouped by (season, horizon).
+
+    Without levels, one forecast per series; with them (percent, e.g. [80, 95]), one array per
+    series of rows: the forecast, then the lower and upper bound of each level.
+    """
     import pandas as pd
     from statsforecast import StatsForecast
     from statsforecast.models import Naive
@@ -143,15 +149,23 @@ def _fit_statistical(method: str, trains: Sequence[np.ndarray], horizons: Sequen
         model = StatsForecast(models=[_statsforecast_model(method, season, approximate)], freq=1, n_jobs=1,
                               fallback_model=Naive())
         with warnings_to_log("statsforecast"):
-            result = model.forecast(df=frame, h=horizon)
+            result = model.forecast(df=frame, h=horizon, level=list(levels) or None)
         column = _MODEL_COLUMNS[method]
+        columns = [column] + [f"{column}-{side}-{level}" for level in levels for side in ("lo", "hi")]
         for series_id, rows in result.groupby("unique_id", sort=False):
-            forecasts[int(series_id)] = rows[column].to_numpy(dtype=np.float64)
-    return [f if f is not None else naive(t, h) for f, t, h in zip(forecasts, trains, horizons)]
+            values = rows[columns].to_numpy(dtype=np.float64).T
+            forecasts[int(series_id)] = values if levels else values[0]
+    return [f if f is not None else _naive_rows(t, h, levels) for f, t, h in zip(forecasts, trains, horizons)]
+
+
+def _naive_rows(train: np.ndarray, horizon: int, levels: Sequence[int]) -> np.ndarray:
+    """The naive forecast where a method gave none; its bounds (with levels) are unknown: NaN."""
+    path = naive(train, horizon)
+    return np.vstack([path] + [np.full(horizon, np.nan)] * (2 * len(levels))) if levels else path
 
 
 def _fit_apart(method: str, trains: Sequence[np.ndarray], horizons: Sequence[int], seasons: Sequence[int],
-               workers: int) -> list[np.ndarray]:
+               workers: int, levels: Sequence[int] = ()) -> list[np.ndarray]:
     """Forecast every series with one statsforecast method, each of `workers` child processes fitting a share.
 
     Not statsforecast's own pool: stopped (Ctrl-C, SIGTERM), that waits for its busy children to
@@ -159,11 +173,11 @@ def _fit_apart(method: str, trains: Sequence[np.ndarray], horizons: Sequence[int
     """
     count = len(trains)
     if workers <= 1 or count < 2:
-        return _fit_statistical(method, trains, horizons, seasons)
+        return _fit_statistical(method, trains, horizons, seasons, levels)
     # Every workers-th series: shares of equal size and mix of lengths.
     shares = [list(range(start, count, workers)) for start in range(min(workers, count))]
     jobs = {number: (_fit_statistical, (method, [trains[i] for i in share], [horizons[i] for i in share],
-                                        [seasons[i] for i in share]))
+                                        [seasons[i] for i in share], levels))
             for number, share in enumerate(shares)}
     results = run_apart(jobs, float("inf"))
     forecasts: list[np.ndarray] = [np.empty(0)] * count
@@ -176,19 +190,35 @@ def _fit_apart(method: str, trains: Sequence[np.ndarray], horizons: Sequence[int
     return forecasts
 
 
+# The statistical baselines whose intervals are scored beside the LSTM's (statsforecast's own).
+INTERVAL_METHODS = ("ets", "arima")
+
+
+class Baselines(NamedTuple):
+    """The baselines of a collection: forecasts, seconds per method, and interval bounds where asked for."""
+
+    forecasts: dict[str, list[np.ndarray]]  # {method: one forecast per series}
+    seconds: dict[str, float]  # {method: seconds it took, fitting or reading its cache}
+    # {method: {level (percent, "80"): (lower per series, upper per series)}}: ETS and ARIMA with levels
+    bands: dict[str, dict[str, tuple[list[np.ndarray], list[np.ndarray]]]]
+
+
 def baseline_forecasts(trains: Sequence[np.ndarray], horizons: Sequence[int], seasons: Sequence[int],
-                       methods: Sequence[str], *, n_jobs: int = -1,
-                       on_fit: Callable[[str, int], None] | None = None) -> tuple[dict[str, list[np.ndarray]], dict[str, float]]:
-    """Return ({method: one forecast per series}, {method: seconds it took}) for `methods`.
+                       methods: Sequence[str], *, n_jobs: int = -1, levels: Sequence[int] = (),
+                       on_fit: Callable[[str, int], None] | None = None) -> Baselines:
+    """Return the forecasts of `methods` for every series, their seconds, and ETS's and ARIMA's intervals.
 
     comb is the mean of the Theta, ETS and ARIMA forecasts (fitted for it when not asked for).
-    `on_fit(method, count)` is called before a method is fitted on the `count` series not cached yet.
+    levels (percent, e.g. [80, 95]): ETS and ARIMA are fitted once with statsforecast's intervals
+    at those levels (cached apart from the forecasts alone). `on_fit(method, count)` is called
+    before a method is fitted on the `count` series not cached yet.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise UserError(f"collection.baselines has unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
     forecasts: dict[str, list[np.ndarray]] = {}
     seconds: dict[str, float] = {}
+    bands: dict[str, dict] = {}
     if "naive" in methods:
         forecasts["naive"] = [naive(t, h) for t, h in zip(trains, horizons)]
     if "seasonal_naive" in methods:
@@ -203,24 +233,44 @@ def baseline_forecasts(trains: Sequence[np.ndarray], horizons: Sequence[int], se
     workers = (os.cpu_count() or 1) if n_jobs in (-1, None) else int(n_jobs)
     for method in statistical:
         start = time.perf_counter()
-        files = _cache_files(method, trains, horizons, seasons)
+        own_levels = tuple(int(level) for level in levels) if method in INTERVAL_METHODS and method in methods else ()
+        files = _cache_files(method, trains, horizons, seasons, own_levels)
         results = [_read_cached(f) for f in files] if files is not None else [None] * len(trains)
-        missing = [i for i, result in enumerate(results) if result is None]
+        missing = [i for i, result in enumerate(results) if result is None or (result.ndim == 2) != bool(own_levels)]
         if missing:
             if on_fit:
                 on_fit(method, len(missing))
             fitted = _fit_apart(method, [trains[i] for i in missing], [horizons[i] for i in missing],
-                                [seasons[i] for i in missing], workers)
+                                [seasons[i] for i in missing], workers, own_levels)
             for i, forecast in zip(missing, fitted):
                 results[i] = forecast
                 if files is not None:
                     _store(files[i], forecast)
         seconds[method] = time.perf_counter() - start
-        forecasts[method] = results
+        if own_levels:
+            forecasts[method] = [rows[0] for rows in results]
+            bands[method] = {str(level): ([rows[1 + 2 * k] for rows in results], [rows[2 + 2 * k] for rows in results])
+                             for k, level in enumerate(own_levels)}
+        else:
+            forecasts[method] = results
     if COMBINATION in methods:
         forecasts[COMBINATION] = [np.mean([forecasts[m][i] for m in STATISTICAL_METHODS], axis=0)
                                   for i in range(len(trains))]
-    return {m: forecasts[m] for m in methods}, seconds
+    return Baselines({m: forecasts[m] for m in methods}, seconds, bands)
+
+
+def msis(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, insample: np.ndarray, season_length: int,
+         level: float) -> float:
+    """Return the mean scaled interval score of one series' interval at `level` (0-1), as the M4 competition scored it.
+
+    Per step: the width, plus 2 / (1 - level) times how far the actual value falls outside the
+    interval; the mean over the horizon is divided by MASE's scale (the in-sample seasonal naive error).
+    """
+    actual, lower, upper = (np.asarray(a, float) for a in (actual, lower, upper))
+    alpha = 1.0 - level
+    penalty = (2.0 / alpha) * (np.maximum(lower - actual, 0.0) + np.maximum(actual - upper, 0.0))
+    scale = mase_scale(insample, season_length)
+    return float(np.mean(upper - lower + penalty) / scale) if np.isfinite(scale) else float("nan")
 
 
 def summarise(per_series: dict[str, list[dict]], own: str = "lstm") -> dict:

@@ -138,6 +138,15 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
     write_atomic(path, frame.to_csv(index=False))
 
 
+def write_npz(path: Path, arrays: dict) -> None:
+    """Write NumPy arrays by name into one .npz file, atomically."""
+    def write(temporary: Path) -> None:
+        with open(temporary, "wb") as stream:
+            np.savez(stream, **arrays)
+
+    replace_with(path, write, suffix=".npz")
+
+
 def save_model(model, path: Path) -> None:
     """Save a Keras model to path atomically (Keras wants the `.keras` suffix on the temporary name too)."""
     replace_with(path, model.save, suffix=".keras")

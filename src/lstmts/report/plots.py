@@ -372,3 +372,33 @@ def plot_collection_series(path: Path, members, forecasts: dict[str, list[np.nda
     handles, labels = axes[0, 0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
     save_figure(figure, path)
+
+
+def plot_collection_future(path: Path, members, table: pd.DataFrame, *, title: str, panels: int = 4) -> None:
+    """Plot a few series of a collection (spread over its order) with their forecasts past the data and bands.
+
+    `table` has the columns of forecast-H.csv: series, date, step, forecast, lower_<level>, upper_<level>.
+    """
+    plt = pyplot()
+    picks = sorted({int(round(k)) for k in np.linspace(0, len(members) - 1, min(panels, len(members)))})
+    figure, axes = plt.subplots(len(picks), 1, figsize=(10, 1.2 + 2.4 * len(picks)), layout="constrained",
+                                squeeze=False)
+    for axis, index in zip(axes[:, 0], picks):
+        member = members[index]
+        values = np.concatenate([member.train, member.test])
+        rows = table[table["series"] == member.id]
+        dated = member.dates is not None and len(member.dates) == len(values)
+        x = member.dates if dated else np.arange(len(values))
+        start = history_start(len(values), len(rows), member.season_length)
+        axis.plot(x[start:], values[start:], color="black", linewidth=1.0, label="history")
+        future = pd.DatetimeIndex(rows["date"]) if dated else rows["date"].to_numpy()
+        draw_bands(axis, future, rows, "tab:red")
+        axis.plot(future, rows["forecast"], color="tab:red", linewidth=1.6, label="LSTM forecast")
+        axis.set_title(f"series {member.id}", fontsize=10, loc="left")
+        axis.grid(alpha=0.3)
+        if not dated:
+            axis.set_xlabel("position (the data has no dates)", fontsize=8)
+    figure.suptitle(title, fontsize=11)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
+    save_figure(figure, path)

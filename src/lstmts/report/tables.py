@@ -124,6 +124,13 @@ def print_collection(metrics: dict, out_dir: Path, console: Console) -> None:
         table.add_row(baseline_label(name), _fmt(scores.get(f"{split}_smape")), _fmt(scores.get(f"{split}_mase")),
                       _fmt(scores.get(f"{split}_rmse")), "" if share is None else f"{100 * share:.0f} % of series")
     console.print(table)
+    if metrics.get("intervals"):
+        console.print(_collection_intervals(metrics["intervals"], split, about["scope"]))
+    if metrics.get("cross_validation"):
+        from lstmts.runs.collection_cv import describe
+
+        for line in describe(metrics):
+            console.print(line, highlight=False, soft_wrap=True)
     shard = f", shard {about['shard']} of {about['shards']}" if about["shards"] > 1 else ""
     console.print(f"{about['name']}: {about['scored']} series scored on {split}, {about['skipped']} skipped"
                   f" (of {about['series_total']}{shard}); {metrics.get('updates')} updates in"
@@ -138,6 +145,24 @@ def print_collection(metrics: dict, out_dir: Path, console: Console) -> None:
         console.print(f"ensemble: the median of {len(members)} networks ({metrics['ensemble']['train_seconds']:.1f} s"
                       f" of training)", highlight=False)
     console.print(f"run folder: {out_dir}", soft_wrap=True, highlight=False)
+
+
+def _collection_intervals(scored: dict, split: str, scope: str) -> Table:
+    """The intervals' coverage of the split's values and their MSIS, per level, for the LSTM and ETS and ARIMA."""
+    levels = scored["levels"]
+    table = Table(title=None, show_header=True, header_style="bold")
+    table.add_column("intervals", justify="left")
+    for level in levels:
+        table.add_column(f"{split} coverage {level} %", justify="right")
+    for level in levels:
+        table.add_column(f"MSIS {level} %", justify="right")
+    names = [("lstm", f"LSTM ({scope}), conformal")] + [(m, baseline_label(m)) for m in ("ets", "arima") if m in scored]
+    for name, label in names:
+        row = scored[name]
+        coverage = [_fmt(100 * row[f"coverage_{level}"]) if row.get(f"coverage_{level}") is not None else ""
+                    for level in levels]
+        table.add_row(label, *coverage, *(_fmt(row.get(f"msis_{level}")) for level in levels))
+    return table
 
 
 def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) -> None:

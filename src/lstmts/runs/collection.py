@@ -30,13 +30,14 @@ from lstmts.config import layer_units
 from lstmts.data.collection import Collection, Member, load_collection
 from lstmts.errors import UserError
 from lstmts.evaluation import competition
+from lstmts.evaluation import intervals as intervals_module
 from lstmts.report import files, plots
 from lstmts.report.ranking import baseline_label
-from lstmts.runs import ensemble, runner
+from lstmts.runs import collection_covariates, collection_intervals, ensemble, runner
 
 log = logging.getLogger(__name__)
 
-OUTPUTS = ("series.csv", "forecasts.csv", "errors.png", "series.png")
+OUTPUTS = ("series.csv", "forecasts.csv", "errors.png", "series.png", "models.npz", "models.json", "intervals.json")
 
 
 @dataclass(frozen=True)
@@ -110,17 +111,25 @@ def without_mase(member: Member) -> str | None:
             " left out of every mean")
 
 
-def _spec(cfg: DictConfig, look_back: int, outputs: int, loss: str = "mse"):
+def _spec(cfg: DictConfig, look_back: int, outputs: int, loss: str = "mse", extra: int = 0):
+    """Return the network of one member: extra = covariate channels beside the series' value at each step."""
     from lstmts.models.network import ModelSpec
 
     timesteps = cfg.framing.lags_as == "timesteps"
+    if extra and not timesteps:
+        raise UserError("covariates of a collection need framing=timesteps (each input step carries its covariates);"
+                        " set framing=timesteps")
     return ModelSpec(units=tuple(layer_units(cfg.model)), time_steps=look_back if timesteps else 1,
-                     features=1 if timesteps else look_back, stateful=False,
+                     features=1 + extra if timesteps else look_back, stateful=False,
                      batch_size=int(cfg.training.batch_size), outputs=outputs, loss=loss)
 
 
-def _fit_predict(cfg, spec, inputs, targets, origins, seed: int, jit_compile) -> tuple[np.ndarray, int, float]:
-    """Train one network of `spec` and return (its outputs for `origins`, updates, training seconds)."""
+def _fit_predict(cfg, spec, inputs, targets, origins, seed: int, jit_compile,
+                 keep: list | None = None, about: dict | None = None) -> tuple[np.ndarray, int, float]:
+    """Train one network of `spec` and return (its outputs for `origins`, updates, training seconds).
+
+    keep: where to append the trained network's weights (with `about` it), for forecasts past the data.
+    """
     from lstmts.models.network import forward
     from lstmts.models.training import train
 
@@ -128,51 +137,100 @@ def _fit_predict(cfg, spec, inputs, targets, origins, seed: int, jit_compile) ->
                     seed=seed, learning_rate=float(cfg.training.learning_rate), engine="fast",
                     jit_compile=jit_compile)
     outputs = np.asarray(forward(trained.model)(origins.astype(np.float32))).reshape(len(origins), -1)
+    if keep is not None:
+        keep.append({**(about or {}), "weights": [np.asarray(w) for w in trained.model.get_weights()]})
     if not np.all(np.isfinite(outputs)):
         raise UserError("the network's forecasts are not finite (training diverged);"
                         " lower training.learning_rate or use collection.normalise=window")
     return outputs, trained.updates, trained.seconds
 
 
-def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[SeriesScale], progress) -> tuple[list, dict]:
+def seasons_of(cfg: DictConfig, members: list[Member], scales: list[SeriesScale]) -> list[ensemble.Season | None]:
+    """Return each series' season (fitted on its scaled training part) where the config deseasonalises, else None."""
+    if not cfg.collection.get("deseasonalise"):
+        return [None] * len(members)
+    return [ensemble.Season.fit(s.forward(m.train), m.season_length) for m, s in zip(members, scales)]
+
+
+def adjusted_values(values: np.ndarray, scale: SeriesScale, season: ensemble.Season | None) -> np.ndarray:
+    """Return a series' values as the network sees them: scaled, less its season from position 0 on."""
+    scaled = scale.forward(values)
+    return scaled - season.at(0, len(scaled)) if season is not None else scaled
+
+
+def origin_inputs(cfg: DictConfig, adjusted: list[np.ndarray], look_back: int, covariates=None,
+                  members: list[Member] | None = None, horizon: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Return (the network inputs at each series' end, their anchors): padded in front where a series is short.
+
+    With covariates (collection_covariates.Channels), each input step also carries its series' channels.
+    """
+    starts = np.stack([ensemble.padded_input(z, look_back)[0] for z in adjusted])
+    anchors = starts[:, -1].copy() if cfg.collection.normalise == "window" else np.zeros(len(starts))
+    inputs = _shape(starts - anchors[:, None], cfg.framing.lags_as)
+    if covariates is not None:
+        extra = [collection_covariates.channels(covariates, m, np.array([len(z) - look_back]), look_back, horizon)
+                 for m, z in zip(members, adjusted)]
+        inputs = np.concatenate([inputs, np.concatenate(extra)], axis=2)
+    return inputs, anchors
+
+
+def combine(cfg: DictConfig, outputs: list[np.ndarray]) -> np.ndarray:
+    """Return the ensemble's forecast from its members' outputs: the median with `collection.ensemble`, else the mean."""
+    return np.median(outputs, axis=0) if cfg.collection.get("ensemble") else np.mean(outputs, axis=0)
+
+
+def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[SeriesScale], progress,
+                     keep: list | None = None, calibrating: bool = False) -> tuple[list, dict]:
     """Forecast every series with one network per ensemble member, trained on the windows of all of them.
 
     A series shorter than a member's look_back is forecast from an input padded in front; the
     members' forecasts are combined by their median (`collection.ensemble`), or by the mean of
-    the `training.repeats` seeds without one.
+    the `training.repeats` seeds without one. keep: where to put each trained network's weights.
+    calibrating: the series are shortened by a horizon, so a member whose look_back leaves no
+    training window is left out of this ensemble (the others still make it).
     """
     relative = cfg.collection.normalise == "window"
     horizon = max(m.horizon for m in members)
-    scaled = [s.forward(m.train) for m, s in zip(members, scales)]
-    seasons = [ensemble.Season.fit(z, m.season_length) if cfg.collection.get("deseasonalise") else None
-               for z, m in zip(scaled, members)]
-    adjusted = [z - season.at(0, len(z)) if season is not None else z for z, season in zip(scaled, seasons)]
+    seasons = seasons_of(cfg, members, scales)
+    adjusted = [adjusted_values(m.train, scale, season) for m, scale, season in zip(members, scales, seasons)]
     networks = ensemble.members(cfg, horizon)
+    covariates = collection_covariates.fit(members)
+    extra = covariates.count(horizon) if covariates is not None else 0
     outputs, updates, seconds, window_count = [], 0, 0.0, 0
     for number, network in enumerate(networks, start=1):
         pieces = [windows(z, network.look_back, horizon, relative) for z in adjusted]
         inputs = _shape(np.concatenate([p[0] for p in pieces]), cfg.framing.lags_as)
+        if covariates is not None:
+            inputs = np.concatenate([inputs, np.concatenate(
+                [collection_covariates.channels(covariates, m, np.arange(len(p[0])), network.look_back, horizon)
+                 for m, p in zip(members, pieces)])], axis=2)
         targets = np.concatenate([p[1] for p in pieces])
+        if not len(inputs) and calibrating and (number < len(networks) or outputs):
+            progress(f"member {number}/{len(networks)} ({network.describe()}): no training window, left out")
+            continue
         if not len(inputs):
             raise UserError(f"no series has the look_back + horizon = {network.look_back} + {horizon} training"
                             f" values that a training window needs; lower framing.look_back"
                             f" (or collection.ensemble.look_backs)")
-        starts = np.stack([ensemble.padded_input(z, network.look_back)[0] for z in adjusted])
-        anchors = starts[:, -1].copy() if relative else np.zeros(len(starts))
-        origins = _shape(starts - anchors[:, None], cfg.framing.lags_as)
-        spec = _spec(cfg, network.look_back, horizon, network.loss)
+        origins, anchors = origin_inputs(cfg, adjusted, network.look_back, covariates, members, horizon)
+        spec = _spec(cfg, network.look_back, horizon, network.loss, extra)
         what = f"member {number}/{len(networks)} ({network.describe()})" if len(networks) > 1 else f"seed {network.seed}"
         progress(f"global model, {what}: {len(inputs)} windows from {len(members)} series")
-        out, count, took = _fit_predict(cfg, spec, inputs, targets, origins, network.seed, cfg.training.jit_compile)
+        out, count, took = _fit_predict(cfg, spec, inputs, targets, origins, network.seed, cfg.training.jit_compile,
+                                        keep, {"look_back": network.look_back, "loss": network.loss,
+                                               "seed": network.seed, "outputs": horizon, "extra": extra})
         outputs.append(out + anchors[:, None])
         updates, seconds, window_count = updates + count, seconds + took, window_count + len(inputs)
-    combined = np.median(outputs, axis=0) if cfg.collection.get("ensemble") else np.mean(outputs, axis=0)
+    combined = combine(cfg, outputs)
     forecasts = []
     for i, (member, scale, season) in enumerate(zip(members, scales, seasons)):
         path = combined[i, :member.horizon]
         if season is not None:
             path = path + season.at(len(member.train), member.horizon)
         forecasts.append(scale.inverse(path))
+    if not outputs:
+        raise UserError(f"no series has the look_back + horizon training values that a training window needs;"
+                        f" lower framing.look_back (or collection.ensemble.look_backs)")
     longest = max(n.look_back for n in networks)
     info = {"windows": int(window_count // len(networks)), "updates": updates, "train_seconds": round(seconds, 3),
             "models": len(networks), "padded": int(sum(len(m.train) < longest for m in members)),
@@ -191,13 +249,16 @@ def _input_note(train_values: int, look_back: int) -> str:
     return f"padded: {train_values} of {look_back} values real"
 
 
-def _forecast_local(cfg: DictConfig, members: list[Member], scales: list[SeriesScale], progress) -> tuple[list, dict]:
+def _forecast_local(cfg: DictConfig, members: list[Member], scales: list[SeriesScale], progress,
+                    keep: list | None = None, calibrating: bool = False) -> tuple[list, dict]:
     """Forecast each series with a network of its own.
 
     A series too short for a training window at `framing.look_back` gets the longest look_back its
     training part allows (its training values less the horizon); one without even a window of
     look_back 1 gets its seasonal naive forecast, named in series.csv.
     """
+    if collection_covariates.fit(members) is not None:
+        raise UserError("covariates of a collection are inputs of its global model; use collection=global")
     look_back = int(cfg.framing.look_back)
     relative = cfg.collection.normalise == "window"
     seeds = [int(cfg.seed) + k for k in range(int(cfg.training.repeats))]
@@ -222,7 +283,9 @@ def _forecast_local(cfg: DictConfig, members: list[Member], scales: list[SeriesS
         outputs = []
         for seed in seeds:
             out, count, took = _fit_predict(cfg, spec, _shape(inputs, cfg.framing.lags_as), targets,
-                                            _shape(start[None, :], cfg.framing.lags_as), seed, jit_compile)
+                                            _shape(start[None, :], cfg.framing.lags_as), seed, jit_compile, keep,
+                                            {"series": member.id, "look_back": own, "loss": "mse", "seed": seed,
+                                             "outputs": member.horizon})
             outputs.append(out[0])
             updates, seconds = updates + count, seconds + took
         forecasts.append(scale.inverse(np.mean(outputs, axis=0) + anchor))
@@ -250,11 +313,15 @@ def _series_table(members: list[Member], notes: list[str | None], per_method: di
     return pd.DataFrame(rows)
 
 
-def _forecast_frame(members: list[Member], forecasts: dict[str, list[np.ndarray]]) -> pd.DataFrame:
+def _forecast_frame(members: list[Member], forecasts: dict[str, list[np.ndarray]],
+                    bands: dict | None = None) -> pd.DataFrame:
     frames = []
     for k, member in enumerate(members):
         frame = {"series": member.id, "step": np.arange(1, member.horizon + 1), "actual": member.test}
         frame.update({method: values[k] for method, values in forecasts.items()})
+        for method, per_series in (bands or {}).items():
+            for level, (lower, upper) in per_series[k].items():
+                frame[f"{method}_lower_{level}"], frame[f"{method}_upper_{level}"] = lower, upper
         frames.append(pd.DataFrame(frame))
     return pd.concat(frames, ignore_index=True)
 
@@ -295,23 +362,32 @@ def _collection(cfg: DictConfig, out_dir: Path, console) -> dict:
     # The baselines first: statsforecast forks worker processes, which must happen before TensorFlow
     # loads. They are fitted on every series (so that their cache serves any look_back) and scored
     # on the LSTM's series only.
+    levels = interval_levels(cfg)
     started = time.perf_counter()
-    fitted, baseline_seconds = competition.baseline_forecasts(
+    fitted, baseline_seconds, baseline_bands = competition.baseline_forecasts(
         [m.train for m in members], [m.horizon for m in members], [m.season_length for m in members],
-        list(settings.baselines), n_jobs=settings.get("n_jobs", -1),
+        list(settings.baselines), n_jobs=settings.get("n_jobs", -1), levels=[round(100 * level) for level in levels],
         on_fit=lambda method, count: say(f"fitting {baseline_label(method)} on {count} series (cached afterwards)"))
     baselines = {method: [forecasts[i] for i in used] for method, forecasts in fitted.items()}
     baseline_total = time.perf_counter() - started
-    lstm, training = _forecast_by_frequency(cfg, chosen, say)
+    networks: list = []
+    lstm, training = _forecast_by_frequency(cfg, chosen, say, keep=networks)
     inputs = training.pop("_inputs")
+    save_networks(out_dir, networks)
     methods = {"lstm": lstm, **baselines}
+    interval_metrics, bands = {}, {}
+    if levels:
+        interval_metrics, bands = _intervals(cfg, out_dir, chosen, lstm, levels, say,
+                                             {method: {level: ([lower[i] for i in used], [upper[i] for i in used])
+                                                       for level, (lower, upper) in by_level.items()}
+                                              for method, by_level in baseline_bands.items()})
     per_method = {name: [competition.scores(m.test, f, m.train, m.season_length) for m, f in zip(chosen, values)]
                   for name, values in methods.items()}
     summary = competition.summarise(per_method)
     table = _series_table(members, notes, per_method, used)
     table["lstm_input"] = pd.Series(dict(zip(used, inputs))).reindex(range(len(members))).fillna("").to_numpy()
     files.write_csv(out_dir / "series.csv", table)
-    files.write_csv(out_dir / "forecasts.csv", _forecast_frame(chosen, methods))
+    files.write_csv(out_dir / "forecasts.csv", _forecast_frame(chosen, methods, bands))
     plots.plot_collection_errors(out_dir / "errors.png", {n: [r["smape"] for r in rows] for n, rows in per_method.items()},
                                  title=f"{collection.name}: sMAPE per series on {split} ({len(chosen)} series)")
     plots.plot_collection_series(out_dir / "series.png", chosen, methods,
@@ -326,6 +402,7 @@ def _collection(cfg: DictConfig, out_dir: Path, console) -> dict:
                       for name, s in summary.items()},
         "collection": {
             "name": collection.name, "sha256": collection.sha256, "scope": str(settings.scope), "split": split,
+            "path": data_path(cfg),
             "series_total": collection.total, "series": len(members), "scored": len(chosen),
             "skipped": len(members) - len(chosen), "shard": int(cfg.data.shard), "shards": int(cfg.data.shards),
             "too_short_to_validate": len(collection.members) - len(members),
@@ -333,7 +410,66 @@ def _collection(cfg: DictConfig, out_dir: Path, console) -> dict:
         },
         **training,
     }
+    if interval_metrics:
+        metrics["intervals"] = interval_metrics
     return metrics
+
+
+def data_path(cfg: DictConfig) -> str | None:
+    """Return the absolute path of the collection's file or folder (None for competition data)."""
+    return str(Path(str(cfg.data.path)).resolve()) if cfg.data.get("path") not in (None, "???") else None
+
+
+def interval_levels(cfg: DictConfig) -> list[float]:
+    """Return the interval levels (0-1) a collection run scores: intervals.levels ([] or none: no intervals)."""
+    settings = cfg.get("intervals")
+    return [float(level) for level in (settings.get("levels") or [])] if settings else []
+
+
+def _intervals(cfg: DictConfig, out_dir: Path, members: list[Member], lstm: list[np.ndarray], levels: list[float],
+               say, baseline_bands: dict) -> tuple[dict, dict]:
+    """Calibrate the LSTM's intervals, write intervals.json and score them beside ETS's and ARIMA's.
+
+    Returns (the metrics' `intervals`, {method: per series {level: (lower, upper)}} for forecasts.csv).
+    """
+    usable = sum(collection_intervals.can_calibrate(m) for m in members)
+    if usable < collection_intervals.needed(min(levels)):
+        say(f"intervals: {usable} series have more than their horizon + 2 training values to calibrate on, and"
+            f" {collection_intervals.needed(min(levels))} are needed at {intervals_module.level_key(min(levels))} %;"
+            f" no intervals")
+        return {}, {}
+    say(f"intervals: training the configuration again without each series' last horizon, to calibrate"
+        f" {'/'.join(intervals_module.level_key(level) for level in levels)} % intervals")
+    calibration = collection_intervals.calibrate(
+        members, lambda held: _forecast_by_frequency(cfg, held, lambda text: log.info("calibration: %s", text),
+                                                     calibrating=True)[0],
+        levels)
+    files.write_json(out_dir / "intervals.json", calibration.to_json())
+    scales = [competition.mase_scale(m.train, m.season_length) for m in members]
+    bands = {"lstm": [collection_intervals.bands(calibration, m, f, scale) for m, f, scale in zip(members, lstm, scales)]}
+    for method, by_level in baseline_bands.items():
+        bands[method] = [{level: (lower[k], upper[k]) for level, (lower, upper) in by_level.items()}
+                         for k in range(len(members))]
+    scored = collection_intervals.score(members, bands)
+    return {"levels": [intervals_module.level_key(level) for level in levels], "calibration":
+            {key: value for key, value in calibration.to_json().items() if key != "quantiles"}, **scored}, bands
+
+
+def as_saved(networks: list[dict]) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """Return (what each network is, {"k/w": weights w of network k}): the form models.json and models.npz keep."""
+    arrays = {f"{k}/{w}": weights for k, network in enumerate(networks) for w, weights in enumerate(network["weights"])}
+    about = [{key: value for key, value in network.items() if key != "weights"} | {"weights": len(network["weights"])}
+             for network in networks]
+    return about, arrays
+
+
+def save_networks(out_dir: Path, networks: list[dict]) -> None:
+    """Write every trained network's weights (models.npz) and what each one is (models.json), for `lstmts forecast`."""
+    if not networks:
+        return
+    about, arrays = as_saved(networks)
+    files.write_npz(out_dir / "models.npz", arrays)
+    files.write_json(out_dir / "models.json", about)
 
 
 def frequency_groups(members: list[Member]) -> dict[str, list[int]]:
@@ -373,8 +509,12 @@ def _check_windows(cfg: DictConfig, members: list[Member]) -> None:
                             f" training window needs; lower framing.look_back (or collection.ensemble.look_backs)")
 
 
-def _forecast_by_frequency(cfg: DictConfig, members: list[Member], say) -> tuple[list, dict]:
-    """Forecast each frequency group with its preset (`collection.presets`), or all members with cfg alone."""
+def _forecast_by_frequency(cfg: DictConfig, members: list[Member], say, keep: list | None = None,
+                           calibrating: bool = False) -> tuple[list, dict]:
+    """Forecast each frequency group with its preset (`collection.presets`), or all members with cfg alone.
+
+    keep: where to put every trained network's weights, each with its group's frequency.
+    """
     groups = frequency_groups(members) if cfg.collection.get("presets") else {"all": list(range(len(members)))}
     forecasts: list = [None] * len(members)
     inputs: list = [None] * len(members)
@@ -390,7 +530,10 @@ def _forecast_by_frequency(cfg: DictConfig, members: list[Member], say) -> tuple
                 f"{', deseasonalised' if group_cfg.collection.get('deseasonalise') else ''}")
         scales = [SeriesScale.fit(m.train, group_cfg.collection.log) for m in chosen]
         forecast = _forecast_global if group_cfg.collection.scope == "global" else _forecast_local
-        values, part = forecast(group_cfg, chosen, scales, say)
+        kept: list | None = [] if keep is not None else None
+        values, part = forecast(group_cfg, chosen, scales, say, kept, calibrating)
+        if keep is not None:
+            keep += [{"frequency": frequency, **network} for network in kept]
         for i, value, note in zip(positions, values, part.pop("_inputs")):
             forecasts[i], inputs[i] = value, note
         for key, value in part.items():
@@ -411,4 +554,7 @@ def _forecast_by_frequency(cfg: DictConfig, members: list[Member], say) -> tuple
 
 def run_collection(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=None) -> dict:
     """Run a collection experiment into out_dir with the run folder's usual guarantees."""
-    return runner.run(cfg, out_dir, choices=choices, console=console, body=_collection)
+    from lstmts.runs import collection_cv
+
+    body = collection_cv.cross_validate if collection_cv.settings_of(cfg)[0] > 1 else _collection
+    return runner.run(cfg, out_dir, choices=choices, console=console, body=body)
