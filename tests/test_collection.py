@@ -801,12 +801,15 @@ def test_experiment_collection_takes_the_shipped_preset_of_each_frequency(compos
                                           for f in ("yearly", "quarterly", "monthly", "weekly"))
     assert not yearly.collection.deseasonalise and quarterly.collection.deseasonalise
     assert monthly.collection.deseasonalise and weekly.collection.deseasonalise  # weekly: the default preset
+    assert yearly.collection.scale == "steps" and quarterly.collection.scale == monthly.collection.scale == "std"
     for preset in (yearly, quarterly, monthly, weekly):
         assert preset.collection.scope == "global" and preset.collection.normalise == "window"
-        assert list(preset.collection.ensemble.look_backs) == [1, 1.5, 2]
+        assert list(preset.collection.ensemble.look_backs) == ([0.5, 1] if preset is quarterly else [1, 1.5, 2])
         assert list(preset.collection.ensemble.losses) == ["mse", "mae"]
     # Look_backs follow each group's horizon: M1 yearly h=6 -> 6, 9, 12; monthly h=18 -> 18, 27, 36.
     assert [m.look_back for m in ensemble.members(yearly, 6)] == [6, 6, 9, 9, 12, 12]
+    # Quarterly h=8 -> 4, 8, with two seeds of each loss.
+    assert [m.look_back for m in ensemble.members(quarterly, 8)] == [4] * 4 + [8] * 4
     assert sorted({m.look_back for m in ensemble.members(monthly, 18)}) == [18, 27, 36]
 
 
