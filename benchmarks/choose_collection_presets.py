@@ -49,6 +49,18 @@ CANDIDATES = {
                                                     "training.learning_rate=0.001", "collection.deseasonalise=true"],
     "ens lb[1.5,2,3] mae x2 e30": ["+ens.look_backs=[1.5,2,3]", "+ens.losses=[mae]", "+ens.seeds=2",
                                    "model.units=64", "training.epochs=30"],
+    # Round 3: each series divided by its mean absolute step instead of its std (collection.scale),
+    # so that the short yearly series (half of M1's have 7 training values on validation) take
+    # changes of the size the long ones train the network on; and shorter look_backs.
+    "ens lb[1,1.5,2] mse+mae x1 e20 steps": ["+ens.look_backs=[1,1.5,2]", "+ens.losses=[mse,mae]", "model.units=64",
+                                             "training.epochs=20", "collection.scale=steps"],
+    "ens lb[1,1.5,2] mse+mae x1 e20 deseason seasonal_steps": [
+        "+ens.look_backs=[1,1.5,2]", "+ens.losses=[mse,mae]", "model.units=64", "training.epochs=20",
+        "collection.deseasonalise=true", "collection.scale=seasonal_steps"],
+    "ens lb[0.5,1,1.5] mse+mae x1 e20": ["+ens.look_backs=[0.5,1,1.5]", "+ens.losses=[mse,mae]", "model.units=64",
+                                         "training.epochs=20"],
+    "ens lb[0.5,1] mse+mae x2 e20 deseason": ["+ens.look_backs=[0.5,1]", "+ens.losses=[mse,mae]", "+ens.seeds=2",
+                                              "model.units=64", "training.epochs=20", "collection.deseasonalise=true"],
 }
 
 

@@ -147,6 +147,27 @@ def test_series_scale_is_fitted_on_the_training_part_and_inverts():
         runs_collection.SeriesScale.fit(np.array([-1.0, 1.0]), True)
 
 
+def test_series_scale_by_steps_divides_by_the_mean_absolute_change():
+    # A straight line: its std grows with its length, its steps do not.
+    short, long = np.arange(1.0, 8.0), np.arange(1.0, 41.0)
+    assert runs_collection.SeriesScale.fit(long, False).scale > 5 * runs_collection.SeriesScale.fit(short, False).scale
+    for train in (short, long):
+        scale = runs_collection.SeriesScale.fit(train, False, "steps")
+        assert not scale.log and scale.shift == pytest.approx(train.mean()) and scale.scale == pytest.approx(1.0)
+    # On the log when there is one: a series growing 10 % a step has steps of log(1.1).
+    growing = runs_collection.SeriesScale.fit(100 * 1.1 ** np.arange(12), "auto", "steps")
+    assert growing.log and growing.scale == pytest.approx(math.log(1.1))
+    values = np.array([3.0, 250.0])
+    np.testing.assert_allclose(growing.inverse(growing.forward(values)), values)
+    # seasonal_steps: from one season to the next; [0, 4, 0, 4, 1, 5, 1, 5] changes by 1 a season of 2.
+    seasonal = np.array([0.0, 4.0, 0.0, 4.0, 1.0, 5.0, 1.0, 5.0])
+    assert runs_collection.SeriesScale.fit(seasonal, False, "seasonal_steps", 4).scale == pytest.approx(1.0)
+    assert runs_collection.SeriesScale.fit(seasonal, False, "steps", 4).scale == pytest.approx(27 / 7)
+    # A constant series keeps a scale of 1; one value has no step and falls back to its std (then 1).
+    assert runs_collection.SeriesScale.fit(np.full(5, 3.0), False, "steps").scale == 1.0
+    assert runs_collection.SeriesScale.fit(np.array([3.0]), False, "steps").scale == 1.0
+
+
 def test_windows_by_hand_absolute_and_relative_to_the_origin():
     scaled = np.arange(6.0)
     inputs, targets = runs_collection.windows(scaled, 2, 2, relative=False)
@@ -549,6 +570,7 @@ def test_a_sweep_over_shards_summarises_the_whole_collection_too(collection_runs
 @pytest.mark.parametrize(("override", "message"), [
     ("collection.scope=everywhere", "collection.scope='everywhere' is unknown; use global or local"),
     ("collection.normalise=level", "collection.normalise='level' is unknown; use series or window"),
+    ("collection.scale=range", "collection.scale='range' is unknown; use std, steps or seasonal_steps"),
     ("collection.baselines=[naive,holt]", "collection.baselines=.* is impossible; use a list of naive"),
     ("data.shard=2", "data.shard=2 is impossible with data.shards=1"),
     ("data.horizon=0", "data.horizon=0 is impossible"),
@@ -789,12 +811,15 @@ def test_experiment_collection_takes_the_shipped_preset_of_each_frequency(compos
                                           for f in ("yearly", "quarterly", "monthly", "weekly"))
     assert not yearly.collection.deseasonalise and quarterly.collection.deseasonalise
     assert monthly.collection.deseasonalise and weekly.collection.deseasonalise  # weekly: the default preset
+    assert yearly.collection.scale == "steps" and quarterly.collection.scale == monthly.collection.scale == "std"
     for preset in (yearly, quarterly, monthly, weekly):
         assert preset.collection.scope == "global" and preset.collection.normalise == "window"
-        assert list(preset.collection.ensemble.look_backs) == [1, 1.5, 2]
+        assert list(preset.collection.ensemble.look_backs) == ([0.5, 1] if preset is quarterly else [1, 1.5, 2])
         assert list(preset.collection.ensemble.losses) == ["mse", "mae"]
     # Look_backs follow each group's horizon: M1 yearly h=6 -> 6, 9, 12; monthly h=18 -> 18, 27, 36.
     assert [m.look_back for m in ensemble.members(yearly, 6)] == [6, 6, 9, 9, 12, 12]
+    # Quarterly h=8 -> 4, 8, with two seeds of each loss.
+    assert [m.look_back for m in ensemble.members(quarterly, 8)] == [4] * 4 + [8] * 4
     assert sorted({m.look_back for m in ensemble.members(monthly, 18)}) == [18, 27, 36]
 
 

@@ -176,6 +176,8 @@ def _validate_collection(cfg: DictConfig) -> None:
     _check(settings.scope in ("global", "local"), f"collection.scope={settings.scope!r} is unknown; use global or local")
     _check(settings.normalise in ("series", "window"),
            f"collection.normalise={settings.normalise!r} is unknown; use series or window")
+    _check(settings.get("scale", "std") in ("std", "steps", "seasonal_steps"),
+           f"collection.scale={settings.get('scale')!r} is unknown; use std, steps or seasonal_steps")
     _check(settings.log in (True, False, "auto"), f"collection.log={settings.log!r} is unknown; use auto, true or false")
     _check(isinstance(settings.validation, bool), f"collection.validation={settings.validation!r} is impossible; use true or false")
     methods = settings.baselines

@@ -49,13 +49,23 @@ class SeriesScale:
     scale: float
 
     @classmethod
-    def fit(cls, train: np.ndarray, log: bool | str) -> SeriesScale:
-        """Fit on the training part only: log when asked (auto: when every value is positive), mean and std."""
+    def fit(cls, train: np.ndarray, log: bool | str, by: str = "std", season_length: int = 1) -> SeriesScale:
+        """Fit on the training part only: log when asked (auto: when every value is positive), then the mean and a scale.
+
+        by=std divides by the standard deviation; by=steps by the mean absolute change from one
+        value to the next, and by=seasonal_steps from one season to the next (MASE's scale, on the
+        log when there is one). A series' steps do not grow with its length as its spread does
+        when it trends, so short and long series get changes of one size.
+        """
         use_log = bool(np.all(train > 0)) if log == "auto" else bool(log)
         if use_log and not np.all(train > 0):
             raise UserError("collection.log=true needs positive values in every series; use collection.log=auto")
         values = np.log(train) if use_log else np.asarray(train, float)
-        scale = float(np.std(values))
+        lag = int(season_length) if by == "seasonal_steps" else 1
+        if by != "std" and len(values) > lag:
+            scale = float(np.mean(np.abs(values[lag:] - values[:-lag])))
+        else:
+            scale = float(np.std(values))
         return cls(use_log, float(np.mean(values)), scale if scale > 1e-12 else 1.0)
 
     def forward(self, values: np.ndarray) -> np.ndarray:
@@ -528,7 +538,9 @@ def _forecast_by_frequency(cfg: DictConfig, members: list[Member], say, keep: li
             say(f"{frequency}: {len(chosen)} series, horizon {horizon}, look_back {'/'.join(map(str, look_backs))},"
                 f" {group_cfg.model.units} units, {group_cfg.training.epochs} epochs"
                 f"{', deseasonalised' if group_cfg.collection.get('deseasonalise') else ''}")
-        scales = [SeriesScale.fit(m.train, group_cfg.collection.log) for m in chosen]
+        scales = [SeriesScale.fit(m.train, group_cfg.collection.log, group_cfg.collection.get("scale", "std"),
+                                  m.season_length)
+                  for m in chosen]
         forecast = _forecast_global if group_cfg.collection.scope == "global" else _forecast_local
         kept: list | None = [] if keep is not None else None
         values, part = forecast(group_cfg, chosen, scales, say, kept, calibrating)
