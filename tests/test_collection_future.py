@@ -111,7 +111,8 @@ def mixed_run(tmp_path_factory, compose_config):
     _panel(work / "panel.csv", {"m1": ("2001-01-01", "MS", 40), "m2": ("2003-05-01", "MS", 30),
                                 "q1": ("1990-01-01", "QS", 28)})
     # Levels that two monthly and one quarterly series can calibrate: the ceil((n + 1) level)-th of n errors.
-    cfg = compose_config(*_common(work / "panel.csv"), "intervals.levels=[0.4,0.5]")
+    # collection.scale=steps: the forecast past the data must scale each series as the run did.
+    cfg = compose_config(*_common(work / "panel.csv"), "intervals.levels=[0.4,0.5]", "collection.scale=steps")
     metrics = run_collection(cfg, work / "run")
     return work, metrics
 
@@ -176,7 +177,7 @@ def test_refit_trains_on_each_series_whole_history(mixed_run, monkeypatch):
     # The first network of the refit learns from every series' whole history: its last targets are
     # each series' last 3 values (window-relative, on the series' scale), test parts included.
     whole = [np.concatenate([m.train, m.test]) for m in members]
-    scales = [runs_collection.SeriesScale.fit(w, config.collection.log) for w in whole]
+    scales = [runs_collection.SeriesScale.fit(w, config.collection.log, "steps") for w in whole]
     last_targets = []
     for w, scale in zip(whole, scales):
         z = scale.forward(w)

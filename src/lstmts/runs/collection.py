@@ -78,6 +78,11 @@ class SeriesScale:
         return np.exp(np.clip(values, -700, 700)) if self.log else values
 
 
+def series_scale(cfg: DictConfig, member: Member) -> SeriesScale:
+    """Return how a series is scaled under cfg (collection.log and collection.scale), fitted on its training part."""
+    return SeriesScale.fit(member.train, cfg.collection.log, cfg.collection.get("scale", "std"), member.season_length)
+
+
 def windows(scaled: np.ndarray, look_back: int, horizon: int, relative: bool) -> tuple[np.ndarray, np.ndarray]:
     """Return (inputs [n, look_back], targets [n, horizon]) of every window of a scaled training part.
 
@@ -538,9 +543,7 @@ def _forecast_by_frequency(cfg: DictConfig, members: list[Member], say, keep: li
             say(f"{frequency}: {len(chosen)} series, horizon {horizon}, look_back {'/'.join(map(str, look_backs))},"
                 f" {group_cfg.model.units} units, {group_cfg.training.epochs} epochs"
                 f"{', deseasonalised' if group_cfg.collection.get('deseasonalise') else ''}")
-        scales = [SeriesScale.fit(m.train, group_cfg.collection.log, group_cfg.collection.get("scale", "std"),
-                                  m.season_length)
-                  for m in chosen]
+        scales = [series_scale(group_cfg, m) for m in chosen]
         forecast = _forecast_global if group_cfg.collection.scope == "global" else _forecast_local
         kept: list | None = [] if keep is not None else None
         values, part = forecast(group_cfg, chosen, scales, say, kept, calibrating)

@@ -138,7 +138,7 @@ def forecast_with(config: DictConfig, about: list[dict], arrays, members: list[M
     for frequency, positions in groups.items():
         cfg = runs_collection.preset_for(config, frequency) if frequency != "all" else config
         views = [trained[i] for i in positions]
-        scales = [runs_collection.SeriesScale.fit(m.train, cfg.collection.log) for m in views]
+        scales = [runs_collection.series_scale(cfg, m) for m in views]
         seasons = runs_collection.seasons_of(cfg, views, scales)
         adjusted = [runs_collection.adjusted_values(_whole(members[i]), scale, season)
                     for i, scale, season in zip(positions, scales, seasons)]
