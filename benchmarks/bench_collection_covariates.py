@@ -61,7 +61,7 @@ def main() -> int:
 
     from lstmts.commands.run import register_resolvers
     from lstmts.config import conf_dir
-    from lstmts.runs.collection import run_collection
+    from lstmts.runs.collection_job import run_collection
 
     register_resolvers()
     print("seed  without  with covariates  comb  seconds (both)")

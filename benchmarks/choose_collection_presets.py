@@ -86,7 +86,7 @@ def run_one(overrides: list[str], folder: Path) -> dict:
 
     from lstmts.commands.run import register_resolvers
     from lstmts.config import conf_dir
-    from lstmts.runs.collection import run_collection
+    from lstmts.runs.collection_job import run_collection
 
     register_resolvers()
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):

@@ -19,6 +19,7 @@ from lstmts.data.collection import Member, load_collection
 from lstmts.errors import UserError
 from lstmts.evaluation import competition
 from lstmts.runs import collection as runs_collection
+from lstmts.runs import collection_job
 from lstmts.runs import ensemble
 from lstmts.runs.records import read_run
 from lstmts.runs.shards import merge_shards
@@ -374,7 +375,7 @@ def test_the_global_ensemble_averages_its_seeds_from_each_origin(compose_config,
 
 @pytest.fixture(scope="module")
 def collection_runs(tmp_path_factory, compose_config):
-    from lstmts.runs.collection import run_collection
+    from lstmts.runs.collection_job import run_collection
 
     work = tmp_path_factory.mktemp("collection")
     _long_csv(work / "long.csv", {"a": 48, "b": 60, "c": 12, "d": 54, "e": 36, "f": 22})
@@ -399,7 +400,7 @@ def test_a_collection_run_prints_its_summary_line_once(tmp_path, compose_config)
     from rich.console import Console
 
     from lstmts.report.tables import print_summary
-    from lstmts.runs.collection import run_collection
+    from lstmts.runs.collection_job import run_collection
 
     _long_csv(tmp_path / "long.csv", {"a": 48, "b": 60})
     cfg = compose_config("data=collection", f"data.path={tmp_path / 'long.csv'}", "data.id_column=id",
@@ -463,7 +464,7 @@ def test_a_collection_series_is_scored_against_its_own_training_errors_by_hand(c
 
 @pytest.mark.parametrize("scope", ["global", "local"])
 def test_a_collection_lstm_forecast_does_not_move_when_the_test_part_does(tmp_path, compose_config, scope):
-    from lstmts.runs.collection import run_collection
+    from lstmts.runs.collection_job import run_collection
 
     frame = _long_csv(tmp_path / "long.csv", {"a": 48, "b": 60})
     last = frame.groupby("id")["month"].transform(lambda months: months >= sorted(months)[-6])
@@ -603,7 +604,7 @@ def test_resume_of_a_collection_run_reruns_when_a_series_was_edited_in_place(tmp
                 "data.value_column=y", "data.horizon=6", "framing.look_back=6", "training.epochs=1",
                 "model.units=4", "collection.baselines=[naive]", "resume=true"]
     folder = tmp_path / "run"
-    metrics = runs_collection.run_collection(compose_config(*settings), folder)
+    metrics = collection_job.run_collection(compose_config(*settings), folder)
     assert finished_run(compose_config(*settings), folder)["test_smape"] == metrics["test_smape"]
     assert finished_run(compose_config(*settings, "seed=99"), folder) is None
     frame = pd.read_csv(tmp_path / "long.csv")
@@ -621,7 +622,7 @@ def test_a_series_without_a_mase_is_left_out_of_every_mean_not_only_the_mase(tmp
     cfg = compose_config("data=collection", f"data.path={tmp_path / 'long.csv'}", "data.id_column=id",
                          "data.date_column=month", "data.value_column=y", "data.horizon=2", "framing.look_back=2",
                          "training.epochs=1", "model.units=4", "collection.baselines=[naive]")
-    metrics = runs_collection.run_collection(cfg, tmp_path / "run")
+    metrics = collection_job.run_collection(cfg, tmp_path / "run")
     # The naive forecast by hand. a: 6, 6 for 7, 8; the training part's lag-1 error is 1 (6 values, a
     # monthly season of 12 is longer). b: 8, 8 for 10, 8; its lag-1 error is 2.
     smape_a, smape_b = (200 * 1 / 13 + 200 * 2 / 14) / 2, (200 * 2 / 18 + 0) / 2

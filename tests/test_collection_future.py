@@ -11,6 +11,7 @@ import pytest
 from lstmts.data.collection import Member
 from lstmts.evaluation import competition
 from lstmts.runs import collection as runs_collection
+from lstmts.runs import collection_job
 from lstmts.runs import collection_intervals
 
 
@@ -105,7 +106,7 @@ def test_statsforecast_intervals_of_ets_and_arima_bracket_their_forecasts_and_ar
 @pytest.fixture(scope="module")
 def mixed_run(tmp_path_factory, compose_config):
     """One global collection run over monthly and quarterly series that end at different dates."""
-    from lstmts.runs.collection import run_collection
+    from lstmts.runs.collection_job import run_collection
 
     work = tmp_path_factory.mktemp("future")
     _panel(work / "panel.csv", {"m1": ("2001-01-01", "MS", 40), "m2": ("2003-05-01", "MS", 30),
@@ -187,7 +188,7 @@ def test_refit_trains_on_each_series_whole_history(mixed_run, monkeypatch):
 
 
 def test_a_collection_forecast_refuses_data_that_changed(tmp_path, compose_config, lstmts_cli):
-    from lstmts.runs.collection import run_collection
+    from lstmts.runs.collection_job import run_collection
 
     _panel(tmp_path / "panel.csv", {"a": ("2001-01-01", "MS", 30), "b": ("2001-01-01", "MS", 30)})
     cfg = compose_config(*_common(tmp_path / "panel.csv"), "intervals.levels=[]")
@@ -217,7 +218,7 @@ def test_a_series_cut_at_an_origin_by_hand():
 
 
 def _cv_run(compose_config, path, folder, *extra):
-    from lstmts.runs.collection import run_collection
+    from lstmts.runs.collection_job import run_collection
 
     cfg = compose_config(*_common(path), "intervals.levels=[]", "collection.cross_validation.origins=3",
                          "collection.cross_validation.step=2", "collection.cross_validation.refit_every=2", *extra)
@@ -291,7 +292,7 @@ def test_static_past_and_known_future_covariates_reach_the_network_aligned_by_va
         return np.zeros((len(origins), spec.outputs)), 1, 0.0
 
     monkeypatch.setattr(runs_collection, "_fit_predict", stub)
-    runs_collection.run_collection(cfg, tmp_path / "run")
+    collection_job.run_collection(cfg, tmp_path / "run")
     # Training parts: the first 8 values of each series. Pooled over both, the scaling of each column:
     p_train = np.array(promo["a"][:8] + promo["b"][:8], float)
     v_train = np.array(visits["a"][:8] + visits["b"][:8], float)

@@ -37,8 +37,9 @@ def _series_csv(folder, alias: str, periods: int, season: int):
 def test_each_frequency_gets_its_season_its_baselines_and_dated_forecasts(name, compose_config, tmp_path):
     alias, periods, season, classical = FREQUENCIES[name]
     path, dates = _series_csv(tmp_path, alias, periods, season)
+    # A fit may take minutes on a loaded machine (hourly SARIMA): the test is about fitting, not the time limit.
     cfg = compose_config("data=csv", f"data.path={path}", "data.column=amount", "data.date_column=when",
-                         "training.epochs=2", "horizons=[1,2]", "intervals.steps=3")
+                         "training.epochs=2", "horizons=[1,2]", "intervals.steps=3", "baselines.time_limit=1800")
     out = tmp_path / "run"
     metrics = runner.run(cfg, out)
     assert metrics["frequency"] == name and metrics["season_length"] == season
@@ -46,7 +47,7 @@ def test_each_frequency_gets_its_season_its_baselines_and_dated_forecasts(name, 
     naive = {"persistence"} | ({"seasonal_naive"} if season > 1 else set())
     assert set(metrics["baselines"]) == naive | classical
     for scores in metrics["baselines"].values():
-        assert scores.get("test_rmse") is not None, scores  # fitted, not skipped
+        assert scores.get("test_rmse") is not None, scores  # fitted, not skipped (time_limit: see the config above)
     best = metrics["best_baseline"]
     assert best["test_rmse"] == min(b["test_rmse"] for b in metrics["baselines"].values())
     frame = forecast_run(out, 3)

@@ -39,7 +39,7 @@ def _task(cfg) -> dict | float | None:
         from lstmts.runs.runner import finished_run
 
         if cfg.get("collection") is not None:
-            from lstmts.runs.collection import run_collection as run
+            from lstmts.runs.collection_job import run_collection as run
         elif cfg.get("evaluation") is not None:
             from lstmts.runs.backtest import run_backtest as run
         elif cfg.get("auto") is not None:

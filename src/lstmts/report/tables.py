@@ -127,9 +127,7 @@ def print_collection(metrics: dict, out_dir: Path, console: Console) -> None:
     if metrics.get("intervals"):
         console.print(_collection_intervals(metrics["intervals"], split, about["scope"]))
     if metrics.get("cross_validation"):
-        from lstmts.runs.collection_cv import describe
-
-        for line in describe(metrics):
+        for line in _cross_validation_lines(metrics):
             console.print(line, highlight=False, soft_wrap=True)
     shard = f", shard {about['shard']} of {about['shards']}" if about["shards"] > 1 else ""
     console.print(f"{about['name']}: {about['scored']} series scored on {split}, {about['skipped']} skipped"
@@ -163,6 +161,20 @@ def _collection_intervals(scored: dict, split: str, scope: str) -> Table:
                     for level in levels]
         table.add_row(label, *coverage, *(_fmt(row.get(f"msis_{level}")) for level in levels))
     return table
+
+
+def _cross_validation_lines(metrics: dict) -> list[str]:
+    """Return the run table's lines about a cross-validation: sMAPE per origin, then per horizon step."""
+    cv = metrics["cross_validation"]
+    methods = ["lstm"] + [m for m in cv["by_horizon"] if m != "lstm"]
+    label = {m: "LSTM" if m == "lstm" else baseline_label(m) for m in methods}
+    lines = [f"cross-validation: {cv['origins']} origins, {cv['step']} apart, the LSTM trained {cv['trainings']} times"]
+    lines.append("sMAPE per origin (earliest first): " + "; ".join(
+        f"{o['origin']}: LSTM {o['lstm']:.2f}, comb {o['comb']:.2f}" if "comb" in o else f"{o['origin']}: LSTM {o['lstm']:.2f}"
+        for o in cv["by_origin"]))
+    for method in methods:
+        lines.append(f"sMAPE per step, {label[method]}: " + " ".join(f"{v:.1f}" for v in cv["by_horizon"][method]))
+    return lines
 
 
 def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) -> None:

@@ -349,7 +349,8 @@ def _progress(console):
     return say
 
 
-def _collection(cfg: DictConfig, out_dir: Path, console) -> dict:
+def score_collection(cfg: DictConfig, out_dir: Path, console) -> dict:
+    """Score every series of the collection at the end of its training part; return the run's metrics."""
     settings = cfg.collection
     collection: Collection = load_collection(cfg.data)
     split = "validation" if settings.validation else "test"
@@ -565,11 +566,3 @@ def _forecast_by_frequency(cfg: DictConfig, members: list[Member], say, keep: li
             info.setdefault("by_frequency", {})[frequency] = {"series": len(chosen), **part}
     info["_inputs"] = inputs
     return forecasts, info
-
-
-def run_collection(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=None) -> dict:
-    """Run a collection experiment into out_dir with the run folder's usual guarantees."""
-    from lstmts.runs import collection_cv
-
-    body = collection_cv.cross_validate if collection_cv.settings_of(cfg)[0] > 1 else _collection
-    return runner.run(cfg, out_dir, choices=choices, console=console, body=body)

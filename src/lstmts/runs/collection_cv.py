@@ -27,7 +27,6 @@ from lstmts.data.collection import Member, load_collection
 from lstmts.errors import UserError
 from lstmts.evaluation import competition
 from lstmts.report import files
-from lstmts.report.ranking import baseline_label
 from lstmts.runs import collection as runs_collection
 
 # A series needs this many values before an origin to be scored there (a MASE scale and an input).
@@ -83,7 +82,7 @@ def cross_validate(cfg: DictConfig, out_dir: Path, console) -> dict:
     if settings.validation:
         members = [m.validation() for m in members if len(m.train) > 2 * m.horizon]
     rows, scored, started = [], {}, time.perf_counter()
-    by_origin, trainings, train_seconds, updates = [], 0, 0.0, 0
+    by_origin, trainings, train_seconds, updates, baseline_seconds = [], 0, 0.0, 0, 0.0
     networks: list[dict] = []
     trained: dict[str, Member] = {}
     for number, back in enumerate(reversed(range(origins)), start=1):
@@ -95,9 +94,11 @@ def cross_validate(cfg: DictConfig, out_dir: Path, console) -> dict:
         gap = f"{back} horizon{'s' if back != 1 else ''}" if step is None else f"{back * step} values"
         say(f"origin {number}/{origins}: {len(chosen)} series, cut {gap} before their {split} origin"
             if back else f"origin {number}/{origins}: {len(chosen)} series, at their {split} origin")
+        fitting = time.perf_counter()
         baselines = competition.baseline_forecasts(
             [m.train for m in chosen], [m.horizon for m in chosen], [m.season_length for m in chosen],
             list(settings.baselines), n_jobs=settings.get("n_jobs", -1)).forecasts
+        baseline_seconds += time.perf_counter() - fitting
         if (number - 1) % every == 0:
             networks = []
             lstm, info = runs_collection._forecast_by_frequency(cfg, chosen, say, keep=networks)
@@ -133,7 +134,8 @@ def cross_validate(cfg: DictConfig, out_dir: Path, console) -> dict:
         "collection": {"name": collection.name, "sha256": collection.sha256, "scope": str(settings.scope),
                        "split": split, "series_total": collection.total, "series": len(members),
                        "scored": int(by_origin[-1]["series"]), "skipped": len(members) - int(by_origin[-1]["series"]),
-                       "shard": int(cfg.data.shard), "shards": int(cfg.data.shards), "baseline_seconds": 0.0,
+                       "shard": int(cfg.data.shard), "shards": int(cfg.data.shards),
+                       "baseline_seconds": round(baseline_seconds, 3),
                        "path": runs_collection.data_path(cfg)},
         "cross_validation": {"origins": origins, "step": step if step is not None else "a horizon",
                              "refit_every": every, "trainings": trainings, "by_origin": by_origin,
@@ -168,17 +170,3 @@ def _per_series(table: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
     result.insert(0, "origins", grouped["origin"].nunique())
     result.insert(0, "status", "scored")
     return result.reset_index()
-
-
-def describe(metrics: dict) -> list[str]:
-    """Return the run table's lines about a cross-validation: sMAPE per origin, then per horizon step."""
-    cv = metrics["cross_validation"]
-    methods = ["lstm"] + [m for m in cv["by_horizon"] if m != "lstm"]
-    label = {m: "LSTM" if m == "lstm" else baseline_label(m) for m in methods}
-    lines = [f"cross-validation: {cv['origins']} origins, {cv['step']} apart, the LSTM trained {cv['trainings']} times"]
-    lines.append("sMAPE per origin (earliest first): " + "; ".join(
-        f"{o['origin']}: LSTM {o['lstm']:.2f}, comb {o['comb']:.2f}" if "comb" in o else f"{o['origin']}: LSTM {o['lstm']:.2f}"
-        for o in cv["by_origin"]))
-    for method in methods:
-        lines.append(f"sMAPE per step, {label[method]}: " + " ".join(f"{v:.1f}" for v in cv["by_horizon"][method]))
-    return lines
