@@ -839,3 +839,79 @@ def test_the_ensemble_line_counts_the_members_of_every_frequency_group(compose_c
     assert info["ensemble"]["members"] == ["yearly: look_back 2, mse, seed 1", "yearly: look_back 2, mse, seed 2",
                                            "monthly: look_back 2, mse, seed 1", "monthly: look_back 4, mse, seed 1"]
     assert info["ensemble"]["train_seconds"] == 1.0 and info["models"] == 4
+
+
+def test_the_long_csv_reader_gives_what_reading_each_series_alone_gives(tmp_path):
+    """The whole file is parsed and sorted at once; each series must come out as if read on its own."""
+    from lstmts.data.collection import _members_of_frame
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for number in (10, 2, 33, 7):  # numeric ids: in numeric order, as pandas' groupby sorts them
+        start = pd.Timestamp("2001-01-01") + pd.DateOffset(months=int(rng.integers(0, 5)))
+        for k, date in enumerate(pd.date_range(start, periods=int(rng.integers(20, 40)), freq="MS")):
+            rows.append({"id": number, "month": date.strftime("%Y-%m-%d"), "y": float(rng.normal(50, 5))})
+    frame = pd.DataFrame(rows).sample(frac=1.0, random_state=1)
+    frame.to_csv(tmp_path / "long.csv", index=False)
+    members = load_collection(_data_cfg(tmp_path / "long.csv")).members
+    assert [m.id for m in members] == ["2", "7", "10", "33"]
+    read = pd.read_csv(tmp_path / "long.csv")
+    for member in members:
+        alone = _members_of_frame(read[read["id"] == int(member.id)], member.id, _data_cfg(tmp_path / "long.csv"), "x")
+        np.testing.assert_array_equal(member.train, alone.train)
+        np.testing.assert_array_equal(member.test, alone.test)
+        assert member.dates.equals(alone.dates) and member.frequency == alone.frequency == "monthly"
+
+
+def test_a_gap_after_dates_another_series_shares_is_still_found(tmp_path):
+    """Frequencies are reused for dates seen before; a series that leaves them with a gap is still refused."""
+    dates = pd.date_range("2000-01-01", periods=30, freq="MS")
+    gap = dates[:20].append(dates[21:])  # the same first 20 dates, then a month missing
+    rows = [{"id": "a", "month": d.strftime("%Y-%m-%d"), "y": 1.0 + k % 5} for k, d in enumerate(dates)]
+    rows += [{"id": "b", "month": d.strftime("%Y-%m-%d"), "y": 2.0 + k % 3} for k, d in enumerate(gap)]
+    pd.DataFrame(rows).to_csv(tmp_path / "long.csv", index=False)
+    with pytest.raises(UserError, match="series b"):
+        load_collection(_data_cfg(tmp_path / "long.csv"))
+
+
+def test_a_date_twice_in_a_series_of_a_long_csv_is_named(tmp_path):
+    _long_csv(tmp_path / "long.csv", {"a": 30, "b": 40})
+    frame = pd.read_csv(tmp_path / "long.csv")
+    frame = pd.concat([frame, frame[(frame["id"] == "b") & (frame["month"] == "2001-03-01")]])
+    frame.to_csv(tmp_path / "long.csv", index=False)
+    with pytest.raises(UserError, match="series b has the date 2001-03-01 twice"):
+        load_collection(_data_cfg(tmp_path / "long.csv"))
+
+
+def test_a_budget_of_updates_visits_a_fresh_subset_of_windows_each_epoch():
+    from lstmts.models.training import sample_orders
+
+    orders = sample_orders(100, 3, True, seed=4, per_epoch=20)
+    assert orders.shape == (3, 20)
+    assert all(len(set(row)) == 20 for row in orders)  # no window twice in an epoch
+    assert len({tuple(sorted(row)) for row in orders}) == 3  # another subset each epoch
+    np.testing.assert_array_equal(sample_orders(100, 3, True, seed=4)[:, :20], orders)  # the permutations' heads
+    assert sample_orders(10, 2, True, seed=4, per_epoch=50).shape == (2, 10)  # never more than there are
+
+
+def test_a_collection_network_gets_its_update_budget_as_windows_per_epoch(compose_config, monkeypatch):
+    from lstmts.models import training
+
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "framing.look_back=3",
+                         "training.epochs=4", "training.batch_size=2", "model.units=2", "collection.max_updates=9")
+    members = [Member("a", np.sin(np.arange(40.0)) + 5, np.array([5.0, 5.5]), 1, "positions")]
+    scales = [runs_collection.SeriesScale.fit(m.train, False) for m in members]
+    asked = {}
+
+    class Enough(Exception):
+        pass
+
+    def capture(spec, inputs, targets, **settings):
+        asked.update(windows=len(inputs), **settings)
+        raise Enough  # what train() makes of it is the engines' test (test_training.py)
+
+    monkeypatch.setattr(training, "train", capture)
+    with pytest.raises(Enough):
+        runs_collection._forecast_global(cfg, members, scales, lambda text: None)
+    # 40 - 3 - 2 + 1 = 36 windows; 9 updates over 4 epochs: 2 batches of 2 windows an epoch.
+    assert asked["windows"] == 36 and asked["epochs"] == 4 and asked["samples_per_epoch"] == 4

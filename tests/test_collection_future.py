@@ -225,25 +225,32 @@ def _cv_run(compose_config, path, folder, *extra):
     return run_collection(cfg, folder)
 
 
-def test_cross_validation_origins_never_see_later_values(tmp_path, compose_config):
+@pytest.fixture(scope="module")
+def cv_runs(tmp_path_factory, compose_config):
+    """Two cross-validations (3 origins, 2 values apart, refit every 2): of a panel, and of it changed from origin 2 on."""
+    work = tmp_path_factory.mktemp("cv")
+    _panel(work / "a.csv", {"a": ("2001-01-01", "MS", 30), "b": ("2002-01-01", "MS", 26), "c": ("2001-06-01", "MS", 24)})
+    first = _cv_run(compose_config, work / "a.csv", work / "run-a")
+    frame = pd.read_csv(work / "a.csv")
+    lengths = frame.groupby("id").size()
+    # Every value from origin 2 on (2 values before each training part's end, which is 4 before the data's end).
+    position = frame.groupby("id").cumcount()
+    later = position >= frame["id"].map(lengths) - 4 - 2
+    frame.loc[later, "y"] = frame.loc[later, "y"] * 3 + 100
+    frame.to_csv(work / "b.csv", index=False)
+    second = _cv_run(compose_config, work / "b.csv", work / "run-b")
+    return work, first, second
+
+
+def test_cross_validation_origins_never_see_later_values(cv_runs):
     """The forecasts at an origin are the same whatever the values from that origin on (retrained or not)."""
-    _panel(tmp_path / "a.csv", {"a": ("2001-01-01", "MS", 30), "b": ("2002-01-01", "MS", 26), "c": ("2001-06-01", "MS", 24)})
-    metrics = _cv_run(compose_config, tmp_path / "a.csv", tmp_path / "run-a")
+    work, metrics, _ = cv_runs
     # Origins 3 (the usual one), 2 and 1: 0, 2 and 4 values before each training part's end (horizon 4).
     # The second origin reuses the networks trained at the first (refit_every=2): the LSTM trained twice.
     cv = metrics["cross_validation"]
     assert cv["trainings"] == 2 and [o["refitted"] for o in cv["by_origin"]] == [True, False, True]
-    frame = pd.read_csv(tmp_path / "a.csv")
-    lengths = frame.groupby("id").size()
-    # Change every value from origin 2 on (2 values before each training part's end, which is 4 before the data's end).
-    changed = frame.copy()
-    position = changed.groupby("id").cumcount()
-    later = position >= changed["id"].map(lengths) - 4 - 2
-    changed.loc[later, "y"] = changed.loc[later, "y"] * 3 + 100
-    changed.to_csv(tmp_path / "b.csv", index=False)
-    _cv_run(compose_config, tmp_path / "b.csv", tmp_path / "run-b")
-    a = pd.read_csv(tmp_path / "run-a" / "cross_validation.csv")
-    b = pd.read_csv(tmp_path / "run-b" / "cross_validation.csv")
+    a = pd.read_csv(work / "run-a" / "cross_validation.csv")
+    b = pd.read_csv(work / "run-b" / "cross_validation.csv")
     for origin in (1, 2):
         for method in ("lstm", "naive", "seasonal_naive"):
             np.testing.assert_allclose(a.loc[a["origin"] == origin, method], b.loc[b["origin"] == origin, method],
@@ -253,10 +260,9 @@ def test_cross_validation_origins_never_see_later_values(tmp_path, compose_confi
     assert list(a.groupby("origin").size()) == [12, 12, 12]
 
 
-def test_cross_validation_scores_per_step_and_origin_by_hand(tmp_path, compose_config):
-    _panel(tmp_path / "a.csv", {"a": ("2001-01-01", "MS", 30), "b": ("2002-01-01", "MS", 26)})
-    metrics = _cv_run(compose_config, tmp_path / "a.csv", tmp_path / "run")
-    table = pd.read_csv(tmp_path / "run" / "cross_validation.csv")
+def test_cross_validation_scores_per_step_and_origin_by_hand(cv_runs):
+    work, metrics, _ = cv_runs
+    table = pd.read_csv(work / "run-a" / "cross_validation.csv")
     smape = 200 * (table["actual"] - table["naive"]).abs() / (table["actual"].abs() + table["naive"].abs())
     by_step = smape.groupby(table["step"]).mean().to_list()
     np.testing.assert_allclose(metrics["cross_validation"]["by_horizon"]["naive"], by_step)

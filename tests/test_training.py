@@ -358,3 +358,19 @@ def test_the_mae_loss_trains_the_same_in_the_fast_engines_and_keras(keras, jit_c
     squared = train(ModelSpec(**{**spec.__dict__, "loss": "mse"}), inputs, targets, epochs=3, shuffle=False, seed=5,
                     learning_rate=0.01, engine="fast", jit_compile=jit_compile)
     assert abs(squared.losses[0] - fast.losses[0]) > 1e-3
+
+
+@pytest.mark.parametrize("make_engine", [lambda spec: Engine(spec, 0.001, jit_compile=True),
+                                         lambda spec: FusedEngine(spec, 0.001)], ids=["xla", "fused"])
+def test_an_epoch_of_a_subset_makes_the_updates_of_that_subset_only(keras, data, make_engine):
+    """samples_per_epoch: the engines visit the first samples of each epoch's permutation, and no others."""
+    inputs, targets = data
+    spec = ModelSpec(units=(4,), time_steps=3, features=1, stateful=False, batch_size=2)
+    weights = initial_weights(spec, 3)
+    order = sample_orders(SAMPLES, 1, shuffle=True, seed=3, per_epoch=4)
+    assert order.shape == (1, 4)
+    engine = make_engine(spec)
+    engine.reset(weights)
+    engine.fit(inputs, targets, order)
+    expected = _keras_loop(keras, spec, weights, inputs, targets, order[0])  # 2 batches of the 4 chosen samples
+    assert _max_difference(engine.model.get_weights(), expected) < 1e-5

@@ -103,16 +103,24 @@ def _competition(source: str, subset: str | None) -> tuple[str, list[Member]]:
     return name, members
 
 
-def _numeric(values: pd.Series, column: str, where: str, series_id: str) -> np.ndarray:
-    """Return a column as floats; the index holds each row's position in the file (line = position + 2)."""
+def _numeric(values: pd.Series, column: str, where: str, series_id: str | pd.Series) -> np.ndarray:
+    """Return a column as floats; the index holds each row's position in the file (line = position + 2).
+
+    series_id: the series' id, or each row's (a whole long CSV at once).
+    """
     numbers = pd.to_numeric(values, errors="coerce")
     bad = numbers.isna() & values.notna()
+
+    def which(rows) -> str:
+        return str(series_id[rows].iloc[0]) if isinstance(series_id, pd.Series) else series_id
+
     if bad.any():
         raise UserError(f"{where}: column '{column}' holds non-numeric values such as {values[bad].iloc[0]!r}"
-                        f" (line {int(values.index[bad][0]) + 2}, series {series_id}); make every value a number")
+                        f" (line {int(values.index[bad][0]) + 2}, series {which(bad)}); make every value a number")
     if numbers.isna().any():
-        raise UserError(f"{where}: column '{column}' has a missing value (line {int(values.index[numbers.isna()][0]) + 2},"
-                        f" series {series_id}); fill it or drop the series")
+        missing = numbers.isna()
+        raise UserError(f"{where}: column '{column}' has a missing value (line {int(values.index[missing][0]) + 2},"
+                        f" series {which(missing)}); fill it or drop the series")
     return numbers.to_numpy(dtype=np.float64)
 
 
@@ -144,9 +152,33 @@ def _series_covariates(frame: pd.DataFrame, values: np.ndarray, dates, frequency
     return Covariates(tuple(past), tuple(future) + calendar_names, past_matrix, future_matrix, calendar_names)
 
 
+# A series whose dates are the first values of a regular series seen before (from the same first
+# date) has its frequency; shorter ones are inferred afresh (too few dates say little).
+_PREFIX_MIN = 12
+
+
+def _frequency(dates: pd.DatetimeIndex, where: str, known: dict | None):
+    """Return infer_frequency(dates), reusing the answer for the dates of a regular series seen before (`known`).
+
+    The series of a panel mostly start on a few dates; pandas' inference costs about 2 ms a
+    series. `known` maps a first date to the longest regular dates seen from it, and their frequency.
+    """
+    stamps = dates.asi8
+    if known is None or len(stamps) < _PREFIX_MIN:
+        return infer_frequency(dates, where=where)
+    seen = known.get(int(stamps[0]))
+    if seen is not None and len(stamps) <= len(seen[1]) and np.array_equal(seen[1][:len(stamps)], stamps):
+        return seen[0]
+    frequency = infer_frequency(dates, where=where)  # raises for irregular dates, naming them
+    if seen is None or len(stamps) > len(seen[1]):
+        known[int(stamps[0])] = (frequency, stamps)
+    return frequency
+
+
 def _split(series_id: str, values: np.ndarray, dates: pd.Index | None, data_cfg, where: str,
-           frame: pd.DataFrame | None = None) -> Member:
-    frequency = infer_frequency(pd.DatetimeIndex(dates), where=f"{where}, series {series_id}") if dates is not None else None
+           frame: pd.DataFrame | None = None, known: dict | None = None) -> Member:
+    frequency = (_frequency(pd.DatetimeIndex(dates), f"{where}, series {series_id}", known)
+                 if dates is not None else None)
     name = frequency.name if frequency is not None else "positions"
     season = data_cfg.get("season_length", "auto")
     season = (frequency.season_length if frequency is not None else 1) if season in (None, "auto") else int(season)
@@ -212,9 +244,45 @@ def _long_csv(path: Path, data_cfg) -> list[Member]:
                         (data_cfg.value_column, "data.value_column")):
         _need(frame, column, key, where)
     _need_covariates(frame, data_cfg, where)
-    members = [_members_of_frame(group, str(key), data_cfg, where)
-               for key, group in frame.groupby(data_cfg.id_column, sort=True)]
-    return _with_static(members, _static_of_frame(frame, data_cfg, where), data_cfg)
+    return _with_static(_members_of_long_frame(frame, data_cfg, where), _static_of_frame(frame, data_cfg, where),
+                        data_cfg)
+
+
+def _members_of_long_frame(frame: pd.DataFrame, data_cfg, where: str) -> list[Member]:
+    """Split a long frame into its series, in the order of their ids, each by date.
+
+    The values and dates are parsed once for the whole file and sorted once (a panel of 100,000
+    series is read in seconds, not one pandas call per series).
+    """
+    date_column, value_column = data_cfg.get("date_column"), data_cfg.value_column
+    codes, keys = pd.factorize(frame[data_cfg.id_column], sort=True)
+    ids = frame[data_cfg.id_column].astype(str)
+    values = _numeric(frame[value_column], value_column, where, ids)
+    dates = _dates(frame[date_column], where, date_column) if date_column is not None else None
+    kept = np.flatnonzero(codes >= 0)  # rows without an id belong to no series
+    if dates is not None:
+        order = kept[np.lexsort((dates.asi8[kept], codes[kept]))]
+    else:
+        order = kept[np.argsort(codes[kept], kind="stable")]
+    sorted_codes = codes[order]
+    if dates is not None:
+        stamps = dates.asi8[order]
+        twice = np.flatnonzero((sorted_codes[1:] == sorted_codes[:-1]) & (stamps[1:] == stamps[:-1]))
+        if len(twice):
+            row = order[twice[0]]
+            raise UserError(f"{where}: series {ids.iloc[row]} has the date {dates[row].date()} twice;"
+                            f" keep one row per date")
+    bounds = np.concatenate([[0], np.flatnonzero(np.diff(sorted_codes)) + 1, [len(order)]])
+    past, future, _, calendar = covariate_settings(data_cfg)
+    with_covariates = bool(past or future or calendar)
+    known: dict = {}
+    members = []
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        rows = order[start:stop]
+        members.append(_split(str(keys[sorted_codes[start]]), values[rows],
+                              dates[rows] if dates is not None else None, data_cfg, where,
+                              frame.iloc[rows] if with_covariates else None, known))
+    return members
 
 
 def _need_covariates(frame: pd.DataFrame, data_cfg, where: str) -> None:

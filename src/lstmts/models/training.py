@@ -30,12 +30,17 @@ from lstmts.models.engines.keras import fit_like_tutorial
 from lstmts.models.network import ModelSpec, build_model
 
 
-def sample_orders(samples: int, epochs: int, shuffle: bool, seed: int) -> np.ndarray:
-    """Return [epochs, samples]: the order samples are visited in, a seeded permutation per epoch."""
+def sample_orders(samples: int, epochs: int, shuffle: bool, seed: int, per_epoch: int | None = None) -> np.ndarray:
+    """Return [epochs, samples]: the order samples are visited in, a seeded permutation per epoch.
+
+    per_epoch: visit only that many samples an epoch (the first of each permutation: a fresh
+    random subset every epoch), so that a huge panel trains for a bounded number of updates.
+    """
     if not shuffle:
         return np.tile(np.arange(samples, dtype=np.int32), (epochs, 1))
     rng = np.random.default_rng(seed)
-    return np.stack([rng.permutation(samples).astype(np.int32) for _ in range(epochs)])
+    count = samples if per_epoch is None else min(int(per_epoch), samples)
+    return np.stack([rng.permutation(samples)[:count].astype(np.int32) for _ in range(epochs)])
 
 
 def updates_per_epoch(samples: int, batch_size: int) -> int:
@@ -145,6 +150,7 @@ def train(
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     start_weights: list[np.ndarray] | None = None,
     patience: int | None = None,
+    samples_per_epoch: int | None = None,
 ) -> Trained:
     """Train a model of `spec` on (inputs, targets) and return it with its loss history.
 
@@ -155,8 +161,8 @@ def train(
     """
     load()  # TensorFlow's import is start-up work, not training time
     shuffle = shuffle and not spec.stateful
-    orders = sample_orders(len(targets), epochs, shuffle, seed)
-    updates = epochs * updates_per_epoch(len(targets), spec.batch_size)
+    orders = sample_orders(len(targets), epochs, shuffle, seed, samples_per_epoch if engine == "fast" else None)
+    updates = epochs * updates_per_epoch(orders.shape[1], spec.batch_size)
     validation_losses: list[float] = []
     report = on_epoch
     start = time.perf_counter()

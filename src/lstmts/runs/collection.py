@@ -148,9 +148,13 @@ def _fit_predict(cfg, spec, inputs, targets, origins, seed: int, jit_compile,
     from lstmts.models.network import forward
     from lstmts.models.training import train
 
-    trained = train(spec, inputs, targets, epochs=int(cfg.training.epochs), shuffle=bool(cfg.training.shuffle),
+    epochs = int(cfg.training.epochs)
+    budget = cfg.collection.get("max_updates")
+    # A panel with more windows than the budget allows visits a fresh random subset of them each epoch.
+    per_epoch = max(1, int(budget) // max(epochs, 1)) * spec.batch_size if budget else None
+    trained = train(spec, inputs, targets, epochs=epochs, shuffle=bool(cfg.training.shuffle),
                     seed=seed, learning_rate=float(cfg.training.learning_rate), engine="fast",
-                    jit_compile=jit_compile)
+                    jit_compile=jit_compile, samples_per_epoch=per_epoch)
     outputs = np.asarray(forward(trained.model)(origins.astype(np.float32))).reshape(len(origins), -1)
     if keep is not None:
         keep.append({**(about or {}), "weights": [np.asarray(w) for w in trained.model.get_weights()]})

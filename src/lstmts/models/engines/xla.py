@@ -75,7 +75,8 @@ class Engine:
         rows = capacity(samples)
         x = tf.constant(padded(np.asarray(inputs, np.float32), rows))
         y = tf.constant(padded(np.asarray(targets, dtype=np.float32).reshape(samples, -1), rows))
-        count = tf.constant(samples, tf.int32)
+        # The samples an epoch visits: all of them, or a random subset of each (training.sample_orders).
+        count = tf.constant(orders.shape[1] if len(orders) else samples, tf.int32)
 
         def epoch(order):
             if self.spec.stateful:
