@@ -23,8 +23,9 @@ from pathlib import Path
 SUBSETS = ["m1/yearly", "tourism/yearly", "m1/quarterly", "tourism/quarterly", "m1/monthly", "tourism/monthly"]
 
 # Candidates per frequency: overrides on top of collection=global with framing=timesteps.
+# intervals.levels=[]: no prediction intervals, which would train every run a second time.
 BASE = ["framing=timesteps", "model=vanilla", "collection.normalise=window", "training.batch_size=256",
-        "training.learning_rate=0.002"]
+        "training.learning_rate=0.002", "intervals.levels=[]"]
 CANDIDATES = {
     "lb1.5h u64 e20": ["+ens.look_backs=[1.5]", "model.units=64", "training.epochs=20"],
     "lb1.5h u64 e20 deseason": ["+ens.look_backs=[1.5]", "model.units=64", "training.epochs=20",
@@ -121,6 +122,7 @@ def main() -> None:
                 for validation in (True, False):
                     source, frequency = subset.split("/")
                     overrides = [f"data={source}", f"data.subset={frequency}", "experiment=collection",
+                                 "intervals.levels=[]",
                                  f"collection.validation={'true' if validation else 'false'}", "seed=1"]
                     metrics = run_one(overrides, Path(scratch) / f"{source}-{frequency}-{validation}")
                     row = _row(subset, "experiment=collection", metrics)
