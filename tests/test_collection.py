@@ -812,7 +812,9 @@ def test_experiment_collection_takes_the_shipped_preset_of_each_frequency(compos
                                           for f in ("yearly", "quarterly", "monthly", "weekly"))
     assert not yearly.collection.deseasonalise and quarterly.collection.deseasonalise
     assert monthly.collection.deseasonalise and weekly.collection.deseasonalise  # weekly: the default preset
-    assert yearly.collection.scale == "steps" and quarterly.collection.scale == monthly.collection.scale == "std"
+    assert yearly.collection.scale == "steps" and monthly.collection.scale == "seasonal_steps"
+    assert quarterly.collection.scale == weekly.collection.scale == "std"
+    assert yearly.collection.max_updates == monthly.collection.max_updates == 20000
     for preset in (yearly, quarterly, monthly, weekly):
         assert preset.collection.scope == "global" and preset.collection.normalise == "window"
         assert list(preset.collection.ensemble.look_backs) == ([0.5, 1] if preset is quarterly else [1, 1.5, 2])
