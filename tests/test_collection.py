@@ -109,19 +109,19 @@ def test_statistical_baselines_forecast_a_clean_seasonal_series_and_are_cached(p
     season = np.array([10.0, 20.0, 30.0, 20.0])
     trains = [np.tile(season, 10) + 100, np.tile(season, 8) + 50]
     asked = []
-    forecasts, _, _ = competition.baseline_forecasts(trains, [4, 6], [4, 4], ["theta", "comb"], n_jobs=1,
+    forecasts, *_ = competition.baseline_forecasts(trains, [4, 6], [4, 4], ["theta", "comb"], n_jobs=1,
                                                   on_fit=lambda method, count: asked.append((method, count)))
     assert asked == [("theta", 2), ("ets", 2), ("arima", 2)]
     # A series that is one season repeated is forecast as that season by every method.
     np.testing.assert_allclose(forecasts["theta"][0], season + 100, rtol=0.02)
     np.testing.assert_allclose(forecasts["comb"][1], np.r_[season, season[:2]] + 50, rtol=0.02)
     again = []
-    cached, _, _ = competition.baseline_forecasts(trains, [4, 6], [4, 4], ["theta", "comb"], n_jobs=1,
+    cached, *_ = competition.baseline_forecasts(trains, [4, 6], [4, 4], ["theta", "comb"], n_jobs=1,
                                                on_fit=lambda method, count: again.append((method, count)))
     assert again == []
     np.testing.assert_array_equal(cached["comb"][1], forecasts["comb"][1])
     # A new series beside cached ones: only it is fitted, and the cached forecasts come back unchanged.
-    more, _, _ = competition.baseline_forecasts([trains[1], trains[0] * 2], [6, 4], [4, 4], ["theta"], n_jobs=1,
+    more, *_ = competition.baseline_forecasts([trains[1], trains[0] * 2], [6, 4], [4, 4], ["theta"], n_jobs=1,
                                              on_fit=lambda method, count: again.append((method, count)))
     assert again == [("theta", 1)]
     np.testing.assert_array_equal(more["theta"][0], forecasts["theta"][1])
@@ -917,3 +917,21 @@ def test_a_collection_network_gets_its_update_budget_as_windows_per_epoch(compos
         runs_collection._forecast_global(cfg, members, scales, lambda text: None)
     # 40 - 3 - 2 + 1 = 36 windows; 9 updates over 4 epochs: 2 batches of 2 windows an epoch.
     assert asked["windows"] == 36 and asked["epochs"] == 4 and asked["samples_per_epoch"] == 4
+
+
+def test_a_statistical_baseline_over_its_time_budget_is_left_out_with_comb_and_named(monkeypatch, private_caches):
+    pytest.importorskip("statsforecast")
+
+    def slow(*args):  # stands in for a fit that takes minutes
+        import time as clock
+        clock.sleep(60)
+
+    monkeypatch.setattr(competition, "_fit_statistical", slow)
+    trains = [np.arange(1.0, 30.0) + np.sin(np.arange(29.0)) * k for k in (1, 2)]
+    result = competition.baseline_forecasts(trains, [3, 3], [4, 4], ["naive", "arima", "comb"], n_jobs=2,
+                                            time_limit=0.5)
+    assert set(result.forecasts) == {"naive"}
+    assert result.skipped["arima"] == "skipped: not finished within collection.baseline_time_limit=0.5 s"
+    # comb needs Theta and ETS as well (fitted for it, not asked for: not named on their own).
+    assert result.skipped["comb"] == "skipped: it needs theta, ets, arima, which did not finish in time"
+    assert set(result.skipped) == {"arima", "comb"}

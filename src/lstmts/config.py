@@ -211,6 +211,9 @@ def _validate_collection(cfg: DictConfig) -> None:
     _check(cfg.training.engine == "fast", "collections train with training.engine=fast; drop training.engine=keras")
     _check(cfg.get("evaluation") is None, "evaluation=backtest is for one series; drop it for a collection"
                                           " (collection.cross_validation.origins=n scores a collection at n origins)")
+    limit = settings.get("baseline_time_limit")
+    _check(limit is None or (isinstance(limit, (int, float)) and not isinstance(limit, bool) and limit > 0),
+           f"collection.baseline_time_limit={limit!r} is impossible; use seconds above 0, or null for no limit")
     budget = settings.get("max_updates")
     _check(budget is None or (isinstance(budget, int) and not isinstance(budget, bool) and budget >= 1),
            f"collection.max_updates={budget!r} is impossible; use a whole number of updates >= 1, or null for no limit")

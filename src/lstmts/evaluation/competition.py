@@ -164,24 +164,31 @@ def _naive_rows(train: np.ndarray, horizon: int, levels: Sequence[int]) -> np.nd
     return np.vstack([path] + [np.full(horizon, np.nan)] * (2 * len(levels))) if levels else path
 
 
+class OverTime(Exception):
+    """A statistical baseline did not finish within its time budget."""
+
+
 def _fit_apart(method: str, trains: Sequence[np.ndarray], horizons: Sequence[int], seasons: Sequence[int],
-               workers: int, levels: Sequence[int] = ()) -> list[np.ndarray]:
+               workers: int, levels: Sequence[int] = (), limit: float | None = None) -> list[np.ndarray]:
     """Forecast every series with one statsforecast method, each of `workers` child processes fitting a share.
 
     Not statsforecast's own pool: stopped (Ctrl-C, SIGTERM), that waits for its busy children to
     finish their series, minutes on a large collection; these children are killed at once.
     """
     count = len(trains)
-    if workers <= 1 or count < 2:
+    if (workers <= 1 or count < 2) and limit is None:
         return _fit_statistical(method, trains, horizons, seasons, levels)
+    workers = max(1, workers)
     # Every workers-th series: shares of equal size and mix of lengths.
     shares = [list(range(start, count, workers)) for start in range(min(workers, count))]
     jobs = {number: (_fit_statistical, (method, [trains[i] for i in share], [horizons[i] for i in share],
                                         [seasons[i] for i in share], levels))
             for number, share in enumerate(shares)}
-    results = run_apart(jobs, float("inf"))
+    results = run_apart(jobs, float("inf") if limit is None else float(limit))
     forecasts: list[np.ndarray] = [np.empty(0)] * count
     for number, share in enumerate(shares):
+        if isinstance(results[number], str) and "took longer than" in results[number]:
+            raise OverTime(f"skipped: not finished within collection.baseline_time_limit={limit:g} s")
         if isinstance(results[number], str):  # "skipped: internal error ..." from the child
             raise UserError(f"the {method} baseline could not be fitted ({results[number].removeprefix('skipped: ')});"
                             f" leave it out of collection.baselines")
@@ -201,17 +208,22 @@ class Baselines(NamedTuple):
     seconds: dict[str, float]  # {method: seconds it took, fitting or reading its cache}
     # {method: {level (percent, "80"): (lower per series, upper per series)}}: ETS and ARIMA with levels
     bands: dict[str, dict[str, tuple[list[np.ndarray], list[np.ndarray]]]]
+    # {method: why it is missing}: a statistical method over its time budget, and comb with it
+    skipped: dict[str, str] = {}
 
 
 def baseline_forecasts(trains: Sequence[np.ndarray], horizons: Sequence[int], seasons: Sequence[int],
                        methods: Sequence[str], *, n_jobs: int = -1, levels: Sequence[int] = (),
-                       on_fit: Callable[[str, int], None] | None = None) -> Baselines:
+                       on_fit: Callable[[str, int], None] | None = None,
+                       time_limit: float | None = None) -> Baselines:
     """Return the forecasts of `methods` for every series, their seconds, and ETS's and ARIMA's intervals.
 
     comb is the mean of the Theta, ETS and ARIMA forecasts (fitted for it when not asked for).
     levels (percent, e.g. [80, 95]): ETS and ARIMA are fitted once with statsforecast's intervals
     at those levels (cached apart from the forecasts alone). `on_fit(method, count)` is called
-    before a method is fitted on the `count` series not cached yet.
+    before a method is fitted on the `count` series not cached yet. time_limit: seconds a
+    statistical method may take to fit the series not cached; one that takes longer is left out
+    (its reason in `skipped`), and comb with it.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -219,6 +231,7 @@ def baseline_forecasts(trains: Sequence[np.ndarray], horizons: Sequence[int], se
     forecasts: dict[str, list[np.ndarray]] = {}
     seconds: dict[str, float] = {}
     bands: dict[str, dict] = {}
+    skipped: dict[str, str] = {}
     if "naive" in methods:
         forecasts["naive"] = [naive(t, h) for t, h in zip(trains, horizons)]
     if "seasonal_naive" in methods:
@@ -240,8 +253,13 @@ def baseline_forecasts(trains: Sequence[np.ndarray], horizons: Sequence[int], se
         if missing:
             if on_fit:
                 on_fit(method, len(missing))
-            fitted = _fit_apart(method, [trains[i] for i in missing], [horizons[i] for i in missing],
-                                [seasons[i] for i in missing], workers, own_levels)
+            try:
+                fitted = _fit_apart(method, [trains[i] for i in missing], [horizons[i] for i in missing],
+                                    [seasons[i] for i in missing], workers, own_levels, time_limit)
+            except OverTime as reason:
+                skipped[method] = str(reason)
+                seconds[method] = time.perf_counter() - start
+                continue
             for i, forecast in zip(missing, fitted):
                 results[i] = forecast
                 if files is not None:
@@ -254,9 +272,15 @@ def baseline_forecasts(trains: Sequence[np.ndarray], horizons: Sequence[int], se
         else:
             forecasts[method] = results
     if COMBINATION in methods:
-        forecasts[COMBINATION] = [np.mean([forecasts[m][i] for m in STATISTICAL_METHODS], axis=0)
-                                  for i in range(len(trains))]
-    return Baselines({m: forecasts[m] for m in methods}, seconds, bands)
+        missing_parts = [m for m in STATISTICAL_METHODS if m in skipped]
+        if missing_parts:
+            skipped[COMBINATION] = f"skipped: it needs {', '.join(missing_parts)}, which did not finish in time"
+        else:
+            forecasts[COMBINATION] = [np.mean([forecasts[m][i] for m in STATISTICAL_METHODS], axis=0)
+                                      for i in range(len(trains))]
+    return Baselines({m: forecasts[m] for m in methods if m in forecasts}, seconds,
+                     {m: b for m, b in bands.items() if m not in skipped},
+                     {m: reason for m, reason in skipped.items() if m in methods})
 
 
 def msis(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, insample: np.ndarray, season_length: int,

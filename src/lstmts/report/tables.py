@@ -120,6 +120,9 @@ def print_collection(metrics: dict, out_dir: Path, console: Console) -> None:
                   _fmt(metrics.get(f"{split}_rmse")), "")
     ranked = sorted((metrics.get("baselines") or {}).items(), key=lambda item: item[1].get(f"{split}_smape", float("inf")))
     for name, scores in ranked:
+        if scores.get("note"):  # over its time budget (collection.baseline_time_limit)
+            table.add_row(baseline_label(name), scores["note"], "", "", "")
+            continue
         share = scores.get("share_beaten_by_lstm")
         table.add_row(baseline_label(name), _fmt(scores.get(f"{split}_smape")), _fmt(scores.get(f"{split}_mase")),
                       _fmt(scores.get(f"{split}_rmse")), "" if share is None else f"{100 * share:.0f} % of series")

@@ -390,10 +390,13 @@ def score_collection(cfg: DictConfig, out_dir: Path, console) -> dict:
     # on the LSTM's series only.
     levels = interval_levels(cfg)
     started = time.perf_counter()
-    fitted, baseline_seconds, baseline_bands = competition.baseline_forecasts(
+    fitted, baseline_seconds, baseline_bands, skipped = competition.baseline_forecasts(
         [m.train for m in members], [m.horizon for m in members], [m.season_length for m in members],
         list(settings.baselines), n_jobs=settings.get("n_jobs", -1), levels=[round(100 * level) for level in levels],
-        on_fit=lambda method, count: say(f"fitting {baseline_label(method)} on {count} series (cached afterwards)"))
+        on_fit=lambda method, count: say(f"fitting {baseline_label(method)} on {count} series (cached afterwards)"),
+        time_limit=settings.get("baseline_time_limit"))
+    for method, reason in skipped.items():
+        say(f"{baseline_label(method)}: {reason}")
     baselines = {method: [forecasts[i] for i in used] for method, forecasts in fitted.items()}
     baseline_total = time.perf_counter() - started
     networks: list = []
@@ -425,7 +428,7 @@ def score_collection(cfg: DictConfig, out_dir: Path, console) -> dict:
         "baselines": {name: {f"{split}_smape": s["smape"], f"{split}_mase": s["mase"], f"{split}_rmse": s["rmse"],
                              "share_beaten_by_lstm": s.get("share_beaten_by_lstm"),
                              "seconds": round(baseline_seconds.get(name, 0.0), 3)}
-                      for name, s in summary.items()},
+                      for name, s in summary.items()} | {name: {"note": reason} for name, reason in skipped.items()},
         "collection": {
             "name": collection.name, "sha256": collection.sha256, "scope": str(settings.scope), "split": split,
             "path": data_path(cfg),
