@@ -922,11 +922,13 @@ def test_a_collection_network_gets_its_update_budget_as_windows_per_epoch(compos
 def test_a_statistical_baseline_over_its_time_budget_is_left_out_with_comb_and_named(monkeypatch, private_caches):
     pytest.importorskip("statsforecast")
 
-    def slow(*args):  # stands in for a fit that takes minutes
-        import time as clock
-        clock.sleep(60)
+    limits = []
 
-    monkeypatch.setattr(competition, "_fit_statistical", slow)
+    def over_time(jobs, limit):  # what run_apart (tested in test_classical.py) gives a child it stopped
+        limits.append(limit)
+        return {key: f"skipped: the fit took longer than {limit:g} s; ..." for key in jobs}
+
+    monkeypatch.setattr(competition, "run_apart", over_time)
     trains = [np.arange(1.0, 30.0) + np.sin(np.arange(29.0)) * k for k in (1, 2)]
     result = competition.baseline_forecasts(trains, [3, 3], [4, 4], ["naive", "arima", "comb"], n_jobs=2,
                                             time_limit=0.5)
@@ -934,4 +936,4 @@ def test_a_statistical_baseline_over_its_time_budget_is_left_out_with_comb_and_n
     assert result.skipped["arima"] == "skipped: not finished within collection.baseline_time_limit=0.5 s"
     # comb needs Theta and ETS as well (fitted for it, not asked for: not named on their own).
     assert result.skipped["comb"] == "skipped: it needs theta, ets, arima, which did not finish in time"
-    assert set(result.skipped) == {"arima", "comb"}
+    assert set(result.skipped) == {"arima", "comb"} and set(limits) == {0.5}
