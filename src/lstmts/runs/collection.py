@@ -519,6 +519,11 @@ def save_networks(out_dir: Path, networks: list[dict]) -> None:
     files.write_json(out_dir / "models.json", about)
 
 
+def preset_groups(cfg: DictConfig, members: list[Member]) -> dict[str, list[int]]:
+    """Return the groups a run forecasts apart: each frequency's with `collection.presets`, else one group, "all"."""
+    return frequency_groups(members) if cfg.collection.get("presets") else {"all": list(range(len(members)))}
+
+
 def frequency_groups(members: list[Member]) -> dict[str, list[int]]:
     """Return {frequency: the positions of its members}, in the order the frequencies first appear."""
     groups: dict[str, list[int]] = {}
@@ -543,7 +548,7 @@ def preset_for(cfg: DictConfig, frequency: str) -> DictConfig:
 
 def _check_windows(cfg: DictConfig, members: list[Member]) -> None:
     """Raise UserError, before any fitting, when a frequency group's global model would get no training window."""
-    groups = frequency_groups(members) if cfg.collection.get("presets") else {"all": list(range(len(members)))}
+    groups = preset_groups(cfg, members)
     for frequency, positions in groups.items():
         group_cfg = preset_for(cfg, frequency) if frequency != "all" else cfg
         if group_cfg.collection.scope != "global":
@@ -562,7 +567,7 @@ def _forecast_by_frequency(cfg: DictConfig, members: list[Member], say, keep: li
 
     keep: where to put every trained network's weights, each with its group's frequency.
     """
-    groups = frequency_groups(members) if cfg.collection.get("presets") else {"all": list(range(len(members)))}
+    groups = preset_groups(cfg, members)
     forecasts: list = [None] * len(members)
     inputs: list = [None] * len(members)
     info: dict = {}

@@ -133,8 +133,7 @@ def forecast_with(config: DictConfig, about: list[dict], arrays, members: list[M
     (their training parts give the scales and seasons).
     """
     forecasts: list[np.ndarray | None] = [None] * len(members)
-    groups = (runs_collection.frequency_groups(members) if config.collection.get("presets")
-              else {"all": list(range(len(members)))})
+    groups = runs_collection.preset_groups(config, members)
     for frequency, positions in groups.items():
         cfg = runs_collection.preset_for(config, frequency) if frequency != "all" else config
         views = [trained[i] for i in positions]
