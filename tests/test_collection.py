@@ -332,6 +332,7 @@ def test_the_global_model_trains_on_the_windows_of_every_series(compose_config, 
     seen = {}
 
     def fake_fit(cfg, spec, inputs, targets, origins, seed, jit_compile, *kept):
+        inputs, targets = inputs.take(np.arange(len(inputs)))  # the panel's windows, all of them
         seen.update(spec=spec, inputs=inputs, targets=targets, origins=origins)
         # Forecast "the origin's last value + 1 scaled step" for both steps: recognisable per series.
         return np.repeat(origins[:, -1, :], spec.outputs, axis=1), 1, 0.0
@@ -358,6 +359,7 @@ def test_the_global_ensemble_averages_its_seeds_from_each_origin(compose_config,
     seeds = []
 
     def fake_fit(cfg, spec, inputs, targets, origins, seed, jit_compile, *kept):
+        inputs, targets = inputs.take(np.arange(len(inputs)))  # the panel's windows, all of them
         seeds.append(seed)
         # Relative windows: every input window, and the origin's, ends at 0.
         assert np.all(inputs[:, -1, 0] == 0) and np.all(origins[:, -1, 0] == 0)
@@ -766,6 +768,7 @@ def test_deseasonalised_forecasts_read_no_test_value_and_add_the_season_back(com
     seen = []
 
     def stub(cfg, spec, inputs, targets, origins, seed, jit_compile, *kept):
+        inputs, targets = inputs.take(np.arange(len(inputs)))  # the panel's windows, all of them
         seen.append(inputs.copy())
         return np.zeros((len(origins), spec.outputs)), 1, 0.0  # the deseasonalised level's mean
 

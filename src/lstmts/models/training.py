@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lstmts.backend import load
-from lstmts.models.engines.base import EpochCallback
+from lstmts.models.engines.base import EpochCallback, WindowSource
 from lstmts.models.engines.base import predict as engine_predict
 from lstmts.models.engines.keras import fit_like_tutorial
 from lstmts.models.network import ModelSpec, build_model
@@ -137,8 +137,8 @@ def initial_weights(spec: ModelSpec, seed: int) -> list[np.ndarray]:
 
 def train(
     spec: ModelSpec,
-    inputs: np.ndarray,
-    targets: np.ndarray,
+    inputs: np.ndarray | WindowSource,
+    targets: np.ndarray | None,
     *,
     epochs: int,
     shuffle: bool,
@@ -158,10 +158,14 @@ def train(
     `validation` (inputs, targets), the model's mean squared error on it is recorded after every
     epoch, on the same scale as the training loss; it does not change the training. With
     `start_weights`, training starts from them (fine-tuning) instead of the seed's initial weights.
+    With a WindowSource for `inputs` (targets None), the fast engine builds each epoch's windows
+    as the epoch starts (a large panel's windows are never all held at once); Keras takes them all.
     """
     load()  # TensorFlow's import is start-up work, not training time
+    if targets is None and engine != "fast":
+        inputs, targets = inputs.take(np.arange(len(inputs)))
     shuffle = shuffle and not spec.stateful
-    orders = sample_orders(len(targets), epochs, shuffle, seed, samples_per_epoch if engine == "fast" else None)
+    orders = sample_orders(len(inputs), epochs, shuffle, seed, samples_per_epoch if engine == "fast" else None)
     updates = epochs * updates_per_epoch(orders.shape[1], spec.batch_size)
     validation_losses: list[float] = []
     report = on_epoch
@@ -195,7 +199,7 @@ def train(
             # Keras' own predict cannot give a stateful model (fixed batch shape) a partial last batch.
             return engine_predict(model, spec, samples)
     if validation is not None and patience and engine == "fast":
-        updates = len(losses) * updates_per_epoch(len(targets), spec.batch_size)
+        updates = len(losses) * updates_per_epoch(orders.shape[1], spec.batch_size)
         best_epoch = early.best_epoch
     else:
         best_epoch = None

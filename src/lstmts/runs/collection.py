@@ -34,6 +34,7 @@ from lstmts.evaluation import intervals as intervals_module
 from lstmts.report import files, plots
 from lstmts.report.ranking import baseline_label
 from lstmts.runs import collection_covariates, collection_intervals, ensemble, runner
+from lstmts.runs.collection_windows import PanelWindows
 
 log = logging.getLogger(__name__)
 
@@ -104,26 +105,6 @@ def windows(scaled: np.ndarray, look_back: int, horizon: int, relative: bool,
     return inputs, targets
 
 
-def all_windows(series: list[np.ndarray], look_back: int, horizon: int,
-                relative: bool) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Return (inputs, targets, windows per series) of every series' windows, one after another, in float32.
-
-    The arrays are allocated once at their full size and filled series by series: a panel of
-    100,000 series never holds its windows twice, nor as 200,000 small arrays that the memory
-    allocator keeps after they are freed.
-    """
-    counts = [max(len(z) - look_back - horizon + 1, 0) for z in series]
-    inputs = np.empty((sum(counts), look_back), np.float32)
-    targets = np.empty((sum(counts), horizon), np.float32)
-    start = 0
-    for z, count in zip(series, counts):
-        if count:
-            inputs[start:start + count], targets[start:start + count] = windows(z, look_back, horizon, relative,
-                                                                                np.float32)
-            start += count
-    return inputs, targets, counts
-
-
 def origin_input(scaled: np.ndarray, look_back: int, relative: bool) -> tuple[np.ndarray, float]:
     """Return the last window of a scaled training part (the forecast origin's input) and its anchor."""
     last = scaled[-look_back:]
@@ -165,6 +146,8 @@ def _spec(cfg: DictConfig, look_back: int, outputs: int, loss: str = "mse", extr
 def _fit_predict(cfg, spec, inputs, targets, origins, seed: int, jit_compile,
                  keep: list | None = None, about: dict | None = None) -> tuple[np.ndarray, int, float]:
     """Train one network of `spec` and return (its outputs for `origins`, updates, training seconds).
+
+    inputs, targets: arrays, or a PanelWindows and None (the windows are built as training visits them).
 
     keep: where to append the trained network's weights (with `about` it), for forecasts past the data.
     """
@@ -240,30 +223,25 @@ def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[Series
     extra = covariates.count(horizon) if covariates is not None else 0
     outputs, updates, seconds, window_count = [], 0, 0.0, 0
     for number, network in enumerate(networks, start=1):
-        flat, targets, counts = all_windows(adjusted, network.look_back, horizon, relative)
-        inputs = _shape(flat, cfg.framing.lags_as)
-        del flat
-        if covariates is not None:
-            inputs = np.concatenate([inputs, np.concatenate(
-                [collection_covariates.channels(covariates, m, np.arange(count), network.look_back, horizon)
-                 for m, count in zip(members, counts)]).astype(np.float32)], axis=2)
-        if not len(inputs) and calibrating and (number < len(networks) or outputs):
+        # Built batch by batch as training visits them: the panel's windows are never all held at once.
+        panel = PanelWindows(adjusted, network.look_back, horizon, relative, cfg.framing.lags_as, covariates, members)
+        if not len(panel) and calibrating and (number < len(networks) or outputs):
             progress(f"member {number}/{len(networks)} ({network.describe()}): no training window, left out")
             continue
-        if not len(inputs):
+        if not len(panel):
             raise UserError(f"no series has the look_back + horizon = {network.look_back} + {horizon} training"
                             f" values that a training window needs; lower framing.look_back"
                             f" (or collection.ensemble.look_backs)")
         origins, anchors = origin_inputs(cfg, adjusted, network.look_back, covariates, members, horizon)
         spec = _spec(cfg, network.look_back, horizon, network.loss, extra)
         what = f"member {number}/{len(networks)} ({network.describe()})" if len(networks) > 1 else f"seed {network.seed}"
-        progress(f"global model, {what}: {len(inputs)} windows from {len(members)} series")
-        out, count, took = _fit_predict(cfg, spec, inputs, targets, origins, network.seed, cfg.training.jit_compile,
+        progress(f"global model, {what}: {len(panel)} windows from {len(members)} series")
+        out, count, took = _fit_predict(cfg, spec, panel, None, origins, network.seed, cfg.training.jit_compile,
                                         keep, {"look_back": network.look_back, "loss": network.loss,
                                                "seed": network.seed, "outputs": horizon, "extra": extra})
         outputs.append(out + anchors[:, None])
-        updates, seconds, window_count = updates + count, seconds + took, window_count + len(inputs)
-        del inputs, targets  # before the next member builds its own
+        updates, seconds, window_count = updates + count, seconds + took, window_count + len(panel)
+        del panel  # before the next member builds its own
     combined = combine(cfg, outputs)
     forecasts = []
     for i, (member, scale, season) in enumerate(zip(members, scales, seasons)):

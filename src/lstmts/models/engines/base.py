@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
@@ -42,6 +43,49 @@ def capacity(samples: int) -> int:
 def padded(array: np.ndarray, rows: int) -> np.ndarray:
     """Return `array` with zero rows appended up to `rows` (never read: the epoch visits real samples only)."""
     return np.concatenate([array, np.zeros((rows - len(array), *array.shape[1:]), array.dtype)])
+
+
+class WindowSource(Protocol):
+    """Training windows built on demand, so that a large panel never holds all of its windows at once."""
+
+    def __len__(self) -> int:
+        """Return how many windows there are."""
+
+    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (inputs [rows, time steps, features], targets [rows, outputs]) of these windows, in float32."""
+
+
+def epoch_feed(tf, inputs, targets, orders: np.ndarray) -> Callable[[np.ndarray], tuple]:
+    """Return feed(order) -> (x, y, order, samples): the tensors of one epoch's graph.
+
+    Arrays (targets given) are padded to a capacity and uploaded once; each epoch's order indexes
+    them. A WindowSource (targets None) builds each epoch's windows as it starts, in the epoch's
+    order, so memory holds one epoch's windows rather than all of them: the graph then visits
+    them in place. Both visit the same windows in the same order, so they train the same weights.
+    """
+    visited = orders.shape[1] if len(orders) else 0
+    if targets is None:
+        rows = capacity(visited)
+        in_place = tf.constant(padded(np.arange(visited, dtype=np.int32), rows))
+        count = tf.constant(visited, tf.int32)
+
+        def feed_source(order):
+            x, y = inputs.take(np.asarray(order))
+            return (tf.constant(padded(np.asarray(x, np.float32), rows)),
+                    tf.constant(padded(np.asarray(y, np.float32).reshape(len(y), -1), rows)), in_place, count)
+
+        return feed_source
+    samples = len(targets)
+    rows = capacity(samples)
+    x = tf.constant(padded(np.asarray(inputs, np.float32), rows))
+    y = tf.constant(padded(np.asarray(targets, dtype=np.float32).reshape(samples, -1), rows))
+    # The samples an epoch visits: all of them, or a random subset of each (training.sample_orders).
+    count = tf.constant(visited if len(orders) else samples, tf.int32)
+
+    def feed_arrays(order):
+        return x, y, tf.constant(padded(np.asarray(order, np.int32), rows)), count
+
+    return feed_arrays
 
 
 def pad_to_batches(tf, order, batch_size: int):

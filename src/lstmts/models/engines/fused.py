@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from lstmts.backend import load
-from lstmts.models.engines.base import capacity, pad_to_batches, padded, predict, run_epochs
+from lstmts.models.engines.base import epoch_feed, pad_to_batches, predict, run_epochs
 from lstmts.models.network import ModelSpec, build_model, reset_states
 
 
@@ -166,19 +166,12 @@ class FusedEngine:
         return total / tf.cast(samples, tf.float32)
 
     def fit(self, inputs, targets, orders: np.ndarray, on_epoch=None) -> list[float]:
-        """Train one epoch per row of `orders`; return the loss of each epoch."""
-        tf = self.tf
-        samples = len(targets)
-        rows = capacity(samples)
-        x = tf.constant(padded(np.asarray(inputs, np.float32), rows))
-        y = tf.constant(padded(np.asarray(targets, dtype=np.float32).reshape(samples, -1), rows))
-        # The samples an epoch visits: all of them, or a random subset of each (training.sample_orders).
-        count = tf.constant(orders.shape[1] if len(orders) else samples, tf.int32)
+        """Train one epoch per row of `orders`; return the loss of each epoch (inputs may be a WindowSource, targets None)."""
+        feed = epoch_feed(self.tf, inputs, targets, orders)
         for variable, value in zip(self._weights, self._packed()):
             variable.assign(value)
         try:
-            return run_epochs(lambda order: self._epoch(x, y, tf.constant(padded(np.asarray(order, np.int32), rows)),
-                                                        count), orders, on_epoch)
+            return run_epochs(lambda order: self._epoch(*feed(order)), orders, on_epoch)
         finally:
             self._unpack()
 

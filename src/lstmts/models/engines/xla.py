@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lstmts.backend import load
-from lstmts.models.engines.base import EpochCallback, capacity, pad_to_batches, padded, predict, run_epochs
+from lstmts.models.engines.base import EpochCallback, epoch_feed, pad_to_batches, predict, run_epochs
 from lstmts.models.network import ModelSpec, build_model, reset_states
 
 
@@ -69,19 +69,13 @@ class Engine:
         return total / tf.cast(samples, tf.float32)
 
     def fit(self, inputs, targets, orders: np.ndarray, on_epoch: EpochCallback | None = None) -> list[float]:
-        """Train one epoch per row of `orders`; return the loss of each epoch."""
-        tf = self.tf
-        samples = len(targets)
-        rows = capacity(samples)
-        x = tf.constant(padded(np.asarray(inputs, np.float32), rows))
-        y = tf.constant(padded(np.asarray(targets, dtype=np.float32).reshape(samples, -1), rows))
-        # The samples an epoch visits: all of them, or a random subset of each (training.sample_orders).
-        count = tf.constant(orders.shape[1] if len(orders) else samples, tf.int32)
+        """Train one epoch per row of `orders`; return the loss of each epoch (inputs may be a WindowSource, targets None)."""
+        feed = epoch_feed(self.tf, inputs, targets, orders)
 
         def epoch(order):
             if self.spec.stateful:
                 reset_states(self.model)
-            return self._epoch(x, y, tf.constant(padded(np.asarray(order, np.int32), rows)), count)
+            return self._epoch(*feed(order))
 
         return run_epochs(epoch, orders, on_epoch)
 

@@ -1,0 +1,128 @@
+"""A panel's training windows built batch by batch: the same arrays, the same training, one epoch's windows held."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmts.data.collection import Member, load_collection
+from lstmts.models.network import ModelSpec
+from lstmts.models.training import train
+from lstmts.runs import collection as runs_collection
+from lstmts.runs import collection_covariates
+from lstmts.runs.collection_windows import PanelWindows
+
+
+def _every_window_the_old_way(adjusted, look_back, horizon, relative, lags_as, spec=None, members=None):
+    """Each series' windows one after another, as runs.collection.windows and collection_covariates.channels give them."""
+    inputs, targets = [], []
+    for k, z in enumerate(adjusted):
+        x, y = runs_collection.windows(z, look_back, horizon, relative)
+        shaped = x[:, :, None] if lags_as == "timesteps" else x[:, None, :]
+        if spec is not None:
+            shaped = np.concatenate([shaped, collection_covariates.channels(spec, members[k], np.arange(len(x)),
+                                                                            look_back, horizon)], axis=2)
+        inputs.append(shaped)
+        targets.append(y)
+    return np.concatenate(inputs), np.concatenate(targets)
+
+
+@pytest.mark.parametrize("relative", [False, True])
+@pytest.mark.parametrize("lags_as", ["timesteps", "features"])
+@pytest.mark.parametrize(("look_back", "horizon"), [(1, 1), (3, 2), (5, 4)])
+def test_the_panel_builds_every_series_windows_in_order(relative, lags_as, look_back, horizon):
+    rng = np.random.default_rng(1)
+    # Lengths: one too short for any window, one with exactly one, and longer ones.
+    adjusted = [rng.normal(size=n) for n in (look_back + horizon - 1, look_back + horizon, 17, 9, 30)]
+    panel = PanelWindows(adjusted, look_back, horizon, relative, lags_as)
+    expected_inputs, expected_targets = _every_window_the_old_way(adjusted, look_back, horizon, relative, lags_as)
+    assert len(panel) == len(expected_targets) == 0 + 1 + (17 + 9 + 30 - 3 * (look_back + horizon - 1))
+    inputs, targets = panel.take(np.arange(len(panel)))
+    assert inputs.dtype == np.float32 and targets.dtype == np.float32
+    np.testing.assert_allclose(inputs, expected_inputs.astype(np.float32), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(targets, expected_targets.astype(np.float32), rtol=0, atol=1e-6)
+    # Any rows, in any order, are those rows of the whole.
+    rows = rng.permutation(len(panel))[: len(panel) // 2]
+    some_inputs, some_targets = panel.take(rows)
+    np.testing.assert_array_equal(some_inputs, inputs[rows])
+    np.testing.assert_array_equal(some_targets, targets[rows])
+
+
+def test_a_window_by_hand():
+    # Series b's third window: row 5 of the panel (a has 5 - 2 - 1 + 1 = 3 windows, rows 0..2).
+    adjusted = [np.array([1.0, 2, 3, 4, 5]), np.array([10.0, 20, 40, 70, 110])]
+    panel = PanelWindows(adjusted, 2, 1, relative=True, lags_as="timesteps")
+    inputs, targets = panel.take(np.array([5, 0]))
+    np.testing.assert_array_equal(inputs[:, :, 0], [[-30.0, 0.0], [-1.0, 0.0]])  # 40 - 70, 70 - 70; 1 - 2, 2 - 2
+    np.testing.assert_array_equal(targets, [[40.0], [1.0]])  # 110 - 70; 3 - 2
+
+
+def _panel_members(tmp_path):
+    rng = np.random.default_rng(4)
+    rows = []
+    for name, length, region in (("a", 14, "north"), ("b", 11, "south"), ("c", 16, "east")):
+        for k, date in enumerate(pd.date_range("2020-01-01", periods=length, freq="MS")):
+            rows.append({"id": name, "when": date.strftime("%Y-%m-%d"), "y": 50 + rng.normal(),
+                         "promo": int(rng.random() < 0.4), "visits": float(rng.integers(0, 30)), "region": region})
+    pd.DataFrame(rows).to_csv(tmp_path / "panel.csv", index=False)
+    from omegaconf import OmegaConf
+
+    data = OmegaConf.create({"source": "csv", "path": str(tmp_path / "panel.csv"), "id_column": "id",
+                             "date_column": "when", "value_column": "y", "horizon": 2, "season_length": "auto",
+                             "shard": 0, "shards": 1, "limit": None, "calendar": True,
+                             "covariates": {"past": ["visits"], "future": ["promo"], "static": ["region"],
+                                            "static_path": None}})
+    return load_collection(data).members
+
+
+def test_the_panel_builds_the_covariate_channels_of_every_window_by_value(tmp_path):
+    members = _panel_members(tmp_path)
+    spec = collection_covariates.fit(members)
+    assert spec.past == 1 and spec.future == 13 and spec.static == 3  # promo + 12 months; three regions
+    adjusted = [(m.train - m.train.mean()) / m.train.std() for m in members]
+    panel = PanelWindows(adjusted, 3, 2, True, "timesteps", spec, members)
+    expected_inputs, expected_targets = _every_window_the_old_way(adjusted, 3, 2, True, "timesteps", spec, members)
+    inputs, targets = panel.take(np.arange(len(panel)))
+    assert inputs.shape == (len(panel), 3, 1 + 1 + 2 * 13 + 3)
+    np.testing.assert_allclose(inputs, expected_inputs, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(targets, expected_targets, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["fused", "xla"])
+def test_training_on_windows_built_per_epoch_gives_the_weights_of_training_on_all_of_them(keras, jit_compile):
+    rng = np.random.default_rng(2)
+    adjusted = [rng.normal(size=n) for n in (40, 25, 33)]
+    panel = PanelWindows(adjusted, 4, 2, True, "timesteps")
+    inputs, targets = panel.take(np.arange(len(panel)))
+    spec = ModelSpec(units=(3,), time_steps=4, features=1, stateful=False, batch_size=8, outputs=2)
+    settings = dict(epochs=3, shuffle=True, seed=5, learning_rate=0.01, engine="fast", jit_compile=jit_compile,
+                    samples_per_epoch=24)
+    held = train(spec, inputs, targets, **settings)
+    streamed = train(spec, panel, None, **settings)
+    assert held.updates == streamed.updates == 3 * 3
+    np.testing.assert_allclose(streamed.losses, held.losses, rtol=1e-6)
+    for a, b in zip(streamed.model.get_weights(), held.model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+
+
+def test_the_global_model_never_builds_more_windows_at_once_than_an_epoch_visits(compose_config, monkeypatch):
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "framing.look_back=3",
+                         "training.epochs=3", "training.batch_size=4", "model.units=2", "collection.max_updates=6",
+                         "collection.normalise=window")
+    rng = np.random.default_rng(3)
+    members = [Member(str(k), 10 + rng.normal(size=30 + k), rng.normal(size=2), 1, "positions") for k in range(6)]
+    scales = [runs_collection.SeriesScale.fit(m.train, False) for m in members]
+    built = []
+    original = PanelWindows.take
+
+    def counting(self, rows):
+        built.append(len(rows))
+        return original(self, rows)
+
+    monkeypatch.setattr(PanelWindows, "take", counting)
+    forecasts, info = runs_collection._forecast_global(cfg, members, scales, lambda text: None)
+    # 6 series of 30..35 values: 26..31 windows each, 171 in all; 6 updates over 3 epochs: 2 batches of 4 an epoch.
+    assert info["windows"] == 171 and info["updates"] == 6
+    assert built == [8, 8, 8]
+    assert all(np.isfinite(f).all() and len(f) == 2 for f in forecasts)
