@@ -126,3 +126,46 @@ def test_the_global_model_never_builds_more_windows_at_once_than_an_epoch_visits
     assert info["windows"] == 171 and info["updates"] == 6
     assert built == [8, 8, 8]
     assert all(np.isfinite(f).all() and len(f) == 2 for f in forecasts)
+
+
+# --- quantile outputs of the global network -----------------------------------------------------
+
+def test_interval_levels_map_to_their_quantile_pairs():
+    assert runs_collection.quantile_levels([0.8, 0.95]) == (0.025, 0.1, 0.9, 0.975)
+    assert runs_collection.quantile_levels([0.5]) == (0.25, 0.75)
+    paths = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]])
+    bands = runs_collection.quantile_bands(paths, (0.025, 0.1, 0.9, 0.975), [0.8, 0.95])
+    np.testing.assert_array_equal(bands["80"][0], [3.0, 4.0])
+    np.testing.assert_array_equal(bands["80"][1], [5.0, 6.0])
+    np.testing.assert_array_equal(bands["95"][0], [1.0, 2.0])
+    np.testing.assert_array_equal(bands["95"][1], [7.0, 8.0])
+
+
+def test_quantile_networks_forecast_each_quantile_on_the_series_own_scale(compose_config, monkeypatch):
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "framing.look_back=3",
+                         "collection.normalise=window",
+                         "+collection.ensemble={look_backs: [1, 1.5], losses: [mse, mae], seeds: 2}")
+    members = [Member("a", np.arange(1.0, 21.0), np.array([21.0, 22.0]), 1, "positions"),
+               Member("b", 100 + 3 * np.arange(1.0, 15.0), np.array([145.0, 148.0]), 1, "positions")]
+    scales = [runs_collection.SeriesScale.fit(m.train, False) for m in members]
+    seen = []
+
+    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile, keep=None, about=None):
+        seen.append((spec, seed, about["loss"], about["look_back"]))
+        # Outputs quantile-major: quantile k forecasts k - 1 scaled units above the origin at both steps;
+        # the second network (look_back 3) 2 more, so the median of the two adds 1.
+        base = np.repeat(np.arange(len(spec.quantiles)) - 1.0, 2) + (2.0 if about["look_back"] == 3 else 0.0)
+        return np.tile(base[::-1], (len(origins), 1)), 1, 0.0  # reversed: sorting must put them back in order
+
+    monkeypatch.setattr(runs_collection, "_fit_predict", stub)
+    taus = (0.1, 0.5, 0.9)
+    paths, info = runs_collection._forecast_global(cfg, members, scales, lambda text: None, quantiles=taus)
+    # One network per look_back (2 and 3 = round(1.5 x 2)), the first seed, the pinball loss, 3 quantiles x 2 steps.
+    assert [(s.outputs, s.quantiles, seed, loss, lb) for s, seed, loss, lb in seen] == [
+        (6, taus, int(cfg.seed), "pinball", 2), (6, taus, int(cfg.seed), "pinball", 3)]
+    for member, scale, path in zip(members, scales, paths):
+        assert path.shape == (3, 2)
+        # Sorted: quantile k is the origin's value + (k - 1 + 1) scaled units, at both steps.
+        expected = member.train[-1] + scale.scale * (np.arange(3) - 1.0 + 1.0)
+        np.testing.assert_allclose(path, np.repeat(expected[:, None], 2, axis=1))
+    assert info["models"] == 2

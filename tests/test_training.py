@@ -374,3 +374,53 @@ def test_an_epoch_of_a_subset_makes_the_updates_of_that_subset_only(keras, data,
     engine.fit(inputs, targets, order)
     expected = _keras_loop(keras, spec, weights, inputs, targets, order[0])  # 2 batches of the 4 chosen samples
     assert _max_difference(engine.model.get_weights(), expected) < 1e-5
+
+
+# --- quantile outputs -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("make_engine", [lambda spec: Engine(spec, 0.001, jit_compile=True),
+                                         lambda spec: FusedEngine(spec, 0.001)], ids=["xla", "fused"])
+def test_a_quantile_epoch_makes_the_updates_of_keras_with_the_pinball_loss(keras, make_engine):
+    rng = np.random.default_rng(1)
+    inputs = rng.random((12, 3, 1)).astype(np.float32)
+    targets = rng.random((12, 2)).astype(np.float32)  # two steps
+    quantiles = (0.1, 0.5, 0.975)
+    spec = ModelSpec(units=(4,), time_steps=3, features=1, stateful=False, batch_size=4, outputs=6,
+                     quantiles=quantiles)
+    weights = initial_weights(spec, 3)
+    engine = make_engine(spec)
+    engine.reset(weights)
+    order = sample_orders(12, 1, shuffle=True, seed=2)
+    engine.fit(inputs, targets, order)
+    taus = np.repeat(np.array(quantiles, np.float32), 2)  # quantile-major: q1 s1, q1 s2, q2 s1 ...
+
+    def pinball(y_true, y_pred):
+        errors = y_true - y_pred
+        return keras.ops.mean(keras.ops.maximum(taus * errors, (taus - 1.0) * errors), axis=-1)
+
+    model = build_model(spec)
+    model.set_weights(weights)
+    model.compile(optimizer=keras.optimizers.Adam(0.001), loss=pinball)
+    for start in range(0, 12, 4):
+        batch = order[0][start:start + 4]
+        model.train_on_batch(inputs[batch], np.tile(targets[batch], (1, 3)))
+    assert _max_difference(engine.model.get_weights(), model.get_weights()) < 1e-5
+
+
+def test_quantile_outputs_learn_the_quantiles_of_the_targets(keras):
+    # Targets 0, 1, ..., 99 whatever the input: the 0.1 and 0.9 quantiles are about 10 and 90 (scaled by 100).
+    rng = np.random.default_rng(0)
+    targets = (np.arange(400) % 100 / 100.0).astype(np.float32)[:, None]
+    inputs = rng.random((400, 2, 1)).astype(np.float32)
+    spec = ModelSpec(units=(2,), time_steps=2, features=1, stateful=False, batch_size=50, outputs=2,
+                     quantiles=(0.1, 0.9))
+    trained = train(spec, inputs, targets, epochs=300, shuffle=True, seed=1, learning_rate=0.02)
+    low, high = np.median(np.asarray(trained.model(inputs)), axis=0)
+    assert low == pytest.approx(0.10, abs=0.04) and high == pytest.approx(0.89, abs=0.04)
+
+
+def test_quantile_outputs_need_the_fast_engine():
+    spec = ModelSpec(units=(2,), time_steps=2, features=1, stateful=False, batch_size=4, outputs=2, quantiles=(0.1, 0.9))
+    with pytest.raises(ValueError, match="fast engine"):
+        train(spec, np.zeros((4, 2, 1)), np.zeros(4), epochs=1, shuffle=False, seed=0, learning_rate=0.01,
+              engine="keras")

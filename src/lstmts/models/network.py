@@ -21,6 +21,9 @@ class ModelSpec:
     batch_size: int
     outputs: int = 1  # values forecast at once: 1, or the horizon of the direct strategy
     loss: str = "mse"  # what training minimises: mse (mean squared error, as the tutorial) or mae (mean absolute error)
+    # Quantile outputs: the network forecasts each of these quantiles (outputs = steps x quantiles,
+    # quantile-major) and training minimises their pinball loss instead of `loss`.
+    quantiles: tuple[float, ...] = ()
 
     @property
     def input_shape(self) -> tuple[int, int]:

@@ -162,6 +162,8 @@ def train(
     as the epoch starts (a large panel's windows are never all held at once); Keras takes them all.
     """
     load()  # TensorFlow's import is start-up work, not training time
+    if spec.quantiles and engine != "fast":
+        raise ValueError("quantile outputs train with the fast engine only")
     if targets is None and engine != "fast":
         inputs, targets = inputs.take(np.arange(len(inputs)))
     shuffle = shuffle and not spec.stateful

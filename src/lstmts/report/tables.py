@@ -157,7 +157,9 @@ def _collection_intervals(scored: dict, split: str, scope: str) -> Table:
         table.add_column(f"{split} coverage {level} %", justify="right")
     for level in levels:
         table.add_column(f"MSIS {level} %", justify="right")
-    names = [("lstm", f"LSTM ({scope}), conformal")] + [(m, baseline_label(m)) for m in ("ets", "arima") if m in scored]
+    names = [("lstm", f"LSTM ({scope}), conformal")]
+    names += [("lstm_quantile", f"LSTM ({scope}), quantile outputs")] if "lstm_quantile" in scored else []
+    names += [(m, baseline_label(m)) for m in ("ets", "arima") if m in scored]
     for name, label in names:
         row = scored[name]
         coverage = [_fmt(100 * row[f"coverage_{level}"]) if row.get(f"coverage_{level}") is not None else ""

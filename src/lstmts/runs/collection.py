@@ -130,8 +130,12 @@ def without_mase(member: Member) -> str | None:
             " left out of every mean")
 
 
-def _spec(cfg: DictConfig, look_back: int, outputs: int, loss: str = "mse", extra: int = 0):
-    """Return the network of one member: extra = covariate channels beside the series' value at each step."""
+def _spec(cfg: DictConfig, look_back: int, outputs: int, loss: str = "mse", extra: int = 0,
+          quantiles: tuple[float, ...] = ()):
+    """Return the network of one member: extra = covariate channels beside the series' value at each step.
+
+    quantiles: one output per quantile and step (`outputs` steps each), trained on their pinball loss.
+    """
     from lstmts.models.network import ModelSpec
 
     timesteps = cfg.framing.lags_as == "timesteps"
@@ -140,7 +144,8 @@ def _spec(cfg: DictConfig, look_back: int, outputs: int, loss: str = "mse", extr
                         " set framing=timesteps")
     return ModelSpec(units=tuple(layer_units(cfg.model)), time_steps=look_back if timesteps else 1,
                      features=1 + extra if timesteps else look_back, stateful=False,
-                     batch_size=int(cfg.training.batch_size), outputs=outputs, loss=loss)
+                     batch_size=int(cfg.training.batch_size), outputs=outputs * max(len(quantiles), 1), loss=loss,
+                     quantiles=tuple(quantiles))
 
 
 def _fit_predict(cfg, spec, inputs, targets, origins, seed: int, jit_compile,
@@ -204,8 +209,17 @@ def combine(cfg: DictConfig, outputs: list[np.ndarray]) -> np.ndarray:
     return np.median(outputs, axis=0) if cfg.collection.get("ensemble") else np.mean(outputs, axis=0)
 
 
+def quantile_networks(networks: list[ensemble.Member]) -> list[ensemble.Member]:
+    """Return the quantile networks of an ensemble: one per look_back, its first member's seed, the pinball loss."""
+    firsts: dict[int, ensemble.Member] = {}
+    for network in networks:
+        firsts.setdefault(network.look_back, ensemble.Member(network.look_back, "pinball", network.seed))
+    return list(firsts.values())
+
+
 def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[SeriesScale], progress,
-                     keep: list | None = None, calibrating: bool = False) -> tuple[list, dict]:
+                     keep: list | None = None, calibrating: bool = False,
+                     quantiles: tuple[float, ...] = ()) -> tuple[list, dict]:
     """Forecast every series with one network per ensemble member, trained on the windows of all of them.
 
     A series shorter than a member's look_back is forecast from an input padded in front; the
@@ -213,12 +227,16 @@ def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[Series
     the `training.repeats` seeds without one. keep: where to put each trained network's weights.
     calibrating: the series are shortened by a horizon, so a member whose look_back leaves no
     training window is left out of this ensemble (the others still make it).
+    quantiles: train quantile networks instead (`quantile_networks`: pinball loss, one output per
+    quantile and step); each series' forecast is then [quantile, step], the median over networks.
     """
     relative = cfg.collection.normalise == "window"
     horizon = max(m.horizon for m in members)
     seasons = seasons_of(cfg, members, scales)
     adjusted = [adjusted_values(m.train, scale, season) for m, scale, season in zip(members, scales, seasons)]
     networks = ensemble.members(cfg, horizon)
+    if quantiles:
+        networks = quantile_networks(networks)
     covariates = collection_covariates.fit(members)
     extra = covariates.count(horizon) if covariates is not None else 0
     outputs, updates, seconds, window_count = [], 0, 0.0, 0
@@ -233,7 +251,7 @@ def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[Series
                             f" values that a training window needs; lower framing.look_back"
                             f" (or collection.ensemble.look_backs)")
         origins, anchors = origin_inputs(cfg, adjusted, network.look_back, covariates, members, horizon)
-        spec = _spec(cfg, network.look_back, horizon, network.loss, extra)
+        spec = _spec(cfg, network.look_back, horizon, network.loss, extra, quantiles)
         what = f"member {number}/{len(networks)} ({network.describe()})" if len(networks) > 1 else f"seed {network.seed}"
         progress(f"global model, {what}: {len(panel)} windows from {len(members)} series")
         out, count, took = _fit_predict(cfg, spec, panel, None, origins, network.seed, cfg.training.jit_compile,
@@ -242,16 +260,18 @@ def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[Series
         outputs.append(out + anchors[:, None])
         updates, seconds, window_count = updates + count, seconds + took, window_count + len(panel)
         del panel  # before the next member builds its own
-    combined = combine(cfg, outputs)
-    forecasts = []
-    for i, (member, scale, season) in enumerate(zip(members, scales, seasons)):
-        path = combined[i, :member.horizon]
-        if season is not None:
-            path = path + season.at(len(member.train), member.horizon)
-        forecasts.append(scale.inverse(path))
     if not outputs:
         raise UserError(f"no series has the look_back + horizon training values that a training window needs;"
                         f" lower framing.look_back (or collection.ensemble.look_backs)")
+    # Quantile networks: the median of each quantile over the networks; an ensemble: `combine`.
+    combined = np.median(outputs, axis=0) if quantiles else combine(cfg, outputs)
+    forecasts = []
+    for i, (member, scale, season) in enumerate(zip(members, scales, seasons)):
+        paths = combined[i].reshape(max(len(quantiles), 1), horizon)[:, :member.horizon]
+        if season is not None:
+            paths = paths + season.at(len(member.train), member.horizon)
+        # The scale's inverse is increasing, so quantiles stay quantiles; sorted, none crosses another.
+        forecasts.append(np.sort(scale.inverse(paths), axis=0) if quantiles else scale.inverse(paths[0]))
     longest = max(n.look_back for n in networks)
     info = {"windows": int(window_count // len(networks)), "updates": updates, "train_seconds": round(seconds, 3),
             "models": len(networks), "padded": int(sum(len(m.train) < longest for m in members)),
@@ -475,9 +495,26 @@ def _intervals(cfg: DictConfig, out_dir: Path, members: list[Member], lstm: list
     for method, by_level in baseline_bands.items():
         bands[method] = [{level: (lower[k], upper[k]) for level, (lower, upper) in by_level.items()}
                          for k in range(len(members))]
+    if cfg.collection.get("quantile_intervals"):
+        say("intervals: training quantile networks (pinball loss), to score their bands beside the conformal ones")
+        taus = quantile_levels(levels)
+        paths, _ = _forecast_by_frequency(cfg, members, lambda text: log.info("quantiles: %s", text), quantiles=taus)
+        bands["lstm_quantile"] = [quantile_bands(path, taus, levels) for path in paths]
     scored = collection_intervals.score(members, bands)
     return {"levels": [intervals_module.level_key(level) for level in levels], "calibration":
             {key: value for key, value in calibration.to_json().items() if key != "quantiles"}, **scored}, bands
+
+
+def quantile_levels(levels: list[float]) -> tuple[float, ...]:
+    """Return the quantiles whose pairs bound the central intervals at `levels`: 0.8 -> 0.1 and 0.9."""
+    return tuple(sorted({round(q, 6) for level in levels for q in ((1 - level) / 2, (1 + level) / 2)}))
+
+
+def quantile_bands(paths: np.ndarray, taus: tuple[float, ...], levels: list[float]) -> dict:
+    """Return {level: (lower, upper)} of one series from its quantile paths [quantile, step] at `taus`."""
+    row = {tau: k for k, tau in enumerate(taus)}
+    return {intervals_module.level_key(level): (paths[row[round((1 - level) / 2, 6)]],
+                                                paths[row[round((1 + level) / 2, 6)]]) for level in levels}
 
 
 def as_saved(networks: list[dict]) -> tuple[list[dict], dict[str, np.ndarray]]:
@@ -540,10 +577,11 @@ def _check_windows(cfg: DictConfig, members: list[Member]) -> None:
 
 
 def _forecast_by_frequency(cfg: DictConfig, members: list[Member], say, keep: list | None = None,
-                           calibrating: bool = False) -> tuple[list, dict]:
+                           calibrating: bool = False, quantiles: tuple[float, ...] = ()) -> tuple[list, dict]:
     """Forecast each frequency group with its preset (`collection.presets`), or all members with cfg alone.
 
     keep: where to put every trained network's weights, each with its group's frequency.
+    quantiles: forecast those quantiles with global quantile networks (`_forecast_global`).
     """
     groups = preset_groups(cfg, members)
     forecasts: list = [None] * len(members)
@@ -559,9 +597,14 @@ def _forecast_by_frequency(cfg: DictConfig, members: list[Member], say, keep: li
                 f" {group_cfg.model.units} units, {group_cfg.training.epochs} epochs"
                 f"{', deseasonalised' if group_cfg.collection.get('deseasonalise') else ''}")
         scales = [series_scale(group_cfg, m) for m in chosen]
-        forecast = _forecast_global if group_cfg.collection.scope == "global" else _forecast_local
         kept: list | None = [] if keep is not None else None
-        values, part = forecast(group_cfg, chosen, scales, say, kept, calibrating)
+        if group_cfg.collection.scope == "global":
+            values, part = _forecast_global(group_cfg, chosen, scales, say, kept, calibrating, quantiles)
+        elif quantiles:
+            raise UserError("quantile intervals (collection.quantile_intervals=true) come from a global network;"
+                            " use collection=global or drop collection.quantile_intervals")
+        else:
+            values, part = _forecast_local(group_cfg, chosen, scales, say, kept, calibrating)
         if keep is not None:
             keep += [{"frequency": frequency, **network} for network in kept]
         for i, value, note in zip(positions, values, part.pop("_inputs")):

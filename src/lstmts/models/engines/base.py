@@ -88,6 +88,21 @@ def epoch_feed(tf, inputs, targets, orders: np.ndarray) -> Callable[[np.ndarray]
     return feed_arrays
 
 
+def loss_terms(tf, spec: ModelSpec, targets, predictions):
+    """Return each output's loss term [rows, outputs]: the squared or absolute error, or its quantile's pinball loss.
+
+    With spec.quantiles, targets [rows, steps] are compared with every quantile's block of
+    predictions [rows, quantiles x steps]: tau * e for an error e = target - prediction above 0,
+    (tau - 1) * e below, so that the minimiser is the tau-quantile.
+    """
+    if spec.quantiles:
+        taus = tf.constant(np.repeat(np.asarray(spec.quantiles, np.float32), spec.outputs // len(spec.quantiles)))
+        errors = tf.tile(targets, [1, len(spec.quantiles)]) - predictions
+        return tf.maximum(taus * errors, (taus - 1.0) * errors)
+    errors = targets - predictions
+    return tf.abs(errors) if spec.loss == "mae" else tf.square(errors)
+
+
 def pad_to_batches(tf, order, batch_size: int):
     """Return (order padded with sample 0 to whole batches, the batch count, the padding rows)."""
     samples = order.shape[0]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from lstmts.backend import load
-from lstmts.models.engines.base import epoch_feed, pad_to_batches, predict, run_epochs
+from lstmts.models.engines.base import epoch_feed, loss_terms, pad_to_batches, predict, run_epochs
 from lstmts.models.network import ModelSpec, build_model, reset_states
 
 
@@ -113,8 +113,7 @@ class FusedEngine:
                 sequence = h
             predictions = tf.nn.bias_add(tf.matmul(sequence[-1], self._weights[-2]), self._weights[-1])
             # Keras' mean squared (or absolute) error: the mean over the outputs, then over the real rows.
-            errors = targets - predictions
-            errors = tf.abs(errors) if self.spec.loss == "mae" else tf.square(errors)
+            errors = loss_terms(tf, self.spec, targets, predictions)
             loss = tf.reduce_sum(errors * row_scale) / self.spec.outputs
         gradients = tape.gradient(loss, self._weights)
         step = tf.cast(self._step + 1, tf.float32)

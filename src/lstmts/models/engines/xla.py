@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lstmts.backend import load
-from lstmts.models.engines.base import EpochCallback, epoch_feed, pad_to_batches, predict, run_epochs
+from lstmts.models.engines.base import EpochCallback, epoch_feed, loss_terms, pad_to_batches, predict, run_epochs
 from lstmts.models.network import ModelSpec, build_model, reset_states
 
 
@@ -36,8 +36,7 @@ class Engine:
         tf = self.tf
         with tf.GradientTape() as tape:
             predictions = self.model(tf.gather(x, index), training=True)
-            errors = tf.gather(y, index) - predictions
-            squared = tf.reduce_mean(tf.abs(errors) if self.spec.loss == "mae" else tf.square(errors), axis=-1)
+            squared = tf.reduce_mean(loss_terms(tf, self.spec, tf.gather(y, index), predictions), axis=-1)
             # The mean squared error over the real samples of the batch, as Keras computes it.
             loss = tf.reduce_sum(squared * weights) / tf.reduce_sum(weights)
         gradients = tape.gradient(loss, self.model.trainable_variables)
