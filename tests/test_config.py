@@ -115,6 +115,8 @@ def test_command_line_value_overrides_a_preset(compose_config):
         ("training.engine=turbo", "training.engine"),
         ("training.jit_compile=sometimes", "training.jit_compile"),
         ("training.jit_compile=1", "training.jit_compile"),
+        ("training.lr_schedule=linear", "training.lr_schedule"),
+        ("training.lr_schedule=cosine training.engine=keras", "training.lr_schedule"),
         ("split.train_fraction=0", "split.train_fraction"),
         ("split.train_fraction=1", "split.train_fraction"),
         ("split.train_fraction=1.5", "split.train_fraction"),

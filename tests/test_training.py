@@ -424,3 +424,50 @@ def test_quantile_outputs_need_the_fast_engine():
     with pytest.raises(ValueError, match="fast engine"):
         train(spec, np.zeros((4, 2, 1)), np.zeros(4), epochs=1, shuffle=False, seed=0, learning_rate=0.01,
               engine="keras")
+
+
+# --- learning-rate schedules ----------------------------------------------------------------
+
+def test_the_cosine_schedule_by_hand():
+    from lstmts.models.training import learning_rates
+
+    assert learning_rates("constant", 0.01, 5) is None
+    # Three epochs: the full rate, halfway down (0.1 + 0.9 / 2 = 0.55 of it), a tenth.
+    np.testing.assert_allclose(learning_rates("cosine", 0.01, 3), [0.01, 0.0055, 0.001])
+    # Five: cos(pi / 4) = 0.7071 at a quarter of the way.
+    np.testing.assert_allclose(learning_rates("cosine", 1.0, 5)[1], 0.1 + 0.9 * (1 + np.sqrt(0.5)) / 2)
+    np.testing.assert_allclose(learning_rates("cosine", 0.02, 1), [0.02])
+    with pytest.raises(ValueError, match="unknown learning-rate schedule"):
+        learning_rates("linear", 0.01, 3)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["fused", "xla"])
+def test_a_scheduled_training_makes_the_updates_of_keras_with_that_rate_each_epoch(keras, data, jit_compile):
+    from lstmts.models.training import learning_rates
+
+    inputs, targets = data
+    spec = ModelSpec(units=(4,), time_steps=3, features=1, stateful=False, batch_size=5)
+    rates = learning_rates("cosine", 0.01, 3)
+    trained = train(spec, inputs, targets, epochs=3, shuffle=True, seed=4, learning_rate=0.01,
+                    jit_compile=jit_compile, lr_schedule="cosine")
+    orders = sample_orders(SAMPLES, 3, True, seed=4)
+    model = build_model(spec)
+    model.set_weights(initial_weights(spec, 4))
+    optimizer = keras.optimizers.Adam(0.01)
+    model.compile(optimizer=optimizer, loss="mean_squared_error")
+    for rate, order in zip(rates, orders):
+        optimizer.learning_rate.assign(rate)
+        for start in range(0, SAMPLES, 5):
+            batch = order[start:start + 5]
+            model.train_on_batch(inputs[batch], targets[batch].reshape(-1, 1))
+    assert _max_difference(trained.model.get_weights(), model.get_weights()) < 1e-5
+    # The engine is kept for the next run of this architecture, which starts at the full rate again.
+    again = train(spec, inputs, targets, epochs=3, shuffle=True, seed=4, learning_rate=0.01, jit_compile=jit_compile)
+    constant = build_model(spec)
+    constant.set_weights(initial_weights(spec, 4))
+    constant.compile(optimizer=keras.optimizers.Adam(0.01), loss="mean_squared_error")
+    for order in orders:
+        for start in range(0, SAMPLES, 5):
+            batch = order[start:start + 5]
+            constant.train_on_batch(inputs[batch], targets[batch].reshape(-1, 1))
+    assert _max_difference(again.model.get_weights(), constant.get_weights()) < 1e-5

@@ -108,6 +108,11 @@ def validate(cfg: DictConfig) -> None:
            f"training.patience={patience!r} is impossible; use a whole number >= 1 (epochs without improvement), or null")
     _check(training.engine in ("fast", "keras"),
            f"training.engine={training.engine!r} is unknown; use fast or keras")
+    schedule = training.get("lr_schedule", "constant")
+    _check(schedule in ("constant", "cosine"),
+           f"training.lr_schedule={schedule!r} is unknown; use constant or cosine")
+    _check(schedule == "constant" or training.engine == "fast",
+           "training.lr_schedule=cosine trains with training.engine=fast; drop training.engine=keras")
     _check(isinstance(training.jit_compile, bool) or training.jit_compile == "auto",
            f"training.jit_compile={training.jit_compile!r} is unknown; use auto, true or false")
     fraction = cfg.split.train_fraction

@@ -43,6 +43,26 @@ def sample_orders(samples: int, epochs: int, shuffle: bool, seed: int, per_epoch
     return np.stack([rng.permutation(samples)[:count].astype(np.int32) for _ in range(epochs)])
 
 
+# The cosine schedule ends at this share of the starting learning rate.
+COSINE_FLOOR = 0.1
+
+
+def learning_rates(schedule: str, learning_rate: float, epochs: int) -> np.ndarray | None:
+    """Return the learning rate of each epoch under `schedule`; None for constant (the engine's own rate throughout).
+
+    cosine: learning_rate * (f + (1 - f) (1 + cos(pi k / (epochs - 1))) / 2) for epoch k, f = COSINE_FLOOR:
+    the full rate in the first epoch, f of it in the last.
+    """
+    if schedule in (None, "constant"):
+        return None
+    if schedule != "cosine":
+        raise ValueError(f"unknown learning-rate schedule {schedule!r}")
+    if epochs <= 1:
+        return np.full(max(epochs, 0), float(learning_rate))
+    phase = np.arange(epochs) / (epochs - 1)
+    return learning_rate * (COSINE_FLOOR + (1 - COSINE_FLOOR) * (1 + np.cos(np.pi * phase)) / 2)
+
+
 def updates_per_epoch(samples: int, batch_size: int) -> int:
     """Return the number of optimizer updates in one epoch (a partial last batch counts)."""
     return math.ceil(samples / batch_size)
@@ -151,6 +171,7 @@ def train(
     start_weights: list[np.ndarray] | None = None,
     patience: int | None = None,
     samples_per_epoch: int | None = None,
+    lr_schedule: str = "constant",
 ) -> Trained:
     """Train a model of `spec` on (inputs, targets) and return it with its loss history.
 
@@ -160,10 +181,14 @@ def train(
     `start_weights`, training starts from them (fine-tuning) instead of the seed's initial weights.
     With a WindowSource for `inputs` (targets None), the fast engine builds each epoch's windows
     as the epoch starts (a large panel's windows are never all held at once); Keras takes them all.
+    lr_schedule: constant, or cosine (learning_rates: from learning_rate down to a tenth of it).
     """
     load()  # TensorFlow's import is start-up work, not training time
     if spec.quantiles and engine != "fast":
         raise ValueError("quantile outputs train with the fast engine only")
+    rates = learning_rates(lr_schedule, learning_rate, epochs)
+    if rates is not None and engine != "fast":
+        raise ValueError("a learning-rate schedule trains with the fast engine only")
     if targets is None and engine != "fast":
         inputs, targets = inputs.take(np.arange(len(inputs)))
     shuffle = shuffle and not spec.stateful
@@ -181,12 +206,12 @@ def train(
         if validation is not None and patience:
             early = _EarlyStopping(report, validation_losses, fast.model, int(patience))
             try:
-                fast.fit(inputs, targets, orders, early)
+                fast.fit(inputs, targets, orders, early, learning_rates=rates)
             except _StopEarly:
                 pass
             losses = early.restore()
         else:
-            losses = fast.fit(inputs, targets, orders, report)
+            losses = fast.fit(inputs, targets, orders, report, learning_rates=rates)
         model, predict_fn = fast.model, fast.predict
     else:
         model = build_model(spec)

@@ -165,7 +165,8 @@ def _fit_predict(cfg, spec, inputs, targets, origins, seed: int, jit_compile,
     per_epoch = max(1, int(budget) // max(epochs, 1)) * spec.batch_size if budget else None
     trained = train(spec, inputs, targets, epochs=epochs, shuffle=bool(cfg.training.shuffle),
                     seed=seed, learning_rate=float(cfg.training.learning_rate), engine="fast",
-                    jit_compile=jit_compile, samples_per_epoch=per_epoch)
+                    jit_compile=jit_compile, samples_per_epoch=per_epoch,
+                    lr_schedule=cfg.training.get("lr_schedule", "constant"))
     outputs = np.asarray(forward(trained.model)(origins.astype(np.float32))).reshape(len(origins), -1)
     if keep is not None:
         keep.append({**(about or {}), "weights": [np.asarray(w) for w in trained.model.get_weights()]})

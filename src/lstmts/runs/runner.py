@@ -213,6 +213,7 @@ def _train_repeats(cfg: DictConfig, prepared: Prepared, progress: RunProgress, *
                 validation=validation,
                 start_weights=start_weights[number] if start_weights else None,
                 patience=cfg.training.get("patience") if validation is not None else None,
+                lr_schedule=cfg.training.get("lr_schedule", "constant"),
             )
         if first_epoch:  # building the graph and the first epoch: XLA's compile, or the fused kernels' trace
             phases.move("train", "compile", first_epoch[0] - started - (load_seconds() - loaded))

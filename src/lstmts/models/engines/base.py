@@ -111,11 +111,20 @@ def pad_to_batches(tf, order, batch_size: int):
     return tf.concat([order, tf.zeros([padding], tf.int32)], axis=0), batches, padding
 
 
+def scheduled(engine, learning_rates) -> Callable[[int], None] | None:
+    """Return what sets `engine`'s learning rate before epoch k (learning_rates[k]); None without a schedule."""
+    if learning_rates is None:
+        return None
+    return lambda index: engine.set_learning_rate(learning_rates[index])
+
+
 def run_epochs(epoch: Callable[[np.ndarray], object], orders: np.ndarray,
-               on_epoch: EpochCallback | None) -> list[float]:
-    """Run `epoch(order)` for each row of `orders`; return the losses, stopping at a non-finite one."""
+               on_epoch: EpochCallback | None, before: Callable[[int], None] | None = None) -> list[float]:
+    """Run `epoch(order)` for each row of `orders` (`before(index)` first); return the losses, stopping at a non-finite one."""
     losses = []
     for index, order in enumerate(orders):
+        if before is not None:
+            before(index)
         loss = float(epoch(order))
         losses.append(loss)
         if on_epoch:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from lstmts.backend import load
-from lstmts.models.engines.base import epoch_feed, loss_terms, pad_to_batches, predict, run_epochs
+from lstmts.models.engines.base import epoch_feed, loss_terms, pad_to_batches, predict, run_epochs, scheduled
 from lstmts.models.network import ModelSpec, build_model, reset_states
 
 
@@ -67,6 +67,8 @@ class FusedEngine:
         self._m = [tf.Variable(tf.zeros_like(w), trainable=False) for w in self._weights]
         self._v = [tf.Variable(tf.zeros_like(w), trainable=False) for w in self._weights]
         self._step = tf.Variable(0, dtype=tf.int64, trainable=False)
+        # A variable, so that a learning-rate schedule changes it between epochs without a new trace.
+        self._learning_rate = tf.Variable(float(learning_rate), dtype=tf.float32, trainable=False)
         self._epoch = tf.function(self._epoch_graph, autograph=False)
 
     def _packed(self) -> list:
@@ -94,7 +96,12 @@ class FusedEngine:
         for moments in (*self._m, *self._v):
             moments.assign(self.tf.zeros_like(moments))
         self._step.assign(0)
+        self._learning_rate.assign(self._hyper[0])
         reset_states(self.model)
+
+    def set_learning_rate(self, value: float) -> None:
+        """Use this learning rate from the next epoch on (a schedule's step)."""
+        self._learning_rate.assign(float(value))
 
     def _update(self, layers, inputs, targets, row_scale, states, hyper):
         """One Adam update on a batch [time, rows, features]; returns its loss and the end states.
@@ -146,7 +153,7 @@ class FusedEngine:
         batches = (samples + batch - 1) // batch
         real = tf.cast(tf.range(tf.shape(order)[0]) < samples, tf.float32)
         sequence = tf.transpose(x, [1, 0, 2])  # time-major, as BlockLSTMV2 takes it
-        hyper = tuple(tf.constant(value, tf.float32) for value in self._hyper)
+        hyper = (self._learning_rate.read_value(), *(tf.constant(value, tf.float32) for value in self._hyper[1:]))
         layers = [_lstm_layer_op(tf, self.spec.time_steps, layer.cell.units) for layer in self._lstms]
         zeros = tuple((tf.zeros([batch, layer.cell.units]),) * 2 for layer in self._lstms)
 
@@ -164,13 +171,17 @@ class FusedEngine:
         )
         return total / tf.cast(samples, tf.float32)
 
-    def fit(self, inputs, targets, orders: np.ndarray, on_epoch=None) -> list[float]:
-        """Train one epoch per row of `orders`; return the loss of each epoch (inputs may be a WindowSource, targets None)."""
+    def fit(self, inputs, targets, orders: np.ndarray, on_epoch=None, learning_rates=None) -> list[float]:
+        """Train one epoch per row of `orders`; return the loss of each epoch.
+
+        inputs may be a WindowSource (targets None); learning_rates: one per epoch (a schedule), or None.
+        """
         feed = epoch_feed(self.tf, inputs, targets, orders)
         for variable, value in zip(self._weights, self._packed()):
             variable.assign(value)
         try:
-            return run_epochs(lambda order: self._epoch(*feed(order)), orders, on_epoch)
+            return run_epochs(lambda order: self._epoch(*feed(order)), orders, on_epoch,
+                              before=scheduled(self, learning_rates))
         finally:
             self._unpack()
 

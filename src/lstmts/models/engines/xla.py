@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from lstmts.backend import load
-from lstmts.models.engines.base import EpochCallback, epoch_feed, loss_terms, pad_to_batches, predict, run_epochs
+from lstmts.models.engines.base import (EpochCallback, epoch_feed, loss_terms, pad_to_batches, predict, run_epochs,
+                                        scheduled)
 from lstmts.models.network import ModelSpec, build_model, reset_states
 
 
@@ -20,6 +21,7 @@ class Engine:
         self.spec = spec
         self.model = build_model(spec)
         self.optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+        self._learning_rate = float(learning_rate)
         self.optimizer.build(self.model.trainable_variables)
         self._optimizer_start = [v.numpy() for v in self.optimizer.variables]
         self._epoch = tf.function(self._epoch_graph, jit_compile=jit_compile, autograph=False)
@@ -29,7 +31,12 @@ class Engine:
         self.model.set_weights(weights)
         for variable, start in zip(self.optimizer.variables, self._optimizer_start):
             variable.assign(start)
+        self.optimizer.learning_rate.assign(self._learning_rate)
         reset_states(self.model)
+
+    def set_learning_rate(self, value: float) -> None:
+        """Use this learning rate from the next epoch on (a schedule's step); Adam reads its variable in the graph."""
+        self.optimizer.learning_rate.assign(float(value))
 
     def _step(self, x, y, index, weights):
         """One Adam update on the samples at `index`; zero-weight rows are padding and do not count."""
@@ -67,8 +74,12 @@ class Engine:
         _, total = tf.while_loop(lambda i, _: i < batches, body, (tf.constant(0), tf.zeros((), tf.float32)))
         return total / tf.cast(samples, tf.float32)
 
-    def fit(self, inputs, targets, orders: np.ndarray, on_epoch: EpochCallback | None = None) -> list[float]:
-        """Train one epoch per row of `orders`; return the loss of each epoch (inputs may be a WindowSource, targets None)."""
+    def fit(self, inputs, targets, orders: np.ndarray, on_epoch: EpochCallback | None = None,
+            learning_rates=None) -> list[float]:
+        """Train one epoch per row of `orders`; return the loss of each epoch.
+
+        inputs may be a WindowSource (targets None); learning_rates: one per epoch (a schedule), or None.
+        """
         feed = epoch_feed(self.tf, inputs, targets, orders)
 
         def epoch(order):
@@ -76,7 +87,7 @@ class Engine:
                 reset_states(self.model)
             return self._epoch(*feed(order))
 
-        return run_epochs(epoch, orders, on_epoch)
+        return run_epochs(epoch, orders, on_epoch, before=scheduled(self, learning_rates))
 
     def sync_model(self) -> None:
         """Nothing to do: the Keras model's own weights are the ones trained."""
