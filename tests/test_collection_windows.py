@@ -169,3 +169,49 @@ def test_quantile_networks_forecast_each_quantile_on_the_series_own_scale(compos
         expected = member.train[-1] + scale.scale * (np.arange(3) - 1.0 + 1.0)
         np.testing.assert_allclose(path, np.repeat(expected[:, None], 2, axis=1))
     assert info["models"] == 2
+
+
+# --- early stopping on validation windows ----------------------------------------------------------
+
+def test_early_stopping_validates_on_each_series_last_horizon_then_trains_on_all_for_the_chosen_epochs(
+        compose_config, monkeypatch):
+    from types import SimpleNamespace
+
+    from lstmts.models import training
+
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "framing.look_back=3",
+                         "collection.normalise=window", "training.epochs=10", "training.lr_schedule=cosine",
+                         "collection.early_stopping={patience: 2}")
+    members = [Member("a", np.arange(1.0, 13.0) ** 1.5, np.array([50.0, 51.0]), 1, "positions"),
+               Member("b", np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0]), np.array([5.0, 3.0]), 1, "positions"),
+               Member("c", np.array([7.0, 8.0, 9.0]), np.array([10.0, 11.0]), 1, "positions")]  # too short to validate
+    scales = [runs_collection.SeriesScale.fit(m.train, False) for m in members]
+    calls = []
+
+    class Model:
+        def get_weights(self):
+            return []
+
+    def fake_train(spec, inputs, targets, **settings):
+        calls.append((inputs, settings))
+        return SimpleNamespace(best_epoch=4 if settings.get("validation") is not None else None, updates=7, seconds=0.5,
+                               model=Model())
+
+    monkeypatch.setattr(training, "train", fake_train)
+    monkeypatch.setattr("lstmts.models.network.forward", lambda model: lambda x: np.zeros((len(x), 2)))
+    forecasts, info = runs_collection._forecast_global(cfg, members, scales, lambda text: None)
+    (validating, first), (final, second) = calls
+    # The validation run: a and b less their last 2 values (c gives up nothing): 10-3-2+1 + 6-3-2+1 windows.
+    assert len(validating) == 6 + 2 and first["patience"] == 2 and first["epochs"] == 10
+    z = [scale.forward(m.train) for m, scale in zip(members, scales)]
+    inputs, targets = first["validation"]
+    # Inputs: values 7..9 of a and 3..5 of b (window-relative); targets: their last two values, less the input's last.
+    np.testing.assert_allclose(inputs[:, :, 0], [z[0][7:10] - z[0][9], z[1][3:6] - z[1][5]], rtol=1e-6)
+    np.testing.assert_allclose(targets, [z[0][10:12] - z[0][9], z[1][6:8] - z[1][5]], rtol=1e-6)
+    # No training window of the validation run reaches a held-back value.
+    windows, window_targets = validating.take(np.arange(len(validating)))
+    assert not np.isin(np.round(window_targets + windows[:, -1:, 0], 9), np.round(z[0][10:12], 9)).any()
+    # The final run: every window of the whole training parts, the 4 chosen epochs of the 10-epoch cosine schedule.
+    assert len(final) == 12 - 3 - 2 + 1 + 8 - 3 - 2 + 1 and "validation" not in second
+    assert second["epochs"] == 4 and second["schedule_epochs"] == 10 and second["lr_schedule"] == "cosine"
+    assert info["early_stopping_epochs"] == [4] and info["updates"] == 14 and info["train_seconds"] == 1.0

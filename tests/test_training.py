@@ -471,3 +471,15 @@ def test_a_scheduled_training_makes_the_updates_of_keras_with_that_rate_each_epo
             batch = order[start:start + 5]
             constant.train_on_batch(inputs[batch], targets[batch].reshape(-1, 1))
     assert _max_difference(again.model.get_weights(), constant.get_weights()) < 1e-5
+
+
+def test_the_validation_error_of_a_multi_step_network_is_over_every_step(keras):
+    rng = np.random.default_rng(3)
+    inputs, targets = rng.random((16, 3, 1)).astype(np.float32), rng.random((16, 2)).astype(np.float32)
+    held_inputs, held_targets = rng.random((5, 3, 1)).astype(np.float32), rng.random((5, 2))
+    spec = ModelSpec(units=(3,), time_steps=3, features=1, stateful=False, batch_size=4, outputs=2)
+    trained = train(spec, inputs, targets, epochs=2, shuffle=True, seed=1, learning_rate=0.01,
+                    validation=(held_inputs, held_targets))
+    outputs = np.asarray(trained.model(held_inputs))
+    assert trained.validation_losses[-1] == pytest.approx(float(np.mean((outputs - held_targets) ** 2)), rel=1e-5)
+    assert trained.validation_losses[-1] != pytest.approx(float(np.mean((outputs[:, 0] - held_targets[:, 0]) ** 2)))

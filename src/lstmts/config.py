@@ -222,6 +222,13 @@ def _validate_collection(cfg: DictConfig) -> None:
     budget = settings.get("max_updates")
     _check(budget is None or (isinstance(budget, int) and not isinstance(budget, bool) and budget >= 1),
            f"collection.max_updates={budget!r} is impossible; use a whole number of updates >= 1, or null for no limit")
+    stopping = settings.get("early_stopping")
+    patience = stopping.get("patience") if isinstance(stopping, DictConfig) else None
+    _check(stopping is None or (isinstance(patience, int) and not isinstance(patience, bool) and patience >= 1),
+           f"collection.early_stopping={stopping!r} is impossible; use {{patience: 3}} (epochs without improvement"
+           f" on the validation windows), or null")
+    _check(stopping is None or settings.scope == "global",
+           "collection.early_stopping is for collection.scope=global; drop it for local models")
     cv = settings.get("cross_validation") or {}
     for key, least in (("origins", 1), ("refit_every", 1), ("step", 1)):
         value = cv.get(key, None if key == "step" else least)  # an older config without them: one origin

@@ -172,6 +172,7 @@ def train(
     patience: int | None = None,
     samples_per_epoch: int | None = None,
     lr_schedule: str = "constant",
+    schedule_epochs: int | None = None,
 ) -> Trained:
     """Train a model of `spec` on (inputs, targets) and return it with its loss history.
 
@@ -181,12 +182,15 @@ def train(
     `start_weights`, training starts from them (fine-tuning) instead of the seed's initial weights.
     With a WindowSource for `inputs` (targets None), the fast engine builds each epoch's windows
     as the epoch starts (a large panel's windows are never all held at once); Keras takes them all.
-    lr_schedule: constant, or cosine (learning_rates: from learning_rate down to a tenth of it).
+    lr_schedule: constant, or cosine (learning_rates: from learning_rate down to a tenth of it),
+    spread over `schedule_epochs` (default: epochs) of which the first `epochs` run.
+    With `validation` of several steps (targets [samples, steps]), its error is over every output.
     """
     load()  # TensorFlow's import is start-up work, not training time
     if spec.quantiles and engine != "fast":
         raise ValueError("quantile outputs train with the fast engine only")
-    rates = learning_rates(lr_schedule, learning_rate, epochs)
+    rates = learning_rates(lr_schedule, learning_rate, max(epochs, schedule_epochs or 0))
+    rates = None if rates is None else rates[:epochs]
     if rates is not None and engine != "fast":
         raise ValueError("a learning-rate schedule trains with the fast engine only")
     if targets is None and engine != "fast":
@@ -202,7 +206,8 @@ def train(
         if start_weights is not None:
             fast.reset(start_weights)
         if validation is not None:
-            report = _with_validation(on_epoch, validation, fast.predict, validation_losses, fast.sync_model)
+            report = _with_validation(on_epoch, validation, lambda x: engine_predict(fast.model, spec, x, every_output=True),
+                                      validation_losses, fast.sync_model)
         if validation is not None and patience:
             early = _EarlyStopping(report, validation_losses, fast.model, int(patience))
             try:
@@ -217,7 +222,8 @@ def train(
         model = build_model(spec)
         model.set_weights(start_weights if start_weights is not None else initial_weights(spec, seed))
         if validation is not None:
-            report = _with_validation(on_epoch, validation, lambda x: engine_predict(model, spec, x), validation_losses)
+            report = _with_validation(on_epoch, validation, lambda x: engine_predict(model, spec, x, every_output=True),
+                                      validation_losses)
         losses = fit_like_tutorial(model, inputs, targets, epochs=epochs, batch_size=spec.batch_size,
                                    shuffle=shuffle, stateful=spec.stateful, learning_rate=learning_rate,
                                    on_epoch=report, loss=spec.loss)
@@ -265,12 +271,14 @@ class _EarlyStopping:
 def _with_validation(on_epoch, validation, predict_fn, validation_losses: list, sync=None) -> EpochCallback:
     """Return an epoch callback that first appends the validation MSE to `validation_losses`."""
     inputs, targets = validation
-    targets = np.asarray(targets, dtype=np.float64).reshape(-1)
+    targets = np.asarray(targets, dtype=np.float64).reshape(len(targets), -1)
 
     def report(epoch: int, loss: float) -> None:
         if sync is not None:
             sync()
-        validation_losses.append(float(np.mean((predict_fn(inputs) - targets) ** 2)))
+        # The first outputs: one-step targets compare with a direct model's first step only.
+        predictions = np.asarray(predict_fn(inputs)).reshape(len(targets), -1)[:, :targets.shape[1]]
+        validation_losses.append(float(np.mean((predictions - targets) ** 2)))
         if on_epoch:
             on_epoch(epoch, loss)
 

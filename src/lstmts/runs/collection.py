@@ -148,25 +148,34 @@ def _spec(cfg: DictConfig, look_back: int, outputs: int, loss: str = "mse", extr
                      quantiles=tuple(quantiles))
 
 
-def _fit_predict(cfg, spec, inputs, targets, origins, seed: int, jit_compile,
-                 keep: list | None = None, about: dict | None = None) -> tuple[np.ndarray, int, float]:
-    """Train one network of `spec` and return (its outputs for `origins`, updates, training seconds).
-
-    inputs, targets: arrays, or a PanelWindows and None (the windows are built as training visits them).
-
-    keep: where to append the trained network's weights (with `about` it), for forecasts past the data.
-    """
-    from lstmts.models.network import forward
-    from lstmts.models.training import train
-
+def _settings(cfg: DictConfig, spec, seed: int, jit_compile) -> dict:
+    """Return train()'s settings for one network of a collection (the epochs, the budget's samples per epoch)."""
     epochs = int(cfg.training.epochs)
     budget = cfg.collection.get("max_updates")
     # A panel with more windows than the budget allows visits a fresh random subset of them each epoch.
     per_epoch = max(1, int(budget) // max(epochs, 1)) * spec.batch_size if budget else None
-    trained = train(spec, inputs, targets, epochs=epochs, shuffle=bool(cfg.training.shuffle),
-                    seed=seed, learning_rate=float(cfg.training.learning_rate), engine="fast",
-                    jit_compile=jit_compile, samples_per_epoch=per_epoch,
-                    lr_schedule=cfg.training.get("lr_schedule", "constant"))
+    return {"epochs": epochs, "shuffle": bool(cfg.training.shuffle), "seed": seed,
+            "learning_rate": float(cfg.training.learning_rate), "engine": "fast", "jit_compile": jit_compile,
+            "samples_per_epoch": per_epoch, "lr_schedule": cfg.training.get("lr_schedule", "constant")}
+
+
+def _fit_predict(cfg, spec, inputs, targets, origins, seed: int, jit_compile,
+                 keep: list | None = None, about: dict | None = None, epochs: int | None = None,
+                 ) -> tuple[np.ndarray, int, float]:
+    """Train one network of `spec` and return (its outputs for `origins`, updates, training seconds).
+
+    inputs, targets: arrays, or a PanelWindows and None (the windows are built as training visits them).
+    keep: where to append the trained network's weights (with `about` it), for forecasts past the data.
+    epochs: train that many epochs (early stopping's choice) instead of training.epochs, each the same size.
+    """
+    from lstmts.models.network import forward
+    from lstmts.models.training import train
+
+    settings = _settings(cfg, spec, seed, jit_compile)
+    if epochs is not None:
+        # The schedule stays the one of the full training, cut where early stopping stopped.
+        settings.update(schedule_epochs=settings["epochs"], epochs=int(epochs))
+    trained = train(spec, inputs, targets, **settings)
     outputs = np.asarray(forward(trained.model)(origins.astype(np.float32))).reshape(len(origins), -1)
     if keep is not None:
         keep.append({**(about or {}), "weights": [np.asarray(w) for w in trained.model.get_weights()]})
@@ -174,6 +183,35 @@ def _fit_predict(cfg, spec, inputs, targets, origins, seed: int, jit_compile,
         raise UserError("the network's forecasts are not finite (training diverged);"
                         " lower training.learning_rate or use collection.normalise=window")
     return outputs, trained.updates, trained.seconds
+
+
+def best_epochs(cfg: DictConfig, spec, adjusted: list[np.ndarray], look_back: int, horizon: int, seed: int,
+                covariates=None, members: list[Member] | None = None) -> tuple[int | None, int, float]:
+    """Return (the epoch early stopping chooses, updates, seconds) of one global network, by validation windows.
+
+    The network trains on every series less its last horizon, and after each epoch forecasts that
+    held-back horizon from each series (the validation windows: one per series that has one);
+    training stops once their mean squared error (on the scaled series) has not improved for
+    `collection.early_stopping.patience` epochs. None when no series can give up a horizon.
+    """
+    from lstmts.models.training import train
+
+    relative = cfg.collection.normalise == "window"
+    usable = [k for k, z in enumerate(adjusted) if len(z) > horizon + 1]
+    if not usable:
+        return None, 0, 0.0
+    shortened = [z[:-horizon] if k in set(usable) else z[:0] for k, z in enumerate(adjusted)]
+    panel = PanelWindows(shortened, look_back, horizon, relative, cfg.framing.lags_as, covariates, members)
+    if not len(panel):
+        return None, 0, 0.0
+    chosen = [shortened[k] for k in usable]
+    inputs, anchors = origin_inputs(cfg, chosen, look_back, covariates,
+                                    [members[k] for k in usable] if members else None, horizon)
+    targets = np.stack([adjusted[k][-horizon:] for k in usable]) - anchors[:, None]
+    settings = _settings(cfg, spec, seed, cfg.training.jit_compile)
+    patience = int(cfg.collection.early_stopping.get("patience") or 3)
+    trained = train(spec, panel, None, validation=(inputs.astype(np.float32), targets), patience=patience, **settings)
+    return trained.best_epoch, trained.updates, trained.seconds
 
 
 def seasons_of(cfg: DictConfig, members: list[Member], scales: list[SeriesScale]) -> list[ensemble.Season | None]:
@@ -240,7 +278,7 @@ def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[Series
         networks = quantile_networks(networks)
     covariates = collection_covariates.fit(members)
     extra = covariates.count(horizon) if covariates is not None else 0
-    outputs, updates, seconds, window_count = [], 0, 0.0, 0
+    outputs, updates, seconds, window_count, stopped = [], 0, 0.0, 0, []
     for number, network in enumerate(networks, start=1):
         # Built batch by batch as training visits them: the panel's windows are never all held at once.
         panel = PanelWindows(adjusted, network.look_back, horizon, relative, cfg.framing.lags_as, covariates, members)
@@ -255,9 +293,19 @@ def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[Series
         spec = _spec(cfg, network.look_back, horizon, network.loss, extra, quantiles)
         what = f"member {number}/{len(networks)} ({network.describe()})" if len(networks) > 1 else f"seed {network.seed}"
         progress(f"global model, {what}: {len(panel)} windows from {len(members)} series")
+        chosen_epochs = {}
+        if cfg.collection.get("early_stopping") and not quantiles:
+            best, count, took = best_epochs(cfg, spec, adjusted, network.look_back, horizon, network.seed,
+                                            covariates, members)
+            updates, seconds = updates + count, seconds + took
+            if best is not None:
+                chosen_epochs = {"epochs": best}
+                stopped.append(best)
+                progress(f"global model, {what}: early stopping chose {best} of {cfg.training.epochs} epochs")
         out, count, took = _fit_predict(cfg, spec, panel, None, origins, network.seed, cfg.training.jit_compile,
                                         keep, {"look_back": network.look_back, "loss": network.loss,
-                                               "seed": network.seed, "outputs": horizon, "extra": extra})
+                                               "seed": network.seed, "outputs": horizon, "extra": extra},
+                                        **chosen_epochs)
         outputs.append(out + anchors[:, None])
         updates, seconds, window_count = updates + count, seconds + took, window_count + len(panel)
         del panel  # before the next member builds its own
@@ -277,6 +325,8 @@ def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[Series
     info = {"windows": int(window_count // len(networks)), "updates": updates, "train_seconds": round(seconds, 3),
             "models": len(networks), "padded": int(sum(len(m.train) < longest for m in members)),
             "deseasonalised": int(sum(season is not None for season in seasons))}
+    if stopped:
+        info["early_stopping_epochs"] = stopped
     if cfg.collection.get("ensemble"):
         info["ensemble"] = {"members": [n.describe() for n in networks], "combined_by": "median",
                             "train_seconds": round(seconds, 3)}

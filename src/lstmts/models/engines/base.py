@@ -14,14 +14,16 @@ from lstmts.models.network import ModelSpec, forward, forward_batches, reset_sta
 EpochCallback = Callable[[int, float], None]
 
 
-def predict(model, spec: ModelSpec, inputs: np.ndarray) -> np.ndarray:
+def predict(model, spec: ModelSpec, inputs: np.ndarray, every_output: bool = False) -> np.ndarray:
     """Return one prediction per sample (the next value: the first output), in order, from a zero LSTM state.
 
     Stateful states carry across batches, as in Keras' predict with the training batch size.
+    every_output: a stateless model's every output per sample, [samples, outputs].
     """
     reset_states(model)
     if not spec.stateful:
-        return np.asarray(forward(model)(np.asarray(inputs, np.float32))).reshape(len(inputs), -1)[:, 0]
+        outputs = np.asarray(forward(model)(np.asarray(inputs, np.float32))).reshape(len(inputs), -1)
+        return outputs if every_output else outputs[:, 0]
     return predict_in_batches(forward_batches(model), inputs, spec.batch_size)
 
 
