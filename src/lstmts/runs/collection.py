@@ -200,7 +200,7 @@ def best_epochs(cfg: DictConfig, spec, adjusted: list[np.ndarray], look_back: in
     usable = [k for k, z in enumerate(adjusted) if len(z) > horizon + 1]
     if not usable:
         return None, 0, 0.0
-    shortened = [z[:-horizon] if k in set(usable) else z[:0] for k, z in enumerate(adjusted)]
+    shortened = [z[:-horizon] if len(z) > horizon + 1 else z[:0] for z in adjusted]
     panel = PanelWindows(shortened, look_back, horizon, relative, cfg.framing.lags_as, covariates, members)
     if not len(panel):
         return None, 0, 0.0
