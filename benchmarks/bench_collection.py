@@ -1,6 +1,7 @@
 """How long collection runs take, and where the time goes.
 
     .venv/bin/python benchmarks/bench_collection.py [--data tourism] [--limit N] [--skip-local]
+    .venv/bin/python benchmarks/bench_collection.py --experiment collection --skip-local --set 'intervals.levels=[]'
 
 Runs, as a user would (the `lstmts` command, each in a fresh process, into a temporary folder):
 1. the shipped preset's global model over the collection, with the baselines' cache as it is
@@ -50,8 +51,9 @@ def main() -> None:
     parser.add_argument("--experiment", default="collection_monthly")
     parser.add_argument("--limit", type=int, default=None, help="only the first N series")
     parser.add_argument("--skip-local", action="store_true")
+    parser.add_argument("--set", nargs="*", default=[], metavar="OVERRIDE", help="more overrides for every run")
     args = parser.parse_args()
-    common = [f"data={args.data}", f"experiment={args.experiment}"]
+    common = [f"data={args.data}", f"experiment={args.experiment}", *args.set]
     if args.limit:
         common.append(f"data.limit={args.limit}")
     work = Path(tempfile.mkdtemp(prefix="bench-collection-"))
