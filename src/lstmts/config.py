@@ -19,6 +19,9 @@ BASELINE_METHODS = ("holt_winters", "sarima", "theta", "ets")
 # origins (lstmts.runs.runner.MAX_CALIBRATION_ORIGINS), one step after another. 1000 covers a year of
 # daily data or six weeks of hourly data; `lstmts forecast` reuses the last step's width further ahead.
 MAX_INTERVAL_STEPS = 1000
+# `lstmts forecast --steps` may always reach this many steps, however short the series (a yearly
+# series of 30 values); longer series may reach as many steps as they have values.
+MIN_STEPS_LIMIT = 100
 
 # The metrics a sweep may optimise (`objective`): each split's RMSE, MAE and MASE.
 OBJECTIVES = tuple(f"{split}_{metric}" for split in ("validation", "test", "train") for metric in ("rmse", "mae", "mase"))

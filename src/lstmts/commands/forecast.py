@@ -12,6 +12,7 @@ import pandas as pd
 import yaml
 from omegaconf import OmegaConf
 
+from lstmts.config import MIN_STEPS_LIMIT
 from lstmts.errors import UserError
 from lstmts.evaluation.intervals import path_bounds
 from lstmts.report import files, plots
@@ -239,10 +240,6 @@ def _scaling(run_dir: Path):
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise UserError(f"{run_dir / 'covariates.json'} is missing or unreadable ({_short(error)}); rerun the"
                         f" experiment") from None
-
-
-# Forecasts may always reach this many steps, however short the series (a yearly series of 30 values).
-MIN_STEPS_LIMIT = 100
 
 
 def _load_model(keras, model_file: Path):

@@ -37,12 +37,17 @@ METHODS = COLLECTION_BASELINES  # naive methods, statistical methods, then their
 _MODEL_COLUMNS = {"theta": "Theta", "ets": "AutoETS", "arima": "AutoARIMA"}
 
 
-def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
-    """Return the M3 sMAPE in percent (0-200); a step where actual and forecast are both 0 counts as 0."""
+def smape_steps(actual: np.ndarray, forecast: np.ndarray) -> np.ndarray:
+    """Return each step's M3 sMAPE term in percent (0-200); a step where actual and forecast are both 0 gives 0."""
     actual, forecast = np.asarray(actual, float), np.asarray(forecast, float)
     denominator = np.abs(actual) + np.abs(forecast)
-    ratio = np.divide(np.abs(actual - forecast), denominator, out=np.zeros_like(denominator), where=denominator > 0)
-    return float(200.0 * ratio.mean())
+    return 200.0 * np.divide(np.abs(actual - forecast), denominator, out=np.zeros_like(denominator),
+                             where=denominator > 0)
+
+
+def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Return the M3 sMAPE in percent (0-200): the mean of smape_steps."""
+    return float(smape_steps(actual, forecast).mean())
 
 
 def mase_scale(insample: np.ndarray, season_length: int) -> float:

@@ -145,17 +145,11 @@ def cross_validate(cfg: DictConfig, out_dir: Path, console) -> dict:
     }
 
 
-def _smape_rows(actual: np.ndarray, forecast: np.ndarray) -> np.ndarray:
-    denominator = np.abs(actual) + np.abs(forecast)
-    return np.divide(200.0 * np.abs(actual - forecast), denominator, out=np.zeros_like(denominator),
-                     where=denominator > 0)
-
-
 def _by_horizon(table: pd.DataFrame, methods: list[str]) -> dict[str, list[float]]:
     """Return {method: [mean sMAPE at step 1, 2, ...]} over every series and origin."""
     result = {}
     for name in methods:
-        errors = _smape_rows(table["actual"].to_numpy(float), table[name].to_numpy(float))
+        errors = competition.smape_steps(table["actual"].to_numpy(float), table[name].to_numpy(float))
         result[name] = [float(v) for v in pd.Series(errors).groupby(table["step"].to_numpy()).mean()]
     return result
 
@@ -164,7 +158,7 @@ def _per_series(table: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
     """Return one row per series: its origins and each method's mean sMAPE over them."""
     frame = pd.DataFrame({"series": table["series"], "origin": table["origin"]})
     for name in methods:
-        frame[f"{name}_smape"] = _smape_rows(table["actual"].to_numpy(float), table[name].to_numpy(float))
+        frame[f"{name}_smape"] = competition.smape_steps(table["actual"].to_numpy(float), table[name].to_numpy(float))
     grouped = frame.groupby("series", sort=False)
     result = grouped[[f"{name}_smape" for name in methods]].mean()
     result.insert(0, "origins", grouped["origin"].nunique())

@@ -24,15 +24,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from lstmts.data.collection import Member, load_collection
 from lstmts.data.frequency import infer_frequency
+from lstmts.config import MIN_STEPS_LIMIT
 from lstmts.errors import UserError
 from lstmts.evaluation import competition
 from lstmts.report import files, plots
 from lstmts.runs import collection as runs_collection
 from lstmts.runs import collection_covariates
 from lstmts.runs.collection_intervals import Calibration, bands, calibrate
-
-# Forecasts may always reach this many steps, however short the series.
-MIN_STEPS_LIMIT = 100
 
 
 def load_collection_run(run_dir: Path) -> tuple[DictConfig, dict]:
