@@ -581,6 +581,7 @@ def test_a_sweep_over_shards_summarises_the_whole_collection_too(collection_runs
     ("evaluation=backtest", "evaluation=backtest is for one series"),
     ("collection.cross_validation.origins=0", "collection.cross_validation.origins=0 is impossible"),
     ("collection.early_stopping=true", "collection.early_stopping=True is impossible"),
+    ("collection.quantile_intervals=maybe", "collection.quantile_intervals='maybe' is impossible"),
     ("collection.early_stopping={patience: 0}", r"collection.early_stopping=\{'patience': 0\} is impossible"),
     ("collection.cross_validation.step=0", r"collection.cross_validation.step=0 is impossible.*or null"),
     ("collection.cross_validation.refit_every=1.5", "collection.cross_validation.refit_every=1.5 is impossible"),
@@ -593,11 +594,14 @@ def test_impossible_collection_settings_are_one_line(compose_config, override, m
         validate(cfg)
 
 
-def test_early_stopping_of_local_models_is_one_line(compose_config):
+def test_early_stopping_and_quantile_intervals_of_local_models_are_one_line(compose_config):
     from lstmts.config import validate
 
     cfg = compose_config("data=collection", "data.path=x.csv", "collection=local", "collection.early_stopping={patience: 2}")
     with pytest.raises(UserError, match="collection.early_stopping is for collection.scope=global"):
+        validate(cfg)
+    cfg = compose_config("data=collection", "data.path=x.csv", "collection=local", "collection.quantile_intervals=true")
+    with pytest.raises(UserError, match="collection.quantile_intervals come from a global network"):
         validate(cfg)
 
 

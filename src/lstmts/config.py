@@ -232,6 +232,11 @@ def _validate_collection(cfg: DictConfig) -> None:
            f" on the validation windows), or null")
     _check(stopping is None or settings.scope == "global",
            "collection.early_stopping is for collection.scope=global; drop it for local models")
+    quantiles = settings.get("quantile_intervals", False)
+    _check(isinstance(quantiles, bool),
+           f"collection.quantile_intervals={quantiles!r} is impossible; use true or false")
+    _check(not quantiles or settings.scope == "global",
+           "collection.quantile_intervals come from a global network; use collection=global or drop it")
     cv = settings.get("cross_validation") or {}
     for key, least in (("origins", 1), ("refit_every", 1), ("step", 1)):
         value = cv.get(key, None if key == "step" else least)  # an older config without them: one origin
