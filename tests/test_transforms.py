@@ -67,9 +67,38 @@ def test_warmup_is_the_sum_of_the_differencing_lags():
     assert Pipeline(["log", "diff1", "diff12", "minmax"]).warmup == 13
 
 
+def test_level_is_the_value_less_the_mean_of_the_values_before_it():
+    values = np.array([1.0, 3.0, 5.0, 10.0, 2.0])
+    np.testing.assert_allclose(Pipeline(["level2"]).transform(values), [np.nan, np.nan, 3.0, 6.0, -5.5])
+    np.testing.assert_allclose(Pipeline(["level3"]).transform(values), [np.nan, np.nan, np.nan, 7.0, -4.0])
+    assert Pipeline(["level12", "diff1"]).warmup == 13
+    # Its inverse adds back the mean of the true values before the target, for targets inside the
+    # inputs and for the value after them (a forecast step).
+    pipeline = Pipeline(["level2"]).fit(values)
+    np.testing.assert_allclose(pipeline.inverse(np.array([1.0, -1.0]), np.array([2, 4]), values), [3.0, 6.5])
+    np.testing.assert_allclose(pipeline.inverse(np.array([0.5]), 5, values), [6.5])
+    tails = np.array([[1.0, 2.0, 3.0], [4.0, 8.0, 0.0]])
+    np.testing.assert_allclose(pipeline.inverse(np.array([1.0, 1.0]), 3, tails), [3.5, 5.0])
+
+
+def test_level_reads_no_later_value_and_follows_a_trend_beyond_the_fitted_range():
+    values = _seasonal_series(60)
+    pipeline = Pipeline(["log", "level12", "standard"]).fit(values[:36])
+    changed = values.copy()
+    changed[40:] *= 3
+    refitted = Pipeline(["log", "level12", "standard"]).fit(changed[:36])
+    assert refitted.to_json() == pipeline.to_json()  # nothing fitted moves when later values change
+    np.testing.assert_array_equal(pipeline.transform(values)[:40], pipeline.transform(changed)[:40])
+    # The value after a window far above the fitted range comes back far above it.
+    tail = values[-24:] * 10
+    back = pipeline.inverse(np.array([0.0]), len(tail), tail)
+    assert back[0] > 5 * values[:36].max()
+
+
 # --- round trips ----------------------------------------------------------------------------
 
-ROUND_TRIPS = [["minmax"], ["standard"], ["log"], ["diff1"], ["diff12"], ["log", "diff12", "minmax"], ["diff1", "standard"]]
+ROUND_TRIPS = [["minmax"], ["standard"], ["log"], ["diff1"], ["diff12"], ["log", "diff12", "minmax"], ["diff1", "standard"],
+               ["level12"], ["log", "level12", "standard"], ["level4", "diff1", "standard"]]
 
 
 @pytest.mark.parametrize("specs", ROUND_TRIPS, ids="+".join)

@@ -174,16 +174,63 @@ class Difference:
         pass
 
 
+class Level:
+    """x[t] minus the mean of the `lag` values before it (a local level, as ES-RNN divides by its level).
+
+    Nothing is fitted: each value is taken relative to the mean of the values just before it, so
+    the transform reads no value after the one it maps, the level follows a trend wherever it
+    goes (no forecast is held to the training range), and with `lag` a season the level carries
+    no seasonal swing. The first `lag` values have no level and become NaN.
+    """
+
+    def __init__(self, lag: int) -> None:
+        self.lag = lag
+        self.spec = f"level{lag}"
+
+    def fit(self, values: np.ndarray) -> Level:
+        return self
+
+    def _levels(self, values: np.ndarray) -> np.ndarray:
+        """Return, at each position t >= lag, the mean of values[t - lag:t] (NaN before), along the last axis."""
+        values = np.asarray(values, dtype="float64")
+        sums = np.cumsum(values, axis=-1)
+        zero = np.zeros(values.shape[:-1] + (1,))
+        sums = np.concatenate([zero, sums], axis=-1)  # sums[..., t] = values[..., :t].sum()
+        out = np.full(values.shape, np.nan)
+        out[..., self.lag:] = (sums[..., self.lag:-1] - sums[..., :-self.lag - 1]) / self.lag
+        return out
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return np.asarray(values, dtype="float64") - self._levels(values)
+
+    def inverse(self, outputs: np.ndarray, target_index, inputs: np.ndarray) -> np.ndarray:
+        inputs = np.asarray(inputs, dtype="float64")
+        index = np.asarray(target_index)
+        if index.ndim == 0 and int(index) >= inputs.shape[-1]:
+            # The value after the inputs (a forecast step): the mean of their last `lag`.
+            level = inputs[..., int(index) - self.lag:int(index)].mean(axis=-1)
+        else:
+            level = self._levels(inputs)[..., index]
+        return np.asarray(outputs) + level
+
+    def state(self) -> dict:
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        pass
+
+
 def make_transform(spec: str):
-    """Return a fresh transform for a spec: log, minmax, standard, diff1, diff12, diff<k>."""
+    """Return a fresh transform for a spec: log, minmax, standard, diff1, diff12, diff<k>, level<k>."""
     simple = {"log": Log, "minmax": MinMax, "standard": Standard}
     if spec in simple:
         return simple[spec]()
-    match = re.fullmatch(r"diff(\d+)", str(spec))
-    if match and int(match.group(1)) >= 1:
-        return Difference(int(match.group(1)))
+    match = re.fullmatch(r"(diff|level)(\d+)", str(spec))
+    if match and int(match.group(2)) >= 1:
+        return (Difference if match.group(1) == "diff" else Level)(int(match.group(2)))
     raise UserError(
-        f"protocol.transforms has an unknown transform {spec!r}; use any of log, diff1, diff12 (diff<lag>), minmax, standard"
+        f"protocol.transforms has an unknown transform {spec!r}; use any of log, diff1, diff12 (diff<lag>),"
+        f" level12 (level<lag>), minmax, standard"
     )
 
 
