@@ -161,7 +161,7 @@ def run_one(overrides: list[str], out_dir: Path, inner: bool = False) -> dict:
     return metrics
 
 
-def accuracy(names: set[str], inner: bool = False, save: str | None = None) -> None:
+def accuracy(names: set[str], inner: bool = False, save: str | None = None, extra: list[str] = ()) -> None:
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
@@ -169,7 +169,7 @@ def accuracy(names: set[str], inner: bool = False, save: str | None = None) -> N
         if "competitions" in names:
             cases += competition_series(scratch)
         for number, (name, overrides) in enumerate(cases):
-            metrics = run_one(overrides, scratch / f"run-{number}", inner)
+            metrics = run_one([*overrides, *extra], scratch / f"run-{number}", inner)
             best = metrics["best_baseline"]
             best_validation = metrics["baselines"][best["name"]]["validation_rmse"]
             rows.append({"series": name, "values": metrics["data"]["values"], "season": metrics["season_length"],
@@ -191,10 +191,10 @@ def accuracy(names: set[str], inner: bool = False, save: str | None = None) -> N
           f" {table['seconds'].sum():.0f} s in all")
 
 
-def speed() -> None:
+def speed(lengths=(5000, 20000), extra: list[str] = ()) -> None:
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as scratch:
-        for length in (5000, 20000):
+        for length in lengths:
             steps = np.arange(length)
             values = 100 + 0.01 * steps + 10 * np.sin(2 * np.pi * steps / 24) + rng.normal(0, 1, length)
             dates = pd.date_range("2020-01-01", periods=length, freq="h")
@@ -202,9 +202,9 @@ def speed() -> None:
             pd.DataFrame({"date": dates, "value": values}).to_csv(path, index=False)
             data = ["data=csv", f"data.path={path}", "data.column=value", "data.date_column=date"]
             times = {}
-            for label, extra in (("plain", []), ("auto", ["experiment=auto"])):
+            for label, more in (("plain", []), ("auto", ["experiment=auto", *extra])):
                 started = time.perf_counter()
-                done = subprocess.run([LSTMTS, *data, *extra, f"hydra.run.dir={scratch}/{label}-{length}"],
+                done = subprocess.run([LSTMTS, *data, *more, f"hydra.run.dir={scratch}/{label}-{length}"],
                                       capture_output=True, text=True)
                 times[label] = time.perf_counter() - started
                 if done.returncode:
@@ -217,18 +217,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("examples", "competitions"), default=None)
     parser.add_argument("--speed", action="store_true")
+    parser.add_argument("--lengths", type=int, nargs="*", default=[5000, 20000], help="the --speed series' lengths")
     parser.add_argument("--compare-search", action="store_true")
     parser.add_argument("--inner", action="store_true",
                         help="drop each series' test part and score on its last training values (for design choices)")
     parser.add_argument("--save", default=None, help="write the per-series table to this CSV")
+    parser.add_argument("--set", nargs="*", default=[], help="more overrides for every run, e.g. auto.seeds=3")
     args = parser.parse_args()
     if args.compare_search:
         compare_searches()
         return
     if args.speed:
-        speed()
+        speed(args.lengths, args.set)
         return
-    accuracy({args.only} if args.only else {"examples", "competitions"}, args.inner, args.save)
+    accuracy({args.only} if args.only else {"examples", "competitions"}, args.inner, args.save, args.set)
 
 
 if __name__ == "__main__":

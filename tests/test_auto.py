@@ -267,6 +267,59 @@ def test_the_search_starts_candidates_in_its_share_of_the_budget(compose_config)
     assert auto.search_seconds(cfg) == pytest.approx(50 * auto.SEARCH_SHARE)
 
 
+def test_the_search_leaves_room_in_the_budget_for_every_network_of_the_ensemble(compose_config):
+    cfg = compose_config(*QUICK, "auto.budget_seconds=100", "auto.ensemble=3", "auto.seeds=2")
+    assert auto.planned_members(cfg) == 6
+    assert auto.room_for_another(cfg, 10.0, [])
+    # Six networks of about 4 s each (and a quarter more for the validation values) still fit after 60 s...
+    assert auto.room_for_another(cfg, 60.0, [3.0, 4.0, 5.0])
+    # ...not after 61 s, and never after the search's share of the budget, however quick they are.
+    assert not auto.room_for_another(cfg, 61.0, [3.0, 4.0, 5.0])
+    assert not auto.room_for_another(cfg, 61.0, [0.1])
+
+
+def _tried(transforms: tuple[str, ...], units: int, score: float) -> auto.Tried:
+    return auto.Tried(Candidate(transforms=transforms, look_back=12, units=units), score, {1: score},
+                      paths=np.zeros((2, 1)))
+
+
+def test_the_members_are_the_best_or_the_best_of_each_transform_and_train_seed_by_seed():
+    a, b = ("log", "diff1", "standard"), ("log", "diff12", "standard")
+    ranked = [_tried(a, 32, 1.0), _tried(a, 64, 1.1), _tried(a, 16, 1.2), _tried(b, 32, 1.3), _tried(b, 16, 1.4)]
+    assert [t.score for t in auto.choose_members(ranked, 3)] == [1.0, 1.1, 1.2]
+    # Diverse: the best of a and the best of b first, then the next best overall, in rank order.
+    assert [t.score for t in auto.choose_members(ranked, 3, diverse=True)] == [1.0, 1.1, 1.3]
+    assert [t.score for t in auto.choose_members(ranked[:2], 3, diverse=True)] == [1.0, 1.1]
+    plan = auto.ensemble_plan(ranked[:2], seeds=3)
+    assert [(t.score, k) for t, k in plan] == [(1.0, 0), (1.1, 0), (1.0, 1), (1.1, 1), (1.0, 2), (1.1, 2)]
+
+
+def test_a_member_from_another_seed_differs_only_in_its_seed(compose_config):
+    cfg = compose_config(*QUICK, "seed=5")
+    tried = _tried(("diff1", "standard"), 32, 1.0)
+    tried.best_epoch = 7
+    first, second = auto.member_config(cfg, tried), auto.member_config(cfg, tried, 2)
+    assert (first.seed, second.seed) == (5, 7) and first.training.epochs == 7
+    second.seed = 5
+    assert second == first
+
+
+def test_the_level_option_takes_each_value_relative_to_the_season_before_it():
+    assert transform_options(True, 12, level=True)[-2] == ("log", "level12", "standard")
+    assert transform_options(False, 4, level=True)[-1] == ("level4", "standard")
+    assert transform_options(False, 1, level=True) == [("diff1", "standard")]  # no season: diff1 is the level
+    assert Candidate(transforms=("log", "level12", "diff1", "standard"), look_back=12).warmup == 13
+
+
+def test_the_hybrid_option_models_what_a_linear_autoregression_of_the_differences_leaves():
+    assert transform_options(True, 12, hybrid=True)[-2] == ("log", "diff1", "ar13", "standard")
+    assert transform_options(False, 1, hybrid=True) == [("diff1", "standard"), ("diff1", "ar2", "standard")]
+    assert transform_options(False, 168, hybrid=True)[-1] == ("diff1", "ar60", "standard")  # at most 60 lags
+    assert Candidate(transforms=("log", "diff1", "ar13", "standard"), look_back=12).warmup == 14
+    first = Candidate(transforms=("diff1", "standard"), look_back=12)
+    assert ("diff1", "ar13", "standard") in dict(stages(first, 12, 12, False, hybrid=True))["transforms"]
+
+
 def test_the_baselines_fitted_beside_the_search_are_those_a_plain_fit_gives(compose_config, tmp_path, monkeypatch):
     from lstmts.runs import runner
 

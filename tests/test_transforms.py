@@ -95,10 +95,46 @@ def test_level_reads_no_later_value_and_follows_a_trend_beyond_the_fitted_range(
     assert back[0] > 5 * values[:36].max()
 
 
+def test_ar_leaves_what_a_linear_forecast_from_the_lags_misses():
+    # An exact AR(2) (x[t] = 0.5 x[t-1] + 0.3 x[t-2]) is learned almost exactly: tiny residuals.
+    values = np.zeros(200)
+    values[:2] = [1.0, -1.0]
+    noise = np.random.default_rng(0).normal(0, 0.01, 200)
+    for t in range(2, 200):
+        values[t] = 0.5 * values[t - 1] + 0.3 * values[t - 2] + noise[t]
+    pipeline = Pipeline(["ar2"]).fit(values[:150])
+    coef = pipeline.steps[0].coef
+    np.testing.assert_allclose(coef, [0.5, 0.3], atol=0.05)
+    residuals = pipeline.transform(values)
+    assert np.isnan(residuals[:2]).all() and pipeline.warmup == 2
+    mean = pipeline.steps[0].mean
+    by_hand = values[5] - (mean + coef[0] * (values[4] - mean) + coef[1] * (values[3] - mean))
+    assert residuals[5] == pytest.approx(by_hand)
+    # The inverse adds the linear forecast back, inside the inputs and one step after them.
+    np.testing.assert_allclose(pipeline.inverse(residuals[[5, 9]], np.array([5, 9]), values), values[[5, 9]])
+    step = pipeline.inverse(np.array([0.0]), 150, values[:150])[0]
+    assert step == pytest.approx(mean + coef[0] * (values[149] - mean) + coef[1] * (values[148] - mean))
+
+
+def test_ar_is_fitted_on_the_fitting_period_only_and_reads_no_later_value():
+    values = _seasonal_series(80)
+    specs = ["log", "diff1", "ar13", "standard"]
+    changed = values.copy()
+    changed[50:] *= 3
+    fitted, refitted = Pipeline(specs).fit(values[:50]), Pipeline(specs).fit(changed[:50])
+    assert fitted.to_json() == refitted.to_json()  # later values move nothing fitted
+    np.testing.assert_array_equal(fitted.transform(values)[:50], fitted.transform(changed)[:50])
+    assert Pipeline(specs).fit(changed[:60]).to_json() != fitted.to_json()  # it does learn from its window
+    # A trend that leaves the fitted range is followed, not capped: the level comes from the inputs.
+    tail = values[-30:] * 5
+    assert fitted.inverse(np.array([0.0]), 30, tail)[0] > 3 * values[:50].max()
+
+
 # --- round trips ----------------------------------------------------------------------------
 
 ROUND_TRIPS = [["minmax"], ["standard"], ["log"], ["diff1"], ["diff12"], ["log", "diff12", "minmax"], ["diff1", "standard"],
-               ["level12"], ["log", "level12", "standard"], ["level4", "diff1", "standard"]]
+               ["level12"], ["log", "level12", "standard"], ["level4", "diff1", "standard"],
+               ["log", "diff1", "ar13", "standard"], ["ar2"]]
 
 
 @pytest.mark.parametrize("specs", ROUND_TRIPS, ids="+".join)
