@@ -151,6 +151,16 @@ def test_horizon_rmse_scores_each_step_on_targets_before_the_test_period_only():
     assert scores[3] == pytest.approx(np.sqrt(np.mean(np.array([1, 2]) ** 2)))  # targets 16 and 17; 18, 19 are test
 
 
+def test_the_score_is_the_mean_or_the_geometric_mean_of_the_horizons_rmse():
+    assert auto.combined_score({1: 1.0, 3: 4.0, 6: 16.0}) == pytest.approx(7.0)
+    assert auto.combined_score({1: 1.0, 3: 4.0, 6: 16.0}, "geometric") == pytest.approx(4.0)
+    # Geometric: 10 % off at one step moves the score as much as 10 % off at six.
+    assert auto.combined_score({1: 1.1, 6: 16.0}, "geometric") == pytest.approx(
+        auto.combined_score({1: 1.0, 6: 17.6}, "geometric"))
+    with pytest.raises(UserError, match="auto.score"):
+        auto.combined_score({1: 1.0}, "median")
+
+
 def test_validation_horizons_keep_those_that_fit():
     assert auto.validation_horizons([1, 3, 6, 12], 19) == [1, 3, 6, 12]
     assert auto.validation_horizons([3, 6, 12], 5) == [1, 3]

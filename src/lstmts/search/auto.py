@@ -73,6 +73,18 @@ def horizon_rmse(paths: np.ndarray, origins: np.ndarray, values: np.ndarray, sto
     return scores
 
 
+def combined_score(by_horizon: dict[int, float], how: str = "mean") -> float:
+    """Return one validation score from the RMSE at each horizon: their mean, or (`geometric`) their
+    geometric mean, in which each horizon counts alike however large its errors (a 10 % better
+    one-step RMSE weighs as much as a 10 % better 12-step one)."""
+    values = np.array(list(by_horizon.values()), dtype=float)
+    if how == "geometric":
+        return float(np.exp(np.mean(np.log(np.maximum(values, np.finfo(float).tiny)))))
+    if how != "mean":
+        raise UserError(f"auto.score={how!r} is unknown; use mean or geometric")
+    return float(np.mean(values))
+
+
 def median_of(member_forecasts: list[np.ndarray]) -> np.ndarray:
     """Return the element-wise median of the members' forecasts (the ensemble's forecast)."""
     return np.median(np.stack(member_forecasts), axis=0)
@@ -116,7 +128,7 @@ def try_candidate(cfg: DictConfig, candidate: Candidate, progress: RunProgress, 
     paths = forecaster.paths(history, origins, steps)
     by_horizon = horizon_rmse(paths, origins, history, test_start, horizons)
     finite = bool(by_horizon) and all(np.isfinite(v) for v in by_horizon.values()) and np.isfinite(paths).all()
-    score = float(np.mean(list(by_horizon.values()))) if finite else float("inf")
+    score = combined_score(by_horizon, cfg.auto.get("score", "mean")) if finite else float("inf")
     return Tried(candidate, score, by_horizon, best_epoch=trained.best_epoch, epochs_run=len(trained.losses),
                  updates=trained.updates, seconds=time.perf_counter() - started, paths=paths,
                  note="" if finite else "its validation forecasts are not finite numbers")
