@@ -249,16 +249,19 @@ def member_config(cfg: DictConfig, tried: Tried, seed_offset: int = 0) -> DictCo
                                          "seed": int(cfg.seed) + int(seed_offset)})
 
 
-def choose_members(ranked: list[Tried], ensemble: int, diverse: bool = False) -> list[Tried]:
+def choose_members(ranked: list[Tried], ensemble: int, diverse: bool = False,
+                   tolerance: float | None = None) -> list[Tried]:
     """Return the members among `ranked` (best first): the `ensemble` best or, `diverse`, the best of
     each transform option first (in their ranks), then the next best, so that the median combines
-    networks that see the series differently."""
+    networks that see the series differently. With a `tolerance`, only transform options whose best
+    scores within (1 + tolerance) times the best score are taken first."""
     count = max(1, int(ensemble))
     if not diverse:
         return ranked[:count]
     firsts, seen = [], set()
+    limit = ranked[0].score * (1 + tolerance) if tolerance is not None and ranked else float("inf")
     for position, tried in enumerate(ranked):  # positions, not Tried values: those hold arrays
-        if tried.candidate.transforms not in seen:
+        if tried.candidate.transforms not in seen and tried.score <= limit:
             seen.add(tried.candidate.transforms)
             firsts.append(position)
     picked = firsts[:count]
@@ -341,7 +344,9 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         if not ranked:
             raise UserError(f"no candidate of the automatic LSTM could be trained on this series"
                             f" ({tried[0].note}); give a longer series or a larger split.validation_fraction")
-        members = choose_members(ranked, int(cfg.auto.ensemble), bool(cfg.auto.get("diverse", False)))
+        tolerance = cfg.auto.get("diverse_within")
+        members = choose_members(ranked, int(cfg.auto.ensemble), bool(cfg.auto.get("diverse", False)),
+                                 None if tolerance is None else float(tolerance))
         plan = ensemble_plan(members, int(cfg.auto.get("seeds") or 1))
         # The report frames the periods as the member with the longest history does, so every member can score each target.
         widest = max(members, key=lambda t: t.candidate.look_back + t.candidate.warmup)

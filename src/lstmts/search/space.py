@@ -81,12 +81,13 @@ def transform_options(positive: bool, season: int, level: bool = False, hybrid: 
     options = [(*log, "diff1", "standard")]
     if season > 1:
         options += [(*log, f"diff{season}", "standard"), (*log, f"diff{season}", "diff1", "standard")]
-        if level:
-            options.append((*log, f"level{season}", "standard"))
+    if positive:
+        # Without the log before the newer options: the one to fall back on when a log candidate fails.
+        options.append(("diff1", "standard"))
+    if level and season > 1:
+        options.append((*log, f"level{season}", "standard"))
     if hybrid:
         options.append((*log, "diff1", f"ar{ar_lags(season)}", "standard"))
-    if positive:
-        options.append(("diff1", "standard"))
     return options
 
 
