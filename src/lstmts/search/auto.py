@@ -7,8 +7,9 @@ horizons, from values before the test period only. It tries the candidates one d
 time (transforms, look_back, strategy, lag layout, units, layers), keeping the best so far,
 within `auto.budget_seconds` and `auto.max_trials`.
 
-The `auto.ensemble` best candidates are then trained again on training + validation, for the
-epochs early stopping chose, and the run's forecast of the test period is the median of theirs.
+`auto.ensemble` candidates (the best, or with `auto.diverse` the best of each transform option
+first) are then trained again on training + validation, for the epochs early stopping chose,
+each from `auto.seeds` seeds, and the run's forecast of the test period is the median of theirs.
 Everything after that is an ordinary run: the same table, baselines chosen on the same
 validation period, predictions.csv, intervals (calibrated on the search models' validation
 errors), plots. The run folder also keeps `candidates.csv` and one folder per member
