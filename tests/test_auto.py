@@ -151,6 +151,16 @@ def test_horizon_rmse_scores_each_step_on_targets_before_the_test_period_only():
     assert scores[3] == pytest.approx(np.sqrt(np.mean(np.array([1, 2]) ** 2)))  # targets 16 and 17; 18, 19 are test
 
 
+def test_the_score_is_the_mean_or_the_geometric_mean_of_the_horizons_rmse():
+    assert auto.combined_score({1: 1.0, 3: 4.0, 6: 16.0}) == pytest.approx(7.0)
+    assert auto.combined_score({1: 1.0, 3: 4.0, 6: 16.0}, "geometric") == pytest.approx(4.0)
+    # Geometric: 10 % off at one step moves the score as much as 10 % off at six.
+    assert auto.combined_score({1: 1.1, 6: 16.0}, "geometric") == pytest.approx(
+        auto.combined_score({1: 1.0, 6: 17.6}, "geometric"))
+    with pytest.raises(UserError, match="auto.score"):
+        auto.combined_score({1: 1.0}, "median")
+
+
 def test_validation_horizons_keep_those_that_fit():
     assert auto.validation_horizons([1, 3, 6, 12], 19) == [1, 3, 6, 12]
     assert auto.validation_horizons([3, 6, 12], 5) == [1, 3]
@@ -217,6 +227,48 @@ def test_the_log_form_is_chosen_from_the_training_values_only(compose_config, tm
     assert candidates["transforms"].iloc[0] == "log,diff1,standard"
 
 
+@pytest.mark.parametrize("transforms", [("log", "diff1", "ar13", "standard"), ("log", "level12", "standard")],
+                         ids=",".join)
+def test_the_hybrid_and_level_candidates_read_no_test_value_and_their_members_none_after_validation(
+        compose_config, tmp_path, transforms):
+    """Tripling the test values changes neither the candidate's validation score and forecasts nor its
+    member's fitted transforms; the member's autoregression is fitted on training + validation."""
+    from lstmts.runs import runner
+
+    length = len(pd.read_csv(airline_csv()))
+    test_start = int(length * 0.67)
+
+    def tripled_test(values):
+        values[test_start:] *= 3
+        return values
+
+    candidate = Candidate(transforms=transforms, look_back=12)
+    outcomes, pipelines = [], []
+    for name, change in (("plain", None), ("test", tripled_test)):
+        cfg = compose_config(*QUICK, *_data(_csv(tmp_path, f"{name}.csv", change)))
+        prepared = runner.prepare(cfg)
+        outcomes.append(auto.try_candidate(cfg, candidate, _quiet_progress(), [1, 3], 3))
+        member = auto.member_config(cfg, outcomes[-1])
+        pipelines.append(runner.prepare(member).pipeline.to_json())
+        assert int(prepared.periods.split) == test_start
+    assert np.isfinite(outcomes[0].score)
+    assert outcomes[0].score == outcomes[1].score and outcomes[0].by_horizon == outcomes[1].by_horizon
+    np.testing.assert_array_equal(outcomes[0].paths, outcomes[1].paths)
+    assert pipelines[0] == pipelines[1]
+    if "ar13" in transforms:
+        values = pd.read_csv(airline_csv())["Passengers"].to_numpy(dtype=float)
+        from lstmts.data.transforms import Pipeline
+
+        by_hand = Pipeline(list(transforms)).fit(values[:test_start]).to_json()
+        assert pipelines[0] == by_hand  # fitted on training + validation, the values before the test period
+
+
+def _quiet_progress():
+    from lstmts.runs.progress import RunProgress
+
+    return RunProgress(None)
+
+
 def test_auto_without_a_validation_period_or_with_covariates_is_one_line(compose_config, tmp_path):
     from lstmts.runs import runner
 
@@ -265,6 +317,63 @@ def test_a_candidates_epochs_keep_its_updates_within_max_updates(compose_config,
 def test_the_search_starts_candidates_in_its_share_of_the_budget(compose_config):
     cfg = compose_config(*QUICK, "auto.budget_seconds=50")
     assert auto.search_seconds(cfg) == pytest.approx(50 * auto.SEARCH_SHARE)
+
+
+def test_the_search_leaves_room_in_the_budget_for_every_network_of_the_ensemble(compose_config):
+    cfg = compose_config(*QUICK, "auto.budget_seconds=100", "auto.ensemble=3", "auto.seeds=2")
+    assert auto.planned_members(cfg) == 6
+    assert auto.room_for_another(cfg, 10.0, [])
+    # Six networks of about 4 s each (and a quarter more for the validation values) still fit after 60 s...
+    assert auto.room_for_another(cfg, 60.0, [3.0, 4.0, 5.0])
+    # ...not after 61 s, and never after the search's share of the budget, however quick they are.
+    assert not auto.room_for_another(cfg, 61.0, [3.0, 4.0, 5.0])
+    assert not auto.room_for_another(cfg, 61.0, [0.1])
+
+
+def _tried(transforms: tuple[str, ...], units: int, score: float) -> auto.Tried:
+    return auto.Tried(Candidate(transforms=transforms, look_back=12, units=units), score, {1: score},
+                      paths=np.zeros((2, 1)))
+
+
+def test_the_members_are_the_best_or_the_best_of_each_transform_and_train_seed_by_seed():
+    a, b = ("log", "diff1", "standard"), ("log", "diff12", "standard")
+    ranked = [_tried(a, 32, 1.0), _tried(a, 64, 1.1), _tried(a, 16, 1.2), _tried(b, 32, 1.3), _tried(b, 16, 1.4)]
+    assert [t.score for t in auto.choose_members(ranked, 3)] == [1.0, 1.1, 1.2]
+    # Diverse: the best of a and the best of b first, then the next best overall, in rank order.
+    assert [t.score for t in auto.choose_members(ranked, 3, diverse=True)] == [1.0, 1.1, 1.3]
+    assert [t.score for t in auto.choose_members(ranked[:2], 3, diverse=True)] == [1.0, 1.1]
+    # Within 20 % of the best, b's best (1.3) is too far to be taken first: the three best.
+    assert [t.score for t in auto.choose_members(ranked, 3, diverse=True, tolerance=0.2)] == [1.0, 1.1, 1.2]
+    assert [t.score for t in auto.choose_members(ranked, 3, diverse=True, tolerance=0.3)] == [1.0, 1.1, 1.3]
+    plan = auto.ensemble_plan(ranked[:2], seeds=3)
+    assert [(t.score, k) for t, k in plan] == [(1.0, 0), (1.1, 0), (1.0, 1), (1.1, 1), (1.0, 2), (1.1, 2)]
+
+
+def test_a_member_from_another_seed_differs_only_in_its_seed(compose_config):
+    cfg = compose_config(*QUICK, "seed=5")
+    tried = _tried(("diff1", "standard"), 32, 1.0)
+    tried.best_epoch = 7
+    first, second = auto.member_config(cfg, tried), auto.member_config(cfg, tried, 2)
+    assert (first.seed, second.seed) == (5, 7) and first.training.epochs == 7
+    second.seed = 5
+    assert second == first
+
+
+def test_the_level_option_takes_each_value_relative_to_the_season_before_it():
+    assert transform_options(True, 12, level=True)[-1] == ("log", "level12", "standard")
+    assert transform_options(True, 12, level=True)[3] == ("diff1", "standard")  # the fallback without log first
+    assert transform_options(False, 4, level=True)[-1] == ("level4", "standard")
+    assert transform_options(False, 1, level=True) == [("diff1", "standard")]  # no season: diff1 is the level
+    assert Candidate(transforms=("log", "level12", "diff1", "standard"), look_back=12).warmup == 13
+
+
+def test_the_hybrid_option_models_what_a_linear_autoregression_of_the_differences_leaves():
+    assert transform_options(True, 12, hybrid=True)[-1] == ("log", "diff1", "ar13", "standard")
+    assert transform_options(False, 1, hybrid=True) == [("diff1", "standard"), ("diff1", "ar2", "standard")]
+    assert transform_options(False, 168, hybrid=True)[-1] == ("diff1", "ar60", "standard")  # at most 60 lags
+    assert Candidate(transforms=("log", "diff1", "ar13", "standard"), look_back=12).warmup == 14
+    first = Candidate(transforms=("diff1", "standard"), look_back=12)
+    assert ("diff1", "ar13", "standard") in dict(stages(first, 12, 12, False, hybrid=True))["transforms"]
 
 
 def test_the_baselines_fitted_beside_the_search_are_those_a_plain_fit_gives(compose_config, tmp_path, monkeypatch):

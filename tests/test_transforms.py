@@ -67,9 +67,74 @@ def test_warmup_is_the_sum_of_the_differencing_lags():
     assert Pipeline(["log", "diff1", "diff12", "minmax"]).warmup == 13
 
 
+def test_level_is_the_value_less_the_mean_of_the_values_before_it():
+    values = np.array([1.0, 3.0, 5.0, 10.0, 2.0])
+    np.testing.assert_allclose(Pipeline(["level2"]).transform(values), [np.nan, np.nan, 3.0, 6.0, -5.5])
+    np.testing.assert_allclose(Pipeline(["level3"]).transform(values), [np.nan, np.nan, np.nan, 7.0, -4.0])
+    assert Pipeline(["level12", "diff1"]).warmup == 13
+    # Its inverse adds back the mean of the true values before the target, for targets inside the
+    # inputs and for the value after them (a forecast step).
+    pipeline = Pipeline(["level2"]).fit(values)
+    np.testing.assert_allclose(pipeline.inverse(np.array([1.0, -1.0]), np.array([2, 4]), values), [3.0, 6.5])
+    np.testing.assert_allclose(pipeline.inverse(np.array([0.5]), 5, values), [6.5])
+    tails = np.array([[1.0, 2.0, 3.0], [4.0, 8.0, 0.0]])
+    np.testing.assert_allclose(pipeline.inverse(np.array([1.0, 1.0]), 3, tails), [3.5, 5.0])
+
+
+def test_level_reads_no_later_value_and_follows_a_trend_beyond_the_fitted_range():
+    values = _seasonal_series(60)
+    pipeline = Pipeline(["log", "level12", "standard"]).fit(values[:36])
+    changed = values.copy()
+    changed[40:] *= 3
+    refitted = Pipeline(["log", "level12", "standard"]).fit(changed[:36])
+    assert refitted.to_json() == pipeline.to_json()  # nothing fitted moves when later values change
+    np.testing.assert_array_equal(pipeline.transform(values)[:40], pipeline.transform(changed)[:40])
+    # The value after a window far above the fitted range comes back far above it.
+    tail = values[-24:] * 10
+    back = pipeline.inverse(np.array([0.0]), len(tail), tail)
+    assert back[0] > 5 * values[:36].max()
+
+
+def test_ar_leaves_what_a_linear_forecast_from_the_lags_misses():
+    # An exact AR(2) (x[t] = 0.5 x[t-1] + 0.3 x[t-2]) is learned almost exactly: tiny residuals.
+    values = np.zeros(200)
+    values[:2] = [1.0, -1.0]
+    noise = np.random.default_rng(0).normal(0, 0.01, 200)
+    for t in range(2, 200):
+        values[t] = 0.5 * values[t - 1] + 0.3 * values[t - 2] + noise[t]
+    pipeline = Pipeline(["ar2"]).fit(values[:150])
+    coef = pipeline.steps[0].coef
+    np.testing.assert_allclose(coef, [0.5, 0.3], atol=0.05)
+    residuals = pipeline.transform(values)
+    assert np.isnan(residuals[:2]).all() and pipeline.warmup == 2
+    mean = pipeline.steps[0].mean
+    by_hand = values[5] - (mean + coef[0] * (values[4] - mean) + coef[1] * (values[3] - mean))
+    assert residuals[5] == pytest.approx(by_hand)
+    # The inverse adds the linear forecast back, inside the inputs and one step after them.
+    np.testing.assert_allclose(pipeline.inverse(residuals[[5, 9]], np.array([5, 9]), values), values[[5, 9]])
+    step = pipeline.inverse(np.array([0.0]), 150, values[:150])[0]
+    assert step == pytest.approx(mean + coef[0] * (values[149] - mean) + coef[1] * (values[148] - mean))
+
+
+def test_ar_is_fitted_on_the_fitting_period_only_and_reads_no_later_value():
+    values = _seasonal_series(80)
+    specs = ["log", "diff1", "ar13", "standard"]
+    changed = values.copy()
+    changed[50:] *= 3
+    fitted, refitted = Pipeline(specs).fit(values[:50]), Pipeline(specs).fit(changed[:50])
+    assert fitted.to_json() == refitted.to_json()  # later values move nothing fitted
+    np.testing.assert_array_equal(fitted.transform(values)[:50], fitted.transform(changed)[:50])
+    assert Pipeline(specs).fit(changed[:60]).to_json() != fitted.to_json()  # it does learn from its window
+    # A trend that leaves the fitted range is followed, not capped: the level comes from the inputs.
+    tail = values[-30:] * 5
+    assert fitted.inverse(np.array([0.0]), 30, tail)[0] > 3 * values[:50].max()
+
+
 # --- round trips ----------------------------------------------------------------------------
 
-ROUND_TRIPS = [["minmax"], ["standard"], ["log"], ["diff1"], ["diff12"], ["log", "diff12", "minmax"], ["diff1", "standard"]]
+ROUND_TRIPS = [["minmax"], ["standard"], ["log"], ["diff1"], ["diff12"], ["log", "diff12", "minmax"], ["diff1", "standard"],
+               ["level12"], ["log", "level12", "standard"], ["level4", "diff1", "standard"],
+               ["log", "diff1", "ar13", "standard"], ["ar2"]]
 
 
 @pytest.mark.parametrize("specs", ROUND_TRIPS, ids="+".join)

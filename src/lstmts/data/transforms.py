@@ -174,16 +174,124 @@ class Difference:
         pass
 
 
+class Level:
+    """x[t] minus the mean of the `lag` values before it (a local level, as ES-RNN divides by its level).
+
+    Nothing is fitted: each value is taken relative to the mean of the values just before it, so
+    the transform reads no value after the one it maps, the level follows a trend wherever it
+    goes (no forecast is held to the training range), and with `lag` a season the level carries
+    no seasonal swing. The first `lag` values have no level and become NaN.
+    """
+
+    def __init__(self, lag: int) -> None:
+        self.lag = lag
+        self.spec = f"level{lag}"
+
+    def fit(self, values: np.ndarray) -> Level:
+        return self
+
+    def _levels(self, values: np.ndarray) -> np.ndarray:
+        """Return, at each position t >= lag, the mean of values[t - lag:t] (NaN before), along the last axis."""
+        values = np.asarray(values, dtype="float64")
+        sums = np.cumsum(values, axis=-1)
+        zero = np.zeros(values.shape[:-1] + (1,))
+        sums = np.concatenate([zero, sums], axis=-1)  # sums[..., t] = values[..., :t].sum()
+        out = np.full(values.shape, np.nan)
+        out[..., self.lag:] = (sums[..., self.lag:-1] - sums[..., :-self.lag - 1]) / self.lag
+        return out
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return np.asarray(values, dtype="float64") - self._levels(values)
+
+    def inverse(self, outputs: np.ndarray, target_index, inputs: np.ndarray) -> np.ndarray:
+        inputs = np.asarray(inputs, dtype="float64")
+        index = np.asarray(target_index)
+        if index.ndim == 0 and int(index) >= inputs.shape[-1]:
+            # The value after the inputs (a forecast step): the mean of their last `lag`.
+            level = inputs[..., int(index) - self.lag:int(index)].mean(axis=-1)
+        else:
+            level = self._levels(inputs)[..., index]
+        return np.asarray(outputs) + level
+
+    def state(self) -> dict:
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        pass
+
+
+class Autoregression:
+    """x[t] less a linear forecast from the `lag` values before it: what a ridge AR(lag) leaves.
+
+    The coefficients are fitted (least squares with a small ridge penalty, on the values scaled
+    to unit variance) on the fitting period only, and never move after; the forecast at t reads
+    only the values before t. The network then models what the linear model leaves, the hybrid
+    of a statistical model and a network in the ES-RNN spirit: its inverse adds the linear
+    forecast back. The first `lag` values have no forecast and become NaN.
+    """
+
+    RIDGE = 1.0  # the penalty on the coefficients of the unit-variance lags, against the residual sum of squares
+
+    def __init__(self, lag: int) -> None:
+        self.lag = lag
+        self.spec = f"ar{lag}"
+        self.coef: np.ndarray | None = None  # coef[i] weighs the value i + 1 steps back
+        self.mean = 0.0
+
+    def fit(self, values: np.ndarray) -> Autoregression:
+        values = np.asarray(values, dtype="float64")
+        finite = values[np.isfinite(values)]
+        self.mean = float(np.mean(finite)) if len(finite) else 0.0
+        scale = float(np.std(finite)) if len(finite) > 1 else 0.0
+        centred = values - self.mean
+        rows = [t for t in range(self.lag, len(values)) if np.isfinite(centred[t - self.lag:t + 1]).all()]
+        if not rows or scale <= 0:
+            self.coef = np.zeros(self.lag)
+            return self
+        lags = np.stack([centred[t - self.lag:t][::-1] for t in rows]) / scale
+        targets = centred[rows] / scale
+        gram = lags.T @ lags + self.RIDGE * np.eye(self.lag)
+        self.coef = np.linalg.solve(gram, lags.T @ targets)
+        return self
+
+    def _forecast_at(self, values: np.ndarray, index) -> np.ndarray:
+        """Return the linear forecast of values[..., index] from the `lag` values before it."""
+        centred = np.asarray(values, dtype="float64") - self.mean
+        index = np.asarray(index)
+        total = np.zeros(np.broadcast_shapes(centred.shape[:-1], index.shape) if index.ndim == 0
+                         else centred[..., index].shape)
+        for back, weight in enumerate(self.coef, start=1):
+            positions = index - back
+            term = np.where(positions >= 0, centred[..., np.maximum(positions, 0)], np.nan)
+            total = total + weight * term
+        return self.mean + total
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype="float64")
+        return values - self._forecast_at(values, np.arange(values.shape[-1]))
+
+    def inverse(self, outputs: np.ndarray, target_index, inputs: np.ndarray) -> np.ndarray:
+        return np.asarray(outputs) + self._forecast_at(inputs, target_index)
+
+    def state(self) -> dict:
+        return {"coef": [float(c) for c in self.coef], "mean": self.mean}
+
+    def load_state(self, state: dict) -> None:
+        self.coef = np.asarray(state["coef"], dtype="float64").reshape(-1)
+        self.mean = float(state["mean"])
+
+
 def make_transform(spec: str):
-    """Return a fresh transform for a spec: log, minmax, standard, diff1, diff12, diff<k>."""
+    """Return a fresh transform for a spec: log, minmax, standard, diff1, diff12, diff<k>, level<k>, ar<k>."""
     simple = {"log": Log, "minmax": MinMax, "standard": Standard}
     if spec in simple:
         return simple[spec]()
-    match = re.fullmatch(r"diff(\d+)", str(spec))
-    if match and int(match.group(1)) >= 1:
-        return Difference(int(match.group(1)))
+    match = re.fullmatch(r"(diff|level|ar)(\d+)", str(spec))
+    if match and int(match.group(2)) >= 1:
+        return {"diff": Difference, "level": Level, "ar": Autoregression}[match.group(1)](int(match.group(2)))
     raise UserError(
-        f"protocol.transforms has an unknown transform {spec!r}; use any of log, diff1, diff12 (diff<lag>), minmax, standard"
+        f"protocol.transforms has an unknown transform {spec!r}; use any of log, diff1, diff12 (diff<lag>),"
+        f" level12 (level<lag>), ar13 (ar<lags>), minmax, standard"
     )
 
 

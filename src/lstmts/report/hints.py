@@ -15,7 +15,7 @@ def _pair(value) -> tuple[float | None, float | None]:
 
 
 def _differenced(transforms) -> bool:
-    return any(str(name).startswith("diff") for name in transforms)
+    return any(str(name).startswith(("diff", "level")) for name in transforms)
 
 
 def what_to_try(metrics: dict) -> str | None:

@@ -7,8 +7,9 @@ horizons, from values before the test period only. It tries the candidates one d
 time (transforms, look_back, strategy, lag layout, units, layers), keeping the best so far,
 within `auto.budget_seconds` and `auto.max_trials`.
 
-The `auto.ensemble` best candidates are then trained again on training + validation, for the
-epochs early stopping chose, and the run's forecast of the test period is the median of theirs.
+`auto.ensemble` candidates (the best, or with `auto.diverse` the best of each transform option
+first) are then trained again on training + validation, for the epochs early stopping chose,
+each from `auto.seeds` seeds, and the run's forecast of the test period is the median of theirs.
 Everything after that is an ordinary run: the same table, baselines chosen on the same
 validation period, predictions.csv, intervals (calibrated on the search models' validation
 errors), plots. The run folder also keeps `candidates.csv` and one folder per member
@@ -73,6 +74,18 @@ def horizon_rmse(paths: np.ndarray, origins: np.ndarray, values: np.ndarray, sto
     return scores
 
 
+def combined_score(by_horizon: dict[int, float], how: str = "mean") -> float:
+    """Return one validation score from the RMSE at each horizon: their mean, or (`geometric`) their
+    geometric mean, in which each horizon counts alike however large its errors (a 10 % better
+    one-step RMSE weighs as much as a 10 % better 12-step one)."""
+    values = np.array(list(by_horizon.values()), dtype=float)
+    if how == "geometric":
+        return float(np.exp(np.mean(np.log(np.maximum(values, np.finfo(float).tiny)))))
+    if how != "mean":
+        raise UserError(f"auto.score={how!r} is unknown; use mean or geometric")
+    return float(np.mean(values))
+
+
 def median_of(member_forecasts: list[np.ndarray]) -> np.ndarray:
     """Return the element-wise median of the members' forecasts (the ensemble's forecast)."""
     return np.median(np.stack(member_forecasts), axis=0)
@@ -116,7 +129,7 @@ def try_candidate(cfg: DictConfig, candidate: Candidate, progress: RunProgress, 
     paths = forecaster.paths(history, origins, steps)
     by_horizon = horizon_rmse(paths, origins, history, test_start, horizons)
     finite = bool(by_horizon) and all(np.isfinite(v) for v in by_horizon.values()) and np.isfinite(paths).all()
-    score = float(np.mean(list(by_horizon.values()))) if finite else float("inf")
+    score = combined_score(by_horizon, cfg.auto.get("score", "mean")) if finite else float("inf")
     return Tried(candidate, score, by_horizon, best_epoch=trained.best_epoch, epochs_run=len(trained.losses),
                  updates=trained.updates, seconds=time.perf_counter() - started, paths=paths,
                  note="" if finite else "its validation forecasts are not finite numbers")
@@ -132,6 +145,22 @@ def search_seconds(cfg: DictConfig) -> float:
     return SEARCH_SHARE * float(cfg.auto.budget_seconds)
 
 
+def planned_members(cfg: DictConfig) -> int:
+    """Return how many networks the ensemble trains after the search (candidates times seeds)."""
+    return max(1, int(cfg.auto.ensemble)) * max(1, int(cfg.auto.get("seeds") or 1))
+
+
+def room_for_another(cfg: DictConfig, elapsed: float, seconds: list[float]) -> bool:
+    """Return whether the search may start another candidate `elapsed` seconds into the budget.
+
+    Not after its share of the budget, nor when the members still to train (each about as long as
+    a median candidate, a quarter more for the validation values they add) would run past it.
+    """
+    budget = float(cfg.auto.budget_seconds)
+    members = planned_members(cfg) * 1.25 * (float(np.median(seconds)) if seconds else 0.0)
+    return elapsed <= SEARCH_SHARE * budget and elapsed + members <= budget
+
+
 def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, horizons: list[int],
            steps: int) -> list[Tried]:
     """Return every candidate tried, in the order tried: one dimension at a time, from the best so far."""
@@ -142,7 +171,7 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
     positive = bool(np.all(series.values[:validation_start] > 0))
     season, horizon = prepared.season_length, max(horizons)
     first = Candidate(transforms=transform_options(positive, season)[0], look_back=base_look_back(season, horizon))
-    deadline = time.perf_counter() + search_seconds(cfg)
+    started = time.perf_counter()
     tried: dict[Candidate, Tried] = {}
     windows = len(prepared.windows["train"])
 
@@ -157,9 +186,11 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
 
     attempt(first)
     best = first
-    for dimension, values in stages(first, season, horizon, positive):
+    extra = {"level": bool(settings.get("level", False)), "hybrid": bool(settings.get("hybrid", False))}
+    for dimension, values in stages(first, season, horizon, positive, **extra):
         for candidate in neighbours(best, dimension, values):
-            if len(tried) >= int(settings.max_trials) or time.perf_counter() > deadline:
+            if len(tried) >= int(settings.max_trials) or not room_for_another(
+                    cfg, time.perf_counter() - started, [t.seconds for t in tried.values()]):
                 log.info("search budget reached after %d candidates", len(tried))
                 return list(tried.values())
             if candidate not in tried:
@@ -181,8 +212,9 @@ def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgr
     positive = bool(np.all(prepared.series.values[:validation_start] > 0))
     season, horizon = prepared.season_length, max(horizons)
     first = Candidate(transforms=transform_options(positive, season)[0], look_back=base_look_back(season, horizon))
-    space = dict(stages(first, season, horizon, positive))
-    choices = {"transforms": transform_options(positive, season),
+    extra = {"level": bool(settings.get("level", False)), "hybrid": bool(settings.get("hybrid", False))}
+    space = dict(stages(first, season, horizon, positive, **extra))
+    choices = {"transforms": transform_options(positive, season, **extra),
                "look_back": sorted({first.look_back, *space["look_back"]}),
                "strategy": ["recursive", *space["strategy"]], "lags_as": ["timesteps", "features"],
                "units": [16, 32, 64], "layers": [1, 2]}
@@ -207,11 +239,42 @@ def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgr
     return list(tried.values())
 
 
-def member_config(cfg: DictConfig, tried: Tried) -> DictConfig:
-    """Return the config that trains a member on training + validation, for the epochs early stopping chose."""
+def member_config(cfg: DictConfig, tried: Tried, seed_offset: int = 0) -> DictConfig:
+    """Return the config that trains a member on training + validation, for the epochs early stopping chose.
+
+    `seed_offset` k trains it from seed + k (`auto.seeds` members of one candidate differ by it).
+    """
     epochs = int(tried.best_epoch or tried.epochs_run or cfg.training.epochs)
     return tried.candidate.apply(cfg, **{"split.validation_fraction": 0.0, "training.epochs": max(1, epochs),
-                                         "training.patience": None, "training.repeats": 1})
+                                         "training.patience": None, "training.repeats": 1,
+                                         "seed": int(cfg.seed) + int(seed_offset)})
+
+
+def choose_members(ranked: list[Tried], ensemble: int, diverse: bool = False,
+                   tolerance: float | None = None) -> list[Tried]:
+    """Return the members among `ranked` (best first): the `ensemble` best or, `diverse`, the best of
+    each transform option first (in their ranks), then the next best, so that the median combines
+    networks that see the series differently. With a `tolerance`, only transform options whose best
+    scores within (1 + tolerance) times the best score are taken first."""
+    count = max(1, int(ensemble))
+    if not diverse:
+        return ranked[:count]
+    firsts, seen = [], set()
+    limit = ranked[0].score * (1 + tolerance) if tolerance is not None and ranked else float("inf")
+    for position, tried in enumerate(ranked):  # positions, not Tried values: those hold arrays
+        if tried.candidate.transforms not in seen and tried.score <= limit:
+            seen.add(tried.candidate.transforms)
+            firsts.append(position)
+    picked = firsts[:count]
+    picked += [p for p in range(len(ranked)) if p not in picked][:count - len(picked)]
+    return [ranked[p] for p in sorted(picked)]
+
+
+def ensemble_plan(members: list[Tried], seeds: int) -> list[tuple[Tried, int]]:
+    """Return the networks to train, in order: every chosen candidate from the first seed (best
+    first), then every one from the second, and so on (seed offsets 0, 1, ...), so that a budget
+    that runs out keeps the candidates and drops seeds."""
+    return [(tried, k) for k in range(max(1, int(seeds))) for tried in members]
 
 
 def _rerun_command(member_cfg: DictConfig, candidate: Candidate) -> str:
@@ -260,6 +323,7 @@ def _check_supported(cfg: DictConfig) -> None:
 
 def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
     _check_supported(cfg)
+    run_started = time.perf_counter()
     phases = Phases()
     with phases.phase("data"):
         base = runner.prepare(cfg)
@@ -281,7 +345,10 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         if not ranked:
             raise UserError(f"no candidate of the automatic LSTM could be trained on this series"
                             f" ({tried[0].note}); give a longer series or a larger split.validation_fraction")
-        members = ranked[:int(cfg.auto.ensemble)]
+        tolerance = cfg.auto.get("diverse_within")
+        members = choose_members(ranked, int(cfg.auto.ensemble), bool(cfg.auto.get("diverse", False)),
+                                 None if tolerance is None else float(tolerance))
+        plan = ensemble_plan(members, int(cfg.auto.get("seeds") or 1))
         # The report frames the periods as the member with the longest history does, so every member can score each target.
         widest = max(members, key=lambda t: t.candidate.look_back + t.candidate.warmup)
         report_cfg = widest.candidate.apply(cfg)
@@ -293,8 +360,14 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
             raise RuntimeError("the members' training period differs from the search's")
         predictions, updates, seconds, losses = {}, sum(t.updates for t in tried), sum(t.seconds for t in tried), {}
         member_outputs = []
-        for rank, member in enumerate(members, start=1):
-            member_cfg = member_config(cfg, member)
+        member_seconds: list[float] = []
+        for rank, (member, seed_offset) in enumerate(plan, start=1):
+            elapsed = time.perf_counter() - run_started
+            if rank > len(members) and elapsed + max(member_seconds) > float(cfg.auto.budget_seconds):
+                log.info("budget reached after %d of %d networks of the ensemble", rank - 1, len(plan))
+                break
+            member_started = time.perf_counter()
+            member_cfg = member_config(cfg, member, seed_offset)
             with phases.phase("train"):
                 prepared = runner.prepare(member_cfg)
                 _, trained, _ = next(runner._train_repeats(member_cfg, prepared, progress, score=False))
@@ -313,6 +386,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
             member_outputs.append(outputs)
             with phases.phase("write"):
                 _write_member(out_dir / MEMBERS / str(rank), member_cfg, prepared, trained.model, member, series)
+            member_seconds.append(time.perf_counter() - member_started)
         for key in ("train", "validation", "test", "paths", "calibration_paths"):
             present = [o[key] for o in member_outputs if o[key] is not None]
             predictions[key] = median_of(present) if present else None
@@ -325,6 +399,8 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
     metrics["auto"] = {
         "candidates": len(tried),
         "ensemble": [m.candidate.describe() for m in members],
+        "seeds": int(cfg.auto.get("seeds") or 1),
+        "networks": len(member_outputs),
         "validation_scores": [m.score for m in members],
         "horizons": horizons,
         "search": cfg.auto.get("search", "staged"),

@@ -5,9 +5,14 @@ No Keras here: a candidate is a handful of config values, applied to a copy of t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from omegaconf import DictConfig, OmegaConf
+
+
+# The transforms that use up leading values: differences, local levels and autoregressions.
+LAGGED = re.compile(r"(diff|level|ar)(\d+)")
 
 
 @dataclass(frozen=True)
@@ -24,7 +29,7 @@ class Candidate:
     @property
     def warmup(self) -> int:
         """Return how many leading values the transforms' differences use up."""
-        return sum(int(t[4:]) for t in self.transforms if t.startswith("diff"))
+        return sum(int(match.group(2)) for match in map(LAGGED.fullmatch, self.transforms) if match)
 
     def describe(self) -> str:
         """Return the candidate in a few words: `log,diff12,standard lb24 timesteps 32x1 recursive`."""
@@ -58,14 +63,31 @@ class Candidate:
         return changed
 
 
-def transform_options(positive: bool, season: int) -> list[tuple[str, ...]]:
-    """Return the transforms to try. Every option differences the series, so no forecast is held to the training range."""
+def ar_lags(season: int) -> int:
+    """Return the lags of the hybrid's linear model: a season and one more (2 without a season), at most 60."""
+    return max(2, min(season + 1, 60)) if season > 1 else 2
+
+
+def transform_options(positive: bool, season: int, level: bool = False, hybrid: bool = False) -> list[tuple[str, ...]]:
+    """Return the transforms to try. Every option differences the series or takes it relative to
+    its local level, so no forecast is held to the training range.
+
+    With `level` and a season, one more: each value less the mean of the season before it
+    (`level<season>`), the ES-RNN way of giving the network a deseasonalised, level-free input.
+    With `hybrid`, one more: the network learns what a linear autoregression of the first
+    differences (fitted on the training part only) leaves (`diff1,ar<lags>`).
+    """
     log = ("log",) if positive else ()
     options = [(*log, "diff1", "standard")]
     if season > 1:
         options += [(*log, f"diff{season}", "standard"), (*log, f"diff{season}", "diff1", "standard")]
     if positive:
+        # Without the log before the newer options: the one to fall back on when a log candidate fails.
         options.append(("diff1", "standard"))
+    if level and season > 1:
+        options.append((*log, f"level{season}", "standard"))
+    if hybrid:
+        options.append((*log, "diff1", f"ar{ar_lags(season)}", "standard"))
     return options
 
 
@@ -74,13 +96,14 @@ def base_look_back(season: int, horizon: int) -> int:
     return max(4, season, horizon)
 
 
-def stages(first: Candidate, season: int, horizon: int, positive: bool) -> list[tuple[str, list]]:
+def stages(first: Candidate, season: int, horizon: int, positive: bool, level: bool = False,
+           hybrid: bool = False) -> list[tuple[str, list]]:
     """Return the dimensions in the order they are searched, each with the values to try beside the current best."""
     look_back = first.look_back
     longer = [2 * look_back]
     shorter = [look_back // 2] if look_back // 2 >= 2 else []
     return [
-        ("transforms", transform_options(positive, season)),
+        ("transforms", transform_options(positive, season, level, hybrid)),
         ("look_back", shorter + longer),
         ("strategy", ["direct"] if horizon > 1 else []),
         ("lags_as", ["features"]),
