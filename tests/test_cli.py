@@ -236,3 +236,20 @@ def test_a_stop_signal_that_surfaces_as_hydras_error_still_ends_as_interrupted(m
     with pytest.raises(SystemExit) as ended:  # no signal: Hydra's own exit stays
         run_command.main()
     assert ended.value.code == 1
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_a_stop_that_arrives_as_the_process_ends_keeps_its_exit_status(signal_name):
+    # The process' last step (cli._exit) with TensorFlow loaded: a stop sent from an exit handler,
+    # while the streams are flushed, must change neither the status nor print an interruption.
+    script = (
+        "import atexit, os, signal, sys, time, types\n"
+        "sys.modules['tensorflow'] = types.ModuleType('tensorflow')\n"
+        "from lstmts import cli, errors\n"
+        "errors.stop_on_signals()\n"
+        f"atexit.register(lambda: (os.kill(os.getpid(), signal.{signal_name}), time.sleep(0.2)))\n"
+        "cli._exit(3)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.returncode == 3, result.stderr
+    assert "KeyboardInterrupt" not in result.stderr and "Traceback" not in result.stderr, result.stderr

@@ -9,6 +9,7 @@ import atexit
 import gc
 import logging
 import os
+import signal
 import sys
 import threading
 
@@ -48,6 +49,12 @@ def _exit(code: int | str | None) -> None:
     others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
     if "tensorflow" not in sys.modules or others:
         raise SystemExit(code)
+    # The work is done and its status decided: a stop that arrives while the streams are flushed
+    # (a SIGINT or SIGTERM sent just as the process ends) must not turn into an unhandled
+    # interruption and a different exit status.
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_IGN)
     if isinstance(code, str):
         print(code, file=sys.stderr)
         code = 1
