@@ -84,18 +84,16 @@ def series_scale(cfg: DictConfig, member: Member) -> SeriesScale:
     return SeriesScale.fit(member.train, cfg.collection.log, cfg.collection.get("scale", "std"), member.season_length)
 
 
-def windows(scaled: np.ndarray, look_back: int, horizon: int, relative: bool,
-            dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+def windows(scaled: np.ndarray, look_back: int, horizon: int, relative: bool) -> tuple[np.ndarray, np.ndarray]:
     """Return (inputs [n, look_back], targets [n, horizon]) of every window of a scaled training part.
 
     Window i takes values i .. i+look_back-1 as inputs and the next `horizon` values as targets.
-    relative: both are taken minus the window's last input value. dtype: float32 for training
-    (what the engines train in), half the memory of a large panel's windows.
+    relative: both are taken minus the window's last input value.
     """
-    scaled = np.asarray(scaled, dtype=dtype)
+    scaled = np.asarray(scaled, dtype=float)
     count = len(scaled) - look_back - horizon + 1
     if count < 1:
-        return np.empty((0, look_back), dtype), np.empty((0, horizon), dtype)
+        return np.empty((0, look_back)), np.empty((0, horizon))
     index = np.arange(count)[:, None]
     inputs = scaled[index + np.arange(look_back)]
     targets = scaled[index + look_back + np.arange(horizon)]

@@ -31,8 +31,7 @@ class PanelWindows:
         self.counts = np.maximum(lengths - self.look_back - self.horizon + 1, 0)
         self.starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)  # each series in `values`
         self.first = np.concatenate([[0], np.cumsum(self.counts)]).astype(np.int64)  # each series' first window
-        self.values = np.concatenate([np.asarray(z, np.float32) for z in adjusted]) if adjusted else np.empty(0,
-                                                                                                             np.float32)
+        self.values = np.concatenate([np.asarray(z, np.float32) for z in [np.empty(0), *adjusted]])
         self.channels = covariates
         self.past = self.future = self.static = None
         if covariates is not None:

@@ -161,6 +161,11 @@ def room_for_another(cfg: DictConfig, elapsed: float, seconds: list[float]) -> b
     return elapsed <= SEARCH_SHARE * budget and elapsed + members <= budget
 
 
+def _extra_transforms(settings) -> dict[str, bool]:
+    """Return which of the newer transform options (`auto.level`, `auto.hybrid`) the search tries."""
+    return {"level": bool(settings.get("level", False)), "hybrid": bool(settings.get("hybrid", False))}
+
+
 def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, horizons: list[int],
            steps: int) -> list[Tried]:
     """Return every candidate tried, in the order tried: one dimension at a time, from the best so far."""
@@ -186,8 +191,7 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
 
     attempt(first)
     best = first
-    extra = {"level": bool(settings.get("level", False)), "hybrid": bool(settings.get("hybrid", False))}
-    for dimension, values in stages(first, season, horizon, positive, **extra):
+    for dimension, values in stages(first, season, horizon, positive, **_extra_transforms(settings)):
         for candidate in neighbours(best, dimension, values):
             if len(tried) >= int(settings.max_trials) or not room_for_another(
                     cfg, time.perf_counter() - started, [t.seconds for t in tried.values()]):
@@ -212,7 +216,7 @@ def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgr
     positive = bool(np.all(prepared.series.values[:validation_start] > 0))
     season, horizon = prepared.season_length, max(horizons)
     first = Candidate(transforms=transform_options(positive, season)[0], look_back=base_look_back(season, horizon))
-    extra = {"level": bool(settings.get("level", False)), "hybrid": bool(settings.get("hybrid", False))}
+    extra = _extra_transforms(settings)
     space = dict(stages(first, season, horizon, positive, **extra))
     choices = {"transforms": transform_options(positive, season, **extra),
                "look_back": sorted({first.look_back, *space["look_back"]}),

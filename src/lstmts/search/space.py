@@ -5,14 +5,11 @@ No Keras here: a candidate is a handful of config values, applied to a copy of t
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
 from omegaconf import DictConfig, OmegaConf
 
-
-# The transforms that use up leading values: differences, local levels and autoregressions.
-LAGGED = re.compile(r"(diff|level|ar)(\d+)")
+from lstmts.data.transforms import Pipeline
 
 
 @dataclass(frozen=True)
@@ -28,8 +25,8 @@ class Candidate:
 
     @property
     def warmup(self) -> int:
-        """Return how many leading values the transforms' differences use up."""
-        return sum(int(match.group(2)) for match in map(LAGGED.fullmatch, self.transforms) if match)
+        """Return how many leading values the transforms use up (differences, local levels, autoregressions)."""
+        return Pipeline(list(self.transforms)).warmup
 
     def describe(self) -> str:
         """Return the candidate in a few words: `log,diff12,standard lb24 timesteps 32x1 recursive`."""

@@ -119,7 +119,7 @@ class FusedEngine:
                     ends.append((c[-1], h[-1]))
                 sequence = h
             predictions = tf.nn.bias_add(tf.matmul(sequence[-1], self._weights[-2]), self._weights[-1])
-            # Keras' mean squared (or absolute) error: the mean over the outputs, then over the real rows.
+            # Keras' mean squared (or absolute, or pinball) error: the mean over the outputs, then over the real rows.
             errors = loss_terms(tf, self.spec, targets, predictions)
             loss = tf.reduce_sum(errors * row_scale) / self.spec.outputs
         gradients = tape.gradient(loss, self._weights)

@@ -21,17 +21,18 @@ class Engine:
         self.spec = spec
         self.model = build_model(spec)
         self.optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-        self._learning_rate = float(learning_rate)
         self.optimizer.build(self.model.trainable_variables)
         self._optimizer_start = [v.numpy() for v in self.optimizer.variables]
         self._epoch = tf.function(self._epoch_graph, jit_compile=jit_compile, autograph=False)
 
     def reset(self, weights: list[np.ndarray]) -> None:
-        """Start afresh: set the weights, zero Adam's moments and step count, zero the LSTM states."""
+        """Start afresh: set the weights, zero Adam's moments and step count, zero the LSTM states.
+
+        The optimizer's variables include its learning rate, so a schedule's last rate goes too.
+        """
         self.model.set_weights(weights)
         for variable, start in zip(self.optimizer.variables, self._optimizer_start):
             variable.assign(start)
-        self.optimizer.learning_rate.assign(self._learning_rate)
         reset_states(self.model)
 
     def set_learning_rate(self, value: float) -> None:
