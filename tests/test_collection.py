@@ -760,6 +760,43 @@ def test_the_global_ensemble_is_the_median_of_its_members_by_hand(compose_config
     assert info["ensemble"]["combined_by"] == "median" and len(info["ensemble"]["members"]) == 3
 
 
+def test_members_with_the_smape_or_mase_loss_train_on_windows_that_carry_the_series_own_values(compose_config,
+                                                                                               monkeypatch):
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "seed=1", "training.epochs=2",
+                         "training.batch_size=8", "model.units=4", "collection.deseasonalise=true",
+                         "+collection.ensemble={look_backs: [1], losses: [mae, smape, mase], seeds: 1}")
+    rng = np.random.default_rng(0)
+    positions = np.arange(30.0)
+    members = [Member("up", 20 + positions + 3 * np.sin(positions) + rng.normal(size=30), np.array([51.0, 52.0]), 4,
+                      "quarterly"),
+               Member("mixed", np.cumsum(rng.normal(size=24)) - 2, np.array([0.0, 0.0]), 4, "quarterly")]
+    scales = [runs_collection.series_scale(cfg, m) for m in members]
+    seen = []
+    original = runs_collection._fit_predict
+
+    def recording(cfg, spec, inputs, targets, *rest, **kwargs):
+        seen.append((spec.loss, inputs.take(np.arange(3))[1].shape[1]))
+        return original(cfg, spec, inputs, targets, *rest, **kwargs)
+
+    monkeypatch.setattr(runs_collection, "_fit_predict", recording)
+    forecasts, info = runs_collection._forecast_global(cfg, members, scales, lambda text: None)
+    # The horizon of 2: mae's windows carry the 2 targets, smape's and mase's 2 + 3 x 2 + 2 columns.
+    assert seen == [("mae", 2), ("smape", 8), ("mase", 8)]
+    assert info["ensemble"]["members"] == ["look_back 2, mae, seed 1", "look_back 2, smape, seed 1",
+                                           "look_back 2, mase, seed 1"]
+    assert all(np.all(np.isfinite(f)) and f.shape == (2,) for f in forecasts)
+
+
+def test_an_ensemble_loss_other_than_mse_mae_smape_or_mase_is_one_line(compose_config):
+    from lstmts.config import validate
+
+    cfg = compose_config("data=collection", "data.path=x.csv",
+                         "+collection.ensemble={look_backs: [1], losses: [mse, mape], seeds: 1}")
+    with pytest.raises(UserError, match=r"collection\.ensemble\.losses=\['mse', 'mape'\] is impossible;"
+                                        r" use a list of mse, mae, smape and mase"):
+        validate(cfg)
+
+
 def test_the_season_is_fitted_on_the_training_part_by_hand():
     # Season of 4 on a linear trend: the centred moving average removes the trend exactly.
     pattern = np.array([1.0, -2.0, 0.5, 0.5])

@@ -215,3 +215,69 @@ def test_early_stopping_validates_on_each_series_last_horizon_then_trains_on_all
     assert len(final) == 12 - 3 - 2 + 1 + 8 - 3 - 2 + 1 and "validation" not in second
     assert second["epochs"] == 4 and second["schedule_epochs"] == 10 and second["lr_schedule"] == "cosine"
     assert info["early_stopping_epochs"] == [4] and info["updates"] == 14 and info["train_seconds"] == 1.0
+
+
+# --- losses on each series' own values (smape, mase) ---------------------------------------------
+
+def _own_values_panel(look_back, horizon, season_length, relative):
+    """A log series with a season (when season_length > 1) and a linear one that crosses zero, as the global model sees them."""
+    rng = np.random.default_rng(3)
+    positions = np.arange(40)
+    positive = 50 + positions + 8 * np.sin(2 * np.pi * positions / max(season_length, 2)) + rng.normal(size=40)
+    crossing = 2 + np.cumsum(rng.normal(size=40))
+    members = [Member("a", positive[:32], positive[32:32 + horizon], season_length, "monthly"),
+               Member("b", crossing[:32], crossing[32:32 + horizon], season_length, "monthly")]
+    scales = [runs_collection.SeriesScale.fit(m.train, "auto", "std") for m in members]
+    seasons = [runs_collection.ensemble.Season.fit(s.forward(m.train), season_length) for m, s in zip(members, scales)]
+    adjusted = [runs_collection.adjusted_values(m.train, s, z) for m, s, z in zip(members, scales, seasons)]
+    values_of = runs_collection.series_values(members, scales, seasons)
+    return members, scales, seasons, PanelWindows(adjusted, look_back, horizon, relative, "timesteps",
+                                                  values_of=values_of)
+
+
+@pytest.mark.parametrize("relative", [False, True])
+@pytest.mark.parametrize(("look_back", "horizon", "season_length"), [(3, 1, 1), (5, 3, 4), (6, 4, 12)])
+def test_the_smape_and_mase_losses_are_those_of_each_series_own_values(keras, relative, look_back, horizon,
+                                                                        season_length):
+    import tensorflow as tf
+
+    from lstmts.evaluation import competition
+    from lstmts.models.engines.base import loss_columns, loss_terms
+
+    members, scales, seasons, panel = _own_values_panel(look_back, horizon, season_length, relative)
+    assert scales[0].log and not scales[1].log  # one of each branch
+    per_series = 32 - look_back - horizon + 1
+    rows = np.array([0, per_series - 1, per_series, 2 * per_series - 1])  # each series' first and last window
+    inputs, columns = panel.take(rows)
+    assert columns.shape == (4, loss_columns(horizon)) == (4, 3 * horizon + 2)  # targets, weights, levels, 2
+    targets = columns[:, :horizon]
+    rng = np.random.default_rng(4)
+    predictions = (targets + rng.normal(scale=0.3, size=targets.shape)).astype(np.float32)
+    # By hand: each window's targets and forecasts as the series' own values, then their sMAPE and MASE terms.
+    expected_smape, expected_mase = [], []
+    for row, window in enumerate(rows):
+        k, first = (0, window) if window < per_series else (1, window - per_series)
+        member, scale, season = members[k], scales[k], seasons[k]
+        steps = first + look_back + np.arange(horizon)
+        offsets = season.at(0, 32)[steps] if season is not None else 0.0
+        anchor = runs_collection.adjusted_values(member.train, scale, season)[first + look_back - 1] if relative else 0.0
+        actual = member.train[steps]
+        np.testing.assert_allclose(scale.inverse(targets[row] + anchor + offsets), actual, rtol=1e-5)
+        forecast = scale.inverse(predictions[row] + anchor + offsets)
+        expected_smape.append(competition.smape_steps(actual, forecast) / 100)
+        expected_mase.append(np.abs(actual - forecast) / competition.mase_scale(member.train, season_length))
+    for loss, expected in (("smape", expected_smape), ("mase", expected_mase)):
+        spec = ModelSpec(units=(2,), time_steps=look_back, features=1, stateful=False, batch_size=4, outputs=horizon,
+                         loss=loss)
+        terms = loss_terms(tf, spec, tf.constant(columns), tf.constant(predictions)).numpy()
+        np.testing.assert_allclose(terms, np.array(expected), rtol=2e-4, atol=1e-6)
+
+
+def test_the_panel_carries_the_loss_columns_only_when_asked():
+    _, _, _, panel = _own_values_panel(3, 2, 4, True)
+    plain = PanelWindows([panel.values[:32], panel.values[32:]], 3, 2, True, "timesteps")
+    x, y = plain.take(np.arange(5))
+    x_own, y_own = panel.take(np.arange(5))
+    np.testing.assert_array_equal(x, x_own)
+    np.testing.assert_array_equal(y, y_own[:, :2])
+    assert y.shape == (5, 2) and y_own.shape == (5, 3 * 2 + 2)

@@ -426,6 +426,61 @@ def test_quantile_outputs_need_the_fast_engine():
               engine="keras")
 
 
+# --- losses on the series' own values ------------------------------------------------------------
+
+def _own_value_columns(rng, rows, steps):
+    """Targets with the smape and mase losses' columns: half the rows of log series, half of linear ones."""
+    targets = rng.normal(scale=0.5, size=(rows, steps))
+    weight = rng.uniform(0.5, 3.0, size=(rows, steps))
+    level = rng.uniform(2.0, 6.0, size=(rows, steps))
+    is_log = (np.arange(rows) % 2).astype(float)[:, None]
+    log_scale = rng.uniform(0.1, 0.8, size=(rows, 1)) * is_log
+    return np.concatenate([targets, weight, level * (1 - is_log), log_scale, is_log], axis=1).astype(np.float32)
+
+
+@pytest.mark.parametrize("loss", ["smape", "mase"])
+@pytest.mark.parametrize("make_engine", [lambda spec: Engine(spec, 0.001, jit_compile=True),
+                                         lambda spec: FusedEngine(spec, 0.001)], ids=["xla", "fused"])
+def test_an_epoch_on_the_series_own_values_makes_the_updates_of_keras_with_that_loss(keras, make_engine, loss):
+    rng = np.random.default_rng(5)
+    inputs = rng.random((12, 3, 1)).astype(np.float32)
+    columns = _own_value_columns(rng, 12, 2)
+    spec = ModelSpec(units=(4,), time_steps=3, features=1, stateful=False, batch_size=4, outputs=2, loss=loss)
+    weights = initial_weights(spec, 3)
+    engine = make_engine(spec)
+    engine.reset(weights)
+    order = sample_orders(12, 1, shuffle=True, seed=2)
+    engine.fit(inputs, columns, order)
+
+    def own_values_loss(y_true, y_pred):  # written out apart from engines.base, in Keras' ops
+        ops = keras.ops
+        t, weight, level = y_true[:, :2], y_true[:, 2:4], y_true[:, 4:6]
+        log_scale, is_log = y_true[:, 6:7], y_true[:, 7:8]
+        if loss == "smape":
+            terms = is_log * 2 * ops.abs(ops.tanh(log_scale * (t - y_pred) / 2)) + (1 - is_log) * 2 * ops.abs(
+                t - y_pred) / (ops.abs(level + t) + ops.abs(level + y_pred) + 1e-6)
+        else:
+            terms = weight * (is_log * ops.abs(ops.exp(log_scale * t) - ops.exp(log_scale * y_pred))
+                              + (1 - is_log) * ops.abs(t - y_pred))
+        return ops.mean(terms, axis=-1)
+
+    model = build_model(spec)
+    model.set_weights(weights)
+    model.compile(optimizer=keras.optimizers.Adam(0.001), loss=own_values_loss)
+    for start in range(0, 12, 4):
+        batch = order[0][start:start + 4]
+        model.train_on_batch(inputs[batch], columns[batch])
+    assert _max_difference(engine.model.get_weights(), model.get_weights()) < 1e-5
+    assert _max_difference(engine.model.get_weights(), weights) > 1e-4  # it trained
+
+
+def test_losses_on_the_series_own_values_need_the_fast_engine():
+    spec = ModelSpec(units=(2,), time_steps=2, features=1, stateful=False, batch_size=4, outputs=1, loss="smape")
+    with pytest.raises(ValueError, match="smape loss trains with the fast engine"):
+        train(spec, np.zeros((4, 2, 1)), np.zeros((4, 5)), epochs=1, shuffle=False, seed=0, learning_rate=0.01,
+              engine="keras")
+
+
 # --- learning-rate schedules ----------------------------------------------------------------
 
 def test_the_cosine_schedule_by_hand():

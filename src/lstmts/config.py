@@ -171,6 +171,9 @@ def _validate_reading(data: DictConfig) -> None:
 COMPETITIONS = {"m1": "M1", "m3": "M3", "tourism": "Tourism"}
 COMPETITION_SUBSETS = ("yearly", "quarterly", "monthly", "other")
 SOURCES = ("csv", "folder", *COMPETITIONS)
+# A collection ensemble's member losses: on the scaled series (mse, mae) or on the series' own values
+# (smape, mase: models.engines.base.SCALED_LOSSES).
+ENSEMBLE_LOSSES = ("mse", "mae", "smape", "mase")
 COLLECTION_BASELINES = ("naive", "seasonal_naive", "theta", "ets", "arima", "comb")
 
 
@@ -211,8 +214,8 @@ def _validate_collection(cfg: DictConfig) -> None:
         _check(factors is None or (len(factors) > 0 and all(isinstance(f, (int, float)) and f > 0 for f in factors)),
                f"collection.ensemble.look_backs={factors!r} is impossible; use multiples of the horizon above 0,"
                f" e.g. [1.5, 2, 3]")
-        _check(losses is None or (len(losses) > 0 and all(loss in ("mse", "mae") for loss in losses)),
-               f"collection.ensemble.losses={losses!r} is impossible; use a list of mse and mae")
+        _check(losses is None or (len(losses) > 0 and all(loss in ENSEMBLE_LOSSES for loss in losses)),
+               f"collection.ensemble.losses={losses!r} is impossible; use a list of mse, mae, smape and mase")
         _check(isinstance(seeds, int) and not isinstance(seeds, bool) and 1 <= seeds <= 100,
                f"collection.ensemble.seeds={seeds!r} is impossible; use a whole number from 1 to 100")
     _check(not cfg.model.stateful, "collections train stateless models; use model=vanilla or model=stacked")

@@ -20,7 +20,10 @@ class ModelSpec:
     stateful: bool
     batch_size: int
     outputs: int = 1  # values forecast at once: 1, or the horizon of the direct strategy
-    loss: str = "mse"  # what training minimises: mse (mean squared error, as the tutorial) or mae (mean absolute error)
+    # What training minimises: mse (mean squared error, as the tutorial) or mae (mean absolute
+    # error) on the scaled values; smape or mase on the series' own values (fast engine only: the
+    # targets carry what gives them back, engines.base.loss_columns).
+    loss: str = "mse"
     # Quantile outputs: the network forecasts each of these quantiles (outputs = steps x quantiles,
     # quantile-major) and training minimises their pinball loss instead of `loss`.
     quantiles: tuple[float, ...] = ()

@@ -31,10 +31,11 @@ from lstmts.data.collection import Collection, Member, load_collection
 from lstmts.errors import UserError
 from lstmts.evaluation import competition
 from lstmts.evaluation import intervals as intervals_module
+from lstmts.models.engines.base import SCALED_LOSSES
 from lstmts.report import files, plots
 from lstmts.report.ranking import baseline_label
 from lstmts.runs import collection_covariates, collection_intervals, ensemble, runner
-from lstmts.runs.collection_windows import PanelWindows
+from lstmts.runs.collection_windows import PanelWindows, SeriesValues
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,8 @@ def _fit_predict(cfg, spec, inputs, targets, origins, seed: int, jit_compile,
 
 
 def best_epochs(cfg: DictConfig, spec, adjusted: list[np.ndarray], look_back: int, horizon: int, seed: int,
-                covariates=None, members: list[Member] | None = None) -> tuple[int | None, int, float]:
+                covariates=None, members: list[Member] | None = None,
+                values_of: SeriesValues | None = None) -> tuple[int | None, int, float]:
     """Return (the epoch early stopping chooses, updates, seconds) of one global network, by validation windows.
 
     The network trains on every series less its last horizon, and after each epoch forecasts that
@@ -199,7 +201,7 @@ def best_epochs(cfg: DictConfig, spec, adjusted: list[np.ndarray], look_back: in
     if not usable:
         return None, 0, 0.0
     shortened = [z[:-horizon] if len(z) > horizon + 1 else z[:0] for z in adjusted]
-    panel = PanelWindows(shortened, look_back, horizon, relative, cfg.framing.lags_as, covariates, members)
+    panel = PanelWindows(shortened, look_back, horizon, relative, cfg.framing.lags_as, covariates, members, values_of)
     if not len(panel):
         return None, 0, 0.0
     chosen = [shortened[k] for k in usable]
@@ -217,6 +219,15 @@ def seasons_of(cfg: DictConfig, members: list[Member], scales: list[SeriesScale]
     if not cfg.collection.get("deseasonalise"):
         return [None] * len(members)
     return [ensemble.Season.fit(s.forward(m.train), m.season_length) for m, s in zip(members, scales)]
+
+
+def series_values(members: list[Member], scales: list[SeriesScale],
+                  seasons: list[ensemble.Season | None]) -> SeriesValues:
+    """Return what turns every series' adjusted values back into its own (the smape and mase losses need it)."""
+    return SeriesValues(log=np.array([s.log for s in scales], bool), shift=np.array([s.shift for s in scales]),
+                        scale=np.array([s.scale for s in scales]),
+                        mase_scale=np.array([competition.mase_scale(m.train, m.season_length) for m in members]),
+                        seasons=list(seasons))
 
 
 def adjusted_values(values: np.ndarray, scale: SeriesScale, season: ensemble.Season | None) -> np.ndarray:
@@ -277,9 +288,12 @@ def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[Series
     covariates = collection_covariates.fit(members)
     extra = covariates.count(horizon) if covariates is not None else 0
     outputs, updates, seconds, window_count, stopped = [], 0, 0.0, 0, []
+    values_of = series_values(members, scales, seasons) if any(n.loss in SCALED_LOSSES for n in networks) else None
     for number, network in enumerate(networks, start=1):
+        own = values_of if network.loss in SCALED_LOSSES else None
         # Built batch by batch as training visits them: the panel's windows are never all held at once.
-        panel = PanelWindows(adjusted, network.look_back, horizon, relative, cfg.framing.lags_as, covariates, members)
+        panel = PanelWindows(adjusted, network.look_back, horizon, relative, cfg.framing.lags_as, covariates, members,
+                             own)
         if not len(panel) and calibrating and (number < len(networks) or outputs):
             progress(f"member {number}/{len(networks)} ({network.describe()}): no training window, left out")
             continue
@@ -294,7 +308,7 @@ def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[Series
         chosen_epochs = {}
         if cfg.collection.get("early_stopping") and not quantiles:
             best, count, took = best_epochs(cfg, spec, adjusted, network.look_back, horizon, network.seed,
-                                            covariates, members)
+                                            covariates, members, own)
             updates, seconds = updates + count, seconds + took
             if best is not None:
                 chosen_epochs = {"epochs": best}

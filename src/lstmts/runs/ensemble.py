@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 from omegaconf import DictConfig
 
-LOSSES = ("mse", "mae")
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ def epoch_feed(tf, inputs, targets, orders: np.ndarray) -> Callable[[np.ndarray]
 
 
 def loss_terms(tf, spec: ModelSpec, targets, predictions):
-    """Return each output's loss term [rows, outputs]: the squared or absolute error, or its quantile's pinball loss.
+    """Return each output's loss term [rows, outputs]: the squared or absolute error, its sMAPE or MASE, or its pinball loss.
 
     With spec.quantiles, targets [rows, steps] are compared with every quantile's block of
     predictions [rows, quantiles x steps]: tau * e for an error e = target - prediction above 0,
@@ -101,8 +101,48 @@ def loss_terms(tf, spec: ModelSpec, targets, predictions):
         taus = tf.constant(np.repeat(np.asarray(spec.quantiles, np.float32), spec.outputs // len(spec.quantiles)))
         errors = tf.tile(targets, [1, len(spec.quantiles)]) - predictions
         return tf.maximum(taus * errors, (taus - 1.0) * errors)
+    if spec.loss in SCALED_LOSSES:
+        return _scaled_loss_terms(tf, spec.loss, spec.outputs, targets, predictions)
     errors = targets - predictions
     return tf.abs(errors) if spec.loss == "mae" else tf.square(errors)
+
+
+# Losses measured on the series' own values rather than on the scaled ones the network sees. Their
+# targets carry, after the `outputs` target columns, what gives the values back (loss_columns):
+#   weight [outputs], level [outputs], log_scale [1], is_log [1].
+SCALED_LOSSES = ("smape", "mase")
+
+
+def loss_columns(outputs: int) -> int:
+    """Return how many target columns a scaled loss's windows carry for `outputs` forecast steps."""
+    return 3 * outputs + 2
+
+
+def _scaled_loss_terms(tf, loss: str, outputs: int, columns, predictions):
+    """Return the sMAPE (as a fraction, 0..2) or the MASE term of every step, on the series' own values.
+
+    A series' own value is v = G(shift + scale * (base + u)), G = exp (a log series) or the
+    identity, u the value the network sees (its target t, its forecast p) and base what was taken
+    off it (the window's anchor, the step's seasonal offset). Then, per step:
+    - a log series: sMAPE = 2 |tanh(scale (t - p) / 2)| (base and shift cancel out), and the
+      absolute error is exp(shift + scale * base) |exp(scale t) - exp(scale p)|;
+    - otherwise: sMAPE = 2 |t - p| / (|level + t| + |level + p|), level = shift / scale + base,
+      and the absolute error is scale |t - p|.
+    `weight` holds the absolute error's factor over the series' in-sample seasonal naive error
+    (MASE's scale), so that weight times the rest is MASE's term; `log_scale` is the log series'
+    scale (0 otherwise). runs.collection_windows builds these columns.
+    """
+    targets = columns[:, :outputs]
+    weight = columns[:, outputs:2 * outputs]
+    level = columns[:, 2 * outputs:3 * outputs]
+    log_scale, is_log = columns[:, 3 * outputs:3 * outputs + 1], columns[:, 3 * outputs + 1:]
+    if loss == "smape":
+        on_log = 2.0 * tf.abs(tf.tanh(log_scale * (targets - predictions) / 2.0))
+        on_values = 2.0 * tf.abs(targets - predictions) / (tf.abs(level + targets) + tf.abs(level + predictions) + 1e-6)
+        return is_log * on_log + (1.0 - is_log) * on_values
+    # exp of a wild forecast would overflow; its error is enormous either way.
+    grown = tf.exp(tf.minimum(log_scale * targets, 30.0)) - tf.exp(tf.minimum(log_scale * predictions, 30.0))
+    return weight * (is_log * tf.abs(grown) + (1.0 - is_log) * tf.abs(targets - predictions))
 
 
 def pad_to_batches(tf, order, batch_size: int):
