@@ -76,6 +76,12 @@ _ENGINES: dict[tuple, object] = {}
 # (0.3 s from its cache). Measured with benchmarks/bench_training.py (scaling table and presets).
 FUSED_SECONDS_PER_UPDATE = (40e-6, 10e-6, 20e-6)  # base, per time step and layer, per extra layer
 XLA_COMPILE_SECONDS = 0.55
+# XLA's update grows with a batch's rows times its time steps much faster than the fused kernels'
+# (python benchmarks/bench_engines.py, 2 cores): at 256 rows of 48 steps and 32 units an update
+# took 34 ms compiled against 10 ms fused, at 128 x 48 17.7 against 6.3 ms, at 256 x 12 5.8
+# against 7.9. Batches of this many rows x steps or more (a collection's monthly networks, not
+# the tutorial's) train on the fused kernels.
+XLA_MAX_STEP_ROWS = 4096
 
 
 def fused_seconds(updates: int, spec: ModelSpec) -> float:
@@ -90,10 +96,13 @@ def uses_xla(jit_compile: bool | str, updates: int, spec: ModelSpec) -> bool:
 
     auto takes XLA once the fused kernels would need longer than XLA's compile: the tutorial's
     regression and window runs (one time step) stay on the fused kernels, and under the
-    tutorial script's memory; its time-step, stateful and stacked runs compile.
+    tutorial script's memory; its time-step, stateful and stacked runs compile. Large batches of
+    long windows (batch_size x time_steps of XLA_MAX_STEP_ROWS or more) stay on the fused
+    kernels, whose updates are then the faster ones.
     """
     if jit_compile == "auto":
-        return fused_seconds(updates, spec) >= XLA_COMPILE_SECONDS
+        small_batches = spec.batch_size * spec.time_steps < XLA_MAX_STEP_ROWS
+        return small_batches and fused_seconds(updates, spec) >= XLA_COMPILE_SECONDS
     if isinstance(jit_compile, bool):
         return jit_compile
     raise ValueError(f"jit_compile={jit_compile!r}: use True, False or 'auto'")
