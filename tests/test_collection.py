@@ -869,6 +869,8 @@ def test_experiment_collection_takes_the_shipped_preset_of_each_frequency(compos
     assert yearly.collection.scale == "steps" and monthly.collection.scale == "seasonal_steps"
     assert quarterly.collection.scale == weekly.collection.scale == "std"
     assert yearly.collection.max_updates == monthly.collection.max_updates == 20000
+    # 64 units for yearly and quarterly; 32 for monthly and the rest, so that Tourism monthly takes minutes.
+    assert yearly.model.units == quarterly.model.units == 64 and monthly.model.units == weekly.model.units == 32
     for preset in (yearly, quarterly, monthly, weekly):
         assert preset.collection.scope == "global" and preset.collection.normalise == "window"
         assert list(preset.collection.ensemble.look_backs) == ([0.5, 1] if preset is quarterly else [1, 1.5, 2])

@@ -115,7 +115,7 @@ class PanelWindows:
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             level_of_log = np.exp(np.minimum(shift + scale * base, 700.0))
             weight = np.where(log, level_of_log, scale) / np.where(usable, mase, 1.0)
-        weight = np.where(usable & np.isfinite(weight), weight, 0.0)
+        weight = np.minimum(np.where(usable & np.isfinite(weight), weight, 0.0), 1e30)  # finite in float32
         level = np.where(log, 0.0, shift / scale + base)
         log_scale = np.where(log, scale, 0.0)
         return np.concatenate([weight, level, log_scale, log.astype(float)], axis=1).astype(np.float32)
