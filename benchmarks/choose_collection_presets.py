@@ -3,12 +3,16 @@
     .venv/bin/python benchmarks/choose_collection_presets.py                 # every subset, every candidate
     .venv/bin/python benchmarks/choose_collection_presets.py --subsets m1/yearly tourism/yearly
     .venv/bin/python benchmarks/choose_collection_presets.py --final         # experiment=collection, validation and test
+    .venv/bin/python benchmarks/choose_collection_presets.py --final --validation-only --origins 3 \
+        --subsets m1/quarterly tourism/quarterly --set 'collection.presets.quarterly.collection.ensemble.losses=[mse,mae]'
 
 Every candidate runs with `collection.validation=true`: each series' last horizon of training
 values is its validation part, and the real test parts are never read. The script prints, per
 subset, each candidate's validation sMAPE and MASE beside comb's (the mean of Theta, ETS and
 ARIMA), one JSON line per run, so that the choice can be checked. `--final` runs the chosen
 `experiment=collection` on validation and then on test, with every baseline, for the README.
+`--origins N` scores validation at N rolling origins inside the training parts (the mean over
+every series and origin): one origin is one horizon per series, and its choices proved noisy.
 """
 
 from __future__ import annotations
@@ -115,15 +119,22 @@ def main() -> None:
     parser.add_argument("--subsets", nargs="*", default=SUBSETS)
     parser.add_argument("--candidates", nargs="*", default=list(CANDIDATES))
     parser.add_argument("--final", action="store_true")
+    parser.add_argument("--origins", type=int, default=1,
+                        help="validation origins per series (collection.cross_validation.origins; test keeps 1)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="OVERRIDE",
+                        help="more overrides for --final's runs, e.g. a preset's losses")
+    parser.add_argument("--validation-only", action="store_true", help="--final without the test runs")
     args = parser.parse_args()
+    on_origins = [f"collection.cross_validation.origins={args.origins}"] if args.origins > 1 else []
     with tempfile.TemporaryDirectory() as scratch:
         for subset in args.subsets:
             if args.final:
-                for validation in (True, False):
+                for validation in (True,) if args.validation_only else (True, False):
                     source, frequency = subset.split("/")
                     overrides = [f"data={source}", f"data.subset={frequency}", "experiment=collection",
                                  "intervals.levels=[]",
-                                 f"collection.validation={'true' if validation else 'false'}", "seed=1"]
+                                 f"collection.validation={'true' if validation else 'false'}", "seed=1",
+                                 *(on_origins if validation else []), *args.set]
                     metrics = run_one(overrides, Path(scratch) / f"{source}-{frequency}-{validation}")
                     row = _row(subset, "experiment=collection", metrics)
                     row["baselines"] = {name: round(s[f"{row['split']}_smape"], 3)
@@ -136,7 +147,7 @@ def main() -> None:
                 continue
             for name in args.candidates:
                 folder = Path(scratch) / f"{subset.replace('/', '-')}-{len(name)}-{abs(hash(name))}"
-                metrics = run_one([*BASE, *_overrides(subset, CANDIDATES[name], True)], folder)
+                metrics = run_one([*BASE, *_overrides(subset, CANDIDATES[name], True), *on_origins], folder)
                 print(json.dumps(_row(subset, name, metrics)), flush=True)
 
 
