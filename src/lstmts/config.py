@@ -172,7 +172,7 @@ COMPETITIONS = {"m1": "M1", "m3": "M3", "tourism": "Tourism"}
 COMPETITION_SUBSETS = ("yearly", "quarterly", "monthly", "other")
 SOURCES = ("csv", "folder", *COMPETITIONS)
 # A collection ensemble's member losses: on the scaled series (mse, mae) or on the series' own values
-# (smape, mase: models.engines.base.SCALED_LOSSES).
+# (smape, mase: models.engines.base.OWN_VALUE_LOSSES).
 ENSEMBLE_LOSSES = ("mse", "mae", "smape", "mase")
 COLLECTION_BASELINES = ("naive", "seasonal_naive", "theta", "ets", "arima", "comb")
 

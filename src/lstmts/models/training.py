@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lstmts.backend import load
-from lstmts.models.engines.base import SCALED_LOSSES, EpochCallback, WindowSource
+from lstmts.models.engines.base import OWN_VALUE_LOSSES, EpochCallback, WindowSource
 from lstmts.models.engines.base import predict as engine_predict
 from lstmts.models.engines.keras import fit_like_tutorial
 from lstmts.models.network import ModelSpec, build_model
@@ -198,7 +198,7 @@ def train(
     load()  # TensorFlow's import is start-up work, not training time
     if spec.quantiles and engine != "fast":
         raise ValueError("quantile outputs train with the fast engine only")
-    if spec.loss in SCALED_LOSSES and engine != "fast":
+    if spec.loss in OWN_VALUE_LOSSES and engine != "fast":
         raise ValueError(f"the {spec.loss} loss trains with the fast engine only")
     rates = learning_rates(lr_schedule, learning_rate, max(epochs, schedule_epochs or 0))
     rates = None if rates is None else rates[:epochs]

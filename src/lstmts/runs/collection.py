@@ -31,7 +31,7 @@ from lstmts.data.collection import Collection, Member, load_collection
 from lstmts.errors import UserError
 from lstmts.evaluation import competition
 from lstmts.evaluation import intervals as intervals_module
-from lstmts.models.engines.base import SCALED_LOSSES
+from lstmts.models.engines.base import OWN_VALUE_LOSSES
 from lstmts.report import files, plots
 from lstmts.report.ranking import baseline_label
 from lstmts.runs import collection_covariates, collection_intervals, ensemble, runner
@@ -288,9 +288,9 @@ def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[Series
     covariates = collection_covariates.fit(members)
     extra = covariates.count(horizon) if covariates is not None else 0
     outputs, updates, seconds, window_count, stopped = [], 0, 0.0, 0, []
-    values_of = series_values(members, scales, seasons) if any(n.loss in SCALED_LOSSES for n in networks) else None
+    values_of = series_values(members, scales, seasons) if any(n.loss in OWN_VALUE_LOSSES for n in networks) else None
     for number, network in enumerate(networks, start=1):
-        own = values_of if network.loss in SCALED_LOSSES else None
+        own = values_of if network.loss in OWN_VALUE_LOSSES else None
         # Built batch by batch as training visits them: the panel's windows are never all held at once.
         panel = PanelWindows(adjusted, network.look_back, horizon, relative, cfg.framing.lags_as, covariates, members,
                              own)

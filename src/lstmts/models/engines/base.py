@@ -91,7 +91,7 @@ def epoch_feed(tf, inputs, targets, orders: np.ndarray) -> Callable[[np.ndarray]
 
 
 def loss_terms(tf, spec: ModelSpec, targets, predictions):
-    """Return each output's loss term [rows, outputs]: the squared or absolute error, its sMAPE or MASE, or its pinball loss.
+    """Return each output's loss term [rows, outputs]: squared or absolute error, sMAPE, MASE or pinball loss.
 
     With spec.quantiles, targets [rows, steps] are compared with every quantile's block of
     predictions [rows, quantiles x steps]: tau * e for an error e = target - prediction above 0,
@@ -101,8 +101,8 @@ def loss_terms(tf, spec: ModelSpec, targets, predictions):
         taus = tf.constant(np.repeat(np.asarray(spec.quantiles, np.float32), spec.outputs // len(spec.quantiles)))
         errors = tf.tile(targets, [1, len(spec.quantiles)]) - predictions
         return tf.maximum(taus * errors, (taus - 1.0) * errors)
-    if spec.loss in SCALED_LOSSES:
-        return _scaled_loss_terms(tf, spec.loss, spec.outputs, targets, predictions)
+    if spec.loss in OWN_VALUE_LOSSES:
+        return _own_value_loss_terms(tf, spec.loss, spec.outputs, targets, predictions)
     errors = targets - predictions
     return tf.abs(errors) if spec.loss == "mae" else tf.square(errors)
 
@@ -110,15 +110,15 @@ def loss_terms(tf, spec: ModelSpec, targets, predictions):
 # Losses measured on the series' own values rather than on the scaled ones the network sees. Their
 # targets carry, after the `outputs` target columns, what gives the values back (loss_columns):
 #   weight [outputs], level [outputs], log_scale [1], is_log [1].
-SCALED_LOSSES = ("smape", "mase")
+OWN_VALUE_LOSSES = ("smape", "mase")
 
 
 def loss_columns(outputs: int) -> int:
-    """Return how many target columns a scaled loss's windows carry for `outputs` forecast steps."""
+    """Return how many target columns the windows of a loss on own values carry for `outputs` forecast steps."""
     return 3 * outputs + 2
 
 
-def _scaled_loss_terms(tf, loss: str, outputs: int, columns, predictions):
+def _own_value_loss_terms(tf, loss: str, outputs: int, columns, predictions):
     """Return the sMAPE (as a fraction, 0..2) or the MASE term of every step, on the series' own values.
 
     A series' own value is v = G(shift + scale * (base + u)), G = exp (a log series) or the
