@@ -213,18 +213,36 @@ def _select(cfg, key):
     return list(value) if hasattr(value, "__len__") and not isinstance(value, str) else value
 
 
-def test_the_log_form_is_chosen_from_the_training_values_only(compose_config, tmp_path):
-    """A zero in the test period does not take the log candidates away; they fail alone, with a note."""
+def test_a_zero_in_the_test_period_changes_no_score_and_leaves_the_log_candidates_out_of_the_ensemble(
+        compose_config, tmp_path):
+    """The search transforms no test value: with a 0 as the last test value, every candidate (the log
+    ones included) scores what it scores without it. The log candidates cannot forecast the test
+    period, so they are left out of the ensemble by name and the next ones take their places."""
     from lstmts.runs import runner
 
     def zero_at_the_end(values):
         values[-1] = 0.0
         return values
 
-    path = _csv(tmp_path, "zero.csv", zero_at_the_end)
-    runner.run(compose_config(*QUICK, *_data(path), "auto.max_trials=5"), tmp_path / "run", body=auto._auto)
-    candidates = pd.read_csv(tmp_path / "run" / "candidates.csv")
-    assert candidates["transforms"].iloc[0] == "log,diff1,standard"
+    tables, metrics = [], []
+    for name, change in (("plain", None), ("zero", zero_at_the_end)):
+        path = _csv(tmp_path, f"{name}.csv", change)
+        metrics.append(runner.run(compose_config(*QUICK, *_data(path), "auto.max_trials=5"), tmp_path / name,
+                                  body=auto._auto))
+        tables.append(pd.read_csv(tmp_path / name / "candidates.csv"))
+    plain, zero = tables
+    assert plain["transforms"].iloc[0] == "log,diff1,standard"
+    pd.testing.assert_series_equal(plain["validation_score"], zero["validation_score"])
+    pd.testing.assert_series_equal(plain["transforms"], zero["transforms"])
+    assert any("log" in m for m in metrics[0]["auto"]["ensemble"]) and not metrics[0]["auto"]["left_out"]
+    assert metrics[1]["status"] == "ok"
+    assert not any("log" in m for m in metrics[1]["auto"]["ensemble"])
+    logged = {t for t in zero["transforms"] if t.startswith("log")}
+    assert logged and all(any(t in note and "strictly positive" in note for note in metrics[1]["auto"]["left_out"])
+                          for t in logged)
+    assert np.isfinite(metrics[1]["test_rmse"])
+    left = zero[zero["transforms"].isin(logged)]
+    assert left["member"].isna().all() and left["note"].str.startswith("left out of the ensemble").all()
 
 
 @pytest.mark.parametrize("transforms", [("log", "diff1", "ar13", "standard"), ("log", "level12", "standard")],

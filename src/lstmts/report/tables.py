@@ -247,6 +247,9 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
         console.print(f"automatic LSTM: {auto['candidates']} candidates scored on validation (horizons"
                       f" {', '.join(map(str, auto['horizons']))}) in {auto['search_seconds']:.1f} s; the median of"
                       f" {'; '.join(auto['ensemble'])} (candidates.csv)", soft_wrap=True, highlight=False)
+        for note in auto.get("left_out") or []:
+            console.print(f"left out of the ensemble (it cannot forecast the test period): {note}",
+                          soft_wrap=True, highlight=False)
         console.print(f"the best alone: {auto['rerun_best']}", soft_wrap=True, highlight=False)
     console.print(f"run folder: {out_dir}", soft_wrap=True, highlight=False)
 

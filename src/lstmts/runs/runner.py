@@ -67,8 +67,12 @@ def scale_covariates(cfg: DictConfig, series: Series, stop: int,
     return Scaled.of(covariates, scaling), scaling
 
 
-def prepare(cfg: DictConfig) -> Prepared:
-    """Load and check the data, fit the transforms and frame every period (no Keras involved)."""
+def prepare(cfg: DictConfig, history_only: bool = False) -> Prepared:
+    """Load and check the data, fit the transforms and frame every period (no Keras involved).
+
+    `history_only`: transform and frame only the values before the test period (no test windows),
+    so that nothing about the test values (a log's positivity included) can change what is built.
+    """
     series = load_series(cfg.data, airline_csv())
     if series.filled or series.trimmed:
         log.info("%s", missing_note(series.filled, series.trimmed))
@@ -85,14 +89,14 @@ def prepare(cfg: DictConfig) -> Prepared:
     )
     fit_stop = len(series.values) if protocol.scaler_sees_test else _training_end(periods)
     pipeline.fit(series.values[:fit_stop])
-    transformed = pipeline.transform(series.values)
+    transformed = pipeline.transform(series.values[:periods.split] if history_only else series.values)
     # Covariates are scaled on the training part, whatever the protocol lets the target's scaler see.
     covariates, scaling = scale_covariates(cfg, series, _training_end(periods))
     windows = {
         split: make_windows(transformed, getattr(periods, split), cfg.framing.look_back, cfg.framing.lags_as,
                             covariates=covariates)
         for split in SPLITS
-        if len(getattr(periods, split))
+        if len(getattr(periods, split)) and not (history_only and split == "test")
     }
     outputs = model_outputs(cfg)
     if outputs > 1:

@@ -118,7 +118,8 @@ def try_candidate(cfg: DictConfig, candidate: Candidate, progress: RunProgress, 
     started = time.perf_counter()
     candidate_cfg = candidate.apply(cfg, **_search_settings(cfg, train_windows or 0))
     try:
-        prepared = runner.prepare(candidate_cfg)
+        # No test value is transformed: a candidate's score cannot depend on one, nor can its failing.
+        prepared = runner.prepare(candidate_cfg, history_only=True)
         _, trained, _ = next(runner._train_repeats(candidate_cfg, prepared, progress, score=False))
     except UserError as error:
         return Tried(candidate, float("inf"), {}, seconds=time.perf_counter() - started, note=str(error))
@@ -243,6 +244,27 @@ def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgr
     return list(tried.values())
 
 
+def forecastable(cfg: DictConfig, ranked: list[Tried]) -> tuple[list[Tried], dict[Candidate, str]]:
+    """Return the candidates among `ranked` whose transforms take every value of the series, and why
+    each of the others cannot.
+
+    The search never transforms a test value, so a candidate can win it with a transform that a
+    later value rules out (a log, and a 0 in the test period). Such a candidate cannot forecast the
+    test period from its values; it is left out of the ensemble, by name, and the next ones take
+    its place. Their scores and ranks are the search's, whatever the test values.
+    """
+    usable, left_out = [], {}
+    for tried in ranked:
+        try:
+            runner.prepare(member_config(cfg, tried))  # as the member is refitted and forecasts
+        except UserError as error:
+            left_out[tried.candidate] = str(error)
+            log.info("left out of the ensemble: %s: %s", tried.candidate.describe(), error)
+            continue
+        usable.append(tried)
+    return usable, left_out
+
+
 def member_config(cfg: DictConfig, tried: Tried, seed_offset: int = 0) -> DictConfig:
     """Return the config that trains a member on training + validation, for the epochs early stopping chose.
 
@@ -297,8 +319,10 @@ def _rerun_command(member_cfg: DictConfig, candidate: Candidate) -> str:
                      f"training.learning_rate={training.learning_rate}", f"seed={member_cfg.seed}"])
 
 
-def _candidates_frame(tried: list[Tried], horizons: list[int], chosen: list[Candidate]) -> pd.DataFrame:
+def _candidates_frame(tried: list[Tried], horizons: list[int], chosen: list[Candidate],
+                      left_out: dict[Candidate, str] | None = None) -> pd.DataFrame:
     rows = []
+    left_out = left_out or {}
     for number, outcome in enumerate(tried, start=1):
         candidate = outcome.candidate
         row = {"candidate": number, "transforms": ",".join(candidate.transforms), "look_back": candidate.look_back,
@@ -307,7 +331,8 @@ def _candidates_frame(tried: list[Tried], horizons: list[int], chosen: list[Cand
                **{f"validation_rmse_h{h}": outcome.by_horizon.get(h) for h in horizons},
                "epochs_run": outcome.epochs_run, "best_epoch": outcome.best_epoch,
                "seconds": round(outcome.seconds, 3),
-               "member": chosen.index(candidate) + 1 if candidate in chosen else None, "note": outcome.note}
+               "member": chosen.index(candidate) + 1 if candidate in chosen else None,
+               "note": f"left out of the ensemble: {left_out[candidate]}" if candidate in left_out else outcome.note}
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -349,6 +374,11 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         if not ranked:
             raise UserError(f"no candidate of the automatic LSTM could be trained on this series"
                             f" ({tried[0].note}); give a longer series or a larger split.validation_fraction")
+        ranked, left_out = forecastable(cfg, ranked)
+        if not ranked:
+            raise UserError(f"no candidate of the automatic LSTM can forecast the test period"
+                            f" ({next(iter(left_out.values()))});"
+                            f" remove the values it names or set a later split")
         tolerance = cfg.auto.get("diverse_within")
         members = choose_members(ranked, int(cfg.auto.ensemble), bool(cfg.auto.get("diverse", False)),
                                  None if tolerance is None else float(tolerance))
@@ -410,10 +440,11 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         "search": cfg.auto.get("search", "staged"),
         "search_seconds": round(sum(t.seconds for t in tried), 3),
         "rerun_best": _rerun_command(first_member, members[0].candidate),
+        "left_out": [f"{candidate.describe()}: {why}" for candidate, why in left_out.items()],
     }
     metrics["final_loss"] = {rank: values[-1] for rank, values in losses.items()}
     with phases.phase("write"):
-        files.write_csv(out_dir / "candidates.csv", _candidates_frame(tried, horizons, chosen))
+        files.write_csv(out_dir / "candidates.csv", _candidates_frame(tried, horizons, chosen, left_out))
         runner._write_outputs(report_cfg, out_dir, report, metrics.pop("_ensemble"), losses, {}, metrics,
                               metrics.pop("_interval_file"))
         # The folder's own model and transforms are the best member's, trained on training + validation.
