@@ -760,6 +760,42 @@ def test_the_global_ensemble_is_the_median_of_its_members_by_hand(compose_config
     assert info["ensemble"]["combined_by"] == "median" and len(info["ensemble"]["members"]) == 3
 
 
+@pytest.mark.parametrize("skip_padded", [False, True])
+def test_skip_padded_leaves_a_series_padded_members_out_of_its_median_by_hand(compose_config, monkeypatch,
+                                                                            skip_padded):
+    """look_backs 2, 4 and 6 (horizon 2) x 1 seed: a series of 4 training values fills only the first
+    two members' inputs, one of 3 only the first's, one of 1 none; a long one all three."""
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "collection.normalise=series",
+                         "seed=1", f"+collection.ensemble={{look_backs: [1, 2, 3], losses: [mse], seeds: 1,"
+                                   f" skip_padded: {str(skip_padded).lower()}}}")
+    lengths = [20, 4, 3, 1]
+    members = [Member(f"s{n}", np.arange(1.0, n + 1.0), np.array([n + 1.0, n + 2.0]), 1, "positions")
+               for n in lengths]
+    scales = [runs_collection.SeriesScale(False, 0.0, 1.0) for _ in members]
+    # Scaled forecasts per member (by look_back), the same for every series but distinct per member.
+    outputs = {2: [0.0, 10.0], 4: [3.0, 1.0], 6: [9.0, 7.0]}
+
+    def stub(cfg, spec, inputs, targets, origins, seed, jit_compile, *kept):
+        return np.tile(outputs[spec.time_steps], (len(members), 1)), 1, 0.0
+
+    monkeypatch.setattr(runs_collection, "_fit_predict", stub)
+    forecasts, _ = runs_collection._forecast_global(cfg, members, scales, lambda text: None)
+    every = [3.0, 7.0]  # the median of all three members, step by step
+    expected = ([every, [1.5, 5.5], [0.0, 10.0], every] if skip_padded  # 20: all; 4: lb 2 and 4; 3: lb 2; 1: none
+                else [every] * 4)
+    for forecast, by_hand in zip(forecasts, expected):
+        np.testing.assert_allclose(forecast, by_hand)
+
+
+def test_skip_padded_that_is_not_true_or_false_is_one_line(compose_config):
+    from lstmts.config import validate
+
+    cfg = compose_config("data=collection", "data.path=x.csv",
+                         "+collection.ensemble={look_backs: [1], losses: [mse], skip_padded: 3}")
+    with pytest.raises(UserError, match=r"collection\.ensemble\.skip_padded=3 is impossible; use true or false"):
+        validate(cfg)
+
+
 def test_members_with_the_smape_or_mase_loss_train_on_windows_that_carry_the_series_own_values(compose_config,
                                                                                                monkeypatch):
     cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "seed=1", "training.epochs=2",

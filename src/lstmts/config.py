@@ -218,6 +218,8 @@ def _validate_collection(cfg: DictConfig) -> None:
                f"collection.ensemble.losses={losses!r} is impossible; use a list of mse, mae, smape and mase")
         _check(isinstance(seeds, int) and not isinstance(seeds, bool) and 1 <= seeds <= 100,
                f"collection.ensemble.seeds={seeds!r} is impossible; use a whole number from 1 to 100")
+        skip = chosen.get("skip_padded", False)
+        _check(isinstance(skip, bool), f"collection.ensemble.skip_padded={skip!r} is impossible; use true or false")
     _check(not cfg.model.stateful, "collections train stateless models; use model=vanilla or model=stacked")
     _check(cfg.training.engine == "fast", "collections train with training.engine=fast; drop training.engine=keras")
     _check(cfg.get("evaluation") is None, "evaluation=backtest is for one series; drop it for a collection"

@@ -252,9 +252,23 @@ def origin_inputs(cfg: DictConfig, adjusted: list[np.ndarray], look_back: int, c
     return inputs, anchors
 
 
-def combine(cfg: DictConfig, outputs: list[np.ndarray]) -> np.ndarray:
-    """Return the ensemble's forecast from its members' outputs: the median with `collection.ensemble`, else the mean."""
-    return np.median(outputs, axis=0) if cfg.collection.get("ensemble") else np.mean(outputs, axis=0)
+def combine(cfg: DictConfig, outputs: list[np.ndarray], look_backs: list[int] | None = None,
+            lengths: list[int] | None = None) -> np.ndarray:
+    """Return the ensemble's forecast from its members' outputs ([member][series, ...]): the median
+    with `collection.ensemble`, else the mean.
+
+    With `collection.ensemble.skip_padded`, a series' median leaves out the members whose look_back
+    is longer than its `lengths` values (their input was padded), unless every member's was.
+    """
+    if not cfg.collection.get("ensemble"):
+        return np.mean(outputs, axis=0)
+    stacked = np.stack(outputs)
+    if look_backs is None or not cfg.collection.ensemble.get("skip_padded", False):
+        return np.median(stacked, axis=0)
+    full = np.asarray(lengths)[None, :] >= np.asarray(look_backs)[:, None]  # [member, series]
+    full[:, ~full.any(axis=0)] = True
+    mask = full.reshape(full.shape + (1,) * (stacked.ndim - 2))
+    return np.nanmedian(np.where(mask, stacked, np.nan), axis=0)
 
 
 def quantile_networks(networks: list[ensemble.Member]) -> list[ensemble.Member]:
@@ -287,7 +301,7 @@ def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[Series
         networks = quantile_networks(networks)
     covariates = collection_covariates.fit(members)
     extra = covariates.count(horizon) if covariates is not None else 0
-    outputs, updates, seconds, window_count, stopped = [], 0, 0.0, 0, []
+    outputs, updates, seconds, window_count, stopped, used = [], 0, 0.0, 0, [], []
     values_of = series_values(members, scales, seasons) if any(n.loss in OWN_VALUE_LOSSES for n in networks) else None
     for number, network in enumerate(networks, start=1):
         own = values_of if network.loss in OWN_VALUE_LOSSES else None
@@ -319,13 +333,15 @@ def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[Series
                                                "seed": network.seed, "outputs": horizon, "extra": extra},
                                         **chosen_epochs)
         outputs.append(out + anchors[:, None])
+        used.append(network.look_back)
         updates, seconds, window_count = updates + count, seconds + took, window_count + len(panel)
         del panel  # before the next member builds its own
     if not outputs:
         raise UserError(f"no series has the look_back + horizon training values that a training window needs;"
                         f" lower framing.look_back (or collection.ensemble.look_backs)")
     # Quantile networks: the median of each quantile over the networks; an ensemble: `combine`.
-    combined = np.median(outputs, axis=0) if quantiles else combine(cfg, outputs)
+    combined = np.median(outputs, axis=0) if quantiles else combine(cfg, outputs, used,
+                                                                    [len(m.train) for m in members])
     forecasts = []
     for i, (member, scale, season) in enumerate(zip(members, scales, seasons)):
         paths = combined[i].reshape(max(len(quantiles), 1), horizon)[:, :member.horizon]

@@ -109,7 +109,8 @@ def _recursive(cfg: DictConfig, models: list, adjusted: list[np.ndarray], steps:
             origins, anchors = runs_collection.origin_inputs(cfg, histories, look_back, covariates, members, horizon)
             outputs.append(np.asarray(forward(model)(origins.astype(np.float32))).reshape(len(histories), -1)
                            + anchors[:, None])
-        block = runs_collection.combine(cfg, outputs)
+        block = runs_collection.combine(cfg, outputs, [look_back for _, look_back, _ in models],
+                                        [len(h) for h in histories])
         paths = [np.concatenate([p, b]) for p, b in zip(paths, block)]
         histories = [np.concatenate([h, b]) for h, b in zip(histories, block)]
     return np.stack([p[:steps] for p in paths])
