@@ -124,6 +124,7 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="OVERRIDE",
                         help="more overrides for --final's runs, e.g. a preset's losses")
     parser.add_argument("--validation-only", action="store_true", help="--final without the test runs")
+    parser.add_argument("--seed", type=int, default=1, help="the runs' seed (a second seed shows the noise)")
     args = parser.parse_args()
     on_origins = [f"collection.cross_validation.origins={args.origins}"] if args.origins > 1 else []
     with tempfile.TemporaryDirectory() as scratch:
@@ -133,7 +134,7 @@ def main() -> None:
                     source, frequency = subset.split("/")
                     overrides = [f"data={source}", f"data.subset={frequency}", "experiment=collection",
                                  "intervals.levels=[]",
-                                 f"collection.validation={'true' if validation else 'false'}", "seed=1",
+                                 f"collection.validation={'true' if validation else 'false'}", f"seed={args.seed}",
                                  *(on_origins if validation else []), *args.set]
                     metrics = run_one(overrides, Path(scratch) / f"{source}-{frequency}-{validation}")
                     row = _row(subset, "experiment=collection", metrics)

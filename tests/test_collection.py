@@ -909,11 +909,15 @@ def test_experiment_collection_takes_the_shipped_preset_of_each_frequency(compos
     assert yearly.model.units == quarterly.model.units == 64 and monthly.model.units == weekly.model.units == 32
     for preset in (yearly, quarterly, monthly, weekly):
         assert preset.collection.scope == "global" and preset.collection.normalise == "window"
-        assert list(preset.collection.ensemble.look_backs) == ([0.5, 1] if preset is quarterly else [1, 1.5, 2])
+        assert list(preset.collection.ensemble.look_backs) == (
+            [1, 2, 3] if preset is yearly else [0.5, 1] if preset is quarterly else [1, 1.5, 2])
         own_values = preset is quarterly or preset is monthly
         assert list(preset.collection.ensemble.losses) == (["smape", "mase"] if own_values else ["mse", "mae"])
-    # Look_backs follow each group's horizon: M1 yearly h=6 -> 6, 9, 12; monthly h=18 -> 18, 27, 36.
-    assert [m.look_back for m in ensemble.members(yearly, 6)] == [6, 6, 9, 9, 12, 12]
+    # Only yearly's learning rate falls along a cosine.
+    assert yearly.training.lr_schedule == "cosine"
+    assert quarterly.training.lr_schedule == monthly.training.lr_schedule == weekly.training.lr_schedule == "constant"
+    # Look_backs follow each group's horizon: M1 yearly h=6 -> 6, 12, 18; monthly h=18 -> 18, 27, 36.
+    assert [m.look_back for m in ensemble.members(yearly, 6)] == [6, 6, 12, 12, 18, 18]
     # Quarterly h=8 -> 4, 8, with two seeds of each loss.
     assert [m.look_back for m in ensemble.members(quarterly, 8)] == [4] * 4 + [8] * 4
     assert sorted({m.look_back for m in ensemble.members(monthly, 18)}) == [18, 27, 36]
