@@ -227,15 +227,23 @@ def test_a_zero_in_the_test_period_changes_no_score_and_leaves_the_log_candidate
     tables, metrics = [], []
     for name, change in (("plain", None), ("zero", zero_at_the_end)):
         path = _csv(tmp_path, f"{name}.csv", change)
-        metrics.append(runner.run(compose_config(*QUICK, *_data(path), "auto.max_trials=5"), tmp_path / name,
-                                  body=auto._auto))
+        # A budget no machine reaches: both searches try the same 5 candidates, however busy it is.
+        metrics.append(runner.run(compose_config(*QUICK, *_data(path), "auto.max_trials=5",
+                                                 "auto.budget_seconds=100000"), tmp_path / name, body=auto._auto))
         tables.append(pd.read_csv(tmp_path / name / "candidates.csv"))
     plain, zero = tables
     assert plain["transforms"].iloc[0] == "log,diff1,standard"
     pd.testing.assert_series_equal(plain["validation_score"], zero["validation_score"])
     pd.testing.assert_series_equal(plain["transforms"], zero["transforms"])
     assert any("log" in m for m in metrics[0]["auto"]["ensemble"]) and not metrics[0]["auto"]["left_out"]
-    assert metrics[1]["status"] == "ok"
+    assert metrics[1]["status"] == "ok" and len(zero) == len(plain) == 5
+    # The members are the best candidates without a log, in their ranks, as many as there are up to
+    # auto.ensemble (2): here the search's one candidate without a log.
+    ranked = zero.sort_values("validation_score", kind="stable")
+    expected = [row.candidate for row in ranked.itertuples() if not row.transforms.startswith("log")][:2]
+    assert expected and len(metrics[1]["auto"]["ensemble"]) == len(expected)
+    assert sorted(zero["member"].dropna().astype(int)) == list(range(1, len(expected) + 1))
+    assert set(expected) == set(zero.loc[zero["member"].notna(), "candidate"])
     assert not any("log" in m for m in metrics[1]["auto"]["ensemble"])
     logged = {t for t in zero["transforms"] if t.startswith("log")}
     assert logged and all(any(t in note and "strictly positive" in note for note in metrics[1]["auto"]["left_out"])
@@ -294,6 +302,8 @@ def test_auto_without_a_validation_period_or_with_covariates_is_one_line(compose
         runner.run(compose_config(*QUICK, "split.validation_fraction=0"), tmp_path / "a", body=auto._auto)
     with pytest.raises(UserError, match="covariates"):
         runner.run(compose_config(*QUICK, "data.calendar=true"), tmp_path / "b", body=auto._auto)
+    with pytest.raises(UserError, match=r"drop protocol.scaler_sees_test \(protocol=tutorial\)"):
+        runner.run(compose_config(*QUICK, "protocol.scaler_sees_test=true"), tmp_path / "c", body=auto._auto)
 
 
 def test_an_optuna_search_starts_where_the_staged_one_does_and_keeps_its_budget(compose_config, tmp_path):

@@ -796,6 +796,51 @@ def test_skip_padded_that_is_not_true_or_false_is_one_line(compose_config):
         validate(cfg)
 
 
+@pytest.mark.parametrize(("override", "message"), [
+    ("+collection.presets.yearly.collection.ensemble.skip_padded=maybe",
+     r"collection\.presets\.yearly: collection\.ensemble\.skip_padded='maybe' is impossible"),
+    ("collection.presets.yearly.training.lr_schedule=cosin",
+     r"collection\.presets\.yearly: training\.lr_schedule='cosin' is unknown; use constant or cosine"),
+    ("collection.presets.monthly.model.units=0", r"collection\.presets\.monthly: model\.units"),
+])
+def test_a_presets_impossible_value_is_one_line_naming_the_preset(compose_config, override, message):
+    from lstmts.config import validate
+
+    validate(compose_config("data=m1", "experiment=collection"))  # the shipped presets pass
+    with pytest.raises(UserError, match=message):
+        validate(compose_config("data=m1", "experiment=collection", override))
+
+
+@pytest.mark.parametrize("skip_padded", [False, True])
+def test_skip_padded_beyond_the_horizon_keeps_the_members_chosen_at_the_origin(compose_config, monkeypatch,
+                                                                               skip_padded):
+    """`lstmts forecast` past the networks' horizon (2) feeds each block back as history: a series
+    of 3 values, padded for the look_back-4 member at its end, keeps that member out of every step,
+    though its history reaches 5 values after the first block."""
+    from lstmts.models import network
+    from lstmts.runs import collection_future
+
+    cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "collection.normalise=series",
+                         f"+collection.ensemble={{look_backs: [1, 2], losses: [mse], seeds: 1,"
+                         f" skip_padded: {str(skip_padded).lower()}}}")
+    outputs = {"lb2": 1.0, "lb4": 5.0}  # each member's scaled forecast, at every step, for every series
+    monkeypatch.setattr(network, "forward", lambda model: lambda inputs: np.full((len(inputs), 2), outputs[model]))
+    adjusted = [np.arange(10.0), np.arange(3.0)]
+    paths = collection_future._recursive(cfg, [("lb2", 2, 2), ("lb4", 4, 2)], adjusted, 4)
+    np.testing.assert_allclose(paths[0], [3.0] * 4)  # 10 values: both members, the median of 1 and 5
+    np.testing.assert_allclose(paths[1], [1.0] * 4 if skip_padded else [3.0] * 4)
+
+
+def test_skip_padded_keeps_a_kept_members_nan(compose_config):
+    cfg = compose_config("data=collection", "data.path=x.csv",
+                         "+collection.ensemble={look_backs: [1, 2], losses: [mse], skip_padded: true}")
+    outputs = [np.array([[1.0, np.nan], [1.0, 2.0]]), np.array([[3.0, 4.0], [np.nan, 6.0]])]
+    # Series 0 (10 values) keeps both members: member 0's NaN stays a NaN. Series 1 (3 values) keeps
+    # only the look_back-2 member: member 1's NaN is left out with it.
+    combined = runs_collection.combine(cfg, outputs, [2, 4], [10, 3])
+    np.testing.assert_array_equal(combined, [[2.0, np.nan], [1.0, 2.0]])
+
+
 def test_members_with_the_smape_or_mase_loss_train_on_windows_that_carry_the_series_own_values(compose_config,
                                                                                                monkeypatch):
     cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "seed=1", "training.epochs=2",

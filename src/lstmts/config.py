@@ -250,6 +250,19 @@ def _validate_collection(cfg: DictConfig) -> None:
         _check(isinstance(value, int) and not isinstance(value, bool) and value >= least,
                f"collection.cross_validation.{key}={value!r} is impossible; use a whole number >= {least}"
                + (" (or null for each series' horizon)" if key == "step" else ""))
+    presets = settings.get("presets")
+    if presets:
+        from omegaconf import OmegaConf
+
+        # Each frequency group runs with its preset merged in: check what it will run with, by name.
+        for frequency, overrides in presets.items():
+            merged = OmegaConf.merge(OmegaConf.to_container(cfg, resolve=True),
+                                     OmegaConf.to_container(overrides, resolve=True) if overrides is not None else {})
+            merged.collection.presets = None
+            try:
+                validate(merged)
+            except UserError as error:
+                raise UserError(f"collection.presets.{frequency}: {error}") from None
 
 
 def _memory_bytes() -> int | None:

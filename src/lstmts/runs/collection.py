@@ -267,8 +267,11 @@ def combine(cfg: DictConfig, outputs: list[np.ndarray], look_backs: list[int] | 
         return np.median(stacked, axis=0)
     full = np.asarray(lengths)[None, :] >= np.asarray(look_backs)[:, None]  # [member, series]
     full[:, ~full.any(axis=0)] = True
-    mask = full.reshape(full.shape + (1,) * (stacked.ndim - 2))
-    return np.nanmedian(np.where(mask, stacked, np.nan), axis=0)
+    mask = np.broadcast_to(full.reshape(full.shape + (1,) * (stacked.ndim - 2)), stacked.shape)
+    combined = np.nanmedian(np.where(mask, stacked, np.nan), axis=0)
+    # A kept member's NaN stays a NaN (np.median's way), not a forecast quietly made without it.
+    combined[np.any(np.isnan(stacked) & mask, axis=0)] = np.nan
+    return combined
 
 
 def quantile_networks(networks: list[ensemble.Member]) -> list[ensemble.Member]:

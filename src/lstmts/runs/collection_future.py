@@ -103,14 +103,15 @@ def _recursive(cfg: DictConfig, models: list, adjusted: list[np.ndarray], steps:
 
     paths = [np.empty(0) for _ in adjusted]
     histories = [np.asarray(z, float) for z in adjusted]
+    # The members padded at the origin stay out of a series' median (skip_padded) for the whole path.
+    lengths = [len(z) for z in adjusted]
     while len(paths[0]) < steps:
         outputs = []
         for model, look_back, horizon in models:
             origins, anchors = runs_collection.origin_inputs(cfg, histories, look_back, covariates, members, horizon)
             outputs.append(np.asarray(forward(model)(origins.astype(np.float32))).reshape(len(histories), -1)
                            + anchors[:, None])
-        block = runs_collection.combine(cfg, outputs, [look_back for _, look_back, _ in models],
-                                        [len(h) for h in histories])
+        block = runs_collection.combine(cfg, outputs, [look_back for _, look_back, _ in models], lengths)
         paths = [np.concatenate([p, b]) for p, b in zip(paths, block)]
         histories = [np.concatenate([h, b]) for h, b in zip(histories, block)]
     return np.stack([p[:steps] for p in paths])

@@ -87,7 +87,7 @@ def prepare(cfg: DictConfig, history_only: bool = False) -> Prepared:
         test_windows_inside_split=protocol.test_windows_inside_split,
         warmup=pipeline.warmup,
     )
-    fit_stop = len(series.values) if protocol.scaler_sees_test else _training_end(periods)
+    fit_stop = len(series.values) if protocol.scaler_sees_test and not history_only else _training_end(periods)
     pipeline.fit(series.values[:fit_stop])
     transformed = pipeline.transform(series.values[:periods.split] if history_only else series.values)
     # Covariates are scaled on the training part, whatever the protocol lets the target's scaler see.

@@ -348,6 +348,9 @@ def _check_supported(cfg: DictConfig) -> None:
                         " or run a configuration of your own with them")
     if cfg.training.engine != "fast":
         raise UserError("experiment=auto trains with training.engine=fast; drop training.engine=keras")
+    if cfg.protocol.get("scaler_sees_test"):
+        raise UserError("experiment=auto chooses on validation, so its transforms may not be fitted on the test period;"
+                        " drop protocol.scaler_sees_test (protocol=tutorial)")
 
 
 def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
