@@ -251,6 +251,15 @@ def test_a_zero_in_the_test_period_changes_no_score_and_leaves_the_log_candidate
     assert np.isfinite(metrics[1]["test_rmse"])
     left = zero[zero["transforms"].isin(logged)]
     assert left["member"].isna().all() and left["note"].str.startswith("left out of the ensemble").all()
+    from rich.console import Console
+
+    from lstmts.report.tables import print_summary
+
+    console = Console(record=True, width=300)
+    print_summary(metrics[1], tmp_path / "zero", console)
+    printed = [line for line in console.export_text().splitlines()
+               if line.startswith("left out of the ensemble (it cannot forecast the test period): log")]
+    assert len(printed) == int(zero["transforms"].str.startswith("log").sum())
 
 
 @pytest.mark.parametrize("transforms", [("log", "diff1", "ar13", "standard"), ("log", "level12", "standard")],
