@@ -958,6 +958,9 @@ def test_experiment_collection_takes_the_shipped_preset_of_each_frequency(compos
             [1, 2, 3] if preset is yearly else [0.5, 1] if preset is quarterly else [1, 1.5, 2])
         own_values = preset is quarterly or preset is monthly
         assert list(preset.collection.ensemble.losses) == (["smape", "mase"] if own_values else ["mse", "mae"])
+    # Quarterly trains for 30 epochs, the rest for the experiment's 20.
+    assert quarterly.training.epochs == 30
+    assert yearly.training.epochs == monthly.training.epochs == weekly.training.epochs == 20
     # Only yearly's learning rate falls along a cosine.
     assert yearly.training.lr_schedule == "cosine"
     assert quarterly.training.lr_schedule == monthly.training.lr_schedule == weekly.training.lr_schedule == "constant"
