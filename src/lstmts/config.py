@@ -252,17 +252,22 @@ def _validate_collection(cfg: DictConfig) -> None:
                + (" (or null for each series' horizon)" if key == "step" else ""))
     presets = settings.get("presets")
     if presets:
-        from omegaconf import OmegaConf
-
         # Each frequency group runs with its preset merged in: check what it will run with, by name.
         for frequency, overrides in presets.items():
-            merged = OmegaConf.merge(OmegaConf.to_container(cfg, resolve=True),
-                                     OmegaConf.to_container(overrides, resolve=True) if overrides is not None else {})
+            merged = with_preset(cfg, overrides)
             merged.collection.presets = None
             try:
                 validate(merged)
             except UserError as error:
                 raise UserError(f"collection.presets.{frequency}: {error}") from None
+
+
+def with_preset(cfg: DictConfig, overrides: DictConfig | None) -> DictConfig:
+    """Return a resolved copy of cfg with a preset's `overrides` merged in (cfg's copy for None)."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.merge(OmegaConf.to_container(cfg, resolve=True),
+                           OmegaConf.to_container(overrides, resolve=True) if overrides is not None else {})
 
 
 def _memory_bytes() -> int | None:

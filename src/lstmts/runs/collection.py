@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from lstmts.config import layer_units
+from lstmts.config import layer_units, with_preset
 from lstmts.data.collection import Collection, Member, load_collection
 from lstmts.errors import UserError
 from lstmts.evaluation import competition
@@ -637,10 +637,7 @@ def preset_for(cfg: DictConfig, frequency: str) -> DictConfig:
     chosen = presets.get(frequency) or presets.get("default")
     if chosen is None:
         return cfg
-    from omegaconf import OmegaConf
-
-    merged = OmegaConf.merge(OmegaConf.to_container(cfg, resolve=True), OmegaConf.to_container(chosen, resolve=True))
-    return merged
+    return with_preset(cfg, chosen)
 
 
 def _check_windows(cfg: DictConfig, members: list[Member]) -> None:

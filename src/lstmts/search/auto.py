@@ -29,6 +29,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from lstmts.config import check_horizons
+from lstmts.data.transforms import Pipeline
 from lstmts.errors import UserError
 from lstmts.report import files
 from lstmts.runs import runner
@@ -244,19 +245,20 @@ def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgr
     return list(tried.values())
 
 
-def forecastable(cfg: DictConfig, ranked: list[Tried]) -> tuple[list[Tried], dict[Candidate, str]]:
+def forecastable(values: np.ndarray, split: int, ranked: list[Tried]) -> tuple[list[Tried], dict[Candidate, str]]:
     """Return the candidates among `ranked` whose transforms take every value of the series, and why
     each of the others cannot.
 
     The search never transforms a test value, so a candidate can win it with a transform that a
     later value rules out (a log, and a 0 in the test period). Such a candidate cannot forecast the
     test period from its values; it is left out of the ensemble, by name, and the next ones take
-    its place. Their scores and ranks are the search's, whatever the test values.
+    its place. Their scores and ranks are the search's, whatever the test values. Each candidate's
+    transforms are fitted as its member's are, on the values before the test period (`split`).
     """
     usable, left_out = [], {}
     for tried in ranked:
         try:
-            runner.prepare(member_config(cfg, tried))  # as the member is refitted and forecasts
+            Pipeline(list(tried.candidate.transforms)).fit(values[:split]).transform(values)
         except UserError as error:
             left_out[tried.candidate] = str(error)
             log.info("left out of the ensemble: %s: %s", tried.candidate.describe(), error)
@@ -377,7 +379,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         if not ranked:
             raise UserError(f"no candidate of the automatic LSTM could be trained on this series"
                             f" ({tried[0].note}); give a longer series or a larger split.validation_fraction")
-        ranked, left_out = forecastable(cfg, ranked)
+        ranked, left_out = forecastable(series.values, int(base.periods.split), ranked)
         if not ranked:
             raise UserError(f"no candidate of the automatic LSTM can forecast the test period"
                             f" ({next(iter(left_out.values()))});"
@@ -478,7 +480,6 @@ def forecast_members(run_dir: Path, series, steps: int, refit: bool, console=Non
     import yaml
 
     from lstmts.backend import load
-    from lstmts.data.transforms import Pipeline
     from lstmts.models.forecaster import Forecaster
 
     folders = sorted((p for p in (Path(run_dir) / MEMBERS).glob("*") if p.is_dir()), key=lambda p: int(p.name))
