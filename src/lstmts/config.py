@@ -189,6 +189,11 @@ def _validate_collection(cfg: DictConfig) -> None:
            f"collection.normalise={settings.normalise!r} is unknown; use series or window")
     _check(settings.get("scale", "std") in ("std", "steps", "seasonal_steps"),
            f"collection.scale={settings.get('scale')!r} is unknown; use std, steps or seasonal_steps")
+    _check(settings.get("anchor", "last") in ("last", "level"),
+           f"collection.anchor={settings.get('anchor')!r} is unknown; use last or level")
+    _check(settings.get("anchor", "last") == "last" or (settings.normalise == "window" and settings.scope == "global"),
+           "collection.anchor=level anchors the windows of a global model; use it with collection.normalise=window"
+           " and collection.scope=global")
     _check(settings.log in (True, False, "auto"), f"collection.log={settings.log!r} is unknown; use auto, true or false")
     _check(isinstance(settings.validation, bool), f"collection.validation={settings.validation!r} is impossible; use true or false")
     methods = settings.baselines

@@ -34,7 +34,7 @@ from lstmts.evaluation import intervals as intervals_module
 from lstmts.models.engines.base import OWN_VALUE_LOSSES
 from lstmts.report import files, plots
 from lstmts.report.ranking import baseline_label
-from lstmts.runs import collection_covariates, collection_intervals, ensemble, runner
+from lstmts.runs import collection_covariates, collection_intervals, collection_levels, ensemble, runner
 from lstmts.runs.collection_windows import PanelWindows, SeriesValues
 
 log = logging.getLogger(__name__)
@@ -201,12 +201,15 @@ def best_epochs(cfg: DictConfig, spec, adjusted: list[np.ndarray], look_back: in
     if not usable:
         return None, 0, 0.0
     shortened = [z[:-horizon] if len(z) > horizon + 1 else z[:0] for z in adjusted]
-    panel = PanelWindows(shortened, look_back, horizon, relative, cfg.framing.lags_as, covariates, members, values_of)
+    alphas = collection_levels.alphas_for(cfg, shortened)  # fitted without the held-back horizon
+    panel = PanelWindows(shortened, look_back, horizon, relative, cfg.framing.lags_as, covariates, members, values_of,
+                         alphas)
     if not len(panel):
         return None, 0, 0.0
     chosen = [shortened[k] for k in usable]
     inputs, anchors = origin_inputs(cfg, chosen, look_back, covariates,
-                                    [members[k] for k in usable] if members else None, horizon)
+                                    [members[k] for k in usable] if members else None, horizon,
+                                    None if alphas is None else alphas[usable])
     targets = np.stack([adjusted[k][-horizon:] for k in usable]) - anchors[:, None]
     settings = _settings(cfg, spec, seed, cfg.training.jit_compile)
     patience = int(cfg.collection.early_stopping.get("patience") or 3)
@@ -237,13 +240,17 @@ def adjusted_values(values: np.ndarray, scale: SeriesScale, season: ensemble.Sea
 
 
 def origin_inputs(cfg: DictConfig, adjusted: list[np.ndarray], look_back: int, covariates=None,
-                  members: list[Member] | None = None, horizon: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                  members: list[Member] | None = None, horizon: int = 0,
+                  alphas: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return (the network inputs at each series' end, their anchors): padded in front where a series is short.
 
     With covariates (collection_covariates.Channels), each input step also carries its series' channels.
+    alphas (collection_levels.alphas_for): anchor each series at its smoothed level, not its last value.
     """
     starts = np.stack([ensemble.padded_input(z, look_back)[0] for z in adjusted])
     anchors = starts[:, -1].copy() if cfg.collection.normalise == "window" else np.zeros(len(starts))
+    if alphas is not None and cfg.collection.normalise == "window":
+        anchors = collection_levels.last_levels(adjusted, alphas)
     inputs = _shape(starts - anchors[:, None], cfg.framing.lags_as)
     if covariates is not None:
         extra = [collection_covariates.channels(covariates, m, np.array([len(z) - look_back]), look_back, horizon)
@@ -306,11 +313,12 @@ def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[Series
     extra = covariates.count(horizon) if covariates is not None else 0
     outputs, updates, seconds, window_count, stopped, used = [], 0, 0.0, 0, [], []
     values_of = series_values(members, scales, seasons) if any(n.loss in OWN_VALUE_LOSSES for n in networks) else None
+    alphas = collection_levels.alphas_for(cfg, adjusted)
     for number, network in enumerate(networks, start=1):
         own = values_of if network.loss in OWN_VALUE_LOSSES else None
         # Built batch by batch as training visits them: the panel's windows are never all held at once.
         panel = PanelWindows(adjusted, network.look_back, horizon, relative, cfg.framing.lags_as, covariates, members,
-                             own)
+                             own, alphas)
         if not len(panel) and calibrating and (number < len(networks) or outputs):
             progress(f"member {number}/{len(networks)} ({network.describe()}): no training window, left out")
             continue
@@ -318,7 +326,7 @@ def _forecast_global(cfg: DictConfig, members: list[Member], scales: list[Series
             raise UserError(f"no series has the look_back + horizon = {network.look_back} + {horizon} training"
                             f" values that a training window needs; lower framing.look_back"
                             f" (or collection.ensemble.look_backs)")
-        origins, anchors = origin_inputs(cfg, adjusted, network.look_back, covariates, members, horizon)
+        origins, anchors = origin_inputs(cfg, adjusted, network.look_back, covariates, members, horizon, alphas)
         spec = _spec(cfg, network.look_back, horizon, network.loss, extra, quantiles)
         what = f"member {number}/{len(networks)} ({network.describe()})" if len(networks) > 1 else f"seed {network.seed}"
         progress(f"global model, {what}: {len(panel)} windows from {len(members)} series")

@@ -29,7 +29,7 @@ from lstmts.errors import UserError
 from lstmts.evaluation import competition
 from lstmts.report import files, plots
 from lstmts.runs import collection as runs_collection
-from lstmts.runs import collection_covariates
+from lstmts.runs import collection_covariates, collection_levels
 from lstmts.runs.collection_intervals import Calibration, bands, calibrate
 
 
@@ -97,8 +97,11 @@ def _network(cfg: DictConfig, about: dict, arrays, number: int):
 
 
 def _recursive(cfg: DictConfig, models: list, adjusted: list[np.ndarray], steps: int, covariates=None,
-               members: list[Member] | None = None) -> np.ndarray:
-    """Return [series, steps] ensemble forecasts (network scale), feeding each block back as input past its length."""
+               members: list[Member] | None = None, alphas: np.ndarray | None = None) -> np.ndarray:
+    """Return [series, steps] ensemble forecasts (network scale), feeding each block back as input past its length.
+
+    alphas: each series' smoothing (collection.anchor=level), fitted on its training part as in the run.
+    """
     from lstmts.models.network import forward
 
     paths = [np.empty(0) for _ in adjusted]
@@ -108,7 +111,8 @@ def _recursive(cfg: DictConfig, models: list, adjusted: list[np.ndarray], steps:
     while len(paths[0]) < steps:
         outputs = []
         for model, look_back, horizon in models:
-            origins, anchors = runs_collection.origin_inputs(cfg, histories, look_back, covariates, members, horizon)
+            origins, anchors = runs_collection.origin_inputs(cfg, histories, look_back, covariates, members, horizon,
+                                                             alphas)
             outputs.append(np.asarray(forward(model)(origins.astype(np.float32))).reshape(len(histories), -1)
                            + anchors[:, None])
         block = runs_collection.combine(cfg, outputs, [look_back for _, look_back, _ in models], lengths)
@@ -149,7 +153,9 @@ def forecast_with(config: DictConfig, about: list[dict], arrays, members: list[M
             models = [(_network(cfg, a, arrays, k), int(a["look_back"]), int(a["outputs"])) for k, a in saved]
             # Scaled as in the run (the training parts), with the rows of the whole histories and beyond.
             covariates = collection_covariates.fit(views)
-            paths = _recursive(cfg, models, adjusted, steps, covariates, [members[i] for i in positions])
+            alphas = collection_levels.alphas_for(cfg, [runs_collection.adjusted_values(m.train, scale, season)
+                                                        for m, scale, season in zip(views, scales, seasons)])
+            paths = _recursive(cfg, models, adjusted, steps, covariates, [members[i] for i in positions], alphas)
         else:
             paths = []
             for i, z in zip(positions, adjusted):

@@ -7,7 +7,8 @@ memory grows with the panel's values, not with its windows times their length: 1
 series hold about 15 million windows of 40 values (2.4 GB in float32), but 20 million values.
 
 `take(rows)` builds exactly the arrays that the windows of each series, one after another,
-would give: the inputs minus their last value when `relative`, and the covariate channels of
+would give: the inputs minus their last value when `relative` (minus the series' smoothed level
+there with `alphas`, collection_levels), and the covariate channels of
 `collection_covariates.channels` (past-only rows at the input steps, the known-future rows of
 the forecast steps repeated at every input step, the static attributes). For the smape and mase
 losses, each window's targets also carry what turns them back into the series' own values
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstmts.data.collection import Member
-from lstmts.runs import collection_covariates
+from lstmts.runs import collection_covariates, collection_levels
 from lstmts.runs.ensemble import Season
 
 
@@ -45,7 +46,8 @@ class PanelWindows:
 
     def __init__(self, adjusted: list[np.ndarray], look_back: int, horizon: int, relative: bool, lags_as: str,
                  covariates: collection_covariates.Channels | None = None,
-                 members: list[Member] | None = None, values_of: SeriesValues | None = None) -> None:
+                 members: list[Member] | None = None, values_of: SeriesValues | None = None,
+                 alphas: np.ndarray | None = None) -> None:
         self.look_back, self.horizon, self.relative, self.lags_as = int(look_back), int(horizon), relative, lags_as
         lengths = np.array([len(z) for z in adjusted], dtype=np.int64)
         self.counts = np.maximum(lengths - self.look_back - self.horizon + 1, 0)
@@ -54,6 +56,11 @@ class PanelWindows:
         self.values = np.concatenate([np.asarray(z, np.float32) for z in [np.empty(0), *adjusted]])
         self.channels = covariates
         self.values_of = values_of
+        # With alphas (collection.anchor=level), each value's smoothed level, aligned with `values`:
+        # a relative window is anchored at the level of its last input instead of that input.
+        self.level = None if alphas is None or not relative else np.concatenate(
+            [np.zeros(0, np.float32)] + [collection_levels.smoothed(z, a).astype(np.float32)
+                                         for z, a in zip(adjusted, alphas)])
         if values_of is not None:  # each value's seasonal offset, aligned with `values`
             self.season = np.concatenate([np.zeros(0, np.float32)] + [
                 np.zeros(n, np.float32) if season is None else season.at(0, n).astype(np.float32)
@@ -85,6 +92,8 @@ class PanelWindows:
         inputs = self.values[begin[:, None] + np.arange(self.look_back)]
         targets = self.values[begin[:, None] + self.look_back + np.arange(self.horizon)]
         anchor = inputs[:, -1:] if self.relative else np.zeros((len(rows), 1), np.float32)
+        if self.level is not None:
+            anchor = self.level[begin + self.look_back - 1][:, None]
         if self.relative:
             inputs, targets = inputs - anchor, targets - anchor
         if self.values_of is not None:
