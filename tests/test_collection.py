@@ -954,6 +954,7 @@ def test_experiment_collection_takes_the_shipped_preset_of_each_frequency(compos
     assert yearly.model.units == quarterly.model.units == 64 and monthly.model.units == weekly.model.units == 32
     for preset in (yearly, quarterly, monthly, weekly):
         assert preset.collection.scope == "global" and preset.collection.normalise == "window"
+        assert preset.collection.anchor == "level"  # each window relative to its series' smoothed level
         assert list(preset.collection.ensemble.look_backs) == (
             [1, 2, 3] if preset is yearly else [0.5, 1] if preset is quarterly else [1, 1.5, 2])
         own_values = preset is quarterly or preset is monthly
