@@ -580,6 +580,8 @@ def test_a_sweep_over_shards_summarises_the_whole_collection_too(collection_runs
     ("model=stateful", "collections train stateless models"),
     ("evaluation=backtest", "evaluation=backtest is for one series"),
     ("collection.cross_validation.origins=0", "collection.cross_validation.origins=0 is impossible"),
+    ("collection.season_window=1", "collection.season_window=1 is impossible; use a whole number of seasons >= 2"),
+    ("collection.season_window=2.5", "collection.season_window=2.5 is impossible"),
     ("collection.early_stopping=true", "collection.early_stopping=True is impossible"),
     ("collection.quantile_intervals=maybe", "collection.quantile_intervals='maybe' is impossible"),
     ("collection.early_stopping={patience: 0}", r"collection.early_stopping=\{'patience': 0\} is impossible"),
@@ -890,6 +892,39 @@ def test_the_season_is_fitted_on_the_training_part_by_hand():
     odd = np.array([2.0, -1.0, -1.0])
     np.testing.assert_allclose(ensemble.Season.fit(np.tile(odd, 5) + 10, 3).offsets, odd, atol=1e-12)
     assert ensemble.Season.fit(values[:7], 4) is None and ensemble.Season.fit(values, 1) is None
+
+
+@pytest.mark.parametrize(("season_length", "length", "window", "kept_from"), [
+    (4, 26, 2, 16),  # 26 - 8 = 18 values before the last two seasons: 16 of them are whole seasons
+    (4, 26, 3, 12),
+    (12, 90, 4, 36),  # 90 - 48 = 42: 36
+    (3, 20, 2, 12),  # an odd season: 20 - 6 = 14: 12
+])
+def test_a_season_window_fits_the_pattern_of_the_last_whole_seasons_by_hand(season_length, length, window, kept_from):
+    """Pattern A before `kept_from`, B from it on: the window sees only B, in its own phase."""
+    rng = np.random.default_rng(season_length)
+    old, new = rng.normal(size=season_length), rng.normal(size=season_length)
+    old, new = old - old.mean(), new - new.mean()
+    phase = np.arange(length) % season_length
+    values = 5 + 0.2 * np.arange(length) + np.where(np.arange(length) < kept_from, old[phase], new[phase])
+    windowed = ensemble.Season.fit(values, season_length, window)
+    np.testing.assert_allclose(windowed.offsets, new, atol=1e-12)
+    np.testing.assert_allclose(windowed.at(length, 2), new[[length % season_length, (length + 1) % season_length]])
+    # The whole training part mixes both patterns; a window longer than it is the whole part.
+    whole = ensemble.Season.fit(values, season_length)
+    assert np.abs(whole.offsets - new).max() > 0.05
+    np.testing.assert_array_equal(ensemble.Season.fit(values, season_length, length).offsets, whole.offsets)
+
+
+def test_the_preset_season_window_reaches_the_seasons_fitted(compose_config):
+    cfg = compose_config("data=collection", "data.path=x.csv", "collection.deseasonalise=true",
+                         "collection.season_window=2")
+    pattern = np.array([3.0, -1.0, -1.0, -1.0])
+    train = 50 + np.concatenate([np.zeros(12), np.tile(pattern, 2)])  # no season for 3 years, then one
+    members = [Member("a", train, np.zeros(2), 4, "quarterly")]
+    scales = [runs_collection.SeriesScale.fit(train, False)]
+    season = runs_collection.seasons_of(cfg, members, scales)[0]
+    np.testing.assert_allclose(season.offsets * scales[0].scale, pattern, atol=1e-9)
 
 
 def test_deseasonalised_forecasts_read_no_test_value_and_add_the_season_back(compose_config, monkeypatch):

@@ -212,6 +212,10 @@ def _validate_collection(cfg: DictConfig) -> None:
            f"data.horizon={horizon!r} is impossible; use a whole number >= 1, or null for the frequency's own")
     _check(isinstance(settings.get("deseasonalise", False), bool),
            f"collection.deseasonalise={settings.get('deseasonalise')!r} is impossible; use true or false")
+    window = settings.get("season_window")
+    _check(window is None or (_is_int(window) and window >= 2),
+           f"collection.season_window={window!r} is impossible; use a whole number of seasons >= 2, or null for"
+           f" the whole training part")
     chosen = settings.get("ensemble")
     if chosen is not None:
         _check(settings.scope == "global", "collection.ensemble is for collection.scope=global; drop it for local models")

@@ -221,7 +221,8 @@ def seasons_of(cfg: DictConfig, members: list[Member], scales: list[SeriesScale]
     """Return each series' season (fitted on its scaled training part) where the config deseasonalises, else None."""
     if not cfg.collection.get("deseasonalise"):
         return [None] * len(members)
-    return [ensemble.Season.fit(s.forward(m.train), m.season_length) for m, s in zip(members, scales)]
+    window = cfg.collection.get("season_window")
+    return [ensemble.Season.fit(s.forward(m.train), m.season_length, window) for m, s in zip(members, scales)]
 
 
 def series_values(members: list[Member], scales: list[SeriesScale],

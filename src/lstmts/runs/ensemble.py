@@ -72,12 +72,18 @@ class Season:
     offsets: np.ndarray  # [season_length], summing to 0; position p of a series is its value index % season_length
 
     @classmethod
-    def fit(cls, scaled_train: np.ndarray, season_length: int) -> Season | None:
-        """Fit on the training part only; None when there is no season or fewer than two of them."""
+    def fit(cls, scaled_train: np.ndarray, season_length: int, window: int | None = None) -> Season | None:
+        """Fit on the training part only; None when there is no season or fewer than two of them.
+
+        window: fit on the last `window` whole seasons only (a pattern that drifts is forecast by
+        its recent form); the values dropped are whole seasons, so each keeps its position.
+        """
         m = int(season_length)
         values = np.asarray(scaled_train, float)
         if m <= 1 or len(values) < 2 * m:
             return None
+        if window is not None and len(values) > int(window) * m:
+            values = values[(len(values) - int(window) * m) // m * m:]
         trend = _centred_moving_average(values, m)
         detrended = values - trend
         offsets = np.array([np.nanmean(detrended[p::m]) for p in range(m)])
