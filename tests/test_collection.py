@@ -994,6 +994,9 @@ def test_experiment_collection_takes_the_shipped_preset_of_each_frequency(compos
             [1, 2, 3] if preset is yearly else [0.5, 1] if preset is quarterly else [1, 1.5, 2])
         own_values = preset is quarterly or preset is monthly
         assert list(preset.collection.ensemble.losses) == (["smape", "mase"] if own_values else ["mse", "mae"])
+    # The seasons of quarterly and monthly series come from their last 6 years; the default's from all.
+    assert quarterly.collection.season_window == monthly.collection.season_window == 6
+    assert weekly.collection.season_window is None
     # Quarterly trains for 30 epochs, the rest for the experiment's 20.
     assert quarterly.training.epochs == 30
     assert yearly.training.epochs == monthly.training.epochs == weekly.training.epochs == 20
