@@ -100,6 +100,11 @@ def test_a_global_run_forecasts_from_the_level_and_reads_no_test_value(compose_c
     np.testing.assert_array_equal(results[0], results[1])
     for a, b in zip(*seen):
         np.testing.assert_array_equal(a, b)
+    # The training windows carry the same anchors: each window's inputs and targets less its level.
+    adjusted = scales[0].forward(train)
+    expected = PanelWindows([adjusted], 2, 2, True, "timesteps", alphas=np.array([alpha])).take(np.arange(37))
+    for a, b in zip(seen[0], expected):
+        np.testing.assert_allclose(a, b, atol=1e-6)
 
 
 def test_forecasts_past_the_horizon_keep_the_alpha_of_the_training_part(compose_config, monkeypatch):
@@ -136,14 +141,18 @@ def test_a_runs_forecast_past_its_data_smooths_with_the_alphas_of_the_training_p
 
     cfg = compose_config("data=collection", "data.path=x.csv", "framing=timesteps", "collection.normalise=window",
                          "collection.anchor=level", "collection.log=false")
-    train = 10 + np.random.default_rng(1).normal(size=40)
+    rng = np.random.default_rng(1)
+    # The network was trained on 30 values of noise; the series has since gone on to 40 (a climb), then 4 at 30.
+    train = np.concatenate([10 + rng.normal(size=30), 10 + np.arange(1.0, 11.0)])
+    trained = Member("a", train[:30], train[30:], 1, "positions")
     member = Member("a", train, np.full(4, 30.0), 1, "positions")
     monkeypatch.setattr(collection_future, "_network", lambda cfg, about, arrays, number: "net")
     monkeypatch.setattr(network, "forward", lambda model: lambda inputs: np.zeros((len(inputs), 2)))  # no change
     about = [{"frequency": "all", "look_back": 3, "outputs": 2}]
-    forecast = collection_future.forecast_with(cfg, about, {}, [member], [member], 3)[0]
-    scale = runs_collection.series_scale(cfg, member)
+    forecast = collection_future.forecast_with(cfg, about, {}, [member], [trained], 3)[0]
+    scale = runs_collection.series_scale(cfg, trained)
     whole = scale.forward(np.concatenate([train, member.test]))
-    alpha = collection_levels.fit_alpha(scale.forward(train))
-    assert collection_levels.fit_alpha(whole) != alpha  # the jump to 30 would choose another
+    alpha = collection_levels.fit_alpha(scale.forward(train[:30]))
+    # Fitted on the later values, or on the whole history, the alpha would be another.
+    assert alpha not in (collection_levels.fit_alpha(scale.forward(train)), collection_levels.fit_alpha(whole))
     np.testing.assert_allclose(forecast, np.full(3, scale.inverse(collection_levels.smoothed(whole, alpha)[-1:])[0]))
