@@ -157,7 +157,7 @@ def test_a_second_live_run_of_a_folder_is_refused_and_changes_nothing(compose_co
 
 def test_two_runs_in_one_folder_the_second_is_refused_and_sighup_interrupts_the_first(tmp_path, lstmts_cli):
     folder = tmp_path / "run"
-    first = lstmts_cli.start(["training.epochs=300000", "seed=1", "baselines.classical=false",
+    first = lstmts_cli.start(["training.epochs=100000", "seed=1", "baselines.classical=false",
                               f"hydra.run.dir={folder}"], tmp_path)
     with lstmts_cli.ended(first):
         # Its config.yaml is written just after metrics.json says running: wait for both.
