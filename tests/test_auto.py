@@ -161,6 +161,18 @@ def test_the_score_is_the_mean_or_the_geometric_mean_of_the_horizons_rmse():
         auto.combined_score({1: 1.0}, "median")
 
 
+def test_the_auto_preset_scores_one_step_ahead_unless_the_user_asks_for_more_horizons(compose_config):
+    # The run's headline test RMSE and its best baseline are one step ahead, so the search scores there.
+    cfg = compose_config("experiment=auto")
+    assert list(cfg.horizons) == [1]
+    assert auto.validation_horizons(cfg.horizons, 30) == [1]
+    first = Candidate(transforms=("diff1", "standard"), look_back=12)
+    assert dict(stages(first, 12, max(auto.validation_horizons(cfg.horizons, 30)), True))["strategy"] == []
+    asked = compose_config("experiment=auto", "horizons=[1,12]")
+    assert auto.validation_horizons(asked.horizons, 30) == [1, 12]
+    assert dict(stages(first, 12, max(auto.validation_horizons(asked.horizons, 30)), True))["strategy"] == ["direct"]
+
+
 def test_validation_horizons_keep_those_that_fit():
     assert auto.validation_horizons([1, 3, 6, 12], 19) == [1, 3, 6, 12]
     assert auto.validation_horizons([3, 6, 12], 5) == [1, 3]
