@@ -400,6 +400,17 @@ def _check_consistent(sweep: Path, keras) -> dict[str, float]:
     return finished
 
 
+def _job_written_since(sweep: Path, since: float) -> bool:
+    """Return whether a job folder of the sweep has a metrics.json written at or after `since`."""
+    for job in job_folders(sweep) if sweep.is_dir() else []:
+        try:
+            if (job / "metrics.json").stat().st_mtime >= since:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def test_a_sweep_killed_at_random_points_resumes_to_the_same_results(tmp_path, lstmts_cli, keras):
     whole = tmp_path / "whole"
     result = lstmts_cli.run([*SWEEP, f"hydra.sweep.dir={whole}"], tmp_path)
@@ -410,8 +421,16 @@ def test_a_sweep_killed_at_random_points_resumes_to_the_same_results(tmp_path, l
     chance = random.Random(12)
     killed = tmp_path / "killed"
     for number in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT):
+        started = time.time()
         process = lstmts_cli.start([*SWEEP, f"hydra.sweep.dir={killed}", "resume=true"], tmp_path)
-        time.sleep(chance.uniform(2, 12))
+        if number == signal.SIGKILL:
+            time.sleep(chance.uniform(2, 12))  # a hard kill anywhere, start-up included
+        else:
+            # A stop that finds the sweep under way (a job of this attempt has written its status),
+            # at a random point after: the summary of what finished must then be written.
+            _wait_until(lambda: process.poll() is not None or _job_written_since(killed, started), process,
+                        "a job of this attempt under way")
+            time.sleep(chance.uniform(0, 6))
         process.send_signal(number)
         result = lstmts_cli.finish(process)
         assert "Traceback" not in result.stderr, result.stderr
