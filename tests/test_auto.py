@@ -379,6 +379,35 @@ def test_the_search_leaves_room_in_the_budget_for_every_network_of_the_ensemble(
     assert not auto.room_for_another(cfg, 61.0, [0.1])
 
 
+def test_without_a_time_budget_max_trials_alone_bounds_the_search(compose_config):
+    cfg = compose_config(*QUICK, "auto.budget_seconds=null")
+    assert auto.budget(cfg) is None and auto.search_seconds(cfg) is None
+    # However long it has run and however slow its candidates: no clock decides anything.
+    assert auto.room_for_another(cfg, 1e9, [1e6, 1e6])
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon"])
+def test_an_impossible_budget_is_one_line_before_anything_runs(compose_config, tmp_path, value):
+    from lstmts.runs import runner
+
+    with pytest.raises(UserError, match=r"auto.budget_seconds=.* is impossible; .* null for no time limit") as caught:
+        runner.run(compose_config(*QUICK, f"auto.budget_seconds={value}"), tmp_path / "run", body=auto._auto)
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "run" / "candidates.csv").exists()
+
+
+def test_a_run_says_whether_the_time_budget_cut_it(runs, compose_config, tmp_path):
+    from lstmts.runs import runner
+
+    # QUICK's three candidates fit well inside 90 s: max_trials ended the search, not the clock.
+    plain = json.loads((runs["plain"] / "metrics.json").read_text())
+    assert plain["auto"]["budget_reached"] is False and plain["auto"]["candidates"] == 3
+    # A budget no candidate fits in: the first one is tried, then the clock ends the search.
+    cut = runner.run(compose_config(*QUICK, *_data(airline_csv()), "auto.budget_seconds=0.001"), tmp_path / "cut",
+                     body=auto._auto)
+    assert cut["auto"]["budget_reached"] is True and cut["auto"]["candidates"] == 1
+
+
 def _tried(transforms: tuple[str, ...], units: int, score: float) -> auto.Tried:
     return auto.Tried(Candidate(transforms=transforms, look_back=12, units=units), score, {1: score},
                       paths=np.zeros((2, 1)))

@@ -142,9 +142,25 @@ def try_candidate(cfg: DictConfig, candidate: Candidate, progress: RunProgress, 
 SEARCH_SHARE = 0.6
 
 
-def search_seconds(cfg: DictConfig) -> float:
-    """Return the seconds in which the search may start new candidates."""
-    return SEARCH_SHARE * float(cfg.auto.budget_seconds)
+def budget(cfg: DictConfig) -> float | None:
+    """Return auto.budget_seconds, or None without one (null: max_trials alone bounds the search)."""
+    seconds = cfg.auto.get("budget_seconds")
+    if seconds is None:
+        return None
+    try:
+        seconds = float(seconds)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not seconds > 0:
+        raise UserError(f"auto.budget_seconds={cfg.auto.budget_seconds!r} is impossible; use a number of seconds > 0,"
+                        f" or null for no time limit (auto.max_trials alone)")
+    return seconds
+
+
+def search_seconds(cfg: DictConfig) -> float | None:
+    """Return the seconds in which the search may start new candidates (None: no time limit)."""
+    seconds = budget(cfg)
+    return None if seconds is None else SEARCH_SHARE * seconds
 
 
 def planned_members(cfg: DictConfig) -> int:
@@ -158,9 +174,11 @@ def room_for_another(cfg: DictConfig, elapsed: float, seconds: list[float]) -> b
     Not after its share of the budget, nor when the members still to train (each about as long as
     a median candidate, a quarter more for the validation values they add) would run past it.
     """
-    budget = float(cfg.auto.budget_seconds)
+    limit = budget(cfg)
+    if limit is None:
+        return True
     members = planned_members(cfg) * 1.25 * (float(np.median(seconds)) if seconds else 0.0)
-    return elapsed <= SEARCH_SHARE * budget and elapsed + members <= budget
+    return elapsed <= SEARCH_SHARE * limit and elapsed + members <= limit
 
 
 def _extra_transforms(settings) -> dict[str, bool]:
@@ -169,8 +187,9 @@ def _extra_transforms(settings) -> dict[str, bool]:
 
 
 def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, horizons: list[int],
-           steps: int) -> list[Tried]:
-    """Return every candidate tried, in the order tried: one dimension at a time, from the best so far."""
+           steps: int) -> tuple[list[Tried], bool]:
+    """Return every candidate tried, in the order tried (one dimension at a time, from the best so
+    far), and whether auto.budget_seconds ended the search before its space or max_trials did."""
     settings = cfg.auto
     series = prepared.series
     validation_start = int(prepared.periods.validation[0])
@@ -195,19 +214,22 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
     best = first
     for dimension, values in stages(first, season, horizon, positive, **_extra_transforms(settings)):
         for candidate in neighbours(best, dimension, values):
-            if len(tried) >= int(settings.max_trials) or not room_for_another(
-                    cfg, time.perf_counter() - started, [t.seconds for t in tried.values()]):
+            if len(tried) >= int(settings.max_trials):
+                log.info("search ended at auto.max_trials, %d candidates", len(tried))
+                return list(tried.values()), False
+            if not room_for_another(cfg, time.perf_counter() - started, [t.seconds for t in tried.values()]):
                 log.info("search budget reached after %d candidates", len(tried))
-                return list(tried.values())
+                return list(tried.values()), True
             if candidate not in tried:
                 attempt(candidate)
         best = min(tried.values(), key=lambda t: t.score).candidate
-    return list(tried.values())
+    return list(tried.values()), False
 
 
 def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, horizons: list[int],
-                  steps: int) -> list[Tried]:
-    """Return the candidates an Optuna TPE study tried over the same space, within the same budget."""
+                  steps: int) -> tuple[list[Tried], bool]:
+    """Return the candidates an Optuna TPE study tried over the same space, within the same budget,
+    and whether the budget's time ended the study before max_trials did."""
     try:
         import optuna
     except ImportError:
@@ -242,7 +264,7 @@ def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgr
     study.enqueue_trial({name: choices[name].index(getattr(first, name)) for name in choices})
     study.optimize(objective, n_trials=int(settings.max_trials), timeout=search_seconds(cfg),
                    catch=())
-    return list(tried.values())
+    return list(tried.values()), len(study.trials) < int(settings.max_trials)
 
 
 def forecastable(values: np.ndarray, split: int, ranked: list[Tried]) -> tuple[list[Tried], dict[Candidate, str]]:
@@ -340,6 +362,7 @@ def _candidates_frame(tried: list[Tried], horizons: list[int], chosen: list[Cand
 
 
 def _check_supported(cfg: DictConfig) -> None:
+    budget(cfg)  # an impossible budget is one line before anything runs
     if not cfg.split.get("validation_fraction"):
         raise UserError("experiment=auto chooses its configuration on a validation period; set"
                         " split.validation_fraction to a fraction such as 0.2")
@@ -373,7 +396,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         # The baselines' fits (child processes) run on the other core while the search trains here.
         # Their periods are the search's: the training end and the season do not depend on a candidate.
         with phases.phase("train"):
-            classical, tried = runner._classical_during(
+            classical, (tried, search_cut) = runner._classical_during(
                 cfg, base, lambda: searching(cfg, base, progress, horizons, steps))
         ranked = sorted((t for t in tried if np.isfinite(t.score)), key=lambda t: t.score)
         if not ranked:
@@ -402,7 +425,8 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         member_seconds: list[float] = []
         for rank, (member, seed_offset) in enumerate(plan, start=1):
             elapsed = time.perf_counter() - run_started
-            if rank > len(members) and elapsed + max(member_seconds) > float(cfg.auto.budget_seconds):
+            limit = budget(cfg)
+            if rank > len(members) and limit is not None and elapsed + max(member_seconds) > limit:
                 log.info("budget reached after %d of %d networks of the ensemble", rank - 1, len(plan))
                 break
             member_started = time.perf_counter()
@@ -444,6 +468,9 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         "horizons": horizons,
         "search": cfg.auto.get("search", "staged"),
         "search_seconds": round(sum(t.seconds for t in tried), 3),
+        # Whether auto.budget_seconds ended the search or dropped seeds: then the same config and
+        # seed can give other numbers on a busier or faster machine (null: max_trials alone).
+        "budget_reached": bool(search_cut or len(member_outputs) < len(plan)),
         "rerun_best": _rerun_command(first_member, members[0].candidate),
         "left_out": [f"{candidate.describe()}: {why}" for candidate, why in left_out.items()],
     }
