@@ -251,3 +251,19 @@ def test_forecast_positions_continue_after_the_last_position():
 
     series = SimpleNamespace(labels=pd.RangeIndex(10, 15), frequency=POSITIONS)
     assert list(_future_labels(series, 3)) == [15, 16, 17]
+
+
+def test_an_interval_left_empty_for_want_of_errors_is_named_with_its_first_step_and_its_need():
+    from lstmts.commands.forecast import empty_interval_notes
+
+    frame = pd.DataFrame({"step": [1, 2, 3, 4], "forecast": [1.0, 2.0, 3.0, 4.0],
+                          "lower_80": [0.5, 1.5, 2.5, np.nan], "upper_80": [1.5, 2.5, 3.5, np.nan],
+                          "lower_95": [0.2, np.nan, np.nan, np.nan], "upper_95": [1.8, np.nan, np.nan, np.nan]})
+    notes = empty_interval_notes(frame)
+    # 80 % needs 0.8 / 0.2 = 4 errors at a horizon, 95 % needs 0.95 / 0.05 = 19.
+    assert notes == [
+        "the 80 % interval is left empty from step 4 on: its calibration period has fewer than 4 forecast errors"
+        " that far ahead; a longer validation period (split.validation_fraction) gives it more",
+        "the 95 % interval is left empty from step 2 on: its calibration period has fewer than 19 forecast errors"
+        " that far ahead; a longer validation period (split.validation_fraction) gives it more"]
+    assert empty_interval_notes(frame.fillna(0.0)) == []

@@ -285,6 +285,27 @@ def _plot(path: Path, series, frame: pd.DataFrame, config, season_length: int, r
                             f" {config.model.name} ({how})", season_length=season_length)
 
 
+def empty_interval_notes(frame: pd.DataFrame) -> list[str]:
+    """Return one line per interval level left empty at some steps, saying from which step and why.
+
+    A level needs at least level / (1 - level) calibration errors at a horizon (19 for 95 %); with
+    fewer, its bounds are left empty rather than guessed (lstmts.evaluation.intervals).
+    """
+    notes = []
+    for column in (c for c in frame.columns if c.startswith("lower_")):
+        level = column.removeprefix("lower_")
+        empty = frame[column].isna().to_numpy()
+        if not empty.any():
+            continue
+        share = float(level) / 100
+        needed = int(np.ceil(share / (1 - share) - 1e-9))
+        first = int(frame["step"].to_numpy()[np.argmax(empty)])
+        notes.append(f"the {level} % interval is left empty from step {first} on: its calibration period has fewer"
+                     f" than {needed} forecast errors that far ahead; a longer validation period"
+                     f" (split.validation_fraction) gives it more")
+    return notes
+
+
 def main(argv: list[str]) -> int:
     """`lstmts forecast RUN_DIR --steps N`; returns the exit status."""
     parser = argparse.ArgumentParser(
@@ -315,6 +336,8 @@ def main(argv: list[str]) -> int:
         console.print(f"{frequency.format(row['date'])}  {row['forecast']:10.2f}{bands}", highlight=False, soft_wrap=True)
     for line in frame.attrs["warnings"]:
         console.print(f"warning: {line}", highlight=False, soft_wrap=True)
+    for line in empty_interval_notes(frame):
+        console.print(f"note: {line}", highlight=False, soft_wrap=True)
     name = f"forecast-{args.steps}-refit" if args.refit else f"forecast-{args.steps}"
     console.print(f"wrote {args.run_dir / f'{name}.csv'} and {name}.png", highlight=False, soft_wrap=True)
     return 0
