@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 
 from lstmts.config import MIN_STEPS_LIMIT
 from lstmts.errors import UserError
-from lstmts.evaluation.intervals import path_bounds
+from lstmts.evaluation.intervals import needed, path_bounds
 from lstmts.report import files, plots
 
 
@@ -297,11 +297,9 @@ def empty_interval_notes(frame: pd.DataFrame) -> list[str]:
         empty = frame[column].isna().to_numpy()
         if not empty.any():
             continue
-        share = float(level) / 100
-        needed = int(np.ceil(share / (1 - share) - 1e-9))
         first = int(frame["step"].to_numpy()[np.argmax(empty)])
         notes.append(f"the {level} % interval is left empty from step {first} on: its calibration period has fewer"
-                     f" than {needed} forecast errors that far ahead; a longer validation period"
+                     f" than {needed(float(level) / 100)} forecast errors that far ahead; a longer validation period"
                      f" (split.validation_fraction) gives it more")
     return notes
 

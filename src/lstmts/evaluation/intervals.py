@@ -21,6 +21,11 @@ def level_key(level: float) -> str:
     return f"{level * 100:g}"
 
 
+def needed(level: float) -> int:
+    """Return the fewest errors whose conformal quantile at `level` exists: ceil((n + 1) level) <= n."""
+    return int(math.ceil(level / (1.0 - level) - 1e-9))
+
+
 def calibration_errors(paths: np.ndarray, origins: np.ndarray, values: np.ndarray, stop: int,
                        relative: bool) -> list[np.ndarray]:
     """Return, for each horizon h, the errors of the h-step forecasts whose target lies before `stop`."""

@@ -569,9 +569,9 @@ def _intervals(cfg: DictConfig, out_dir: Path, members: list[Member], lstm: list
     Returns (the metrics' `intervals`, {method: per series {level: (lower, upper)}} for forecasts.csv).
     """
     usable = sum(collection_intervals.can_calibrate(m) for m in members)
-    if usable < collection_intervals.needed(min(levels)):
+    if usable < intervals_module.needed(min(levels)):
         say(f"intervals: {usable} series have more than their horizon + 2 training values to calibrate on, and"
-            f" {collection_intervals.needed(min(levels))} are needed at {intervals_module.level_key(min(levels))} %;"
+            f" {intervals_module.needed(min(levels))} are needed at {intervals_module.level_key(min(levels))} %;"
             f" no intervals")
         return {}, {}
     say(f"intervals: training the configuration again without each series' last horizon, to calibrate"

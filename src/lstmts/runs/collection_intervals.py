@@ -14,7 +14,6 @@ further ahead than the run's horizon), the last step's width is used.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -74,17 +73,12 @@ def calibrate(members: Sequence[Member], forecast: Callable[[list[Member]], list
     """
     started = time.perf_counter()
     held = [m.validation() for m in members if can_calibrate(m)]
-    if not held or len(held) < needed(min(levels)):
+    if not held or len(held) < intervals.needed(min(levels)):
         return None
     pooled = scaled_errors(held, forecast(held))
     quantiles = {frequency: intervals.conformal_quantiles([np.array(step) for step in steps], levels)
                  for frequency, steps in pooled.items()}
     return Calibration(quantiles, len(held), time.perf_counter() - started)
-
-
-def needed(level: float) -> int:
-    """Return the fewest errors whose conformal quantile at `level` exists: ceil((n + 1) level) <= n."""
-    return int(math.ceil(level / (1.0 - level) - 1e-9))
 
 
 def widths(calibration: Calibration, member: Member, scale: float) -> dict[str, list[float | None]]:

@@ -423,9 +423,9 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         predictions, updates, seconds, losses = {}, sum(t.updates for t in tried), sum(t.seconds for t in tried), {}
         member_outputs = []
         member_seconds: list[float] = []
+        limit = budget(cfg)
         for rank, (member, seed_offset) in enumerate(plan, start=1):
             elapsed = time.perf_counter() - run_started
-            limit = budget(cfg)
             if rank > len(members) and limit is not None and elapsed + max(member_seconds) > limit:
                 log.info("budget reached after %d of %d networks of the ensemble", rank - 1, len(plan))
                 break
