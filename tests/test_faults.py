@@ -329,6 +329,43 @@ def test_ctrl_c_while_the_run_folder_is_set_up_still_says_interrupted(compose_co
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "interrupted"
 
 
+# A CI run trained 100,000 epochs to the end and said `ok` after a SIGINT: the handler ran, but a
+# library between it and the run swallowed the KeyboardInterrupt. Planted here: the import of
+# TensorFlow sends SIGINT and swallows what it raises, as a bare `except:` would.
+_SWALLOWED_STOP = """
+import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
+from lstmts import backend, cli
+from lstmts.runs import runner
+load = backend.load
+def load_swallowing_a_stop():
+    try:
+        os.kill(os.getpid(), signal.{name})
+        time.sleep(30)
+    except BaseException:
+        pass
+    return load()
+runner.load_backend = load_swallowing_a_stop
+sys.argv = ["lstmts", *sys.argv[1:]]
+cli.main()
+"""
+
+
+@pytest.mark.parametrize("name, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_stop_that_a_library_swallows_still_ends_the_run_as_interrupted(lstmts_cli, tmp_path, name, code):
+    run_dir = tmp_path / "run"
+    # Without the check, 3,000 epochs train to the end in a few seconds and the run says ok.
+    result = subprocess.run([sys.executable, "-c", _SWALLOWED_STOP.format(name=name), "training.epochs=3000",
+                             "baselines.classical=false", f"hydra.run.dir={run_dir}"],
+                            env=lstmts_cli.env, cwd=tmp_path, capture_output=True, text=True,
+                            timeout=lstmts_cli.timeout)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert result.returncode == code, (result.stderr, metrics.get("status"))
+    assert f"interrupted by {name}" in lstmts_cli.error_line(result)
+    assert metrics["status"] == "interrupted" and metrics["signal"] == name
+    assert "updates" not in metrics  # stopped before it trained an epoch
+
+
 def test_compare_of_only_unfinished_runs_says_none_finished(interrupted, lstmts_cli):
     line = lstmts_cli.error_line(interrupted["compare"])
     assert "no run folders found" not in line  # it found one, which did not finish

@@ -80,6 +80,21 @@ def stop_received() -> tuple[str, int] | None:
     return signal.Signals(number).name, 128 + number
 
 
+def raise_stop_if_swallowed() -> None:
+    """Raise the stop whose handler ran but whose exception never reached the run.
+
+    A library may swallow the KeyboardInterrupt (a bare `except:` around an import, an exception
+    in a finalizer); the run would then train to its end as if nothing came. The epoch loop and
+    each phase call this, so the stop still ends the run a moment later, as the signal asked.
+    """
+    if not _received:
+        return
+    number = _received[-1]
+    if number == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Interrupted(number)
+
+
 def stop_on_signals() -> None:
     """Make SIGTERM (a batch system's time limit, `kill`) and SIGHUP (a closed terminal) raise Interrupted.
 

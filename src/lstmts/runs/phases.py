@@ -10,6 +10,7 @@ import time
 from contextlib import contextmanager
 
 from lstmts import backend
+from lstmts.errors import raise_stop_if_swallowed
 
 NAMES = ("import", "data", "baselines", "compile", "train", "score", "write")
 
@@ -37,6 +38,7 @@ class Phases:
         started, loaded = time.perf_counter(), backend.load_seconds()
         try:
             yield
+            raise_stop_if_swallowed()
         finally:
             importing = backend.load_seconds() - loaded
             self.seconds[name] += time.perf_counter() - started - importing

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from lstmts.errors import TrainingDiverged
+from lstmts.errors import TrainingDiverged, raise_stop_if_swallowed
 from lstmts.models.network import ModelSpec, forward, forward_batches, reset_states
 
 EpochCallback = Callable[[int, float], None]
@@ -168,6 +168,7 @@ def run_epochs(epoch: Callable[[np.ndarray], object], orders: np.ndarray,
         if before is not None:
             before(index)
         loss = float(epoch(order))
+        raise_stop_if_swallowed()
         losses.append(loss)
         if on_epoch:
             on_epoch(index, loss)
