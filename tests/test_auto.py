@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -9,9 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from rich.console import Console
 
 from lstmts.config import airline_csv
 from lstmts.errors import UserError
+from lstmts.report.tables import print_summary
 from lstmts.search import auto
 from lstmts.search.space import Candidate, base_look_back, neighbours, stages, transform_options
 
@@ -40,7 +43,8 @@ def _weights(folder: Path, keras) -> list[list[np.ndarray]]:
 
 @pytest.fixture(scope="module")
 def runs(compose_config, tmp_path_factory, keras):
-    """The same search on the airline series, on a copy whose test values are tripled, and on one whose validation moved."""
+    """The same search on the airline series, on a copy whose test values are tripled, and on one whose validation
+    moved, each with the members trained again every season of the test period; and the first without those refits."""
     from lstmts.runs import runner
 
     root = tmp_path_factory.mktemp("auto")
@@ -60,7 +64,11 @@ def runs(compose_config, tmp_path_factory, keras):
     for name, change in (("plain", None), ("test", tripled_test), ("validation", shifted_validation)):
         path = _csv(root, f"{name}.csv", change)
         folders[name] = root / name
-        runner.run(compose_config(*QUICK, *_data(path)), folders[name], body=auto._auto)
+        runner.run(compose_config(*QUICK, "auto.refit_every=auto", *_data(path)), folders[name], body=auto._auto)
+    # The members as trained on training + validation forecast the whole test period: no refits in it.
+    folders["fixed"] = root / "fixed"
+    runner.run(compose_config(*QUICK, "auto.refit_every=0", *_data(_csv(root, "fixed.csv"))), folders["fixed"],
+               body=auto._auto)
     return folders
 
 
@@ -106,7 +114,7 @@ def test_the_runs_forecasts_are_the_median_of_its_members(runs, keras):
     from lstmts.data.transforms import Pipeline
     from lstmts.models.forecaster import Forecaster
 
-    folder = runs["plain"]
+    folder = runs["fixed"]
     values = pd.read_csv(airline_csv())["Passengers"].to_numpy(dtype=float)
     predictions = pd.read_csv(folder / "predictions.csv")
     test = predictions["split"] == "test"
@@ -124,6 +132,108 @@ def test_the_runs_forecasts_are_the_median_of_its_members(runs, keras):
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["kind"] == "auto" and len(metrics["auto"]["ensemble"]) == 2
     assert metrics["auto"]["rerun_best"].startswith("lstmts ")
+
+
+def test_the_members_train_again_every_season_of_the_test_period_from_values_before_it(runs):
+    """48 monthly test targets: refits 12, 24 and 36 steps in. The first year's forecasts are the fixed members'."""
+    plain, fixed = (pd.read_csv(runs[name] / "predictions.csv") for name in ("plain", "fixed"))
+    test = plain["split"] == "test"
+    assert test.sum() == 48
+    assert json.loads((runs["plain"] / "metrics.json").read_text())["auto"]["test_refits"] == 3
+    assert json.loads((runs["fixed"] / "metrics.json").read_text())["auto"]["test_refits"] == 0
+    first_year = plain.index[test][:12]
+    np.testing.assert_allclose(plain.loc[first_year, "prediction"], fixed.loc[first_year, "prediction"], rtol=1e-9)
+    later = plain.index[test][12:]
+    assert not np.allclose(plain.loc[later, "prediction"], fixed.loc[later, "prediction"])
+    printed = {}
+    for name in ("plain", "fixed"):
+        console = Console(file=io.StringIO(), width=400)
+        print_summary(json.loads((runs[name] / "metrics.json").read_text()), runs[name], console)
+        printed[name] = console.file.getvalue()
+    assert "each member trained again 3 time(s) through the test period" in printed["plain"]
+    assert "trained again" not in printed["fixed"]
+
+
+@pytest.mark.parametrize("every, first, stop, season, expected", [
+    ("auto", 96, 144, 12, [108, 120, 132]),          # every season
+    ("auto", 96, 145, 12, [108, 120, 132, 144]),
+    ("auto", 100, 146, 1, list(range(103, 146, 3))),  # no season: every ceil(46 / 20) = 3 steps, 15 refits
+    ("auto", 0, 1000, 24, list(range(50, 1000, 50))),  # at most 20 fits: every 50 of 1,000 steps
+    (5, 10, 27, 12, [15, 20, 25]),
+    (0, 10, 27, 12, []),
+    (None, 10, 27, 12, []),
+    ("auto", 10, 15, 12, []),                          # a test period shorter than a season
+])
+def test_the_members_refit_points_follow_the_season_or_refit_every(compose_config, every, first, stop, season,
+                                                                   expected):
+    from lstmts.search import online
+
+    cfg = compose_config("experiment=auto")
+    cfg.auto.refit_every = every
+    assert online.refit_schedule(cfg, first, stop, season) == expected
+
+
+@pytest.mark.parametrize("value", [-1, 2.5, "often", True])
+def test_an_impossible_refit_every_or_refit_epochs_is_one_line(compose_config, value):
+    from lstmts.search import online
+
+    cfg = compose_config("experiment=auto")
+    cfg.auto.refit_every = value
+    with pytest.raises(UserError, match="auto.refit_every=.* is impossible"):
+        online.refit_schedule(cfg, 0, 100, 12)
+    cfg.auto.refit_every = 0  # checked even when no refit would run
+    cfg.auto.refit_epochs = value
+    with pytest.raises(UserError, match="auto.refit_epochs=.* is impossible"):
+        online.refit_schedule(cfg, 0, 100, 12)
+
+
+def test_impossible_refits_are_one_line_before_the_search(compose_config, tmp_path):
+    from lstmts.runs import runner
+
+    with pytest.raises(UserError, match="auto.refit_epochs=2 is impossible"):
+        runner.run(compose_config(*QUICK, "auto.refit_epochs=2"), tmp_path / "run", body=auto._auto)
+    assert not (tmp_path / "run" / "candidates.csv").exists()
+
+
+@pytest.mark.parametrize("fraction, epochs, expected", [(0.1, 47, 5), (0.1, 4, 1), (0.25, 10, 2), (1, 30, 30)])
+def test_a_refit_trains_a_fraction_of_the_members_epochs(compose_config, fraction, epochs, expected):
+    from lstmts.search import online
+
+    cfg = compose_config("experiment=auto", f"auto.refit_epochs={fraction}")
+    assert online.refit_epochs(cfg, compose_config(f"training.epochs={epochs}")) == expected
+
+
+def test_a_members_refit_reads_only_the_values_before_its_point(compose_config, keras):
+    """Values changed from position 125 on: the forecasts of targets up to 125 stay, the later ones move."""
+    import dataclasses
+
+    from lstmts.runs import runner
+    from lstmts.search import online
+
+    cfg = compose_config("framing=timesteps", "framing.look_back=12", "protocol.transforms=[diff1,standard]",
+                         "training.epochs=4", "training.batch_size=16", "split.validation_fraction=0.0")
+    series = runner.prepare(cfg).series
+    start = runner.refit(cfg, series.window(0, 96))
+    targets = np.arange(96, 144)
+    forecaster = runner._forecaster(cfg, start.pipeline, start.model)
+    fixed = forecaster.paths(series.values, targets, 1)[:, 0]
+    changed = dataclasses.replace(series, values=series.values.copy())
+    changed.values[125:] *= 3
+    results = {}
+    for name, each in (("plain", series), ("changed", changed)):
+        results[name] = online.online_forecasts(cfg, each, start.weights[0], targets, fixed,
+                                                np.zeros((len(targets), 2)), [108, 120, 132], 2)
+    forecasts, paths, updates = results["plain"]
+    np.testing.assert_array_equal(forecasts[:12], fixed[:12])  # before the first point: the member as it was
+    assert not np.allclose(forecasts[12:], fixed[12:])
+    assert updates > 0
+    np.testing.assert_allclose(paths[12:, 0], forecasts[12:], rtol=1e-6)  # a path's first step is the forecast
+    np.testing.assert_array_equal(paths[:12], 0)  # kept as given before the first point
+    unchanged = targets <= 125
+    np.testing.assert_array_equal(results["changed"][0][unchanged], forecasts[unchanged])
+    assert not np.allclose(results["changed"][0][~unchanged], forecasts[~unchanged])
+    np.testing.assert_array_equal(online.online_forecasts(cfg, series, start.weights[0], targets, fixed, None, [], 2)[0],
+                                  fixed)
 
 
 def test_lstmts_forecast_of_an_auto_run_is_the_median_of_its_members(runs):
@@ -377,6 +487,24 @@ def test_the_search_leaves_room_in_the_budget_for_every_network_of_the_ensemble(
     # ...not after 61 s, and never after the search's share of the budget, however quick they are.
     assert not auto.room_for_another(cfg, 61.0, [3.0, 4.0, 5.0])
     assert not auto.room_for_another(cfg, 61.0, [0.1])
+    # Refits through the test period that double each member's training leave no room at 60 s.
+    assert not auto.room_for_another(cfg, 60.0, [3.0, 4.0, 5.0], per_member=2.0)
+    assert auto.room_for_another(cfg, 30.0, [3.0, 4.0, 5.0], per_member=2.0)
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    (["auto.refit_every=auto", "auto.refit_epochs=0.1"], 1.3),  # 48 monthly test targets: 3 refits
+    (["auto.refit_every=auto", "auto.refit_epochs=0.5"], 2.5),
+    (["auto.refit_every=24", "auto.refit_epochs=0.5"], 1.5),    # one refit, 24 steps in
+    (["auto.refit_every=0"], 1.0),
+])
+def test_the_budget_counts_the_members_refits_through_the_test_period(compose_config, overrides, expected):
+    from lstmts.runs import runner
+
+    cfg = compose_config(*QUICK, *overrides)
+    prepared = runner.prepare(cfg)
+    assert len(prepared.windows["test"]) == 48
+    assert auto.refit_cost(cfg, prepared) == pytest.approx(expected)
 
 
 def test_without_a_time_budget_max_trials_alone_bounds_the_search(compose_config):

@@ -44,7 +44,7 @@ def stub_training(monkeypatch):
         model = OffsetStub(0.0)
         for number in range(cfg.training.repeats):
             model.set_weights([np.array(1.0 + 2 * number)])  # one shared model, as the fast engines have
-            yield cfg.seed + number, SimpleNamespace(model=model), {}
+            yield cfg.seed + number, SimpleNamespace(model=model, updates=0), {}
 
     monkeypatch.setattr(runner, "_train_repeats", train_repeats)
     monkeypatch.setattr(forecaster_module, "forward", lambda model: model)

@@ -247,6 +247,9 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
         console.print(f"automatic LSTM: {auto['candidates']} candidates scored on validation (horizons"
                       f" {', '.join(map(str, auto['horizons']))}) in {auto['search_seconds']:.1f} s; the median of"
                       f" {'; '.join(auto['ensemble'])} (candidates.csv)", soft_wrap=True, highlight=False)
+        if auto.get("test_refits"):
+            console.print(f"each member trained again {auto['test_refits']} time(s) through the test period, on the"
+                          f" values before each refit (auto.refit_every)", soft_wrap=True, highlight=False)
         for note in auto.get("left_out") or []:
             console.print(f"left out of the ensemble (it cannot forecast the test period): {note}",
                           soft_wrap=True, highlight=False)

@@ -263,6 +263,7 @@ class Refitted:
     first_target: int  # where a stateful model's warm-up starts
     covariates: Scaled | None = None
     scaling: Scaling | None = None
+    updates: int = 0  # the optimizer updates of its training, every seed's
 
     def forecast(self, values: np.ndarray, steps: int, covariates: Scaled | None = None) -> np.ndarray:
         """Return the ensemble's forecast of the `steps` values after `values` (history up to an origin).
@@ -300,14 +301,15 @@ def refit(cfg: DictConfig, series: Series, console=None, start_weights: list | N
     prepared = Prepared(series=series, pipeline=pipeline, periods=Periods(index, empty, empty, len(series.values)),
                         windows=windows, season_length=season_for(cfg.season_length, series.frequency),
                         covariates=covariates, scaling=scaling)
-    weights, model = [], None
+    weights, model, updates = [], None, 0
     with RunProgress(console) as progress:
         # The fast engines train one shared model per architecture: keep each seed's weights at once.
         for _, trained, _ in _train_repeats(cfg, prepared, progress, score=False, start_weights=start_weights):
             weights.append(trained.model.get_weights())
             model = trained.model
+            updates += trained.updates
     return Refitted(cfg=cfg, model=model, weights=weights, pipeline=pipeline, first_target=first, covariates=covariates,
-                    scaling=scaling)
+                    scaling=scaling, updates=updates)
 
 
 def _forecaster(cfg: DictConfig, pipeline: Pipeline, model, covariates: Scaled | None = None):

@@ -35,6 +35,7 @@ from lstmts.report import files
 from lstmts.runs import runner
 from lstmts.runs.phases import Phases
 from lstmts.runs.progress import RunProgress
+from lstmts.search import online
 from lstmts.search.space import Candidate, base_look_back, neighbours, stages, transform_options
 
 log = logging.getLogger("lstmts")
@@ -168,17 +169,27 @@ def planned_members(cfg: DictConfig) -> int:
     return max(1, int(cfg.auto.ensemble)) * max(1, int(cfg.auto.get("seeds") or 1))
 
 
-def room_for_another(cfg: DictConfig, elapsed: float, seconds: list[float]) -> bool:
+def room_for_another(cfg: DictConfig, elapsed: float, seconds: list[float], per_member: float = 1.0) -> bool:
     """Return whether the search may start another candidate `elapsed` seconds into the budget.
 
     Not after its share of the budget, nor when the members still to train (each about as long as
-    a median candidate, a quarter more for the validation values they add) would run past it.
+    a median candidate, a quarter more for the validation values they add, times `per_member` for
+    their refits through the test period) would run past it.
     """
     limit = budget(cfg)
     if limit is None:
         return True
-    members = planned_members(cfg) * 1.25 * (float(np.median(seconds)) if seconds else 0.0)
+    members = planned_members(cfg) * 1.25 * per_member * (float(np.median(seconds)) if seconds else 0.0)
     return elapsed <= SEARCH_SHARE * limit and elapsed + members <= limit
+
+
+def refit_cost(cfg: DictConfig, prepared: runner.Prepared) -> float:
+    """Return a member's training time with its refits through the test period, in trainings: 1 + refits x refit_epochs."""
+    targets = prepared.windows["test"].target_index
+    if not len(targets):
+        return 1.0
+    points = online.refit_schedule(cfg, int(targets[0]), int(targets[-1]) + 1, prepared.season_length)
+    return 1.0 + len(points) * float(cfg.auto.refit_epochs) if points else 1.0
 
 
 def _extra_transforms(settings) -> dict[str, bool]:
@@ -200,6 +211,7 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
     started = time.perf_counter()
     tried: dict[Candidate, Tried] = {}
     windows = len(prepared.windows["train"])
+    per_member = refit_cost(cfg, prepared)
 
     def attempt(candidate: Candidate) -> None:
         number = len(tried) + 1
@@ -217,7 +229,8 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
             if len(tried) >= int(settings.max_trials):
                 log.info("search ended at auto.max_trials, %d candidates", len(tried))
                 return list(tried.values()), False
-            if not room_for_another(cfg, time.perf_counter() - started, [t.seconds for t in tried.values()]):
+            if not room_for_another(cfg, time.perf_counter() - started, [t.seconds for t in tried.values()],
+                                    per_member):
                 log.info("search budget reached after %d candidates", len(tried))
                 return list(tried.values()), True
             if candidate not in tried:
@@ -363,6 +376,7 @@ def _candidates_frame(tried: list[Tried], horizons: list[int], chosen: list[Cand
 
 def _check_supported(cfg: DictConfig) -> None:
     budget(cfg)  # an impossible budget is one line before anything runs
+    online.check(cfg)  # and so are impossible refits through the test period
     if not cfg.split.get("validation_fraction"):
         raise UserError("experiment=auto chooses its configuration on a validation period; set"
                         " split.validation_fraction to a fraction such as 0.2")
@@ -424,6 +438,9 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         member_outputs = []
         member_seconds: list[float] = []
         limit = budget(cfg)
+        test_targets = report.windows["test"].target_index
+        refits = online.refit_schedule(cfg, int(test_targets[0]), int(test_targets[-1]) + 1,
+                                       report.season_length) if len(test_targets) else []
         for rank, (member, seed_offset) in enumerate(plan, start=1):
             elapsed = time.perf_counter() - run_started
             if rank > len(members) and limit is not None and elapsed + max(member_seconds) > limit:
@@ -444,6 +461,16 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
                 horizon = max(cfg.horizons) if cfg.horizons else 0
                 outputs["paths"] = (forecaster.paths(series.values, report.windows["test"].target_index, horizon)
                                     if horizon else None)
+            if refits:
+                # Like the baselines, the member takes in the test period's values as they come.
+                weights = trained.model.get_weights()
+                with phases.phase("train"):
+                    outputs["test"], outputs["paths"], more = online.online_forecasts(
+                        member_cfg, series, weights, report.windows["test"].target_index, outputs["test"],
+                        outputs["paths"], refits, online.refit_epochs(cfg, member_cfg), console)
+                trained.model.set_weights(weights)  # the member's folder keeps the training + validation weights
+                updates += more
+            with phases.phase("score"):
                 outputs["calibration_paths"] = (member.paths[-runner.MAX_CALIBRATION_ORIGINS:, :int(cfg.intervals.steps)]
                                                 if cfg.intervals.levels else None)
             member_outputs.append(outputs)
@@ -467,6 +494,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         "validation_scores": [m.score for m in members],
         "horizons": horizons,
         "search": cfg.auto.get("search", "staged"),
+        "test_refits": len(refits),
         "search_seconds": round(sum(t.seconds for t in tried), 3),
         # Whether auto.budget_seconds ended the search or dropped seeds: then the same config and
         # seed can give other numbers on a busier or faster machine (null: max_trials alone).
