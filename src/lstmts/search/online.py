@@ -33,7 +33,8 @@ def check(cfg: DictConfig) -> None:
 def refit_schedule(cfg: DictConfig, first_target: int, stop: int, season_length: int) -> list[int]:
     """Return the test positions at which the members train again: none with auto.refit_every 0 or null.
 
-    auto: every season, at most 20 times through the test period (the baselines' own rule); k: every k steps.
+    auto: every season, at most 19 times (the baselines' rule of at most 20 fits, the first being the
+    member's own); k: every k steps.
     The first test target is forecast by the members as trained on training + validation, so it is not a point.
     """
     check(cfg)
@@ -52,7 +53,7 @@ def refit_epochs(cfg: DictConfig, member_cfg: DictConfig) -> int:
 def online_forecasts(member_cfg: DictConfig, series, weights: list, targets: np.ndarray, forecasts: np.ndarray,
                      paths: np.ndarray | None, points: list[int], epochs: int,
                      console=None) -> tuple[np.ndarray, np.ndarray | None, int]:
-    """Return (one-step forecasts of `targets`, their paths, updates made): from each point on, by the member trained again.
+    """Return (one-step forecasts of `targets`, their paths, updates): from each point on, by the member trained again.
 
     forecasts and paths ([targets, horizon] from each target as origin, or None): the member's as
     trained on training + validation, kept before the first point; weights: its weights, where the
