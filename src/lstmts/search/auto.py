@@ -185,11 +185,7 @@ def room_for_another(cfg: DictConfig, elapsed: float, seconds: list[float], per_
 
 def refit_cost(cfg: DictConfig, prepared: runner.Prepared) -> float:
     """Return a member's training time with its refits through the test period, in trainings: 1 + refits x refit_epochs."""
-    targets = prepared.windows["test"].target_index
-    if not len(targets):
-        return 1.0
-    points = online.refit_schedule(cfg, int(targets[0]), int(targets[-1]) + 1, prepared.season_length)
-    return 1.0 + len(points) * float(cfg.auto.refit_epochs) if points else 1.0
+    return 1.0 + len(online.test_points(cfg, prepared)) * float(cfg.auto.refit_epochs)
 
 
 def _extra_transforms(settings) -> dict[str, bool]:
@@ -439,8 +435,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         member_seconds: list[float] = []
         limit = budget(cfg)
         test_targets = report.windows["test"].target_index
-        refits = online.refit_schedule(cfg, int(test_targets[0]), int(test_targets[-1]) + 1,
-                                       report.season_length) if len(test_targets) else []
+        refits = online.test_points(cfg, report)
         for rank, (member, seed_offset) in enumerate(plan, start=1):
             elapsed = time.perf_counter() - run_started
             if rank > len(members) and limit is not None and elapsed + max(member_seconds) > limit:
@@ -459,15 +454,14 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
                            for split in ("train", "test")}
                 outputs["validation"] = member.paths[:, 0]  # the search model's: it never saw the validation period
                 horizon = max(cfg.horizons) if cfg.horizons else 0
-                outputs["paths"] = (forecaster.paths(series.values, report.windows["test"].target_index, horizon)
-                                    if horizon else None)
+                outputs["paths"] = forecaster.paths(series.values, test_targets, horizon) if horizon else None
             if refits:
                 # Like the baselines, the member takes in the test period's values as they come.
                 weights = trained.model.get_weights()
                 with phases.phase("train"):
                     outputs["test"], outputs["paths"], more = online.online_forecasts(
-                        member_cfg, series, weights, report.windows["test"].target_index, outputs["test"],
-                        outputs["paths"], refits, online.refit_epochs(cfg, member_cfg), console)
+                        member_cfg, series, weights, test_targets, outputs["test"], outputs["paths"], refits,
+                        online.refit_epochs(cfg, member_cfg), console)
                 trained.model.set_weights(weights)  # the member's folder keeps the training + validation weights
                 updates += more
             with phases.phase("score"):

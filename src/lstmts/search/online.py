@@ -44,6 +44,14 @@ def refit_schedule(cfg: DictConfig, first_target: int, stop: int, season_length:
     return refit_points("lstm", first_target, stop, season_length, {"refit_every": every})[1:]
 
 
+def test_points(cfg: DictConfig, prepared) -> list[int]:
+    """Return refit_schedule's points for the test period of a prepared run (none without test targets)."""
+    targets = prepared.windows["test"].target_index
+    if not len(targets):
+        return []
+    return refit_schedule(cfg, int(targets[0]), int(targets[-1]) + 1, prepared.season_length)
+
+
 def refit_epochs(cfg: DictConfig, member_cfg: DictConfig) -> int:
     """Return the epochs of one refit: auto.refit_epochs (a fraction) of the member's own epochs, at least 1."""
     check(cfg)
