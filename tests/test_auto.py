@@ -450,6 +450,28 @@ def test_an_optuna_search_starts_where_the_staged_one_does_and_keeps_its_budget(
     assert 1 <= len(candidates) <= 4 and metrics["auto"]["search"] == "optuna"
 
 
+def test_an_optuna_search_stops_where_the_budget_leaves_no_room_for_the_members(compose_config, tmp_path,
+                                                                                monkeypatch):
+    """The study asks the staged search's rule after every trial: once it says no room is left (the
+    members and their refits would not fit), no trial starts, and the run says the budget cut it."""
+    pytest.importorskip("optuna")
+    from lstmts.runs import runner
+
+    asked = []
+
+    def room_for_two(cfg, elapsed, seconds, per_member=1.0):
+        asked.append((len(seconds), per_member))
+        return len(seconds) < 2
+
+    monkeypatch.setattr(auto, "room_for_another", room_for_two)
+    metrics = runner.run(compose_config(*QUICK, "auto.search=optuna", "auto.max_trials=4", "auto.refit_every=24",
+                                        "auto.refit_epochs=0.5"), tmp_path / "run", body=auto._auto)
+    assert len(pd.read_csv(tmp_path / "run" / "candidates.csv")) == 2
+    assert metrics["auto"]["budget_reached"] is True
+    assert asked[-1][0] == 2 and [c for c, _ in asked] == sorted(c for c, _ in asked)  # asked after every trial
+    assert all(per_member == pytest.approx(1.5) for _, per_member in asked)  # one refit, half the epochs
+
+
 def test_an_unknown_search_is_one_line(compose_config, tmp_path):
     from lstmts.runs import runner
 
@@ -580,6 +602,39 @@ def test_the_hybrid_option_models_what_a_linear_autoregression_of_the_difference
     assert Candidate(transforms=("log", "diff1", "ar13", "standard"), look_back=12).warmup == 14
     first = Candidate(transforms=("diff1", "standard"), look_back=12)
     assert ("diff1", "ar13", "standard") in dict(stages(first, 12, 12, False, hybrid=True))["transforms"]
+
+
+def test_auto_transforms_replaces_the_season_aware_options_in_both_searches(compose_config, tmp_path):
+    """The user's options are the only ones tried, the first of them first; the default is the season-aware list."""
+    from lstmts.runs import runner
+
+    cfg = compose_config(*QUICK, "auto.transforms=[[minmax],[diff12,standard]]", "auto.max_trials=4")
+    assert auto.transform_choices(cfg, True, 12) == [("minmax",), ("diff12", "standard")]
+    assert auto.transform_choices(compose_config(*QUICK), True, 12) == transform_options(True, 12, level=True,
+                                                                                          hybrid=True)
+    runner.run(cfg, tmp_path / "run", body=auto._auto)
+    candidates = pd.read_csv(tmp_path / "run" / "candidates.csv")
+    assert candidates["transforms"].iloc[0] == "minmax"
+    assert set(candidates["transforms"]) == {"minmax", "diff12,standard"}
+    pytest.importorskip("optuna")
+    runner.run(compose_config(*QUICK, "auto.transforms=[[diff1,standard]]", "auto.search=optuna"),
+               tmp_path / "optuna", body=auto._auto)
+    assert set(pd.read_csv(tmp_path / "optuna" / "candidates.csv")["transforms"]) == {"diff1,standard"}
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("auto.transforms=[[diff1,cube]]", r"auto.transforms has an unknown transform in \['diff1', 'cube'\]"),
+    ("auto.transforms=standard", r"auto.transforms='standard' is not a list of transform lists"),
+    ("auto.transforms=[standard]", r"is not a list of transform lists"),
+    ("auto.transforms=[]", r"is not a list of transform lists"),
+])
+def test_impossible_transform_options_are_one_line_before_anything_runs(compose_config, tmp_path, value, expected):
+    from lstmts.runs import runner
+
+    with pytest.raises(UserError, match=expected) as caught:
+        runner.run(compose_config(*QUICK, value), tmp_path / "run", body=auto._auto)
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "run" / "candidates.csv").exists()
 
 
 def test_the_baselines_fitted_beside_the_search_are_those_a_plain_fit_gives(compose_config, tmp_path, monkeypatch):

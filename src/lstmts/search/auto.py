@@ -193,6 +193,33 @@ def _extra_transforms(settings) -> dict[str, bool]:
     return {"level": bool(settings.get("level", False)), "hybrid": bool(settings.get("hybrid", False))}
 
 
+def chosen_transforms(cfg: DictConfig) -> list[tuple[str, ...]] | None:
+    """Return the transform options the user gave in auto.transforms (a list of lists), or None for the
+    season-aware ones; one line for a value that is not such a list or names an unknown transform."""
+    given = cfg.auto.get("transforms")
+    if given is None:
+        return None
+    example = "'auto.transforms=[[log,diff1,standard],[diff12,standard]]'"
+    if isinstance(given, str) or not OmegaConf.is_list(given) or not len(given) or not all(
+            OmegaConf.is_list(option) and len(option) and all(isinstance(spec, str) for spec in option)
+            for option in given):
+        raise UserError(f"auto.transforms={given!r} is not a list of transform lists; give one such as {example},"
+                        f" or null for the season-aware options")
+    options = [tuple(str(spec) for spec in option) for option in given]
+    for option in options:
+        try:
+            Pipeline(list(option))
+        except UserError:
+            raise UserError(f"auto.transforms has an unknown transform in {list(option)}; use log, diff<lag>,"
+                            f" level<lag>, ar<lags>, minmax or standard, as in {example}") from None
+    return list(dict.fromkeys(options))
+
+
+def transform_choices(cfg: DictConfig, positive: bool, season: int) -> list[tuple[str, ...]]:
+    """Return the transform options the search tries: auto.transforms when given, else the season-aware ones."""
+    return chosen_transforms(cfg) or transform_options(positive, season, **_extra_transforms(cfg.auto))
+
+
 def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, horizons: list[int],
            steps: int) -> tuple[list[Tried], bool]:
     """Return every candidate tried, in the order tried (one dimension at a time, from the best so
@@ -203,7 +230,8 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
     # The form (log or not) is chosen from the training period's values only.
     positive = bool(np.all(series.values[:validation_start] > 0))
     season, horizon = prepared.season_length, max(horizons)
-    first = Candidate(transforms=transform_options(positive, season)[0], look_back=base_look_back(season, horizon))
+    options = transform_choices(cfg, positive, season)
+    first = Candidate(transforms=options[0], look_back=base_look_back(season, horizon))
     started = time.perf_counter()
     tried: dict[Candidate, Tried] = {}
     windows = len(prepared.windows["train"])
@@ -220,7 +248,7 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
 
     attempt(first)
     best = first
-    for dimension, values in stages(first, season, horizon, positive, **_extra_transforms(settings)):
+    for dimension, values in stages(first, season, horizon, positive, options=options):
         for candidate in neighbours(best, dimension, values):
             if len(tried) >= int(settings.max_trials):
                 log.info("search ended at auto.max_trials, %d candidates", len(tried))
@@ -237,8 +265,8 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
 
 def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, horizons: list[int],
                   steps: int) -> tuple[list[Tried], bool]:
-    """Return the candidates an Optuna TPE study tried over the same space, within the same budget,
-    and whether the budget's time ended the study before max_trials did."""
+    """Return the candidates an Optuna TPE study tried over the same space, within the same budget
+    (room_for_another, as the staged search), and whether the budget ended it before max_trials did."""
     try:
         import optuna
     except ImportError:
@@ -248,14 +276,17 @@ def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgr
     validation_start = int(prepared.periods.validation[0])
     positive = bool(np.all(prepared.series.values[:validation_start] > 0))
     season, horizon = prepared.season_length, max(horizons)
-    first = Candidate(transforms=transform_options(positive, season)[0], look_back=base_look_back(season, horizon))
-    extra = _extra_transforms(settings)
-    space = dict(stages(first, season, horizon, positive, **extra))
-    choices = {"transforms": transform_options(positive, season, **extra),
+    options = transform_choices(cfg, positive, season)
+    first = Candidate(transforms=options[0], look_back=base_look_back(season, horizon))
+    space = dict(stages(first, season, horizon, positive, options=options))
+    choices = {"transforms": options,
                "look_back": sorted({first.look_back, *space["look_back"]}),
                "strategy": ["recursive", *space["strategy"]], "lags_as": ["timesteps", "features"],
                "units": [16, 32, 64], "layers": [1, 2]}
     tried: dict[Candidate, Tried] = {}
+    started = time.perf_counter()
+    per_member = refit_cost(cfg, prepared)
+    cut = []
 
     def objective(trial) -> float:
         picked = {name: options[trial.suggest_categorical(name, list(range(len(options))))]
@@ -271,9 +302,16 @@ def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgr
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=int(cfg.seed)))
     # The staged search's first candidate first, so both searches start from the same point.
     study.enqueue_trial({name: choices[name].index(getattr(first, name)) for name in choices})
-    study.optimize(objective, n_trials=int(settings.max_trials), timeout=search_seconds(cfg),
-                   catch=())
-    return list(tried.values()), len(study.trials) < int(settings.max_trials)
+    def keep_room(study, trial) -> None:
+        # The staged search's rule: no new candidate past the search's share of the budget, nor when
+        # the members still to train (and their refits through the test period) would not fit.
+        if not room_for_another(cfg, time.perf_counter() - started, [t.seconds for t in tried.values()], per_member):
+            cut.append(True)
+            log.info("search budget reached after %d candidates", len(tried))
+            study.stop()
+
+    study.optimize(objective, n_trials=int(settings.max_trials), callbacks=[keep_room], catch=())
+    return list(tried.values()), bool(cut) and len(study.trials) < int(settings.max_trials)
 
 
 def forecastable(values: np.ndarray, split: int, ranked: list[Tried]) -> tuple[list[Tried], dict[Candidate, str]]:
@@ -372,6 +410,7 @@ def _candidates_frame(tried: list[Tried], horizons: list[int], chosen: list[Cand
 
 def _check_supported(cfg: DictConfig) -> None:
     budget(cfg)  # an impossible budget is one line before anything runs
+    chosen_transforms(cfg)  # and so are transform options that cannot be built
     online.check(cfg)  # and so are impossible refits through the test period
     if not cfg.split.get("validation_fraction"):
         raise UserError("experiment=auto chooses its configuration on a validation period; set"

@@ -94,13 +94,16 @@ def base_look_back(season: int, horizon: int) -> int:
 
 
 def stages(first: Candidate, season: int, horizon: int, positive: bool, level: bool = False,
-           hybrid: bool = False) -> list[tuple[str, list]]:
-    """Return the dimensions in the order they are searched, each with the values to try beside the current best."""
+           hybrid: bool = False, options: list[tuple[str, ...]] | None = None) -> list[tuple[str, list]]:
+    """Return the dimensions in the order they are searched, each with the values to try beside the current best.
+
+    `options`: the transform options to try (the user's auto.transforms); None: transform_options'.
+    """
     look_back = first.look_back
     longer = [2 * look_back]
     shorter = [look_back // 2] if look_back // 2 >= 2 else []
     return [
-        ("transforms", transform_options(positive, season, level, hybrid)),
+        ("transforms", list(options) if options is not None else transform_options(positive, season, level, hybrid)),
         ("look_back", shorter + longer),
         ("strategy", ["direct"] if horizon > 1 else []),
         ("lags_as", ["features"]),
