@@ -165,6 +165,16 @@ def run_one(overrides: list[str], out_dir: Path, inner: bool = False) -> dict:
     return metrics
 
 
+def _halves(metrics: dict) -> dict:
+    """Return each half's test ratio to the best baseline (with auto.residuals), to see what the mean adds."""
+    second = metrics["auto"].get("residuals")
+    if not second:
+        return {}
+    best = metrics["best_baseline"]["test_rmse"]
+    first_half, second_half = second["test_rmse_halves"]
+    return {"on the series": first_half / best, "on residuals": second_half / best, "residuals of": second["baseline"]}
+
+
 def accuracy(names: set[str], inner: bool = False, save: str | None = None, extra: list[str] = (),
              more: int = 0) -> None:
     rows = []
@@ -182,6 +192,7 @@ def accuracy(names: set[str], inner: bool = False, save: str | None = None, extr
                          "auto LSTM": metrics["test_rmse"], "best on validation": best["name"],
                          "its test RMSE": best["test_rmse"], "ratio": metrics["test_rmse_ratio_to_best_baseline"],
                          "candidates": metrics["auto"]["candidates"], "seconds": metrics["wall_seconds"],
+                         **_halves(metrics),
                          "ensemble": " | ".join(metrics["auto"]["ensemble"])})
             print(json.dumps(rows[-1]), flush=True)
     table = pd.DataFrame(rows)
@@ -194,6 +205,11 @@ def accuracy(names: set[str], inner: bool = False, save: str | None = None, extr
           f" {int((table['ratio'] <= 1.10).sum())} within 1.10; validation ratio median"
           f" {table['validation ratio'].median():.3f}, {int((table['validation ratio'] < 1).sum())} below 1;"
           f" {table['seconds'].sum():.0f} s in all")
+    columns = ["ratio"] + [c for c in ("on the series", "on residuals") if c in table]
+    for column in columns:
+        ratios = table[column].dropna()
+        print(f"{column:>14}: wins {int((ratios < 1).sum())} of {len(ratios)}, within 1.10 {int((ratios <= 1.10).sum())},"
+              f" median {ratios.median():.3f}, worst {ratios.max():.3f}, geometric mean {np.exp(np.log(ratios).mean()):.3f}")
 
 
 def speed(lengths=(5000, 20000), extra: list[str] = ()) -> None:

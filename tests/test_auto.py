@@ -20,7 +20,7 @@ from lstmts.search.space import Candidate, base_look_back, neighbours, stages, t
 
 # Few candidates and epochs: the cases here are about what is read, chosen and combined.
 QUICK = ["experiment=auto", "auto.max_trials=3", "auto.ensemble=2", "training.epochs=12", "training.patience=3",
-         "baselines.classical=false", "intervals.levels=[]", "horizons=[1,3]"]
+         "baselines.classical=false", "intervals.levels=[]", "horizons=[1,3]", "auto.residuals=false"]
 
 
 def _csv(folder: Path, name: str, change=None) -> Path:

@@ -204,6 +204,9 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
     auto = metrics.get("auto") if metrics.get("kind") == "auto" else None
     if auto:
         label = f"automatic LSTM (median of {len(auto['ensemble'])})"
+        if auto.get("residuals"):
+            label = (f"automatic LSTM (mean of a median of {len(auto['ensemble'])} and"
+                     f" {baseline_label(auto['residuals']['baseline'])} + a median of {len(auto['residuals']['ensemble'])})")
     repeats = metrics.get("repeats")
     if repeats:
         label = f"LSTM ensemble of {len(repeats['seeds'])}"
@@ -247,6 +250,14 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
         console.print(f"automatic LSTM: {auto['candidates']} candidates scored on validation (horizons"
                       f" {', '.join(map(str, auto['horizons']))}) in {auto['search_seconds']:.1f} s; the median of"
                       f" {'; '.join(auto['ensemble'])} (candidates.csv)", soft_wrap=True, highlight=False)
+        second = auto.get("residuals")
+        if second:
+            halves = second.get("validation_rmse_halves") or []
+            scores = (f"; validation RMSE {_fmt(halves[0])} on the series, {_fmt(halves[1])} on the residuals,"
+                      f" {_fmt(metrics.get('validation_rmse'))} their mean" if len(halves) == 2 else "")
+            console.print(f"second half: {baseline_label(second['baseline'])} (best on validation) plus networks on"
+                          f" what it leaves: {second['candidates']} candidates in {second['search_seconds']:.1f} s;"
+                          f" the median of {'; '.join(second['ensemble'])}{scores}", soft_wrap=True, highlight=False)
         if auto.get("test_refits"):
             console.print(f"each member trained again {auto['test_refits']} time(s) through the test period, on the"
                           f" values before each refit (auto.refit_every)", soft_wrap=True, highlight=False)

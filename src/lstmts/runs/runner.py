@@ -67,13 +67,14 @@ def scale_covariates(cfg: DictConfig, series: Series, stop: int,
     return Scaled.of(covariates, scaling), scaling
 
 
-def prepare(cfg: DictConfig, history_only: bool = False) -> Prepared:
+def prepare(cfg: DictConfig, history_only: bool = False, series: Series | None = None) -> Prepared:
     """Load and check the data, fit the transforms and frame every period (no Keras involved).
 
     `history_only`: transform and frame only the values before the test period (no test windows),
     so that nothing about the test values (a log's positivity included) can change what is built.
+    `series`: this series instead of cfg.data's (the automatic LSTM's residuals).
     """
-    series = load_series(cfg.data, airline_csv())
+    series = load_series(cfg.data, airline_csv()) if series is None else series
     if series.filled or series.trimmed:
         log.info("%s", missing_note(series.filled, series.trimmed))
     protocol = cfg.protocol

@@ -9,7 +9,9 @@ within `auto.budget_seconds` and `auto.max_trials`.
 
 `auto.ensemble` candidates (the best, or with `auto.diverse` the best of each transform option
 first) are then trained again on training + validation, for the epochs early stopping chose,
-each from `auto.seeds` seeds, and the run's forecast of the test period is the median of theirs.
+each from `auto.seeds` seeds: the median of theirs is the first half of the forecast. With
+`auto.residuals`, a second search runs on what the baseline best on validation leaves (see
+residuals.py); the run's forecast is the mean of the two halves.
 Everything after that is an ordinary run: the same table, baselines chosen on the same
 validation period, predictions.csv, intervals (calibrated on the search models' validation
 errors), plots. The run folder also keeps `candidates.csv` and one folder per member
@@ -18,6 +20,7 @@ errors), plots. The run folder also keeps `candidates.csv` and one folder per me
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -35,7 +38,7 @@ from lstmts.report import files
 from lstmts.runs import runner
 from lstmts.runs.phases import Phases
 from lstmts.runs.progress import RunProgress
-from lstmts.search import online
+from lstmts.search import online, residuals
 from lstmts.search.space import Candidate, base_look_back, neighbours, stages, transform_options
 
 log = logging.getLogger("lstmts")
@@ -115,13 +118,14 @@ def _search_settings(cfg: DictConfig, train_windows: int) -> dict:
 
 
 def try_candidate(cfg: DictConfig, candidate: Candidate, progress: RunProgress, horizons: list[int],
-                  steps: int, train_windows: int | None = None) -> Tried:
-    """Train `candidate` on the training period and score it on the validation period, reading no test value."""
+                  steps: int, train_windows: int | None = None, series=None) -> Tried:
+    """Train `candidate` on the training period and score it on the validation period, reading no test value
+    (on `series` instead of cfg.data's when given)."""
     started = time.perf_counter()
     candidate_cfg = candidate.apply(cfg, **_search_settings(cfg, train_windows or 0))
     try:
         # No test value is transformed: a candidate's score cannot depend on one, nor can its failing.
-        prepared = runner.prepare(candidate_cfg, history_only=True)
+        prepared = runner.prepare(candidate_cfg, history_only=True, series=series)
         _, trained, _ = next(runner._train_repeats(candidate_cfg, prepared, progress, score=False))
     except UserError as error:
         return Tried(candidate, float("inf"), {}, seconds=time.perf_counter() - started, note=str(error))
@@ -221,16 +225,19 @@ def transform_choices(cfg: DictConfig, positive: bool, season: int) -> list[tupl
 
 
 def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, horizons: list[int],
-           steps: int) -> tuple[list[Tried], bool]:
+           steps: int, options: list[tuple[str, ...]] | None = None, label: str = "candidate") -> tuple[list[Tried], bool]:
     """Return every candidate tried, in the order tried (one dimension at a time, from the best so
-    far), and whether auto.budget_seconds ended the search before its space or max_trials did."""
+    far), and whether auto.budget_seconds ended the search before its space or max_trials did.
+
+    On prepared.series (the residuals for the second half), with `options` as its transform
+    options when given; `label` names its candidates in the progress display and the log."""
     settings = cfg.auto
     series = prepared.series
     validation_start = int(prepared.periods.validation[0])
     # The form (log or not) is chosen from the training period's values only.
     positive = bool(np.all(series.values[:validation_start] > 0))
     season, horizon = prepared.season_length, max(horizons)
-    options = transform_choices(cfg, positive, season)
+    options = list(options) if options is not None else transform_choices(cfg, positive, season)
     first = Candidate(transforms=options[0], look_back=base_look_back(season, horizon))
     started = time.perf_counter()
     tried: dict[Candidate, Tried] = {}
@@ -239,10 +246,10 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
 
     def attempt(candidate: Candidate) -> None:
         number = len(tried) + 1
-        with progress.phase(f"candidate {number}: {candidate.describe()}"):
-            tried[candidate] = try_candidate(cfg, candidate, progress, horizons, steps, windows)
+        with progress.phase(f"{label} {number}: {candidate.describe()}"):
+            tried[candidate] = try_candidate(cfg, candidate, progress, horizons, steps, windows, series)
         outcome = tried[candidate]
-        log.info("candidate %d %s: validation score %.6g, %d epochs (best %s), %.2f s%s", number,
+        log.info("%s %d %s: validation score %.6g, %d epochs (best %s), %.2f s%s", label, number,
                  candidate.describe(), outcome.score, outcome.epochs_run, outcome.best_epoch, outcome.seconds,
                  f"; {outcome.note}" if outcome.note else "")
 
@@ -427,6 +434,149 @@ def _check_supported(cfg: DictConfig) -> None:
                         " drop protocol.scaler_sees_test (protocol=tutorial)")
 
 
+@dataclass
+class Half:
+    """One half of the ensemble: its search, its members and their forecasts (median over members)."""
+
+    tried: list[Tried]
+    members: list[Tried]
+    plan: list[tuple[Tried, int]]
+    left_out: dict
+    cut: bool
+    series: object = None  # what its networks learn: the series, or the residuals of a baseline
+    base: object = None  # the second half's residuals.Base (None for the first)
+    outputs: list = None
+    losses: dict = None
+    updates: int = 0
+    seconds: float = 0.0
+
+
+def _ranked(tried: list[Tried], values: np.ndarray, split: int) -> tuple[list[Tried], dict]:
+    ranked = sorted((t for t in tried if np.isfinite(t.score)), key=lambda t: t.score)
+    if not ranked:
+        raise UserError(f"no candidate of the automatic LSTM could be trained on this series"
+                        f" ({tried[0].note}); give a longer series or a larger split.validation_fraction")
+    ranked, left_out = forecastable(values, split, ranked)
+    if not ranked:
+        raise UserError(f"no candidate of the automatic LSTM can forecast the test period"
+                        f" ({next(iter(left_out.values()))});"
+                        f" remove the values it names or set a later split")
+    return ranked, left_out
+
+
+def _half(cfg: DictConfig, tried: list[Tried], cut: bool, values: np.ndarray, split: int, diverse: bool) -> Half:
+    ranked, left_out = _ranked(tried, values, split)
+    tolerance = cfg.auto.get("diverse_within")
+    members = choose_members(ranked, int(cfg.auto.ensemble), diverse, None if tolerance is None else float(tolerance))
+    return Half(tried, members, ensemble_plan(members, int(cfg.auto.get("seeds") or 1)), left_out, cut)
+
+
+def _train_half(cfg: DictConfig, half: Half, report, progress, phases: Phases, out_dir: Path, first_rank: int,
+                started: float, refits: list, console) -> None:
+    """Train the half's members on training + validation and keep their one-step (and path) forecasts.
+
+    For the second half the networks forecast the residuals; the baseline's one-step forecast is
+    added back, and its multi-step paths are left empty (NaN past the first step).
+    """
+    series, base = half.series, half.base
+    test_targets = report.windows["test"].target_index
+    horizon = max(cfg.horizons) if cfg.horizons else 0
+    limit = budget(cfg)
+    half.outputs, half.losses, seconds_each = [], {}, []
+    for number, (member, seed_offset) in enumerate(half.plan, start=1):
+        if number > len(half.members) and limit is not None and \
+                time.perf_counter() - started + max(seconds_each) > limit:
+            log.info("budget reached after %d of %d networks of the ensemble", number - 1, len(half.plan))
+            break
+        member_started = time.perf_counter()
+        member_cfg = member_config(cfg, member, seed_offset)
+        with phases.phase("train"):
+            prepared = runner.prepare(member_cfg, series=series)
+            _, trained, _ = next(runner._train_repeats(member_cfg, prepared, progress, score=False))
+        half.updates, half.seconds = half.updates + trained.updates, half.seconds + trained.seconds
+        half.losses[first_rank + number - 1] = trained.losses
+        with phases.phase("score"):
+            forecaster = runner._forecaster(member_cfg, prepared.pipeline, trained.model)
+            outputs = {split: forecaster.paths(series.values, report.windows[split].target_index, 1)[:, 0]
+                       for split in ("train", "test")}
+            outputs["validation"] = member.paths[:, 0]  # the search model's: it never saw the validation period
+            outputs["paths"] = forecaster.paths(series.values, test_targets, horizon) if horizon else None
+        if refits:
+            # Like the baselines, the member takes in the test period's values as they come.
+            weights = trained.model.get_weights()
+            with phases.phase("train"):
+                outputs["test"], outputs["paths"], more = online.online_forecasts(
+                    member_cfg, series, weights, test_targets, outputs["test"], outputs["paths"], refits,
+                    online.refit_epochs(cfg, member_cfg), console)
+            trained.model.set_weights(weights)  # the member's folder keeps the training + validation weights
+            half.updates += more
+        with phases.phase("score"):
+            outputs["calibration_paths"] = (member.paths[-runner.MAX_CALIBRATION_ORIGINS:, :int(cfg.intervals.steps)]
+                                            if cfg.intervals.levels else None)
+        if base is not None:
+            outputs = _on_base(outputs, base.forecasts, report, test_targets, member)
+        half.outputs.append(outputs)
+        with phases.phase("write"):
+            _write_member(out_dir / MEMBERS / str(first_rank + number - 1), member_cfg, prepared, trained.model, member,
+                          series, None if base is None else base.name)
+        seconds_each.append(time.perf_counter() - member_started)
+
+
+def _on_base(outputs: dict, base: np.ndarray, report, test_targets: np.ndarray, member: Tried) -> dict:
+    """Return a residual member's forecasts of the series: the baseline's one-step forecast plus the
+    member's; its paths keep only the first step (the baseline part is one step ahead)."""
+    targets = {split: report.windows[split].target_index for split in ("train", "validation")}
+    added = {split: outputs[split] + base[targets[split]] for split in ("train", "validation")}
+    added["test"] = outputs["test"] + base[test_targets]
+
+    def first_step(paths, origins):
+        if paths is None:
+            return None
+        kept = np.full(paths.shape, np.nan)
+        kept[:, 0] = paths[:, 0] + base[origins]
+        return kept
+
+    added["paths"] = first_step(outputs["paths"], test_targets)
+    calibration = outputs["calibration_paths"]
+    added["calibration_paths"] = (None if calibration is None else
+                                  first_step(calibration, targets["validation"][-len(calibration):]))
+    return added
+
+
+def _median_outputs(half: Half) -> dict:
+    predictions = {}
+    for key in ("train", "validation", "test", "paths", "calibration_paths"):
+        present = [o[key] for o in half.outputs if o[key] is not None]
+        predictions[key] = median_of(present) if present else None
+    return predictions
+
+
+def _second_half(cfg: DictConfig, base_prepared, classical: dict, progress, horizons: list[int], steps: int,
+                 out_dir: Path, phases: Phases) -> Half | None:
+    """Search the networks that learn what the baseline best on validation leaves, or None (auto.residuals
+    off, or no baseline scored on validation)."""
+    if not cfg.auto.get("residuals", False):
+        return None
+    series, season = base_prepared.series, base_prepared.season_length
+    base = residuals.best_base(series.values, base_prepared.periods.validation, season, classical)
+    if base is None:
+        log.info("no baseline scored on validation: the automatic LSTM has no second half")
+        return None
+    log.info("second half: networks on what %s leaves (its validation RMSE %.6g)", base.name, base.validation_rmse)
+    on_residuals = residuals.residual_series(series, base.forecasts, season)
+    with phases.phase("data"):
+        prepared = runner.prepare(cfg, series=on_residuals)
+    with phases.phase("train"):
+        tried, cut = search(cfg, prepared, progress, horizons, steps, options=list(residuals.TRANSFORMS),
+                            label=f"on {base.name} residuals")
+    half = _half(cfg, tried, cut, on_residuals.values, int(base_prepared.periods.split), diverse=False)
+    half.series, half.base = on_residuals, base
+    with phases.phase("write"):
+        residuals.write_record(out_dir, base, runner._training_end(base_prepared.periods), season,
+                               residuals.baseline_settings(cfg))
+    return half
+
+
 def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
     _check_supported(cfg)
     run_started = time.perf_counter()
@@ -437,6 +587,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
     check_horizons(cfg.horizons or [], len(base.windows["test"]))
     horizons = validation_horizons(cfg.horizons, len(base.periods.validation))
     steps = max(max(horizons), int(cfg.intervals.steps) if cfg.intervals.levels else 1)
+    split = int(base.periods.split)
     with RunProgress(console) as progress:
         how = cfg.auto.get("search", "staged")
         if how not in ("staged", "optuna"):
@@ -447,21 +598,13 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         with phases.phase("train"):
             classical, (tried, search_cut) = runner._classical_during(
                 cfg, base, lambda: searching(cfg, base, progress, horizons, steps))
-        ranked = sorted((t for t in tried if np.isfinite(t.score)), key=lambda t: t.score)
-        if not ranked:
-            raise UserError(f"no candidate of the automatic LSTM could be trained on this series"
-                            f" ({tried[0].note}); give a longer series or a larger split.validation_fraction")
-        ranked, left_out = forecastable(series.values, int(base.periods.split), ranked)
-        if not ranked:
-            raise UserError(f"no candidate of the automatic LSTM can forecast the test period"
-                            f" ({next(iter(left_out.values()))});"
-                            f" remove the values it names or set a later split")
-        tolerance = cfg.auto.get("diverse_within")
-        members = choose_members(ranked, int(cfg.auto.ensemble), bool(cfg.auto.get("diverse", False)),
-                                 None if tolerance is None else float(tolerance))
-        plan = ensemble_plan(members, int(cfg.auto.get("seeds") or 1))
+        first = _half(cfg, tried, search_cut, series.values, split, bool(cfg.auto.get("diverse", False)))
+        first.series = series
+        second_started = time.perf_counter()
+        second = _second_half(cfg, base, classical, progress, horizons, steps, out_dir, phases)
+        halves = [h for h in (first, second) if h is not None]
         # The report frames the periods as the member with the longest history does, so every member can score each target.
-        widest = max(members, key=lambda t: t.candidate.look_back + t.candidate.warmup)
+        widest = max((m for h in halves for m in h.members), key=lambda t: t.candidate.look_back + t.candidate.warmup)
         report_cfg = widest.candidate.apply(cfg)
         with phases.phase("data"):
             report = runner.prepare(report_cfg)
@@ -469,75 +612,66 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
             raise RuntimeError("the members' validation origins differ")
         if runner._training_end(report.periods) != runner._training_end(base.periods):
             raise RuntimeError("the members' training period differs from the search's")
-        predictions, updates, seconds, losses = {}, sum(t.updates for t in tried), sum(t.seconds for t in tried), {}
-        member_outputs = []
-        member_seconds: list[float] = []
-        limit = budget(cfg)
-        test_targets = report.windows["test"].target_index
         refits = online.test_points(cfg, report)
-        for rank, (member, seed_offset) in enumerate(plan, start=1):
-            elapsed = time.perf_counter() - run_started
-            if rank > len(members) and limit is not None and elapsed + max(member_seconds) > limit:
-                log.info("budget reached after %d of %d networks of the ensemble", rank - 1, len(plan))
-                break
-            member_started = time.perf_counter()
-            member_cfg = member_config(cfg, member, seed_offset)
-            with phases.phase("train"):
-                prepared = runner.prepare(member_cfg)
-                _, trained, _ = next(runner._train_repeats(member_cfg, prepared, progress, score=False))
-            updates, seconds = updates + trained.updates, seconds + trained.seconds
-            losses[rank] = trained.losses
-            with phases.phase("score"):
-                forecaster = runner._forecaster(member_cfg, prepared.pipeline, trained.model)
-                outputs = {split: forecaster.paths(series.values, report.windows[split].target_index, 1)[:, 0]
-                           for split in ("train", "test")}
-                outputs["validation"] = member.paths[:, 0]  # the search model's: it never saw the validation period
-                horizon = max(cfg.horizons) if cfg.horizons else 0
-                outputs["paths"] = forecaster.paths(series.values, test_targets, horizon) if horizon else None
-            if refits:
-                # Like the baselines, the member takes in the test period's values as they come.
-                weights = trained.model.get_weights()
-                with phases.phase("train"):
-                    outputs["test"], outputs["paths"], more = online.online_forecasts(
-                        member_cfg, series, weights, test_targets, outputs["test"], outputs["paths"], refits,
-                        online.refit_epochs(cfg, member_cfg), console)
-                trained.model.set_weights(weights)  # the member's folder keeps the training + validation weights
-                updates += more
-            with phases.phase("score"):
-                outputs["calibration_paths"] = (member.paths[-runner.MAX_CALIBRATION_ORIGINS:, :int(cfg.intervals.steps)]
-                                                if cfg.intervals.levels else None)
-            member_outputs.append(outputs)
-            with phases.phase("write"):
-                _write_member(out_dir / MEMBERS / str(rank), member_cfg, prepared, trained.model, member, series)
-            member_seconds.append(time.perf_counter() - member_started)
-        for key in ("train", "validation", "test", "paths", "calibration_paths"):
-            present = [o[key] for o in member_outputs if o[key] is not None]
-            predictions[key] = median_of(present) if present else None
+        _train_half(cfg, first, report, progress, phases, out_dir, 1, run_started, refits, console)
+        if second is not None:
+            _train_half(cfg, second, report, progress, phases, out_dir, len(first.outputs) + 1, second_started,
+                        refits, console)
+        medians = [_median_outputs(h) for h in halves]
+        predictions = {key: (residuals.combine(medians[0][key], medians[1][key]) if len(medians) == 2
+                             else medians[0][key])
+                       for key in medians[0]}
+    tried_all = [t for h in halves for t in h.tried]
+    updates = sum(t.updates for t in tried_all) + sum(h.updates for h in halves)
+    seconds = sum(t.seconds for t in tried_all) + sum(h.seconds for h in halves)
+    losses = {rank: values for h in halves for rank, values in h.losses.items()}
     pseudo = SimpleNamespace(updates=updates, seconds=seconds, losses=losses[1], validation_losses=[])
     with phases.phase("score"):
         metrics = runner._score_run(report_cfg, report, [(cfg.seed, pseudo, predictions)], classical)
+    members = first.members
     chosen = [m.candidate for m in members]
     first_member = member_config(cfg, members[0])
     metrics["kind"] = "auto"
     metrics["auto"] = {
-        "candidates": len(tried),
+        "candidates": len(first.tried),
         "ensemble": [m.candidate.describe() for m in members],
         "seeds": int(cfg.auto.get("seeds") or 1),
-        "networks": len(member_outputs),
+        "networks": len(first.outputs),
         "validation_scores": [m.score for m in members],
         "horizons": horizons,
         "search": cfg.auto.get("search", "staged"),
         "test_refits": len(refits),
-        "search_seconds": round(sum(t.seconds for t in tried), 3),
+        "search_seconds": round(sum(t.seconds for t in first.tried), 3),
         # Whether auto.budget_seconds ended the search or dropped seeds: then the same config and
         # seed can give other numbers on a busier or faster machine (null: max_trials alone).
-        "budget_reached": bool(search_cut or len(member_outputs) < len(plan)),
+        "budget_reached": any(h.cut or len(h.outputs) < len(h.plan) for h in halves),
         "rerun_best": _rerun_command(first_member, members[0].candidate),
-        "left_out": [f"{candidate.describe()}: {why}" for candidate, why in left_out.items()],
+        "left_out": [f"{candidate.describe()}: {why}" for candidate, why in first.left_out.items()],
+        "residuals": None if second is None else {
+            "baseline": second.base.name,
+            "candidates": len(second.tried),
+            "ensemble": [m.candidate.describe() for m in second.members],
+            "networks": len(second.outputs),
+            "validation_scores": [m.score for m in second.members],
+            "search_seconds": round(sum(t.seconds for t in second.tried), 3),
+            # Each half's validation RMSE one step ahead, and the mean's: the run's own is the mean's.
+            "validation_rmse_halves": [_rmse(series.values, report.windows["validation"].target_index,
+                                             m["validation"]) for m in medians],
+            "test_rmse_halves": [_rmse(series.values, report.windows["test"].target_index, m["test"])
+                                 for m in medians],
+        },
     }
     metrics["final_loss"] = {rank: values[-1] for rank, values in losses.items()}
     with phases.phase("write"):
-        files.write_csv(out_dir / "candidates.csv", _candidates_frame(tried, horizons, chosen, left_out))
+        frame = _candidates_frame(first.tried, horizons, chosen, first.left_out)
+        if second is not None:
+            frame.insert(1, "learns", "series")
+            extra = _candidates_frame(second.tried, horizons, [m.candidate for m in second.members])
+            extra.insert(1, "learns", f"{second.base.name} residuals")
+            extra["candidate"] += len(frame)
+            extra["member"] = extra["member"].map(lambda rank: rank + len(first.outputs) if pd.notna(rank) else None)
+            frame = pd.concat([frame, extra], ignore_index=True)
+        files.write_csv(out_dir / "candidates.csv", frame)
         runner._write_outputs(report_cfg, out_dir, report, metrics.pop("_ensemble"), losses, {}, metrics,
                               metrics.pop("_interval_file"))
         # The folder's own model and transforms are the best member's, trained on training + validation.
@@ -550,7 +684,12 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
     return metrics
 
 
-def _write_member(folder: Path, member_cfg: DictConfig, prepared, model, member: Tried, series) -> None:
+def _rmse(values: np.ndarray, targets: np.ndarray, forecasts: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(forecasts) - values[targets]) ** 2)))
+
+
+def _write_member(folder: Path, member_cfg: DictConfig, prepared, model, member: Tried, series,
+                  residuals_of: str | None = None) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -560,39 +699,61 @@ def _write_member(folder: Path, member_cfg: DictConfig, prepared, model, member:
     files.save_model(model, folder / "model.keras")
     files.write_json(folder / "member.json", {"candidate": member.candidate.describe(),
                                               "validation_score": member.score, "best_epoch": member.best_epoch,
+                                              "learns": f"{residuals_of} residuals" if residuals_of else "series",
                                               "data": {"path": str(series.path), "sha256": series.sha256}})
 
 
 def forecast_members(run_dir: Path, series, steps: int, refit: bool, console=None) -> np.ndarray:
-    """Return the median of the members' forecasts of `steps` values after the series (refitted on all of it with `refit`)."""
+    """Return the run's forecast of `steps` values after the series (members refitted on all of it with
+    `refit`): the median of the members on the series and, with a second half, its mean with the
+    baseline's forecast plus the median of the residual members' (their residuals rebuilt on this series)."""
+    folders = sorted((p for p in (Path(run_dir) / MEMBERS).glob("*") if p.is_dir()), key=lambda p: int(p.name))
+    if not folders:
+        raise UserError(f"{run_dir} holds no {MEMBERS}/ folders of its ensemble; rerun the experiment")
+    record = residuals.read_record(run_dir)
+    on_series, on_residuals = [], []
+    for folder in folders:
+        (on_residuals if record is not None and _learns_residuals(folder) else on_series).append(folder)
+    halves = [median_of([_member_forecast(f, series, steps, refit, console) for f in on_series])]
+    if on_residuals:
+        base = residuals.base_for(record, series.values)
+        season = int(record["season_length"])
+        residual = residuals.residual_series(series, base, season)
+        networks = median_of([_member_forecast(f, residual, steps, refit, console) for f in on_residuals])
+        halves.append(residuals.future(record, series.values, steps) + networks)
+    return halves[0] if len(halves) == 1 else residuals.combine(*halves)
+
+
+def _learns_residuals(folder: Path) -> bool:
+    try:
+        return json.loads((folder / "member.json").read_text()).get("learns", "series") != "series"
+    except (OSError, ValueError) as error:
+        raise UserError(f"{folder / 'member.json'} cannot be read ({error}); rerun the experiment") from None
+
+
+def _member_forecast(folder: Path, series, steps: int, refit: bool, console) -> np.ndarray:
+    """Return one member's forecast of `steps` values after `series` (refitted on all of it with `refit`)."""
     import yaml
 
     from lstmts.backend import load
     from lstmts.models.forecaster import Forecaster
 
-    folders = sorted((p for p in (Path(run_dir) / MEMBERS).glob("*") if p.is_dir()), key=lambda p: int(p.name))
-    if not folders:
-        raise UserError(f"{run_dir} holds no {MEMBERS}/ folders of its ensemble; rerun the experiment")
+    try:
+        config = OmegaConf.create(yaml.safe_load((folder / "config.yaml").read_text()))
+        pipeline = Pipeline.from_json((folder / "transforms.json").read_text())
+    except (OSError, ValueError, TypeError, KeyError, yaml.YAMLError) as error:
+        raise UserError(f"{folder} holds a config.yaml or transforms.json that lstmts cannot use ({error});"
+                        f" rerun the experiment") from None
+    if refit:
+        return runner.refit(config, series, console).forecast(series.values, steps)
     keras, _ = load()
-    forecasts = []
-    for folder in folders:
-        try:
-            config = OmegaConf.create(yaml.safe_load((folder / "config.yaml").read_text()))
-            pipeline = Pipeline.from_json((folder / "transforms.json").read_text())
-        except (OSError, ValueError, TypeError, KeyError, yaml.YAMLError) as error:
-            raise UserError(f"{folder} holds a config.yaml or transforms.json that lstmts cannot use ({error});"
-                            f" rerun the experiment") from None
-        if refit:
-            forecasts.append(runner.refit(config, series, console).forecast(series.values, steps))
-            continue
-        try:
-            model = keras.saving.load_model(folder / "model.keras", compile=False)
-        except Exception as error:  # whatever Keras says, the file is unusable
-            raise UserError(f"{folder / 'model.keras'} cannot be read ({error}); rerun the experiment") from None
-        forecaster = Forecaster(model, pipeline, config.framing.look_back, config.framing.lags_as, False,
-                                config.training.batch_size)
-        forecasts.append(forecaster.beyond(series.values, steps, 0))
-    return median_of(forecasts)
+    try:
+        model = keras.saving.load_model(folder / "model.keras", compile=False)
+    except Exception as error:  # whatever Keras says, the file is unusable
+        raise UserError(f"{folder / 'model.keras'} cannot be read ({error}); rerun the experiment") from None
+    forecaster = Forecaster(model, pipeline, config.framing.look_back, config.framing.lags_as, False,
+                            config.training.batch_size)
+    return forecaster.beyond(series.values, steps, 0)
 
 
 def run_auto(cfg: DictConfig, out_dir: Path, *, choices: dict | None = None, console=None) -> dict:

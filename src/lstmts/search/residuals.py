@@ -1,0 +1,161 @@
+"""The automatic LSTM's second half: networks that learn what the baseline best on validation leaves.
+
+ES-RNN's idea, with the run's own baselines as the statistical part. The baseline that has the
+lowest validation RMSE (chosen exactly as the run's table chooses the one to beat) gives a
+one-step forecast f[t] of every value from the values before t: fitted on the training period,
+taking in each later value through its state and refitted every season, as the table's baselines
+are. The residual series z[t] = y[t] - f[t] is what that baseline leaves; networks searched on z as
+on any series (scaled, no differences: z has no trend to follow) forecast it, and the half's
+forecast of y[t] is f[t] plus the median of theirs. The run's forecast is the mean of the two
+halves. A network that finds nothing in z forecasts about 0, so this half is about the
+baseline itself; the mean then sits between the networks on the series and that baseline.
+
+Only one-step forecasts have a baseline part here (f is one step ahead), so multi-step paths,
+horizons above 1 and interval calibration beyond the first step come from the first half alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from lstmts.data.series import Series
+from lstmts.evaluation.scoring import baseline_scores, best_baseline
+from lstmts.errors import UserError
+
+log = logging.getLogger("lstmts")
+# The transforms of the residual networks: the residuals are scaled, never differenced.
+TRANSFORMS = (("standard",),)
+FILE = "residuals.json"
+
+
+@dataclass(frozen=True)
+class Base:
+    """The baseline the second half's networks learn on top of."""
+
+    name: str
+    forecasts: np.ndarray  # its one-step forecast of every index of the series (NaN where it has none)
+    validation_rmse: float
+
+
+def one_step(name: str, values: np.ndarray, season_length: int, classical: dict) -> np.ndarray:
+    """Return baseline `name`'s one-step forecast of every index of `values` (NaN where it has none)."""
+    values = np.asarray(values, dtype="float64")
+    lag = {"persistence": 1, "seasonal_naive": season_length}.get(name)
+    if lag is not None:
+        return np.concatenate([np.full(lag, np.nan), values[:-lag]])
+    forecasts = classical.get(name)
+    if forecasts is None or isinstance(forecasts, str):
+        raise KeyError(name)
+    return np.asarray(forecasts, dtype="float64")
+
+
+def best_base(values: np.ndarray, validation_index: np.ndarray, season_length: int, classical: dict) -> Base | None:
+    """Return the baseline with the lowest validation RMSE (the run table's rule), or None when none scored."""
+    scores = baseline_scores(values, {"validation": np.asarray(validation_index)}, season_length, None, classical)
+    best = best_baseline(scores, "validation_rmse")
+    if best is None:
+        return None
+    return Base(best[0], one_step(best[0], values, season_length, classical), float(best[1]))
+
+
+def leading(season_length: int) -> int:
+    """Return how many first values' residuals are set to 0: a season and one more (at least 2), where
+    a differenced or seasonal model's first forecasts are its start-up guesses, not forecasts."""
+    return max(2, int(season_length) + 1)
+
+
+def residuals(values: np.ndarray, base: np.ndarray, season_length: int) -> np.ndarray:
+    """Return y - f, with 0 for the first `leading` values and wherever f has no forecast."""
+    z = np.asarray(values, dtype="float64") - np.asarray(base, dtype="float64")
+    z[:min(len(z), leading(season_length))] = 0.0
+    z[~np.isfinite(z)] = 0.0
+    return z
+
+
+def residual_series(series: Series, base: np.ndarray, season_length: int) -> Series:
+    """Return the series with its values replaced by what the baseline leaves (labels and source kept)."""
+    return dataclasses.replace(series, values=residuals(series.values, base, season_length), covariates=None,
+                               filled=0, trimmed=0)
+
+
+def combine(first: np.ndarray | None, second: np.ndarray | None) -> np.ndarray | None:
+    """Return the mean of the two halves' forecasts where both have one, else the one that has."""
+    if first is None or second is None:
+        return first if second is None else second
+    both = np.stack([np.asarray(first, dtype="float64"), np.asarray(second, dtype="float64")])
+    present = np.isfinite(both)
+    count = present.sum(axis=0)
+    total = np.where(present, both, 0.0).sum(axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def write_record(run_dir: Path, base: Base, training_end: int, season_length: int, settings: dict) -> None:
+    """Write what `lstmts forecast` needs to rebuild the baseline's forecasts and the residuals."""
+    from lstmts.report import files
+
+    files.write_json(Path(run_dir) / FILE, {"baseline": base.name, "validation_rmse": base.validation_rmse,
+                                            "training_end": int(training_end), "season_length": int(season_length),
+                                            "baselines": settings})
+
+
+def read_record(run_dir: Path) -> dict | None:
+    """Return the run's residuals.json, or None for a run without the second half."""
+    path = Path(run_dir) / FILE
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise UserError(f"{path} cannot be read ({error}); rerun the experiment") from None
+
+
+def base_for(record: dict, values: np.ndarray) -> np.ndarray:
+    """Return the recorded baseline's one-step forecasts of every index of `values` (fitted as in the run)."""
+    name, season = record["baseline"], int(record["season_length"])
+    classical = {}
+    if name not in ("persistence", "seasonal_naive"):
+        from lstmts.evaluation.classical import classical_forecasts
+
+        settings = {**record["baselines"], "methods": [method_of(name)]}
+        classical = classical_forecasts(values, int(record["training_end"]), season, settings)
+    try:
+        return one_step(name, values, season, classical)
+    except KeyError:
+        raise UserError(f"the baseline {name!r} under the second half of this run cannot be fitted on this series"
+                        f" ({classical.get(name, 'not fitted')}); forecast with a series like the run's") from None
+
+
+def future(record: dict, values: np.ndarray, steps: int) -> np.ndarray:
+    """Return the recorded baseline's forecast of the `steps` values after `values`."""
+    name, season = record["baseline"], int(record["season_length"])
+    values = np.asarray(values, dtype="float64")
+    if name in ("persistence", "seasonal_naive"):
+        lag = 1 if name == "persistence" else season
+        return values[len(values) - lag + (np.arange(steps) % lag)]
+    from lstmts.evaluation.classical import forecast_from
+
+    result = forecast_from(method_of(name), values, steps, season, record["baselines"])
+    if isinstance(result, str):
+        raise UserError(f"the baseline {name!r} under the second half of this run cannot forecast this series"
+                        f" ({result}); forecast with a series like the run's")
+    return np.asarray(result, dtype="float64")
+
+
+def method_of(name: str) -> str:
+    """Return the baseline method (holt_winters, sarima, theta, ets) that a table name (holt, stl_ets, ...) reports."""
+    return {"holt": "holt_winters", "stl_holt": "holt_winters", "arima": "sarima", "stl_arima": "sarima",
+            "stl_ets": "ets"}.get(name, name)
+
+
+def baseline_settings(cfg: DictConfig) -> dict:
+    """Return the run's classical baseline settings as classical_forecasts takes them."""
+    settings = OmegaConf.to_container(cfg.baselines, resolve=True)
+    settings.pop("classical", None)
+    return settings

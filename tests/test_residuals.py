@@ -1,0 +1,230 @@
+"""The automatic LSTM's second half: networks on what the baseline best on validation leaves."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from lstmts.config import airline_csv
+from lstmts.search import auto, residuals
+
+# Theta is the one classical baseline here (a fit takes milliseconds on the airline series).
+QUICK = ["experiment=auto", "auto.max_trials=2", "auto.ensemble=2", "training.epochs=12", "training.patience=3",
+         "baselines.methods=[theta]", "intervals.levels=[]", "horizons=[1]", "auto.residuals=true"]
+
+
+def _csv(folder, name, change=None):
+    frame = pd.read_csv(airline_csv())
+    if change is not None:
+        frame["Passengers"] = change(frame["Passengers"].to_numpy(dtype=float))
+    path = folder / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _data(path) -> list[str]:
+    return ["data=csv", f"data.path={path}", "data.column=Passengers", "data.date_column=Month"]
+
+
+@pytest.fixture(scope="module")
+def halves(compose_config, tmp_path_factory, keras):
+    """A run with both halves on the airline series, and one on a copy whose test values are tripled."""
+    from lstmts.runs import runner
+
+    root = tmp_path_factory.mktemp("residuals")
+    test_start = int(len(pd.read_csv(airline_csv())) * 0.67)
+
+    def tripled_test(values):
+        values[test_start:] *= 3
+        return values
+
+    folders = {}
+    for name, change in (("plain", None), ("test", tripled_test)):
+        folders[name] = root / name
+        runner.run(compose_config(*QUICK, *_data(_csv(root, f"{name}.csv", change))), folders[name], body=auto._auto)
+    return folders
+
+
+def _member(folder, keras):
+    from omegaconf import OmegaConf
+
+    from lstmts.data.transforms import Pipeline
+    from lstmts.models.forecaster import Forecaster
+
+    config = OmegaConf.create(yaml.safe_load((folder / "config.yaml").read_text()))
+    return Forecaster(keras.saving.load_model(folder / "model.keras", compile=False),
+                      Pipeline.from_json((folder / "transforms.json").read_text()),
+                      config.framing.look_back, config.framing.lags_as, False, config.training.batch_size)
+
+
+def _split(folder):
+    kinds = {m: json.loads((m / "member.json").read_text())["learns"] for m in (folder / "members").iterdir()}
+    on_series = sorted((m for m, kind in kinds.items() if kind == "series"), key=lambda m: int(m.name))
+    on_residuals = sorted((m for m, kind in kinds.items() if kind != "series"), key=lambda m: int(m.name))
+    return on_series, on_residuals, kinds
+
+
+def test_the_second_half_learns_what_the_baseline_chosen_on_validation_leaves(halves):
+    metrics = json.loads((halves["plain"] / "metrics.json").read_text())
+    second = metrics["auto"]["residuals"]
+    assert second["baseline"] == metrics["best_baseline"]["name"]  # the table's rule: lowest validation RMSE
+    assert json.loads((halves["plain"] / "residuals.json").read_text())["baseline"] == second["baseline"]
+    on_series, on_residuals, kinds = _split(halves["plain"])
+    assert [m.name for m in on_series] == ["1", "2"] and [m.name for m in on_residuals] == ["3", "4"]
+    assert {kinds[m] for m in on_residuals} == {f"{second['baseline']} residuals"}
+    candidates = pd.read_csv(halves["plain"] / "candidates.csv")
+    assert list(candidates["learns"].unique()) == ["series", f"{second['baseline']} residuals"]
+    assert list(candidates["candidate"]) == list(range(1, len(candidates) + 1))
+    assert sorted(candidates["member"].dropna().astype(int)) == [1, 2, 3, 4]
+    # The residual networks see the residuals scaled, never differenced.
+    assert set(candidates.loc[candidates["learns"] != "series", "transforms"]) == {"standard"}
+
+
+def test_the_runs_forecast_is_the_mean_of_its_halves_computed_by_hand(halves, keras):
+    """First half: the median of its members on the series. Second: the baseline's one-step forecast
+    plus the median of its members on the residuals (y less that forecast). The run: their mean."""
+    from lstmts.evaluation.classical import classical_forecasts
+
+    folder = halves["plain"]
+    values = pd.read_csv(airline_csv())["Passengers"].to_numpy(dtype=float)
+    predictions = pd.read_csv(folder / "predictions.csv")
+    test = predictions["split"] == "test"
+    targets = np.arange(len(values) - int(test.sum()), len(values))
+    np.testing.assert_array_equal(predictions.loc[test, "actual"], values[targets])
+    record = json.loads((folder / "residuals.json").read_text())
+    name, season, end = record["baseline"], record["season_length"], record["training_end"]
+    if name == "persistence":
+        base = np.concatenate([[np.nan], values[:-1]])
+    elif name == "seasonal_naive":
+        base = np.concatenate([np.full(season, np.nan), values[:-season]])
+    else:
+        base = classical_forecasts(values, end, season, {"methods": ["theta"]})[name]
+    residual = values - base
+    residual[:season + 1] = 0.0
+    residual[~np.isfinite(residual)] = 0.0
+    on_series, on_residuals, _ = _split(folder)
+    first = np.median([_member(m, keras).paths(values, targets, 1)[:, 0] for m in on_series], axis=0)
+    second = base[targets] + np.median([_member(m, keras).paths(residual, targets, 1)[:, 0] for m in on_residuals],
+                                       axis=0)
+    np.testing.assert_allclose(predictions.loc[test, "prediction"], (first + second) / 2, rtol=1e-9)
+    assert not np.allclose(first, second)  # two different halves, not one counted twice
+
+
+def test_changing_the_test_values_changes_neither_halfs_choice_nor_weights(halves, keras):
+    plain, changed = (pd.read_csv(halves[name] / "candidates.csv") for name in ("plain", "test"))
+    pd.testing.assert_frame_equal(plain.drop(columns="seconds"), changed.drop(columns="seconds"))
+    for member in (halves["plain"] / "members").iterdir():
+        for a, b in zip(keras.saving.load_model(member / "model.keras", compile=False).get_weights(),
+                        keras.saving.load_model(halves["test"] / "members" / member.name / "model.keras",
+                                                compile=False).get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+    before = [json.loads((halves[name] / "metrics.json").read_text())["validation_rmse"] for name in ("plain", "test")]
+    assert before[0] == before[1]
+
+
+def test_lstmts_forecast_of_a_run_with_two_halves_is_their_mean(halves, keras):
+    from lstmts.data.series import load_series
+    from omegaconf import OmegaConf
+
+    folder = halves["plain"]
+    config = OmegaConf.create(yaml.safe_load((folder / "config.yaml").read_text()))
+    series = load_series(config.data, airline_csv())
+    record = residuals.read_record(folder)
+    on_series, on_residuals, _ = _split(folder)
+    first = np.median([_member(m, keras).beyond(series.values, 5, 0) for m in on_series], axis=0)
+    residual = residuals.residuals(series.values, residuals.base_for(record, series.values), record["season_length"])
+    second = residuals.future(record, series.values, 5) + np.median(
+        [_member(m, keras).beyond(residual, 5, 0) for m in on_residuals], axis=0)
+    forecast = auto.forecast_members(folder, series, 5, refit=False)
+    np.testing.assert_allclose(forecast, (first + second) / 2, rtol=1e-9)
+    refitted = auto.forecast_members(folder, series, 5, refit=True)
+    assert refitted.shape == (5,) and np.isfinite(refitted).all()
+
+
+def test_without_the_second_half_nothing_of_it_is_written(compose_config, tmp_path):
+    from lstmts.runs import runner
+
+    metrics = runner.run(compose_config(*QUICK, "auto.residuals=false", *_data(airline_csv())), tmp_path / "run",
+                         body=auto._auto)
+    assert metrics["auto"]["residuals"] is None and not (tmp_path / "run" / "residuals.json").exists()
+    assert "learns" not in pd.read_csv(tmp_path / "run" / "candidates.csv").columns
+
+
+# --- the pieces, by hand -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("season", [1, 4, 12])
+def test_the_naive_bases_one_step_forecasts_by_hand(season):
+    values = np.arange(1.0, 31.0) ** 1.5
+    persistence = residuals.one_step("persistence", values, season, {})
+    assert np.isnan(persistence[0]) and persistence[7] == values[6]
+    seasonal = residuals.one_step("seasonal_naive", values, season, {})
+    assert np.isnan(seasonal[:season]).all() and seasonal[season + 3] == values[3]
+    classical = {"theta": values * 0.5, "ets": "skipped: no"}
+    np.testing.assert_array_equal(residuals.one_step("theta", values, season, classical), values * 0.5)
+    with pytest.raises(KeyError):
+        residuals.one_step("ets", values, season, classical)
+
+
+@pytest.mark.parametrize("season, zeroed", [(1, 2), (4, 5), (12, 13), (52, 53)])
+def test_the_residuals_are_zero_over_the_first_season_and_where_the_base_has_no_forecast(season, zeroed):
+    values = np.linspace(10.0, 80.0, 120)
+    base = values - 0.5
+    base[60] = np.nan
+    z = residuals.residuals(values, base, season)
+    assert residuals.leading(season) == zeroed
+    assert (z[:zeroed] == 0).all() and z[60] == 0
+    np.testing.assert_allclose(np.delete(z[zeroed:], 60 - zeroed), 0.5)
+
+
+def test_the_halves_mean_takes_the_one_that_has_a_forecast_where_the_other_has_none():
+    first = np.array([1.0, 2.0, np.nan, 4.0])
+    second = np.array([3.0, np.nan, np.nan, 0.0])
+    np.testing.assert_array_equal(residuals.combine(first, second), [2.0, 2.0, np.nan, 2.0])
+    assert residuals.combine(None, second) is second and residuals.combine(first, None) is first
+    np.testing.assert_array_equal(residuals.combine(np.ones((2, 3)), np.full((2, 3), 3.0)), np.full((2, 3), 2.0))
+
+
+@pytest.mark.parametrize("season, steps", [(1, 3), (4, 6), (12, 14)])
+def test_a_naive_bases_future_repeats_the_last_value_or_season(season, steps):
+    values = np.arange(1.0, 41.0)
+    record = {"baseline": "persistence", "season_length": season}
+    np.testing.assert_array_equal(residuals.future(record, values, steps), np.full(steps, 40.0))
+    record["baseline"] = "seasonal_naive"
+    expected = [values[len(values) - season + (h % season)] for h in range(steps)]
+    np.testing.assert_array_equal(residuals.future(record, values, steps), expected)
+
+
+def test_the_base_is_the_baseline_with_the_lowest_validation_rmse():
+    values = np.sin(np.arange(60.0)) * 10 + 50
+    validation = np.arange(40, 50)
+    good = values + 0.1
+    classical = {"theta": good, "ets": values + 5.0, "holt": "skipped: no"}
+    base = residuals.best_base(values, validation, 4, classical)
+    assert base.name == "theta" and base.validation_rmse == pytest.approx(0.1)
+    np.testing.assert_array_equal(base.forecasts, good)
+    worse = {"theta": values + 50.0}
+    assert residuals.best_base(values, validation, 4, worse).name in ("persistence", "seasonal_naive")
+    assert residuals.method_of("stl_ets") == "ets" and residuals.method_of("holt") == "holt_winters"
+
+
+def test_the_run_table_names_both_halves_and_their_validation_scores(halves):
+    import io
+
+    from rich.console import Console
+
+    from lstmts.report.ranking import baseline_label
+    from lstmts.report.tables import print_summary
+
+    metrics = json.loads((halves["plain"] / "metrics.json").read_text())
+    console = Console(file=io.StringIO(), width=400, force_terminal=False, color_system=None)
+    print_summary(metrics, halves["plain"], console)
+    text = " ".join(console.file.getvalue().split())
+    label = baseline_label(metrics["auto"]["residuals"]["baseline"])
+    assert f"automatic LSTM (mean of a median of 2 and {label} + a median of 2)" in text
+    first, second = metrics["auto"]["residuals"]["validation_rmse_halves"]
+    assert f"second half: {label} (best on validation) plus networks on what it leaves" in text
+    assert f"validation RMSE {first:.2f} on the series, {second:.2f} on the residuals" in text
