@@ -53,6 +53,25 @@ def compose_config():
 
 
 @pytest.fixture(scope="session")
+def airline_copy():
+    """Return a function that writes the airline CSV to folder/name, its passengers changed by `change`
+    (a function of the values) when given, and returns the path."""
+    import pandas as pd
+
+    from lstmts.config import airline_csv
+
+    def _copy(folder: Path, name: str, change=None) -> Path:
+        frame = pd.read_csv(airline_csv())
+        if change is not None:
+            frame["Passengers"] = change(frame["Passengers"].to_numpy(dtype=float))
+        path = folder / name
+        frame.to_csv(path, index=False)
+        return path
+
+    return _copy
+
+
+@pytest.fixture(scope="session")
 def keras():
     """Return keras, imported the way lstmts imports it (quiet, one thread)."""
     from lstmts.backend import load

@@ -23,15 +23,6 @@ QUICK = ["experiment=auto", "auto.max_trials=3", "auto.ensemble=2", "training.ep
          "baselines.classical=false", "intervals.levels=[]", "horizons=[1,3]", "auto.residuals=false"]
 
 
-def _csv(folder: Path, name: str, change=None) -> Path:
-    frame = pd.read_csv(airline_csv())
-    if change is not None:
-        frame["Passengers"] = change(frame["Passengers"].to_numpy(dtype=float))
-    path = folder / name
-    frame.to_csv(path, index=False)
-    return path
-
-
 def _data(path: Path) -> list[str]:
     return ["data=csv", f"data.path={path}", "data.column=Passengers", "data.date_column=Month"]
 
@@ -42,7 +33,7 @@ def _weights(folder: Path, keras) -> list[list[np.ndarray]]:
 
 
 @pytest.fixture(scope="module")
-def runs(compose_config, tmp_path_factory, keras):
+def runs(compose_config, tmp_path_factory, keras, airline_copy):
     """The same search on the airline series, on a copy whose test values are tripled, and on one whose validation
     moved, each with the members trained again every season of the test period; and the first without those refits."""
     from lstmts.runs import runner
@@ -62,12 +53,12 @@ def runs(compose_config, tmp_path_factory, keras):
 
     folders = {}
     for name, change in (("plain", None), ("test", tripled_test), ("validation", shifted_validation)):
-        path = _csv(root, f"{name}.csv", change)
+        path = airline_copy(root, f"{name}.csv", change)
         folders[name] = root / name
         runner.run(compose_config(*QUICK, "auto.refit_every=auto", *_data(path)), folders[name], body=auto._auto)
     # The members as trained on training + validation forecast the whole test period: no refits in it.
     folders["fixed"] = root / "fixed"
-    runner.run(compose_config(*QUICK, "auto.refit_every=0", *_data(_csv(root, "fixed.csv"))), folders["fixed"],
+    runner.run(compose_config(*QUICK, "auto.refit_every=0", *_data(airline_copy(root, "fixed.csv"))), folders["fixed"],
                body=auto._auto)
     return folders
 
@@ -336,7 +327,7 @@ def _select(cfg, key):
 
 
 def test_a_zero_in_the_test_period_changes_no_score_and_leaves_the_log_candidates_out_of_the_ensemble(
-        compose_config, tmp_path):
+        compose_config, tmp_path, airline_copy):
     """The search transforms no test value: with a 0 as the last test value, every candidate (the log
     ones included) scores what it scores without it. The log candidates cannot forecast the test
     period, so they are left out of the ensemble by name and the next ones take their places."""
@@ -348,7 +339,7 @@ def test_a_zero_in_the_test_period_changes_no_score_and_leaves_the_log_candidate
 
     tables, metrics = [], []
     for name, change in (("plain", None), ("zero", zero_at_the_end)):
-        path = _csv(tmp_path, f"{name}.csv", change)
+        path = airline_copy(tmp_path, f"{name}.csv", change)
         # A budget no machine reaches: both searches try the same 5 candidates, however busy it is.
         metrics.append(runner.run(compose_config(*QUICK, *_data(path), "auto.max_trials=5",
                                                  "auto.budget_seconds=100000"), tmp_path / name, body=auto._auto))
@@ -387,7 +378,7 @@ def test_a_zero_in_the_test_period_changes_no_score_and_leaves_the_log_candidate
 @pytest.mark.parametrize("transforms", [("log", "diff1", "ar13", "standard"), ("log", "level12", "standard")],
                          ids=",".join)
 def test_the_hybrid_and_level_candidates_read_no_test_value_and_their_members_none_after_validation(
-        compose_config, tmp_path, transforms):
+        compose_config, tmp_path, transforms, airline_copy):
     """Tripling the test values changes neither the candidate's validation score and forecasts nor its
     member's fitted transforms; the member's autoregression is fitted on training + validation."""
     from lstmts.runs import runner
@@ -402,7 +393,7 @@ def test_the_hybrid_and_level_candidates_read_no_test_value_and_their_members_no
     candidate = Candidate(transforms=transforms, look_back=12)
     outcomes, pipelines = [], []
     for name, change in (("plain", None), ("test", tripled_test)):
-        cfg = compose_config(*QUICK, *_data(_csv(tmp_path, f"{name}.csv", change)))
+        cfg = compose_config(*QUICK, *_data(airline_copy(tmp_path, f"{name}.csv", change)))
         prepared = runner.prepare(cfg)
         outcomes.append(auto.try_candidate(cfg, candidate, _quiet_progress(), [1, 3], 3))
         member = auto.member_config(cfg, outcomes[-1])

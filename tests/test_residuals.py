@@ -17,21 +17,12 @@ QUICK = ["experiment=auto", "auto.max_trials=2", "auto.ensemble=2", "training.ep
          "baselines.methods=[theta]", "intervals.levels=[]", "horizons=[1]", "auto.residuals=true"]
 
 
-def _csv(folder, name, change=None):
-    frame = pd.read_csv(airline_csv())
-    if change is not None:
-        frame["Passengers"] = change(frame["Passengers"].to_numpy(dtype=float))
-    path = folder / name
-    frame.to_csv(path, index=False)
-    return path
-
-
 def _data(path) -> list[str]:
     return ["data=csv", f"data.path={path}", "data.column=Passengers", "data.date_column=Month"]
 
 
 @pytest.fixture(scope="module")
-def halves(compose_config, tmp_path_factory, keras):
+def halves(compose_config, tmp_path_factory, keras, airline_copy):
     """A run with both halves on the airline series, and one on a copy whose test values are tripled."""
     from lstmts.runs import runner
 
@@ -45,7 +36,7 @@ def halves(compose_config, tmp_path_factory, keras):
     folders = {}
     for name, change in (("plain", None), ("test", tripled_test)):
         folders[name] = root / name
-        runner.run(compose_config(*QUICK, *_data(_csv(root, f"{name}.csv", change))), folders[name], body=auto._auto)
+        runner.run(compose_config(*QUICK, *_data(airline_copy(root, f"{name}.csv", change))), folders[name], body=auto._auto)
     return folders
 
 
