@@ -215,7 +215,8 @@ def test_the_run_table_names_both_halves_and_their_validation_scores(halves):
     print_summary(metrics, halves["plain"], console)
     text = " ".join(console.file.getvalue().split())
     label = baseline_label(metrics["auto"]["residuals"]["baseline"])
-    assert f"automatic LSTM (mean of a median of 2 and {label} + a median of 2)" in text
+    assert "automatic LSTM (mean of 2 halves)" in text
+    assert f"first half (networks on the series): {metrics['auto']['candidates']} candidates" in text
     first, second = metrics["auto"]["residuals"]["validation_rmse_halves"]
     assert f"second half: {label} (best on validation) plus networks on what it leaves" in text
     assert f"validation RMSE {first:.2f} on the series, {second:.2f} on the residuals" in text

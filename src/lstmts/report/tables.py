@@ -205,8 +205,7 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
     if auto:
         label = f"automatic LSTM (median of {len(auto['ensemble'])})"
         if auto.get("residuals"):
-            label = (f"automatic LSTM (mean of a median of {len(auto['ensemble'])} and"
-                     f" {baseline_label(auto['residuals']['baseline'])} + a median of {len(auto['residuals']['ensemble'])})")
+            label = "automatic LSTM (mean of 2 halves)"
     repeats = metrics.get("repeats")
     if repeats:
         label = f"LSTM ensemble of {len(repeats['seeds'])}"
@@ -247,7 +246,8 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
     )
     _print_missing(metrics, console)
     if auto:
-        console.print(f"automatic LSTM: {auto['candidates']} candidates scored on validation (horizons"
+        first = "first half (networks on the series)" if auto.get("residuals") else "automatic LSTM"
+        console.print(f"{first}: {auto['candidates']} candidates scored on validation (horizons"
                       f" {', '.join(map(str, auto['horizons']))}) in {auto['search_seconds']:.1f} s; the median of"
                       f" {'; '.join(auto['ensemble'])} (candidates.csv)", soft_wrap=True, highlight=False)
         second = auto.get("residuals")
