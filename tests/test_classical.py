@@ -280,3 +280,39 @@ def test_statsmodels_warnings_go_to_the_log_not_the_console(monkeypatch, capfd, 
         classical.forecast_from("sarima", np.arange(30.0), 3, 12, {})
     assert "converge" not in capfd.readouterr().err
     assert any("statsmodels (sarima) warned: UserWarning: Maximum Likelihood" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads child processes from /proc")
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+def test_a_stop_that_a_finalizer_swallows_while_the_fits_run_still_stops_them(monkeypatch, name):
+    """The stop's handler ran, but its exception was lost in a finalizer (CI saw "Exception ignored
+    in: _ConnectionBase.__del__" and a collection's ARIMA pool fitting on for a minute after SIGTERM).
+    The wait for the fits notices the recorded stop, raises it, and kills every fit."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from conftest import children, gone
+
+    from lstmts import errors
+    from lstmts.evaluation.classical import run_apart
+
+    monkeypatch.setattr(errors, "_received", [])
+    seen: set[int] = set()
+
+    def swallowed_stop_once_the_fits_run() -> None:
+        deadline = time.monotonic() + scaled(120)
+        while not children(os.getpid()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        seen.update(children(os.getpid()))
+        errors._received.append(getattr(signal, name))  # what the handler records before it raises
+
+    thread = threading.Thread(target=swallowed_stop_once_the_fits_run, daemon=True)
+    thread.start()
+    expected = KeyboardInterrupt if name == "SIGINT" else errors.Interrupted
+    with pytest.raises(expected):
+        # Without the check the fits end by themselves after 20 s and nothing is raised.
+        run_apart({"a": (time.sleep, (20,)), "b": (time.sleep, (20,))}, 3600)
+    thread.join()
+    assert seen and all(gone(pid) for pid in seen)  # no fit outlives the stop

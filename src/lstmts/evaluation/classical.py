@@ -42,7 +42,7 @@ import numpy as np
 
 from lstmts.backend import cache_dir
 from lstmts.config import BASELINE_METHODS
-from lstmts.errors import warnings_to_log
+from lstmts.errors import raise_stop_if_swallowed, stop_received, warnings_to_log
 
 DEFAULTS = {"methods": list(BASELINE_METHODS), "time_limit": 120, "max_fit_values": 2000, "long_season": 24,
             "refit_every": "auto",
@@ -412,8 +412,16 @@ def run_apart_during(jobs: dict, limit: float, meanwhile) -> tuple[dict, object]
             send.close()
             running[receive] = (method, process, time.monotonic())
 
+    in_main_thread = meanwhile is None and threading.current_thread() is threading.main_thread()
+
     def collect() -> None:
         while waiting or running:
+            if stop_received():
+                # A stop whose exception a finalizer swallowed (statsforecast's pipes are closed in
+                # __del__ here): stop waiting, raise it in the main thread, and kill every child below.
+                if in_main_thread:
+                    raise_stop_if_swallowed()
+                return
             start_waiting()
             ready = multiprocessing.connection.wait(list(running), timeout=0.1)
             now = time.monotonic()
@@ -444,6 +452,7 @@ def run_apart_during(jobs: dict, limit: float, meanwhile) -> tuple[dict, object]
             collector.start()
             value = meanwhile()
             collector.join()
+            raise_stop_if_swallowed()
     finally:
         for _, process, _ in list(running.values()):  # interrupted: no fit outlives the run
             process.kill()
