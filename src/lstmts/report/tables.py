@@ -246,11 +246,11 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
     )
     _print_missing(metrics, console)
     if auto:
-        first = "first half (networks on the series)" if auto.get("residuals") else "automatic LSTM"
+        second = auto.get("residuals")
+        first = "first half (networks on the series)" if second else "automatic LSTM"
         console.print(f"{first}: {auto['candidates']} candidates scored on validation (horizons"
                       f" {', '.join(map(str, auto['horizons']))}) in {auto['search_seconds']:.1f} s; the median of"
                       f" {'; '.join(auto['ensemble'])} (candidates.csv)", soft_wrap=True, highlight=False)
-        second = auto.get("residuals")
         if second:
             halves = second.get("validation_rmse_halves") or []
             scores = (f"; validation RMSE {_fmt(halves[0])} on the series, {_fmt(halves[1])} on the residuals,"

@@ -393,6 +393,13 @@ def _classical(cfg: DictConfig, prepared: Prepared) -> dict:
     return _classical_during(cfg, prepared)[0]
 
 
+def classical_settings(cfg: DictConfig) -> dict:
+    """Return the run's classical baseline settings (cfg.baselines) as classical_forecasts takes them."""
+    settings = OmegaConf.to_container(cfg.baselines, resolve=True)
+    settings.pop("classical", None)
+    return settings
+
+
 def _classical_during(cfg: DictConfig, prepared: Prepared, meanwhile=None) -> tuple[dict, object]:
     """Return (_classical's forecasts, meanwhile()): fits not cached yet run in child processes while
     `meanwhile` (training, a search) runs in this one, on the other cores."""
@@ -400,8 +407,7 @@ def _classical_during(cfg: DictConfig, prepared: Prepared, meanwhile=None) -> tu
         return {}, (meanwhile() if meanwhile is not None else None)
     from lstmts.evaluation.classical import classical_forecasts_during
 
-    settings = OmegaConf.to_container(cfg.baselines, resolve=True)
-    settings.pop("classical")
+    settings = classical_settings(cfg)
 
     def on_fit(methods: list[str]) -> None:
         # On a terminal the progress display shows this phase; the log keeps it for pipes and batch jobs.

@@ -34,6 +34,7 @@ from omegaconf import DictConfig, OmegaConf
 from lstmts.config import check_horizons
 from lstmts.data.transforms import Pipeline
 from lstmts.errors import UserError
+from lstmts.evaluation.metrics import rmse
 from lstmts.report import files
 from lstmts.runs import runner
 from lstmts.runs.phases import Phases
@@ -184,7 +185,7 @@ def room_for_another(cfg: DictConfig, elapsed: float, seconds: list[float], per_
     if limit is None:
         return True
     members = planned_members(cfg) * 1.25 * per_member * (float(np.median(seconds)) if seconds else 0.0)
-    return elapsed <= SEARCH_SHARE * limit and elapsed + members <= limit
+    return elapsed <= search_seconds(cfg) and elapsed + members <= limit
 
 
 def refit_cost(cfg: DictConfig, prepared: runner.Prepared) -> float:
@@ -464,11 +465,11 @@ def _ranked(tried: list[Tried], values: np.ndarray, split: int) -> tuple[list[Tr
     return ranked, left_out
 
 
-def _half(cfg: DictConfig, tried: list[Tried], cut: bool, values: np.ndarray, split: int, diverse: bool) -> Half:
-    ranked, left_out = _ranked(tried, values, split)
+def _half(cfg: DictConfig, tried: list[Tried], cut: bool, series, split: int, diverse: bool, base=None) -> Half:
+    ranked, left_out = _ranked(tried, series.values, split)
     tolerance = cfg.auto.get("diverse_within")
     members = choose_members(ranked, int(cfg.auto.ensemble), diverse, None if tolerance is None else float(tolerance))
-    return Half(tried, members, ensemble_plan(members, int(cfg.auto.get("seeds") or 1)), left_out, cut)
+    return Half(tried, members, ensemble_plan(members, int(cfg.auto.get("seeds") or 1)), left_out, cut, series, base)
 
 
 def _train_half(cfg: DictConfig, half: Half, report, progress, phases: Phases, out_dir: Path, first_rank: int,
@@ -514,7 +515,7 @@ def _train_half(cfg: DictConfig, half: Half, report, progress, phases: Phases, o
             outputs["calibration_paths"] = (member.paths[-runner.MAX_CALIBRATION_ORIGINS:, :int(cfg.intervals.steps)]
                                             if cfg.intervals.levels else None)
         if base is not None:
-            outputs = _on_base(outputs, base.forecasts, report, test_targets, member)
+            outputs = _on_base(outputs, base.forecasts, report, test_targets)
         half.outputs.append(outputs)
         with phases.phase("write"):
             _write_member(out_dir / MEMBERS / str(first_rank + number - 1), member_cfg, prepared, trained.model, member,
@@ -522,7 +523,7 @@ def _train_half(cfg: DictConfig, half: Half, report, progress, phases: Phases, o
         seconds_each.append(time.perf_counter() - member_started)
 
 
-def _on_base(outputs: dict, base: np.ndarray, report, test_targets: np.ndarray, member: Tried) -> dict:
+def _on_base(outputs: dict, base: np.ndarray, report, test_targets: np.ndarray) -> dict:
     """Return a residual member's forecasts of the series: the baseline's one-step forecast plus the
     member's; its paths keep only the first step (the baseline part is one step ahead)."""
     targets = {split: report.windows[split].target_index for split in ("train", "validation")}
@@ -569,11 +570,10 @@ def _second_half(cfg: DictConfig, base_prepared, classical: dict, progress, hori
     with phases.phase("train"):
         tried, cut = search(cfg, prepared, progress, horizons, steps, options=list(residuals.TRANSFORMS),
                             label=f"on {base.name} residuals")
-    half = _half(cfg, tried, cut, on_residuals.values, int(base_prepared.periods.split), diverse=False)
-    half.series, half.base = on_residuals, base
+    half = _half(cfg, tried, cut, on_residuals, int(base_prepared.periods.split), diverse=False, base=base)
     with phases.phase("write"):
         residuals.write_record(out_dir, base, runner._training_end(base_prepared.periods), season,
-                               residuals.baseline_settings(cfg))
+                               runner.classical_settings(cfg))
     return half
 
 
@@ -598,8 +598,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         with phases.phase("train"):
             classical, (tried, search_cut) = runner._classical_during(
                 cfg, base, lambda: searching(cfg, base, progress, horizons, steps))
-        first = _half(cfg, tried, search_cut, series.values, split, bool(cfg.auto.get("diverse", False)))
-        first.series = series
+        first = _half(cfg, tried, search_cut, series, split, bool(cfg.auto.get("diverse", False)))
         second_started = time.perf_counter()
         second = _second_half(cfg, base, classical, progress, horizons, steps, out_dir, phases)
         halves = [h for h in (first, second) if h is not None]
@@ -655,9 +654,9 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
             "validation_scores": [m.score for m in second.members],
             "search_seconds": round(sum(t.seconds for t in second.tried), 3),
             # Each half's validation RMSE one step ahead, and the mean's: the run's own is the mean's.
-            "validation_rmse_halves": [_rmse(series.values, report.windows["validation"].target_index,
-                                             m["validation"]) for m in medians],
-            "test_rmse_halves": [_rmse(series.values, report.windows["test"].target_index, m["test"])
+            "validation_rmse_halves": [rmse(series.values[report.windows["validation"].target_index],
+                                            m["validation"]) for m in medians],
+            "test_rmse_halves": [rmse(series.values[report.windows["test"].target_index], m["test"])
                                  for m in medians],
         },
     }
@@ -682,10 +681,6 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
     metrics["phases"] = phases.rounded()
     log.info("%s", phases.line())
     return metrics
-
-
-def _rmse(values: np.ndarray, targets: np.ndarray, forecasts: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((np.asarray(forecasts) - values[targets]) ** 2)))
 
 
 def _write_member(folder: Path, member_cfg: DictConfig, prepared, model, member: Tried, series,

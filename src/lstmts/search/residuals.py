@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
 
 from lstmts.data.series import Series
 from lstmts.evaluation.scoring import baseline_scores, best_baseline
@@ -149,13 +148,10 @@ def future(record: dict, values: np.ndarray, steps: int) -> np.ndarray:
 
 
 def method_of(name: str) -> str:
-    """Return the baseline method (holt_winters, sarima, theta, ets) that a table name (holt, stl_ets, ...) reports."""
-    return {"holt": "holt_winters", "stl_holt": "holt_winters", "arima": "sarima", "stl_arima": "sarima",
-            "stl_ets": "ets"}.get(name, name)
+    """Return the baseline method (holt_winters, sarima, theta, ets) that a table name (holt, stl_ets, ...)
+    reports: the one whose classical.method_name is `name` without a season, with one, or with a long one."""
+    from lstmts.config import BASELINE_METHODS
+    from lstmts.evaluation.classical import method_name
 
-
-def baseline_settings(cfg: DictConfig) -> dict:
-    """Return the run's classical baseline settings as classical_forecasts takes them."""
-    settings = OmegaConf.to_container(cfg.baselines, resolve=True)
-    settings.pop("classical", None)
-    return settings
+    forms = ((1, 1), (2, 2), (2, 1))  # (season, long_season): none, an ordinary season, a long one
+    return next((m for m in BASELINE_METHODS if name in {method_name(m, *form) for form in forms}), name)
