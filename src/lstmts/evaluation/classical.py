@@ -48,7 +48,7 @@ DEFAULTS = {"methods": list(BASELINE_METHODS), "time_limit": 120, "max_fit_value
             "refit_every": "auto",
             "holt_winters": {"trend": "add", "seasonal": "mul", "damped_trend": False},
             "sarima": {"order": [0, 1, 1], "seasonal_order": [0, 1, 1], "log": True}}  # as conf/config.yaml
-_CACHE_VERSION = "5"
+_CACHE_VERSION = "6"
 
 
 def method_name(method: str, season_length: int, long_season: int) -> str:
@@ -89,19 +89,35 @@ KALMAN_MAX_VALUES = 5_000
 
 
 def _arima(values: np.ndarray, fit_end: int, order, seasonal_order, chosen: dict | None = None) -> np.ndarray:
-    """SARIMA one step ahead; a refit (chosen holds the earlier fit's parameters) starts from them."""
+    """SARIMA one step ahead; a refit (chosen holds the earlier fit's parameters) starts from them.
+
+    The model is estimated and filtered on the differenced series (statsmodels' simple_differencing:
+    the differences leave the state, which on an hourly season halves its size), and y_t's forecast
+    is y_t less the innovation of its difference: the exact filter's forecasts to 1e-9 past its
+    first seasons, 5 times faster to fit and 10 times faster to filter (5,000 hourly values:
+    python benchmarks/bench_auto.py --speed). The first d + D * s values have no forecast (NaN).
+    """
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-    model = SARIMAX(values[:fit_end], order=tuple(order), seasonal_order=tuple(seasonal_order))
+    def differenced(part: np.ndarray):
+        return SARIMAX(part, order=tuple(order), seasonal_order=tuple(seasonal_order), simple_differencing=True)
+
+    model = differenced(values[:fit_end])
     chosen = {} if chosen is None else chosen
     params = model.fit(disp=False, return_params=True, start_params=chosen.get("sarima_params"))
     chosen["sarima_params"] = params
     if len(values) <= KALMAN_MAX_VALUES:
-        whole = SARIMAX(values, order=tuple(order), seasonal_order=tuple(seasonal_order)).filter(params)
-        return np.asarray(whole.forecasts[0])  # airline-sized: the exact filter, in milliseconds
-    fitted = model.filter(params)
-    return _continue_by_filter(values, fit_end, np.asarray(fitted.forecasts[0]), model.param_names, params, order,
-                               seasonal_order)
+        return _less_innovations(values, differenced(values).filter(params))
+    kalman = _less_innovations(values[:fit_end], model.filter(params))
+    return _continue_by_filter(values, fit_end, kalman, model.param_names, params, order, seasonal_order)
+
+
+def _less_innovations(values: np.ndarray, filtered) -> np.ndarray:
+    """Return y_t less the one-step innovations of a simple-differenced model's filter (NaN where no difference)."""
+    innovations = np.asarray(filtered.forecasts_error[0])
+    forecasts = np.full(len(values), np.nan)
+    forecasts[len(values) - len(innovations):] = values[len(values) - len(innovations):] - innovations
+    return forecasts
 
 
 def _continue_by_filter(values: np.ndarray, fit_end: int, kalman: np.ndarray, names: list[str], params: np.ndarray,

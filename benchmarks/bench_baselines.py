@@ -1,0 +1,71 @@
+"""Benchmark: each classical baseline's fits, as a run makes them, on a long hourly series.
+
+    python benchmarks/bench_baselines.py                  # 5,000 hourly values (bench_auto --speed's series)
+    python benchmarks/bench_baselines.py --length 20000
+
+Every method runs in this one process, one after the other, with the run's settings (refits
+every season, at most 20 through validation and test, each on at most max_fit_values values), on
+the synthetic hourly series of `bench_auto.py --speed` with the run's split (validation 0.2).
+Beside SARIMA it times the reference measured in the same invocation: the same fits with the
+differences inside the state (statsmodels' default, what lstmts did before), and prints the ratio
+and the largest difference between the two forecasts over validation and test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from unittest import mock
+
+import numpy as np
+
+from lstmts.evaluation import classical
+
+
+def hourly(length: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    steps = np.arange(length)
+    return 100 + 0.01 * steps + 10 * np.sin(2 * np.pi * steps / 24) + rng.normal(0, 1, length)
+
+
+def _state_differenced(values, fit_end, order, seasonal_order, chosen=None):
+    """The reference: SARIMA with its differences in the state, filtered exactly."""
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    model = SARIMAX(values[:fit_end], order=tuple(order), seasonal_order=tuple(seasonal_order))
+    chosen = {} if chosen is None else chosen
+    params = model.fit(disp=False, return_params=True, start_params=chosen.get("sarima_params"))
+    chosen["sarima_params"] = params
+    whole = SARIMAX(values, order=tuple(order), seasonal_order=tuple(seasonal_order)).filter(params)
+    return np.asarray(whole.forecasts[0])
+
+
+def timed(method: str, values: np.ndarray, fit_end: int, settings: dict) -> tuple[float, np.ndarray]:
+    started = time.perf_counter()
+    forecasts = classical._guarded(method, values, fit_end, 24, settings)
+    return time.perf_counter() - started, forecasts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--length", type=int, default=5000)
+    args = parser.parse_args()
+    values = hourly(args.length)
+    # The run's split: training 0.67 less validation 0.2 of the whole.
+    fit_end = int(len(values) * 0.67) - int(len(values) * 0.2)
+    settings = dict(classical.DEFAULTS)
+    refits = len(classical.refit_points("sarima", fit_end, len(values), 24, settings))
+    print(f"{args.length} hourly values, fitted first on {fit_end}, {refits} fits per method")
+    for method in settings["methods"]:
+        seconds, forecasts = timed(method, values, fit_end, settings)
+        print(f"{method:>13}: {seconds:6.1f} s")
+        if method == "sarima":
+            with mock.patch.object(classical, "_arima", _state_differenced):
+                reference_seconds, reference = timed(method, values, fit_end, settings)
+            difference = np.max(np.abs(forecasts[fit_end:] - reference[fit_end:]))
+            print(f"{'reference':>13}: {reference_seconds:6.1f} s (differences in the state);"
+                  f" ratio {reference_seconds / seconds:.1f}; largest forecast difference {difference:.2g}")
+
+
+if __name__ == "__main__":
+    main()
