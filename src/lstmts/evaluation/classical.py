@@ -93,9 +93,11 @@ def _arima(values: np.ndarray, fit_end: int, order, seasonal_order, chosen: dict
 
     The model is estimated and filtered on the differenced series (statsmodels' simple_differencing:
     the differences leave the state, which on an hourly season halves its size), and y_t's forecast
-    is y_t less the innovation of its difference: the exact filter's forecasts to 1e-9 past its
-    first seasons, 5 times faster to fit and 10 times faster to filter (5,000 hourly values:
-    python benchmarks/bench_auto.py --speed). The first d + D * s values have no forecast (NaN).
+    is y_t less the innovation of its difference. With the same parameters that is the exact
+    filter's forecast to 1e-9 past the first seasons; the parameters maximise the likelihood of the
+    differences (given the first d + D * s values, which have no forecast: NaN). On 5,000 hourly
+    values (python benchmarks/bench_baselines.py) the fits took 11.5 s against 55.4 s, with an RMSE
+    over validation and test of 1.0267 against 1.0284; the airline's test RMSE moved by 0.001.
     """
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
