@@ -491,6 +491,16 @@ def test_the_search_starts_candidates_in_its_share_of_the_budget(compose_config)
     assert auto.search_seconds(cfg) == pytest.approx(50 * auto.SEARCH_SHARE)
 
 
+def test_the_two_halves_share_the_budget_equally(compose_config):
+    # With auto.residuals each half (its search and its members) has half of auto.budget_seconds...
+    halves = compose_config(*QUICK, "auto.budget_seconds=50", "auto.residuals=true")
+    assert auto.budget(halves) == pytest.approx(25.0)
+    assert auto.search_seconds(halves) == pytest.approx(25 * auto.SEARCH_SHARE)
+    assert auto.room_for_another(halves, 14.0, []) and not auto.room_for_another(halves, 16.0, [])
+    # ...and without a time limit neither half has one.
+    assert auto.budget(compose_config(*QUICK, "auto.budget_seconds=null", "auto.residuals=true")) is None
+
+
 def test_the_search_leaves_room_in_the_budget_for_every_network_of_the_ensemble(compose_config):
     cfg = compose_config(*QUICK, "auto.budget_seconds=100", "auto.ensemble=3", "auto.seeds=2")
     assert auto.planned_members(cfg) == 6

@@ -34,9 +34,10 @@ def halves(compose_config, tmp_path_factory, keras, airline_copy):
         return values
 
     folders = {}
-    for name, change in (("plain", None), ("test", tripled_test)):
+    for name, change, more in (("plain", None, []), ("test", tripled_test, []), ("mean", None, ["auto.combine=mean"])):
         folders[name] = root / name
-        runner.run(compose_config(*QUICK, *_data(airline_copy(root, f"{name}.csv", change))), folders[name], body=auto._auto)
+        runner.run(compose_config(*QUICK, *more, *_data(airline_copy(root, f"{name}.csv", change))), folders[name],
+                   body=auto._auto)
     return folders
 
 
@@ -75,12 +76,14 @@ def test_the_second_half_learns_what_the_baseline_chosen_on_validation_leaves(ha
     assert set(candidates.loc[candidates["learns"] != "series", "transforms"]) == {"standard"}
 
 
-def test_the_runs_forecast_is_the_mean_of_its_halves_computed_by_hand(halves, keras):
+@pytest.mark.parametrize("run", ["plain", "mean"])
+def test_the_runs_forecast_combines_its_halves_and_the_baseline_computed_by_hand(halves, keras, run):
     """First half: the median of its members on the series. Second: the baseline's one-step forecast
-    plus the median of its members on the residuals (y less that forecast). The run: their mean."""
+    plus the median of its members on the residuals (y less that forecast). The run (auto.combine):
+    the median of the two and the baseline (the default), or the mean of the two."""
     from lstmts.evaluation.classical import classical_forecasts
 
-    folder = halves["plain"]
+    folder = halves[run]
     values = pd.read_csv(airline_csv())["Passengers"].to_numpy(dtype=float)
     predictions = pd.read_csv(folder / "predictions.csv")
     test = predictions["split"] == "test"
@@ -101,8 +104,14 @@ def test_the_runs_forecast_is_the_mean_of_its_halves_computed_by_hand(halves, ke
     first = np.median([_member(m, keras).paths(values, targets, 1)[:, 0] for m in on_series], axis=0)
     second = base[targets] + np.median([_member(m, keras).paths(residual, targets, 1)[:, 0] for m in on_residuals],
                                        axis=0)
-    np.testing.assert_allclose(predictions.loc[test, "prediction"], (first + second) / 2, rtol=1e-9)
     assert not np.allclose(first, second)  # two different halves, not one counted twice
+    by_hand = {"plain": np.median([first, second, base[targets]], axis=0), "mean": (first + second) / 2}[run]
+    assert record["combine"] == {"plain": "median", "mean": "mean"}[run]
+    np.testing.assert_allclose(predictions.loc[test, "prediction"], by_hand, rtol=1e-9)
+    if run == "plain":  # each of the three is the middle one somewhere: a median, not one of them throughout
+        middle = {name: np.isclose(by_hand, values_).sum()
+                  for name, values_ in (("first", first), ("second", second), ("base", base[targets]))}
+        assert all(count > 0 for count in middle.values()), middle
 
 
 def test_changing_the_test_values_changes_neither_halfs_choice_nor_weights(halves, keras):
@@ -117,21 +126,23 @@ def test_changing_the_test_values_changes_neither_halfs_choice_nor_weights(halve
     assert before[0] == before[1]
 
 
-def test_lstmts_forecast_of_a_run_with_two_halves_is_their_mean(halves, keras):
+@pytest.mark.parametrize("run", ["plain", "mean"])
+def test_lstmts_forecast_of_a_run_with_two_halves_combines_them_as_the_run_did(halves, keras, run):
     from lstmts.data.series import load_series
     from omegaconf import OmegaConf
 
-    folder = halves["plain"]
+    folder = halves[run]
     config = OmegaConf.create(yaml.safe_load((folder / "config.yaml").read_text()))
     series = load_series(config.data, airline_csv())
     record = residuals.read_record(folder)
     on_series, on_residuals, _ = _split(folder)
     first = np.median([_member(m, keras).beyond(series.values, 5, 0) for m in on_series], axis=0)
     residual = residuals.residuals(series.values, residuals.base_for(record, series.values), record["season_length"])
-    second = residuals.future(record, series.values, 5) + np.median(
-        [_member(m, keras).beyond(residual, 5, 0) for m in on_residuals], axis=0)
+    future = residuals.future(record, series.values, 5)
+    second = future + np.median([_member(m, keras).beyond(residual, 5, 0) for m in on_residuals], axis=0)
     forecast = auto.forecast_members(folder, series, 5, refit=False)
-    np.testing.assert_allclose(forecast, (first + second) / 2, rtol=1e-9)
+    by_hand = {"plain": np.median([first, second, future], axis=0), "mean": (first + second) / 2}[run]
+    np.testing.assert_allclose(forecast, by_hand, rtol=1e-9)
     refitted = auto.forecast_members(folder, series, 5, refit=True)
     assert refitted.shape == (5,) and np.isfinite(refitted).all()
 
@@ -179,6 +190,27 @@ def test_the_halves_mean_takes_the_one_that_has_a_forecast_where_the_other_has_n
     np.testing.assert_array_equal(residuals.combine(np.ones((2, 3)), np.full((2, 3), 3.0)), np.full((2, 3), 2.0))
 
 
+def test_the_median_with_the_baseline_by_hand_and_the_mean_where_one_of_the_three_is_missing():
+    first = np.array([5.0, 1.0, 4.0, 2.0, 7.0, np.nan, 3.0])
+    second = np.array([3.0, 2.0, 9.0, 6.0, 1.0, 4.0, np.nan])
+    base = np.array([4.0, 3.0, 5.0, 2.0, 8.0, 2.0, 1.0])
+    # The middle value of each column; where one is missing, the mean of the halves that have a forecast.
+    np.testing.assert_array_equal(residuals.combine(first, second, base), [4.0, 2.0, 5.0, 2.0, 7.0, 4.0, 3.0])
+    # Multi-step paths: the base has only the first step, so the later steps are the halves' mean.
+    paths_first, paths_second = np.array([[1.0, 10.0], [6.0, 20.0]]), np.array([[3.0, np.nan], [2.0, 40.0]])
+    paths_base = np.array([[2.5, np.nan], [7.0, np.nan]])
+    np.testing.assert_array_equal(residuals.combine(paths_first, paths_second, paths_base), [[2.5, 10.0], [6.0, 30.0]])
+
+
+def test_an_unknown_way_to_combine_the_halves_is_one_line_before_anything_runs(compose_config, tmp_path):
+    from lstmts.errors import UserError
+    from lstmts.runs import runner
+
+    with pytest.raises(UserError, match=r"auto.combine='vote' is unknown; use median or mean") as caught:
+        runner.run(compose_config(*QUICK, "auto.combine=vote", *_data(airline_csv())), tmp_path / "run", body=auto._auto)
+    assert "\n" not in str(caught.value) and not (tmp_path / "run" / "members").exists()
+
+
 @pytest.mark.parametrize("season, steps", [(1, 3), (4, 6), (12, 14)])
 def test_a_naive_bases_future_repeats_the_last_value_or_season(season, steps):
     values = np.arange(1.0, 41.0)
@@ -215,7 +247,7 @@ def test_the_run_table_names_both_halves_and_their_validation_scores(halves):
     print_summary(metrics, halves["plain"], console)
     text = " ".join(console.file.getvalue().split())
     label = baseline_label(metrics["auto"]["residuals"]["baseline"])
-    assert "automatic LSTM (mean of 2 halves)" in text
+    assert f"automatic LSTM (median of 2 halves and {label})" in text
     assert f"first half (networks on the series): {metrics['auto']['candidates']} candidates" in text
     first, second = metrics["auto"]["residuals"]["validation_rmse_halves"]
     assert f"second half: {label} (best on validation) plus networks on what it leaves" in text

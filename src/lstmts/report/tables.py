@@ -204,8 +204,10 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
     auto = metrics.get("auto") if metrics.get("kind") == "auto" else None
     if auto:
         label = f"automatic LSTM (median of {len(auto['ensemble'])})"
-        if auto.get("residuals"):
-            label = "automatic LSTM (mean of 2 halves)"
+        second = auto.get("residuals")
+        if second:
+            label = ("automatic LSTM (mean of 2 halves)" if second.get("combine", "mean") == "mean" else
+                     f"automatic LSTM (median of 2 halves and {baseline_label(second['baseline'])})")
     repeats = metrics.get("repeats")
     if repeats:
         label = f"LSTM ensemble of {len(repeats['seeds'])}"
@@ -254,7 +256,7 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
         if second:
             halves = second.get("validation_rmse_halves") or []
             scores = (f"; validation RMSE {_fmt(halves[0])} on the series, {_fmt(halves[1])} on the residuals,"
-                      f" {_fmt(metrics.get('validation_rmse'))} their mean" if len(halves) == 2 else "")
+                      f" {_fmt(metrics.get('validation_rmse'))} combined" if len(halves) == 2 else "")
             console.print(f"second half: {baseline_label(second['baseline'])} (best on validation) plus networks on"
                           f" what it leaves: {second['candidates']} candidates in {second['search_seconds']:.1f} s;"
                           f" the median of {'; '.join(second['ensemble'])}{scores}", soft_wrap=True, highlight=False)

@@ -11,7 +11,7 @@ within `auto.budget_seconds` and `auto.max_trials`.
 first) are then trained again on training + validation, for the epochs early stopping chose,
 each from `auto.seeds` seeds: the median of theirs is the first half of the forecast. With
 `auto.residuals`, a second search runs on what the baseline best on validation leaves (see
-residuals.py); the run's forecast is the mean of the two halves.
+residuals.py); the run's forecast combines the two halves and that baseline (auto.combine).
 Everything after that is an ordinary run: the same table, baselines chosen on the same
 validation period, predictions.csv, intervals (calibrated on the search models' validation
 errors), plots. The run folder also keeps `candidates.csv` and one folder per member
@@ -149,7 +149,8 @@ SEARCH_SHARE = 0.6
 
 
 def budget(cfg: DictConfig) -> float | None:
-    """Return auto.budget_seconds, or None without one (null: max_trials alone bounds the search)."""
+    """Return the seconds of one half of the automatic LSTM: auto.budget_seconds, shared equally by the
+    two halves with auto.residuals; or None without one (null: max_trials alone bounds the search)."""
     seconds = cfg.auto.get("budget_seconds")
     if seconds is None:
         return None
@@ -160,7 +161,7 @@ def budget(cfg: DictConfig) -> float | None:
     if not seconds > 0:
         raise UserError(f"auto.budget_seconds={cfg.auto.budget_seconds!r} is impossible; use a number of seconds > 0,"
                         f" or null for no time limit (auto.max_trials alone)")
-    return seconds
+    return seconds / 2 if cfg.auto.get("residuals", False) else seconds
 
 
 def search_seconds(cfg: DictConfig) -> float | None:
@@ -418,6 +419,7 @@ def _candidates_frame(tried: list[Tried], horizons: list[int], chosen: list[Cand
 
 def _check_supported(cfg: DictConfig) -> None:
     budget(cfg)  # an impossible budget is one line before anything runs
+    residuals.combination(cfg)  # and so is an unknown way to combine the halves
     chosen_transforms(cfg)  # and so are transform options that cannot be built
     online.check(cfg)  # and so are impossible refits through the test period
     if not cfg.split.get("validation_fraction"):
@@ -544,6 +546,13 @@ def _on_base(outputs: dict, base: np.ndarray, report, test_targets: np.ndarray) 
     return added
 
 
+def _base_outputs(half: Half, report) -> dict:
+    """Return the second half's baseline alone in the shape of its members' outputs (one step ahead; paths
+    NaN past the first step)."""
+    zero = {key: None if value is None else np.zeros_like(value) for key, value in half.outputs[0].items()}
+    return _on_base(zero, half.base.forecasts, report, report.windows["test"].target_index)
+
+
 def _median_outputs(half: Half) -> dict:
     predictions = {}
     for key in ("train", "validation", "test", "paths", "calibration_paths"):
@@ -573,7 +582,7 @@ def _second_half(cfg: DictConfig, base_prepared, classical: dict, progress, hori
     half = _half(cfg, tried, cut, on_residuals, int(base_prepared.periods.split), diverse=False, base=base)
     with phases.phase("write"):
         residuals.write_record(out_dir, base, runner._training_end(base_prepared.periods), season,
-                               runner.classical_settings(cfg))
+                               runner.classical_settings(cfg), residuals.combination(cfg))
     return half
 
 
@@ -601,6 +610,8 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         first = _half(cfg, tried, search_cut, series, split, bool(cfg.auto.get("diverse", False)))
         second_started = time.perf_counter()
         second = _second_half(cfg, base, classical, progress, horizons, steps, out_dir, phases)
+        # The first half's clock leaves out the second half's search (its members train after it).
+        first_started = run_started + (time.perf_counter() - second_started)
         halves = [h for h in (first, second) if h is not None]
         # The report frames the periods as the member with the longest history does, so every member can score each target.
         widest = max((m for h in halves for m in h.members), key=lambda t: t.candidate.look_back + t.candidate.warmup)
@@ -612,12 +623,14 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         if runner._training_end(report.periods) != runner._training_end(base.periods):
             raise RuntimeError("the members' training period differs from the search's")
         refits = online.test_points(cfg, report)
-        _train_half(cfg, first, report, progress, phases, out_dir, 1, run_started, refits, console)
+        _train_half(cfg, first, report, progress, phases, out_dir, 1, first_started, refits, console)
         if second is not None:
             _train_half(cfg, second, report, progress, phases, out_dir, len(first.outputs) + 1, second_started,
                         refits, console)
         medians = [_median_outputs(h) for h in halves]
-        predictions = {key: (residuals.combine(medians[0][key], medians[1][key]) if len(medians) == 2
+        median_with_base = second is not None and residuals.combination(cfg) == "median"
+        based = _base_outputs(second, report) if median_with_base else {}
+        predictions = {key: (residuals.combine(medians[0][key], medians[1][key], based.get(key)) if len(medians) == 2
                              else medians[0][key])
                        for key in medians[0]}
     tried_all = [t for h in halves for t in h.tried]
@@ -648,6 +661,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         "left_out": [f"{candidate.describe()}: {why}" for candidate, why in first.left_out.items()],
         "residuals": None if second is None else {
             "baseline": second.base.name,
+            "combine": residuals.combination(cfg),
             "candidates": len(second.tried),
             "ensemble": [m.candidate.describe() for m in second.members],
             "networks": len(second.outputs),
@@ -700,8 +714,9 @@ def _write_member(folder: Path, member_cfg: DictConfig, prepared, model, member:
 
 def forecast_members(run_dir: Path, series, steps: int, refit: bool, console=None) -> np.ndarray:
     """Return the run's forecast of `steps` values after the series (members refitted on all of it with
-    `refit`): the median of the members on the series and, with a second half, its mean with the
-    baseline's forecast plus the median of the residual members' (their residuals rebuilt on this series)."""
+    `refit`): the median of the members on the series and, with a second half (the baseline's forecast
+    plus the median of the residual members', their residuals rebuilt on this series), the two
+    combined as the run did (residuals.json: the median with the baseline's forecast, or the mean)."""
     folders = sorted((p for p in (Path(run_dir) / MEMBERS).glob("*") if p.is_dir()), key=lambda p: int(p.name))
     if not folders:
         raise UserError(f"{run_dir} holds no {MEMBERS}/ folders of its ensemble; rerun the experiment")
@@ -715,7 +730,10 @@ def forecast_members(run_dir: Path, series, steps: int, refit: bool, console=Non
         season = int(record["season_length"])
         residual = residuals.residual_series(series, base, season)
         networks = median_of([_member_forecast(f, residual, steps, refit, console) for f in on_residuals])
-        halves.append(residuals.future(record, series.values, steps) + networks)
+        future = residuals.future(record, series.values, steps)
+        halves.append(future + networks)
+        if record.get("combine", "mean") == "median":
+            halves.append(future)
     return halves[0] if len(halves) == 1 else residuals.combine(*halves)
 
 

@@ -6,9 +6,12 @@ one-step forecast f[t] of every value from the values before t: fitted on the tr
 taking in each later value through its state and refitted every season, as the table's baselines
 are. The residual series z[t] = y[t] - f[t] is what that baseline leaves; networks searched on z as
 on any series (scaled, no differences: z has no trend to follow) forecast it, and the half's
-forecast of y[t] is f[t] plus the median of theirs. The run's forecast is the mean of the two
-halves. A network that finds nothing in z forecasts about 0, so this half is about the
-baseline itself; the mean then sits between the networks on the series and that baseline.
+forecast of y[t] is f[t] plus the median of theirs. A network that finds nothing in z forecasts
+about 0, so this half is about the baseline itself.
+
+The run's forecast (auto.combine): `median`, the median of the first half, the second half and
+the baseline f, that is f moved towards the halves where both move it the same way, by the
+smaller move; or `mean`, the mean of the two halves.
 
 Only one-step forecasts have a baseline part here (f is one step ahead), so multi-step paths,
 horizons above 1 and interval calibration beyond the first step come from the first half alone.
@@ -84,24 +87,49 @@ def residual_series(series: Series, base: np.ndarray, season_length: int) -> Ser
                                filled=0, trimmed=0)
 
 
-def combine(first: np.ndarray | None, second: np.ndarray | None) -> np.ndarray | None:
-    """Return the mean of the two halves' forecasts where both have one, else the one that has."""
+# How the run's forecast is made from the halves (auto.combine).
+COMBINATIONS = ("median", "mean")
+
+
+def combination(cfg) -> str:
+    """Return auto.combine, or say in one line what it may be."""
+    how = cfg.auto.get("combine", "mean")
+    if how not in COMBINATIONS:
+        raise UserError(f"auto.combine={how!r} is unknown; use {' or '.join(COMBINATIONS)}")
+    return how
+
+
+def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarray | None = None) -> np.ndarray | None:
+    """Return the run's forecast: with `base` (auto.combine=median) the median of the first half's, the
+    second half's and the baseline's forecasts where all three have one; elsewhere, and without
+    `base`, the mean of the halves' where both have one, else the one that has.
+
+    The median is the baseline moved towards the halves where both move it the same way, by the
+    smaller of their moves (the second half is the baseline plus its networks' correction).
+    """
     if first is None or second is None:
         return first if second is None else second
     both = np.stack([np.asarray(first, dtype="float64"), np.asarray(second, dtype="float64")])
     present = np.isfinite(both)
     count = present.sum(axis=0)
     total = np.where(present, both, 0.0).sum(axis=0)
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    if base is None:
+        return mean
+    three = np.concatenate([both, np.asarray(base, dtype="float64")[None]])
+    every = np.isfinite(three).all(axis=0)
+    return np.where(every, np.median(np.where(every, three, 0.0), axis=0), mean)
 
 
-def write_record(run_dir: Path, base: Base, training_end: int, season_length: int, settings: dict) -> None:
-    """Write what `lstmts forecast` needs to rebuild the baseline's forecasts and the residuals."""
+def write_record(run_dir: Path, base: Base, training_end: int, season_length: int, settings: dict,
+                 how: str = "mean") -> None:
+    """Write what `lstmts forecast` needs to rebuild the baseline's forecasts and the residuals, and how
+    the halves are combined (auto.combine)."""
     from lstmts.report import files
 
     files.write_json(Path(run_dir) / FILE, {"baseline": base.name, "validation_rmse": base.validation_rmse,
                                             "training_end": int(training_end), "season_length": int(season_length),
-                                            "baselines": settings})
+                                            "baselines": settings, "combine": how})
 
 
 def read_record(run_dir: Path) -> dict | None:
