@@ -80,7 +80,7 @@ def test_the_second_half_learns_what_the_baseline_chosen_on_validation_leaves(ha
 def test_the_runs_forecast_combines_its_halves_and_the_baseline_computed_by_hand(halves, keras, run):
     """First half: the median of its members on the series. Second: the baseline's one-step forecast
     plus the median of its members on the residuals (y less that forecast). The run (auto.combine):
-    the median of the two and the baseline (the default), or the mean of the two."""
+    the median of the two and the baseline (the default), or their mean."""
     from lstmts.evaluation.classical import classical_forecasts
 
     folder = halves[run]
@@ -105,7 +105,7 @@ def test_the_runs_forecast_combines_its_halves_and_the_baseline_computed_by_hand
     second = base[targets] + np.median([_member(m, keras).paths(residual, targets, 1)[:, 0] for m in on_residuals],
                                        axis=0)
     assert not np.allclose(first, second)  # two different halves, not one counted twice
-    by_hand = {"plain": np.median([first, second, base[targets]], axis=0), "mean": (first + second) / 2}[run]
+    by_hand = {"plain": np.median, "mean": np.mean}[run]([first, second, base[targets]], axis=0)
     assert record["combine"] == {"plain": "median", "mean": "mean"}[run]
     np.testing.assert_allclose(predictions.loc[test, "prediction"], by_hand, rtol=1e-9)
     if run == "plain":  # each of the three is the middle one somewhere: a median, not one of them throughout
@@ -141,10 +141,31 @@ def test_lstmts_forecast_of_a_run_with_two_halves_combines_them_as_the_run_did(h
     future = residuals.future(record, series.values, 5)
     second = future + np.median([_member(m, keras).beyond(residual, 5, 0) for m in on_residuals], axis=0)
     forecast = auto.forecast_members(folder, series, 5, refit=False)
-    by_hand = {"plain": np.median([first, second, future], axis=0), "mean": (first + second) / 2}[run]
+    by_hand = {"plain": np.median, "mean": np.mean}[run]([first, second, future], axis=0)
     np.testing.assert_allclose(forecast, by_hand, rtol=1e-9)
     refitted = auto.forecast_members(folder, series, 5, refit=True)
     assert refitted.shape == (5,) and np.isfinite(refitted).all()
+
+
+def test_lstmts_forecast_of_a_run_from_before_auto_combine_takes_the_mean_of_its_halves(halves, keras, tmp_path):
+    import shutil
+
+    from lstmts.data.series import load_series
+    from omegaconf import OmegaConf
+
+    folder = tmp_path / "old"
+    shutil.copytree(halves["plain"], folder)
+    record = json.loads((folder / "residuals.json").read_text())
+    del record["combine"]  # as such a run wrote it
+    (folder / "residuals.json").write_text(json.dumps(record))
+    config = OmegaConf.create(yaml.safe_load((folder / "config.yaml").read_text()))
+    series = load_series(config.data, airline_csv())
+    on_series, on_residuals, _ = _split(folder)
+    first = np.median([_member(m, keras).beyond(series.values, 5, 0) for m in on_series], axis=0)
+    residual = residuals.residuals(series.values, residuals.base_for(record, series.values), record["season_length"])
+    second = residuals.future(record, series.values, 5) + np.median(
+        [_member(m, keras).beyond(residual, 5, 0) for m in on_residuals], axis=0)
+    np.testing.assert_allclose(auto.forecast_members(folder, series, 5, refit=False), (first + second) / 2, rtol=1e-9)
 
 
 def test_without_the_second_half_nothing_of_it_is_written(compose_config, tmp_path):
@@ -200,6 +221,9 @@ def test_the_median_with_the_baseline_by_hand_and_the_mean_where_one_of_the_thre
     paths_first, paths_second = np.array([[1.0, 10.0], [6.0, 20.0]]), np.array([[3.0, np.nan], [2.0, 40.0]])
     paths_base = np.array([[2.5, np.nan], [7.0, np.nan]])
     np.testing.assert_array_equal(residuals.combine(paths_first, paths_second, paths_base), [[2.5, 10.0], [6.0, 30.0]])
+    # The mean of the three: (1 + 3 + 2.5) / 3 and (6 + 2 + 7) / 3 at the first step; the halves' mean after it.
+    np.testing.assert_allclose(residuals.combine(paths_first, paths_second, paths_base, "mean"),
+                               [[6.5 / 3, 10.0], [5.0, 30.0]], rtol=1e-12)
 
 
 def test_an_unknown_way_to_combine_the_halves_is_one_line_before_anything_runs(compose_config, tmp_path):

@@ -206,8 +206,9 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
         label = f"automatic LSTM (median of {len(auto['ensemble'])})"
         second = auto.get("residuals")
         if second:
-            label = ("automatic LSTM (mean of 2 halves)" if second.get("combine", "mean") == "mean" else
-                     f"automatic LSTM (median of 2 halves and {baseline_label(second['baseline'])})")
+            how = second.get("combine")
+            label = ("automatic LSTM (mean of 2 halves)" if how is None else  # a run from before auto.combine
+                     f"automatic LSTM ({how} of 2 halves and {baseline_label(second['baseline'])})")
     repeats = metrics.get("repeats")
     if repeats:
         label = f"LSTM ensemble of {len(repeats['seeds'])}"

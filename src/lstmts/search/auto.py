@@ -628,10 +628,10 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
             _train_half(cfg, second, report, progress, phases, out_dir, len(first.outputs) + 1, second_started,
                         refits, console)
         medians = [_median_outputs(h) for h in halves]
-        median_with_base = second is not None and residuals.combination(cfg) == "median"
-        based = _base_outputs(second, report) if median_with_base else {}
-        predictions = {key: (residuals.combine(medians[0][key], medians[1][key], based.get(key)) if len(medians) == 2
-                             else medians[0][key])
+        based = _base_outputs(second, report) if second is not None else {}
+        how = residuals.combination(cfg)
+        predictions = {key: (residuals.combine(medians[0][key], medians[1][key], based[key], how)
+                             if len(medians) == 2 else medians[0][key])
                        for key in medians[0]}
     tried_all = [t for h in halves for t in h.tried]
     updates = sum(t.updates for t in tried_all) + sum(h.updates for h in halves)
@@ -715,8 +715,8 @@ def _write_member(folder: Path, member_cfg: DictConfig, prepared, model, member:
 def forecast_members(run_dir: Path, series, steps: int, refit: bool, console=None) -> np.ndarray:
     """Return the run's forecast of `steps` values after the series (members refitted on all of it with
     `refit`): the median of the members on the series and, with a second half (the baseline's forecast
-    plus the median of the residual members', their residuals rebuilt on this series), the two
-    combined as the run did (residuals.json: the median with the baseline's forecast, or the mean)."""
+    plus the median of the residual members', their residuals rebuilt on this series), the two and
+    the baseline's forecast combined as the run did (residuals.json)."""
     folders = sorted((p for p in (Path(run_dir) / MEMBERS).glob("*") if p.is_dir()), key=lambda p: int(p.name))
     if not folders:
         raise UserError(f"{run_dir} holds no {MEMBERS}/ folders of its ensemble; rerun the experiment")
@@ -731,10 +731,10 @@ def forecast_members(run_dir: Path, series, steps: int, refit: bool, console=Non
         residual = residuals.residual_series(series, base, season)
         networks = median_of([_member_forecast(f, residual, steps, refit, console) for f in on_residuals])
         future = residuals.future(record, series.values, steps)
-        halves.append(future + networks)
-        if record.get("combine", "mean") == "median":
-            halves.append(future)
-    return halves[0] if len(halves) == 1 else residuals.combine(*halves)
+        if "combine" not in record:  # a run from before auto.combine: the mean of the halves
+            return residuals.combine(halves[0], future + networks)
+        return residuals.combine(halves[0], future + networks, future, record["combine"])
+    return halves[0]
 
 
 def _learns_residuals(folder: Path) -> bool:

@@ -9,9 +9,9 @@ on any series (scaled, no differences: z has no trend to follow) forecast it, an
 forecast of y[t] is f[t] plus the median of theirs. A network that finds nothing in z forecasts
 about 0, so this half is about the baseline itself.
 
-The run's forecast (auto.combine): `median`, the median of the first half, the second half and
-the baseline f, that is f moved towards the halves where both move it the same way, by the
-smaller move; or `mean`, the mean of the two halves.
+The run's forecast (auto.combine) is the median of the first half, the second half and the
+baseline f (f moved towards the halves where both move it the same way, by the smaller move),
+or with `mean` the mean of the three.
 
 Only one-step forecasts have a baseline part here (f is one step ahead), so multi-step paths,
 horizons above 1 and interval calibration beyond the first step come from the first half alone.
@@ -99,10 +99,11 @@ def combination(cfg) -> str:
     return how
 
 
-def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarray | None = None) -> np.ndarray | None:
-    """Return the run's forecast: with `base` (auto.combine=median) the median of the first half's, the
-    second half's and the baseline's forecasts where all three have one; elsewhere, and without
-    `base`, the mean of the halves' where both have one, else the one that has.
+def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarray | None = None,
+            how: str = "median") -> np.ndarray | None:
+    """Return the run's forecast: with `base`, the median (or with how="mean" the mean) of the first
+    half's, the second half's and the baseline's forecasts where all three have one; elsewhere, and
+    without `base`, the mean of the halves' where both have one, else the one that has.
 
     The median is the baseline moved towards the halves where both move it the same way, by the
     smaller of their moves (the second half is the baseline plus its networks' correction).
@@ -113,12 +114,13 @@ def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarra
     present = np.isfinite(both)
     count = present.sum(axis=0)
     total = np.where(present, both, 0.0).sum(axis=0)
-    mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    halves = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     if base is None:
-        return mean
+        return halves
     three = np.concatenate([both, np.asarray(base, dtype="float64")[None]])
     every = np.isfinite(three).all(axis=0)
-    return np.where(every, np.median(np.where(every, three, 0.0), axis=0), mean)
+    middle = (np.median if how == "median" else np.mean)(np.where(every, three, 0.0), axis=0)
+    return np.where(every, middle, halves)
 
 
 def write_record(run_dir: Path, base: Base, training_end: int, season_length: int, settings: dict,
