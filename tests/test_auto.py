@@ -505,14 +505,20 @@ def test_the_search_leaves_room_in_the_budget_for_every_network_of_the_ensemble(
     cfg = compose_config(*QUICK, "auto.budget_seconds=100", "auto.ensemble=3", "auto.seeds=2")
     assert auto.planned_members(cfg) == 6
     assert auto.room_for_another(cfg, 10.0, [])
-    # Six networks of about 4 s each (and a quarter more for the validation values) still fit after 60 s...
+    # Six networks of about 4.5 s each (the median after the first candidate, and a quarter more for
+    # the validation values) still fit after 60 s...
     assert auto.room_for_another(cfg, 60.0, [3.0, 4.0, 5.0])
     # ...not after 61 s, and never after the search's share of the budget, however quick they are.
     assert not auto.room_for_another(cfg, 61.0, [3.0, 4.0, 5.0])
-    assert not auto.room_for_another(cfg, 61.0, [0.1])
+    assert not auto.room_for_another(cfg, 61.0, [0.1, 0.1])
     # Refits through the test period that double each member's training leave no room at 60 s.
     assert not auto.room_for_another(cfg, 60.0, [3.0, 4.0, 5.0], per_member=2.0)
     assert auto.room_for_another(cfg, 30.0, [3.0, 4.0, 5.0], per_member=2.0)
+    # The first candidate's time (TensorFlow's first trace and compilation) does not count: after a
+    # first candidate of 30 s there is room for a second, and after a second of 1 s for more...
+    assert auto.room_for_another(cfg, 30.0, [30.0]) and auto.room_for_another(cfg, 31.0, [30.0, 1.0])
+    # ...but a second as slow as the first leaves none (6 x 1.25 x 30 s would run past 100 s).
+    assert not auto.room_for_another(cfg, 31.0, [30.0, 30.0])
 
 
 @pytest.mark.parametrize("overrides, expected", [
