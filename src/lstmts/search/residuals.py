@@ -93,7 +93,7 @@ COMBINATIONS = ("median", "mean")
 
 def combination(cfg) -> str:
     """Return auto.combine, or say in one line what it may be."""
-    how = cfg.auto.get("combine", "mean")
+    how = cfg.auto.get("combine", "median")
     if how not in COMBINATIONS:
         raise UserError(f"auto.combine={how!r} is unknown; use {' or '.join(COMBINATIONS)}")
     return how
@@ -124,7 +124,7 @@ def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarra
 
 
 def write_record(run_dir: Path, base: Base, training_end: int, season_length: int, settings: dict,
-                 how: str = "mean") -> None:
+                 how: str) -> None:
     """Write what `lstmts forecast` needs to rebuild the baseline's forecasts and the residuals, and how
     the halves are combined (auto.combine)."""
     from lstmts.report import files
