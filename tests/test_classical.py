@@ -282,6 +282,21 @@ def test_statsmodels_warnings_go_to_the_log_not_the_console(monkeypatch, capfd, 
     assert any("statsmodels (sarima) warned: UserWarning: Maximum Likelihood" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.parametrize("fit_end, season", [(96, 12), (100, 4), (120, 1)])
+def test_sarimas_backtest_form_estimates_as_its_one_step_form_does(airline, fit_end, season):
+    """forecast_from's first step after a history equals the one-step forecast fitted on that history:
+    both estimate SARIMA on the differences (with the differences in the state, the backtest form
+    estimated other parameters: 1e-3 apart on the airline)."""
+    settings = {**SETTINGS, "methods": ["sarima"]}
+    one_step = classical_forecasts(airline[:fit_end + 1], fit_end, season, settings)
+    name = next(iter(one_step))
+    from lstmts.evaluation import classical
+
+    ahead = classical.forecast_from("sarima", airline[:fit_end], 3, season, settings)
+    assert ahead.shape == (3,) and np.isfinite(ahead).all()
+    assert ahead[0] == pytest.approx(one_step[name][fit_end], rel=1e-6)
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads child processes from /proc")
 @pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
 def test_a_stop_that_a_finalizer_swallows_while_the_fits_run_still_stops_them(monkeypatch, name):

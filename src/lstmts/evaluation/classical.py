@@ -583,7 +583,11 @@ def _forecast_from(method, history, steps, season_length, long_season, settings)
 
         order, seasonal_order, log = _sarima_form(settings, m, positive, long)
         series = np.log(adjusted) if log else adjusted
-        forecast = np.asarray(SARIMAX(series, order=order, seasonal_order=seasonal_order).fit(disp=False).forecast(steps))
+        # Estimated on the differences as the one-step form is (_arima), then filtered with the
+        # differences in the state, which forecasts the series itself.
+        params = SARIMAX(series, order=order, seasonal_order=seasonal_order,
+                         simple_differencing=True).fit(disp=False, return_params=True)
+        forecast = np.asarray(SARIMAX(series, order=order, seasonal_order=seasonal_order).filter(params).forecast(steps))
         return (np.exp(forecast) if log else forecast) + future
     if method == "ets":
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
