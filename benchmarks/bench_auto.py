@@ -166,7 +166,7 @@ def run_one(overrides: list[str], out_dir: Path, inner: bool = False) -> dict:
 
 
 def _halves(metrics: dict) -> dict:
-    """Return each half's test ratio to the best baseline (with auto.residuals), to see what the mean adds."""
+    """Return each half's test ratio to the best baseline (with auto.residuals), to see what combining them adds."""
     second = metrics["auto"].get("residuals")
     if not second:
         return {}

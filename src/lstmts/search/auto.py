@@ -566,7 +566,7 @@ def _median_outputs(half: Half) -> dict:
 
 
 def _second_half(cfg: DictConfig, base_prepared, classical: dict, progress, horizons: list[int], steps: int,
-                 out_dir: Path, phases: Phases) -> Half | None:
+                 out_dir: Path, phases: Phases, how: str) -> Half | None:
     """Search the networks that learn what the baseline best on validation leaves, or None (auto.residuals
     off, or no baseline scored on validation)."""
     if not cfg.auto.get("residuals", False):
@@ -586,12 +586,13 @@ def _second_half(cfg: DictConfig, base_prepared, classical: dict, progress, hori
     half = _half(cfg, tried, cut, on_residuals, int(base_prepared.periods.split), diverse=False, base=base)
     with phases.phase("write"):
         residuals.write_record(out_dir, base, runner._training_end(base_prepared.periods), season,
-                               runner.classical_settings(cfg), residuals.combination(cfg))
+                               runner.classical_settings(cfg), how)
     return half
 
 
 def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
     _check_supported(cfg)
+    combining = residuals.combination(cfg)
     run_started = time.perf_counter()
     phases = Phases()
     with phases.phase("data"):
@@ -613,7 +614,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
                 cfg, base, lambda: searching(cfg, base, progress, horizons, steps))
         first = _half(cfg, tried, search_cut, series, split, bool(cfg.auto.get("diverse", False)))
         second_started = time.perf_counter()
-        second = _second_half(cfg, base, classical, progress, horizons, steps, out_dir, phases)
+        second = _second_half(cfg, base, classical, progress, horizons, steps, out_dir, phases, combining)
         # The first half's clock leaves out the second half's search (its members train after it).
         first_started = run_started + (time.perf_counter() - second_started)
         halves = [h for h in (first, second) if h is not None]
@@ -633,8 +634,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
                         refits, console)
         medians = [_median_outputs(h) for h in halves]
         based = _base_outputs(second, report) if second is not None else {}
-        how = residuals.combination(cfg)
-        predictions = {key: (residuals.combine(medians[0][key], medians[1][key], based[key], how)
+        predictions = {key: (residuals.combine(medians[0][key], medians[1][key], based[key], combining)
                              if len(medians) == 2 else medians[0][key])
                        for key in medians[0]}
     tried_all = [t for h in halves for t in h.tried]
@@ -665,7 +665,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         "left_out": [f"{candidate.describe()}: {why}" for candidate, why in first.left_out.items()],
         "residuals": None if second is None else {
             "baseline": second.base.name,
-            "combine": residuals.combination(cfg),
+            "combine": combining,
             "candidates": len(second.tried),
             "ensemble": [m.candidate.describe() for m in second.members],
             "networks": len(second.outputs),

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from lstmts.data.series import Series
+from lstmts.evaluation.naive import naive_paths
 from lstmts.evaluation.scoring import baseline_scores, best_baseline
 from lstmts.errors import UserError
 
@@ -167,7 +168,7 @@ def future(record: dict, values: np.ndarray, steps: int) -> np.ndarray:
     values = np.asarray(values, dtype="float64")
     if name in ("persistence", "seasonal_naive"):
         lag = 1 if name == "persistence" else season
-        return values[len(values) - lag + (np.arange(steps) % lag)]
+        return naive_paths(values, np.array([len(values)]), steps, lag)[0]
     from lstmts.evaluation.classical import forecast_from
 
     result = forecast_from(method_of(name), values, steps, season, record["baselines"])
