@@ -34,7 +34,8 @@ def halves(compose_config, tmp_path_factory, keras, airline_copy):
         return values
 
     folders = {}
-    for name, change, more in (("plain", None, []), ("test", tripled_test, []), ("mean", None, ["auto.combine=mean"])):
+    for name, change, more in (("plain", None, []), ("test", tripled_test, []), ("mean", None, ["auto.combine=mean"]),
+                               ("three", None, ["auto.leaders=0"])):
         folders[name] = root / name
         runner.run(compose_config(*QUICK, *more, *_data(airline_copy(root, f"{name}.csv", change))), folders[name],
                    body=auto._auto)
@@ -76,12 +77,22 @@ def test_the_second_half_learns_what_the_baseline_chosen_on_validation_leaves(ha
     assert set(candidates.loc[candidates["learns"] != "series", "transforms"]) == {"standard"}
 
 
-@pytest.mark.parametrize("run", ["plain", "mean"])
+def _one_step_by_hand(name, values, season, end):
+    from lstmts.evaluation.classical import classical_forecasts
+
+    if name == "persistence":
+        return np.concatenate([[np.nan], values[:-1]])
+    if name == "seasonal_naive":
+        return np.concatenate([np.full(season, np.nan), values[:-season]])
+    return classical_forecasts(values, end, season, {"methods": ["theta"]})[name]
+
+
+@pytest.mark.parametrize("run", ["plain", "mean", "three"])
 def test_the_runs_forecast_combines_its_halves_and_the_baseline_computed_by_hand(halves, keras, run):
     """First half: the median of its members on the series. Second: the baseline's one-step forecast
     plus the median of its members on the residuals (y less that forecast). The run (auto.combine):
-    the median of the two and the baseline (the default), or their mean."""
-    from lstmts.evaluation.classical import classical_forecasts
+    the median of the two, the baseline and the mean of the three baselines best on validation (the
+    default), or the mean of the four, or (auto.leaders=0) the median of the first three."""
 
     folder = halves[run]
     values = pd.read_csv(airline_csv())["Passengers"].to_numpy(dtype=float)
@@ -91,12 +102,7 @@ def test_the_runs_forecast_combines_its_halves_and_the_baseline_computed_by_hand
     np.testing.assert_array_equal(predictions.loc[test, "actual"], values[targets])
     record = json.loads((folder / "residuals.json").read_text())
     name, season, end = record["baseline"], record["season_length"], record["training_end"]
-    if name == "persistence":
-        base = np.concatenate([[np.nan], values[:-1]])
-    elif name == "seasonal_naive":
-        base = np.concatenate([np.full(season, np.nan), values[:-season]])
-    else:
-        base = classical_forecasts(values, end, season, {"methods": ["theta"]})[name]
+    base = _one_step_by_hand(name, values, season, end)
     residual = values - base
     residual[:season + 1] = 0.0
     residual[~np.isfinite(residual)] = 0.0
@@ -105,13 +111,21 @@ def test_the_runs_forecast_combines_its_halves_and_the_baseline_computed_by_hand
     second = base[targets] + np.median([_member(m, keras).paths(residual, targets, 1)[:, 0] for m in on_residuals],
                                        axis=0)
     assert not np.allclose(first, second)  # two different halves, not one counted twice
-    by_hand = {"plain": np.median, "mean": np.mean}[run]([first, second, base[targets]], axis=0)
-    assert record["combine"] == {"plain": "median", "mean": "mean"}[run]
+    # The leaders: persistence, seasonal naive and theta (the run's only classical baseline), by validation RMSE.
+    scores = json.loads((folder / "metrics.json").read_text())["baselines"]
+    ranked = sorted(scores, key=lambda baseline: scores[baseline]["validation_rmse"])
+    assert record["leaders"] == ([] if run == "three" else ranked) and ranked[0] == name and len(ranked) == 3
+    leading = np.mean([_one_step_by_hand(leader, values, season, end)[targets] for leader in ranked], axis=0)
+    voices = [first, second, base[targets]] + ([] if run == "three" else [leading])
+    by_hand = (np.mean if run == "mean" else np.median)(voices, axis=0)
+    assert record["combine"] == ("mean" if run == "mean" else "median")
     np.testing.assert_allclose(predictions.loc[test, "prediction"], by_hand, rtol=1e-9)
-    if run == "plain":  # each of the three is the middle one somewhere: a median, not one of them throughout
+    if run == "three":  # each of the three is the middle one somewhere: a median, not one of them throughout
         middle = {name: np.isclose(by_hand, values_).sum()
                   for name, values_ in (("first", first), ("second", second), ("base", base[targets]))}
         assert all(count > 0 for count in middle.values()), middle
+    if run == "plain":  # the fourth voice changes the forecast: not the median of the first three
+        assert not np.allclose(by_hand, np.median(voices[:3], axis=0))
 
 
 def test_changing_the_test_values_changes_neither_halfs_choice_nor_weights(halves, keras):
@@ -126,7 +140,7 @@ def test_changing_the_test_values_changes_neither_halfs_choice_nor_weights(halve
     assert before[0] == before[1]
 
 
-@pytest.mark.parametrize("run", ["plain", "mean"])
+@pytest.mark.parametrize("run", ["plain", "mean", "three"])
 def test_lstmts_forecast_of_a_run_with_two_halves_combines_them_as_the_run_did(halves, keras, run):
     from lstmts.data.series import load_series
     from omegaconf import OmegaConf
@@ -141,10 +155,38 @@ def test_lstmts_forecast_of_a_run_with_two_halves_combines_them_as_the_run_did(h
     future = residuals.future(record, series.values, 5)
     second = future + np.median([_member(m, keras).beyond(residual, 5, 0) for m in on_residuals], axis=0)
     forecast = auto.forecast_members(folder, series, 5, refit=False)
-    by_hand = {"plain": np.median, "mean": np.mean}[run]([first, second, future], axis=0)
+    voices = [first, second, future]
+    if run != "three":  # the leaders' mean: the last value, the last season (12) and theta's forecast
+        assert set(record["leaders"]) == {"persistence", "seasonal_naive", "theta"}
+        naive = {"persistence": np.full(5, series.values[-1]), "seasonal_naive": series.values[-12:-7],
+                 "theta": residuals.future(record, series.values, 5, "theta")}
+        voices.append(np.mean([naive[leader] for leader in record["leaders"]], axis=0))
+    by_hand = (np.mean if run == "mean" else np.median)(voices, axis=0)
     np.testing.assert_allclose(forecast, by_hand, rtol=1e-9)
     refitted = auto.forecast_members(folder, series, 5, refit=True)
     assert refitted.shape == (5,) and np.isfinite(refitted).all()
+
+
+def test_lstmts_forecast_of_a_run_from_before_auto_leaders_takes_the_median_of_three(halves, keras, tmp_path):
+    import shutil
+
+    from lstmts.data.series import load_series
+    from omegaconf import OmegaConf
+
+    folder = tmp_path / "before"
+    shutil.copytree(halves["plain"], folder)
+    record = json.loads((folder / "residuals.json").read_text())
+    del record["leaders"]  # as such a run wrote it
+    (folder / "residuals.json").write_text(json.dumps(record))
+    config = OmegaConf.create(yaml.safe_load((folder / "config.yaml").read_text()))
+    series = load_series(config.data, airline_csv())
+    on_series, on_residuals, _ = _split(folder)
+    first = np.median([_member(m, keras).beyond(series.values, 5, 0) for m in on_series], axis=0)
+    residual = residuals.residuals(series.values, residuals.base_for(record, series.values), record["season_length"])
+    future = residuals.future(record, series.values, 5)
+    second = future + np.median([_member(m, keras).beyond(residual, 5, 0) for m in on_residuals], axis=0)
+    np.testing.assert_allclose(auto.forecast_members(folder, series, 5, refit=False),
+                               np.median([first, second, future], axis=0), rtol=1e-9)
 
 
 def test_lstmts_forecast_of_a_run_from_before_auto_combine_takes_the_mean_of_its_halves(halves, keras, tmp_path):
@@ -226,6 +268,52 @@ def test_the_median_with_the_baseline_by_hand_and_the_mean_where_one_of_the_thre
                                [[6.5 / 3, 10.0], [5.0, 30.0]], rtol=1e-12)
 
 
+def test_the_fourth_voice_by_hand_and_the_median_of_three_where_it_has_no_forecast():
+    first = np.array([5.0, 1.0, 4.0, 2.0, np.nan])
+    second = np.array([3.0, 2.0, 9.0, 6.0, 4.0])
+    base = np.array([4.0, 3.0, 5.0, 2.0, 2.0])
+    leading = np.array([10.0, 0.0, np.nan, 3.0, 8.0])
+    # Four voices: the mean of the middle two (4 and 5, 1 and 2, 2 and 3); where the leaders' mean has
+    # none, the median of three (5); where a half has none, the mean of the halves (4).
+    np.testing.assert_array_equal(residuals.combine(first, second, base, "median", leading), [4.5, 1.5, 5.0, 2.5, 4.0])
+    np.testing.assert_allclose(residuals.combine(first, second, base, "mean", leading),
+                               [5.5, 1.5, 6.0, 3.25, 4.0], rtol=1e-12)
+    # Paths: the baselines have the first step only, so later steps are the halves' mean.
+    paths = [np.array([[1.0, 10.0]]), np.array([[3.0, 30.0]]), np.array([[2.5, np.nan]]), np.array([[9.0, np.nan]])]
+    np.testing.assert_array_equal(residuals.combine(*paths[:3], "median", paths[3]), [[2.75, 20.0]])
+
+
+@pytest.mark.parametrize("count, names", [(0, None), (2, ("theta", "ets")), (3, ("theta", "ets", "seasonal_naive")),
+                                          (9, ("theta", "ets", "seasonal_naive", "persistence"))])
+def test_the_leaders_are_the_baselines_best_on_validation_and_their_mean_by_hand(count, names):
+    values = np.sin(np.arange(60.0) * 2 * np.pi / 4) * 10 + 50 + np.arange(60.0) * 0.3
+    validation = np.arange(40, 50)
+    classical = {"theta": values + 0.1, "ets": values - 0.5, "holt": "skipped: no"}
+    leading = residuals.leaders(values, validation, 4, classical, count)
+    if names is None:
+        assert leading is None
+        return
+    assert leading.names == names
+    by_hand = {"theta": values + 0.1, "ets": values - 0.5, "persistence": np.concatenate([[np.nan], values[:-1]]),
+               "seasonal_naive": np.concatenate([np.full(4, np.nan), values[:-4]])}
+    np.testing.assert_allclose(leading.forecasts, np.mean([by_hand[name] for name in names], axis=0), rtol=1e-12)
+    assert np.isnan(leading.forecasts[0]) == (count > 2)
+    # Without a season and a classical baseline, persistence alone scores: nothing to average, no fourth voice.
+    assert residuals.leaders(values, validation, 1, {"ets": "skipped: no"}, 3) is None
+    assert residuals.leaders(values, validation, 4, {"ets": "skipped: no"}, 3).names == ("seasonal_naive", "persistence")
+
+
+@pytest.mark.parametrize("value", [1, -1, "three", True])
+def test_an_impossible_count_of_leaders_is_one_line_before_anything_runs(compose_config, tmp_path, value):
+    from lstmts.errors import UserError
+    from lstmts.runs import runner
+
+    with pytest.raises(UserError, match=r"auto.leaders=.* is not a count of baselines to average; use 0") as caught:
+        runner.run(compose_config(*QUICK, f"auto.leaders={value}", *_data(airline_csv())), tmp_path / "run",
+                   body=auto._auto)
+    assert "\n" not in str(caught.value) and not (tmp_path / "run" / "members").exists()
+
+
 def test_an_unknown_way_to_combine_the_halves_is_one_line_before_anything_runs(compose_config, tmp_path):
     from lstmts.errors import UserError
     from lstmts.runs import runner
@@ -271,7 +359,12 @@ def test_the_run_table_names_both_halves_and_their_validation_scores(halves):
     print_summary(metrics, halves["plain"], console)
     text = " ".join(console.file.getvalue().split())
     label = baseline_label(metrics["auto"]["residuals"]["baseline"])
-    assert f"automatic LSTM (median of 2 halves and {label})" in text
+    assert f"automatic LSTM (median of 2 halves, {label} and the mean of 3 best baselines)" in text
+    three = json.loads((halves["three"] / "metrics.json").read_text())
+    console = Console(file=io.StringIO(), width=400, force_terminal=False, color_system=None)
+    print_summary(three, halves["three"], console)
+    assert (f"automatic LSTM (median of 2 halves and {baseline_label(three['auto']['residuals']['baseline'])})"
+            in " ".join(console.file.getvalue().split()))
     assert f"first half (networks on the series): {metrics['auto']['candidates']} candidates" in text
     first, second = metrics["auto"]["residuals"]["validation_rmse_halves"]
     assert f"second half: {label} (best on validation) plus networks on what it leaves" in text

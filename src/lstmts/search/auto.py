@@ -11,7 +11,8 @@ within `auto.budget_seconds` and `auto.max_trials`.
 first) are then trained again on training + validation, for the epochs early stopping chose,
 each from `auto.seeds` seeds: the median of theirs is the first half of the forecast. With
 `auto.residuals`, a second search runs on what the baseline best on validation leaves (see
-residuals.py); the run's forecast combines the two halves and that baseline (auto.combine).
+residuals.py); the run's forecast combines the two halves, that baseline and the mean of the
+baselines best on validation (auto.combine, auto.leaders).
 Everything after that is an ordinary run: the same table, baselines chosen on the same
 validation period, predictions.csv, intervals (calibrated on the search models' validation
 errors), plots. The run folder also keeps `candidates.csv` and one folder per member
@@ -424,6 +425,7 @@ def _candidates_frame(tried: list[Tried], horizons: list[int], chosen: list[Cand
 def _check_supported(cfg: DictConfig) -> None:
     budget(cfg)  # an impossible budget is one line before anything runs
     residuals.combination(cfg)  # and so is an unknown way to combine the halves
+    residuals.leader_count(cfg)  # and an impossible count of leading baselines
     chosen_transforms(cfg)  # and so are transform options that cannot be built
     online.check(cfg)  # and so are impossible refits through the test period
     if not cfg.split.get("validation_fraction"):
@@ -452,6 +454,7 @@ class Half:
     cut: bool
     series: object = None  # what its networks learn: the series, or the residuals of a baseline
     base: object = None  # the second half's residuals.Base (None for the first)
+    leading: object = None  # the second half's residuals.Leaders (auto.leaders; None for the first, or none)
     outputs: list = None
     losses: dict = None
     updates: int = 0
@@ -550,11 +553,11 @@ def _on_base(outputs: dict, base: np.ndarray, report, test_targets: np.ndarray) 
     return added
 
 
-def _base_outputs(half: Half, report) -> dict:
-    """Return the second half's baseline alone in the shape of its members' outputs (one step ahead; paths
-    NaN past the first step)."""
+def _base_outputs(half: Half, report, forecasts: np.ndarray) -> dict:
+    """Return baseline one-step `forecasts` (the second half's baseline's, or its leaders' mean) in the shape
+    of the half's members' outputs (one step ahead; paths NaN past the first step)."""
     zero = {key: None if value is None else np.zeros_like(value) for key, value in half.outputs[0].items()}
-    return _on_base(zero, half.base.forecasts, report, report.windows["test"].target_index)
+    return _on_base(zero, forecasts, report, report.windows["test"].target_index)
 
 
 def _median_outputs(half: Half) -> dict:
@@ -577,6 +580,10 @@ def _second_half(cfg: DictConfig, base_prepared, classical: dict, progress, hori
         log.info("no baseline scored on validation: the automatic LSTM has no second half")
         return None
     log.info("second half: networks on what %s leaves (its validation RMSE %.6g)", base.name, base.validation_rmse)
+    leading = residuals.leaders(series.values, base_prepared.periods.validation, season, classical,
+                                residuals.leader_count(cfg))
+    if leading is not None:
+        log.info("fourth voice: the mean of %s", ", ".join(leading.names))
     on_residuals = residuals.residual_series(series, base.forecasts, season)
     with phases.phase("data"):
         prepared = runner.prepare(cfg, series=on_residuals)
@@ -584,9 +591,10 @@ def _second_half(cfg: DictConfig, base_prepared, classical: dict, progress, hori
         tried, cut = search(cfg, prepared, progress, horizons, steps, options=list(residuals.TRANSFORMS),
                             label=f"on {base.name} residuals")
     half = _half(cfg, tried, cut, on_residuals, int(base_prepared.periods.split), diverse=False, base=base)
+    half.leading = leading
     with phases.phase("write"):
         residuals.write_record(out_dir, base, runner._training_end(base_prepared.periods), season,
-                               runner.classical_settings(cfg), how)
+                               runner.classical_settings(cfg), how, leading)
     return half
 
 
@@ -633,8 +641,10 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
             _train_half(cfg, second, report, progress, phases, out_dir, len(first.outputs) + 1, second_started,
                         refits, console)
         medians = [_median_outputs(h) for h in halves]
-        based = _base_outputs(second, report) if second is not None else {}
-        predictions = {key: (residuals.combine(medians[0][key], medians[1][key], based[key], combining)
+        based = _base_outputs(second, report, second.base.forecasts) if second is not None else {}
+        led = (_base_outputs(second, report, second.leading.forecasts)
+               if second is not None and second.leading is not None else {})
+        predictions = {key: (residuals.combine(medians[0][key], medians[1][key], based[key], combining, led.get(key))
                              if len(medians) == 2 else medians[0][key])
                        for key in medians[0]}
     tried_all = [t for h in halves for t in h.tried]
@@ -666,6 +676,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         "residuals": None if second is None else {
             "baseline": second.base.name,
             "combine": combining,
+            "leaders": list(second.leading.names) if second.leading is not None else [],
             "candidates": len(second.tried),
             "ensemble": [m.candidate.describe() for m in second.members],
             "networks": len(second.outputs),
@@ -719,8 +730,8 @@ def _write_member(folder: Path, member_cfg: DictConfig, prepared, model, member:
 def forecast_members(run_dir: Path, series, steps: int, refit: bool, console=None) -> np.ndarray:
     """Return the run's forecast of `steps` values after the series (members refitted on all of it with
     `refit`): the median of the members on the series and, with a second half (the baseline's forecast
-    plus the median of the residual members', their residuals rebuilt on this series), the two and
-    the baseline's forecast combined as the run did (residuals.json)."""
+    plus the median of the residual members', their residuals rebuilt on this series), the two, the
+    baseline's forecast and its leaders' mean combined as the run did (residuals.json)."""
     folders = sorted((p for p in (Path(run_dir) / MEMBERS).glob("*") if p.is_dir()), key=lambda p: int(p.name))
     if not folders:
         raise UserError(f"{run_dir} holds no {MEMBERS}/ folders of its ensemble; rerun the experiment")
@@ -737,7 +748,8 @@ def forecast_members(run_dir: Path, series, steps: int, refit: bool, console=Non
         future = residuals.future(record, series.values, steps)
         if "combine" not in record:  # a run from before auto.combine: the mean of the halves
             return residuals.combine(halves[0], future + networks)
-        return residuals.combine(halves[0], future + networks, future, record["combine"])
+        return residuals.combine(halves[0], future + networks, future, record["combine"],
+                                 residuals.future_leading(record, series.values, steps))
     return halves[0]
 
 

@@ -9,9 +9,10 @@ on any series (scaled, no differences: z has no trend to follow) forecast it, an
 forecast of y[t] is f[t] plus the median of theirs. A network that finds nothing in z forecasts
 about 0, so this half is about the baseline itself.
 
-The run's forecast (auto.combine) is the median of the first half, the second half and the
-baseline f (f moved towards the halves where both move it the same way, by the smaller move),
-or with `mean` the mean of the three.
+The run's forecast (auto.combine) is the median of the first half, the second half, the
+baseline f and, with auto.leaders = k, the mean of the k baselines best on validation (f among
+them): a fourth voice that a single baseline's bad test period moves less. With `mean`, the mean
+of the same voices.
 
 Only one-step forecasts have a baseline part here (f is one step ahead), so multi-step paths,
 horizons above 1 and interval calibration beyond the first step come from the first half alone.
@@ -29,7 +30,7 @@ import numpy as np
 
 from lstmts.data.series import Series
 from lstmts.evaluation.naive import naive_paths
-from lstmts.evaluation.scoring import baseline_scores, best_baseline
+from lstmts.evaluation.scoring import baseline_scores, finite_number
 from lstmts.errors import UserError
 
 log = logging.getLogger("lstmts")
@@ -59,13 +60,50 @@ def one_step(name: str, values: np.ndarray, season_length: int, classical: dict)
     return np.asarray(forecasts, dtype="float64")
 
 
+def ranked_bases(values: np.ndarray, validation_index: np.ndarray, season_length: int,
+                 classical: dict) -> list[tuple[str, float]]:
+    """Return (name, validation RMSE) of every baseline that scored on validation, best first (ties by
+    name: the run table's rule, scoring.best_baseline)."""
+    scores = baseline_scores(values, {"validation": np.asarray(validation_index)}, season_length, None, classical)
+    scored = [(score, name) for name, found in scores.items()
+              if isinstance(found, dict) and (score := finite_number(found.get("validation_rmse"))) is not None]
+    return [(name, score) for score, name in sorted(scored)]
+
+
 def best_base(values: np.ndarray, validation_index: np.ndarray, season_length: int, classical: dict) -> Base | None:
     """Return the baseline with the lowest validation RMSE (the run table's rule), or None when none scored."""
-    scores = baseline_scores(values, {"validation": np.asarray(validation_index)}, season_length, None, classical)
-    best = best_baseline(scores, "validation_rmse")
-    if best is None:
+    ranked = ranked_bases(values, validation_index, season_length, classical)
+    if not ranked:
         return None
-    return Base(best[0], one_step(best[0], values, season_length, classical), float(best[1]))
+    name, score = ranked[0]
+    return Base(name, one_step(name, values, season_length, classical), float(score))
+
+
+@dataclass(frozen=True)
+class Leaders:
+    """The baselines best on validation whose mean is the combination's fourth voice (auto.leaders)."""
+
+    names: tuple[str, ...]
+    forecasts: np.ndarray  # the mean of their one-step forecasts (NaN where any has none)
+
+
+def leaders(values: np.ndarray, validation_index: np.ndarray, season_length: int, classical: dict,
+            count: int) -> Leaders | None:
+    """Return the `count` baselines best on validation and the mean of their one-step forecasts, or None
+    when count is 0 or fewer than 2 baselines scored (then there is no fourth voice)."""
+    ranked = ranked_bases(values, validation_index, season_length, classical)[:count]
+    if count < 2 or len(ranked) < 2:
+        return None
+    names = tuple(name for name, _ in ranked)
+    return Leaders(names, np.mean([one_step(name, values, season_length, classical) for name in names], axis=0))
+
+
+def leader_count(cfg) -> int:
+    """Return auto.leaders, or say in one line what it may be."""
+    count = cfg.auto.get("leaders", 0)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0 or count == 1:
+        raise UserError(f"auto.leaders={count!r} is not a count of baselines to average; use 0 (none) or 2 or more")
+    return count
 
 
 def leading(season_length: int) -> int:
@@ -101,13 +139,15 @@ def combination(cfg) -> str:
 
 
 def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarray | None = None,
-            how: str = "median") -> np.ndarray | None:
+            how: str = "median", leading: np.ndarray | None = None) -> np.ndarray | None:
     """Return the run's forecast: with `base`, the median (or with how="mean" the mean) of the first
-    half's, the second half's and the baseline's forecasts where all three have one; elsewhere, and
-    without `base`, the mean of the halves' where both have one, else the one that has.
+    half's, the second half's and the baseline's forecasts where all three have one, and of those and
+    `leading` (the mean of the leading baselines) where it has one too; elsewhere, and without
+    `base`, the mean of the halves' where both have one, else the one that has.
 
-    The median is the baseline moved towards the halves where both move it the same way, by the
-    smaller of their moves (the second half is the baseline plus its networks' correction).
+    The median of three is the baseline moved towards the halves where both move it the same way, by
+    the smaller of their moves (the second half is the baseline plus its networks' correction); the
+    median of four is the mean of the middle two.
     """
     if first is None or second is None:
         return first if second is None else second
@@ -118,21 +158,27 @@ def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarra
     halves = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     if base is None:
         return halves
+    reduce = np.median if how == "median" else np.mean
     three = np.concatenate([both, np.asarray(base, dtype="float64")[None]])
     every = np.isfinite(three).all(axis=0)
-    middle = (np.median if how == "median" else np.mean)(np.where(every, three, 0.0), axis=0)
-    return np.where(every, middle, halves)
+    combined = np.where(every, reduce(np.where(every, three, 0.0), axis=0), halves)
+    if leading is None:
+        return combined
+    four = np.concatenate([three, np.asarray(leading, dtype="float64")[None]])
+    all_four = np.isfinite(four).all(axis=0)
+    return np.where(all_four, reduce(np.where(all_four, four, 0.0), axis=0), combined)
 
 
 def write_record(run_dir: Path, base: Base, training_end: int, season_length: int, settings: dict,
-                 how: str) -> None:
-    """Write what `lstmts forecast` needs to rebuild the baseline's forecasts and the residuals, and how
-    the halves are combined (auto.combine)."""
+                 how: str, leading: Leaders | None = None) -> None:
+    """Write what `lstmts forecast` needs to rebuild the baseline's forecasts and the residuals, how
+    the halves are combined (auto.combine) and the baselines whose mean is the fourth voice ([]: none)."""
     from lstmts.report import files
 
     files.write_json(Path(run_dir) / FILE, {"baseline": base.name, "validation_rmse": base.validation_rmse,
                                             "training_end": int(training_end), "season_length": int(season_length),
-                                            "baselines": settings, "combine": how})
+                                            "baselines": settings, "combine": how,
+                                            "leaders": list(leading.names) if leading else []})
 
 
 def read_record(run_dir: Path) -> dict | None:
@@ -162,9 +208,10 @@ def base_for(record: dict, values: np.ndarray) -> np.ndarray:
                         f" ({classical.get(name, 'not fitted')}); forecast with a series like the run's") from None
 
 
-def future(record: dict, values: np.ndarray, steps: int) -> np.ndarray:
-    """Return the recorded baseline's forecast of the `steps` values after `values`."""
-    name, season = record["baseline"], int(record["season_length"])
+def future(record: dict, values: np.ndarray, steps: int, name: str | None = None) -> np.ndarray:
+    """Return the recorded baseline's (or the baseline `name`'s, fitted as the run fitted its baselines)
+    forecast of the `steps` values after `values`."""
+    name, season = name or record["baseline"], int(record["season_length"])
     values = np.asarray(values, dtype="float64")
     if name in ("persistence", "seasonal_naive"):
         lag = 1 if name == "persistence" else season
@@ -176,6 +223,13 @@ def future(record: dict, values: np.ndarray, steps: int) -> np.ndarray:
         raise UserError(f"the baseline {name!r} under the second half of this run cannot forecast this series"
                         f" ({result}); forecast with a series like the run's")
     return np.asarray(result, dtype="float64")
+
+
+def future_leading(record: dict, values: np.ndarray, steps: int) -> np.ndarray | None:
+    """Return the mean of the recorded leading baselines' forecasts of the `steps` values after `values`,
+    or None for a run without them (auto.leaders=0, or from before it)."""
+    names = record.get("leaders") or []
+    return np.mean([future(record, values, steps, name) for name in names], axis=0) if names else None
 
 
 def method_of(name: str) -> str:
