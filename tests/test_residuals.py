@@ -140,20 +140,27 @@ def test_changing_the_test_values_changes_neither_halfs_choice_nor_weights(halve
     assert before[0] == before[1]
 
 
-@pytest.mark.parametrize("run", ["plain", "mean", "three"])
-def test_lstmts_forecast_of_a_run_with_two_halves_combines_them_as_the_run_did(halves, keras, run):
+def _voices_by_hand(folder, keras, steps=5):
+    """Return the airline series, the folder's residuals.json and its first half's, second half's and
+    baseline's forecasts of the `steps` values after the series, computed from the members' folders."""
     from lstmts.data.series import load_series
     from omegaconf import OmegaConf
 
-    folder = halves[run]
     config = OmegaConf.create(yaml.safe_load((folder / "config.yaml").read_text()))
     series = load_series(config.data, airline_csv())
-    record = residuals.read_record(folder)
+    record = json.loads((folder / "residuals.json").read_text())
     on_series, on_residuals, _ = _split(folder)
-    first = np.median([_member(m, keras).beyond(series.values, 5, 0) for m in on_series], axis=0)
+    first = np.median([_member(m, keras).beyond(series.values, steps, 0) for m in on_series], axis=0)
     residual = residuals.residuals(series.values, residuals.base_for(record, series.values), record["season_length"])
-    future = residuals.future(record, series.values, 5)
-    second = future + np.median([_member(m, keras).beyond(residual, 5, 0) for m in on_residuals], axis=0)
+    future = residuals.future(record, series.values, steps)
+    second = future + np.median([_member(m, keras).beyond(residual, steps, 0) for m in on_residuals], axis=0)
+    return series, record, first, second, future
+
+
+@pytest.mark.parametrize("run", ["plain", "mean", "three"])
+def test_lstmts_forecast_of_a_run_with_two_halves_combines_them_as_the_run_did(halves, keras, run):
+    folder = halves[run]
+    series, record, first, second, future = _voices_by_hand(folder, keras)
     forecast = auto.forecast_members(folder, series, 5, refit=False)
     voices = [first, second, future]
     if run != "three":  # the leaders' mean: the last value, the last season (12) and theta's forecast
@@ -167,47 +174,20 @@ def test_lstmts_forecast_of_a_run_with_two_halves_combines_them_as_the_run_did(h
     assert refitted.shape == (5,) and np.isfinite(refitted).all()
 
 
-def test_lstmts_forecast_of_a_run_from_before_auto_leaders_takes_the_median_of_three(halves, keras, tmp_path):
+@pytest.mark.parametrize("before", ["leaders", "combine"])
+def test_lstmts_forecast_of_an_older_run_combines_as_that_run_did(halves, keras, tmp_path, before):
+    """A run from before auto.leaders: the median of the halves and the baseline; from before
+    auto.combine: the mean of the halves."""
     import shutil
-
-    from lstmts.data.series import load_series
-    from omegaconf import OmegaConf
-
-    folder = tmp_path / "before"
-    shutil.copytree(halves["plain"], folder)
-    record = json.loads((folder / "residuals.json").read_text())
-    del record["leaders"]  # as such a run wrote it
-    (folder / "residuals.json").write_text(json.dumps(record))
-    config = OmegaConf.create(yaml.safe_load((folder / "config.yaml").read_text()))
-    series = load_series(config.data, airline_csv())
-    on_series, on_residuals, _ = _split(folder)
-    first = np.median([_member(m, keras).beyond(series.values, 5, 0) for m in on_series], axis=0)
-    residual = residuals.residuals(series.values, residuals.base_for(record, series.values), record["season_length"])
-    future = residuals.future(record, series.values, 5)
-    second = future + np.median([_member(m, keras).beyond(residual, 5, 0) for m in on_residuals], axis=0)
-    np.testing.assert_allclose(auto.forecast_members(folder, series, 5, refit=False),
-                               np.median([first, second, future], axis=0), rtol=1e-9)
-
-
-def test_lstmts_forecast_of_a_run_from_before_auto_combine_takes_the_mean_of_its_halves(halves, keras, tmp_path):
-    import shutil
-
-    from lstmts.data.series import load_series
-    from omegaconf import OmegaConf
 
     folder = tmp_path / "old"
     shutil.copytree(halves["plain"], folder)
     record = json.loads((folder / "residuals.json").read_text())
-    del record["combine"]  # as such a run wrote it
+    del record[before]  # as such a run wrote it
     (folder / "residuals.json").write_text(json.dumps(record))
-    config = OmegaConf.create(yaml.safe_load((folder / "config.yaml").read_text()))
-    series = load_series(config.data, airline_csv())
-    on_series, on_residuals, _ = _split(folder)
-    first = np.median([_member(m, keras).beyond(series.values, 5, 0) for m in on_series], axis=0)
-    residual = residuals.residuals(series.values, residuals.base_for(record, series.values), record["season_length"])
-    second = residuals.future(record, series.values, 5) + np.median(
-        [_member(m, keras).beyond(residual, 5, 0) for m in on_residuals], axis=0)
-    np.testing.assert_allclose(auto.forecast_members(folder, series, 5, refit=False), (first + second) / 2, rtol=1e-9)
+    series, _, first, second, future = _voices_by_hand(folder, keras)
+    by_hand = np.median([first, second, future], axis=0) if before == "leaders" else (first + second) / 2
+    np.testing.assert_allclose(auto.forecast_members(folder, series, 5, refit=False), by_hand, rtol=1e-9)
 
 
 def test_without_the_second_half_nothing_of_it_is_written(compose_config, tmp_path):

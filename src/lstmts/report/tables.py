@@ -207,12 +207,10 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
         second = auto.get("residuals")
         if second:
             how = second.get("combine")
-            leaders = second.get("leaders") or []
-            voices = (f"{baseline_label(second['baseline'])} and the mean of {len(leaders)} best baselines" if leaders
-                      else f"and {baseline_label(second['baseline'])}")
+            leaders, name = second.get("leaders") or [], baseline_label(second["baseline"])
+            voices = f", {name} and the mean of {len(leaders)} best baselines" if leaders else f" and {name}"
             label = ("automatic LSTM (mean of 2 halves)" if how is None else  # a run from before auto.combine
-                     f"automatic LSTM ({how} of 2 halves, {voices})" if leaders else
-                     f"automatic LSTM ({how} of 2 halves {voices})")
+                     f"automatic LSTM ({how} of 2 halves{voices})")
     repeats = metrics.get("repeats")
     if repeats:
         label = f"LSTM ensemble of {len(repeats['seeds'])}"
