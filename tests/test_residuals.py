@@ -35,7 +35,8 @@ def halves(compose_config, tmp_path_factory, keras, airline_copy):
 
     folders = {}
     for name, change, more in (("plain", None, []), ("test", tripled_test, []), ("mean", None, ["auto.combine=mean"]),
-                               ("three", None, ["auto.leaders=0"])):
+                               ("median", None, ["auto.combine=median"]),
+                               ("three", None, ["auto.combine=median", "auto.leaders=0"])):
         folders[name] = root / name
         runner.run(compose_config(*QUICK, *more, *_data(airline_copy(root, f"{name}.csv", change))), folders[name],
                    body=auto._auto)
@@ -87,12 +88,22 @@ def _one_step_by_hand(name, values, season, end):
     return classical_forecasts(values, end, season, {"methods": ["theta"]})[name]
 
 
-@pytest.mark.parametrize("run", ["plain", "mean", "three"])
+def _combined_by_hand(run, first, second, base, leading, move=0.3):
+    """The run's forecast from its voices: the default (plain) moves the baseline `move` of the way
+    towards the mean of the others; median and mean; three: the median without the leaders' mean."""
+    if run == "plain":
+        return base + move * (np.mean([first, second, leading], axis=0) - base)
+    voices = [first, second, base] + ([] if run == "three" else [leading])
+    return (np.mean if run == "mean" else np.median)(voices, axis=0)
+
+
+@pytest.mark.parametrize("run", ["plain", "mean", "median", "three"])
 def test_the_runs_forecast_combines_its_halves_and_the_baseline_computed_by_hand(halves, keras, run):
     """First half: the median of its members on the series. Second: the baseline's one-step forecast
     plus the median of its members on the residuals (y less that forecast). The run (auto.combine):
-    the median of the two, the baseline and the mean of the three baselines best on validation (the
-    default), or the mean of the four, or (auto.leaders=0) the median of the first three."""
+    the baseline moved 0.3 of the way towards the mean of the two halves and of the three baselines
+    best on validation (the default), or the mean or the median of the four, or (auto.leaders=0) the
+    median of the first three."""
 
     folder = halves[run]
     values = pd.read_csv(airline_csv())["Passengers"].to_numpy(dtype=float)
@@ -116,15 +127,15 @@ def test_the_runs_forecast_combines_its_halves_and_the_baseline_computed_by_hand
     ranked = sorted(scores, key=lambda baseline: scores[baseline]["validation_rmse"])
     assert record["leaders"] == ([] if run == "three" else ranked) and ranked[0] == name and len(ranked) == 3
     leading = np.mean([_one_step_by_hand(leader, values, season, end)[targets] for leader in ranked], axis=0)
-    voices = [first, second, base[targets]] + ([] if run == "three" else [leading])
-    by_hand = (np.mean if run == "mean" else np.median)(voices, axis=0)
-    assert record["combine"] == ("mean" if run == "mean" else "median")
+    by_hand = _combined_by_hand(run, first, second, base[targets], leading)
+    assert record["combine"] == {"plain": "shrink", "mean": "mean"}.get(run, "median") and record["shrink"] == 0.3
     np.testing.assert_allclose(predictions.loc[test, "prediction"], by_hand, rtol=1e-9)
+    voices = [first, second, base[targets], leading]
     if run == "three":  # each of the three is the middle one somewhere: a median, not one of them throughout
         middle = {name: np.isclose(by_hand, values_).sum()
                   for name, values_ in (("first", first), ("second", second), ("base", base[targets]))}
         assert all(count > 0 for count in middle.values()), middle
-    if run == "plain":  # the fourth voice changes the forecast: not the median of the first three
+    if run == "median":  # the fourth voice changes the forecast: not the median of the first three
         assert not np.allclose(by_hand, np.median(voices[:3], axis=0))
 
 
@@ -157,21 +168,28 @@ def _voices_by_hand(folder, keras, steps=5):
     return series, record, first, second, future
 
 
-@pytest.mark.parametrize("run", ["plain", "mean", "three"])
-def test_lstmts_forecast_of_a_run_with_two_halves_combines_them_as_the_run_did(halves, keras, run):
-    folder = halves[run]
+@pytest.mark.parametrize("run", ["plain", "mean", "median", "three", "moved further"])
+def test_lstmts_forecast_of_a_run_with_two_halves_combines_them_as_the_run_did(halves, keras, run, tmp_path):
+    import shutil
+
+    folder, move = halves.get(run), 0.3
+    if run == "moved further":  # the run's own move (residuals.json), not the default's
+        folder, move, run = tmp_path / "further", 0.8, "plain"
+        shutil.copytree(halves["plain"], folder)
+        record = json.loads((folder / "residuals.json").read_text())
+        (folder / "residuals.json").write_text(json.dumps({**record, "shrink": move}))
     series, record, first, second, future = _voices_by_hand(folder, keras)
     forecast = auto.forecast_members(folder, series, 5, refit=False)
-    voices = [first, second, future]
+    leading = None
     if run != "three":  # the leaders' mean: the last value, the last season (12) and theta's forecast
         assert set(record["leaders"]) == {"persistence", "seasonal_naive", "theta"}
         naive = {"persistence": np.full(5, series.values[-1]), "seasonal_naive": series.values[-12:-7],
                  "theta": residuals.future(record, series.values, 5, "theta")}
-        voices.append(np.mean([naive[leader] for leader in record["leaders"]], axis=0))
-    by_hand = (np.mean if run == "mean" else np.median)(voices, axis=0)
-    np.testing.assert_allclose(forecast, by_hand, rtol=1e-9)
-    refitted = auto.forecast_members(folder, series, 5, refit=True)
-    assert refitted.shape == (5,) and np.isfinite(refitted).all()
+        leading = np.mean([naive[leader] for leader in record["leaders"]], axis=0)
+    np.testing.assert_allclose(forecast, _combined_by_hand(run, first, second, future, leading, move), rtol=1e-9)
+    if folder == halves["plain"]:
+        refitted = auto.forecast_members(folder, series, 5, refit=True)
+        assert refitted.shape == (5,) and np.isfinite(refitted).all()
 
 
 @pytest.mark.parametrize("before", ["leaders", "combine"])
@@ -184,6 +202,9 @@ def test_lstmts_forecast_of_an_older_run_combines_as_that_run_did(halves, keras,
     shutil.copytree(halves["plain"], folder)
     record = json.loads((folder / "residuals.json").read_text())
     del record[before]  # as such a run wrote it
+    record["combine"], record["shrink"] = "median", None  # shrink came after both
+    if before == "combine":
+        del record["combine"]
     (folder / "residuals.json").write_text(json.dumps(record))
     series, _, first, second, future = _voices_by_hand(folder, keras)
     by_hand = np.median([first, second, future], axis=0) if before == "leaders" else (first + second) / 2
@@ -258,9 +279,17 @@ def test_the_fourth_voice_by_hand_and_the_median_of_three_where_it_has_no_foreca
     np.testing.assert_array_equal(residuals.combine(first, second, base, "median", leading), [4.5, 1.5, 5.0, 2.5, 4.0])
     np.testing.assert_allclose(residuals.combine(first, second, base, "mean", leading),
                                [5.5, 1.5, 6.0, 3.25, 4.0], rtol=1e-12)
+    # shrink: the baseline moved 0.3 (or 0.5) of the way to the others' mean: 4 + 0.3 (6 - 4); 3 + 0.3 (1 - 3);
+    # without the leaders' mean 5 + 0.3 (6.5 - 5); 2 + 0.3 (11 / 3 - 2); where a half has none, the halves' mean.
+    np.testing.assert_allclose(residuals.combine(first, second, base, "shrink", leading),
+                               [4.6, 2.4, 5.45, 2.5, 4.0], rtol=1e-12)
+    np.testing.assert_allclose(residuals.combine(first, second, base, "shrink", leading, 0.5),
+                               [5.0, 2.0, 5.75, 2 + 5 / 6, 4.0], rtol=1e-12)
+    np.testing.assert_allclose(residuals.combine(first, second, base, "shrink", None, 1.0), [4.0, 1.5, 6.5, 4.0, 4.0])
     # Paths: the baselines have the first step only, so later steps are the halves' mean.
     paths = [np.array([[1.0, 10.0]]), np.array([[3.0, 30.0]]), np.array([[2.5, np.nan]]), np.array([[9.0, np.nan]])]
     np.testing.assert_array_equal(residuals.combine(*paths[:3], "median", paths[3]), [[2.75, 20.0]])
+    np.testing.assert_allclose(residuals.combine(*paths[:3], "shrink", paths[3]), [[2.5 + 0.3 * (13 / 3 - 2.5), 20.0]])
 
 
 @pytest.mark.parametrize("count, names", [(0, None), (2, ("theta", "ets")), (3, ("theta", "ets", "seasonal_naive")),
@@ -294,11 +323,22 @@ def test_an_impossible_count_of_leaders_is_one_line_before_anything_runs(compose
     assert "\n" not in str(caught.value) and not (tmp_path / "run" / "members").exists()
 
 
+@pytest.mark.parametrize("value", [0, 1.5, -0.2, "far"])
+def test_an_impossible_move_towards_the_other_voices_is_one_line_before_anything_runs(compose_config, tmp_path, value):
+    from lstmts.errors import UserError
+    from lstmts.runs import runner
+
+    with pytest.raises(UserError, match=r"auto.shrink=.* is not a fraction of the way .* above 0 and at most 1") as caught:
+        runner.run(compose_config(*QUICK, f"auto.shrink={value}", *_data(airline_csv())), tmp_path / "run",
+                   body=auto._auto)
+    assert "\n" not in str(caught.value) and not (tmp_path / "run" / "members").exists()
+
+
 def test_an_unknown_way_to_combine_the_halves_is_one_line_before_anything_runs(compose_config, tmp_path):
     from lstmts.errors import UserError
     from lstmts.runs import runner
 
-    with pytest.raises(UserError, match=r"auto.combine='vote' is unknown; use median or mean") as caught:
+    with pytest.raises(UserError, match=r"auto.combine='vote' is unknown; use shrink, median or mean") as caught:
         runner.run(compose_config(*QUICK, "auto.combine=vote", *_data(airline_csv())), tmp_path / "run", body=auto._auto)
     assert "\n" not in str(caught.value) and not (tmp_path / "run" / "members").exists()
 
@@ -339,12 +379,14 @@ def test_the_run_table_names_both_halves_and_their_validation_scores(halves):
     print_summary(metrics, halves["plain"], console)
     text = " ".join(console.file.getvalue().split())
     label = baseline_label(metrics["auto"]["residuals"]["baseline"])
-    assert f"automatic LSTM (median of 2 halves, {label} and the mean of 3 best baselines)" in text
-    three = json.loads((halves["three"] / "metrics.json").read_text())
-    console = Console(file=io.StringIO(), width=400, force_terminal=False, color_system=None)
-    print_summary(three, halves["three"], console)
-    assert (f"automatic LSTM (median of 2 halves and {baseline_label(three['auto']['residuals']['baseline'])})"
-            in " ".join(console.file.getvalue().split()))
+    assert f"automatic LSTM ({label} moved 0.3 of the way to 2 halves and the mean of 3 best baselines)" in text
+    for run, expected in (("median", "median of 2 halves, {} and the mean of 3 best baselines"),
+                          ("three", "median of 2 halves and {}")):
+        other = json.loads((halves[run] / "metrics.json").read_text())
+        console = Console(file=io.StringIO(), width=400, force_terminal=False, color_system=None)
+        print_summary(other, halves[run], console)
+        expected = expected.format(baseline_label(other["auto"]["residuals"]["baseline"]))
+        assert f"automatic LSTM ({expected})" in " ".join(console.file.getvalue().split())
     assert f"first half (networks on the series): {metrics['auto']['candidates']} candidates" in text
     first, second = metrics["auto"]["residuals"]["validation_rmse_halves"]
     assert f"second half: {label} (best on validation) plus networks on what it leaves" in text

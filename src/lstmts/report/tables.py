@@ -208,9 +208,11 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
         if second:
             how = second.get("combine")
             leaders, name = second.get("leaders") or [], baseline_label(second["baseline"])
+            others = f"2 halves and the mean of {len(leaders)} best baselines" if leaders else "2 halves"
             voices = f", {name} and the mean of {len(leaders)} best baselines" if leaders else f" and {name}"
             label = ("automatic LSTM (mean of 2 halves)" if how is None else  # a run from before auto.combine
-                     f"automatic LSTM ({how} of 2 halves{voices})")
+                     f"automatic LSTM ({name} moved {second.get('shrink'):g} of the way to {others})"
+                     if how == "shrink" else f"automatic LSTM ({how} of 2 halves{voices})")
     repeats = metrics.get("repeats")
     if repeats:
         label = f"LSTM ensemble of {len(repeats['seeds'])}"

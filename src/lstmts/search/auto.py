@@ -425,6 +425,7 @@ def _candidates_frame(tried: list[Tried], horizons: list[int], chosen: list[Cand
 def _check_supported(cfg: DictConfig) -> None:
     budget(cfg)  # an impossible budget is one line before anything runs
     residuals.combination(cfg)  # and so is an unknown way to combine the halves
+    residuals.shrinkage(cfg)  # and an impossible move towards them
     residuals.leader_count(cfg)  # and an impossible count of leading baselines
     chosen_transforms(cfg)  # and so are transform options that cannot be built
     online.check(cfg)  # and so are impossible refits through the test period
@@ -594,7 +595,7 @@ def _second_half(cfg: DictConfig, base_prepared, classical: dict, progress, hori
     half.leading = leading
     with phases.phase("write"):
         residuals.write_record(out_dir, base, runner._training_end(base_prepared.periods), season,
-                               runner.classical_settings(cfg), how, leading)
+                               runner.classical_settings(cfg), how, leading, residuals.shrinkage(cfg))
     return half
 
 
@@ -644,7 +645,9 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         based = _base_outputs(second, report, second.base.forecasts) if second is not None else {}
         led = (_base_outputs(second, report, second.leading.forecasts)
                if second is not None and second.leading is not None else {})
-        predictions = {key: (residuals.combine(medians[0][key], medians[1][key], based[key], combining, led.get(key))
+        move = residuals.shrinkage(cfg)
+        predictions = {key: (residuals.combine(medians[0][key], medians[1][key], based[key], combining, led.get(key),
+                                               move)
                              if len(medians) == 2 else medians[0][key])
                        for key in medians[0]}
     tried_all = [t for h in halves for t in h.tried]
@@ -676,6 +679,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         "residuals": None if second is None else {
             "baseline": second.base.name,
             "combine": combining,
+            "shrink": residuals.shrinkage(cfg) if combining == "shrink" else None,
             "leaders": list(second.leading.names) if second.leading is not None else [],
             "candidates": len(second.tried),
             "ensemble": [m.candidate.describe() for m in second.members],
@@ -749,7 +753,7 @@ def forecast_members(run_dir: Path, series, steps: int, refit: bool, console=Non
         if "combine" not in record:  # a run from before auto.combine: the mean of the halves
             return residuals.combine(halves[0], future + networks)
         return residuals.combine(halves[0], future + networks, future, record["combine"],
-                                 residuals.future_leading(record, series.values, steps))
+                                 residuals.future_leading(record, series.values, steps), record.get("shrink", 0.3))
     return halves[0]
 
 

@@ -9,10 +9,11 @@ on any series (scaled, no differences: z has no trend to follow) forecast it, an
 forecast of y[t] is f[t] plus the median of theirs. A network that finds nothing in z forecasts
 about 0, so this half is about the baseline itself.
 
-The run's forecast (auto.combine) is the median of the first half, the second half, the
+The run's forecast (auto.combine) puts together four voices: the first half, the second half, the
 baseline f and, with auto.leaders = k, the mean of the k baselines best on validation (f among
-them): a fourth voice that a single baseline's bad test period moves less. With `mean`, the mean
-of the same voices.
+them), which a single baseline's bad test period moves less. `shrink` (the default): f moved
+auto.shrink (0.3) of the way towards the mean of the other three; `median`: the median of the
+four; `mean`: their mean.
 
 Only one-step forecasts have a baseline part here (f is one step ahead), so multi-step paths,
 horizons above 1 and interval calibration beyond the first step come from the first half alone.
@@ -127,23 +128,34 @@ def residual_series(series: Series, base: np.ndarray, season_length: int) -> Ser
 
 
 # How the run's forecast is made from the halves (auto.combine).
-COMBINATIONS = ("median", "mean")
+COMBINATIONS = ("shrink", "median", "mean")
 
 
 def combination(cfg) -> str:
     """Return auto.combine, or say in one line what it may be."""
     how = cfg.auto.get("combine", "median")
     if how not in COMBINATIONS:
-        raise UserError(f"auto.combine={how!r} is unknown; use {' or '.join(COMBINATIONS)}")
+        raise UserError(f"auto.combine={how!r} is unknown; use {', '.join(COMBINATIONS[:-1])} or {COMBINATIONS[-1]}")
     return how
 
 
+def shrinkage(cfg) -> float:
+    """Return auto.shrink (how far `shrink` moves the baseline towards the other voices), or say in one
+    line what it may be."""
+    move = cfg.auto.get("shrink", 0.3)
+    if isinstance(move, bool) or not isinstance(move, (int, float)) or not 0 < move <= 1:
+        raise UserError(f"auto.shrink={move!r} is not a fraction of the way from the baseline to the other"
+                        f" forecasts; use a number above 0 and at most 1 (0.3 is the default)")
+    return float(move)
+
+
 def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarray | None = None,
-            how: str = "median", leading: np.ndarray | None = None) -> np.ndarray | None:
-    """Return the run's forecast: with `base`, the median (or with how="mean" the mean) of the first
-    half's, the second half's and the baseline's forecasts where all three have one, and of those and
-    `leading` (the mean of the leading baselines) where it has one too; elsewhere, and without
-    `base`, the mean of the halves' where both have one, else the one that has.
+            how: str = "median", leading: np.ndarray | None = None, move: float = 0.3) -> np.ndarray | None:
+    """Return the run's forecast where the first half's, the second half's and the baseline's forecasts
+    all have one, from those and `leading` (the mean of the leading baselines) where it has one too:
+    how="shrink", the baseline moved `move` of the way towards the mean of the other voices; "median"
+    or "mean", the median or mean of all the voices. Elsewhere, and without `base`, the mean of the
+    halves' where both have one, else the one that has.
 
     The median of three is the baseline moved towards the halves where both move it the same way, by
     the smaller of their moves (the second half is the baseline plus its networks' correction); the
@@ -158,26 +170,33 @@ def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarra
     halves = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     if base is None:
         return halves
-    reduce = np.median if how == "median" else np.mean
-    three = np.concatenate([both, np.asarray(base, dtype="float64")[None]])
+    base = np.asarray(base, dtype="float64")
+
+    def reduce(voices: np.ndarray) -> np.ndarray:  # voices: the baseline first, then the others
+        if how == "shrink":
+            return voices[0] + move * (voices[1:].mean(axis=0) - voices[0])
+        return (np.median if how == "median" else np.mean)(voices, axis=0)
+
+    three = np.concatenate([base[None], both])
     every = np.isfinite(three).all(axis=0)
-    combined = np.where(every, reduce(np.where(every, three, 0.0), axis=0), halves)
+    combined = np.where(every, reduce(np.where(every, three, 0.0)), halves)
     if leading is None:
         return combined
     four = np.concatenate([three, np.asarray(leading, dtype="float64")[None]])
     all_four = np.isfinite(four).all(axis=0)
-    return np.where(all_four, reduce(np.where(all_four, four, 0.0), axis=0), combined)
+    return np.where(all_four, reduce(np.where(all_four, four, 0.0)), combined)
 
 
 def write_record(run_dir: Path, base: Base, training_end: int, season_length: int, settings: dict,
-                 how: str, leading: Leaders | None = None) -> None:
+                 how: str, leading: Leaders | None = None, move: float = 0.3) -> None:
     """Write what `lstmts forecast` needs to rebuild the baseline's forecasts and the residuals, how
-    the halves are combined (auto.combine) and the baselines whose mean is the fourth voice ([]: none)."""
+    the halves are combined (auto.combine, and auto.shrink's move) and the baselines whose mean is the
+    fourth voice ([]: none)."""
     from lstmts.report import files
 
     files.write_json(Path(run_dir) / FILE, {"baseline": base.name, "validation_rmse": base.validation_rmse,
                                             "training_end": int(training_end), "season_length": int(season_length),
-                                            "baselines": settings, "combine": how,
+                                            "baselines": settings, "combine": how, "shrink": move,
                                             "leaders": list(leading.names) if leading else []})
 
 
