@@ -379,8 +379,10 @@ def test_the_run_table_names_both_halves_and_their_validation_scores(halves):
     print_summary(metrics, halves["plain"], console)
     text = " ".join(console.file.getvalue().split())
     label = baseline_label(metrics["auto"]["residuals"]["baseline"])
-    assert f"automatic LSTM ({label} moved 0.3 of the way to 2 halves and the mean of 3 best baselines)" in text
-    for run, expected in (("median", "median of 2 halves, {} and the mean of 3 best baselines"),
+    assert f"automatic LSTM ({label} moved 0.3 towards the halves and leaders)" in text
+    leaders = ", ".join(map(baseline_label, metrics["auto"]["residuals"]["leaders"]))
+    assert f"the leaders (auto.leaders): {leaders}, the 3 baselines best on validation" in text
+    for run, expected in (("median", "median of 2 halves, {} and the leaders' mean"),
                           ("three", "median of 2 halves and {}")):
         other = json.loads((halves[run] / "metrics.json").read_text())
         console = Console(file=io.StringIO(), width=400, force_terminal=False, color_system=None)

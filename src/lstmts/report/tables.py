@@ -208,11 +208,11 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
         if second:
             how = second.get("combine")
             leaders, name = second.get("leaders") or [], baseline_label(second["baseline"])
-            others = f"2 halves and the mean of {len(leaders)} best baselines" if leaders else "2 halves"
-            voices = f", {name} and the mean of {len(leaders)} best baselines" if leaders else f" and {name}"
+            voices = f", {name} and the leaders' mean" if leaders else f" and {name}"
             label = ("automatic LSTM (mean of 2 halves)" if how is None else  # a run from before auto.combine
-                     f"automatic LSTM ({name} moved {second.get('shrink'):g} of the way to {others})"
-                     if how == "shrink" else f"automatic LSTM ({how} of 2 halves{voices})")
+                     f"automatic LSTM ({name} moved {second.get('shrink'):g} towards the halves"
+                     f"{' and leaders' if leaders else ''})" if how == "shrink" else
+                     f"automatic LSTM ({how} of 2 halves{voices})")
     repeats = metrics.get("repeats")
     if repeats:
         label = f"LSTM ensemble of {len(repeats['seeds'])}"
@@ -265,6 +265,11 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
             console.print(f"second half: {baseline_label(second['baseline'])} (best on validation) plus networks on"
                           f" what it leaves: {second['candidates']} candidates in {second['search_seconds']:.1f} s;"
                           f" the median of {'; '.join(second['ensemble'])}{scores}", soft_wrap=True, highlight=False)
+            if second.get("leaders"):
+                console.print(f"the leaders (auto.leaders): {', '.join(map(baseline_label, second['leaders']))},"
+                              f" the {len(second['leaders'])} baselines best on validation; their mean is the"
+                              f" combination's fourth voice (auto.combine={second.get('combine')})",
+                              soft_wrap=True, highlight=False)
         if auto.get("test_refits"):
             console.print(f"each member trained again {auto['test_refits']} time(s) through the test period, on the"
                           f" values before each refit (auto.refit_every)", soft_wrap=True, highlight=False)
