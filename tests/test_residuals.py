@@ -35,7 +35,7 @@ def halves(compose_config, tmp_path_factory, keras, airline_copy):
 
     folders = {}
     for name, change, more in (("plain", None, []), ("test", tripled_test, []), ("mean", None, ["auto.combine=mean"]),
-                               ("median", None, ["auto.combine=median"]),
+                               ("median", None, ["auto.combine=median", "auto.leaders=2"]),
                                ("three", None, ["auto.combine=median", "auto.leaders=0"])):
         folders[name] = root / name
         runner.run(compose_config(*QUICK, *more, *_data(airline_copy(root, f"{name}.csv", change))), folders[name],
@@ -125,10 +125,12 @@ def test_the_runs_forecast_combines_its_halves_and_the_baseline_computed_by_hand
     # The leaders: persistence, seasonal naive and theta (the run's only classical baseline), by validation RMSE.
     scores = json.loads((folder / "metrics.json").read_text())["baselines"]
     ranked = sorted(scores, key=lambda baseline: scores[baseline]["validation_rmse"])
-    assert record["leaders"] == ([] if run == "three" else ranked) and ranked[0] == name and len(ranked) == 3
-    leading = np.mean([_one_step_by_hand(leader, values, season, end)[targets] for leader in ranked], axis=0)
+    chosen = {"three": [], "median": ranked[:2]}.get(run, ranked)  # the median run asks for 2 (auto.leaders=2)
+    assert record["leaders"] == chosen and ranked[0] == name and len(ranked) == 3
+    leading = np.mean([_one_step_by_hand(leader, values, season, end)[targets] for leader in chosen or ranked], axis=0)
     by_hand = _combined_by_hand(run, first, second, base[targets], leading)
-    assert record["combine"] == {"plain": "shrink", "mean": "mean"}.get(run, "median") and record["shrink"] == 0.3
+    assert record["combine"] == {"plain": "shrink", "mean": "mean"}.get(run, "median")
+    assert record["shrink"] == (0.3 if run == "plain" else None)
     np.testing.assert_allclose(predictions.loc[test, "prediction"], by_hand, rtol=1e-9)
     voices = [first, second, base[targets], leading]
     if run == "three":  # each of the three is the middle one somewhere: a median, not one of them throughout
@@ -182,9 +184,12 @@ def test_lstmts_forecast_of_a_run_with_two_halves_combines_them_as_the_run_did(h
     forecast = auto.forecast_members(folder, series, 5, refit=False)
     leading = None
     if run != "three":  # the leaders' mean: the last value, the last season (12) and theta's forecast
-        assert set(record["leaders"]) == {"persistence", "seasonal_naive", "theta"}
+        assert len(record["leaders"]) == (2 if run == "median" else 3)
+        assert set(record["leaders"]) <= {"persistence", "seasonal_naive", "theta"}
+        from lstmts.evaluation.classical import forecast_from
+
         naive = {"persistence": np.full(5, series.values[-1]), "seasonal_naive": series.values[-12:-7],
-                 "theta": residuals.future(record, series.values, 5, "theta")}
+                 "theta": forecast_from("theta", series.values, 5, 12, record["baselines"])}
         leading = np.mean([naive[leader] for leader in record["leaders"]], axis=0)
     np.testing.assert_allclose(forecast, _combined_by_hand(run, first, second, future, leading, move), rtol=1e-9)
     if folder == halves["plain"]:
@@ -312,12 +317,18 @@ def test_the_leaders_are_the_baselines_best_on_validation_and_their_mean_by_hand
     assert residuals.leaders(values, validation, 4, {"ets": "skipped: no"}, 3).names == ("seasonal_naive", "persistence")
 
 
-@pytest.mark.parametrize("value", [1, -1, "three", True])
+def test_a_whole_float_count_of_leaders_is_read_as_a_count(compose_config):
+    assert residuals.leader_count(compose_config(*QUICK, "auto.leaders=3.0")) == 3
+    assert residuals.leader_count(compose_config(*QUICK, "auto.leaders=0")) == 0
+
+
+@pytest.mark.parametrize("value", [1, -1, "three", True, 2.5])
 def test_an_impossible_count_of_leaders_is_one_line_before_anything_runs(compose_config, tmp_path, value):
     from lstmts.errors import UserError
     from lstmts.runs import runner
 
-    with pytest.raises(UserError, match=r"auto.leaders=.* is not a count of baselines to average; use 0") as caught:
+    with pytest.raises(UserError, match=r"auto.leaders=.* is not a whole number of baselines to average; use 0") \
+            as caught:
         runner.run(compose_config(*QUICK, f"auto.leaders={value}", *_data(airline_csv())), tmp_path / "run",
                    body=auto._auto)
     assert "\n" not in str(caught.value) and not (tmp_path / "run" / "members").exists()

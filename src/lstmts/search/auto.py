@@ -595,7 +595,8 @@ def _second_half(cfg: DictConfig, base_prepared, classical: dict, progress, hori
     half.leading = leading
     with phases.phase("write"):
         residuals.write_record(out_dir, base, runner._training_end(base_prepared.periods), season,
-                               runner.classical_settings(cfg), how, leading, residuals.shrinkage(cfg))
+                               runner.classical_settings(cfg), how, leading,
+                               residuals.shrinkage(cfg) if how == "shrink" else None)
     return half
 
 
@@ -686,7 +687,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
             "networks": len(second.outputs),
             "validation_scores": [m.score for m in second.members],
             "search_seconds": round(sum(t.seconds for t in second.tried), 3),
-            # Each half's validation RMSE one step ahead, and the mean's: the run's own is the mean's.
+            # Each half's validation RMSE one step ahead (the run's own is the combination's).
             "validation_rmse_halves": [rmse(series.values[report.windows["validation"].target_index],
                                             m["validation"]) for m in medians],
             "test_rmse_halves": [rmse(series.values[report.windows["test"].target_index], m["test"])
@@ -752,8 +753,9 @@ def forecast_members(run_dir: Path, series, steps: int, refit: bool, console=Non
         future = residuals.future(record, series.values, steps)
         if "combine" not in record:  # a run from before auto.combine: the mean of the halves
             return residuals.combine(halves[0], future + networks)
-        return residuals.combine(halves[0], future + networks, future, record["combine"],
-                                 residuals.future_leading(record, series.values, steps), record.get("shrink", 0.3))
+        leaders_mean = residuals.future_leading(record, series.values, steps, {record["baseline"]: future})
+        return residuals.combine(halves[0], future + networks, future, record["combine"], leaders_mean,
+                                 record.get("shrink") or 0.3)
     return halves[0]
 
 

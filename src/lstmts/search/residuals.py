@@ -12,8 +12,8 @@ about 0, so this half is about the baseline itself.
 The run's forecast (auto.combine) puts together four voices: the first half, the second half, the
 baseline f and, with auto.leaders = k, the mean of the k baselines best on validation (f among
 them), which a single baseline's bad test period moves less. `shrink` (the default): f moved
-auto.shrink (0.3) of the way towards the mean of the other three; `median`: the median of the
-four; `mean`: their mean.
+auto.shrink (0.3) of the way towards the mean of the others (the two halves, and the leaders'
+mean where there is one); `median`: the median of the voices; `mean`: their mean.
 
 Only one-step forecasts have a baseline part here (f is one step ahead), so multi-step paths,
 horizons above 1 and interval calibration beyond the first step come from the first half alone.
@@ -100,11 +100,14 @@ def leaders(values: np.ndarray, validation_index: np.ndarray, season_length: int
 
 
 def leader_count(cfg) -> int:
-    """Return auto.leaders, or say in one line what it may be."""
+    """Return auto.leaders (3.0 read as 3), or say in one line what it may be. Without the key, 0: a
+    config from before auto.leaders reproduces its run."""
     count = cfg.auto.get("leaders", 0)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0 or count == 1:
-        raise UserError(f"auto.leaders={count!r} is not a count of baselines to average; use 0 (none) or 2 or more")
-    return count
+    whole = not isinstance(count, bool) and isinstance(count, (int, float)) and float(count).is_integer()
+    if not whole or count < 0 or count == 1:
+        raise UserError(f"auto.leaders={count!r} is not a whole number of baselines to average;"
+                        f" use 0 (none) or 2 or more")
+    return int(count)
 
 
 def leading(season_length: int) -> int:
@@ -132,7 +135,8 @@ COMBINATIONS = ("shrink", "median", "mean")
 
 
 def combination(cfg) -> str:
-    """Return auto.combine, or say in one line what it may be."""
+    """Return auto.combine, or say in one line what it may be. Without the key, median: a config from
+    before auto.combine=shrink reproduces its run."""
     how = cfg.auto.get("combine", "median")
     if how not in COMBINATIONS:
         raise UserError(f"auto.combine={how!r} is unknown; use {', '.join(COMBINATIONS[:-1])} or {COMBINATIONS[-1]}")
@@ -150,9 +154,9 @@ def shrinkage(cfg) -> float:
 
 
 def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarray | None = None,
-            how: str = "median", leading: np.ndarray | None = None, move: float = 0.3) -> np.ndarray | None:
+            how: str = "median", leaders_mean: np.ndarray | None = None, move: float = 0.3) -> np.ndarray | None:
     """Return the run's forecast where the first half's, the second half's and the baseline's forecasts
-    all have one, from those and `leading` (the mean of the leading baselines) where it has one too:
+    all have one, from those and `leaders_mean` (the mean of the leading baselines) where it has one too:
     how="shrink", the baseline moved `move` of the way towards the mean of the other voices; "median"
     or "mean", the median or mean of all the voices. Elsewhere, and without `base`, the mean of the
     halves' where both have one, else the one that has.
@@ -180,24 +184,24 @@ def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarra
     three = np.concatenate([base[None], both])
     every = np.isfinite(three).all(axis=0)
     combined = np.where(every, reduce(np.where(every, three, 0.0)), halves)
-    if leading is None:
+    if leaders_mean is None:
         return combined
-    four = np.concatenate([three, np.asarray(leading, dtype="float64")[None]])
+    four = np.concatenate([three, np.asarray(leaders_mean, dtype="float64")[None]])
     all_four = np.isfinite(four).all(axis=0)
     return np.where(all_four, reduce(np.where(all_four, four, 0.0)), combined)
 
 
 def write_record(run_dir: Path, base: Base, training_end: int, season_length: int, settings: dict,
-                 how: str, leading: Leaders | None = None, move: float = 0.3) -> None:
+                 how: str, chosen: Leaders | None = None, move: float | None = None) -> None:
     """Write what `lstmts forecast` needs to rebuild the baseline's forecasts and the residuals, how
-    the halves are combined (auto.combine, and auto.shrink's move) and the baselines whose mean is the
+    the halves are combined (auto.combine, and with shrink its move) and the baselines whose mean is the
     fourth voice ([]: none)."""
     from lstmts.report import files
 
     files.write_json(Path(run_dir) / FILE, {"baseline": base.name, "validation_rmse": base.validation_rmse,
                                             "training_end": int(training_end), "season_length": int(season_length),
                                             "baselines": settings, "combine": how, "shrink": move,
-                                            "leaders": list(leading.names) if leading else []})
+                                            "leaders": list(chosen.names) if chosen else []})
 
 
 def read_record(run_dir: Path) -> dict | None:
@@ -244,11 +248,14 @@ def future(record: dict, values: np.ndarray, steps: int, name: str | None = None
     return np.asarray(result, dtype="float64")
 
 
-def future_leading(record: dict, values: np.ndarray, steps: int) -> np.ndarray | None:
-    """Return the mean of the recorded leading baselines' forecasts of the `steps` values after `values`,
-    or None for a run without them (auto.leaders=0, or from before it)."""
-    names = record.get("leaders") or []
-    return np.mean([future(record, values, steps, name) for name in names], axis=0) if names else None
+def future_leading(record: dict, values: np.ndarray, steps: int, known: dict | None = None) -> np.ndarray | None:
+    """Return the mean of the recorded leading baselines' forecasts of the `steps` values after `values`
+    (those in `known`, name to forecast, taken from it rather than fitted again), or None for a run
+    without them (auto.leaders=0, or from before it)."""
+    names, known = record.get("leaders") or [], known or {}
+    if not names:
+        return None
+    return np.mean([known[name] if name in known else future(record, values, steps, name) for name in names], axis=0)
 
 
 def method_of(name: str) -> str:
