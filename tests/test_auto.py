@@ -20,7 +20,8 @@ from lstmts.search.space import Candidate, base_look_back, neighbours, stages, t
 
 # Few candidates and epochs: the cases here are about what is read, chosen and combined.
 QUICK = ["experiment=auto", "auto.max_trials=3", "auto.ensemble=2", "training.epochs=12", "training.patience=3",
-         "baselines.classical=false", "intervals.levels=[]", "horizons=[1,3]", "auto.residuals=false"]
+         "baselines.classical=false", "intervals.levels=[]", "horizons=[1,3]", "auto.residuals=false",
+         "auto.combine=none"]  # the networks alone: the cases here are about them
 
 
 def _data(path: Path) -> list[str]:

@@ -1,4 +1,4 @@
-"""The automatic LSTM's second half: networks on what the baseline best on validation leaves."""
+"""The automatic LSTM's combination with the baselines, and its optional second half."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def halves(compose_config, tmp_path_factory, keras, airline_copy):
     folders = {}
     for name, change, more in (("plain", None, []), ("test", tripled_test, []), ("mean", None, ["auto.combine=mean"]),
                                ("median", None, ["auto.combine=median", "auto.leaders=2"]),
-                               ("three", None, ["auto.combine=median", "auto.leaders=0"])):
+                               ("three", None, ["auto.combine=median", "auto.leaders=0"]),
+                               ("networks", None, ["auto.residuals=false"])):
         folders[name] = root / name
         runner.run(compose_config(*QUICK, *more, *_data(airline_copy(root, f"{name}.csv", change))), folders[name],
                    body=auto._auto)
@@ -93,11 +94,13 @@ def _combined_by_hand(run, first, second, base, leading, move=0.3):
     towards the mean of the others; median and mean; three: the median without the leaders' mean."""
     if run == "plain":
         return base + move * (np.mean([first, second, leading], axis=0) - base)
+    if run == "networks":  # no second half: towards the mean of the networks and the leaders
+        return base + move * (np.mean([first, leading], axis=0) - base)
     voices = [first, second, base] + ([] if run == "three" else [leading])
     return (np.mean if run == "mean" else np.median)(voices, axis=0)
 
 
-@pytest.mark.parametrize("run", ["plain", "mean", "median", "three"])
+@pytest.mark.parametrize("run", ["plain", "mean", "median", "three", "networks"])
 def test_the_runs_forecast_combines_its_halves_and_the_baseline_computed_by_hand(halves, keras, run):
     """First half: the median of its members on the series. Second: the baseline's one-step forecast
     plus the median of its members on the residuals (y less that forecast). The run (auto.combine):
@@ -119,9 +122,13 @@ def test_the_runs_forecast_combines_its_halves_and_the_baseline_computed_by_hand
     residual[~np.isfinite(residual)] = 0.0
     on_series, on_residuals, _ = _split(folder)
     first = np.median([_member(m, keras).paths(values, targets, 1)[:, 0] for m in on_series], axis=0)
-    second = base[targets] + np.median([_member(m, keras).paths(residual, targets, 1)[:, 0] for m in on_residuals],
-                                       axis=0)
-    assert not np.allclose(first, second)  # two different halves, not one counted twice
+    second = None
+    if run == "networks":
+        assert not on_residuals and json.loads((folder / "metrics.json").read_text())["auto"]["residuals"] is None
+    else:
+        second = base[targets] + np.median(
+            [_member(m, keras).paths(residual, targets, 1)[:, 0] for m in on_residuals], axis=0)
+        assert not np.allclose(first, second)  # two different halves, not one counted twice
     # The leaders: persistence, seasonal naive and theta (the run's only classical baseline), by validation RMSE.
     scores = json.loads((folder / "metrics.json").read_text())["baselines"]
     ranked = sorted(scores, key=lambda baseline: scores[baseline]["validation_rmse"])
@@ -129,8 +136,8 @@ def test_the_runs_forecast_combines_its_halves_and_the_baseline_computed_by_hand
     assert record["leaders"] == chosen and ranked[0] == name and len(ranked) == 3
     leading = np.mean([_one_step_by_hand(leader, values, season, end)[targets] for leader in chosen or ranked], axis=0)
     by_hand = _combined_by_hand(run, first, second, base[targets], leading)
-    assert record["combine"] == {"plain": "shrink", "mean": "mean"}.get(run, "median")
-    assert record["shrink"] == (0.3 if run == "plain" else None)
+    assert record["combine"] == {"plain": "shrink", "networks": "shrink", "mean": "mean"}.get(run, "median")
+    assert record["shrink"] == (0.3 if run in ("plain", "networks") else None)
     np.testing.assert_allclose(predictions.loc[test, "prediction"], by_hand, rtol=1e-9)
     voices = [first, second, base[targets], leading]
     if run == "three":  # each of the three is the middle one somewhere: a median, not one of them throughout
@@ -166,11 +173,12 @@ def _voices_by_hand(folder, keras, steps=5):
     first = np.median([_member(m, keras).beyond(series.values, steps, 0) for m in on_series], axis=0)
     residual = residuals.residuals(series.values, residuals.base_for(record, series.values), record["season_length"])
     future = residuals.future(record, series.values, steps)
-    second = future + np.median([_member(m, keras).beyond(residual, steps, 0) for m in on_residuals], axis=0)
+    second = (future + np.median([_member(m, keras).beyond(residual, steps, 0) for m in on_residuals], axis=0)
+              if on_residuals else None)
     return series, record, first, second, future
 
 
-@pytest.mark.parametrize("run", ["plain", "mean", "median", "three", "moved further"])
+@pytest.mark.parametrize("run", ["plain", "mean", "median", "three", "networks", "moved further"])
 def test_lstmts_forecast_of_a_run_with_two_halves_combines_them_as_the_run_did(halves, keras, run, tmp_path):
     import shutil
 
@@ -216,13 +224,18 @@ def test_lstmts_forecast_of_an_older_run_combines_as_that_run_did(halves, keras,
     np.testing.assert_allclose(auto.forecast_members(folder, series, 5, refit=False), by_hand, rtol=1e-9)
 
 
-def test_without_the_second_half_nothing_of_it_is_written(compose_config, tmp_path):
+def test_without_the_second_half_nothing_of_it_is_written(halves, compose_config, tmp_path):
     from lstmts.runs import runner
 
-    metrics = runner.run(compose_config(*QUICK, "auto.residuals=false", *_data(airline_csv())), tmp_path / "run",
-                         body=auto._auto)
-    assert metrics["auto"]["residuals"] is None and not (tmp_path / "run" / "residuals.json").exists()
-    assert "learns" not in pd.read_csv(tmp_path / "run" / "candidates.csv").columns
+    # No second half: no residual networks, no learns column; the combination's record only.
+    metrics = json.loads((halves["networks"] / "metrics.json").read_text())
+    assert metrics["auto"]["residuals"] is None and metrics["auto"]["combination"]["combine"] == "shrink"
+    assert "learns" not in pd.read_csv(halves["networks"] / "candidates.csv").columns
+    # The networks alone (auto.combine=none): nothing of the baselines is written either.
+    metrics = runner.run(compose_config(*QUICK, "auto.residuals=false", "auto.combine=none", *_data(airline_csv())),
+                         tmp_path / "run", body=auto._auto)
+    assert metrics["auto"]["residuals"] is None and metrics["auto"]["combination"] is None
+    assert not (tmp_path / "run" / "residuals.json").exists()
 
 
 # --- the pieces, by hand -------------------------------------------------------------------------
@@ -297,6 +310,17 @@ def test_the_fourth_voice_by_hand_and_the_median_of_three_where_it_has_no_foreca
     np.testing.assert_allclose(residuals.combine(*paths[:3], "shrink", paths[3]), [[2.5 + 0.3 * (13 / 3 - 2.5), 20.0]])
 
 
+def test_with_one_half_the_baseline_moves_towards_it_and_the_leaders_by_hand():
+    first = np.array([5.0, 1.0, np.nan, 8.0])
+    base = np.array([4.0, 3.0, 5.0, 2.0])
+    leading = np.array([10.0, 0.0, 7.0, np.nan])
+    # 4 + 0.3 (7.5 - 4); 3 + 0.3 (0.5 - 3); the half has none: its own NaN; no leaders' mean: 2 + 0.3 (8 - 2).
+    np.testing.assert_allclose(residuals.combine(first, None, base, "shrink", leading), [5.05, 2.25, np.nan, 3.8])
+    np.testing.assert_allclose(residuals.combine(first, None, base, "median", leading), [5.0, 1.0, np.nan, 5.0])
+    # The networks alone (auto.combine=none), with or without a baseline: the half itself.
+    assert residuals.combine(first, None, base, "none", leading) is first and residuals.combine(first, None) is first
+
+
 @pytest.mark.parametrize("count, names", [(0, None), (2, ("theta", "ets")), (3, ("theta", "ets", "seasonal_naive")),
                                           (9, ("theta", "ets", "seasonal_naive", "persistence"))])
 def test_the_leaders_are_the_baselines_best_on_validation_and_their_mean_by_hand(count, names):
@@ -349,7 +373,8 @@ def test_an_unknown_way_to_combine_the_halves_is_one_line_before_anything_runs(c
     from lstmts.errors import UserError
     from lstmts.runs import runner
 
-    with pytest.raises(UserError, match=r"auto.combine='vote' is unknown; use shrink, median or mean") as caught:
+    with pytest.raises(UserError, match=r"auto.combine='vote' is unknown; use shrink, median, mean or none") \
+            as caught:
         runner.run(compose_config(*QUICK, "auto.combine=vote", *_data(airline_csv())), tmp_path / "run", body=auto._auto)
     assert "\n" not in str(caught.value) and not (tmp_path / "run" / "members").exists()
 
@@ -393,12 +418,13 @@ def test_the_run_table_names_both_halves_and_their_validation_scores(halves):
     assert f"automatic LSTM ({label} moved 0.3 towards the halves and leaders)" in text
     leaders = ", ".join(map(baseline_label, metrics["auto"]["residuals"]["leaders"]))
     assert f"the leaders (auto.leaders): {leaders}, the 3 baselines best on validation" in text
-    for run, expected in (("median", "median of 2 halves, {} and the leaders' mean"),
-                          ("three", "median of 2 halves and {}")):
+    for run, expected in (("median", "median of the halves, {} and the leaders' mean"),
+                          ("three", "median of the halves and {}"), ("networks", "{} moved 0.3 towards the networks"
+                                                                                " and leaders")):
         other = json.loads((halves[run] / "metrics.json").read_text())
         console = Console(file=io.StringIO(), width=400, force_terminal=False, color_system=None)
         print_summary(other, halves[run], console)
-        expected = expected.format(baseline_label(other["auto"]["residuals"]["baseline"]))
+        expected = expected.format(baseline_label(other["auto"]["combination"]["baseline"]))
         assert f"automatic LSTM ({expected})" in " ".join(console.file.getvalue().split())
     assert f"first half (networks on the series): {metrics['auto']['candidates']} candidates" in text
     first, second = metrics["auto"]["residuals"]["validation_rmse_halves"]

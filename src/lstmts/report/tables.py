@@ -205,14 +205,19 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
     if auto:
         label = f"automatic LSTM (median of {len(auto['ensemble'])})"
         second = auto.get("residuals")
-        if second:
-            how = second.get("combine")
-            leaders, name = second.get("leaders") or [], baseline_label(second["baseline"])
+        # The combination (a run from before it was recorded on its own: the second half's record).
+        combined = auto.get("combination", second)
+        if combined and combined.get("combine") != "none":
+            how = combined.get("combine")
+            leaders, name = combined.get("leaders") or [], baseline_label(combined["baseline"])
+            networks = "the halves" if second else "the networks"
             voices = f", {name} and the leaders' mean" if leaders else f" and {name}"
             label = ("automatic LSTM (mean of 2 halves)" if how is None else  # a run from before auto.combine
-                     f"automatic LSTM ({name} moved {second.get('shrink'):g} towards the halves"
+                     f"automatic LSTM ({name} moved {combined.get('shrink'):g} towards {networks}"
                      f"{' and leaders' if leaders else ''})" if how == "shrink" else
-                     f"automatic LSTM ({how} of 2 halves{voices})")
+                     f"automatic LSTM ({how} of {networks}{voices})")
+        elif second:
+            label = "automatic LSTM (mean of 2 halves)"
     repeats = metrics.get("repeats")
     if repeats:
         label = f"LSTM ensemble of {len(repeats['seeds'])}"
@@ -254,7 +259,7 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
     _print_missing(metrics, console)
     if auto:
         second = auto.get("residuals")
-        first = "first half (networks on the series)" if second else "automatic LSTM"
+        first = "first half (networks on the series)" if second else "networks on the series"
         console.print(f"{first}: {auto['candidates']} candidates scored on validation (horizons"
                       f" {', '.join(map(str, auto['horizons']))}) in {auto['search_seconds']:.1f} s; the median of"
                       f" {'; '.join(auto['ensemble'])} (candidates.csv)", soft_wrap=True, highlight=False)
@@ -265,11 +270,12 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
             console.print(f"second half: {baseline_label(second['baseline'])} (best on validation) plus networks on"
                           f" what it leaves: {second['candidates']} candidates in {second['search_seconds']:.1f} s;"
                           f" the median of {'; '.join(second['ensemble'])}{scores}", soft_wrap=True, highlight=False)
-            if second.get("leaders"):
-                console.print(f"the leaders (auto.leaders): {', '.join(map(baseline_label, second['leaders']))},"
-                              f" the {len(second['leaders'])} baselines best on validation; their mean is the"
-                              f" combination's fourth voice (auto.combine={second.get('combine')})",
-                              soft_wrap=True, highlight=False)
+        combined = auto.get("combination", second)
+        if combined and combined.get("leaders"):
+            console.print(f"the leaders (auto.leaders): {', '.join(map(baseline_label, combined['leaders']))},"
+                          f" the {len(combined['leaders'])} baselines best on validation; their mean is a voice"
+                          f" of the combination (auto.combine={combined.get('combine')})",
+                          soft_wrap=True, highlight=False)
         if auto.get("test_refits"):
             console.print(f"each member trained again {auto['test_refits']} time(s) through the test period, on the"
                           f" values before each refit (auto.refit_every)", soft_wrap=True, highlight=False)

@@ -9,10 +9,10 @@ within `auto.budget_seconds` and `auto.max_trials`.
 
 `auto.ensemble` candidates (the best, or with `auto.diverse` the best of each transform option
 first) are then trained again on training + validation, for the epochs early stopping chose,
-each from `auto.seeds` seeds: the median of theirs is the first half of the forecast. With
-`auto.residuals`, a second search runs on what the baseline best on validation leaves (see
-residuals.py); the run's forecast combines the two halves, that baseline and the mean of the
-baselines best on validation (auto.combine, auto.leaders).
+each from `auto.seeds` seeds: the median of theirs is the networks' forecast (the first half).
+The run's forecast combines it with the baseline best on validation and the mean of the
+baselines best on validation (auto.combine, auto.leaders; see residuals.py). With
+`auto.residuals`, a second search runs on what that baseline leaves, one more voice.
 Everything after that is an ordinary run: the same table, baselines chosen on the same
 validation period, predictions.csv, intervals (calibrated on the search models' validation
 errors), plots. The run folder also keeps `candidates.csv` and one folder per member
@@ -455,7 +455,6 @@ class Half:
     cut: bool
     series: object = None  # what its networks learn: the series, or the residuals of a baseline
     base: object = None  # the second half's residuals.Base (None for the first)
-    leading: object = None  # the second half's residuals.Leaders (auto.leaders; None for the first, or none)
     outputs: list = None
     losses: dict = None
     updates: int = 0
@@ -555,8 +554,8 @@ def _on_base(outputs: dict, base: np.ndarray, report, test_targets: np.ndarray) 
 
 
 def _base_outputs(half: Half, report, forecasts: np.ndarray) -> dict:
-    """Return baseline one-step `forecasts` (the second half's baseline's, or its leaders' mean) in the shape
-    of the half's members' outputs (one step ahead; paths NaN past the first step)."""
+    """Return baseline one-step `forecasts` (the baseline's, or the leaders' mean) in the shape of the
+    half's members' outputs (one step ahead; paths NaN past the first step)."""
     zero = {key: None if value is None else np.zeros_like(value) for key, value in half.outputs[0].items()}
     return _on_base(zero, forecasts, report, report.windows["test"].target_index)
 
@@ -569,35 +568,39 @@ def _median_outputs(half: Half) -> dict:
     return predictions
 
 
-def _second_half(cfg: DictConfig, base_prepared, classical: dict, progress, horizons: list[int], steps: int,
-                 out_dir: Path, phases: Phases, how: str) -> Half | None:
-    """Search the networks that learn what the baseline best on validation leaves, or None (auto.residuals
-    off, or no baseline scored on validation)."""
-    if not cfg.auto.get("residuals", False):
-        return None
+def _baseline_voices(cfg: DictConfig, base_prepared, classical: dict, how: str):
+    """Return the baseline best on validation (residuals.Base) and the leaders (residuals.Leaders), each
+    None where there is none: no baseline scored on validation, auto.leaders=0, or how="none" with no
+    second half to learn a baseline's residuals."""
+    if how == "none" and not cfg.auto.get("residuals", False):
+        return None, None
     series, season = base_prepared.series, base_prepared.season_length
     base = residuals.best_base(series.values, base_prepared.periods.validation, season, classical)
     if base is None:
-        log.info("no baseline scored on validation: the automatic LSTM has no second half")
-        return None
-    log.info("second half: networks on what %s leaves (its validation RMSE %.6g)", base.name, base.validation_rmse)
-    leading = residuals.leaders(series.values, base_prepared.periods.validation, season, classical,
-                                residuals.leader_count(cfg))
+        log.info("no baseline scored on validation: the automatic LSTM is its networks alone")
+        return None, None
+    leading = None if how == "none" else residuals.leaders(series.values, base_prepared.periods.validation, season,
+                                                             classical, residuals.leader_count(cfg))
     if leading is not None:
-        log.info("fourth voice: the mean of %s", ", ".join(leading.names))
+        log.info("the leaders: %s", ", ".join(leading.names))
+    return base, leading
+
+
+def _second_half(cfg: DictConfig, base_prepared, base, progress, horizons: list[int], steps: int,
+                 phases: Phases) -> Half | None:
+    """Search the networks that learn what the baseline best on validation (`base`) leaves, or None
+    (auto.residuals off, or no baseline scored on validation)."""
+    if not cfg.auto.get("residuals", False) or base is None:
+        return None
+    series, season = base_prepared.series, base_prepared.season_length
+    log.info("second half: networks on what %s leaves (its validation RMSE %.6g)", base.name, base.validation_rmse)
     on_residuals = residuals.residual_series(series, base.forecasts, season)
     with phases.phase("data"):
         prepared = runner.prepare(cfg, series=on_residuals)
     with phases.phase("train"):
         tried, cut = search(cfg, prepared, progress, horizons, steps, options=list(residuals.TRANSFORMS),
                             label=f"on {base.name} residuals")
-    half = _half(cfg, tried, cut, on_residuals, int(base_prepared.periods.split), diverse=False, base=base)
-    half.leading = leading
-    with phases.phase("write"):
-        residuals.write_record(out_dir, base, runner._training_end(base_prepared.periods), season,
-                               runner.classical_settings(cfg), how, leading,
-                               residuals.shrinkage(cfg) if how == "shrink" else None)
-    return half
+    return _half(cfg, tried, cut, on_residuals, int(base_prepared.periods.split), diverse=False, base=base)
 
 
 def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
@@ -623,8 +626,14 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
             classical, (tried, search_cut) = runner._classical_during(
                 cfg, base, lambda: searching(cfg, base, progress, horizons, steps))
         first = _half(cfg, tried, search_cut, series, split, bool(cfg.auto.get("diverse", False)))
+        best, leading = _baseline_voices(cfg, base, classical, combining)
+        move = residuals.shrinkage(cfg) if combining == "shrink" else None
+        if best is not None:
+            with phases.phase("write"):
+                residuals.write_record(out_dir, best, runner._training_end(base.periods), base.season_length,
+                                       runner.classical_settings(cfg), combining, leading, move)
         second_started = time.perf_counter()
-        second = _second_half(cfg, base, classical, progress, horizons, steps, out_dir, phases, combining)
+        second = _second_half(cfg, base, best, progress, horizons, steps, phases)
         # The first half's clock leaves out the second half's search (its members train after it).
         first_started = run_started + (time.perf_counter() - second_started)
         halves = [h for h in (first, second) if h is not None]
@@ -643,13 +652,10 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
             _train_half(cfg, second, report, progress, phases, out_dir, len(first.outputs) + 1, second_started,
                         refits, console)
         medians = [_median_outputs(h) for h in halves]
-        based = _base_outputs(second, report, second.base.forecasts) if second is not None else {}
-        led = (_base_outputs(second, report, second.leading.forecasts)
-               if second is not None and second.leading is not None else {})
-        move = residuals.shrinkage(cfg)
-        predictions = {key: (residuals.combine(medians[0][key], medians[1][key], based[key], combining, led.get(key),
-                                               move)
-                             if len(medians) == 2 else medians[0][key])
+        based = _base_outputs(first, report, best.forecasts) if best is not None else {}
+        led = _base_outputs(first, report, leading.forecasts) if leading is not None else {}
+        predictions = {key: residuals.combine(medians[0][key], medians[1][key] if second is not None else None,
+                                              based.get(key), combining, led.get(key), move or 0.3)
                        for key in medians[0]}
     tried_all = [t for h in halves for t in h.tried]
     updates = sum(t.updates for t in tried_all) + sum(h.updates for h in halves)
@@ -677,11 +683,16 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         "budget_reached": any(h.cut or len(h.outputs) < len(h.plan) for h in halves),
         "rerun_best": _rerun_command(first_member, members[0].candidate),
         "left_out": [f"{candidate.describe()}: {why}" for candidate, why in first.left_out.items()],
+        # How the forecast is made from the networks and the baselines (null: the networks alone).
+        "combination": None if best is None else {
+            "baseline": best.name, "combine": combining, "shrink": move,
+            "leaders": list(leading.names) if leading is not None else [],
+        },
         "residuals": None if second is None else {
             "baseline": second.base.name,
             "combine": combining,
-            "shrink": residuals.shrinkage(cfg) if combining == "shrink" else None,
-            "leaders": list(second.leading.names) if second.leading is not None else [],
+            "shrink": move,
+            "leaders": list(leading.names) if leading is not None else [],
             "candidates": len(second.tried),
             "ensemble": [m.candidate.describe() for m in second.members],
             "networks": len(second.outputs),
@@ -744,19 +755,18 @@ def forecast_members(run_dir: Path, series, steps: int, refit: bool, console=Non
     on_series, on_residuals = [], []
     for folder in folders:
         (on_residuals if record is not None and _learns_residuals(folder) else on_series).append(folder)
-    halves = [median_of([_member_forecast(f, series, steps, refit, console) for f in on_series])]
+    first = median_of([_member_forecast(f, series, steps, refit, console) for f in on_series])
+    if record is None:  # the networks alone
+        return first
+    future, second = residuals.future(record, series.values, steps), None
     if on_residuals:
         base = residuals.base_for(record, series.values)
-        season = int(record["season_length"])
-        residual = residuals.residual_series(series, base, season)
-        networks = median_of([_member_forecast(f, residual, steps, refit, console) for f in on_residuals])
-        future = residuals.future(record, series.values, steps)
-        if "combine" not in record:  # a run from before auto.combine: the mean of the halves
-            return residuals.combine(halves[0], future + networks)
-        leaders_mean = residuals.future_leading(record, series.values, steps, {record["baseline"]: future})
-        return residuals.combine(halves[0], future + networks, future, record["combine"], leaders_mean,
-                                 record.get("shrink") or 0.3)
-    return halves[0]
+        residual = residuals.residual_series(series, base, int(record["season_length"]))
+        second = future + median_of([_member_forecast(f, residual, steps, refit, console) for f in on_residuals])
+    if "combine" not in record:  # a run from before auto.combine: the mean of the halves
+        return residuals.combine(first, second)
+    leaders_mean = residuals.future_leading(record, series.values, steps, {record["baseline"]: future})
+    return residuals.combine(first, second, future, record["combine"], leaders_mean, record.get("shrink") or 0.3)
 
 
 def _learns_residuals(folder: Path) -> bool:

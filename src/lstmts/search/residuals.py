@@ -1,22 +1,24 @@
-"""The automatic LSTM's second half: networks that learn what the baseline best on validation leaves.
+"""The automatic LSTM's baseline voices, and its optional second half.
 
-ES-RNN's idea, with the run's own baselines as the statistical part. The baseline that has the
-lowest validation RMSE (chosen exactly as the run's table chooses the one to beat) gives a
-one-step forecast f[t] of every value from the values before t: fitted on the training period,
-taking in each later value through its state and refitted every season, as the table's baselines
-are. The residual series z[t] = y[t] - f[t] is what that baseline leaves; networks searched on z as
-on any series (scaled, no differences: z has no trend to follow) forecast it, and the half's
-forecast of y[t] is f[t] plus the median of theirs. A network that finds nothing in z forecasts
-about 0, so this half is about the baseline itself.
+The baseline that has the lowest validation RMSE (chosen exactly as the run's table chooses the
+one to beat) gives a one-step forecast f[t] of every value from the values before t: fitted on the
+training period, taking in each later value through its state and refitted every season, as the
+table's baselines are. With auto.leaders = k, the mean of the k baselines best on validation (f
+among them) is a voice that a single baseline's bad test period moves less.
 
-The run's forecast (auto.combine) puts together four voices: the first half, the second half, the
-baseline f and, with auto.leaders = k, the mean of the k baselines best on validation (f among
-them), which a single baseline's bad test period moves less. `shrink` (the default): f moved
-auto.shrink (0.3) of the way towards the mean of the others (the two halves, and the leaders'
-mean where there is one); `median`: the median of the voices; `mean`: their mean.
+The run's forecast (auto.combine) puts the voices together: the networks on the series, the second
+half where there is one, f and the leaders' mean. `shrink` (the default): f moved auto.shrink (0.3)
+of the way towards the mean of the others; `median`: the median of the voices; `mean`: their
+mean; `none`: the networks alone (the mean of the halves).
+
+The second half (auto.residuals, off by default) is ES-RNN's idea with the run's own baselines as
+the statistical part: the residual series z[t] = y[t] - f[t] is what that baseline leaves;
+networks searched on z as on any series (scaled, no differences: z has no trend to follow)
+forecast it, and the half's forecast of y[t] is f[t] plus the median of theirs. A network that
+finds nothing in z forecasts about 0, so this half is about the baseline itself.
 
 Only one-step forecasts have a baseline part here (f is one step ahead), so multi-step paths,
-horizons above 1 and interval calibration beyond the first step come from the first half alone.
+horizons above 1 and interval calibration beyond the first step come from the networks alone.
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ def residual_series(series: Series, base: np.ndarray, season_length: int) -> Ser
 
 
 # How the run's forecast is made from the halves (auto.combine).
-COMBINATIONS = ("shrink", "median", "mean")
+COMBINATIONS = ("shrink", "median", "mean", "none")
 
 
 def combination(cfg) -> str:
@@ -155,24 +157,26 @@ def shrinkage(cfg) -> float:
 
 def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarray | None = None,
             how: str = "median", leaders_mean: np.ndarray | None = None, move: float = 0.3) -> np.ndarray | None:
-    """Return the run's forecast where the first half's, the second half's and the baseline's forecasts
-    all have one, from those and `leaders_mean` (the mean of the leading baselines) where it has one too:
-    how="shrink", the baseline moved `move` of the way towards the mean of the other voices; "median"
-    or "mean", the median or mean of all the voices. Elsewhere, and without `base`, the mean of the
-    halves' where both have one, else the one that has.
+    """Return the run's forecast where the halves' (the second may be None: no second half) and the
+    baseline's forecasts all have one, from those and `leaders_mean` (the mean of the leading
+    baselines) where it has one too: how="shrink", the baseline moved `move` of the way towards the
+    mean of the other voices; "median" or "mean", the median or mean of all the voices. Elsewhere,
+    and without `base` or with how="none", the mean of the halves' where both have one, else the
+    one that has.
 
     The median of three is the baseline moved towards the halves where both move it the same way, by
     the smaller of their moves (the second half is the baseline plus its networks' correction); the
     median of four is the mean of the middle two.
     """
-    if first is None or second is None:
-        return first if second is None else second
-    both = np.stack([np.asarray(first, dtype="float64"), np.asarray(second, dtype="float64")])
+    given = [half for half in (first, second) if half is not None]
+    if not given or (len(given) == 1 and (base is None or how == "none")):
+        return given[0] if given else None
+    both = np.stack([np.asarray(half, dtype="float64") for half in given])
     present = np.isfinite(both)
     count = present.sum(axis=0)
     total = np.where(present, both, 0.0).sum(axis=0)
     halves = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    if base is None:
+    if base is None or how == "none":
         return halves
     base = np.asarray(base, dtype="float64")
 
