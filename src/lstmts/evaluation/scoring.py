@@ -41,17 +41,19 @@ def finite_number(value) -> float | None:
     return None
 
 
-def best_baseline(baselines: dict | None, metric: str) -> tuple[str, float] | None:
-    """Return (name, score) of the baseline with the lowest `metric` (e.g. validation_rmse), or None.
-
-    Any entry of metrics["baselines"] that has the metric counts; skipped ones (with a note) do not.
+def ranked_baselines(baselines: dict | None, metric: str) -> list[tuple[str, float]]:
+    """Return (name, score) of every baseline that has `metric` (e.g. validation_rmse), lowest first, ties
+    by name. Any entry of metrics["baselines"] that has the metric counts; skipped ones (with a note) do not.
     """
     scored = [(score, name) for name, scores in (baselines or {}).items()
               if isinstance(scores, dict) and (score := finite_number(scores.get(metric))) is not None]
-    if not scored:
-        return None
-    score, name = min(scored)
-    return name, score
+    return [(name, score) for score, name in sorted(scored)]
+
+
+def best_baseline(baselines: dict | None, metric: str) -> tuple[str, float] | None:
+    """Return (name, score) of the baseline with the lowest `metric` (ranked_baselines' first), or None."""
+    ranked = ranked_baselines(baselines, metric)
+    return ranked[0] if ranked else None
 
 
 def choose_best_baseline(metrics: dict) -> dict | None:

@@ -182,6 +182,29 @@ def _cross_validation_lines(metrics: dict) -> list[str]:
     return lines
 
 
+def _combination(auto: dict) -> dict | None:
+    """Return how an automatic run combined its networks and baselines (metrics.json auto.combination; a run
+    from before that key recorded it with its second half, auto.residuals)."""
+    return auto.get("combination", auto.get("residuals"))
+
+
+def _auto_label(auto: dict) -> str:
+    """Return the run table's name for an automatic LSTM's forecast."""
+    second, combined = auto.get("residuals"), _combination(auto)
+    how = combined.get("combine") if combined else "none"
+    if how is None or (how == "none" and second):  # a run from before auto.combine, or the halves alone
+        return "automatic LSTM (mean of 2 halves)"
+    if how == "none":
+        return f"automatic LSTM (median of {len(auto['ensemble'])})"
+    leaders, name = combined.get("leaders") or [], baseline_label(combined["baseline"])
+    networks = "the halves" if second else "the networks"
+    if how == "shrink":
+        towards = f"{networks} and leaders" if leaders else networks
+        return f"automatic LSTM ({name} moved {combined['shrink']:g} towards {towards})"
+    voices = f", {name} and the leaders' mean" if leaders else f" and {name}"
+    return f"automatic LSTM ({how} of {networks}{voices})"
+
+
 def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) -> None:
     """Print train/test RMSE, the baselines on the same targets and the run folder."""
     console = console or Console(markup=False)
@@ -203,21 +226,7 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
     label = "LSTM"
     auto = metrics.get("auto") if metrics.get("kind") == "auto" else None
     if auto:
-        label = f"automatic LSTM (median of {len(auto['ensemble'])})"
-        second = auto.get("residuals")
-        # The combination (a run from before it was recorded on its own: the second half's record).
-        combined = auto.get("combination", second)
-        if combined and combined.get("combine") != "none":
-            how = combined.get("combine")
-            leaders, name = combined.get("leaders") or [], baseline_label(combined["baseline"])
-            networks = "the halves" if second else "the networks"
-            voices = f", {name} and the leaders' mean" if leaders else f" and {name}"
-            label = ("automatic LSTM (mean of 2 halves)" if how is None else  # a run from before auto.combine
-                     f"automatic LSTM ({name} moved {combined.get('shrink'):g} towards {networks}"
-                     f"{' and leaders' if leaders else ''})" if how == "shrink" else
-                     f"automatic LSTM ({how} of {networks}{voices})")
-        elif second:
-            label = "automatic LSTM (mean of 2 halves)"
+        label = _auto_label(auto)
     repeats = metrics.get("repeats")
     if repeats:
         label = f"LSTM ensemble of {len(repeats['seeds'])}"
@@ -270,7 +279,7 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
             console.print(f"second half: {baseline_label(second['baseline'])} (best on validation) plus networks on"
                           f" what it leaves: {second['candidates']} candidates in {second['search_seconds']:.1f} s;"
                           f" the median of {'; '.join(second['ensemble'])}{scores}", soft_wrap=True, highlight=False)
-        combined = auto.get("combination", second)
+        combined = _combination(auto)
         if combined and combined.get("leaders"):
             console.print(f"the leaders (auto.leaders): {', '.join(map(baseline_label, combined['leaders']))},"
                           f" the {len(combined['leaders'])} baselines best on validation; their mean is a voice"

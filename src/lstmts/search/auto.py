@@ -574,13 +574,15 @@ def _baseline_voices(cfg: DictConfig, base_prepared, classical: dict, how: str):
     second half to learn a baseline's residuals."""
     if how == "none" and not cfg.auto.get("residuals", False):
         return None, None
-    series, season = base_prepared.series, base_prepared.season_length
-    base = residuals.best_base(series.values, base_prepared.periods.validation, season, classical)
+    values, validation = base_prepared.series.values, base_prepared.periods.validation
+    season = base_prepared.season_length
+    ranked = residuals.ranked_bases(values, validation, season, classical)  # scored once, for both
+    base = residuals.best_base(values, validation, season, classical, ranked)
     if base is None:
         log.info("no baseline scored on validation: the automatic LSTM is its networks alone")
         return None, None
-    leading = None if how == "none" else residuals.leaders(series.values, base_prepared.periods.validation, season,
-                                                             classical, residuals.leader_count(cfg))
+    leading = (None if how == "none" else
+               residuals.leaders(values, validation, season, classical, residuals.leader_count(cfg), ranked))
     if leading is not None:
         log.info("the leaders: %s", ", ".join(leading.names))
     return base, leading

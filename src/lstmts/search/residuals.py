@@ -33,7 +33,7 @@ import numpy as np
 
 from lstmts.data.series import Series
 from lstmts.evaluation.naive import naive_paths
-from lstmts.evaluation.scoring import baseline_scores, finite_number
+from lstmts.evaluation.scoring import baseline_scores, ranked_baselines
 from lstmts.errors import UserError
 
 log = logging.getLogger("lstmts")
@@ -65,17 +65,17 @@ def one_step(name: str, values: np.ndarray, season_length: int, classical: dict)
 
 def ranked_bases(values: np.ndarray, validation_index: np.ndarray, season_length: int,
                  classical: dict) -> list[tuple[str, float]]:
-    """Return (name, validation RMSE) of every baseline that scored on validation, best first (ties by
-    name: the run table's rule, scoring.best_baseline)."""
+    """Return (name, validation RMSE) of every baseline that scored on validation, best first (the run
+    table's rule: scoring.ranked_baselines)."""
     scores = baseline_scores(values, {"validation": np.asarray(validation_index)}, season_length, None, classical)
-    scored = [(score, name) for name, found in scores.items()
-              if isinstance(found, dict) and (score := finite_number(found.get("validation_rmse"))) is not None]
-    return [(name, score) for score, name in sorted(scored)]
+    return ranked_baselines(scores, "validation_rmse")
 
 
-def best_base(values: np.ndarray, validation_index: np.ndarray, season_length: int, classical: dict) -> Base | None:
-    """Return the baseline with the lowest validation RMSE (the run table's rule), or None when none scored."""
-    ranked = ranked_bases(values, validation_index, season_length, classical)
+def best_base(values: np.ndarray, validation_index: np.ndarray, season_length: int, classical: dict,
+              ranked: list[tuple[str, float]] | None = None) -> Base | None:
+    """Return the baseline with the lowest validation RMSE (the run table's rule), or None when none scored
+    (`ranked`: ranked_bases' answer, when the caller has it)."""
+    ranked = ranked_bases(values, validation_index, season_length, classical) if ranked is None else ranked
     if not ranked:
         return None
     name, score = ranked[0]
@@ -91,10 +91,11 @@ class Leaders:
 
 
 def leaders(values: np.ndarray, validation_index: np.ndarray, season_length: int, classical: dict,
-            count: int) -> Leaders | None:
+            count: int, ranked: list[tuple[str, float]] | None = None) -> Leaders | None:
     """Return the `count` baselines best on validation and the mean of their one-step forecasts, or None
-    when count is 0 or fewer than 2 baselines scored (then there is no fourth voice)."""
-    ranked = ranked_bases(values, validation_index, season_length, classical)[:count]
+    when count is 0 or fewer than 2 baselines scored (then there is no fourth voice; `ranked` as in
+    best_base)."""
+    ranked = (ranked_bases(values, validation_index, season_length, classical) if ranked is None else ranked)[:count]
     if count < 2 or len(ranked) < 2:
         return None
     names = tuple(name for name, _ in ranked)
