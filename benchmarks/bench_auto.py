@@ -6,6 +6,7 @@
     python benchmarks/bench_auto.py --compare-search    # the staged grid against an Optuna study, same budget
     python benchmarks/bench_auto.py --inner             # the same series without their test parts (design choices)
     python benchmarks/bench_auto.py --inner --more 5    # and 5 more M1/Tourism series per subset (55 in all)
+    python benchmarks/bench_auto.py --inner --more 5 --keep DIR   # and keep each run's voices for combine_voices.py
 
 Each series runs in this one process (`lstmts.runs.runner.run` with the auto body), with
 `split.validation_fraction=0.25 seed=1`. The M1 and Tourism series are the competitions' own
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -175,8 +177,19 @@ def _halves(metrics: dict) -> dict:
     return {"on the series": first_half / best, "on residuals": second_half / best, "residuals of": second["baseline"]}
 
 
+KEPT = ("voices.csv", "residuals.json", "metrics.json", "candidates.csv")
+
+
+def keep_run(run_dir: Path, folder: Path) -> None:
+    """Copy what combine_voices.py reads from a run folder (its voices, record and metrics) into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in KEPT:
+        if (run_dir / name).exists():
+            shutil.copyfile(run_dir / name, folder / name)
+
+
 def accuracy(names: set[str], inner: bool = False, save: str | None = None, extra: list[str] = (),
-             more: int = 0) -> None:
+             more: int = 0, keep: str | None = None) -> None:
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
@@ -185,6 +198,8 @@ def accuracy(names: set[str], inner: bool = False, save: str | None = None, extr
             cases += competition_series(scratch, more)
         for number, (name, overrides) in enumerate(cases):
             metrics = run_one([*overrides, *extra], scratch / f"run-{number}", inner)
+            if keep:
+                keep_run(scratch / f"run-{number}", Path(keep) / f"{number:02d}-{name.replace(' ', '-')}")
             best = metrics["best_baseline"]
             best_validation = metrics["baselines"][best["name"]]["validation_rmse"]
             rows.append({"series": name, "values": metrics["data"]["values"], "season": metrics["season_length"],
@@ -244,6 +259,9 @@ def main() -> None:
                         help="drop each series' test part and score on its last training values (for design choices)")
     parser.add_argument("--save", default=None, help="write the per-series table to this CSV")
     parser.add_argument("--set", nargs="*", default=[], help="more overrides for every run, e.g. auto.seeds=3")
+    parser.add_argument("--keep", default=None,
+                        help="copy each run's voices.csv, residuals.json and metrics.json into this folder"
+                             " (for combine_voices.py)")
     parser.add_argument("--more", type=int, default=0,
                         help="with --inner: this many more M1/Tourism series per subset (a larger, less noisy set)")
     args = parser.parse_args()
@@ -255,7 +273,8 @@ def main() -> None:
     if args.speed:
         speed(args.lengths, args.set)
         return
-    accuracy({args.only} if args.only else {"examples", "competitions"}, args.inner, args.save, args.set, args.more)
+    accuracy({args.only} if args.only else {"examples", "competitions"}, args.inner, args.save, args.set, args.more,
+             args.keep)
 
 
 if __name__ == "__main__":

@@ -139,6 +139,25 @@ def test_the_runs_forecast_combines_its_halves_and_the_baseline_computed_by_hand
     assert record["combine"] == {"plain": "shrink", "networks": "shrink", "mean": "mean"}.get(run, "median")
     assert record["shrink"] == (0.3 if run in ("plain", "networks") else None)
     np.testing.assert_allclose(predictions.loc[test, "prediction"], by_hand, rtol=1e-9)
+    # voices.csv: each voice as computed here, every baseline scored on validation, best first, and the
+    # run's forecast of the validation and test targets.
+    kept = pd.read_csv(folder / "voices.csv")
+    halves_kept = ["networks"] + ([] if second is None else ["second_half"])
+    assert list(kept.columns) == ["date", "actual", "split", "forecast", *halves_kept, *ranked]
+    months = {month: i for i, month in enumerate(pd.to_datetime(pd.read_csv(airline_csv())["Month"]))}
+    for split in ("validation", "test"):
+        rows, written = kept[kept["split"] == split], predictions[predictions["split"] == split]
+        np.testing.assert_array_equal(rows["date"], written["date"])
+        np.testing.assert_allclose(rows["forecast"], written["prediction"], rtol=1e-12)
+        index = np.array([months[month] for month in pd.to_datetime(rows["date"])])
+        np.testing.assert_array_equal(rows["actual"], values[index])
+        for baseline in ranked:
+            np.testing.assert_allclose(rows[baseline], _one_step_by_hand(baseline, values, season, end)[index],
+                                       rtol=1e-9)
+    test_rows = kept[kept["split"] == "test"]
+    np.testing.assert_allclose(test_rows["networks"], first, rtol=1e-9)
+    if second is not None:
+        np.testing.assert_allclose(test_rows["second_half"], second, rtol=1e-9)
     voices = [first, second, base[targets], leading]
     if run == "three":  # each of the three is the middle one somewhere: a median, not one of them throughout
         middle = {name: np.isclose(by_hand, values_).sum()
@@ -224,18 +243,61 @@ def test_lstmts_forecast_of_an_older_run_combines_as_that_run_did(halves, keras,
     np.testing.assert_allclose(auto.forecast_members(folder, series, 5, refit=False), by_hand, rtol=1e-9)
 
 
-def test_without_the_second_half_nothing_of_it_is_written(halves, compose_config, tmp_path):
+def test_without_the_second_half_nothing_of_it_is_written(halves, compose_config, tmp_path, keras):
+    import shutil
+
     from lstmts.runs import runner
 
     # No second half: no residual networks, no learns column; the combination's record only.
     metrics = json.loads((halves["networks"] / "metrics.json").read_text())
     assert metrics["auto"]["residuals"] is None and metrics["auto"]["combination"]["combine"] == "shrink"
     assert "learns" not in pd.read_csv(halves["networks"] / "candidates.csv").columns
-    # The networks alone (auto.combine=none): nothing of the baselines is written either.
+    # The networks alone (auto.combine=none), in the folder of a run with both halves and the baselines:
+    # nothing of the baselines is left there, so lstmts forecast takes the networks alone too.
+    folder = tmp_path / "run"
+    shutil.copytree(halves["plain"], folder)
     metrics = runner.run(compose_config(*QUICK, "auto.residuals=false", "auto.combine=none", *_data(airline_csv())),
-                         tmp_path / "run", body=auto._auto)
+                         folder, body=auto._auto)
     assert metrics["auto"]["residuals"] is None and metrics["auto"]["combination"] is None
-    assert not (tmp_path / "run" / "residuals.json").exists()
+    assert not (folder / "residuals.json").exists()
+    assert sorted(p.name for p in (folder / "members").iterdir()) == ["1", "2"]
+    series, _, first, _, _ = _voices_by_hand(halves["networks"], keras)  # the series and its first half, for the shape
+    on_series, _, _ = _split(folder)
+    by_hand = np.median([_member(m, keras).beyond(series.values, 5, 0) for m in on_series], axis=0)
+    np.testing.assert_allclose(auto.forecast_members(folder, series, 5, refit=False), by_hand, rtol=1e-9)
+    # voices.csv keeps the baselines beside the networks even where the forecast is the networks alone.
+    kept = pd.read_csv(folder / "voices.csv")
+    np.testing.assert_allclose(kept["forecast"], kept["networks"], rtol=1e-12)
+    assert {"persistence", "seasonal_naive", "theta"} <= set(kept.columns)
+
+
+def test_combine_voices_scores_other_combinations_from_the_run_folders_alone(halves):
+    """benchmarks/combine_voices.py: from voices.csv, each run's own combination is its forecast, its
+    ratio is the run's, and the default's rule (0.3 towards the networks and the 3 leaders' mean)
+    rebuilds the default run's forecast."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "combine_voices.py"
+    spec = importlib.util.spec_from_file_location("combine_voices", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    for name, folder in halves.items():
+        run = bench.load(folder)
+        test = run["voices"][run["voices"]["split"] == "test"]
+        np.testing.assert_allclose(bench.as_run(run), test["forecast"], rtol=1e-9)
+        metrics = json.loads((folder / "metrics.json").read_text())
+        assert bench.ranked_baselines(run)[0] == metrics["best_baseline"]["name"]
+        assert bench.ratio(run, bench.as_run(run)) == pytest.approx(metrics["test_rmse_ratio_to_best_baseline"],
+                                                                   rel=1e-6)
+    run = bench.load(halves["networks"])
+    test = run["voices"][run["voices"]["split"] == "test"]
+    rules = bench.rules([0.3, 1.0])
+    default = rules["moved 0.3 towards the networks and the leaders' mean"]
+    np.testing.assert_allclose(default(test, bench.ranked_baselines(run)), test["forecast"], rtol=1e-9)
+    ratios = bench.summary(np.array([0.9, 1.0, 1.05, 1.2]))
+    assert ratios["wins"] == 1 and ratios["within 1.10"] == 3 and ratios["worst"] == 1.2
+    assert ratios["geo"] == pytest.approx((0.9 * 1.05 * 1.2) ** 0.25)
 
 
 # --- the pieces, by hand -------------------------------------------------------------------------
@@ -299,7 +361,7 @@ def test_the_fourth_voice_by_hand_and_the_median_of_three_where_it_has_no_foreca
                                [5.5, 1.5, 6.0, 3.25, 4.0], rtol=1e-12)
     # shrink: the baseline moved 0.3 (or 0.5) of the way to the others' mean: 4 + 0.3 (6 - 4); 3 + 0.3 (1 - 3);
     # without the leaders' mean 5 + 0.3 (6.5 - 5); 2 + 0.3 (11 / 3 - 2); where a half has none, the halves' mean.
-    np.testing.assert_allclose(residuals.combine(first, second, base, "shrink", leading),
+    np.testing.assert_allclose(residuals.combine(first, second, base, "shrink", leading, 0.3),
                                [4.6, 2.4, 5.45, 2.5, 4.0], rtol=1e-12)
     np.testing.assert_allclose(residuals.combine(first, second, base, "shrink", leading, 0.5),
                                [5.0, 2.0, 5.75, 2 + 5 / 6, 4.0], rtol=1e-12)
@@ -307,7 +369,7 @@ def test_the_fourth_voice_by_hand_and_the_median_of_three_where_it_has_no_foreca
     # Paths: the baselines have the first step only, so later steps are the halves' mean.
     paths = [np.array([[1.0, 10.0]]), np.array([[3.0, 30.0]]), np.array([[2.5, np.nan]]), np.array([[9.0, np.nan]])]
     np.testing.assert_array_equal(residuals.combine(*paths[:3], "median", paths[3]), [[2.75, 20.0]])
-    np.testing.assert_allclose(residuals.combine(*paths[:3], "shrink", paths[3]), [[2.5 + 0.3 * (13 / 3 - 2.5), 20.0]])
+    np.testing.assert_allclose(residuals.combine(*paths[:3], "shrink", paths[3], 0.3), [[2.5 + 0.3 * (13 / 3 - 2.5), 20.0]])
 
 
 def test_with_one_half_the_baseline_moves_towards_it_and_the_leaders_by_hand():
@@ -315,10 +377,12 @@ def test_with_one_half_the_baseline_moves_towards_it_and_the_leaders_by_hand():
     base = np.array([4.0, 3.0, 5.0, 2.0])
     leading = np.array([10.0, 0.0, 7.0, np.nan])
     # 4 + 0.3 (7.5 - 4); 3 + 0.3 (0.5 - 3); the half has none: its own NaN; no leaders' mean: 2 + 0.3 (8 - 2).
-    np.testing.assert_allclose(residuals.combine(first, None, base, "shrink", leading), [5.05, 2.25, np.nan, 3.8])
+    np.testing.assert_allclose(residuals.combine(first, None, base, "shrink", leading, 0.3), [5.05, 2.25, np.nan, 3.8])
     np.testing.assert_allclose(residuals.combine(first, None, base, "median", leading), [5.0, 1.0, np.nan, 5.0])
     # The networks alone (auto.combine=none), with or without a baseline: the half itself.
     assert residuals.combine(first, None, base, "none", leading) is first and residuals.combine(first, None) is first
+    with pytest.raises(ValueError, match="move"):  # shrink has no default move of its own: the config's
+        residuals.combine(first, None, base, "shrink", leading)
 
 
 @pytest.mark.parametrize("count, names", [(0, None), (2, ("theta", "ets")), (3, ("theta", "ets", "seasonal_naive")),

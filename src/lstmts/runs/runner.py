@@ -443,7 +443,8 @@ RUN_OUTPUTS = ("metrics.json", "config.yaml", "predictions.csv", "transforms.jso
                "forecast.png", "loss.png", "forecast-*.csv", "forecast-*.png", "events.out.tfevents.*",
                "backtest.csv", "backtest.png", "series.csv", "forecasts.csv", "errors.png", "series.png",
                "models.npz", "models.json",
-               "models/seed-*.keras", "candidates.csv", "members/*/config.yaml", "members/*/model.keras",
+               "models/seed-*.keras", "candidates.csv", "residuals.json", "voices.csv",
+               "members/*/config.yaml", "members/*/model.keras",
                "members/*/transforms.json", "members/*/member.json")
 # Folders of those outputs, removed once a clean slate leaves them empty (deepest first).
 RUN_FOLDERS = ("members/*", "members", "models")

@@ -15,7 +15,8 @@ baselines best on validation (auto.combine, auto.leaders; see residuals.py). Wit
 `auto.residuals`, a second search runs on what that baseline leaves, one more voice.
 Everything after that is an ordinary run: the same table, baselines chosen on the same
 validation period, predictions.csv, intervals (calibrated on the search models' validation
-errors), plots. The run folder also keeps `candidates.csv` and one folder per member
+errors), plots. The run folder also keeps `candidates.csv`, `voices.csv` (every voice's one-step
+forecasts of the validation and test targets) and one folder per member
 (`members/<rank>/`: config.yaml, model.keras, transforms.json) for `lstmts forecast`.
 """
 
@@ -569,23 +570,25 @@ def _median_outputs(half: Half) -> dict:
 
 
 def _baseline_voices(cfg: DictConfig, base_prepared, classical: dict, how: str):
-    """Return the baseline best on validation (residuals.Base) and the leaders (residuals.Leaders), each
-    None where there is none: no baseline scored on validation, auto.leaders=0, or how="none" with no
-    second half to learn a baseline's residuals."""
-    if how == "none" and not cfg.auto.get("residuals", False):
-        return None, None
+    """Return the baseline best on validation (residuals.Base), the leaders (residuals.Leaders), each
+    None where there is none (no baseline scored on validation, auto.leaders=0, or how="none" with no
+    second half to learn a baseline's residuals), and the names of the baselines that scored on
+    validation, best first."""
     values, validation = base_prepared.series.values, base_prepared.periods.validation
     season = base_prepared.season_length
-    ranked = residuals.ranked_bases(values, validation, season, classical)  # scored once, for both
+    ranked = residuals.ranked_bases(values, validation, season, classical)  # scored once, for all three
+    names = [name for name, _ in ranked]
+    if how == "none" and not cfg.auto.get("residuals", False):
+        return None, None, names
     base = residuals.best_base(values, validation, season, classical, ranked)
     if base is None:
         log.info("no baseline scored on validation: the automatic LSTM is its networks alone")
-        return None, None
+        return None, None, names
     leading = (None if how == "none" else
                residuals.leaders(values, validation, season, classical, residuals.leader_count(cfg), ranked))
     if leading is not None:
         log.info("the leaders: %s", ", ".join(leading.names))
-    return base, leading
+    return base, leading, names
 
 
 def _second_half(cfg: DictConfig, base_prepared, base, progress, horizons: list[int], steps: int,
@@ -628,7 +631,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
             classical, (tried, search_cut) = runner._classical_during(
                 cfg, base, lambda: searching(cfg, base, progress, horizons, steps))
         first = _half(cfg, tried, search_cut, series, split, bool(cfg.auto.get("diverse", False)))
-        best, leading = _baseline_voices(cfg, base, classical, combining)
+        best, leading, scored = _baseline_voices(cfg, base, classical, combining)
         move = residuals.shrinkage(cfg) if combining == "shrink" else None
         if best is not None:
             with phases.phase("write"):
@@ -657,7 +660,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         based = _base_outputs(first, report, best.forecasts) if best is not None else {}
         led = _base_outputs(first, report, leading.forecasts) if leading is not None else {}
         predictions = {key: residuals.combine(medians[0][key], medians[1][key] if second is not None else None,
-                                              based.get(key), combining, led.get(key), move or 0.3)
+                                              based.get(key), combining, led.get(key), move)
                        for key in medians[0]}
     tried_all = [t for h in halves for t in h.tried]
     updates = sum(t.updates for t in tried_all) + sum(h.updates for h in halves)
@@ -718,6 +721,9 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
             extra["member"] = extra["member"].map(lambda rank: rank + len(first.outputs) if pd.notna(rank) else None)
             frame = pd.concat([frame, extra], ignore_index=True)
         files.write_csv(out_dir / "candidates.csv", frame)
+        targets = {split: report.windows[split].target_index for split in ("validation", "test")}
+        files.write_csv(out_dir / residuals.VOICES, residuals.voices_frame(
+            series, targets, predictions, medians, scored, base.season_length, classical))
         runner._write_outputs(report_cfg, out_dir, report, metrics.pop("_ensemble"), losses, {}, metrics,
                               metrics.pop("_interval_file"))
         # The folder's own model and transforms are the best member's, trained on training + validation.
@@ -768,7 +774,7 @@ def forecast_members(run_dir: Path, series, steps: int, refit: bool, console=Non
     if "combine" not in record:  # a run from before auto.combine: the mean of the halves
         return residuals.combine(first, second)
     leaders_mean = residuals.future_leading(record, series.values, steps, {record["baseline"]: future})
-    return residuals.combine(first, second, future, record["combine"], leaders_mean, record.get("shrink") or 0.3)
+    return residuals.combine(first, second, future, record["combine"], leaders_mean, record.get("shrink"))
 
 
 def _learns_residuals(folder: Path) -> bool:

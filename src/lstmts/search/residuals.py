@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from lstmts.data.series import Series
 from lstmts.evaluation.naive import naive_paths
@@ -40,6 +41,8 @@ log = logging.getLogger("lstmts")
 # The transforms of the residual networks: the residuals are scaled, never differenced.
 TRANSFORMS = (("standard",),)
 FILE = "residuals.json"
+# Every voice's one-step forecast of the validation and test targets, beside the run's.
+VOICES = "voices.csv"
 
 
 @dataclass(frozen=True)
@@ -157,13 +160,13 @@ def shrinkage(cfg) -> float:
 
 
 def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarray | None = None,
-            how: str = "median", leaders_mean: np.ndarray | None = None, move: float = 0.3) -> np.ndarray | None:
+            how: str = "median", leaders_mean: np.ndarray | None = None, move: float | None = None) -> np.ndarray | None:
     """Return the run's forecast where the halves' (the second may be None: no second half) and the
     baseline's forecasts all have one, from those and `leaders_mean` (the mean of the leading
     baselines) where it has one too: how="shrink", the baseline moved `move` of the way towards the
     mean of the other voices; "median" or "mean", the median or mean of all the voices. Elsewhere,
     and without `base` or with how="none", the mean of the halves' where both have one, else the
-    one that has.
+    one that has. `move` is needed by shrink alone.
 
     The median of three is the baseline moved towards the halves where both move it the same way, by
     the smaller of their moves (the second half is the baseline plus its networks' correction); the
@@ -180,6 +183,8 @@ def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarra
     if base is None or how == "none":
         return halves
     base = np.asarray(base, dtype="float64")
+    if how == "shrink" and move is None:
+        raise ValueError("combine(how='shrink') needs the move towards the other voices")
 
     def reduce(voices: np.ndarray) -> np.ndarray:  # voices: the baseline first, then the others
         if how == "shrink":
@@ -194,6 +199,25 @@ def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarra
     four = np.concatenate([three, np.asarray(leaders_mean, dtype="float64")[None]])
     all_four = np.isfinite(four).all(axis=0)
     return np.where(all_four, reduce(np.where(all_four, four, 0.0)), combined)
+
+
+def voices_frame(series: Series, targets: dict[str, np.ndarray], forecast: dict[str, np.ndarray],
+                 halves: list[dict[str, np.ndarray]], ranked: list[str], season_length: int,
+                 classical: dict) -> pd.DataFrame:
+    """Return voices.csv: for every validation and test target (`targets`, split to indices), the run's
+    one-step forecast, each half's (`networks`, then `second_half`; the validation ones the search
+    models', as in the run) and every baseline that scored on validation (`ranked`, best first), so
+    that another combination of them can be scored from the run folder alone."""
+    frames = []
+    for split, index in targets.items():
+        columns = {"date": series.labels[index], "actual": series.values[index], "split": split,
+                   "forecast": forecast[split]}
+        for name, half in zip(("networks", "second_half"), halves):
+            columns[name] = half[split]
+        for name in ranked:
+            columns[name] = one_step(name, series.values, season_length, classical)[index]
+        frames.append(pd.DataFrame(columns))
+    return pd.concat(frames, ignore_index=True)
 
 
 def write_record(run_dir: Path, base: Base, training_end: int, season_length: int, settings: dict,

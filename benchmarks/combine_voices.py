@@ -1,0 +1,152 @@
+"""Score other combinations of the automatic LSTM's voices from kept run folders, without training again.
+
+Each automatic run writes voices.csv: the run's forecast of every validation and test target beside
+the one-step forecasts of its networks (and second half) and of every baseline scored on validation.
+`python benchmarks/bench_auto.py --inner --more 5 --keep DIR` keeps each run's voices.csv,
+residuals.json and metrics.json in DIR/<number>-<series>/; this script then scores, on each run's
+test period, combinations of those voices with the product's own `residuals.combine`, against the
+baseline best on validation (the run's), and prints wins, how many lie within 1.10, and the median,
+worst and geometric mean of the ratios:
+
+    python benchmarks/combine_voices.py DIR [--moves 0.1 0.2 0.3 0.5 1]
+
+It first checks that the run's own combination, computed from voices.csv, is the run's forecast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lstmts.search import residuals
+
+
+def load(folder: Path) -> dict:
+    """Return one kept run: its voices, its record (residuals.json) and its metrics."""
+    record_path = folder / residuals.FILE
+    return {"name": folder.name, "voices": pd.read_csv(folder / residuals.VOICES),
+            "record": json.loads(record_path.read_text()) if record_path.exists() else None,
+            "metrics": json.loads((folder / "metrics.json").read_text())}
+
+
+def _columns(run: dict, split: str) -> tuple[pd.DataFrame, dict]:
+    voices = run["voices"]
+    return voices[voices["split"] == split], run["record"]
+
+
+def leaders_mean(rows: pd.DataFrame, names: list[str]) -> np.ndarray | None:
+    return rows[names].to_numpy(dtype=float).mean(axis=1) if len(names) >= 2 else None
+
+
+def as_run(run: dict, split: str = "test") -> np.ndarray:
+    """Return the run's own combination, computed from its voices as the run computes it."""
+    rows, record = _columns(run, split)
+    networks = rows["networks"].to_numpy(dtype=float)
+    second = rows["second_half"].to_numpy(dtype=float) if "second_half" in rows else None
+    if record is None:
+        return residuals.combine(networks, second)
+    return residuals.combine(networks, second, rows[record["baseline"]].to_numpy(dtype=float), record["combine"],
+                             leaders_mean(rows, record["leaders"]), record["shrink"])
+
+
+def moved(move: float, towards: str = "networks and leaders", count: int = 3):
+    """Return a rule: the baseline best on validation moved `move` of the way towards the mean of the
+    networks and the mean of the `count` baselines best on validation (`towards` "networks": the
+    networks alone; "leaders": the leaders' mean alone)."""
+
+    def rule(rows: pd.DataFrame, ranked: list[str]) -> np.ndarray:
+        base = rows[ranked[0]].to_numpy(dtype=float)
+        networks = rows["networks"].to_numpy(dtype=float)
+        leading = leaders_mean(rows, ranked[:count])
+        if towards == "leaders":
+            return base + move * (leading - base)
+        return residuals.combine(networks, None, base, "shrink", None if towards == "networks" else leading, move)
+
+    return rule
+
+
+def median_of_three(rows: pd.DataFrame, ranked: list[str]) -> np.ndarray:
+    base = rows[ranked[0]].to_numpy(dtype=float)
+    return residuals.combine(rows["networks"].to_numpy(dtype=float), None, base, "median",
+                             leaders_mean(rows, ranked[:3]))
+
+
+def rules(moves: list[float]) -> dict:
+    """Return the combinations to score, by name: each takes the test rows of voices.csv and the names of
+    the baselines scored on validation, best first."""
+    chosen = {"the networks alone": lambda rows, ranked: rows["networks"].to_numpy(dtype=float),
+              "the mean of the 3 baselines best on validation": lambda rows, ranked: leaders_mean(rows, ranked[:3])}
+    for move in moves:
+        chosen[f"moved {move:g} towards the networks and the leaders' mean"] = moved(move)
+    chosen["moved 0.3 towards the networks alone"] = moved(0.3, "networks")
+    chosen["moved 0.3 towards the leaders' mean alone"] = moved(0.3, "leaders")
+    chosen["the median of the networks, the baseline and the leaders' mean"] = median_of_three
+    return chosen
+
+
+def ranked_baselines(run: dict) -> list[str]:
+    """Return the baselines of voices.csv, best on validation first (the columns after the halves)."""
+    halves = {"date", "actual", "split", "forecast", "networks", "second_half"}
+    return [column for column in run["voices"].columns if column not in halves]
+
+
+def ratio(run: dict, forecast: np.ndarray) -> float:
+    rows, _ = _columns(run, "test")
+    actual = rows["actual"].to_numpy(dtype=float)
+    best = rows[ranked_baselines(run)[0]].to_numpy(dtype=float)
+    return float(np.sqrt(np.mean((forecast - actual) ** 2)) / np.sqrt(np.mean((best - actual) ** 2)))
+
+
+def summary(ratios: np.ndarray) -> dict:
+    return {"wins": int((ratios < 1).sum()), "within 1.10": int((ratios <= 1.10).sum()),
+            "below 0.95": int((ratios < 0.95).sum()), "median": float(np.median(ratios)),
+            "worst": float(ratios.max()), "geo": float(np.exp(np.log(ratios).mean()))}
+
+
+def leave_one_out(table: pd.DataFrame, moves: list[float]) -> np.ndarray:
+    """Return each series' ratio with the move chosen on the other series (the most wins there, then
+    the lowest geometric mean): whether a move's count comes from fitting it to these series."""
+    columns = [f"moved {move:g} towards the networks and the leaders' mean" for move in moves]
+    scored = []
+    for position in range(len(table)):
+        others = table.drop(index=table.index[position])
+        best = min(columns, key=lambda c: (-(others[c] < 1).sum(), np.log(others[c]).mean()))
+        scored.append(table[best].iloc[position])
+    return np.array(scored)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, help="the folder bench_auto.py --keep filled")
+    parser.add_argument("--moves", type=float, nargs="*", default=[0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0])
+    args = parser.parse_args()
+    runs = [load(folder) for folder in sorted(p for p in args.folder.iterdir() if (p / residuals.VOICES).exists())]
+    if not runs:
+        parser.error(f"{args.folder} holds no kept runs; fill it with bench_auto.py --keep {args.folder}")
+    rows = []
+    for run in runs:
+        test, _ = _columns(run, "test")
+        own = as_run(run)
+        if not np.allclose(own, test["forecast"], rtol=1e-9, atol=0, equal_nan=True):
+            raise SystemExit(f"{run['name']}: the run's combination computed from voices.csv is not its forecast")
+        best = run["metrics"]["best_baseline"]
+        if ranked_baselines(run)[0] != best["name"]:
+            raise SystemExit(f"{run['name']}: voices.csv's first baseline is not the run's best on validation")
+        ranked = ranked_baselines(run)
+        row = {"series": run["name"], "the run's forecast": ratio(run, own)}
+        row.update({name: ratio(run, rule(test, ranked)) for name, rule in rules(args.moves).items()})
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    print(f"{len(runs)} runs; each run's own combination, computed from voices.csv, is its forecast")
+    results = {name: summary(table[name].to_numpy()) for name in table.columns[1:]}
+    results["the move chosen on the other series (leave one out)"] = summary(leave_one_out(table, args.moves))
+    frame = pd.DataFrame.from_dict(results, orient="index")
+    print(frame.to_string(formatters={c: "{:.3f}".format for c in ("median", "worst", "geo")}))
+
+
+if __name__ == "__main__":
+    main()
