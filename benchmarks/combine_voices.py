@@ -58,7 +58,7 @@ def moved(move: float, towards: str = "networks and leaders", count: int = 3):
     networks and the mean of the `count` baselines best on validation (`towards` "networks": the
     networks alone; "leaders": the leaders' mean alone)."""
 
-    def rule(rows: pd.DataFrame, ranked: list[str]) -> np.ndarray:
+    def rule(rows: pd.DataFrame, validation: pd.DataFrame, ranked: list[str]) -> np.ndarray:
         base = rows[ranked[0]].to_numpy(dtype=float)
         networks = rows["networks"].to_numpy(dtype=float)
         leading = leaders_mean(rows, ranked[:count])
@@ -69,22 +69,75 @@ def moved(move: float, towards: str = "networks and leaders", count: int = 3):
     return rule
 
 
-def median_of_three(rows: pd.DataFrame, ranked: list[str]) -> np.ndarray:
+def weighted(weight: float, move: float = 0.3):
+    """Return a rule: f moved `move` of the way towards `weight` x the networks + (1 - weight) x the
+    leaders' mean (the default is weight 0.5)."""
+
+    def rule(rows: pd.DataFrame, validation: pd.DataFrame, ranked: list[str]) -> np.ndarray:
+        base = rows[ranked[0]].to_numpy(dtype=float)
+        others = weight * rows["networks"].to_numpy(dtype=float) + (1 - weight) * leaders_mean(rows, ranked[:3])
+        return base + move * (others - base)
+
+    return rule
+
+
+def median_of_three(rows: pd.DataFrame, validation: pd.DataFrame, ranked: list[str]) -> np.ndarray:
     base = rows[ranked[0]].to_numpy(dtype=float)
     return residuals.combine(rows["networks"].to_numpy(dtype=float), None, base, "median",
                              leaders_mean(rows, ranked[:3]))
 
 
+def _rmse(rows: pd.DataFrame, column: str | np.ndarray) -> float:
+    forecast = rows[column].to_numpy(dtype=float) if isinstance(column, str) else column
+    return float(np.sqrt(np.mean((forecast - rows["actual"].to_numpy(dtype=float)) ** 2)))
+
+
+def gated(limit: float):
+    """Return a rule: the default move, but towards the leaders' mean alone where the networks' validation
+    RMSE (their search models', which never trained on it) is above `limit` times the baseline's."""
+
+    def rule(rows: pd.DataFrame, validation: pd.DataFrame, ranked: list[str]) -> np.ndarray:
+        worse = _rmse(validation, "networks") > limit * _rmse(validation, ranked[0])
+        return moved(0.3, "leaders" if worse else "networks and leaders")(rows, validation, ranked)
+
+    return rule
+
+
+def fitted_move(weight: float):
+    """Return a rule: the move that minimises the squared validation error, t* = (e . d) / (d . d) with e
+    the baseline's validation errors and d the others' mean less the baseline, taken `weight` of the way
+    from 0.3 towards t* and held within [0.05, 0.6]."""
+
+    def rule(rows: pd.DataFrame, validation: pd.DataFrame, ranked: list[str]) -> np.ndarray:
+        base = validation[ranked[0]].to_numpy(dtype=float)
+        others = (validation["networks"].to_numpy(dtype=float) + leaders_mean(validation, ranked[:3])) / 2
+        errors, distance = validation["actual"].to_numpy(dtype=float) - base, others - base
+        best = float(np.sum(errors * distance) / np.sum(distance * distance))
+        return moved(float(np.clip(0.3 + weight * (best - 0.3), 0.05, 0.6)))(rows, validation, ranked)
+
+    return rule
+
+
 def rules(moves: list[float]) -> dict:
-    """Return the combinations to score, by name: each takes the test rows of voices.csv and the names of
-    the baselines scored on validation, best first."""
-    chosen = {"the networks alone": lambda rows, ranked: rows["networks"].to_numpy(dtype=float),
-              "the mean of the 3 baselines best on validation": lambda rows, ranked: leaders_mean(rows, ranked[:3])}
+    """Return the combinations to score, by name: each takes the test rows and the validation rows of
+    voices.csv and the names of the baselines scored on validation, best first."""
+    chosen = {"the networks alone": lambda rows, validation, ranked: rows["networks"].to_numpy(dtype=float),
+              "the mean of the 3 baselines best on validation":
+                  lambda rows, validation, ranked: leaders_mean(rows, ranked[:3])}
     for move in moves:
         chosen[f"moved {move:g} towards the networks and the leaders' mean"] = moved(move)
+    for count in (2, 4, 5, 99):
+        which = f"the {count} best baselines" if count < 99 else "every baseline"
+        chosen[f"moved 0.3 towards the networks and the mean of {which}"] = moved(0.3, count=count)
+    for weight in (1 / 3, 2 / 3):
+        chosen[f"moved 0.3 towards {weight:.2f} x the networks + {1 - weight:.2f} x the leaders' mean"] = weighted(weight)
     chosen["moved 0.3 towards the networks alone"] = moved(0.3, "networks")
     chosen["moved 0.3 towards the leaders' mean alone"] = moved(0.3, "leaders")
     chosen["the median of the networks, the baseline and the leaders' mean"] = median_of_three
+    for limit in (1.2, 1.5):
+        chosen[f"0.3, towards the leaders alone where the networks' validation RMSE is above {limit:g}x"] = gated(limit)
+    for weight in (0.25, 0.5):
+        chosen[f"the move fitted on validation, taken {weight:g} of the way from 0.3"] = fitted_move(weight)
     return chosen
 
 
@@ -138,7 +191,8 @@ def main() -> None:
             raise SystemExit(f"{run['name']}: voices.csv's first baseline is not the run's best on validation")
         ranked = ranked_baselines(run)
         row = {"series": run["name"], "the run's forecast": ratio(run, own)}
-        row.update({name: ratio(run, rule(test, ranked)) for name, rule in rules(args.moves).items()})
+        validation, _ = _columns(run, "validation")
+        row.update({name: ratio(run, rule(test, validation, ranked)) for name, rule in rules(args.moves).items()})
         rows.append(row)
     table = pd.DataFrame(rows)
     print(f"{len(runs)} runs; each run's own combination, computed from voices.csv, is its forecast")

@@ -294,7 +294,8 @@ def test_combine_voices_scores_other_combinations_from_the_run_folders_alone(hal
     test = run["voices"][run["voices"]["split"] == "test"]
     rules = bench.rules([0.3, 1.0])
     default = rules["moved 0.3 towards the networks and the leaders' mean"]
-    np.testing.assert_allclose(default(test, bench.ranked_baselines(run)), test["forecast"], rtol=1e-9)
+    validation = run["voices"][run["voices"]["split"] == "validation"]
+    np.testing.assert_allclose(default(test, validation, bench.ranked_baselines(run)), test["forecast"], rtol=1e-9)
     ratios = bench.summary(np.array([0.9, 1.0, 1.05, 1.2]))
     assert ratios["wins"] == 1 and ratios["within 1.10"] == 3 and ratios["worst"] == 1.2
     assert ratios["geo"] == pytest.approx((0.9 * 1.05 * 1.2) ** 0.25)
