@@ -8,7 +8,7 @@ test period, combinations of those voices with the product's own `residuals.comb
 baseline best on validation (the run's), and prints wins, how many lie within 1.10, and the median,
 worst and geometric mean of the ratios:
 
-    python benchmarks/combine_voices.py DIR [--moves 0.1 0.2 0.3 0.5 1]
+    python benchmarks/combine_voices.py DIR [--moves 0.1 0.2 0.3 0.5 1] [--save ratios.csv]
 
 It first checks that the run's own combination, computed from voices.csv, is the run's forecast.
 """
@@ -49,8 +49,11 @@ def as_run(run: dict, split: str = "test") -> np.ndarray:
     second = rows["second_half"].to_numpy(dtype=float) if "second_half" in rows else None
     if record is None:
         return residuals.combine(networks, second)
+    weights = record.get("weights")
+    order = ("baseline", "networks", "second_half", "leaders")  # combine's order of the voices
     return residuals.combine(networks, second, rows[record["baseline"]].to_numpy(dtype=float), record["combine"],
-                             leaders_mean(rows, record["leaders"]), record["shrink"])
+                             leaders_mean(rows, record["leaders"]), record["shrink"],
+                             None if weights is None else [weights[name] for name in order if name in weights])
 
 
 def moved(move: float, towards: str = "networks and leaders", count: int = 3):
@@ -77,6 +80,24 @@ def weighted(weight: float, move: float = 0.3):
         base = rows[ranked[0]].to_numpy(dtype=float)
         others = weight * rows["networks"].to_numpy(dtype=float) + (1 - weight) * leaders_mean(rows, ranked[:3])
         return base + move * (others - base)
+
+    return rule
+
+
+def fitted(half: float, move: float = 0.3):
+    """Return a rule: the product's `fitted` combination of the baseline, the networks and the 3 leaders'
+    mean: shrink's weights moved n / (n + half) of the way towards the weights fitted on the n
+    validation targets (residuals.fitted_weights)."""
+
+    def voices(rows: pd.DataFrame, ranked: list[str]) -> np.ndarray:
+        return np.stack([rows[ranked[0]].to_numpy(dtype=float), rows["networks"].to_numpy(dtype=float),
+                         leaders_mean(rows, ranked[:3])])
+
+    def rule(rows: pd.DataFrame, validation: pd.DataFrame, ranked: list[str]) -> np.ndarray:
+        weights, _ = residuals.fitted_weights(voices(validation, ranked), validation["actual"].to_numpy(dtype=float),
+                                              move, half)
+        test = voices(rows, ranked)
+        return residuals.combine(test[1], None, test[0], "fitted", test[2], move, weights)
 
     return rule
 
@@ -134,6 +155,8 @@ def rules(moves: list[float]) -> dict:
     chosen["moved 0.3 towards the networks alone"] = moved(0.3, "networks")
     chosen["moved 0.3 towards the leaders' mean alone"] = moved(0.3, "leaders")
     chosen["the median of the networks, the baseline and the leaders' mean"] = median_of_three
+    for half in (100, 250, 500, 1000):
+        chosen[f"weights fitted on validation, counting half at {half} targets (fitted)"] = fitted(half)
     for limit in (1.2, 1.5):
         chosen[f"0.3, towards the leaders alone where the networks' validation RMSE is above {limit:g}x"] = gated(limit)
     for weight in (0.25, 0.5):
@@ -176,6 +199,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="the folder bench_auto.py --keep filled")
     parser.add_argument("--moves", type=float, nargs="*", default=[0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0])
+    parser.add_argument("--save", type=Path, default=None, help="write every series' ratio under each combination to this CSV")
     args = parser.parse_args()
     runs = [load(folder) for folder in sorted(p for p in args.folder.iterdir() if (p / residuals.VOICES).exists())]
     if not runs:
@@ -195,6 +219,8 @@ def main() -> None:
         row.update({name: ratio(run, rule(test, validation, ranked)) for name, rule in rules(args.moves).items()})
         rows.append(row)
     table = pd.DataFrame(rows)
+    if args.save:
+        table.to_csv(args.save, index=False)
     print(f"{len(runs)} runs; each run's own combination, computed from voices.csv, is its forecast")
     results = {name: summary(table[name].to_numpy()) for name in table.columns[1:]}
     results["the move chosen on the other series (leave one out)"] = summary(leave_one_out(table, args.moves))

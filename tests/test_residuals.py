@@ -37,7 +37,9 @@ def halves(compose_config, tmp_path_factory, keras, airline_copy):
     for name, change, more in (("plain", None, []), ("test", tripled_test, []), ("mean", None, ["auto.combine=mean"]),
                                ("median", None, ["auto.combine=median", "auto.leaders=2"]),
                                ("three", None, ["auto.combine=median", "auto.leaders=0"]),
-                               ("networks", None, ["auto.residuals=false"])):
+                               # fit_half 5: the fitted weights count most (the default's 500 keeps shrink's here)
+                               ("networks", None, ["auto.residuals=false", "auto.fit_half=5"]),
+                               ("shrink", None, ["auto.residuals=false", "auto.combine=shrink"])):
         folders[name] = root / name
         runner.run(compose_config(*QUICK, *more, *_data(airline_copy(root, f"{name}.csv", change))), folders[name],
                    body=auto._auto)
@@ -89,24 +91,59 @@ def _one_step_by_hand(name, values, season, end):
     return classical_forecasts(values, end, season, {"methods": ["theta"]})[name]
 
 
-def _combined_by_hand(run, first, second, base, leading, move=0.3):
-    """The run's forecast from its voices: the default (plain) moves the baseline `move` of the way
-    towards the mean of the others; median and mean; three: the median without the leaders' mean."""
-    if run == "plain":
-        return base + move * (np.mean([first, second, leading], axis=0) - base)
-    if run == "networks":  # no second half: towards the mean of the networks and the leaders
+def _simplex_by_hand(voices, actual):
+    """The weights (at least 0, summing to 1) with the least squared error, found by trying every set of
+    voices with Lagrange's equations (sum of w = 1) and keeping the best whose weights are all >= 0."""
+    from itertools import combinations
+
+    best, count = (np.inf, None), len(voices)
+    for size in range(1, count + 1):
+        for chosen in combinations(range(count), size):
+            x = voices[list(chosen)].T
+            system = np.block([[2 * x.T @ x, np.ones((size, 1))], [np.ones((1, size)), np.zeros((1, 1))]])
+            try:
+                solved = np.linalg.solve(system, np.concatenate([2 * x.T @ actual, [1.0]]))[:size]
+            except np.linalg.LinAlgError:
+                continue
+            if (solved >= -1e-12).all():
+                weights = np.zeros(count)
+                weights[list(chosen)] = solved
+                error = float(np.sum((weights @ voices - actual) ** 2))
+                best = min(best, (error, weights), key=lambda pair: pair[0])
+    return best[1]
+
+
+def _fitted_by_hand(voices, actual, move=0.3, half=500.0):
+    """Shrink's weights (1 - move on the baseline, move shared by the others) moved n / (n + half) of
+    the way to the best weights on the n validation targets every voice forecasts."""
+    voices = np.asarray(voices, dtype=float)
+    every = np.isfinite(voices).all(axis=0)
+    fixed = np.array([1 - move] + [move / (len(voices) - 1)] * (len(voices) - 1))
+    share = every.sum() / (every.sum() + half)
+    return (1 - share) * fixed + share * _simplex_by_hand(voices[:, every], actual[every])
+
+
+def _combined_by_hand(run, first, second, base, leading, move=0.3, weights=None):
+    """The run's forecast from its voices: the default (plain, networks) weights them (the baseline,
+    the halves, the leaders' mean) by `weights`; shrink moves the baseline `move` of the way towards
+    the mean of the others; median and mean; three: the median without the leaders' mean."""
+    if run in ("plain", "networks"):
+        voices = [base, first] + ([] if second is None else [second]) + [leading]
+        return np.tensordot(weights, np.array(voices), axes=1)
+    if run == "shrink":  # no second half: towards the mean of the networks and the leaders
         return base + move * (np.mean([first, leading], axis=0) - base)
     voices = [first, second, base] + ([] if run == "three" else [leading])
     return (np.mean if run == "mean" else np.median)(voices, axis=0)
 
 
-@pytest.mark.parametrize("run", ["plain", "mean", "median", "three", "networks"])
+@pytest.mark.parametrize("run", ["plain", "mean", "median", "three", "networks", "shrink"])
 def test_the_runs_forecast_combines_its_halves_and_the_baseline_computed_by_hand(halves, keras, run):
     """First half: the median of its members on the series. Second: the baseline's one-step forecast
     plus the median of its members on the residuals (y less that forecast). The run (auto.combine):
-    the baseline moved 0.3 of the way towards the mean of the two halves and of the three baselines
-    best on validation (the default), or the mean or the median of the four, or (auto.leaders=0) the
-    median of the first three."""
+    the voices (the baseline, the halves, the mean of the three baselines best on validation)
+    weighted by shrink's weights moved towards the weights fitted on validation (the default), the
+    baseline moved 0.3 of the way towards the mean of the others (shrink), or the mean or the median
+    of the four, or (auto.leaders=0) the median of the first three."""
 
     folder = halves[run]
     values = pd.read_csv(airline_csv())["Passengers"].to_numpy(dtype=float)
@@ -123,7 +160,7 @@ def test_the_runs_forecast_combines_its_halves_and_the_baseline_computed_by_hand
     on_series, on_residuals, _ = _split(folder)
     first = np.median([_member(m, keras).paths(values, targets, 1)[:, 0] for m in on_series], axis=0)
     second = None
-    if run == "networks":
+    if run in ("networks", "shrink"):
         assert not on_residuals and json.loads((folder / "metrics.json").read_text())["auto"]["residuals"] is None
     else:
         second = base[targets] + np.median(
@@ -134,14 +171,35 @@ def test_the_runs_forecast_combines_its_halves_and_the_baseline_computed_by_hand
     ranked = sorted(scores, key=lambda baseline: scores[baseline]["validation_rmse"])
     chosen = {"three": [], "median": ranked[:2]}.get(run, ranked)  # the median run asks for 2 (auto.leaders=2)
     assert record["leaders"] == chosen and ranked[0] == name and len(ranked) == 3
-    leading = np.mean([_one_step_by_hand(leader, values, season, end)[targets] for leader in chosen or ranked], axis=0)
-    by_hand = _combined_by_hand(run, first, second, base[targets], leading)
-    assert record["combine"] == {"plain": "shrink", "networks": "shrink", "mean": "mean"}.get(run, "median")
-    assert record["shrink"] == (0.3 if run in ("plain", "networks") else None)
-    np.testing.assert_allclose(predictions.loc[test, "prediction"], by_hand, rtol=1e-9)
+    def leaders_at(index):
+        return np.mean([_one_step_by_hand(leader, values, season, end)[index] for leader in chosen or ranked], axis=0)
+
+    leading = leaders_at(targets)
+    kept = pd.read_csv(folder / "voices.csv")
+    weights = None
+    if run in ("plain", "networks"):
+        # The weights: fitted on the validation targets from the baseline's and the leaders' forecasts
+        # (by hand) and the search models' (voices.csv), shrunk towards 0.7 / the rest shared equally.
+        validation = kept[kept["split"] == "validation"]
+        index = np.arange(len(values))[-int(test.sum()) - len(validation):-int(test.sum())]
+        voices = [base[index], validation["networks"].to_numpy()] + (
+            [] if second is None else [validation["second_half"].to_numpy()]) + [leaders_at(index)]
+        weights = _fitted_by_hand(voices, values[index], half=5.0 if run == "networks" else 500.0)
+        names = ["baseline", "networks"] + ([] if second is None else ["second_half"]) + ["leaders"]
+        assert list(record["weights"]) == names
+        np.testing.assert_allclose(list(record["weights"].values()), weights, atol=1e-6)
+        combined = json.loads((folder / "metrics.json").read_text())["auto"]["combination"]
+        assert combined["weights"] == record["weights"] and combined["fitted_on"] == len(index)
+        # The run's validation RMSE is the weighted voices' on validation.
+        assert json.loads((folder / "metrics.json").read_text())["validation_rmse"] == pytest.approx(
+            np.sqrt(np.mean((np.tensordot(weights, np.array(voices), axes=1) - values[index]) ** 2)), rel=1e-6)
+    by_hand = _combined_by_hand(run, first, second, base[targets], leading, weights=weights)
+    assert record["combine"] == {"plain": "fitted", "networks": "fitted", "shrink": "shrink",
+                                 "mean": "mean"}.get(run, "median")
+    assert record["shrink"] == (0.3 if run in ("plain", "networks", "shrink") else None)
+    np.testing.assert_allclose(predictions.loc[test, "prediction"], by_hand, rtol=1e-6 if weights is not None else 1e-9)
     # voices.csv: each voice as computed here, every baseline scored on validation, best first, and the
     # run's forecast of the validation and test targets.
-    kept = pd.read_csv(folder / "voices.csv")
     halves_kept = ["networks"] + ([] if second is None else ["second_half"])
     assert list(kept.columns) == ["date", "actual", "split", "forecast", *halves_kept, *ranked]
     months = {month: i for i, month in enumerate(pd.to_datetime(pd.read_csv(airline_csv())["Month"]))}
@@ -197,16 +255,23 @@ def _voices_by_hand(folder, keras, steps=5):
     return series, record, first, second, future
 
 
-@pytest.mark.parametrize("run", ["plain", "mean", "median", "three", "networks", "moved further"])
+@pytest.mark.parametrize("run", ["plain", "mean", "median", "three", "networks", "shrink", "moved further",
+                                 "weighted otherwise"])
 def test_lstmts_forecast_of_a_run_with_two_halves_combines_them_as_the_run_did(halves, keras, run, tmp_path):
     import shutil
 
     folder, move = halves.get(run), 0.3
     if run == "moved further":  # the run's own move (residuals.json), not the default's
-        folder, move, run = tmp_path / "further", 0.8, "plain"
-        shutil.copytree(halves["plain"], folder)
+        folder, move, run = tmp_path / "further", 0.8, "shrink"
+        shutil.copytree(halves["shrink"], folder)
         record = json.loads((folder / "residuals.json").read_text())
         (folder / "residuals.json").write_text(json.dumps({**record, "shrink": move}))
+    if run == "weighted otherwise":  # the run's own weights (residuals.json), in its order of the voices
+        folder, run = tmp_path / "weighted", "plain"
+        shutil.copytree(halves["plain"], folder)
+        record = json.loads((folder / "residuals.json").read_text())
+        weights = {"leaders": 0.1, "second_half": 0.2, "networks": 0.6, "baseline": 0.1}  # written in another order
+        (folder / "residuals.json").write_text(json.dumps({**record, "weights": weights}))
     series, record, first, second, future = _voices_by_hand(folder, keras)
     forecast = auto.forecast_members(folder, series, 5, refit=False)
     leading = None
@@ -218,7 +283,11 @@ def test_lstmts_forecast_of_a_run_with_two_halves_combines_them_as_the_run_did(h
         naive = {"persistence": np.full(5, series.values[-1]), "seasonal_naive": series.values[-12:-7],
                  "theta": forecast_from("theta", series.values, 5, 12, record["baselines"])}
         leading = np.mean([naive[leader] for leader in record["leaders"]], axis=0)
-    np.testing.assert_allclose(forecast, _combined_by_hand(run, first, second, future, leading, move), rtol=1e-9)
+    weights = record.get("weights")
+    if weights is not None:
+        weights = [weights[voice] for voice in ("baseline", "networks", "second_half", "leaders") if voice in weights]
+    np.testing.assert_allclose(forecast, _combined_by_hand(run, first, second, future, leading, move, weights),
+                               rtol=1e-9)
     if folder == halves["plain"]:
         refitted = auto.forecast_members(folder, series, 5, refit=True)
         assert refitted.shape == (5,) and np.isfinite(refitted).all()
@@ -250,7 +319,7 @@ def test_without_the_second_half_nothing_of_it_is_written(halves, compose_config
 
     # No second half: no residual networks, no learns column; the combination's record only.
     metrics = json.loads((halves["networks"] / "metrics.json").read_text())
-    assert metrics["auto"]["residuals"] is None and metrics["auto"]["combination"]["combine"] == "shrink"
+    assert metrics["auto"]["residuals"] is None and metrics["auto"]["combination"]["combine"] == "fitted"
     assert "learns" not in pd.read_csv(halves["networks"] / "candidates.csv").columns
     # The networks alone (auto.combine=none), in the folder of a run with both halves and the baselines:
     # nothing of the baselines is left there, so lstmts forecast takes the networks alone too.
@@ -290,12 +359,13 @@ def test_combine_voices_scores_other_combinations_from_the_run_folders_alone(hal
         assert bench.ranked_baselines(run)[0] == metrics["best_baseline"]["name"]
         assert bench.ratio(run, bench.as_run(run)) == pytest.approx(metrics["test_rmse_ratio_to_best_baseline"],
                                                                    rel=1e-6)
-    run = bench.load(halves["networks"])
-    test = run["voices"][run["voices"]["split"] == "test"]
     rules = bench.rules([0.3, 1.0])
-    default = rules["moved 0.3 towards the networks and the leaders' mean"]
-    validation = run["voices"][run["voices"]["split"] == "validation"]
-    np.testing.assert_allclose(default(test, validation, bench.ranked_baselines(run)), test["forecast"], rtol=1e-9)
+    for name, rule in (("shrink", rules["moved 0.3 towards the networks and the leaders' mean"]),
+                       ("networks", bench.fitted(5))):  # that run's fit_half
+        run = bench.load(halves[name])
+        test = run["voices"][run["voices"]["split"] == "test"]
+        validation = run["voices"][run["voices"]["split"] == "validation"]
+        np.testing.assert_allclose(rule(test, validation, bench.ranked_baselines(run)), test["forecast"], rtol=1e-9)
     ratios = bench.summary(np.array([0.9, 1.0, 1.05, 1.2]))
     assert ratios["wins"] == 1 and ratios["within 1.10"] == 3 and ratios["worst"] == 1.2
     assert ratios["geo"] == pytest.approx((0.9 * 1.05 * 1.2) ** 0.25)
@@ -434,11 +504,82 @@ def test_an_impossible_move_towards_the_other_voices_is_one_line_before_anything
     assert "\n" not in str(caught.value) and not (tmp_path / "run" / "members").exists()
 
 
+@pytest.mark.parametrize("value", [0, -5, "many", True])
+def test_an_impossible_count_for_the_fitted_weights_is_one_line_before_anything_runs(compose_config, tmp_path, value):
+    from lstmts.errors import UserError
+    from lstmts.runs import runner
+
+    with pytest.raises(UserError, match=r"auto.fit_half=.* is not a number of validation targets; .* above 0") as caught:
+        runner.run(compose_config(*QUICK, f"auto.fit_half={value}", *_data(airline_csv())), tmp_path / "run",
+                   body=auto._auto)
+    assert "\n" not in str(caught.value) and not (tmp_path / "run" / "members").exists()
+
+
+@pytest.mark.parametrize("count", [2, 3, 4])
+def test_shrinks_weights_by_hand(count):
+    # 0.7 on the baseline, 0.3 shared: 0.3; 0.15 each; 0.1 each.
+    np.testing.assert_allclose(residuals.fixed_weights(count, 0.3), [0.7] + [0.3 / (count - 1)] * (count - 1))
+
+
+def test_the_weights_fitted_on_validation_by_hand():
+    y = np.array([3.0, 5.0, 4.0, 8.0, 6.0, 7.0])
+    # Two voices 1 above and 1 below: half each forecasts y exactly.
+    np.testing.assert_allclose(residuals.simplex_fit(np.stack([y + 1, y - 1]), y), [0.5, 0.5], atol=1e-7)
+    # A voice that is y itself takes all the weight; one that is 3 above and one 1 below: 1/4 and 3/4.
+    np.testing.assert_allclose(residuals.simplex_fit(np.stack([y + 5, y, y + 2]), y), [0, 1, 0], atol=1e-7)
+    np.testing.assert_allclose(residuals.simplex_fit(np.stack([y + 3, y - 1]), y), [0.25, 0.75], atol=1e-7)
+    # Errors of opposite signs in turn, e1 = (1, -1, ...) and e2 = -e1, and a third voice 2 above
+    # throughout: the squared error 6 (w1 - w2)^2 + 24 w3^2 (e1 sums to 0) is least at 1/2, 1/2, 0.
+    signs = np.array([1.0, -1.0] * 3)
+    np.testing.assert_allclose(residuals.simplex_fit(np.stack([y + signs, y - signs, y + 2]), y),
+                               [0.5, 0.5, 0.0], atol=1e-6)
+    # The weights are the same whatever the units: a series 1000 times larger.
+    np.testing.assert_allclose(residuals.simplex_fit(np.stack([y + 3, y - 1]) * 1000, y * 1000), [0.25, 0.75],
+                               atol=1e-7)
+
+
+@pytest.mark.parametrize("targets, half", [(6, 500.0), (6, 6.0), (30, 10.0)])
+def test_the_run_moves_shrinks_weights_n_over_n_plus_half_of_the_way_to_the_fitted_ones(targets, half):
+    rng = np.random.default_rng(targets)
+    y = rng.normal(10, 2, targets + 2)
+    voices = np.stack([y + 1, y - 3, y + rng.normal(0, 5, len(y))])  # the third worse: the fit gives 3/4, 1/4, 0
+    voices[0, 0] = np.nan  # a target one voice has no forecast for is left out of the fit and the count
+    y[1] = np.nan  # and so is one without a value
+    weights, count = residuals.fitted_weights(voices, y, 0.3, half)
+    share = targets / (targets + half)
+    assert count == targets
+    fitted = residuals.simplex_fit(voices[:, 2:], y[2:])
+    np.testing.assert_allclose(fitted, [0.75, 0.25, 0.0], atol=1e-6)  # 3/4 of 1 above and 1/4 of 3 below: y
+    np.testing.assert_allclose(weights, (1 - share) * np.array([0.7, 0.15, 0.15]) + share * fitted, rtol=1e-12)
+    np.testing.assert_allclose(weights.sum(), 1.0)
+    # With no more targets than voices, nothing is fitted: shrink's weights.
+    weights, count = residuals.fitted_weights(voices[:, :5], y[:5], 0.3, half)
+    assert count == 3
+    np.testing.assert_allclose(weights, [0.7, 0.15, 0.15])
+
+
+def test_the_fitted_combination_weights_the_voices_and_renormalises_where_the_leaders_have_none():
+    first = np.array([5.0, 1.0, 4.0])
+    second = np.array([7.0, 3.0, 2.0])
+    base = np.array([4.0, 3.0, 6.0])
+    leading = np.array([10.0, np.nan, 0.0])
+    weights = [0.4, 0.3, 0.2, 0.1]
+    # 0.4 4 + 0.3 5 + 0.2 7 + 0.1 10 = 5.5; no leaders: (0.4 3 + 0.3 1 + 0.2 3) / 0.9 = 2.1 / 0.9;
+    # 0.4 6 + 0.3 4 + 0.2 2 + 0.1 0 = 4.
+    np.testing.assert_allclose(residuals.combine(first, second, base, "fitted", leading, 0.3, weights),
+                               [5.5, 2.1 / 0.9, 4.0], rtol=1e-12)
+    # One half: the baseline, the networks, the leaders.
+    np.testing.assert_allclose(residuals.combine(first, None, base, "fitted", leading, 0.3, [0.5, 0.25, 0.25]),
+                               [5.75, (0.5 * 3 + 0.25 * 1) / 0.75, 4.0], rtol=1e-12)
+    with pytest.raises(ValueError, match="weights"):
+        residuals.combine(first, None, base, "fitted", leading, 0.3)
+
+
 def test_an_unknown_way_to_combine_the_halves_is_one_line_before_anything_runs(compose_config, tmp_path):
     from lstmts.errors import UserError
     from lstmts.runs import runner
 
-    with pytest.raises(UserError, match=r"auto.combine='vote' is unknown; use shrink, median, mean or none") \
+    with pytest.raises(UserError, match=r"auto.combine='vote' is unknown; use fitted, shrink, median, mean or none") \
             as caught:
         runner.run(compose_config(*QUICK, "auto.combine=vote", *_data(airline_csv())), tmp_path / "run", body=auto._auto)
     assert "\n" not in str(caught.value) and not (tmp_path / "run" / "members").exists()
@@ -480,12 +621,14 @@ def test_the_run_table_names_both_halves_and_their_validation_scores(halves):
     print_summary(metrics, halves["plain"], console)
     text = " ".join(console.file.getvalue().split())
     label = baseline_label(metrics["auto"]["residuals"]["baseline"])
-    assert f"automatic LSTM ({label} moved 0.3 towards the halves and leaders)" in text
+    weights = metrics["auto"]["combination"]["weights"]
+    assert (f"automatic LSTM ({label} {weights['baseline']:.2f}, networks {weights['networks']:.2f}, second half"
+            f" {weights['second_half']:.2f}, leaders {weights['leaders']:.2f}: weights fitted on validation)") in text
     leaders = ", ".join(map(baseline_label, metrics["auto"]["residuals"]["leaders"]))
     assert f"the leaders (auto.leaders): {leaders}, the 3 baselines best on validation" in text
     for run, expected in (("median", "median of the halves, {} and the leaders' mean"),
-                          ("three", "median of the halves and {}"), ("networks", "{} moved 0.3 towards the networks"
-                                                                                " and leaders")):
+                          ("three", "median of the halves and {}"), ("shrink", "{} moved 0.3 towards the networks"
+                                                                              " and leaders")):
         other = json.loads((halves[run] / "metrics.json").read_text())
         console = Console(file=io.StringIO(), width=400, force_terminal=False, color_system=None)
         print_summary(other, halves[run], console)

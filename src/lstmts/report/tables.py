@@ -198,6 +198,10 @@ def _auto_label(auto: dict) -> str:
         return f"automatic LSTM (median of {len(auto['ensemble'])})"
     leaders, name = combined.get("leaders") or [], baseline_label(combined["baseline"])
     networks = "the halves" if second else "the networks"
+    if how == "fitted":
+        voices = {"baseline": name, "networks": "networks", "second_half": "second half", "leaders": "leaders"}
+        weights = ", ".join(f"{voices[voice]} {weight:.2f}" for voice, weight in combined["weights"].items())
+        return f"automatic LSTM ({weights}: weights fitted on validation)"
     if how == "shrink":
         towards = f"{networks} and leaders" if leaders else networks
         return f"automatic LSTM ({name} moved {combined['shrink']:g} towards {towards})"

@@ -10,8 +10,9 @@ within `auto.budget_seconds` and `auto.max_trials`.
 `auto.ensemble` candidates (the best, or with `auto.diverse` the best of each transform option
 first) are then trained again on training + validation, for the epochs early stopping chose,
 each from `auto.seeds` seeds: the median of theirs is the networks' forecast (the first half).
-The run's forecast combines it with the baseline best on validation and the mean of the
-baselines best on validation (auto.combine, auto.leaders; see residuals.py). With
+The run's forecast weights it, the baseline best on validation and the mean of the baselines best
+on validation, with weights fitted on validation as far as its length allows (auto.combine,
+auto.leaders, auto.fit_half; see residuals.py). With
 `auto.residuals`, a second search runs on what that baseline leaves, one more voice.
 Everything after that is an ordinary run: the same table, baselines chosen on the same
 validation period, predictions.csv, intervals (calibrated on the search models' validation
@@ -427,6 +428,7 @@ def _check_supported(cfg: DictConfig) -> None:
     budget(cfg)  # an impossible budget is one line before anything runs
     residuals.combination(cfg)  # and so is an unknown way to combine the halves
     residuals.shrinkage(cfg)  # and an impossible move towards them
+    residuals.fit_half(cfg)  # and an impossible count for the fitted weights
     residuals.leader_count(cfg)  # and an impossible count of leading baselines
     chosen_transforms(cfg)  # and so are transform options that cannot be built
     online.check(cfg)  # and so are impossible refits through the test period
@@ -591,6 +593,24 @@ def _baseline_voices(cfg: DictConfig, base_prepared, classical: dict, how: str):
     return base, leading, names
 
 
+def _voice_weights(cfg: DictConfig, how: str, medians: list[dict], based: dict, led: dict, values: np.ndarray,
+                   validation_targets: np.ndarray, move: float | None) -> tuple[dict[str, float] | None, int | None]:
+    """Return each voice's weight by name (the baseline, the networks, the second half, the leaders: the
+    order combine takes them in) and the validation targets they were fitted on; (None, None) unless
+    auto.combine=fitted with a baseline. The voices' validation forecasts are the search models' and
+    the baselines' from before each target, as in the run table."""
+    if how != "fitted" or not based:
+        return None, None
+    names = ["baseline", "networks"] + (["second_half"] if len(medians) > 1 else []) + (["leaders"] if led else [])
+    voices = [based["validation"], *(m["validation"] for m in medians)] + ([led["validation"]] if led else [])
+    weights, count = residuals.fitted_weights(np.stack(voices), values[validation_targets], move,
+                                              residuals.fit_half(cfg))
+    chosen = dict(zip(names, (float(w) for w in weights)))
+    log.info("the voices' weights, fitted on %d validation targets: %s", count,
+             ", ".join(f"{name} {weight:.3f}" for name, weight in chosen.items()))
+    return chosen, count
+
+
 def _second_half(cfg: DictConfig, base_prepared, base, progress, horizons: list[int], steps: int,
                  phases: Phases) -> Half | None:
     """Search the networks that learn what the baseline best on validation (`base`) leaves, or None
@@ -632,11 +652,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
                 cfg, base, lambda: searching(cfg, base, progress, horizons, steps))
         first = _half(cfg, tried, search_cut, series, split, bool(cfg.auto.get("diverse", False)))
         best, leading, scored = _baseline_voices(cfg, base, classical, combining)
-        move = residuals.shrinkage(cfg) if combining == "shrink" else None
-        if best is not None:
-            with phases.phase("write"):
-                residuals.write_record(out_dir, best, runner._training_end(base.periods), base.season_length,
-                                       runner.classical_settings(cfg), combining, leading, move)
+        move = residuals.shrinkage(cfg) if combining in ("shrink", "fitted") else None
         second_started = time.perf_counter()
         second = _second_half(cfg, base, best, progress, horizons, steps, phases)
         # The first half's clock leaves out the second half's search (its members train after it).
@@ -659,9 +675,16 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         medians = [_median_outputs(h) for h in halves]
         based = _base_outputs(first, report, best.forecasts) if best is not None else {}
         led = _base_outputs(first, report, leading.forecasts) if leading is not None else {}
+        weights, fitted_on = _voice_weights(cfg, combining, medians, based, led, series.values,
+                                            report.windows["validation"].target_index, move)
         predictions = {key: residuals.combine(medians[0][key], medians[1][key] if second is not None else None,
-                                              based.get(key), combining, led.get(key), move)
+                                              based.get(key), combining, led.get(key), move,
+                                              None if weights is None else list(weights.values()))
                        for key in medians[0]}
+        if best is not None:
+            with phases.phase("write"):
+                residuals.write_record(out_dir, best, runner._training_end(base.periods), base.season_length,
+                                       runner.classical_settings(cfg), combining, leading, move, weights)
     tried_all = [t for h in halves for t in h.tried]
     updates = sum(t.updates for t in tried_all) + sum(h.updates for h in halves)
     seconds = sum(t.seconds for t in tried_all) + sum(h.seconds for h in halves)
@@ -692,6 +715,9 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         "combination": None if best is None else {
             "baseline": best.name, "combine": combining, "shrink": move,
             "leaders": list(leading.names) if leading is not None else [],
+            # With fitted: each voice's weight, and how many validation targets they were fitted on.
+            "weights": weights, "fitted_on": fitted_on,
+            "fit_half": residuals.fit_half(cfg) if combining == "fitted" else None,
         },
         "residuals": None if second is None else {
             "baseline": second.base.name,
@@ -774,7 +800,10 @@ def forecast_members(run_dir: Path, series, steps: int, refit: bool, console=Non
     if "combine" not in record:  # a run from before auto.combine: the mean of the halves
         return residuals.combine(first, second)
     leaders_mean = residuals.future_leading(record, series.values, steps, {record["baseline"]: future})
-    return residuals.combine(first, second, future, record["combine"], leaders_mean, record.get("shrink"))
+    weights = record.get("weights")
+    order = ("baseline", "networks", "second_half", "leaders")  # combine's order of the voices
+    return residuals.combine(first, second, future, record["combine"], leaders_mean, record.get("shrink"),
+                             None if weights is None else [weights[name] for name in order if name in weights])
 
 
 def _learns_residuals(folder: Path) -> bool:

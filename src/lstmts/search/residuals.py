@@ -7,9 +7,11 @@ table's baselines are. With auto.leaders = k, the mean of the k baselines best o
 among them) is a voice that a single baseline's bad test period moves less.
 
 The run's forecast (auto.combine) puts the voices together: the networks on the series, the second
-half where there is one, f and the leaders' mean. `shrink` (the default): f moved auto.shrink (0.3)
-of the way towards the mean of the others; `median`: the median of the voices; `mean`: their
-mean; `none`: the networks alone (the mean of the halves).
+half where there is one, f and the leaders' mean. `fitted` (the default): the voices weighted,
+shrink's weights moved n / (n + auto.fit_half) of the way towards the weights with the least
+squared error on the n validation targets; `shrink`: f moved auto.shrink (0.3) of the way towards
+the mean of the others; `median`: the median of the voices; `mean`: their mean; `none`: the
+networks alone (the mean of the halves).
 
 The second half (auto.residuals, off by default) is ES-RNN's idea with the run's own baselines as
 the statistical part: the residual series z[t] = y[t] - f[t] is what that baseline leaves;
@@ -137,7 +139,7 @@ def residual_series(series: Series, base: np.ndarray, season_length: int) -> Ser
 
 
 # How the run's forecast is made from the halves (auto.combine).
-COMBINATIONS = ("shrink", "median", "mean", "none")
+COMBINATIONS = ("fitted", "shrink", "median", "mean", "none")
 
 
 def combination(cfg) -> str:
@@ -159,14 +161,66 @@ def shrinkage(cfg) -> float:
     return float(move)
 
 
+def fit_half(cfg) -> float:
+    """Return auto.fit_half (the validation targets at which the weights fitted there count half), or say
+    in one line what it may be."""
+    half = cfg.auto.get("fit_half", 500)
+    if isinstance(half, bool) or not isinstance(half, (int, float)) or not half > 0:
+        raise UserError(f"auto.fit_half={half!r} is not a number of validation targets; use a number above 0"
+                        f" (500 is the default: the weights fitted on validation count half at 500 targets)")
+    return float(half)
+
+
+def fixed_weights(count: int, move: float) -> np.ndarray:
+    """Return shrink's weights of `count` voices, the baseline first: 1 - move on it, move shared
+    equally by the others."""
+    return np.array([1.0 - move] + [move / (count - 1)] * (count - 1))
+
+
+def simplex_fit(voices: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """Return the weights, at least 0 and summing to 1, of the `voices` ([voice, target]) whose weighted
+    sum has the least squared error against `actual` (scipy's SLSQP; the values centred and scaled
+    first, which leaves the weights as they are because they sum to 1)."""
+    from scipy.optimize import minimize
+
+    count = len(voices)
+    centre, scale = actual.mean(), actual.std() or 1.0
+    x, y = ((voices - centre) / scale).T, (actual - centre) / scale
+    gram, cross = x.T @ x / len(y), x.T @ y / len(y)
+    found = minimize(lambda w: w @ gram @ w - 2 * cross @ w, np.full(count, 1.0 / count),
+                     jac=lambda w: 2 * gram @ w - 2 * cross, method="SLSQP", bounds=[(0.0, 1.0)] * count,
+                     constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0, "jac": lambda w: np.ones(count)}],
+                     options={"ftol": 1e-12, "maxiter": 500})
+    weights = np.clip(found.x, 0.0, None)
+    return weights / weights.sum()
+
+
+def fitted_weights(voices: np.ndarray, actual: np.ndarray, move: float, half: float) -> tuple[np.ndarray, int]:
+    """Return the weights of the `voices` ([voice, validation target], the baseline first) and how many
+    validation targets they were fitted on: shrink's fixed weights (fixed_weights) moved n / (n + half)
+    of the way towards the weights fitted on the n targets that every voice forecasts (simplex_fit).
+    A short validation period keeps about the fixed weights; a long one, about its own."""
+    voices, actual = np.asarray(voices, dtype="float64"), np.asarray(actual, dtype="float64")
+    fixed = fixed_weights(len(voices), move)
+    every = np.isfinite(voices).all(axis=0) & np.isfinite(actual)
+    count = int(every.sum())
+    if count <= len(voices):
+        return fixed, count
+    share = count / (count + half)
+    return (1.0 - share) * fixed + share * simplex_fit(voices[:, every], actual[every]), count
+
+
 def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarray | None = None,
-            how: str = "median", leaders_mean: np.ndarray | None = None, move: float | None = None) -> np.ndarray | None:
+            how: str = "median", leaders_mean: np.ndarray | None = None, move: float | None = None,
+            weights: np.ndarray | None = None) -> np.ndarray | None:
     """Return the run's forecast where the halves' (the second may be None: no second half) and the
     baseline's forecasts all have one, from those and `leaders_mean` (the mean of the leading
     baselines) where it has one too: how="shrink", the baseline moved `move` of the way towards the
-    mean of the other voices; "median" or "mean", the median or mean of all the voices. Elsewhere,
-    and without `base` or with how="none", the mean of the halves' where both have one, else the
-    one that has. `move` is needed by shrink alone.
+    mean of the other voices; "fitted", the voices weighted by `weights` (the baseline's, the
+    halves', the leaders'; where the leaders' mean has no forecast, the others' renormalised);
+    "median" or "mean", the median or mean of all the voices. Elsewhere, and without `base` or with
+    how="none", the mean of the halves' where both have one, else the one that has. `move` is
+    needed by shrink alone, `weights` by fitted alone.
 
     The median of three is the baseline moved towards the halves where both move it the same way, by
     the smaller of their moves (the second half is the baseline plus its networks' correction); the
@@ -185,10 +239,15 @@ def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarra
     base = np.asarray(base, dtype="float64")
     if how == "shrink" and move is None:
         raise ValueError("combine(how='shrink') needs the move towards the other voices")
+    if how == "fitted" and weights is None:
+        raise ValueError("combine(how='fitted') needs the voices' weights")
 
     def reduce(voices: np.ndarray) -> np.ndarray:  # voices: the baseline first, then the others
         if how == "shrink":
             return voices[0] + move * (voices[1:].mean(axis=0) - voices[0])
+        if how == "fitted":
+            kept = np.asarray(weights[:len(voices)], dtype="float64")
+            return np.tensordot(kept / kept.sum(), voices, axes=1)
         return (np.median if how == "median" else np.mean)(voices, axis=0)
 
     three = np.concatenate([base[None], both])
@@ -221,16 +280,18 @@ def voices_frame(series: Series, targets: dict[str, np.ndarray], forecast: dict[
 
 
 def write_record(run_dir: Path, base: Base, training_end: int, season_length: int, settings: dict,
-                 how: str, chosen: Leaders | None = None, move: float | None = None) -> None:
+                 how: str, chosen: Leaders | None = None, move: float | None = None,
+                 weights: dict[str, float] | None = None) -> None:
     """Write what `lstmts forecast` needs to rebuild the baseline's forecasts and the residuals, how
-    the halves are combined (auto.combine, and with shrink its move) and the baselines whose mean is the
-    fourth voice ([]: none)."""
+    the halves are combined (auto.combine, with shrink or fitted its move, with fitted the voices'
+    weights by name) and the baselines whose mean is the fourth voice ([]: none)."""
     from lstmts.report import files
 
     files.write_json(Path(run_dir) / FILE, {"baseline": base.name, "validation_rmse": base.validation_rmse,
                                             "training_end": int(training_end), "season_length": int(season_length),
                                             "baselines": settings, "combine": how, "shrink": move,
-                                            "leaders": list(chosen.names) if chosen else []})
+                                            "leaders": list(chosen.names) if chosen else [],
+                                            "weights": weights})
 
 
 def read_record(run_dir: Path) -> dict | None:
