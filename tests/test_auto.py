@@ -662,3 +662,31 @@ def test_the_baselines_fitted_beside_the_search_are_those_a_plain_fit_gives(comp
     # Switched off: no fit, and the search still runs.
     off, value = runner._classical_during(compose_config(*QUICK, "baselines.classical=false"), prepared, lambda: 7)
     assert off == {} and value == 7
+
+
+@pytest.mark.parametrize("look_back, lags_as, jit, expected", [
+    (52, "timesteps", "auto", False), (13, "timesteps", "auto", False), (64, "timesteps", "auto", False),
+    (12, "timesteps", "auto", "auto"), (65, "timesteps", "auto", "auto"), (52, "features", "auto", "auto"),
+    (52, "timesteps", True, True)])
+def test_candidates_of_13_to_64_time_steps_train_on_the_fused_kernels(compose_config, monkeypatch, look_back, lags_as,
+                                                                     jit, expected):
+    """XLA unrolls windows of up to 64 steps (a compile of 3-14 s, some shapes slower per update), so under
+    training.jit_compile=auto such candidates train on the fused kernels, in the search and as members,
+    and the rerun command says so; a user's own jit_compile is kept."""
+    from lstmts.errors import UserError
+    from lstmts.search.space import Candidate
+
+    cfg = compose_config("experiment=auto", f"training.jit_compile={str(jit).lower()}")
+    candidate = Candidate(transforms=("diff1", "standard"), look_back=look_back, lags_as=lags_as)
+    member = auto.member_config(cfg, auto.Tried(candidate, 1.0, {1: 1.0}, best_epoch=5))
+    assert member.training.jit_compile == expected
+    assert ("training.jit_compile=false" in auto._rerun_command(member, candidate)) == (expected is False)
+    seen = []
+
+    def prepare(candidate_cfg, **kwargs):  # the search's config for the candidate, before any training
+        seen.append(candidate_cfg.training.jit_compile)
+        raise UserError("stop here")
+
+    monkeypatch.setattr(auto.runner, "prepare", prepare)
+    tried = auto.try_candidate(cfg, candidate, None, [1], 1)
+    assert seen == [expected] and tried.note == "stop here"

@@ -82,6 +82,14 @@ XLA_COMPILE_SECONDS = 0.55
 # against 7.9. Batches of this many rows x steps or more (a collection's monthly networks, not
 # the tutorial's) train on the fused kernels.
 XLA_MAX_STEP_ROWS = 4096
+# XLA unrolls the time-step loop of a window of up to 64 steps: its compile grows with the steps, and
+# some shapes update slowly. LSTMTS_CACHE=off python benchmarks/bench_engines.py --shapes ... (batch
+# 32, 2 cores) measured the compile at 0.9 s for 3 steps, 2.1 s for 12, 4.4-6.7 s for 24, 7.4 s for
+# 36, 14 s for 48-52 and 1.1 s for 104; an update at 48 steps and 16 units 11.3 ms against the
+# fused kernels' 2.3 ms, at 52 steps and 32 units 3.6 against 3.1, at 104 steps 2.1 against 4.1.
+# The automatic LSTM's candidates of these many steps (a weekly or half-hourly season's look_back)
+# train on the fused kernels (search.auto.engine_settings).
+XLA_UNROLLED_STEPS = range(13, 65)
 
 
 def fused_seconds(updates: int, spec: ModelSpec) -> float:

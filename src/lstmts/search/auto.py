@@ -121,12 +121,25 @@ def _search_settings(cfg: DictConfig, train_windows: int) -> dict:
             "training.repeats": 1, "training.shuffle": True}
 
 
+def engine_settings(cfg: DictConfig, candidate: Candidate) -> dict:
+    """Return {"training.jit_compile": False} for a candidate whose windows have a length XLA unrolls
+    (training.XLA_UNROLLED_STEPS: 13-64 time steps, where its compile takes 3-14 s and some shapes
+    update several times slower than the fused kernels), under training.jit_compile=auto; else {}.
+    The search and the members train the candidate alike, so its rerun command says so too."""
+    from lstmts.models.training import XLA_UNROLLED_STEPS
+
+    steps = candidate.look_back if candidate.lags_as == "timesteps" else 1
+    if cfg.training.get("jit_compile", "auto") == "auto" and steps in XLA_UNROLLED_STEPS:
+        return {"training.jit_compile": False}
+    return {}
+
+
 def try_candidate(cfg: DictConfig, candidate: Candidate, progress: RunProgress, horizons: list[int],
                   steps: int, train_windows: int | None = None, series=None) -> Tried:
     """Train `candidate` on the training period and score it on the validation period, reading no test value
     (on `series` instead of cfg.data's when given)."""
     started = time.perf_counter()
-    candidate_cfg = candidate.apply(cfg, **_search_settings(cfg, train_windows or 0))
+    candidate_cfg = candidate.apply(cfg, **_search_settings(cfg, train_windows or 0), **engine_settings(cfg, candidate))
     try:
         # No test value is transformed: a candidate's score cannot depend on one, nor can its failing.
         prepared = runner.prepare(candidate_cfg, history_only=True, series=series)
@@ -360,7 +373,8 @@ def member_config(cfg: DictConfig, tried: Tried, seed_offset: int = 0) -> DictCo
     epochs = int(tried.best_epoch or tried.epochs_run or cfg.training.epochs)
     return tried.candidate.apply(cfg, **{"split.validation_fraction": 0.0, "training.epochs": max(1, epochs),
                                          "training.patience": None, "training.repeats": 1,
-                                         "seed": int(cfg.seed) + int(seed_offset)})
+                                         "seed": int(cfg.seed) + int(seed_offset)},
+                                 **engine_settings(cfg, tried.candidate))
 
 
 def choose_members(ranked: list[Tried], ensemble: int, diverse: bool = False,
@@ -401,9 +415,10 @@ def _rerun_command(member_cfg: DictConfig, candidate: Candidate) -> str:
     set_here = ("experiment=", "framing", "model", "protocol", "split.validation_fraction", "training.")
     kept = [o for o in task if not o.lstrip("+~").startswith(set_here)]
     training = member_cfg.training
+    engine = ["training.jit_compile=false"] if training.get("jit_compile") is False else []
     return " ".join(["lstmts", *kept, "protocol=honest", *candidate.overrides(), "split.validation_fraction=0",
                      f"training.epochs={training.epochs}", f"training.batch_size={training.batch_size}",
-                     f"training.learning_rate={training.learning_rate}", f"seed={member_cfg.seed}"])
+                     f"training.learning_rate={training.learning_rate}", *engine, f"seed={member_cfg.seed}"])
 
 
 def _candidates_frame(tried: list[Tried], horizons: list[int], chosen: list[Candidate],
