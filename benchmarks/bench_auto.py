@@ -260,8 +260,8 @@ def main() -> None:
     parser.add_argument("--save", default=None, help="write the per-series table to this CSV")
     parser.add_argument("--set", nargs="*", default=[], help="more overrides for every run, e.g. auto.seeds=3")
     parser.add_argument("--keep", default=None,
-                        help="copy each run's voices.csv, residuals.json and metrics.json into this folder"
-                             " (for combine_voices.py)")
+                        help="copy each run's voices.csv, residuals.json, metrics.json and candidates.csv into"
+                             " this folder (for combine_voices.py)")
     parser.add_argument("--more", type=int, default=0,
                         help="with --inner: this many more M1/Tourism series per subset (a larger, less noisy set)")
     args = parser.parse_args()

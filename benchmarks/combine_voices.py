@@ -49,11 +49,9 @@ def as_run(run: dict, split: str = "test") -> np.ndarray:
     second = rows["second_half"].to_numpy(dtype=float) if "second_half" in rows else None
     if record is None:
         return residuals.combine(networks, second)
-    weights = record.get("weights")
-    order = ("baseline", "networks", "second_half", "leaders")  # combine's order of the voices
     return residuals.combine(networks, second, rows[record["baseline"]].to_numpy(dtype=float), record["combine"],
                              leaders_mean(rows, record["leaders"]), record["shrink"],
-                             None if weights is None else [weights[name] for name in order if name in weights])
+                             residuals.ordered_weights(record.get("weights")))
 
 
 def moved(move: float, towards: str = "networks and leaders", count: int = 3):

@@ -680,7 +680,9 @@ def test_candidates_of_13_to_64_time_steps_train_on_the_fused_kernels(compose_co
     candidate = Candidate(transforms=("diff1", "standard"), look_back=look_back, lags_as=lags_as)
     member = auto.member_config(cfg, auto.Tried(candidate, 1.0, {1: 1.0}, best_epoch=5))
     assert member.training.jit_compile == expected
-    assert ("training.jit_compile=false" in auto._rerun_command(member, candidate)) == (expected is False)
+    command = auto._rerun_command(member, candidate)
+    assert ("training.jit_compile=false" in command) == (expected is False)
+    assert ("training.jit_compile=true" in command) == (expected is True) and "jit_compile=auto" not in command
     seen = []
 
     def prepare(candidate_cfg, **kwargs):  # the search's config for the candidate, before any training
@@ -690,3 +692,38 @@ def test_candidates_of_13_to_64_time_steps_train_on_the_fused_kernels(compose_co
     monkeypatch.setattr(auto.runner, "prepare", prepare)
     tried = auto.try_candidate(cfg, candidate, None, [1], 1)
     assert seen == [expected] and tried.note == "stop here"
+
+
+@pytest.mark.parametrize("seconds, epochs_run, best_epoch, expected", [
+    (20.0, 100, 25, 5.0),    # a member trains the 25 epochs early stopping chose, not the 75 of patience after
+    (8.0, 40, 40, 8.0),      # the last epoch was the best
+    (3.0, 0, None, 3.0),     # a candidate that could not be trained: its own time
+])
+def test_a_members_time_is_its_candidates_for_the_epochs_chosen(seconds, epochs_run, best_epoch, expected):
+    from lstmts.search.space import Candidate
+
+    tried = auto.Tried(Candidate(("diff1", "standard"), 12), 1.0, {1: 1.0}, best_epoch=best_epoch,
+                       epochs_run=epochs_run, seconds=seconds)
+    assert auto.member_seconds(tried) == pytest.approx(expected)
+
+
+def test_the_search_judges_the_members_time_from_the_epochs_they_will_train(compose_config, monkeypatch):
+    """The staged search asks room_for_another with each candidate's member_seconds, in the order tried."""
+    from lstmts.runs import runner
+    from lstmts.runs.progress import RunProgress
+
+    asked = []
+
+    def room(cfg, elapsed, seconds, per_member=1.0):
+        asked.append(list(seconds))
+        return True
+
+    monkeypatch.setattr(auto, "room_for_another", room)
+    cfg = compose_config(*QUICK, "auto.max_trials=3", "training.epochs=60")
+    prepared = runner.prepare(cfg)
+    with RunProgress(Console(file=io.StringIO())) as progress:
+        tried, _ = auto.search(cfg, prepared, progress, [1], 1)
+    assert len(tried) == 3 and asked
+    expected = [t.seconds * t.best_epoch / t.epochs_run for t in tried]
+    assert any(t.best_epoch < t.epochs_run for t in tried[:-1])  # early stopping ended one: the two differ
+    np.testing.assert_allclose(asked[-1], expected[:len(asked[-1])])

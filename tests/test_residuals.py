@@ -235,6 +235,9 @@ def test_changing_the_test_values_changes_neither_halfs_choice_nor_weights(halve
             np.testing.assert_array_equal(a, b)
     before = [json.loads((halves[name] / "metrics.json").read_text())["validation_rmse"] for name in ("plain", "test")]
     assert before[0] == before[1]
+    # nor the voices' weights, fitted on validation only
+    weights = [json.loads((halves[name] / "residuals.json").read_text())["weights"] for name in ("plain", "test")]
+    assert weights[0] == weights[1] and len(weights[0]) == 4
 
 
 def _voices_by_hand(folder, keras, steps=5):
@@ -291,6 +294,21 @@ def test_lstmts_forecast_of_a_run_with_two_halves_combines_them_as_the_run_did(h
     if folder == halves["plain"]:
         refitted = auto.forecast_members(folder, series, 5, refit=True)
         assert refitted.shape == (5,) and np.isfinite(refitted).all()
+
+
+def test_lstmts_forecast_of_a_fitted_run_whose_record_lacks_a_weight_is_one_line(halves, keras, tmp_path):
+    import shutil
+
+    from lstmts.errors import UserError
+
+    folder = tmp_path / "lacking"
+    shutil.copytree(halves["plain"], folder)
+    record = json.loads((folder / "residuals.json").read_text())
+    del record["weights"]["second_half"]
+    (folder / "residuals.json").write_text(json.dumps(record))
+    series, *_ = _voices_by_hand(folder, keras)
+    with pytest.raises(UserError, match="has no weight for each of the run's voices .*second_half.*; rerun"):
+        auto.forecast_members(folder, series, 5, refit=False)
 
 
 @pytest.mark.parametrize("before", ["leaders", "combine"])
@@ -571,8 +589,18 @@ def test_the_fitted_combination_weights_the_voices_and_renormalises_where_the_le
     # One half: the baseline, the networks, the leaders.
     np.testing.assert_allclose(residuals.combine(first, None, base, "fitted", leading, 0.3, [0.5, 0.25, 0.25]),
                                [5.75, (0.5 * 3 + 0.25 * 1) / 0.75, 4.0], rtol=1e-12)
-    with pytest.raises(ValueError, match="weights"):
-        residuals.combine(first, None, base, "fitted", leading, 0.3)
+    for weights in (None, [0.5, 0.5], [0.25] * 4):  # none, or not one for each voice
+        with pytest.raises(ValueError, match="one weight for each voice"):
+            residuals.combine(first, None, base, "fitted", leading, 0.3, weights)
+    assert residuals.ordered_weights({"leaders": 0.1, "baseline": 0.6, "networks": 0.3}) == [0.6, 0.3, 0.1]
+
+
+def test_where_the_weights_cannot_be_fitted_shrinks_are_kept(monkeypatch):
+    y = np.arange(10.0)
+    monkeypatch.setattr(residuals, "simplex_fit", lambda voices, actual: None)  # the optimiser found none
+    weights, count = residuals.fitted_weights(np.stack([y + 1, y - 1, y]), y, 0.3, 5.0)
+    assert count == 10
+    np.testing.assert_allclose(weights, [0.7, 0.15, 0.15])
 
 
 def test_an_unknown_way_to_combine_the_halves_is_one_line_before_anything_runs(compose_config, tmp_path):
@@ -623,7 +651,8 @@ def test_the_run_table_names_both_halves_and_their_validation_scores(halves):
     label = baseline_label(metrics["auto"]["residuals"]["baseline"])
     weights = metrics["auto"]["combination"]["weights"]
     assert (f"automatic LSTM ({label} {weights['baseline']:.2f}, networks {weights['networks']:.2f}, second half"
-            f" {weights['second_half']:.2f}, leaders {weights['leaders']:.2f}: weights fitted on validation)") in text
+            f" {weights['second_half']:.2f}, leaders {weights['leaders']:.2f}: weights fitted on"
+            f" {metrics['auto']['combination']['fitted_on']} validation targets)") in text
     leaders = ", ".join(map(baseline_label, metrics["auto"]["residuals"]["leaders"]))
     assert f"the leaders (auto.leaders): {leaders}, the 3 baselines best on validation" in text
     for run, expected in (("median", "median of the halves, {} and the leaders' mean"),

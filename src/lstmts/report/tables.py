@@ -201,7 +201,7 @@ def _auto_label(auto: dict) -> str:
     if how == "fitted":
         voices = {"baseline": name, "networks": "networks", "second_half": "second half", "leaders": "leaders"}
         weights = ", ".join(f"{voices[voice]} {weight:.2f}" for voice, weight in combined["weights"].items())
-        return f"automatic LSTM ({weights}: weights fitted on validation)"
+        return f"automatic LSTM ({weights}: weights fitted on {combined.get('fitted_on')} validation targets)"
     if how == "shrink":
         towards = f"{networks} and leaders" if leaders else networks
         return f"automatic LSTM ({name} moved {combined['shrink']:g} towards {towards})"

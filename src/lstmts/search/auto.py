@@ -191,15 +191,24 @@ def planned_members(cfg: DictConfig) -> int:
     return max(1, int(cfg.auto.ensemble)) * max(1, int(cfg.auto.get("seeds") or 1))
 
 
+def member_seconds(tried: Tried) -> float:
+    """Return about how long a member made from `tried` trains on the training period's share: its
+    search time for the epochs early stopping chose (a member trains for those, not for the patience
+    after them), from its time per epoch run."""
+    if tried.epochs_run and tried.best_epoch:
+        return tried.seconds * tried.best_epoch / tried.epochs_run
+    return tried.seconds
+
+
 def room_for_another(cfg: DictConfig, elapsed: float, seconds: list[float], per_member: float = 1.0) -> bool:
     """Return whether the search may start another candidate `elapsed` seconds into the budget.
 
     Not after its share of the budget, nor when the members still to train (each about as long as
-    a median candidate, a quarter more for the validation values they add, times `per_member` for
-    their refits through the test period) would run past it. `seconds` are the candidates' in the
-    order they ran. The first carries the process's one-off costs (TensorFlow's first trace and
-    compilation: 8 of the 9 s of the airline series' first candidate, 0.4 s for the next), which no
-    member pays again, so the members' time is judged from the candidates after it.
+    the median of `seconds`, a quarter more for the validation values they add, times `per_member`
+    for their refits through the test period) would run past it. `seconds` are member_seconds of the
+    candidates in the order they ran. The first carries the process's one-off costs (TensorFlow's
+    first trace and compilation: 8 of the 9 s of the airline series' first candidate, 0.4 s for the
+    next), which no member pays again, so the members' time is judged from the candidates after it.
     """
     limit = budget(cfg)
     if limit is None:
@@ -282,7 +291,7 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
             if len(tried) >= int(settings.max_trials):
                 log.info("search ended at auto.max_trials, %d candidates", len(tried))
                 return list(tried.values()), False
-            if not room_for_another(cfg, time.perf_counter() - started, [t.seconds for t in tried.values()],
+            if not room_for_another(cfg, time.perf_counter() - started, [member_seconds(t) for t in tried.values()],
                                     per_member):
                 log.info("search budget reached after %d candidates", len(tried))
                 return list(tried.values()), True
@@ -334,7 +343,8 @@ def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgr
     def keep_room(study, trial) -> None:
         # The staged search's rule: no new candidate past the search's share of the budget, nor when
         # the members still to train (and their refits through the test period) would not fit.
-        if not room_for_another(cfg, time.perf_counter() - started, [t.seconds for t in tried.values()], per_member):
+        if not room_for_another(cfg, time.perf_counter() - started, [member_seconds(t) for t in tried.values()],
+                                per_member):
             cut.append(True)
             log.info("search budget reached after %d candidates", len(tried))
             study.stop()
@@ -415,7 +425,8 @@ def _rerun_command(member_cfg: DictConfig, candidate: Candidate) -> str:
     set_here = ("experiment=", "framing", "model", "protocol", "split.validation_fraction", "training.")
     kept = [o for o in task if not o.lstrip("+~").startswith(set_here)]
     training = member_cfg.training
-    engine = ["training.jit_compile=false"] if training.get("jit_compile") is False else []
+    engine = [f"training.jit_compile={str(training.jit_compile).lower()}"] if training.get(
+        "jit_compile", "auto") != "auto" else []
     return " ".join(["lstmts", *kept, "protocol=honest", *candidate.overrides(), "split.validation_fraction=0",
                      f"training.epochs={training.epochs}", f"training.batch_size={training.batch_size}",
                      f"training.learning_rate={training.learning_rate}", *engine, f"seed={member_cfg.seed}"])
@@ -616,7 +627,8 @@ def _voice_weights(cfg: DictConfig, how: str, medians: list[dict], based: dict, 
     the baselines' from before each target, as in the run table."""
     if how != "fitted" or not based:
         return None, None
-    names = ["baseline", "networks"] + (["second_half"] if len(medians) > 1 else []) + (["leaders"] if led else [])
+    present = {"baseline": True, "networks": True, "second_half": len(medians) > 1, "leaders": bool(led)}
+    names = [name for name in residuals.VOICES_IN_ORDER if present[name]]
     voices = [based["validation"], *(m["validation"] for m in medians)] + ([led["validation"]] if led else [])
     weights, count = residuals.fitted_weights(np.stack(voices), values[validation_targets], move,
                                               residuals.fit_half(cfg))
@@ -694,7 +706,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
                                             report.windows["validation"].target_index, move)
         predictions = {key: residuals.combine(medians[0][key], medians[1][key] if second is not None else None,
                                               based.get(key), combining, led.get(key), move,
-                                              None if weights is None else list(weights.values()))
+                                              residuals.ordered_weights(weights))
                        for key in medians[0]}
         if best is not None:
             with phases.phase("write"):
@@ -816,9 +828,14 @@ def forecast_members(run_dir: Path, series, steps: int, refit: bool, console=Non
         return residuals.combine(first, second)
     leaders_mean = residuals.future_leading(record, series.values, steps, {record["baseline"]: future})
     weights = record.get("weights")
-    order = ("baseline", "networks", "second_half", "leaders")  # combine's order of the voices
+    if record["combine"] == "fitted":
+        present = {"baseline", "networks"} | ({"second_half"} if second is not None else set()) | (
+            {"leaders"} if leaders_mean is not None else set())
+        if not weights or set(weights) != present:
+            raise UserError(f"{Path(run_dir) / residuals.FILE} has no weight for each of the run's voices"
+                            f" ({', '.join(sorted(present))}); rerun the experiment")
     return residuals.combine(first, second, future, record["combine"], leaders_mean, record.get("shrink"),
-                             None if weights is None else [weights[name] for name in order if name in weights])
+                             residuals.ordered_weights(weights))
 
 
 def _learns_residuals(folder: Path) -> bool:

@@ -140,6 +140,8 @@ def residual_series(series: Series, base: np.ndarray, season_length: int) -> Ser
 
 # How the run's forecast is made from the halves (auto.combine).
 COMBINATIONS = ("fitted", "shrink", "median", "mean", "none")
+# The voices in the order combine takes them and their weights (those a run has, of these).
+VOICES_IN_ORDER = ("baseline", "networks", "second_half", "leaders")
 
 
 def combination(cfg) -> str:
@@ -177,10 +179,11 @@ def fixed_weights(count: int, move: float) -> np.ndarray:
     return np.array([1.0 - move] + [move / (count - 1)] * (count - 1))
 
 
-def simplex_fit(voices: np.ndarray, actual: np.ndarray) -> np.ndarray:
+def simplex_fit(voices: np.ndarray, actual: np.ndarray) -> np.ndarray | None:
     """Return the weights, at least 0 and summing to 1, of the `voices` ([voice, target]) whose weighted
     sum has the least squared error against `actual` (scipy's SLSQP; the values centred and scaled
-    first, which leaves the weights as they are because they sum to 1)."""
+    first, which leaves the weights as they are because they sum to 1), or None where the optimiser
+    finds none."""
     from scipy.optimize import minimize
 
     count = len(voices)
@@ -192,6 +195,8 @@ def simplex_fit(voices: np.ndarray, actual: np.ndarray) -> np.ndarray:
                      constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0, "jac": lambda w: np.ones(count)}],
                      options={"ftol": 1e-12, "maxiter": 500})
     weights = np.clip(found.x, 0.0, None)
+    if not (found.success and np.isfinite(weights).all() and weights.sum() > 0):
+        return None
     return weights / weights.sum()
 
 
@@ -206,8 +211,12 @@ def fitted_weights(voices: np.ndarray, actual: np.ndarray, move: float, half: fl
     count = int(every.sum())
     if count <= len(voices):
         return fixed, count
+    fitted = simplex_fit(voices[:, every], actual[every])
+    if fitted is None:
+        log.info("the voices' weights could not be fitted on validation; shrink's are kept")
+        return fixed, count
     share = count / (count + half)
-    return (1.0 - share) * fixed + share * simplex_fit(voices[:, every], actual[every]), count
+    return (1.0 - share) * fixed + share * fitted, count
 
 
 def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarray | None = None,
@@ -239,8 +248,8 @@ def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarra
     base = np.asarray(base, dtype="float64")
     if how == "shrink" and move is None:
         raise ValueError("combine(how='shrink') needs the move towards the other voices")
-    if how == "fitted" and weights is None:
-        raise ValueError("combine(how='fitted') needs the voices' weights")
+    if how == "fitted" and (weights is None or len(weights) != 1 + len(given) + (leaders_mean is not None)):
+        raise ValueError("combine(how='fitted') needs one weight for each voice")
 
     def reduce(voices: np.ndarray) -> np.ndarray:  # voices: the baseline first, then the others
         if how == "shrink":
@@ -277,6 +286,11 @@ def voices_frame(series: Series, targets: dict[str, np.ndarray], forecast: dict[
             columns[name] = one_step(name, series.values, season_length, classical)[index]
         frames.append(pd.DataFrame(columns))
     return pd.concat(frames, ignore_index=True)
+
+
+def ordered_weights(weights: dict[str, float] | None) -> list[float] | None:
+    """Return the voices' weights by name (metrics.json, residuals.json) as the list combine takes."""
+    return None if weights is None else [weights[name] for name in VOICES_IN_ORDER if name in weights]
 
 
 def write_record(run_dir: Path, base: Base, training_end: int, season_length: int, settings: dict,
