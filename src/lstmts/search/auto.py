@@ -627,8 +627,7 @@ def _voice_weights(cfg: DictConfig, how: str, medians: list[dict], based: dict, 
     the baselines' from before each target, as in the run table."""
     if how != "fitted" or not based:
         return None, None
-    present = {"baseline": True, "networks": True, "second_half": len(medians) > 1, "leaders": bool(led)}
-    names = [name for name in residuals.VOICES_IN_ORDER if present[name]]
+    names = residuals.voice_names(len(medians) > 1, bool(led))
     voices = [based["validation"], *(m["validation"] for m in medians)] + ([led["validation"]] if led else [])
     weights, count = residuals.fitted_weights(np.stack(voices), values[validation_targets], move,
                                               residuals.fit_half(cfg))
@@ -829,9 +828,8 @@ def forecast_members(run_dir: Path, series, steps: int, refit: bool, console=Non
     leaders_mean = residuals.future_leading(record, series.values, steps, {record["baseline"]: future})
     weights = record.get("weights")
     if record["combine"] == "fitted":
-        present = {"baseline", "networks"} | ({"second_half"} if second is not None else set()) | (
-            {"leaders"} if leaders_mean is not None else set())
-        if not weights or set(weights) != present:
+        present = residuals.voice_names(second is not None, leaders_mean is not None)
+        if not weights or set(weights) != set(present):
             raise UserError(f"{Path(run_dir) / residuals.FILE} has no weight for each of the run's voices"
                             f" ({', '.join(sorted(present))}); rerun the experiment")
     return residuals.combine(first, second, future, record["combine"], leaders_mean, record.get("shrink"),

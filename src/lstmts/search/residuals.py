@@ -252,10 +252,9 @@ def combine(first: np.ndarray | None, second: np.ndarray | None, base: np.ndarra
         raise ValueError("combine(how='fitted') needs one weight for each voice")
 
     def reduce(voices: np.ndarray) -> np.ndarray:  # voices: the baseline first, then the others
-        if how == "shrink":
-            return voices[0] + move * (voices[1:].mean(axis=0) - voices[0])
-        if how == "fitted":
-            kept = np.asarray(weights[:len(voices)], dtype="float64")
+        if how in ("shrink", "fitted"):  # shrink: the fixed weights of the voices there are
+            kept = (fixed_weights(len(voices), move) if how == "shrink"
+                    else np.asarray(weights[:len(voices)], dtype="float64"))
             return np.tensordot(kept / kept.sum(), voices, axes=1)
         return (np.median if how == "median" else np.mean)(voices, axis=0)
 
@@ -276,16 +275,23 @@ def voices_frame(series: Series, targets: dict[str, np.ndarray], forecast: dict[
     one-step forecast, each half's (`networks`, then `second_half`; the validation ones the search
     models', as in the run) and every baseline that scored on validation (`ranked`, best first), so
     that another combination of them can be scored from the run folder alone."""
+    baselines = {name: one_step(name, series.values, season_length, classical) for name in ranked}
     frames = []
     for split, index in targets.items():
         columns = {"date": series.labels[index], "actual": series.values[index], "split": split,
                    "forecast": forecast[split]}
         for name, half in zip(("networks", "second_half"), halves):
             columns[name] = half[split]
-        for name in ranked:
-            columns[name] = one_step(name, series.values, season_length, classical)[index]
+        for name, forecasts in baselines.items():
+            columns[name] = forecasts[index]
         frames.append(pd.DataFrame(columns))
     return pd.concat(frames, ignore_index=True)
+
+
+def voice_names(second_half: bool, leaders: bool) -> list[str]:
+    """Return the names of a run's voices, in the order combine takes them."""
+    present = {"baseline": True, "networks": True, "second_half": second_half, "leaders": leaders}
+    return [name for name in VOICES_IN_ORDER if present[name]]
 
 
 def ordered_weights(weights: dict[str, float] | None) -> list[float] | None:
