@@ -544,11 +544,35 @@ def test_without_a_time_budget_max_trials_alone_bounds_the_search(compose_config
     assert auto.room_for_another(cfg, 1e9, [1e6, 1e6])
 
 
+@pytest.mark.parametrize("length, seconds", [
+    (24, 90.0), (5000, 90.0), (5001, 90.018), (10000, 180.0), (15000, 270.0), (20000, 360.0), (50000, 360.0)])
+def test_the_automatic_budget_grows_with_the_series_length_up_to_a_limit(compose_config, length, seconds):
+    cfg = compose_config(*QUICK)
+    assert cfg.auto.budget_seconds == "auto"
+    resolved = auto.with_budget(cfg, length)
+    assert auto.budget(resolved) == pytest.approx(seconds)
+    assert auto.search_seconds(resolved) == pytest.approx(seconds * auto.SEARCH_SHARE)
+    assert cfg.auto.budget_seconds == "auto"  # the run's own config is left as given
+    # A number or null is kept whatever the length; with two halves each has half.
+    assert auto.budget(auto.with_budget(compose_config(*QUICK, "auto.budget_seconds=50"), length)) == 50.0
+    assert auto.budget(auto.with_budget(compose_config(*QUICK, "auto.budget_seconds=null"), length)) is None
+    assert auto.budget(auto.with_budget(compose_config(*QUICK, "auto.residuals=true"), length)) == pytest.approx(
+        seconds / 2)
+    with pytest.raises(RuntimeError):
+        auto.budget(cfg)  # never used unresolved
+
+
+def test_a_run_records_the_budget_its_length_gave(runs):
+    assert json.loads((runs["plain"] / "metrics.json").read_text())["auto"]["budget_seconds"] == 90.0
+    assert yaml.safe_load((runs["plain"] / "config.yaml").read_text())["auto"]["budget_seconds"] == "auto"
+
+
 @pytest.mark.parametrize("value", ["0", "-5", "soon"])
 def test_an_impossible_budget_is_one_line_before_anything_runs(compose_config, tmp_path, value):
     from lstmts.runs import runner
 
-    with pytest.raises(UserError, match=r"auto.budget_seconds=.* is impossible; .* null for no time limit") as caught:
+    with pytest.raises(UserError, match=r"auto.budget_seconds=.* is impossible; .* auto \(from the series' length\),"
+                                        r" or null for no time limit") as caught:
         runner.run(compose_config(*QUICK, f"auto.budget_seconds={value}"), tmp_path / "run", body=auto._auto)
     assert "\n" not in str(caught.value)
     assert not (tmp_path / "run" / "candidates.csv").exists()
@@ -727,3 +751,84 @@ def test_the_search_judges_the_members_time_from_the_epochs_they_will_train(comp
     expected = [t.seconds * t.best_epoch / t.epochs_run for t in tried]
     assert any(t.best_epoch < t.epochs_run for t in tried[:-1])  # early stopping ended one: the two differ
     np.testing.assert_allclose(asked[-1], expected[:len(asked[-1])])
+
+
+@pytest.mark.parametrize("freq, season_length, expected", [
+    ("30min", "auto", 336), ("h", "auto", 168), ("15min", "auto", 672), ("5min", "auto", 2016),
+    ("D", "auto", 364), ("B", "auto", 260), ("W", "auto", None), ("MS", "auto", None), ("QS", "auto", None),
+    ("YS", "auto", None), ("min", "auto", None),  # minutes: the season is an hour, not a day
+    ("h", 12, None), ("D", 30, None),  # a season of the user's own: no cycle above it is assumed
+])
+def test_the_cycle_above_the_season_is_a_whole_number_of_weeks(freq, season_length, expected):
+    from lstmts.data.frequency import infer_frequency, season_for, second_season
+
+    frequency = infer_frequency(pd.date_range("2021-01-04", periods=60, freq=freq))
+    assert second_season(frequency, season_for(season_length, frequency)) == expected
+
+
+def test_the_second_season_option_differences_at_the_cycle_then_once_more():
+    assert ("log", "diff336", "diff1", "standard") not in transform_options(True, 48)
+    assert transform_options(True, 48, second=336)[-1] == ("log", "diff336", "diff1", "standard")
+    assert transform_options(False, 7, level=True, hybrid=True, second=364)[-1] == ("diff364", "diff1", "standard")
+    assert transform_options(False, 7, level=True, hybrid=True, second=364)[:-1] == transform_options(
+        False, 7, level=True, hybrid=True)
+    assert Candidate(transforms=("diff336", "diff1", "standard"), look_back=48).warmup == 337
+
+
+def _hourly(folder: Path, length: int) -> list[str]:
+    """An hourly series (no test-period surprises) with a daily and a weekly cycle, as data overrides."""
+    hours = np.arange(length)
+    values = (np.sin(2 * np.pi * hours / 24) + 2.0 * (hours // 24 % 7 >= 5)
+              + np.random.default_rng(3).normal(0, 0.1, length))
+    path = folder / f"hourly-{length}.csv"
+    pd.DataFrame({"date": pd.date_range("2021-01-04", periods=length, freq="h"), "load": values}).to_csv(
+        path, index=False)
+    return ["data=csv", f"data.path={path}", "data.column=load", "data.date_column=date"]
+
+
+def test_the_second_season_needs_two_cycles_before_validation_and_can_be_set_or_dropped(compose_config, tmp_path):
+    from lstmts.runs import runner
+
+    split = ["split.train_fraction=0.8", "split.validation_fraction=0.25"]
+    # 1,680 values: 1,344 before the test period, 1,008 before validation (6 weeks of hours).
+    long = runner.prepare(compose_config(*QUICK, *split, *_hourly(tmp_path, 1680)))
+    assert int(long.periods.validation[0]) == 1008
+    assert auto.second_cycle(compose_config(*QUICK, *split, *_hourly(tmp_path, 1680)), long) == 168
+    assert auto.second_cycle(compose_config(*QUICK, *split, "auto.second_season=500", *_hourly(tmp_path, 1680)),
+                             long) == 500
+    assert auto.second_cycle(compose_config(*QUICK, *split, "auto.second_season=505", *_hourly(tmp_path, 1680)),
+                             long) is None  # 1,008 values hold one cycle of 505, not two
+    assert auto.second_cycle(compose_config(*QUICK, *split, "auto.second_season=null", *_hourly(tmp_path, 1680)),
+                             long) is None
+    # 400 values: 240 before validation, fewer than two weeks.
+    short_cfg = compose_config(*QUICK, *split, *_hourly(tmp_path, 400))
+    assert auto.second_cycle(short_cfg, runner.prepare(short_cfg)) is None
+    # Monthly dates have no cycle above their year.
+    airline = compose_config(*QUICK)
+    assert auto.second_cycle(airline, runner.prepare(airline)) is None
+
+
+@pytest.mark.parametrize("value", ["1", "0", "true", "week", "-168", "2.5"])
+def test_an_impossible_second_season_is_one_line_before_anything_runs(compose_config, tmp_path, value):
+    from lstmts.runs import runner
+
+    with pytest.raises(UserError, match=r"auto.second_season=.* is not a cycle; use auto .*, a lag such as 168,"
+                                        r" or null for none") as caught:
+        runner.run(compose_config(*QUICK, f"auto.second_season={value}"), tmp_path / "run", body=auto._auto)
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "run" / "candidates.csv").exists()
+
+
+def test_a_run_on_hourly_values_tries_the_weekly_difference_and_says_so(compose_config, tmp_path):
+    from lstmts.runs import runner
+
+    cfg = compose_config(*QUICK, "split.train_fraction=0.8", "split.validation_fraction=0.25", "auto.level=false",
+                         "auto.hybrid=false", "auto.max_trials=4", "training.epochs=4", "horizons=[1]",
+                         *_hourly(tmp_path, 1680))
+    metrics = runner.run(cfg, tmp_path / "run", body=auto._auto)
+    candidates = pd.read_csv(tmp_path / "run" / "candidates.csv")
+    # The values are not all positive: no log. The weekly option comes last of the transforms.
+    assert list(candidates["transforms"]) == ["diff1,standard", "diff24,standard", "diff24,diff1,standard",
+                                              "diff168,diff1,standard"]
+    assert metrics["auto"]["second_season"] == 168
+    assert np.isfinite(candidates["validation_score"]).all()

@@ -156,6 +156,22 @@ def infer_frequency(labels: pd.Index, where: str = "the date column") -> Frequen
     return Frequency(name, alias, season, intraday, day)
 
 
+def second_season(frequency: Frequency, season: int) -> int | None:
+    """Return the cycle above a series' season where its dates say there is one, else None.
+
+    A week of intraday values whose season is a day (336 half-hours), and 52 weeks of daily (364)
+    or business-daily (260) values: whole weeks, so that the same weekday lines up a year apart.
+    """
+    if frequency.intraday and frequency.alias is not None and season > 1:
+        per_day = pd.Timedelta(days=1) / pd.Timedelta(to_offset(frequency.alias))
+        return 7 * season if per_day == season else None
+    if frequency.name == "daily" and season == 7:
+        return 364
+    if frequency.name == "business daily" and season == 5:
+        return 260
+    return None
+
+
 def season_for(setting, frequency: Frequency) -> int:
     """Return the season length to use: `setting` when it is a number, else the frequency's own."""
     if setting in (None, "auto"):

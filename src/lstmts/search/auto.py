@@ -23,6 +23,7 @@ forecasts of the validation and test targets) and one folder per member
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
@@ -35,6 +36,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from lstmts.config import check_horizons
+from lstmts.data.frequency import second_season
 from lstmts.data.transforms import Pipeline
 from lstmts.errors import UserError
 from lstmts.evaluation.metrics import rmse
@@ -164,19 +166,50 @@ def try_candidate(cfg: DictConfig, candidate: Candidate, progress: RunProgress, 
 SEARCH_SHARE = 0.6
 
 
-def budget(cfg: DictConfig) -> float | None:
-    """Return the seconds of one half of the automatic LSTM: auto.budget_seconds, shared equally by the
-    two halves with auto.residuals; or None without one (null: max_trials alone bounds the search)."""
+# auto.budget_seconds=auto: BUDGET_BASE seconds for a series of up to BUDGET_FROM values, then
+# BUDGET_PER_VALUE more for each value beyond, at most BUDGET_MOST (180 s at 10,000 values, 360 s
+# from 20,000): a long series' candidates take longer each, and its search would otherwise try few.
+BUDGET_BASE, BUDGET_FROM, BUDGET_PER_VALUE, BUDGET_MOST = 90.0, 5000, 0.018, 360.0
+
+
+def length_budget(length: int) -> float:
+    """Return auto.budget_seconds=auto's seconds for a series of `length` values."""
+    return min(BUDGET_MOST, BUDGET_BASE + BUDGET_PER_VALUE * max(0, length - BUDGET_FROM))
+
+
+def budget_setting(cfg: DictConfig):
+    """Return auto.budget_seconds as given: "auto", None or a number of seconds > 0; one line for anything else."""
     seconds = cfg.auto.get("budget_seconds")
-    if seconds is None:
-        return None
+    if seconds is None or seconds == "auto":
+        return seconds
     try:
         seconds = float(seconds)
     except (TypeError, ValueError):
         seconds = float("nan")
     if not seconds > 0:
         raise UserError(f"auto.budget_seconds={cfg.auto.budget_seconds!r} is impossible; use a number of seconds > 0,"
-                        f" or null for no time limit (auto.max_trials alone)")
+                        f" auto (from the series' length), or null for no time limit (auto.max_trials alone)")
+    return seconds
+
+
+def with_budget(cfg: DictConfig, length: int) -> DictConfig:
+    """Return cfg with auto.budget_seconds=auto replaced by its seconds for a series of `length` values."""
+    if budget_setting(cfg) != "auto":
+        return cfg
+    resolved = copy.deepcopy(cfg)
+    resolved.auto.budget_seconds = length_budget(length)
+    return resolved
+
+
+def budget(cfg: DictConfig) -> float | None:
+    """Return the seconds of one half of the automatic LSTM: auto.budget_seconds, shared equally by the
+    two halves with auto.residuals; or None without one (null: max_trials alone bounds the search).
+    An `auto` budget must have been resolved from the series' length first (with_budget)."""
+    seconds = budget_setting(cfg)
+    if seconds is None:
+        return None
+    if seconds == "auto":
+        raise RuntimeError("auto.budget_seconds=auto is resolved from the series' length (with_budget) before use")
     return seconds / 2 if cfg.auto.get("residuals", False) else seconds
 
 
@@ -250,9 +283,47 @@ def chosen_transforms(cfg: DictConfig) -> list[tuple[str, ...]] | None:
     return list(dict.fromkeys(options))
 
 
-def transform_choices(cfg: DictConfig, positive: bool, season: int) -> list[tuple[str, ...]]:
-    """Return the transform options the search tries: auto.transforms when given, else the season-aware ones."""
-    return chosen_transforms(cfg) or transform_options(positive, season, **_extra_transforms(cfg.auto))
+def transform_choices(cfg: DictConfig, positive: bool, season: int,
+                      second: int | None = None) -> list[tuple[str, ...]]:
+    """Return the transform options the search tries: auto.transforms when given, else the season-aware
+    ones (with a difference at `second`, the cycle above the season, when there is one)."""
+    return chosen_transforms(cfg) or transform_options(positive, season, **_extra_transforms(cfg.auto),
+                                                       second=second)
+
+
+# How many cycles above the season the values before the validation period must hold before the
+# search tries a difference at that lag: one is used up by the difference, one is left to learn from.
+SECOND_SEASON_CYCLES = 2
+
+
+def second_season_setting(cfg: DictConfig):
+    """Return auto.second_season: "auto", None (none) or a lag above 1; one line for anything else."""
+    setting = cfg.auto.get("second_season", "auto")
+    if setting is None or setting == "auto":
+        return setting
+    if isinstance(setting, bool) or not isinstance(setting, int) or setting < 2:
+        raise UserError(f"auto.second_season={setting!r} is not a cycle; use auto (a week of intraday values,"
+                        f" 52 weeks of daily ones), a lag such as 168, or null for none")
+    return setting
+
+
+def second_cycle(cfg: DictConfig, prepared) -> int | None:
+    """Return the cycle above the season at which the search also tries a difference, or None.
+
+    auto.second_season auto: the series' own (frequency.second_season); a number: that lag; null:
+    none. Only when the values before the validation period hold SECOND_SEASON_CYCLES of them.
+    """
+    setting = second_season_setting(cfg)
+    if setting is None:
+        return None
+    cycle = second_season(prepared.series.frequency, prepared.season_length) if setting == "auto" else setting
+    if cycle is None or cycle == prepared.season_length:
+        return None
+    if int(prepared.periods.validation[0]) < SECOND_SEASON_CYCLES * cycle:
+        log.info("no difference at the cycle of %d values: the %d values before validation hold fewer than %d",
+                 cycle, int(prepared.periods.validation[0]), SECOND_SEASON_CYCLES)
+        return None
+    return cycle
 
 
 def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, horizons: list[int],
@@ -268,7 +339,8 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
     # The form (log or not) is chosen from the training period's values only.
     positive = bool(np.all(series.values[:validation_start] > 0))
     season, horizon = prepared.season_length, max(horizons)
-    options = list(options) if options is not None else transform_choices(cfg, positive, season)
+    options = list(options) if options is not None else transform_choices(cfg, positive, season,
+                                                                           second_cycle(cfg, prepared))
     first = Candidate(transforms=options[0], look_back=base_look_back(season, horizon))
     started = time.perf_counter()
     tried: dict[Candidate, Tried] = {}
@@ -314,7 +386,7 @@ def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgr
     validation_start = int(prepared.periods.validation[0])
     positive = bool(np.all(prepared.series.values[:validation_start] > 0))
     season, horizon = prepared.season_length, max(horizons)
-    options = transform_choices(cfg, positive, season)
+    options = transform_choices(cfg, positive, season, second_cycle(cfg, prepared))
     first = Candidate(transforms=options[0], look_back=base_look_back(season, horizon))
     space = dict(stages(first, season, horizon, positive, options=options))
     choices = {"transforms": options,
@@ -451,12 +523,13 @@ def _candidates_frame(tried: list[Tried], horizons: list[int], chosen: list[Cand
 
 
 def _check_supported(cfg: DictConfig) -> None:
-    budget(cfg)  # an impossible budget is one line before anything runs
+    budget_setting(cfg)  # an impossible budget is one line before anything runs
     residuals.combination(cfg)  # and so is an unknown way to combine the halves
     residuals.shrinkage(cfg)  # and an impossible move towards them
     residuals.fit_half(cfg)  # and an impossible count for the fitted weights
     residuals.leader_count(cfg)  # and an impossible count of leading baselines
     chosen_transforms(cfg)  # and so are transform options that cannot be built
+    second_season_setting(cfg)  # and an impossible cycle above the season
     online.check(cfg)  # and so are impossible refits through the test period
     if not cfg.split.get("validation_fraction"):
         raise UserError("experiment=auto chooses its configuration on a validation period; set"
@@ -662,6 +735,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
     with phases.phase("data"):
         base = runner.prepare(cfg)
     series = base.series
+    cfg = with_budget(cfg, len(series.values))
     check_horizons(cfg.horizons or [], len(base.windows["test"]))
     horizons = validation_horizons(cfg.horizons, len(base.periods.validation))
     steps = max(max(horizons), int(cfg.intervals.steps) if cfg.intervals.levels else 1)
@@ -730,11 +804,14 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         "validation_scores": [m.score for m in members],
         "horizons": horizons,
         "search": cfg.auto.get("search", "staged"),
+        # The cycle above the season at which the search also tried a difference (null: none).
+        "second_season": second_cycle(cfg, base) if chosen_transforms(cfg) is None else None,
         "test_refits": len(refits),
         "search_seconds": round(sum(t.seconds for t in first.tried), 3),
         # Whether auto.budget_seconds ended the search or dropped seeds: then the same config and
         # seed can give other numbers on a busier or faster machine (null: max_trials alone).
         "budget_reached": any(h.cut or len(h.outputs) < len(h.plan) for h in halves),
+        "budget_seconds": budget_setting(cfg),  # auto's, from the series' length
         "rerun_best": _rerun_command(first_member, members[0].candidate),
         "left_out": [f"{candidate.describe()}: {why}" for candidate, why in first.left_out.items()],
         # How the forecast is made from the networks and the baselines (null: the networks alone).

@@ -65,7 +65,8 @@ def ar_lags(season: int) -> int:
     return max(2, min(season + 1, 60)) if season > 1 else 2
 
 
-def transform_options(positive: bool, season: int, level: bool = False, hybrid: bool = False) -> list[tuple[str, ...]]:
+def transform_options(positive: bool, season: int, level: bool = False, hybrid: bool = False,
+                      second: int | None = None) -> list[tuple[str, ...]]:
     """Return the transforms to try. Every option differences the series or takes it relative to
     its local level, so no forecast is held to the training range.
 
@@ -73,6 +74,9 @@ def transform_options(positive: bool, season: int, level: bool = False, hybrid: 
     (`level<season>`), the ES-RNN way of giving the network a deseasonalised, level-free input.
     With `hybrid`, one more: the network learns what a linear autoregression of the first
     differences (fitted on the training part only) leaves (`diff1,ar<lags>`).
+    With `second` (a longer cycle: a week of half-hours, 52 weeks of days), one more: the change
+    from a cycle before, differenced again (`diff<second>,diff1`), so the network forecasts how
+    this step's change departs from the same step's a week (or a year) earlier.
     """
     log = ("log",) if positive else ()
     options = [(*log, "diff1", "standard")]
@@ -85,6 +89,8 @@ def transform_options(positive: bool, season: int, level: bool = False, hybrid: 
         options.append((*log, f"level{season}", "standard"))
     if hybrid:
         options.append((*log, "diff1", f"ar{ar_lags(season)}", "standard"))
+    if second:
+        options.append((*log, f"diff{second}", "diff1", "standard"))
     return options
 
 
