@@ -768,10 +768,10 @@ def test_the_cycle_above_the_season_is_a_whole_number_of_weeks(freq, season_leng
 
 def test_the_second_season_option_differences_at_the_cycle_then_once_more():
     assert ("log", "diff336", "diff1", "standard") not in transform_options(True, 48)
-    assert transform_options(True, 48, second=336)[-1] == ("log", "diff336", "diff1", "standard")
-    assert transform_options(False, 7, level=True, hybrid=True, second=364)[-1] == ("diff364", "diff1", "standard")
-    assert transform_options(False, 7, level=True, hybrid=True, second=364)[:-1] == transform_options(
-        False, 7, level=True, hybrid=True)
+    assert transform_options(True, 48, second=336)[1] == ("log", "diff336", "diff1", "standard")
+    with_second = transform_options(False, 7, level=True, hybrid=True, second=364)
+    assert with_second[1] == ("diff364", "diff1", "standard")  # second: tried before a budget cuts the search
+    assert with_second[:1] + with_second[2:] == transform_options(False, 7, level=True, hybrid=True)
     assert Candidate(transforms=("diff336", "diff1", "standard"), look_back=48).warmup == 337
 
 
@@ -819,16 +819,18 @@ def test_an_impossible_second_season_is_one_line_before_anything_runs(compose_co
     assert not (tmp_path / "run" / "candidates.csv").exists()
 
 
-def test_a_run_on_hourly_values_tries_the_weekly_difference_and_says_so(compose_config, tmp_path):
+def test_a_run_on_hourly_values_tries_the_weekly_difference_and_says_so(compose_config, tmp_path, monkeypatch):
     from lstmts.runs import runner
 
+    monkeypatch.setattr(auto, "BUDGET_FROM", 1000)  # so that this series' 1,680 values are beyond it
     cfg = compose_config(*QUICK, "split.train_fraction=0.8", "split.validation_fraction=0.25", "auto.level=false",
                          "auto.hybrid=false", "auto.max_trials=4", "training.epochs=4", "horizons=[1]",
                          *_hourly(tmp_path, 1680))
     metrics = runner.run(cfg, tmp_path / "run", body=auto._auto)
     candidates = pd.read_csv(tmp_path / "run" / "candidates.csv")
-    # The values are not all positive: no log. The weekly option comes last of the transforms.
-    assert list(candidates["transforms"]) == ["diff1,standard", "diff24,standard", "diff24,diff1,standard",
-                                              "diff168,diff1,standard"]
+    # The values are not all positive: no log. The weekly option comes second.
+    assert list(candidates["transforms"]) == ["diff1,standard", "diff168,diff1,standard", "diff24,standard",
+                                              "diff24,diff1,standard"]
     assert metrics["auto"]["second_season"] == 168
+    assert metrics["auto"]["budget_seconds"] == pytest.approx(90 + 0.018 * 680)  # from the series' length
     assert np.isfinite(candidates["validation_score"]).all()

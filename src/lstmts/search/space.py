@@ -74,12 +74,17 @@ def transform_options(positive: bool, season: int, level: bool = False, hybrid: 
     (`level<season>`), the ES-RNN way of giving the network a deseasonalised, level-free input.
     With `hybrid`, one more: the network learns what a linear autoregression of the first
     differences (fitted on the training part only) leaves (`diff1,ar<lags>`).
-    With `second` (a longer cycle: a week of half-hours, 52 weeks of days), one more: the change
+    With `second` (a longer cycle: a week of half-hours, 52 weeks of days), one more, second: the change
     from a cycle before, differenced again (`diff<second>,diff1`), so the network forecasts how
     this step's change departs from the same step's a week (or a year) earlier.
     """
     log = ("log",) if positive else ()
     options = [(*log, "diff1", "standard")]
+    if second:
+        # Second: a series with such a cycle is long (two cycles before validation: 672 half-hours, 728
+        # days), its search is the one the budget cuts, and no baseline models this cycle (theirs is
+        # the day of intraday values, the week of daily ones).
+        options.append((*log, f"diff{second}", "diff1", "standard"))
     if season > 1:
         options += [(*log, f"diff{season}", "standard"), (*log, f"diff{season}", "diff1", "standard")]
     if positive:
@@ -89,8 +94,6 @@ def transform_options(positive: bool, season: int, level: bool = False, hybrid: 
         options.append((*log, f"level{season}", "standard"))
     if hybrid:
         options.append((*log, "diff1", f"ar{ar_lags(season)}", "standard"))
-    if second:
-        options.append((*log, f"diff{second}", "diff1", "standard"))
     return options
 
 
