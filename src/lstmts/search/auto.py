@@ -307,11 +307,12 @@ def second_season_setting(cfg: DictConfig):
     return setting
 
 
-def second_cycle(cfg: DictConfig, prepared) -> int | None:
+def second_cycle(cfg: DictConfig, prepared, quiet: bool = False) -> int | None:
     """Return the cycle above the season at which the search also tries a difference, or None.
 
     auto.second_season auto: the series' own (frequency.second_season); a number: that lag; null:
-    none. Only when the values before the validation period hold SECOND_SEASON_CYCLES of them.
+    none. Only when the values before the validation period hold SECOND_SEASON_CYCLES of them (the
+    log says when they do not, unless `quiet`).
     """
     setting = second_season_setting(cfg)
     if setting is None:
@@ -320,8 +321,9 @@ def second_cycle(cfg: DictConfig, prepared) -> int | None:
     if cycle is None or cycle == prepared.season_length:
         return None
     if int(prepared.periods.validation[0]) < SECOND_SEASON_CYCLES * cycle:
-        log.info("no difference at the cycle of %d values: the %d values before validation hold fewer than %d",
-                 cycle, int(prepared.periods.validation[0]), SECOND_SEASON_CYCLES)
+        if not quiet:
+            log.info("no difference at the cycle of %d values: the %d values before validation hold fewer than %d",
+                     cycle, int(prepared.periods.validation[0]), SECOND_SEASON_CYCLES)
         return None
     return cycle
 
@@ -805,7 +807,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         "horizons": horizons,
         "search": cfg.auto.get("search", "staged"),
         # The cycle above the season at which the search also tried a difference (null: none).
-        "second_season": second_cycle(cfg, base) if chosen_transforms(cfg) is None else None,
+        "second_season": second_cycle(cfg, base, quiet=True) if chosen_transforms(cfg) is None else None,
         "test_refits": len(refits),
         "search_seconds": round(sum(t.seconds for t in first.tried), 3),
         # Whether auto.budget_seconds ended the search or dropped seeds: then the same config and
