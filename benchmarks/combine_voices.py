@@ -155,6 +155,8 @@ def rules(moves: list[float]) -> dict:
     chosen["the median of the networks, the baseline and the leaders' mean"] = median_of_three
     for half in (100, 250, 500, 1000):
         chosen[f"weights fitted on validation, counting half at {half} targets (fitted)"] = fitted(half)
+    for move in (0.1, 0.2):
+        chosen[f"fitted, half at 500, starting from shrink {move:g}"] = fitted(500, move)
     for limit in (1.2, 1.5):
         chosen[f"0.3, towards the leaders alone where the networks' validation RMSE is above {limit:g}x"] = gated(limit)
     for weight in (0.25, 0.5):
