@@ -158,3 +158,41 @@ def test_a_csv_of_the_15th_of_each_month_is_monthly_and_keeps_its_dates(tmp_path
     assert (series.frequency.name, series.frequency.season_length) == ("monthly", 12)
     assert series.labels[1] == pd.Timestamp("2010-02-15") and series.label(12) == "2011-01-15"
     assert list(future_dates(series.labels, series.frequency, 1)) == [pd.Timestamp("2011-02-15")]
+
+
+# --- quarters and ISO weeks as R's tsibble writes them ----------------------------------------
+
+def test_quarters_written_1956_Q1_read_as_their_first_days(tmp_path):
+    quarters = [f"{year} Q{quarter}" for year in range(1956, 1961) for quarter in range(1, 5)]
+    series = _load(tmp_path, "date,value\n" + "".join(f"{q},{i}\n" for i, q in enumerate(quarters)))
+    assert series.frequency.name == "quarterly" and series.frequency.season_length == 4
+    assert list(series.labels[:6]) == [pd.Timestamp(d) for d in ("1956-01-01", "1956-04-01", "1956-07-01",
+                                                                   "1956-10-01", "1957-01-01", "1957-04-01")]
+    assert series.frequency.format(series.labels[5]) == "1957Q2"
+
+
+def test_iso_weeks_read_as_their_mondays_across_a_53_week_year(tmp_path):
+    # 2015 has 53 ISO weeks: W53 is the Monday 2015-12-28 and 2016 W01 the next Monday.
+    weeks = ["2015 W51", "2015 W52", "2015 W53", "2016 W01", "2016 W02", "2016 W03"]
+    series = _load(tmp_path, "date,value\n" + "".join(f"{w},{i}\n" for i, w in enumerate(weeks)))
+    assert list(series.labels) == [pd.Timestamp(d) for d in ("2015-12-14", "2015-12-21", "2015-12-28", "2016-01-04",
+                                                               "2016-01-11", "2016-01-18")]
+    assert series.frequency.name == "weekly" and series.frequency.season_length == 52
+    one = _load(tmp_path, "date,value\n1991 W06,1\n1991-W07,2\n1991 w08,3\n")  # 1991-01-01 was a Tuesday
+    assert list(one.labels) == [pd.Timestamp(d) for d in ("1991-02-04", "1991-02-11", "1991-02-18")]
+
+
+@pytest.mark.parametrize("labels, first_bad", [
+    (["2016 W51", "2016 W52", "2016 W53"], "2016 W53"),  # 2016 has 52 ISO weeks
+    (["2016 W52", "2016 W54", "2017 W01"], "2016 W54"),
+])
+def test_a_week_its_year_does_not_have_is_one_line_naming_it(tmp_path, labels, first_bad):
+    with pytest.raises(UserError) as error:
+        _load(tmp_path, "date,value\n" + "".join(f"{w},{i}\n" for i, w in enumerate(labels)))
+    message = str(error.value)
+    assert f"first {first_bad!r}" in message and "ISO weeks such as 1991 W06" in message and "\n" not in message
+
+
+def test_quarters_mixed_with_dates_are_read_as_dates_and_refused(tmp_path):
+    with pytest.raises(UserError, match=r"unparseable date\(s\), first '1956 Q3'"):
+        _load(tmp_path, "date,value\n1956-01-01,1\n1956-04-01,2\n1956 Q3,3\n")

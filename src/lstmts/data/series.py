@@ -242,12 +242,45 @@ def _dayfirst(text: pd.Series, name: str, path: Path, dayfirst: bool | None) -> 
     )
 
 
+# Period labels as R's tsibble (yearquarter, yearweek) writes them: "1956 Q1", "1991 W06".
+_QUARTER = re.compile(r"^\s*(\d{4})\s+Q([1-4])\s*$", re.IGNORECASE)
+_ISO_WEEK = re.compile(r"^\s*(\d{4})\s*-?\s*W(\d{1,2})\s*$", re.IGNORECASE)
+
+
+def _period_labels(text: pd.Series) -> pd.Series | None:
+    """Return quarters ("1956 Q1": its first day) or ISO weeks ("1991 W06": its Monday) as dates when
+    every label of the column is one of them, else None (the labels are read as dates). A week that
+    its year does not have (W53 of most years, W54) is NaT, so it is named as unparseable."""
+    present = text.dropna()
+    if present.empty or not (_QUARTER.match(present.iloc[0]) or _ISO_WEEK.match(present.iloc[0])):
+        return None  # the first label says: no need to look at every row of a long column of dates
+    dates = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    quarters = present.str.extract(_QUARTER)
+    if quarters.notna().all().all():
+        parts = pd.DataFrame({"year": quarters[0].astype(int), "month": 3 * quarters[1].astype(int) - 2, "day": 1})
+        dates[present.index] = pd.to_datetime(parts)
+        return dates
+    weeks = present.str.extract(_ISO_WEEK)
+    if weeks.notna().all().all():
+        labels = weeks[0] + "-W" + weeks[1].str.zfill(2) + "-1"
+        mondays = pd.to_datetime(labels, format="%G-W%V-%u", errors="coerce")
+        calendar = mondays.dt.isocalendar()
+        real = (calendar["year"] == weeks[0].astype(int)) & (calendar["week"] == weeks[1].astype(int))
+        dates[present.index] = mondays.where(real.fillna(False).astype(bool))
+        return dates
+    return None
+
+
 def parse_dates(column: pd.Series, name: str, path: Path, date_format: str | None = None,
                 dayfirst: bool | None = None) -> pd.DatetimeIndex:
     """Return a CSV column as dates; raise UserError naming the first line that is not one."""
     # As text, so that a column of years (1949, 1950, ...) reads as years, not as nanoseconds.
     text = column.astype("string")
-    if date_format:
+    periods = None if date_format else _period_labels(text)
+    if periods is not None:
+        parsed = periods
+        hint = "quarters such as 1956 Q1 or ISO weeks such as 1991 W06 (W01 to W52, or W53 in a long year)"
+    elif date_format:
         parsed = pd.to_datetime(text, errors="coerce", format=date_format)
         hint = f"dates in the format data.date_format={date_format!r}"
     else:
