@@ -92,15 +92,27 @@ def test_month_first_is_seen_when_the_second_field_is_above_12(tmp_path):
 
 
 @pytest.mark.parametrize("dates", [
-    ["2020-01-01T00:00+01:00", "2020-01-01T01:00+01:00", "2020-01-01T02:00+01:00"],
     ["2020-01-01T00:00+01:00", "2020-01-01T01:00+02:00", "2020-01-01T02:00+01:00"],
+    ["2020-03-29T00:00+01:00", "2020-03-29T01:00+01:00", "2020-03-29T03:00+02:00"],  # summer time begins
 ])
-def test_time_zone_offsets_are_refused_with_one_line(tmp_path, dates):
+def test_offsets_that_differ_are_refused_with_one_line(tmp_path, dates):
     text = "date,value\n" + "".join(f"{d},{i}\n" for i, d in enumerate(dates))
     with pytest.raises(UserError) as error:
         _load(tmp_path, text)
     assert "without" in str(error.value) and "offset" in str(error.value)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("dates", [
+    ["2012-01-01T00:00:00Z", "2012-01-01T00:30:00Z", "2012-01-01T01:00:00Z", "2012-01-01T01:30:00Z"],
+    ["2012-01-01T00:00+11:00", "2012-01-01T00:30+11:00", "2012-01-01T01:00+11:00", "2012-01-01T01:30+11:00"],
+    ["2012-01-01 00:00:00+00:00", "2012-01-01 00:30:00+00:00", "2012-01-01 01:00:00+00:00",
+     "2012-01-01 01:30:00+00:00"],
+])
+def test_one_offset_for_every_date_reads_the_times_as_written(tmp_path, dates):
+    series = _load(tmp_path, "date,value\n" + "".join(f"{d},{i}\n" for i, d in enumerate(dates)))
+    assert list(series.labels) == [pd.Timestamp(f"2012-01-01 {t}") for t in ("00:00", "00:30", "01:00", "01:30")]
+    assert series.frequency.name == "half-hourly" and series.labels.tz is None
 
 
 def test_a_date_format_that_does_not_match_names_it(tmp_path):

@@ -294,10 +294,9 @@ def parse_dates(column: pd.Series, name: str, path: Path, date_format: str | Non
             f" on line {_line(column, int(rows[0]))}; use {hint}"
         )
     if getattr(parsed.dt, "tz", None) is not None:
-        raise UserError(
-            f"date column {name!r} of {path} has time-zone offsets (first {column.iloc[0]!r}); lstmts works on"
-            f" plain local times: write the dates without an offset, all in one zone"
-        )
+        # One offset for every date (2012-01-01T00:00:00Z, ...+01:00): the times of that one zone, as
+        # written. Offsets that differ (summer time) never get here: _parse_mixed refuses them.
+        parsed = parsed.dt.tz_localize(None)
     return pd.DatetimeIndex(parsed)
 
 
