@@ -567,7 +567,7 @@ def test_a_run_records_the_budget_its_length_gave(runs):
     assert yaml.safe_load((runs["plain"] / "config.yaml").read_text())["auto"]["budget_seconds"] == "auto"
 
 
-@pytest.mark.parametrize("value", ["0", "-5", "soon"])
+@pytest.mark.parametrize("value", ["0", "-5", "soon", "true"])
 def test_an_impossible_budget_is_one_line_before_anything_runs(compose_config, tmp_path, value):
     from lstmts.runs import runner
 
@@ -806,9 +806,21 @@ def test_the_second_season_needs_two_cycles_before_validation_and_can_be_set_or_
     # Monthly dates have no cycle above their year.
     airline = compose_config(*QUICK)
     assert auto.second_cycle(airline, runner.prepare(airline)) is None
+    # Exactly two cycles before validation are enough: 1,008 values hold two of 504, not of 505.
+    assert auto.second_cycle(compose_config(*QUICK, *split, "auto.second_season=504", *_hourly(tmp_path, 1680)),
+                             long) == 504
+    # A whole number written as a float (Hydra reads 168.0 so) is that lag.
+    assert auto.second_cycle(compose_config(*QUICK, *split, "auto.second_season=168.0", *_hourly(tmp_path, 1680)),
+                             long) == 168
+    # The user's own transform options are the only ones: no cycle is added to them.
+    given = compose_config(*QUICK, *split, "auto.transforms=[[diff1,standard]]", *_hourly(tmp_path, 1680))
+    assert auto.second_cycle(given, long) is None
+    # A config from before auto.second_season (no such key) tries no cycle.
+    older = compose_config(*QUICK, *split, "~auto.second_season", *_hourly(tmp_path, 1680))
+    assert "second_season" not in older.auto and auto.second_cycle(older, long) is None
 
 
-@pytest.mark.parametrize("value", ["1", "0", "true", "week", "-168", "2.5"])
+@pytest.mark.parametrize("value", ["1", "0", "true", "week", "-168", "2.5", "1.0"])
 def test_an_impossible_second_season_is_one_line_before_anything_runs(compose_config, tmp_path, value):
     from lstmts.runs import runner
 
@@ -823,6 +835,7 @@ def test_a_run_on_hourly_values_tries_the_weekly_difference_and_says_so(compose_
     from lstmts.runs import runner
 
     monkeypatch.setattr(auto, "BUDGET_FROM", 1000)  # so that this series' 1,680 values are beyond it
+    monkeypatch.setattr(auto, "room_for_another", lambda *args, **kwargs: True)  # max_trials alone, on any machine
     cfg = compose_config(*QUICK, "split.train_fraction=0.8", "split.validation_fraction=0.25", "auto.level=false",
                          "auto.hybrid=false", "auto.max_trials=4", "training.epochs=4", "horizons=[1]",
                          *_hourly(tmp_path, 1680))

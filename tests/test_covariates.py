@@ -172,6 +172,33 @@ def test_future_values_are_read_with_the_runs_date_settings(tmp_path, start, dat
     np.testing.assert_array_equal(covariates.future[30:, 0], [60, 61, 62, 63, 64])
 
 
+def test_future_values_must_be_written_with_the_series_time_zone_offset(tmp_path):
+    from omegaconf import OmegaConf
+
+    from lstmts.commands.forecast import _future_labels, future_covariates
+
+    path = tmp_path / "offset.csv"
+    days = pd.date_range("2024-01-01", periods=30, freq="D")
+    pd.DataFrame({"date": days.strftime("%Y-%m-%dT00:00:00+11:00"), "sales": np.arange(30.0) % 7,
+                  "promo": np.arange(30) % 2}).to_csv(path, index=False)
+    data = OmegaConf.create({"path": str(path), "column": "sales", "date_column": "date", "missing": "error",
+                             "date_format": None, "dayfirst": None, "calendar": False,
+                             "covariates": {"past": [], "future": ["promo"]}})
+    series = load_series(data, path)
+    assert series.offset == "+11:00" and series.labels[0] == pd.Timestamp("2024-01-01")
+    labels = _future_labels(series, 3)
+    ahead = pd.date_range("2024-01-31", periods=3, freq="D")
+    same, utc = tmp_path / "same.csv", tmp_path / "utc.csv"
+    pd.DataFrame({"date": ahead.strftime("%Y-%m-%dT00:00:00+11:00"), "promo": [1, 0, 1]}).to_csv(same, index=False)
+    np.testing.assert_array_equal(future_covariates(series, labels, same, "date").future[30:, 0], [1, 0, 1])
+    # The same instants in UTC are the day before at 13:00: read as written they would be other rows.
+    pd.DataFrame({"date": (ahead - pd.Timedelta(hours=11)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "promo": [1, 0, 1]}).to_csv(utc, index=False)
+    with pytest.raises(UserError, match=r"utc.csv writes its dates with the time-zone offset \+00:00, the series"
+                                        r" with \+11:00; write them in the series' zone"):
+        future_covariates(series, labels, utc, "date")
+
+
 def test_future_values_with_a_repeated_column_name_are_refused(tmp_path):
     from lstmts.commands.forecast import _future_labels, future_covariates
 

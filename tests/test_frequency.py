@@ -99,7 +99,7 @@ def test_offsets_that_differ_are_refused_with_one_line(tmp_path, dates):
     text = "date,value\n" + "".join(f"{d},{i}\n" for i, d in enumerate(dates))
     with pytest.raises(UserError) as error:
         _load(tmp_path, text)
-    assert "without" in str(error.value) and "offset" in str(error.value)
+    assert "mixes time-zone offsets" in str(error.value) and "in one time zone, with one offset" in str(error.value)
     assert "\n" not in str(error.value)
 
 
@@ -208,3 +208,27 @@ def test_a_week_its_year_does_not_have_is_one_line_naming_it(tmp_path, labels, f
 def test_quarters_mixed_with_dates_are_read_as_dates_and_refused(tmp_path):
     with pytest.raises(UserError, match=r"unparseable date\(s\), first '1956 Q3'"):
         _load(tmp_path, "date,value\n1956-01-01,1\n1956-04-01,2\n1956 Q3,3\n")
+
+
+@pytest.mark.parametrize("labels, first_bad", [
+    (["1956 Q1", "1956 Q2", "1956 Q5"], "1956 Q5"),    # a mistyped quarter, named where it is
+    (["1956 Q1", "1956 Q2", "1956-07-01"], "1956-07-01"),  # a date among quarters
+    (["0001 Q1", "0001 Q2", "0001 Q3"], "0001 Q1"),    # before pandas' first date
+    (["1991 W06", "1991 W07", "1991 Q3"], "1991 Q3"),
+])
+def test_a_label_that_is_not_the_columns_kind_of_period_is_named_in_one_line(tmp_path, labels, first_bad):
+    with pytest.raises(UserError) as error:
+        _load(tmp_path, "date,value\n" + "".join(f"{w},{i}\n" for i, w in enumerate(labels)))
+    message = str(error.value)
+    assert f"first {first_bad!r} on line {labels.index(first_bad) + 2}" in message
+    assert "quarters such as 1956 Q1" in message and "\n" not in message
+
+
+def test_a_date_format_with_offsets_that_differ_is_one_line_and_with_one_offset_reads(tmp_path):
+    differ = "date,value\n2020-03-29 00:00+0100,1\n2020-03-29 01:00+0100,2\n2020-03-29 03:00+0200,3\n"
+    with pytest.raises(UserError, match=r"mixes time-zone offsets\); write the dates in one time zone") as error:
+        _load(tmp_path, differ, date_format="%Y-%m-%d %H:%M%z")
+    assert "\n" not in str(error.value)
+    one = _load(tmp_path, "date,value\n2020-03-29 00:00+0100,1\n2020-03-29 01:00+0100,2\n2020-03-29 02:00+0100,3\n",
+                date_format="%Y-%m-%d %H:%M%z")
+    assert list(one.labels) == [pd.Timestamp(f"2020-03-29 0{h}:00") for h in (0, 1, 2)]

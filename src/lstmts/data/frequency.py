@@ -64,6 +64,11 @@ SUMMER_TIME = ("if the clocks changed for summer time there, write the times in 
                " summer time)")
 
 
+def _per_day(offset: pd.DateOffset) -> float:
+    """Return how many steps of a fixed (intraday) offset make a day."""
+    return pd.Timedelta(days=1) / pd.Timedelta(offset)
+
+
 def _describe(offset: pd.DateOffset) -> tuple[str, int]:
     """Return (name, season length) of a regular pandas offset."""
     name = type(offset).__name__
@@ -87,7 +92,7 @@ def _describe(offset: pd.DateOffset) -> tuple[str, int]:
         # A daily cycle down to five-minute data; an hourly one for finer data (a day of minutes
         # would be a season of 1,440).
         names = {24: "hourly", 48: "half-hourly", 96: "quarter-hourly", 1440: "minutely", 86400: "secondly"}
-        per_day = pd.Timedelta(days=1) / pd.Timedelta(offset)
+        per_day = _per_day(offset)
         per_hour = pd.Timedelta(hours=1) / pd.Timedelta(offset)
         name = names.get(int(per_day), f"every {offset.freqstr}") if float(per_day).is_integer() else f"every {offset.freqstr}"
         if float(per_day).is_integer() and 1 < per_day <= 288:
@@ -163,8 +168,7 @@ def second_season(frequency: Frequency, season: int) -> int | None:
     or business-daily (260) values: whole weeks, so that the same weekday lines up a year apart.
     """
     if frequency.intraday and frequency.alias is not None and season > 1:
-        per_day = pd.Timedelta(days=1) / pd.Timedelta(to_offset(frequency.alias))
-        return 7 * season if per_day == season else None
+        return 7 * season if _per_day(to_offset(frequency.alias)) == season else None
     if frequency.name == "daily" and season == 7:
         return 364
     if frequency.name == "business daily" and season == 5:

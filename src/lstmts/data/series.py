@@ -29,6 +29,7 @@ class Series:
     frequency: Frequency
     covariates: Covariates | None = None
     dayfirst: bool = False  # dates such as 01/03/2024 were read day first (data.dayfirst, or told by the data)
+    offset: str | None = None  # the one time-zone offset its dates were written with ("+11:00"), dropped from them
     filled: int = 0  # missing values filled in between known ones (data.missing=interpolate)
     trimmed: int = 0  # missing values left out before the first or after the last known value
 
@@ -249,26 +250,26 @@ _ISO_WEEK = re.compile(r"^\s*(\d{4})\s*-?\s*W(\d{1,2})\s*$", re.IGNORECASE)
 
 def _period_labels(text: pd.Series) -> pd.Series | None:
     """Return quarters ("1956 Q1": its first day) or ISO weeks ("1991 W06": its Monday) as dates when
-    every label of the column is one of them, else None (the labels are read as dates). A week that
-    its year does not have (W53 of most years, W54) is NaT, so it is named as unparseable."""
+    the column's first label is one of them, else None (the labels are read as dates). A later label
+    of another kind, a quarter beyond pandas' dates or a week that its year does not have (W53 of
+    most years, W54) is NaT, so it is named as unparseable."""
     present = text.dropna()
-    if present.empty or not (_QUARTER.match(present.iloc[0]) or _ISO_WEEK.match(present.iloc[0])):
-        return None  # the first label says: no need to look at every row of a long column of dates
+    if present.empty:
+        return None
     dates = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    quarters = present.str.extract(_QUARTER)
-    if quarters.notna().all().all():
+    if _QUARTER.match(present.iloc[0]):
+        quarters = present.str.extract(_QUARTER).dropna()
         parts = pd.DataFrame({"year": quarters[0].astype(int), "month": 3 * quarters[1].astype(int) - 2, "day": 1})
-        dates[present.index] = pd.to_datetime(parts)
+        dates[quarters.index] = pd.to_datetime(parts, errors="coerce")
         return dates
-    weeks = present.str.extract(_ISO_WEEK)
-    if weeks.notna().all().all():
-        labels = weeks[0] + "-W" + weeks[1].str.zfill(2) + "-1"
-        mondays = pd.to_datetime(labels, format="%G-W%V-%u", errors="coerce")
+    if _ISO_WEEK.match(present.iloc[0]):
+        weeks = present.str.extract(_ISO_WEEK).dropna()
+        mondays = pd.to_datetime(weeks[0] + "-W" + weeks[1].str.zfill(2) + "-1", format="%G-W%V-%u", errors="coerce")
         calendar = mondays.dt.isocalendar()
         real = (calendar["year"] == weeks[0].astype(int)) & (calendar["week"] == weeks[1].astype(int))
-        dates[present.index] = mondays.where(real.fillna(False).astype(bool))
+        dates[weeks.index] = mondays.where(real.fillna(False).astype(bool))
         return dates
-    return None
+    return None  # the first label says: no need to look at every row of a long column of dates
 
 
 def parse_dates(column: pd.Series, name: str, path: Path, date_format: str | None = None,
@@ -281,7 +282,7 @@ def parse_dates(column: pd.Series, name: str, path: Path, date_format: str | Non
         parsed = periods
         hint = "quarters such as 1956 Q1 or ISO weeks such as 1991 W06 (W01 to W52, or W53 in a long year)"
     elif date_format:
-        parsed = pd.to_datetime(text, errors="coerce", format=date_format)
+        parsed = _parse_given(text, name, path, date_format)
         hint = f"dates in the format data.date_format={date_format!r}"
     else:
         parsed = _parse_mixed(text, name, path, _dayfirst(text, name, path, dayfirst))
@@ -295,7 +296,8 @@ def parse_dates(column: pd.Series, name: str, path: Path, date_format: str | Non
         )
     if getattr(parsed.dt, "tz", None) is not None:
         # One offset for every date (2012-01-01T00:00:00Z, ...+01:00): the times of that one zone, as
-        # written. Offsets that differ (summer time) never get here: _parse_mixed refuses them.
+        # written. Offsets that differ (summer time) never get here: _parse_mixed and _parse_given
+        # refuse them.
         parsed = parsed.dt.tz_localize(None)
     return pd.DatetimeIndex(parsed)
 
@@ -319,6 +321,38 @@ def _dates(column: pd.Series, name: str, path: Path, date_format: str | None, da
     return dates
 
 
+def date_offset(column: pd.Series, date_format: str | None = None) -> str | None:
+    """Return the time-zone offset that a column of dates read by parse_dates was written with
+    ("+11:00", "+00:00" for Z), from its first date, or None for dates without one."""
+    present = column.dropna().astype("string")
+    if present.empty or _period_labels(present.iloc[:1]) is not None:
+        return None
+    first = pd.to_datetime(present.iloc[0], format=date_format) if date_format else pd.Timestamp(present.iloc[0])
+    offset = first.utcoffset() if first.tzinfo is not None else None
+    if offset is None:
+        return None
+    minutes = int(offset.total_seconds() // 60)
+    return f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _offsets_differ(name: str, path: Path, reason: str) -> UserError:
+    return UserError(f"date column {name!r} of {path} cannot be read as dates ({reason}); write the dates"
+                     f" in one time zone, with one offset (e.g. UTC) or none")
+
+
+def _parse_given(text: pd.Series, name: str, path: Path, date_format: str) -> pd.Series:
+    """Return the dates in data.date_format (NaT where one does not match); refuse offsets that differ."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # pandas 2 on mixed offsets; pandas 3 refuses them
+            parsed = pd.to_datetime(text, errors="coerce", format=date_format)
+    except (ValueError, TypeError) as error:
+        raise _offsets_differ(name, path, str(error).splitlines()[0]) from None
+    if not pd.api.types.is_datetime64_any_dtype(parsed):
+        raise _offsets_differ(name, path, "it mixes time-zone offsets")
+    return parsed
+
+
 def _parse_mixed(text: pd.Series, name: str, path: Path, dayfirst: bool) -> pd.Series:
     try:
         with warnings.catch_warnings():
@@ -331,8 +365,7 @@ def _parse_mixed(text: pd.Series, name: str, path: Path, dayfirst: bool) -> pd.S
         if pd.api.types.is_datetime64_any_dtype(parsed):
             return parsed
         reason = "it mixes time-zone offsets"
-    raise UserError(f"date column {name!r} of {path} cannot be read as dates ({reason}); write the dates"
-                    f" without time-zone offsets, all in one zone")
+    raise _offsets_differ(name, path, reason)
 
 
 def _handle_missing(values: np.ndarray, labels: pd.Index, missing: str, column: pd.Series, path: Path):
@@ -385,8 +418,9 @@ def load_series(data_cfg, default_path: Path) -> Series:
             # days alone could not tell 01/03 from 03/01).
             dayfirst = _dayfirst(dates.astype("string"), date_column, path, data_cfg.get("dayfirst"))
         labels: pd.Index = _dates(dates, date_column, path, date_format, dayfirst)
+        offset = date_offset(dates, date_format)
     else:
-        labels = pd.RangeIndex(len(values), name="t")
+        labels, offset = pd.RangeIndex(len(values), name="t"), None
     rows = len(values)
     values, labels, keep, filled = _handle_missing(values, labels, data_cfg.missing, value_column, path)
     if len(values) and np.nanmax(values) == np.nanmin(values):
@@ -407,7 +441,7 @@ def load_series(data_cfg, default_path: Path) -> Series:
         raise error from None
     covariates = _covariates(frame, data_cfg, path, keep, values, labels, frequency)
     return Series(values=values, labels=labels, name=str(data_cfg.column), path=path.resolve(), sha256=file_sha256(path),
-                  frequency=frequency, covariates=covariates, dayfirst=dayfirst, filled=filled,
+                  frequency=frequency, covariates=covariates, dayfirst=dayfirst, offset=offset, filled=filled,
                   trimmed=int(rows - keep.sum()) if data_cfg.missing == "interpolate" else 0)
 
 

@@ -183,7 +183,7 @@ def budget_setting(cfg: DictConfig):
     if seconds is None or seconds == "auto":
         return seconds
     try:
-        seconds = float(seconds)
+        seconds = float("nan") if isinstance(seconds, bool) else float(seconds)
     except (TypeError, ValueError):
         seconds = float("nan")
     if not seconds > 0:
@@ -298,22 +298,24 @@ SECOND_SEASON_CYCLES = 2
 
 def second_season_setting(cfg: DictConfig):
     """Return auto.second_season: "auto", None (none) or a lag above 1; one line for anything else."""
-    setting = cfg.auto.get("second_season", "auto")
+    setting = cfg.auto.get("second_season")  # a config from before it: none
     if setting is None or setting == "auto":
         return setting
-    if isinstance(setting, bool) or not isinstance(setting, int) or setting < 2:
+    if isinstance(setting, bool) or not isinstance(setting, (int, float)) or setting != int(setting) or setting < 2:
         raise UserError(f"auto.second_season={setting!r} is not a cycle; use auto (a week of intraday values,"
                         f" 52 weeks of daily ones), a lag such as 168, or null for none")
-    return setting
+    return int(setting)
 
 
-def second_cycle(cfg: DictConfig, prepared, quiet: bool = False) -> int | None:
+def second_cycle(cfg: DictConfig, prepared) -> int | None:
     """Return the cycle above the season at which the search also tries a difference, or None.
 
     auto.second_season auto: the series' own (frequency.second_season); a number: that lag; null:
     none. Only when the values before the validation period hold SECOND_SEASON_CYCLES of them (the
-    log says when they do not, unless `quiet`).
+    log says when they do not). None when auto.transforms gives the options.
     """
+    if chosen_transforms(cfg) is not None:
+        return None
     setting = second_season_setting(cfg)
     if setting is None:
         return None
@@ -321,15 +323,15 @@ def second_cycle(cfg: DictConfig, prepared, quiet: bool = False) -> int | None:
     if cycle is None or cycle == prepared.season_length:
         return None
     if int(prepared.periods.validation[0]) < SECOND_SEASON_CYCLES * cycle:
-        if not quiet:
-            log.info("no difference at the cycle of %d values: the %d values before validation hold fewer than %d",
-                     cycle, int(prepared.periods.validation[0]), SECOND_SEASON_CYCLES)
+        log.info("no difference at the cycle of %d values: the %d values before validation hold fewer than %d",
+                 cycle, int(prepared.periods.validation[0]), SECOND_SEASON_CYCLES)
         return None
     return cycle
 
 
 def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, horizons: list[int],
-           steps: int, options: list[tuple[str, ...]] | None = None, label: str = "candidate") -> tuple[list[Tried], bool]:
+           steps: int, options: list[tuple[str, ...]] | None = None, label: str = "candidate",
+           second: int | None = None) -> tuple[list[Tried], bool]:
     """Return every candidate tried, in the order tried (one dimension at a time, from the best so
     far), and whether auto.budget_seconds ended the search before its space or max_trials did.
 
@@ -341,8 +343,7 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
     # The form (log or not) is chosen from the training period's values only.
     positive = bool(np.all(series.values[:validation_start] > 0))
     season, horizon = prepared.season_length, max(horizons)
-    options = list(options) if options is not None else transform_choices(cfg, positive, season,
-                                                                           second_cycle(cfg, prepared))
+    options = list(options) if options is not None else transform_choices(cfg, positive, season, second)
     first = Candidate(transforms=options[0], look_back=base_look_back(season, horizon))
     started = time.perf_counter()
     tried: dict[Candidate, Tried] = {}
@@ -376,7 +377,7 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
 
 
 def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, horizons: list[int],
-                  steps: int) -> tuple[list[Tried], bool]:
+                  steps: int, second: int | None = None) -> tuple[list[Tried], bool]:
     """Return the candidates an Optuna TPE study tried over the same space, within the same budget
     (room_for_another, as the staged search), and whether the budget ended it before max_trials did."""
     try:
@@ -388,7 +389,7 @@ def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgr
     validation_start = int(prepared.periods.validation[0])
     positive = bool(np.all(prepared.series.values[:validation_start] > 0))
     season, horizon = prepared.season_length, max(horizons)
-    options = transform_choices(cfg, positive, season, second_cycle(cfg, prepared))
+    options = transform_choices(cfg, positive, season, second)
     first = Candidate(transforms=options[0], look_back=base_look_back(season, horizon))
     space = dict(stages(first, season, horizon, positive, options=options))
     choices = {"transforms": options,
@@ -747,11 +748,12 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         if how not in ("staged", "optuna"):
             raise UserError(f"auto.search={how!r} is unknown; use staged or optuna")
         searching = search_optuna if how == "optuna" else search
+        cycle = second_cycle(cfg, base)
         # The baselines' fits (child processes) run on the other core while the search trains here.
         # Their periods are the search's: the training end and the season do not depend on a candidate.
         with phases.phase("train"):
             classical, (tried, search_cut) = runner._classical_during(
-                cfg, base, lambda: searching(cfg, base, progress, horizons, steps))
+                cfg, base, lambda: searching(cfg, base, progress, horizons, steps, second=cycle))
         first = _half(cfg, tried, search_cut, series, split, bool(cfg.auto.get("diverse", False)))
         best, leading, scored = _baseline_voices(cfg, base, classical, combining)
         move = residuals.shrinkage(cfg) if combining in ("shrink", "fitted") else None
@@ -807,7 +809,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         "horizons": horizons,
         "search": cfg.auto.get("search", "staged"),
         # The cycle above the season at which the search also tried a difference (null: none).
-        "second_season": second_cycle(cfg, base, quiet=True) if chosen_transforms(cfg) is None else None,
+        "second_season": cycle,
         "test_refits": len(refits),
         "search_seconds": round(sum(t.seconds for t in first.tried), 3),
         # Whether auto.budget_seconds ended the search or dropped seeds: then the same config and
