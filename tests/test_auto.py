@@ -846,4 +846,15 @@ def test_a_run_on_hourly_values_tries_the_weekly_difference_and_says_so(compose_
                                               "diff24,diff1,standard"]
     assert metrics["auto"]["second_season"] == 168
     assert metrics["auto"]["budget_seconds"] == pytest.approx(90 + 0.018 * 680)  # from the series' length
+    console = Console(file=io.StringIO(), width=400)
+    print_summary(metrics, tmp_path / "run", console)
+    assert (f"4 candidates scored on validation (horizons 1) in {metrics['auto']['search_seconds']:.1f} s of a"
+            f" 102.24 s budget; the transforms included a difference at the cycle above the season (168 values);"
+            f" the median of") in console.file.getvalue()
+    metrics["auto"].update(budget_reached=True, second_season=None, budget_seconds=None)
+    print_summary(metrics, tmp_path / "run", console)
+    assert "s budget, which ended the search" not in console.file.getvalue()  # no budget: nothing to end it
+    metrics["auto"].update(budget_seconds=90.0)
+    print_summary(metrics, tmp_path / "run", console)
+    assert "s of a 90 s budget, which ended the search; the median of" in console.file.getvalue()
     assert np.isfinite(candidates["validation_score"]).all()

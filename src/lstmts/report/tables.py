@@ -273,9 +273,15 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
     if auto:
         second = auto.get("residuals")
         first = "first half (networks on the series)" if second else "networks on the series"
+        budget = auto.get("budget_seconds")
+        limit = (f" of a {budget:g} s budget{', which ended the search' if auto.get('budget_reached') else ''}"
+                 if isinstance(budget, (int, float)) else "")
+        cycle = (f"; the transforms included a difference at the cycle above the season ({auto['second_season']}"
+                 f" values)" if auto.get("second_season") else "")
         console.print(f"{first}: {auto['candidates']} candidates scored on validation (horizons"
-                      f" {', '.join(map(str, auto['horizons']))}) in {auto['search_seconds']:.1f} s; the median of"
-                      f" {'; '.join(auto['ensemble'])} (candidates.csv)", soft_wrap=True, highlight=False)
+                      f" {', '.join(map(str, auto['horizons']))}) in {auto['search_seconds']:.1f} s{limit}{cycle};"
+                      f" the median of {'; '.join(auto['ensemble'])} (candidates.csv)", soft_wrap=True,
+                      highlight=False)
         if second:
             halves = second.get("validation_rmse_halves") or []
             scores = (f"; validation RMSE {_fmt(halves[0])} on the series, {_fmt(halves[1])} on the residuals,"
