@@ -853,8 +853,8 @@ def test_a_run_on_hourly_values_tries_the_weekly_difference_and_says_so(compose_
             f" the median of") in console.file.getvalue()
     metrics["auto"].update(budget_reached=True, second_season=None, budget_seconds=None)
     print_summary(metrics, tmp_path / "run", console)
-    assert "s budget, which ended the search" not in console.file.getvalue()  # no budget: nothing to end it
+    assert "(reached)" not in console.file.getvalue()  # no budget: nothing to reach
     metrics["auto"].update(budget_seconds=90.0)
     print_summary(metrics, tmp_path / "run", console)
-    assert "s of a 90 s budget, which ended the search; the median of" in console.file.getvalue()
+    assert "s of a 90 s budget (reached); the median of" in console.file.getvalue()
     assert np.isfinite(candidates["validation_score"]).all()

@@ -327,7 +327,10 @@ def date_offset(column: pd.Series, date_format: str | None = None) -> str | None
     present = column.dropna().astype("string")
     if present.empty or _period_labels(present.iloc[:1]) is not None:
         return None
-    first = pd.to_datetime(present.iloc[0], format=date_format) if date_format else pd.Timestamp(present.iloc[0])
+    try:
+        first = pd.to_datetime(present.iloc[0], format=date_format) if date_format else pd.Timestamp(present.iloc[0])
+    except (ValueError, TypeError):
+        return None  # a form that only the whole column's parse reads: none of those has an offset
     offset = first.utcoffset() if first.tzinfo is not None else None
     if offset is None:
         return None

@@ -274,7 +274,7 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
         second = auto.get("residuals")
         first = "first half (networks on the series)" if second else "networks on the series"
         budget = auto.get("budget_seconds")
-        limit = (f" of a {budget:g} s budget{', which ended the search' if auto.get('budget_reached') else ''}"
+        limit = (f" of a {budget:g} s budget{' (reached)' if auto.get('budget_reached') else ''}"
                  if isinstance(budget, (int, float)) else "")
         cycle = (f"; the transforms included a difference at the cycle above the season ({auto['second_season']}"
                  f" values)" if auto.get("second_season") else "")
