@@ -660,9 +660,11 @@ def test_auto_transforms_replaces_the_season_aware_options_in_both_searches(comp
     ("auto.transforms=[standard]", r"is not a list of transform lists"),
     ("auto.transforms=[]", r"is not a list of transform lists"),
     *[(f"auto.second_season={value}", r"auto.second_season=.* is not a cycle; use auto .*, a lag such as 168,"
-                                      r" or null for none") for value in ("1", "0", "true", "week", "-168", "2.5", "1.0")],
+                                      r" or null for none")
+      for value in ("1", "0", "true", "week", "-168", "2.5", "1.0")],
 ])
-def test_impossible_transform_options_or_cycles_are_one_line_before_anything_runs(compose_config, tmp_path, value, expected):
+def test_impossible_transform_options_or_cycles_are_one_line_before_anything_runs(compose_config, tmp_path, value,
+                                                                                   expected):
     from lstmts.runs import runner
 
     with pytest.raises(UserError, match=expected) as caught:

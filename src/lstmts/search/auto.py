@@ -329,6 +329,30 @@ def second_cycle(cfg: DictConfig, prepared) -> int | None:
     return cycle
 
 
+@dataclass(frozen=True)
+class Start:
+    """Where a search starts: the transform options it tries and its first candidate."""
+
+    options: list[tuple[str, ...]]
+    first: Candidate
+    season: int
+    horizon: int
+    positive: bool  # every training value is positive: log is among the transforms
+
+
+def search_start(cfg: DictConfig, prepared: runner.Prepared, horizons: list[int],
+                 options: list[tuple[str, ...]] | None = None, second: int | None = None) -> Start:
+    """Return a search's start on prepared.series: `options` when given, else transform_choices' (with
+    a difference at `second`, the cycle above the season)."""
+    validation_start = int(prepared.periods.validation[0])
+    # The form (log or not) is chosen from the training period's values only.
+    positive = bool(np.all(prepared.series.values[:validation_start] > 0))
+    season, horizon = prepared.season_length, max(horizons)
+    options = list(options) if options is not None else transform_choices(cfg, positive, season, second)
+    return Start(options, Candidate(transforms=options[0], look_back=base_look_back(season, horizon)), season, horizon,
+                 positive)
+
+
 def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, horizons: list[int],
            steps: int, options: list[tuple[str, ...]] | None = None, label: str = "candidate",
            second: int | None = None) -> tuple[list[Tried], bool]:
@@ -339,12 +363,8 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
     options when given; `label` names its candidates in the progress display and the log."""
     settings = cfg.auto
     series = prepared.series
-    validation_start = int(prepared.periods.validation[0])
-    # The form (log or not) is chosen from the training period's values only.
-    positive = bool(np.all(series.values[:validation_start] > 0))
-    season, horizon = prepared.season_length, max(horizons)
-    options = list(options) if options is not None else transform_choices(cfg, positive, season, second)
-    first = Candidate(transforms=options[0], look_back=base_look_back(season, horizon))
+    begin = search_start(cfg, prepared, horizons, options, second)
+    first = begin.first
     started = time.perf_counter()
     tried: dict[Candidate, Tried] = {}
     windows = len(prepared.windows["train"])
@@ -361,7 +381,7 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
 
     attempt(first)
     best = first
-    for dimension, values in stages(first, season, horizon, positive, options=options):
+    for dimension, values in stages(first, begin.season, begin.horizon, begin.positive, options=begin.options):
         for candidate in neighbours(best, dimension, values):
             if len(tried) >= int(settings.max_trials):
                 log.info("search ended at auto.max_trials, %d candidates", len(tried))
@@ -386,12 +406,9 @@ def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgr
         raise UserError("auto.search=optuna needs the optuna package; install it with pip install -e '.[optuna]',"
                         " or use auto.search=staged") from None
     settings = cfg.auto
-    validation_start = int(prepared.periods.validation[0])
-    positive = bool(np.all(prepared.series.values[:validation_start] > 0))
-    season, horizon = prepared.season_length, max(horizons)
-    options = transform_choices(cfg, positive, season, second)
-    first = Candidate(transforms=options[0], look_back=base_look_back(season, horizon))
-    space = dict(stages(first, season, horizon, positive, options=options))
+    begin = search_start(cfg, prepared, horizons, second=second)
+    options, first = begin.options, begin.first
+    space = dict(stages(first, begin.season, begin.horizon, begin.positive, options=options))
     choices = {"transforms": options,
                "look_back": sorted({first.look_back, *space["look_back"]}),
                "strategy": ["recursive", *space["strategy"]], "lags_as": ["timesteps", "features"],
