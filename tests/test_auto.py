@@ -562,6 +562,18 @@ def test_the_automatic_budget_grows_with_the_series_length_up_to_a_limit(compose
         auto.budget(cfg)  # never used unresolved
 
 
+def test_the_progress_display_says_how_far_into_its_budget_the_search_is(compose_config):
+    candidate = Candidate(transforms=("log", "diff1", "standard"), look_back=48)
+    timed = auto.with_budget(compose_config(*QUICK), 10000)
+    assert auto.candidate_label(timed, "candidate", 5, candidate, 61.7) == (
+        "candidate 5: log,diff1,standard lb48 timesteps 32x1 recursive (62 of 180 s budget)")
+    halves = auto.with_budget(compose_config(*QUICK, "auto.residuals=true"), 10000)
+    assert auto.candidate_label(halves, "residual candidate", 2, candidate, 3.2).endswith("(3 of 90 s budget)")
+    untimed = compose_config(*QUICK, "auto.budget_seconds=null")
+    assert auto.candidate_label(untimed, "candidate", 1, candidate, 3.0) == (
+        "candidate 1: log,diff1,standard lb48 timesteps 32x1 recursive")
+
+
 def test_a_run_records_the_budget_its_length_gave(runs):
     assert json.loads((runs["plain"] / "metrics.json").read_text())["auto"]["budget_seconds"] == 90.0
     assert yaml.safe_load((runs["plain"] / "config.yaml").read_text())["auto"]["budget_seconds"] == "auto"
@@ -749,6 +761,7 @@ def test_the_search_judges_the_members_time_from_the_epochs_they_will_train(comp
     monkeypatch.setattr(auto, "room_for_another", room)
     cfg = compose_config(*QUICK, "auto.max_trials=3", "training.epochs=60")
     prepared = runner.prepare(cfg)
+    cfg = auto.with_budget(cfg, len(prepared.series.values))  # as the run resolves it
     with RunProgress(Console(file=io.StringIO())) as progress:
         tried, _ = auto.search(cfg, prepared, progress, [1], 1)
     assert len(tried) == 3 and asked

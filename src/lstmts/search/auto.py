@@ -329,6 +329,14 @@ def second_cycle(cfg: DictConfig, prepared) -> int | None:
     return cycle
 
 
+def candidate_label(cfg: DictConfig, label: str, number: int, candidate: Candidate, elapsed: float) -> str:
+    """Return what the progress display shows while a candidate trains: its number and configuration,
+    and with a time budget how far into it the search is (`candidate 5: ... (62 of 180 s budget)`)."""
+    limit = budget(cfg)
+    spent = f" ({elapsed:.0f} of {limit:g} s budget)" if limit is not None else ""
+    return f"{label} {number}: {candidate.describe()}{spent}"
+
+
 @dataclass(frozen=True)
 class Start:
     """Where a search starts: the transform options it tries and its first candidate."""
@@ -372,7 +380,7 @@ def search(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgress, ho
 
     def attempt(candidate: Candidate) -> None:
         number = len(tried) + 1
-        with progress.phase(f"{label} {number}: {candidate.describe()}"):
+        with progress.phase(candidate_label(cfg, label, number, candidate, time.perf_counter() - started)):
             tried[candidate] = try_candidate(cfg, candidate, progress, horizons, steps, windows, series)
         outcome = tried[candidate]
         log.info("%s %d %s: validation score %.6g, %d epochs (best %s), %.2f s%s", label, number,
@@ -423,7 +431,8 @@ def search_optuna(cfg: DictConfig, prepared: runner.Prepared, progress: RunProgr
                   for name, options in choices.items()}
         candidate = Candidate(**picked)
         if candidate not in tried:
-            with progress.phase(f"candidate {len(tried) + 1}: {candidate.describe()}"):
+            with progress.phase(candidate_label(cfg, "candidate", len(tried) + 1, candidate,
+                                                time.perf_counter() - started)):
                 tried[candidate] = try_candidate(cfg, candidate, progress, horizons, steps,
                                                  len(prepared.windows["train"]))
         return tried[candidate].score
