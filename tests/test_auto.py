@@ -566,9 +566,9 @@ def test_the_progress_display_says_how_far_into_its_budget_the_search_is(compose
     candidate = Candidate(transforms=("log", "diff1", "standard"), look_back=48)
     timed = auto.with_budget(compose_config(*QUICK), 10000)
     assert auto.candidate_label(timed, "candidate", 5, candidate, 61.7) == (
-        "candidate 5: log,diff1,standard lb48 timesteps 32x1 recursive (62 of 180 s budget)")
+        "candidate 5 (62/180 s): log,diff1,standard lb48 timesteps 32x1 recursive")
     halves = auto.with_budget(compose_config(*QUICK, "auto.residuals=true"), 10000)
-    assert auto.candidate_label(halves, "residual candidate", 2, candidate, 3.2).endswith("(3 of 90 s budget)")
+    assert auto.candidate_label(halves, "on ets residuals", 2, candidate, 3.2).startswith("on ets residuals 2 (3/90 s): ")
     untimed = compose_config(*QUICK, "auto.budget_seconds=null")
     assert auto.candidate_label(untimed, "candidate", 1, candidate, 3.0) == (
         "candidate 1: log,diff1,standard lb48 timesteps 32x1 recursive")

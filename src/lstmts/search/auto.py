@@ -330,11 +330,12 @@ def second_cycle(cfg: DictConfig, prepared) -> int | None:
 
 
 def candidate_label(cfg: DictConfig, label: str, number: int, candidate: Candidate, elapsed: float) -> str:
-    """Return what the progress display shows while a candidate trains: its number and configuration,
-    and with a time budget how far into it the search is (`candidate 5: ... (62 of 180 s budget)`)."""
+    """Return what the progress display shows while a candidate trains: its number, with a time budget
+    how far into it the search is, and its configuration (`candidate 5 (62/180 s): log,diff1,...`;
+    the seconds first, where a narrow terminal does not cut them off)."""
     limit = budget(cfg)
-    spent = f" ({elapsed:.0f} of {limit:g} s budget)" if limit is not None else ""
-    return f"{label} {number}: {candidate.describe()}{spent}"
+    spent = f" ({elapsed:.0f}/{limit:g} s)" if limit is not None else ""
+    return f"{label} {number}{spent}: {candidate.describe()}"
 
 
 @dataclass(frozen=True)
