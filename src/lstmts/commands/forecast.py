@@ -95,7 +95,7 @@ def future_covariates(series, labels: pd.Index, future: Path | None, date_column
     is missing.
     """
     from lstmts.data.covariates import with_future_values
-    from lstmts.data.series import covariate_column, date_offset, parse_dates
+    from lstmts.data.series import covariate_column, parse_dates
 
     covariates = series.covariates
     columns = list(covariates.future_names[:len(covariates.future_names) - len(covariates.calendar)])
@@ -111,8 +111,7 @@ def future_covariates(series, labels: pd.Index, future: Path | None, date_column
     if missing:
         raise UserError(f"--future {future} lacks the column(s) {', '.join(missing)}; give {wanted}")
     if date_column:
-        dates = parse_dates(frame[date_column], date_column, future, date_format, series.dayfirst)
-        given = date_offset(frame[date_column], date_format)
+        dates, given = parse_dates(frame[date_column], date_column, future, date_format, series.dayfirst)
         if given != series.offset:
             raise UserError(f"--future {future} writes its dates with the time-zone offset {given or 'none'}, the"
                             f" series with {series.offset or 'none'}; write them in the series' zone, as it does")

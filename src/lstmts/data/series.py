@@ -273,8 +273,10 @@ def _period_labels(text: pd.Series) -> pd.Series | None:
 
 
 def parse_dates(column: pd.Series, name: str, path: Path, date_format: str | None = None,
-                dayfirst: bool | None = None) -> pd.DatetimeIndex:
-    """Return a CSV column as dates; raise UserError naming the first line that is not one."""
+                dayfirst: bool | None = None) -> tuple[pd.DatetimeIndex, str | None]:
+    """Return a CSV column as dates, and the one time-zone offset they were written with ("+11:00",
+    "+00:00" for Z; None for dates without one), which the dates leave out; raise UserError naming
+    the first line that is not a date."""
     # As text, so that a column of years (1949, 1950, ...) reads as years, not as nanoseconds.
     text = column.astype("string")
     periods = None if date_format else _period_labels(text)
@@ -294,16 +296,24 @@ def parse_dates(column: pd.Series, name: str, path: Path, date_format: str | Non
             f"date column {name!r} of {path} has {len(rows)} missing or unparseable date(s), first {column.iloc[rows[0]]!r}"
             f" on line {_line(column, int(rows[0]))}; use {hint}"
         )
+    offset = None
     if getattr(parsed.dt, "tz", None) is not None:
         # One offset for every date (2012-01-01T00:00:00Z, ...+01:00): the times of that one zone, as
         # written. Offsets that differ (summer time) never get here: _parse_mixed and _parse_given
         # refuse them.
+        offset = _offset_text(parsed.iloc[0].utcoffset())
         parsed = parsed.dt.tz_localize(None)
-    return pd.DatetimeIndex(parsed)
+    return pd.DatetimeIndex(parsed), offset
 
 
-def _dates(column: pd.Series, name: str, path: Path, date_format: str | None, dayfirst: bool) -> pd.DatetimeIndex:
-    dates = parse_dates(column, name, path, date_format, dayfirst)
+def _offset_text(offset) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    return f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _dates(column: pd.Series, name: str, path: Path, date_format: str | None,
+           dayfirst: bool) -> tuple[pd.DatetimeIndex, str | None]:
+    dates, offset = parse_dates(column, name, path, date_format, dayfirst)
     duplicated = dates.duplicated()
     if duplicated.any():
         row = int(np.flatnonzero(duplicated)[0])
@@ -318,24 +328,7 @@ def _dates(column: pd.Series, name: str, path: Path, date_format: str | None, da
             f"date column {name!r} of {path} is not sorted: line {_line(column, row)} ({when(dates[row])}) comes after"
             f" {when(dates[row - 1])}; sort the file by date"
         )
-    return dates
-
-
-def date_offset(column: pd.Series, date_format: str | None = None) -> str | None:
-    """Return the time-zone offset that a column of dates read by parse_dates was written with
-    ("+11:00", "+00:00" for Z), from its first date, or None for dates without one."""
-    present = column.dropna().astype("string")
-    if present.empty or _period_labels(present.iloc[:1]) is not None:
-        return None
-    try:
-        first = pd.to_datetime(present.iloc[0], format=date_format) if date_format else pd.Timestamp(present.iloc[0])
-    except (ValueError, TypeError):
-        return None  # a form that only the whole column's parse reads: none of those has an offset
-    offset = first.utcoffset() if first.tzinfo is not None else None
-    if offset is None:
-        return None
-    minutes = int(offset.total_seconds() // 60)
-    return f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return dates, offset
 
 
 def _offsets_differ(name: str, path: Path, reason: str) -> UserError:
@@ -420,8 +413,7 @@ def load_series(data_cfg, default_path: Path) -> Series:
             # Resolved once, here: a forecast's --future dates are read the same way (a few March
             # days alone could not tell 01/03 from 03/01).
             dayfirst = _dayfirst(dates.astype("string"), date_column, path, data_cfg.get("dayfirst"))
-        labels: pd.Index = _dates(dates, date_column, path, date_format, dayfirst)
-        offset = date_offset(dates, date_format)
+        labels, offset = _dates(dates, date_column, path, date_format, dayfirst)
     else:
         labels, offset = pd.RangeIndex(len(values), name="t"), None
     rows = len(values)
