@@ -104,7 +104,8 @@ def bench_long(rows: int, folder: Path, env: dict) -> None:
 def bench_weekly(folder: Path, env: dict) -> None:
     data = folder / "weekly.csv"
     _weekly_csv(data)
-    args = ["data=csv", f"data.path={data}", "data.column=ppm", "data.date_column=week", "training.epochs=2",
+    args = ["data=csv", f"data.path={data}", "data.column=ppm", "data.date_column=week", "experiment=plain",
+            "training.epochs=2",
             f"hydra.run.dir={folder / 'weekly'}"]
     seconds, _, output = _run(args, {**env, "LSTMTS_CACHE": tempfile.mkdtemp(dir=folder)})
     metrics = json.loads((folder / "weekly" / "metrics.json").read_text())

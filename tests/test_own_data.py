@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from lstmts.commands.forecast import forecast_run
 from lstmts.data.framing import make_windows
@@ -78,6 +79,61 @@ def test_the_tutorial_presets_keep_the_tutorial_protocol_on_the_airline_data(com
     assert compose_config("experiment=tutorial_stateful").protocol.name == "tutorial"
     assert compose_config("data=csv", "data.path=x.csv", "data.column=y").protocol.name == "honest"
     assert compose_config("data=csv", "data.path=x.csv", "data.column=y", "protocol=tutorial").protocol.name == "tutorial"
+
+
+CSV = ["data=csv", "data.path=x.csv", "data.column=y"]
+
+
+@pytest.mark.parametrize("given, automatic", [
+    ([], True),
+    (["training.epochs=50", "seed=3", "split.validation_fraction=0.25", "auto.budget_seconds=30"], True),
+    (["horizons=[1,12]", "data.date_column=date", "data.missing=interpolate", "baselines.classical=false"], True),
+    (["experiment=plain"], False),
+    (["experiment=tutorial_window"], False),
+    (["experiment=auto"], False),  # already there: nothing added
+    (["framing.look_back=12"], False),
+    (["framing=window"], False),
+    (["model=stacked"], False),
+    (["model.units=8"], False),
+    (["protocol=tutorial"], False),
+    (["protocol.transforms=[diff1,standard]"], False),  # as the shell passes it on
+    (["evaluation=backtest"], False),
+    (["data.covariates.past=[temp]"], False),
+    (["data.calendar=true"], False),
+    (["+hparams_search=airline_optuna"], False),
+    (["~experiment"], False),
+])
+def test_data_csv_runs_the_automatic_lstm_unless_told_how_the_lstm_should_look(given, automatic):
+    from lstmts.commands.run import default_experiment
+
+    argv = [*CSV, *given]
+    expected = [*CSV[:1], "experiment=auto", *CSV[1:], *given] if automatic else argv
+    assert default_experiment(argv) == expected
+
+
+def test_the_default_experiment_is_added_beside_data_csv_before_hydra_flags_and_never_elsewhere():
+    from lstmts.commands.run import default_experiment
+
+    # Hydra reads the overrides before its flags: after `--cfg job` an override is refused.
+    assert default_experiment(["-m", "seed=1,2", "data=csv", "data.path=x.csv", "--cfg", "job"]) == \
+        ["-m", "seed=1,2", "data=csv", "experiment=auto", "data.path=x.csv", "--cfg", "job"]
+    for argv in ([], ["seed=3"], ["data=m1", "data.subset=yearly"], ["-m", "data=csv,airline", "data.path=x.csv"]):
+        assert default_experiment(argv) == argv
+
+
+def test_the_command_line_composes_the_automatic_lstm_for_data_csv_and_the_plain_one_on_request(lstmts_cli, tmp_path):
+    common = ["data=csv", "data.path=x.csv", "data.column=y", "--cfg", "job"]
+    automatic = lstmts_cli.run(common, tmp_path)
+    assert automatic.returncode == 0, automatic.stderr
+    config = yaml.safe_load(automatic.stdout)
+    assert config["auto"]["search"] == "staged" and config["split"]["validation_fraction"] == 0.2
+    assert config["horizons"] == [1] and config["framing"]["name"] == "timesteps"
+    for extra in (["experiment=plain"], ["framing.look_back=5"]):
+        plain = lstmts_cli.run([*common[:3], *extra, *common[3:]], tmp_path)
+        assert plain.returncode == 0, plain.stderr
+        config = yaml.safe_load(plain.stdout)
+        assert config["auto"] is None and config["split"]["validation_fraction"] == 0.0
+        assert config["protocol"]["name"] == "honest"  # data=csv's own default, with or without the search
 
 
 @pytest.mark.parametrize("season, steps", [(1, 3), (4, 6), (12, 13)])

@@ -93,6 +93,30 @@ def _objective(metrics: dict, name: str) -> float:
 # Hydra's own flags, other than -m, after which lstmts leaves the command line to Hydra alone.
 _MULTIRUN_FLAGS = ("-m", "--multirun")
 
+# Settings that describe a plain run's LSTM, its protocol or its evaluation: given any of them (as a
+# group, group=option, or one of its keys), `data=csv` runs that LSTM instead of the automatic one.
+PLAIN_SETTINGS = ("model", "framing", "protocol", "evaluation", "hparams_search", "data.covariates", "data.calendar")
+
+
+def default_experiment(argv: list[str]) -> list[str]:
+    """Return the command line with `experiment=auto` added when it chooses `data=csv` and says nothing
+    of how the LSTM should look: no experiment, and none of PLAIN_SETTINGS.
+
+    A user's own series gets the automatic LSTM (chosen on validation and combined with the baselines)
+    unless they ask for a plain one: `experiment=plain`, or a model, framing, protocol, evaluation,
+    covariates or calendar setting of their own.
+    """
+    overrides = [arg for arg in argv if not arg.startswith("-")]
+    if "data=csv" not in overrides:
+        return argv
+    for arg in overrides:
+        key = arg.lstrip("+~").partition("=")[0]
+        if key == "experiment" or any(key == name or key.startswith((f"{name}.", f"{name}/"))
+                                      for name in PLAIN_SETTINGS):
+            return argv
+    place = argv.index("data=csv") + 1  # beside it: Hydra reads the overrides before its flags (--cfg job)
+    return [*argv[:place], "experiment=auto", *argv[place:]]
+
 
 def check_overrides(argv: list[str]) -> None:
     """Raise UserError, with the closest name, when the overrides do not compose into a config.
@@ -267,6 +291,7 @@ def main() -> None:
     register_resolvers()
     from lstmts.runs.sweep import finish_sweep
 
+    sys.argv[1:] = default_experiment(sys.argv[1:])
     try:
         check_overrides(sys.argv[1:])
     except UserError as error:
