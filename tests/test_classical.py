@@ -332,3 +332,118 @@ def test_a_stop_that_a_finalizer_swallows_while_the_fits_run_still_stops_them(mo
         run_apart({"a": (time.sleep, (20,)), "b": (time.sleep, (20,))}, 3600)
     thread.join()
     assert seen and all(gone(pid) for pid in seen)  # no fit outlives the stop
+
+
+# --- mstl: a second season, the cycle above the season ----------------------------------------
+
+def _two_seasons(length: int, season: int = 6, cycle: int = 42, seed: int = 0) -> np.ndarray:
+    """A level with a daily-like season and a weekly-like cycle (its last seventh 15 lower), and noise."""
+    t = np.arange(length)
+    weekend = np.where(t % cycle >= cycle - season, -15.0, 0.0)
+    return 100 + 8 * np.sin(2 * np.pi * t / season) + weekend + np.random.default_rng(seed).normal(0, 0.5, length)
+
+
+def test_mstls_seasons_repeat_each_with_its_own_period_after_the_fit_window():
+    from statsmodels.tsa.seasonal import MSTL
+
+    from lstmts.evaluation.classical import _mstl_season
+
+    values, fit_end = _two_seasons(300), 210
+    seasons = np.asarray(MSTL(values[:fit_end], periods=[6, 42]).fit().seasonal)
+    total = _mstl_season(values, fit_end, [6, 42])
+    np.testing.assert_allclose(total[:fit_end], seasons.sum(axis=1))
+    for t in (210, 215, 216, 251, 252, 299):  # by hand: the last period of each, in its phase
+        expected = seasons[fit_end - 6 + (t - fit_end) % 6, 0] + seasons[fit_end - 42 + (t - fit_end) % 42, 1]
+        assert total[t] == pytest.approx(expected)
+    assert total[252] == pytest.approx(total[210])  # a whole cycle (and so seven seasons) later
+
+
+@pytest.mark.parametrize("cycle", [None, 42])
+def test_mstl_runs_only_with_a_cycle_and_models_it_where_the_one_season_methods_cannot(cycle):
+    values, fit_end = _two_seasons(420), 294
+    forecasts = classical_forecasts(values, fit_end, 6, {**REFITTING, "second_season": cycle})
+    if cycle is None:
+        assert "mstl_ets" not in forecasts
+        return
+    test = np.arange(fit_end, 420)
+    errors = {name: rmse(values[test], f[test]) for name, f in forecasts.items()}
+    # The weekend of every cycle is a surprise to the one-season forms; MSTL repeats it.
+    assert errors["mstl_ets"] < 1.5 < min(e for name, e in errors.items() if name != "mstl_ets"), errors
+
+
+@pytest.mark.parametrize("fit_end, most, runs", [(83, 2000, False), (84, 2000, True), (200, 83, False), (200, 84, True)])
+def test_mstl_needs_two_cycles_in_its_fit_window_else_it_is_left_out_and_the_log_says_so(fit_end, most, runs, caplog):
+    values = _two_seasons(300)
+    settings = {**REFITTING, "second_season": 42, "methods": ["ets", "mstl"], "max_fit_values": most}
+    with caplog.at_level("INFO", logger="lstmts.evaluation.classical"):
+        forecasts = classical_forecasts(values, fit_end, 6, settings)
+    assert ("mstl_ets" in forecasts) == runs and "ets" in forecasts
+    assert not runs == (f"fewer than two cycles of 42" in caplog.text)
+    if runs:
+        assert not isinstance(forecasts["mstl_ets"], str)
+
+
+def test_mstl_follows_a_level_shift_within_one_cycle_and_reads_nothing_after_its_targets():
+    values, fit_end = _two_seasons(504), 336
+    settings = {**REFITTING, "second_season": 42, "methods": ["mstl"]}
+    shifted = values.copy()
+    shifted[fit_end + 10:] += 40.0
+    forecast = classical_forecasts(shifted, fit_end, 6, settings)["mstl_ets"]
+    after = np.arange(fit_end + 10 + 42, 504)
+    assert abs(np.mean(shifted[after] - forecast[after])) < 4.0 and rmse(shifted[after], forecast[after]) < 8.0
+    changed = values.copy()
+    changed[450:] *= 3
+    before, later = (classical_forecasts(v, fit_end, 6, settings)["mstl_ets"] for v in (values, changed))
+    np.testing.assert_allclose(before[fit_end:451], later[fit_end:451], rtol=1e-9)
+    assert not np.allclose(before[452:], later[452:])
+
+
+def test_mstls_multi_step_forecast_repeats_both_seasons():
+    from lstmts.evaluation.classical import forecast_from
+
+    values = _two_seasons(294 + 42)
+    settings = {**REFITTING, "second_season": 42}
+    path = forecast_from("mstl", values[:294], 42, 6, settings)
+    assert rmse(values[294:], path) < 1.5
+    one_season = forecast_from("ets", values[:294], 42, 6, settings)
+    assert rmse(values[294:], one_season) > 3.0
+    assert forecast_from("mstl", values[:294], 3, 6, {**REFITTING, "second_season": None}).startswith(
+        "skipped: the series has no cycle above its season")
+
+
+@pytest.mark.parametrize("alias, season, setting, expected", [
+    ("h", "auto", "auto", 168), ("30min", "auto", "auto", 336), ("D", "auto", "auto", 364),
+    ("B", "auto", "auto", 260), ("MS", "auto", "auto", None), ("W-SUN", "auto", "auto", None),
+    ("h", 12, "auto", None),  # a season of the user's own: no cycle is guessed above it
+    ("h", "auto", None, None), ("MS", "auto", 24, 24), ("h", "auto", 24, None),  # not above the season
+])
+def test_the_cycle_that_mstl_models_by_hand(alias, season, setting, expected):
+    import pandas as pd
+
+    from lstmts.data.frequency import infer_frequency, season_for
+    from lstmts.runs.runner import baseline_cycle
+
+    frequency = infer_frequency(pd.date_range("2024-01-01", periods=60, freq=alias))
+    assert baseline_cycle(setting, frequency, season_for(season, frequency)) == expected
+
+
+def test_an_hourly_run_scores_mstl_beside_the_others_and_none_without_the_cycle(compose_config, tmp_path):
+    import json
+
+    import pandas as pd
+
+    from lstmts.runs import runner
+
+    dates = pd.date_range("2024-01-01", periods=24 * 7 * 6, freq="h")
+    t = np.arange(len(dates))
+    values = 100 + 8 * np.sin(2 * np.pi * t / 24) - 15 * (dates.dayofweek >= 5) + np.random.default_rng(0).normal(0, 0.5, len(t))
+    path = tmp_path / "hourly.csv"
+    pd.DataFrame({"date": dates, "load": values}).to_csv(path, index=False)
+    common = ["data=csv", f"data.path={path}", "data.column=load", "data.date_column=date", "training.epochs=1",
+              "horizons=[]", "intervals.levels=[]", "baselines.methods=[ets,mstl]", "report.tensorboard=false"]
+    runner.run(compose_config(*common), tmp_path / "hourly")
+    baselines = json.loads((tmp_path / "hourly" / "metrics.json").read_text())["baselines"]
+    assert set(baselines) >= {"ets", "mstl_ets"}
+    assert baselines["mstl_ets"]["test_rmse"] < 0.7 * baselines["ets"]["test_rmse"]  # 0.84 against 1.64 here
+    runner.run(compose_config(*common, "baselines.second_season=null"), tmp_path / "none")
+    assert "mstl_ets" not in json.loads((tmp_path / "none" / "metrics.json").read_text())["baselines"]

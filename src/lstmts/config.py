@@ -13,7 +13,7 @@ from lstmts.errors import UserError, override
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
 # The classical baselines, by the name of their config key (lstmts.evaluation.classical fits them).
-BASELINE_METHODS = ("holt_winters", "sarima", "theta", "ets")
+BASELINE_METHODS = ("holt_winters", "sarima", "theta", "ets", "mstl")
 
 # The longest intervals.steps: calibration forecasts run that many steps from each of up to 5000
 # origins (lstmts.runs.runner.MAX_CALIBRATION_ORIGINS), one step after another. 1000 covers a year of
@@ -310,6 +310,11 @@ def _validate_baselines(baselines: DictConfig) -> None:
         value = baselines.get(key)
         _check(isinstance(value, (int, float)) and not isinstance(value, bool) and value > low,
                f"baselines.{key}={value!r} is impossible; use a number > {low}")
+    cycle = baselines.get("second_season", "auto")
+    _check(cycle is None or cycle == "auto" or (isinstance(cycle, (int, float)) and not isinstance(cycle, bool)
+                                                and cycle == int(cycle) and cycle >= 2),
+           f"baselines.second_season={cycle!r} is not a cycle; use auto (a week of intraday values, 52 weeks of"
+           f" daily ones), a lag such as 168, or null for none")
     every = baselines.get("refit_every", "auto")
     _check(every == "auto" or (isinstance(every, int) and not isinstance(every, bool) and every >= 0),
            f"baselines.refit_every={every!r} is impossible; use auto, 0 (never) or a whole number of steps")

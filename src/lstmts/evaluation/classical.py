@@ -17,6 +17,12 @@ and logs when those are positive), never from later ones. Which form a method ta
 | sarima | `arima`: ARIMA(order) | `sarima`: SARIMA(order)(seasonal_order) | `stl_arima`: ARIMA(order) on the STL-adjusted series |
 | theta | `theta` | `theta` on the classically deseasonalised series | `theta` on the STL-adjusted series |
 | ets | `ets`: the smallest AIC of the additive-error models | the same, seasons included | `stl_ets` |
+| mstl | | `mstl_ets`: automatic ETS (no season) on the MSTL-adjusted series, the season and the cycle above it | the same |
+
+`mstl` runs only where the series has a cycle above its season (`second_season` in the settings: a
+week of intraday values whose season is a day, 52 weeks of daily ones; lstmts.data.frequency.
+second_season), which no other method models: its seasons (the season and the cycle) are estimated
+by MSTL on the fit window and repeated, each with its own period, like the STL forms' season.
 
 Long seasons go through STL (the season is estimated once on the training period and repeated),
 which takes seconds where a SARIMA with a 52-week season takes an hour. Each uncached fit runs
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -45,14 +52,18 @@ from lstmts.config import BASELINE_METHODS
 from lstmts.errors import raise_stop_if_swallowed, stop_received, warnings_to_log
 
 DEFAULTS = {"methods": list(BASELINE_METHODS), "time_limit": 120, "max_fit_values": 2000, "long_season": 24,
-            "refit_every": "auto",
+            "refit_every": "auto", "second_season": None,
             "holt_winters": {"trend": "add", "seasonal": "mul", "damped_trend": False},
             "sarima": {"order": [0, 1, 1], "seasonal_order": [0, 1, 1], "log": True}}  # as conf/config.yaml
 _CACHE_VERSION = "6"
 
+log = logging.getLogger(__name__)
+
 
 def method_name(method: str, season_length: int, long_season: int) -> str:
     """Return the name a method's forecasts are reported under, which says which form of it ran."""
+    if method == "mstl":
+        return "mstl_ets"
     if season_length > long_season:
         return {"holt_winters": "stl_holt", "sarima": "stl_arima", "ets": "stl_ets"}.get(method, method)
     if season_length <= 1:
@@ -163,6 +174,39 @@ def _stl_season(values: np.ndarray, fit_end: int, season_length: int) -> np.ndar
     last = season[fit_end - season_length:fit_end]
     later = np.arange(fit_end, len(values))
     return np.concatenate([season, last[(later - fit_end) % season_length]])
+
+
+def _mstl_season(values: np.ndarray, fit_end: int, periods: list[int]) -> np.ndarray:
+    """Return the sum of the MSTL seasons of values[:fit_end] (one per period), each repeated with its own period after it."""
+    from statsmodels.tsa.seasonal import MSTL
+
+    seasons = np.asarray(MSTL(values[:fit_end], periods=periods).fit().seasonal).reshape(fit_end, -1)
+    later = np.arange(fit_end, len(values))
+    total = np.zeros(len(values))
+    for column, period in zip(seasons.T, periods):
+        total += np.concatenate([column, column[fit_end - period:fit_end][(later - fit_end) % period]])
+    return total
+
+
+def _has_cycles(settings: dict, fit_end: int) -> bool:
+    """Return whether `mstl` runs: the series has a cycle above its season, and its fit window two of them
+    (else it is left out, and the log says why: most daily series hold fewer than two years)."""
+    cycle = settings.get("second_season")
+    if not cycle:
+        return False
+    window = min(fit_end, int(settings["max_fit_values"]))
+    if window < 2 * int(cycle):
+        log.info("MSTL + ETS left out: its fit window of %d values holds fewer than two cycles of %d", window, int(cycle))
+        return False
+    return True
+
+
+def mstl_periods(season_length: int, settings: dict) -> list[int]:
+    """Return MSTL's periods: the season (when there is one) and the cycle above it (settings' second_season)."""
+    if not settings.get("second_season"):
+        raise ValueError("the series has no cycle above its season (baselines.second_season)")
+    cycle = int(settings["second_season"])
+    return sorted({period for period in (season_length, cycle) if period > 1})
 
 
 def _theta(values: np.ndarray, fit_end: int, season_length: int, long_season: int) -> np.ndarray:
@@ -283,7 +327,14 @@ def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: 
     long = season_length > long_season
     if long and end < 2 * season_length:
         raise ValueError(f"a season of {season_length} needs at least two seasons of training data")
-    if method == "theta":
+    if method == "mstl":
+        periods = mstl_periods(season_length, settings)
+        if end < 2 * periods[-1]:
+            raise ValueError(f"a cycle of {periods[-1]} needs at least two cycles of training data"
+                             f" ({2 * periods[-1]} values; baselines.max_fit_values={settings['max_fit_values']})")
+        season = _mstl_season(part, end, periods)
+        forecasts = _ets(part - season, end, 1, chosen) + season
+    elif method == "theta":
         forecasts = _theta(part, end, season_length, long_season)
     else:
         positive = bool(np.min(part[:end]) > 0)
@@ -352,6 +403,8 @@ def _guarded(method: str, values: np.ndarray, fit_end: int, season_length: int, 
 
 def _cache_key(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict) -> str:
     own = {k: settings.get(k) for k in ("max_fit_values", "long_season", "refit_every", method)}
+    if method == "mstl":
+        own["second_season"] = settings.get("second_season")
     text = json.dumps([_CACHE_VERSION, method, fit_end, season_length, own], sort_keys=True, default=str)
     return hashlib.sha256(values.tobytes() + text.encode()).hexdigest()
 
@@ -495,7 +548,7 @@ def classical_forecasts_during(values: np.ndarray, fit_end: int, season_length: 
     while `meanwhile` runs in this one (`apart` is then implied); without it, (result, None)."""
     settings = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
     values = np.asarray(values, dtype="float64")
-    methods = list(settings["methods"])
+    methods = [m for m in settings["methods"] if m != "mstl" or _has_cycles(settings, fit_end)]
     folder = cache_dir("baselines")
     keys = {m: _cache_key(m, values, fit_end, season_length, settings) for m in methods}
     results = {}
@@ -563,6 +616,16 @@ def _forecast_from(method, history, steps, season_length, long_season, settings)
         model = ThetaModel(history, period=season_length if seasonal else None, deseasonalize=seasonal,
                            use_test=False, method="multiplicative" if np.min(history) > 0 else "additive")
         return np.asarray(model.fit().forecast(steps))
+    if method == "mstl":
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+        periods = mstl_periods(season_length, settings)
+        if len(history) < 2 * periods[-1]:
+            raise ValueError(f"a cycle of {periods[-1]} needs at least two cycles of history ({2 * periods[-1]} values)")
+        both = _mstl_season(np.concatenate([history, np.zeros(steps)]), len(history), periods)
+        future, adjusted = both[len(history):], history - both[:len(history)]
+        spec, params = _best_ets(adjusted, len(adjusted), 1)
+        return np.asarray(ETSModel(adjusted, **spec).smooth(params).forecast(steps)) + future
     long = season_length > long_season
     if long:
         season = _stl_season(history, len(history), season_length)

@@ -18,6 +18,7 @@ BASELINE_LABELS = {
     "stl_holt": "STL + damped Holt",
     "stl_arima": "STL + ARIMA",
     "stl_ets": "STL + ETS (auto)",
+    "mstl_ets": "MSTL + ETS (auto)",
 }
 
 NO_VALIDATION_WARNING = ("ranked by test RMSE: choosing on it is choosing on the test set;"

@@ -83,7 +83,10 @@ def baseline_paths(cfg: DictConfig, series, origins: np.ndarray, horizon: int, s
     """
     from omegaconf import OmegaConf
 
+    from lstmts.runs.runner import baseline_cycle
+
     settings = OmegaConf.to_container(cfg.baselines, resolve=True)
+    settings["second_season"] = baseline_cycle(settings.get("second_season", "auto"), series.frequency, season_length)
     sliding = cfg.evaluation.window == "sliding"
     histories = [series.values[_window(origin, origins[0], sliding)] for origin in origins]
     jobs = {method: (_method_paths, (method, histories, horizon, season_length, settings))

@@ -393,11 +393,27 @@ def _classical(cfg: DictConfig, prepared: Prepared) -> dict:
     return _classical_during(cfg, prepared)[0]
 
 
-def classical_settings(cfg: DictConfig) -> dict:
-    """Return the run's classical baseline settings (cfg.baselines) as classical_forecasts takes them."""
+def classical_settings(cfg: DictConfig, prepared: Prepared) -> dict:
+    """Return the run's classical baseline settings (cfg.baselines) as classical_forecasts takes them,
+    with second_season resolved for this series: the cycle above its season or None (then `mstl` is
+    left out)."""
     settings = OmegaConf.to_container(cfg.baselines, resolve=True)
     settings.pop("classical", None)
+    settings["second_season"] = baseline_cycle(settings.get("second_season", "auto"), prepared.series.frequency,
+                                               prepared.season_length)
     return settings
+
+
+def baseline_cycle(setting, frequency, season_length: int) -> int | None:
+    """Return the cycle above the season that `mstl` models: baselines.second_season as a lag, or with
+    auto the series' own (a week of intraday values whose season is a day, 52 weeks of daily ones;
+    none for a season the user set), or None."""
+    from lstmts.data.frequency import second_season
+
+    if setting is None:
+        return None
+    cycle = second_season(frequency, season_length) if setting == "auto" else int(setting)
+    return cycle if cycle is not None and cycle > season_length else None
 
 
 def _classical_during(cfg: DictConfig, prepared: Prepared, meanwhile=None) -> tuple[dict, object]:
@@ -407,7 +423,7 @@ def _classical_during(cfg: DictConfig, prepared: Prepared, meanwhile=None) -> tu
         return {}, (meanwhile() if meanwhile is not None else None)
     from lstmts.evaluation.classical import classical_forecasts_during
 
-    settings = classical_settings(cfg)
+    settings = classical_settings(cfg, prepared)
 
     def on_fit(methods: list[str]) -> None:
         # On a terminal the progress display shows this phase; the log keeps it for pipes and batch jobs.

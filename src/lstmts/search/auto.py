@@ -815,7 +815,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         if best is not None:
             with phases.phase("write"):
                 residuals.write_record(out_dir, best, runner._training_end(base.periods), base.season_length,
-                                       runner.classical_settings(cfg), combining, leading, move, weights)
+                                       runner.classical_settings(cfg, base), combining, leading, move, weights)
     tried_all = [t for h in halves for t in h.tried]
     updates = sum(t.updates for t in tried_all) + sum(h.updates for h in halves)
     seconds = sum(t.seconds for t in tried_all) + sum(h.seconds for h in halves)
