@@ -19,6 +19,7 @@ BASELINE_LABELS = {
     "stl_arima": "STL + ARIMA",
     "stl_ets": "STL + ETS (auto)",
     "mstl_ets": "MSTL + ETS (auto)",
+    "mstl": "MSTL + ETS (auto)",  # a backtest's name for it
 }
 
 NO_VALIDATION_WARNING = ("ranked by test RMSE: choosing on it is choosing on the test set;"
