@@ -434,7 +434,7 @@ def test_an_hourly_run_scores_mstl_beside_the_others_and_none_without_the_cycle(
 
     from lstmts.runs import runner
 
-    dates = pd.date_range("2024-01-01", periods=24 * 7 * 6, freq="h")
+    dates = pd.date_range("2024-01-01", periods=24 * 7 * 4, freq="h")  # 450 training values: two weeks and more
     t = np.arange(len(dates))
     values = 100 + 8 * np.sin(2 * np.pi * t / 24) - 15 * (dates.dayofweek >= 5) + np.random.default_rng(0).normal(0, 0.5, len(t))
     path = tmp_path / "hourly.csv"
@@ -444,6 +444,6 @@ def test_an_hourly_run_scores_mstl_beside_the_others_and_none_without_the_cycle(
     runner.run(compose_config(*common), tmp_path / "hourly")
     baselines = json.loads((tmp_path / "hourly" / "metrics.json").read_text())["baselines"]
     assert set(baselines) >= {"ets", "mstl_ets"}
-    assert baselines["mstl_ets"]["test_rmse"] < 0.7 * baselines["ets"]["test_rmse"]  # 0.84 against 1.64 here
+    assert baselines["mstl_ets"]["test_rmse"] < 0.7 * baselines["ets"]["test_rmse"]
     runner.run(compose_config(*common, "baselines.second_season=null"), tmp_path / "none")
     assert "mstl_ets" not in json.loads((tmp_path / "none" / "metrics.json").read_text())["baselines"]
