@@ -224,3 +224,15 @@ def test_the_readmes_own_data_command_reads_the_exported_file_and_counts_the_fil
     assert "filled in 2 missing value(s)" in " ".join(result.stdout.split())
     predictions = pd.read_csv(out / "predictions.csv")
     assert predictions["date"].iloc[-1] == "2022-12-15"  # the 15th, as in the file
+
+
+def test_a_series_too_short_for_the_default_search_is_one_line_that_names_the_plain_lstm(lstmts_cli, tmp_path):
+    path = tmp_path / "short.csv"
+    path.write_text("date,sales\n" + "".join(f"2020-{m:02d}-01,{100 + m}\n" for m in range(1, 13)))
+    result = lstmts_cli.run(["data=csv", f"data.path={path}", "data.column=sales", "data.date_column=date",
+                             f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lstmts: error: no candidate of the automatic LSTM"), lines
+    assert "the series has 12 values" in lines[0] and "experiment=plain framing.look_back=" in lines[0]
+    assert path.read_text().count("\n") == 13  # the data file is left as it was

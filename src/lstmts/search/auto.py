@@ -597,7 +597,8 @@ def _ranked(tried: list[Tried], values: np.ndarray, split: int) -> tuple[list[Tr
     ranked = sorted((t for t in tried if np.isfinite(t.score)), key=lambda t: t.score)
     if not ranked:
         raise UserError(f"no candidate of the automatic LSTM could be trained on this series"
-                        f" ({tried[0].note}); give a longer series or a larger split.validation_fraction")
+                        f" ({tried[0].note}); give a longer series or a larger split.validation_fraction, or train"
+                        f" the plain LSTM with a window that fits: experiment=plain framing.look_back=...")
     ranked, left_out = forecastable(values, split, ranked)
     if not ranked:
         raise UserError(f"no candidate of the automatic LSTM can forecast the test period"
