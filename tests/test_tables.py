@@ -6,6 +6,7 @@ import io
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from rich.console import Console
 
@@ -183,3 +184,38 @@ def test_the_table_says_the_lstm_took_in_covariates_and_the_baselines_did_not(ba
         assert ("LSTM + covariates" in text) is shown
         assert ("the LSTM took in covariates (footfall, promo and calendar features (weekday, day_of_year));"
                 " the baselines forecast from the series alone" in text) is shown
+
+
+@pytest.mark.parametrize("dates, kind", [
+    (["5", "6", "7"], "positions"),  # a series without dates: what read_csv's parse_dates turned into text
+    (["1949-01-01", "1949-02-01", "1949-03-01"], "dates"),
+    (["2024-02-16T21:00:00", "2024-02-16T22:00:00", "2024-02-16T23:00:00"], "dates"),
+    (["5", "six", "7"], "neither"),
+])
+def test_a_runs_predictions_are_read_with_positions_as_numbers_and_dates_as_dates(dates, kind, tmp_path):
+    from lstmts.runs.comparison import read_predictions
+
+    path = tmp_path / "predictions.csv"
+    path.write_text("date,actual,split,prediction\n" + "".join(f"{d},{i},test,{i + 0.5}\n" for i, d in enumerate(dates)))
+    if kind == "neither":
+        with pytest.raises(ValueError, match="neither dates nor positions"):
+            read_predictions(path)
+        return
+    frame = read_predictions(path)
+    if kind == "positions":
+        assert frame["date"].tolist() == [5, 6, 7]
+    else:
+        assert pd.api.types.is_datetime64_any_dtype(frame["date"])
+        assert frame["date"].iloc[0] == pd.Timestamp(dates[0])
+
+
+def test_a_predictions_file_without_its_columns_or_empty_says_which(tmp_path):
+    from lstmts.runs.comparison import read_predictions
+
+    path = tmp_path / "predictions.csv"
+    path.write_text("when,actual,split,prediction\n2020-01-01,1,test,1\n")
+    with pytest.raises(ValueError, match="it has no date column"):
+        read_predictions(path)
+    path.write_text("")
+    with pytest.raises(ValueError, match="it is empty"):
+        read_predictions(path)

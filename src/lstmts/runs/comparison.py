@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -107,22 +106,19 @@ def group_over(frame: pd.DataFrame, config_keys: list[str], over: list[str], sor
 def read_predictions(path: Path) -> pd.DataFrame:
     """Return a run's predictions.csv with its dates parsed; raise ValueError saying what is wrong with it."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pandas' note on dates it cannot parse: said below instead
-            frame = pd.read_csv(path, parse_dates=["date"])
+        frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise ValueError("it is empty") from None
-    except ValueError as error:
-        if "date" in str(error):
-            raise ValueError("it has no date column") from None
-        raise
     missing = [column for column in _PREDICTION_COLUMNS if column not in frame]
     if missing:
         raise ValueError(f"it has no {', '.join(missing)} column")
-    # A series without dates has positions in its date column.
-    date = frame["date"]
-    if not (pd.api.types.is_datetime64_any_dtype(date) or pd.api.types.is_numeric_dtype(date)):
-        raise ValueError("its date column holds neither dates nor positions")
+    # A series without dates has positions in its date column: numbers, kept as they are (read_csv's
+    # parse_dates would turn them into text).
+    if not pd.api.types.is_numeric_dtype(frame["date"]):
+        dates = pd.to_datetime(frame["date"], format="ISO8601", errors="coerce")
+        if dates.isna().any():
+            raise ValueError("its date column holds neither dates nor positions")
+        frame["date"] = dates
     for column in ("actual", "prediction"):
         if not pd.api.types.is_numeric_dtype(frame[column]):
             raise ValueError(f"its {column} column holds text, not numbers")
