@@ -300,6 +300,17 @@ def _check_model_memory(cfg: DictConfig) -> None:
            f" more than half this machine's {(memory or 0) / 2**30:.0f} GiB; use fewer model.units")
 
 
+def cycle_setting(setting, key: str):
+    """Return a second_season setting (`key`: auto.second_season, baselines.second_season) as "auto",
+    None (none) or a lag above 1; one line naming `key` for anything else."""
+    if setting is None or setting == "auto":
+        return setting
+    if isinstance(setting, bool) or not isinstance(setting, (int, float)) or setting != int(setting) or setting < 2:
+        raise UserError(f"{key}={setting!r} is not a cycle; use auto (a week of intraday values, 52 weeks of"
+                        f" daily ones), a lag such as 168, or null for none")
+    return int(setting)
+
+
 def _validate_baselines(baselines: DictConfig) -> None:
     _check(isinstance(baselines.get("classical"), bool),
            f"baselines.classical={baselines.get('classical')!r} is impossible; use true or false")
@@ -310,11 +321,7 @@ def _validate_baselines(baselines: DictConfig) -> None:
         value = baselines.get(key)
         _check(isinstance(value, (int, float)) and not isinstance(value, bool) and value > low,
                f"baselines.{key}={value!r} is impossible; use a number > {low}")
-    cycle = baselines.get("second_season", "auto")
-    _check(cycle is None or cycle == "auto" or (isinstance(cycle, (int, float)) and not isinstance(cycle, bool)
-                                                and cycle == int(cycle) and cycle >= 2),
-           f"baselines.second_season={cycle!r} is not a cycle; use auto (a week of intraday values, 52 weeks of"
-           f" daily ones), a lag such as 168, or null for none")
+    cycle_setting(baselines.get("second_season", "auto"), "baselines.second_season")
     every = baselines.get("refit_every", "auto")
     _check(every == "auto" or (isinstance(every, int) and not isinstance(every, bool) and every >= 0),
            f"baselines.refit_every={every!r} is impossible; use auto, 0 (never) or a whole number of steps")

@@ -176,6 +176,15 @@ def second_season(frequency: Frequency, season: int) -> int | None:
     return None
 
 
+def cycle_for(setting, frequency: Frequency, season: int) -> int | None:
+    """Return the cycle a cycle_setting names for a series: with auto its own (second_season), a lag as
+    given; None for none, or for a cycle that is the season itself."""
+    if setting is None:
+        return None
+    cycle = second_season(frequency, season) if setting == "auto" else int(setting)
+    return None if cycle is None or cycle == season else cycle
+
+
 def season_for(setting, frequency: Frequency) -> int:
     """Return the season length to use: `setting` when it is a number, else the frequency's own."""
     if setting in (None, "auto"):

@@ -327,20 +327,20 @@ def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: 
     long = season_length > long_season
     if long and end < 2 * season_length:
         raise ValueError(f"a season of {season_length} needs at least two seasons of training data")
-    if method == "mstl":
-        periods = mstl_periods(season_length, settings)
-        if end < 2 * periods[-1]:
-            raise ValueError(f"a cycle of {periods[-1]} needs at least two cycles of training data"
-                             f" ({2 * periods[-1]} values; baselines.max_fit_values={settings['max_fit_values']})")
-        season = _mstl_season(part, end, periods)
-        forecasts = _ets(part - season, end, 1, chosen) + season
-    elif method == "theta":
+    if method == "theta":
         forecasts = _theta(part, end, season_length, long_season)
     else:
         positive = bool(np.min(part[:end]) > 0)
-        season = _stl_season(part, end, season_length) if long else np.zeros(len(part))
-        adjusted = part - season
         seasonal_m = season_length if 1 < season_length <= long_season else 1
+        if method == "mstl":  # automatic ETS, without a season of its own, on the series less its MSTL seasons
+            periods = mstl_periods(season_length, settings)
+            if end < 2 * periods[-1]:
+                raise ValueError(f"a cycle of {periods[-1]} needs at least two cycles of training data"
+                                 f" ({2 * periods[-1]} values; baselines.max_fit_values={settings['max_fit_values']})")
+            season, method, seasonal_m = _mstl_season(part, end, periods), "ets", 1
+        else:
+            season = _stl_season(part, end, season_length) if long else np.zeros(len(part))
+        adjusted = part - season
         if method == "holt_winters":
             trend, seasonal, damped = _holt_winters_form(settings, seasonal_m, positive)
             forecasts = _exponential_smoothing(adjusted, end, trend, seasonal, seasonal_m, damped) + season
@@ -616,18 +616,14 @@ def _forecast_from(method, history, steps, season_length, long_season, settings)
         model = ThetaModel(history, period=season_length if seasonal else None, deseasonalize=seasonal,
                            use_test=False, method="multiplicative" if np.min(history) > 0 else "additive")
         return np.asarray(model.fit().forecast(steps))
-    if method == "mstl":
-        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
+    long = season_length > long_season
+    if method == "mstl":  # automatic ETS, without a season of its own, on the series less its MSTL seasons
         periods = mstl_periods(season_length, settings)
         if len(history) < 2 * periods[-1]:
             raise ValueError(f"a cycle of {periods[-1]} needs at least two cycles of history ({2 * periods[-1]} values)")
         both = _mstl_season(np.concatenate([history, np.zeros(steps)]), len(history), periods)
-        future, adjusted = both[len(history):], history - both[:len(history)]
-        spec, params = _best_ets(adjusted, len(adjusted), 1)
-        return np.asarray(ETSModel(adjusted, **spec).smooth(params).forecast(steps)) + future
-    long = season_length > long_season
-    if long:
+        future, adjusted, m, method = both[len(history):], history - both[:len(history)], 1, "ets"
+    elif long:
         season = _stl_season(history, len(history), season_length)
         future = season[len(history) - season_length:][np.arange(steps) % season_length]
         adjusted, m = history - season, 1

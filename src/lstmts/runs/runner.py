@@ -407,12 +407,10 @@ def classical_settings(cfg: DictConfig, prepared: Prepared) -> dict:
 def baseline_cycle(setting, frequency, season_length: int) -> int | None:
     """Return the cycle above the season that `mstl` models: baselines.second_season as a lag, or with
     auto the series' own (a week of intraday values whose season is a day, 52 weeks of daily ones;
-    none for a season the user set), or None."""
-    from lstmts.data.frequency import second_season
+    none for a season the user set), or None; only a cycle longer than the season."""
+    from lstmts.data.frequency import cycle_for
 
-    if setting is None:
-        return None
-    cycle = second_season(frequency, season_length) if setting == "auto" else int(setting)
+    cycle = cycle_for(setting, frequency, season_length)
     return cycle if cycle is not None and cycle > season_length else None
 
 

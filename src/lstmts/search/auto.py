@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from lstmts.config import check_horizons
-from lstmts.data.frequency import second_season
+from lstmts.config import check_horizons, cycle_setting
+from lstmts.data.frequency import cycle_for
 from lstmts.data.transforms import Pipeline
 from lstmts.errors import UserError
 from lstmts.evaluation.metrics import rmse
@@ -298,13 +298,7 @@ SECOND_SEASON_CYCLES = 2
 
 def second_season_setting(cfg: DictConfig):
     """Return auto.second_season: "auto", None (none) or a lag above 1; one line for anything else."""
-    setting = cfg.auto.get("second_season")  # a config from before it: none
-    if setting is None or setting == "auto":
-        return setting
-    if isinstance(setting, bool) or not isinstance(setting, (int, float)) or setting != int(setting) or setting < 2:
-        raise UserError(f"auto.second_season={setting!r} is not a cycle; use auto (a week of intraday values,"
-                        f" 52 weeks of daily ones), a lag such as 168, or null for none")
-    return int(setting)
+    return cycle_setting(cfg.auto.get("second_season"), "auto.second_season")  # a config from before it: none
 
 
 def second_cycle(cfg: DictConfig, prepared) -> int | None:
@@ -316,11 +310,8 @@ def second_cycle(cfg: DictConfig, prepared) -> int | None:
     """
     if chosen_transforms(cfg) is not None:
         return None
-    setting = second_season_setting(cfg)
-    if setting is None:
-        return None
-    cycle = second_season(prepared.series.frequency, prepared.season_length) if setting == "auto" else setting
-    if cycle is None or cycle == prepared.season_length:
+    cycle = cycle_for(second_season_setting(cfg), prepared.series.frequency, prepared.season_length)
+    if cycle is None:
         return None
     if int(prepared.periods.validation[0]) < SECOND_SEASON_CYCLES * cycle:
         log.info("no difference at the cycle of %d values: the %d values before validation hold fewer than %d",
