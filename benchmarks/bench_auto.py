@@ -206,6 +206,7 @@ def accuracy(names: set[str], inner: bool = False, save: str | None = None, extr
                          "validation ratio": metrics["validation_rmse"] / best_validation,
                          "auto LSTM": metrics["test_rmse"], "best on validation": best["name"],
                          "its test RMSE": best["test_rmse"], "ratio": metrics["test_rmse_ratio_to_best_baseline"],
+                         "p": (best.get("diebold_mariano") or {}).get("p_value", np.nan),
                          "candidates": metrics["auto"]["candidates"], "seconds": metrics["wall_seconds"],
                          **_halves(metrics),
                          "ensemble": " | ".join(metrics["auto"]["ensemble"])})
@@ -220,6 +221,10 @@ def accuracy(names: set[str], inner: bool = False, save: str | None = None, extr
           f" {int((table['ratio'] <= 1.10).sum())} within 1.10; validation ratio median"
           f" {table['validation ratio'].median():.3f}, {int((table['validation ratio'] < 1).sum())} below 1;"
           f" {table['seconds'].sum():.0f} s in all")
+    significant = table["p"] < 0.05
+    print(f"significant at 5 % (Diebold-Mariano on the test targets): {int((significant & (table['ratio'] < 1)).sum())}"
+          f" of the wins, {int((significant & (table['ratio'] >= 1)).sum())} of the losses;"
+          f" {int(table['p'].isna().sum())} without a test")
     columns = ["ratio"] + [c for c in ("on the series", "on residuals") if c in table]
     for column in columns:
         ratios = table[column].dropna()

@@ -225,3 +225,24 @@ def test_each_run_keeps_its_own_best_baseline_in_the_sweep_summary_in_compare_an
         print_summary(json.loads((folder / "metrics.json").read_text()), folder, own)
         assert f"best baseline (chosen on {split}): {label}, test RMSE" in own.file.getvalue()
         assert f"LSTM ÷ it: {ratio:.3f}" in own.file.getvalue()
+
+
+def test_compare_shows_each_runs_diebold_mariano_p_value_against_its_best_baseline(tmp_path):
+    baselines = {"persistence": {"validation_rmse": 5.0, "test_rmse": 4.0}}
+    folders = []
+    for lb, p in ((3, 0.43), (6, 0.002), (12, None)):
+        folder = _write_run(tmp_path / f"lb{lb}", lb, validation=SCORES[lb][0], test=SCORES[lb][1], baselines=baselines)
+        if p is not None:
+            metrics = json.loads((folder / "metrics.json").read_text())
+            metrics["best_baseline"] = {"name": "persistence", "chosen_on": "validation", "test_rmse": 4.0,
+                                        "diebold_mariano": {"statistic": 0.8, "p_value": p, "targets": 40}}
+            (folder / "metrics.json").write_text(json.dumps(metrics))
+        folders.append(folder)
+    out = io.StringIO()
+    table = compare([str(f) for f in folders], out_dir=tmp_path / "out", console=Console(file=out, width=300))
+    shown = dict(zip((int(v) for v in table["framing.look_back"]), table["p_vs_best_baseline"]))
+    assert shown[3] == 0.43 and shown[6] == 0.002 and np.isnan(shown[12])  # a run from before the test has none
+    text = out.getvalue()
+    assert "(DM)" in text and "0.43" in text and "0.002" in text  # the header wraps: "p" above "(DM)"
+    saved = pd.read_csv(tmp_path / "out" / "comparison.csv")
+    assert sorted(saved["p_vs_best_baseline"].dropna()) == [0.002, 0.43]

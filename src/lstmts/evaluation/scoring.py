@@ -9,6 +9,7 @@ import numpy as np
 from lstmts.evaluation.horizons import horizon_scores
 from lstmts.evaluation.metrics import rmse, score
 from lstmts.evaluation.naive import naive_baselines, naive_paths
+from lstmts.evaluation.significance import diebold_mariano
 
 
 def baseline_scores(values: np.ndarray, targets: dict[str, np.ndarray], season_length: int, scale,
@@ -32,6 +33,23 @@ def baseline_scores(values: np.ndarray, targets: dict[str, np.ndarray], season_l
         if isinstance(forecast, str):
             baselines[name] = {"note": forecast}
     return baselines
+
+
+def against_best(values: np.ndarray, index: np.ndarray, season_length: int, classical: dict, name: str,
+                 forecasts: np.ndarray) -> dict | None:
+    """Return the Diebold-Mariano test of `forecasts` of values[index] against the one-step forecasts of
+    the baseline `name` (a naive one or one of `classical`) of the same targets, or None (see
+    diebold_mariano)."""
+    theirs = classical.get(name)
+    if theirs is None:
+        theirs = naive_baselines(values, index, season_length).get(name)
+    elif isinstance(theirs, str):
+        return None
+    else:
+        theirs = theirs[index]
+    if theirs is None:
+        return None
+    return diebold_mariano(values[index], forecasts, theirs)
 
 
 def finite_number(value) -> float | None:

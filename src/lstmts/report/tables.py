@@ -209,6 +209,22 @@ def _auto_label(auto: dict) -> str:
     return f"automatic LSTM ({how} of {networks}{voices})"
 
 
+def p_value(p: float) -> str:
+    """Return a p-value in as few digits as say it: 0.64, 0.031, 0.004, < 0.001."""
+    if p < 0.001:
+        return "< 0.001"
+    return f"{p:.2f}" if p >= 0.01 else f"{p:.3f}"
+
+
+def significance(test: dict | None) -> str:
+    """Return what the Diebold-Mariano test (metrics' best_baseline.diebold_mariano) says of the LSTM's
+    difference from the best baseline, as a clause of the verdict ("" without a test)."""
+    if not test:
+        return ""
+    word = "significant" if test["p_value"] < 0.05 else "not significant"
+    return f"; {word} at 5 %: Diebold-Mariano p {p_value(test['p_value'])} on {test['targets']} targets"
+
+
 def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) -> None:
     """Print train/test RMSE, the baselines on the same targets and the run folder."""
     console = console or Console(markup=False)
@@ -254,7 +270,9 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
     best = choose_best_baseline(metrics)
     if best:
         ratio = best["ratio"]
-        verdict = "" if ratio is None else f"; LSTM ÷ it: {ratio:.3f} ({'beats it' if ratio < 1 else 'does not beat it'})"
+        verdict = "" if ratio is None else f"; LSTM ÷ it: {ratio:.3f} ({'beats it' if ratio < 1 else 'does not beat it'}"
+        if ratio is not None:
+            verdict += f"{significance(metrics.get('best_baseline', {}).get('diebold_mariano'))})"
         console.print(f"best baseline (chosen on {best['chosen_on']}): {baseline_label(best['name'])},"
                       f" {best['compared_on']} RMSE {_fmt(best['score'])}{verdict}", highlight=False)
     hint = what_to_try(metrics)
@@ -320,6 +338,7 @@ HEADERS = {
     "validation_mase": "valid. MASE",
     "series": "series",
     "ratio_to_best_baseline": "÷ best baseline",
+    "p_vs_best_baseline": "p (DM)",
     "train_seconds": "train s",
     "test_rmse_of_each_model": "each model",
     "runs": "runs",

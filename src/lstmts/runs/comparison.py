@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lstmts.evaluation.scoring import choose_best_baseline
+from lstmts.evaluation.scoring import choose_best_baseline, finite_number
 from lstmts.report.ranking import baseline_label, ranking_metric_of
 from lstmts.runs.records import RunRecord, column_value
 
@@ -39,6 +39,9 @@ def _metric_row(record: RunRecord) -> dict:
         row["best_baseline_chosen_on"] = best["chosen_on"]
         row[f"best_baseline_{best['metric']}"] = best["score"]
         row["ratio_to_best_baseline"] = best["ratio"]
+        test = (metrics.get("best_baseline") or {}).get("diebold_mariano") if best["compared_on"] == "test" else None
+        if isinstance(test, dict) and finite_number(test.get("p_value")) is not None:
+            row["p_vs_best_baseline"] = test["p_value"]
     repeats = metrics.get("repeats")
     if repeats:
         # The run's own test_rmse is its ensemble's; this is the mean (and std) of its models.
@@ -145,7 +148,7 @@ def best_predictions(frame: pd.DataFrame, top: int = 3) -> tuple[list[tuple[pd.S
 
 
 # The columns a table shows first when the terminal is too narrow for all of them.
-_FIRST = ["test_rmse", "test_smape", "best_baseline", "ratio_to_best_baseline", "status"]
+_FIRST = ["test_rmse", "test_smape", "best_baseline", "ratio_to_best_baseline", "p_vs_best_baseline", "status"]
 
 
 def column_priority(frame: pd.DataFrame, config_keys: list[str], sort_by: str) -> list[str]:

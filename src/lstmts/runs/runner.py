@@ -27,8 +27,8 @@ from lstmts.data.transforms import Pipeline
 from lstmts.errors import UserError, stop_reason
 from lstmts.evaluation import intervals
 from lstmts.evaluation.metrics import score, seasonal_scale
-from lstmts.evaluation.scoring import (baseline_scores, choose_best_baseline, horizon_metrics, naive_horizon_scores,
-                                      repeat_scores)
+from lstmts.evaluation.scoring import (against_best, baseline_scores, choose_best_baseline, horizon_metrics,
+                                      naive_horizon_scores, repeat_scores)
 from lstmts.report import files, plots, tensorboard
 from lstmts.report.titles import run_title, score_title
 from lstmts.runs.phases import Phases
@@ -738,6 +738,11 @@ def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical) -
         metrics["best_baseline"] = {"name": best["name"], "chosen_on": best["chosen_on"],
                                     "test_rmse": baselines[best["name"]].get("test_rmse")}
         metrics["test_rmse_ratio_to_best_baseline"] = best["ratio"] if best["compared_on"] == "test" else None
+        if best["compared_on"] == "test":
+            test = against_best(series.values, targets["test"], prepared.season_length, classical, best["name"],
+                                ensemble["test"])
+            if test:
+                metrics["best_baseline"]["diebold_mariano"] = test
     metrics["frequency"] = series.frequency.name
     metrics["season_length"] = prepared.season_length
     metrics["seen"] = seen(cfg, series.values, _training_end(prepared.periods), targets["test"])
