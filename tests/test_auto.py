@@ -864,3 +864,32 @@ def test_a_run_on_hourly_values_tries_the_weekly_difference_and_says_so(compose_
     print_summary(metrics, tmp_path / "run", console)
     assert "s of a 90 s budget (reached); the median of" in console.file.getvalue()
     assert np.isfinite(candidates["validation_score"]).all()
+
+
+def test_the_rerun_command_keeps_the_users_data_and_drops_what_it_sets_and_what_a_plain_run_lacks(
+        compose_config, monkeypatch):
+    import shlex
+    from types import SimpleNamespace
+
+    from hydra.core.hydra_config import HydraConfig
+
+    from lstmts.search.space import Candidate
+
+    task = ["data=csv", "data.path=x.csv", "experiment=auto", "seed=1", "split.validation_fraction=0.25",
+            "auto.max_trials=4", "+auto.extra=1", "training.epochs=50", "baselines.refit_every=0", "horizons=[1,3]",
+            "framing.look_back=5", "model.units=8", "protocol=tutorial"]
+    assert auto.rerun_overrides(task) == ["data=csv", "data.path=x.csv", "baselines.refit_every=0", "horizons=[1,3]"]
+
+    # The whole command, as a run under Hydra prints it, composes as a plain run with the member's seed.
+    airline_task = ["seed=1", "auto.max_trials=4", "split.validation_fraction=0.25", "baselines.refit_every=0"]
+    monkeypatch.setattr(HydraConfig, "initialized", staticmethod(lambda: True))
+    monkeypatch.setattr(HydraConfig, "get", staticmethod(lambda: SimpleNamespace(
+        overrides=SimpleNamespace(task=airline_task))))
+    cfg = compose_config("experiment=auto", "seed=3")
+    candidate = Candidate(transforms=("log", "diff12", "standard"), look_back=12)
+    member = auto.member_config(cfg, auto.Tried(candidate, 1.0, {1: 1.0}, best_epoch=5))
+    words = shlex.split(auto._rerun_command(member, candidate))
+    assert words[0] == "lstmts" and [w for w in words if w.startswith("seed=")] == ["seed=3"]
+    rerun = compose_config(*words[1:])
+    assert rerun.seed == 3 and rerun.auto is None and rerun.baselines.refit_every == 0
+    assert list(rerun.protocol.transforms) == ["log", "diff12", "standard"] and rerun.split.validation_fraction == 0

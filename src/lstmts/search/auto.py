@@ -507,6 +507,17 @@ def ensemble_plan(members: list[Tried], seeds: int) -> list[tuple[Tried, int]]:
     return [(tried, k) for k in range(max(1, int(seeds))) for tried in members]
 
 
+# The user's overrides that the rerun command sets itself (the configuration, the split, the seed) or
+# that a plain run has no key for (auto.*: the search's own settings; a plain run's `auto` is null).
+_SET_BY_RERUN = ("experiment=", "framing", "model", "protocol", "split.validation_fraction", "training.", "seed=",
+                 "auto.", "auto=")
+
+
+def rerun_overrides(task: list[str]) -> list[str]:
+    """Return the user's overrides that the rerun command keeps (data, horizons, baselines, ...)."""
+    return [o for o in task if not o.lstrip("+~").startswith(_SET_BY_RERUN)]
+
+
 def _rerun_command(member_cfg: DictConfig, candidate: Candidate) -> str:
     """Return a plain `lstmts ...` command that trains this member alone (the user's own overrides kept)."""
     try:
@@ -515,8 +526,7 @@ def _rerun_command(member_cfg: DictConfig, candidate: Candidate) -> str:
         task = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
     except ValueError:
         task = []
-    set_here = ("experiment=", "framing", "model", "protocol", "split.validation_fraction", "training.")
-    kept = [o for o in task if not o.lstrip("+~").startswith(set_here)]
+    kept = rerun_overrides(task)
     training = member_cfg.training
     engine = [f"training.jit_compile={str(training.jit_compile).lower()}"] if training.get(
         "jit_compile", "auto") != "auto" else []
