@@ -270,9 +270,10 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
     best = choose_best_baseline(metrics)
     if best:
         ratio = best["ratio"]
-        verdict = "" if ratio is None else f"; LSTM ÷ it: {ratio:.3f} ({'beats it' if ratio < 1 else 'does not beat it'}"
+        verdict = ""
         if ratio is not None:
-            verdict += f"{significance(metrics.get('best_baseline', {}).get('diebold_mariano'))})"
+            test = (metrics.get("best_baseline") or {}).get("diebold_mariano")
+            verdict = f"; LSTM ÷ it: {ratio:.3f} ({'beats it' if ratio < 1 else 'does not beat it'}{significance(test)})"
         console.print(f"best baseline (chosen on {best['chosen_on']}): {baseline_label(best['name'])},"
                       f" {best['compared_on']} RMSE {_fmt(best['score'])}{verdict}", highlight=False)
     hint = what_to_try(metrics)
