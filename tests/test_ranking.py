@@ -246,3 +246,63 @@ def test_compare_shows_each_runs_diebold_mariano_p_value_against_its_best_baseli
     assert "(DM)" in text and "0.43" in text and "0.002" in text  # the header wraps: "p" above "(DM)"
     saved = pd.read_csv(tmp_path / "out" / "comparison.csv")
     assert sorted(saved["p_vs_best_baseline"].dropna()) == [0.002, 0.43]
+
+
+def _write_predictions(folder: Path, dates, actual, prediction) -> None:
+    pd.DataFrame({"date": dates, "actual": actual, "split": "test", "prediction": prediction}).to_csv(
+        folder / "predictions.csv", index=False)
+
+
+def test_compare_and_a_sweep_test_each_run_against_the_first_on_the_test_targets_both_forecast(tmp_path):
+    from lstmts.evaluation.significance import diebold_mariano
+
+    rng = np.random.default_rng(4)
+    dates = pd.date_range("2020-01-01", periods=40, freq="MS").strftime("%Y-%m-%d").to_numpy()
+    actual = 100 + rng.normal(0, 5, 40)
+    forecasts = {lb: actual + rng.normal(0, spread, 40) for lb, spread in ((6, 1.0), (3, 3.0), (1, 1.1), (12, 1.0))}
+    sweep = tmp_path / "sweep"
+    folders = {}
+    for job, lb in enumerate(WRITTEN_IN):  # ranked on validation: 6 (the first), 12, 3, 1
+        folders[lb] = _write_run(sweep / f"{job}_lb{lb}", lb, validation=SCORES[lb][0], test=SCORES[lb][1])
+    _write_predictions(folders[6], dates, actual, forecasts[6])
+    _write_predictions(folders[3], dates, actual, forecasts[3])
+    _write_predictions(folders[1], dates[5:], actual[5:], forecasts[1][5:])  # fewer targets: compared on those
+    _write_predictions(folders[12], dates, actual + 1.0, forecasts[12])  # another series' values
+    expected = {3: diebold_mariano(actual, forecasts[3], forecasts[6])["p_value"],
+                1: diebold_mariano(actual[5:], forecasts[1][5:], forecasts[6][5:])["p_value"]}
+    assert expected[3] < 0.001 < 0.05 < expected[1]
+
+    out = io.StringIO()
+    table = compare([str(folders[lb]) for lb in WRITTEN_IN], out_dir=tmp_path / "out",
+                    console=Console(file=out, width=300))
+    shown = dict(zip((int(v) for v in table["framing.look_back"]), table["p_vs_first"]))
+    assert np.isnan(shown[6]) and np.isnan(shown[12])  # the first itself; values that are not the first's
+    assert shown[3] == pytest.approx(expected[3], rel=1e-12) and shown[1] == pytest.approx(expected[1], rel=1e-12)
+    assert "p vs first" in out.getvalue() and "< 0.001" in out.getvalue()
+    saved = pd.read_csv(tmp_path / "out" / "comparison.csv")
+    assert saved["p_vs_first"].notna().sum() == 2
+
+    assert summarize_sweep(sweep, tensorboard=False) == 0
+    summary = pd.read_csv(sweep / "summary.csv")
+    by_look_back = dict(zip(summary["framing.look_back"], summary["p_vs_first"]))
+    assert by_look_back[3] == pytest.approx(expected[3], rel=1e-12) and np.isnan(by_look_back[6])
+
+    # Grouped over seeds, a table has no p-value: one run against another is not a group's.
+    for lb in WRITTEN_IN:
+        metrics = json.loads((folders[lb] / "metrics.json").read_text())
+        metrics["baselines"] = {"persistence": {"validation_rmse": 50.0, "test_rmse": 60.0}}
+        metrics["best_baseline"] = {"name": "persistence", "chosen_on": "validation", "test_rmse": 60.0,
+                                    "diebold_mariano": {"statistic": -2.0, "p_value": 0.01 * lb, "targets": 40}}
+        (folders[lb] / "metrics.json").write_text(json.dumps(metrics))
+    assert "p_vs_best_baseline" in compare([str(folders[lb]) for lb in WRITTEN_IN], out_dir=tmp_path / "again",
+                                           console=Console(file=io.StringIO(), width=300))
+    grouped = compare([str(folders[lb]) for lb in WRITTEN_IN], out_dir=tmp_path / "grouped",
+                      console=Console(file=io.StringIO(), width=300), group=True)
+    assert not [column for column in grouped if column.startswith("p_vs")]
+
+
+def test_no_p_value_against_the_first_without_two_runs_that_have_predictions(tmp_path):
+    folders = [_write_run(tmp_path / f"lb{lb}", lb, validation=SCORES[lb][0], test=SCORES[lb][1]) for lb in WRITTEN_IN]
+    _write_predictions(folders[0], ["2020-01-01", "2020-02-01", "2020-03-01"], [1.0, 2.0, 3.0], [1.5, 2.5, 2.0])
+    table = _compare(folders, tmp_path / "out")
+    assert "p_vs_first" not in table

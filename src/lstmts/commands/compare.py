@@ -13,7 +13,8 @@ from lstmts.report import files
 from lstmts.report.plots import plot_comparison
 from lstmts.report.ranking import ranking_title
 from lstmts.report.tables import check_columns, print_table, wide_console
-from lstmts.runs.comparison import best_predictions, column_priority, comparison_frame, group_over, ranking_metric
+from lstmts.runs.comparison import (add_p_vs_first, best_predictions, column_priority, comparison_frame, group_over,
+                                    ranking_metric)
 from lstmts.runs.records import display_columns, read_runs, require_runs
 from lstmts.runs.shards import merge_shards
 
@@ -43,7 +44,7 @@ def compare(arguments: list[str], *, out_dir: Path, group: bool = False, over: t
     keys = display_columns(records)
     sort_by = ranking_metric(records)
     frame = comparison_frame(records, keys, sort_by)
-    table = group_over(frame, keys, list(over), sort_by) if group else frame
+    table = group_over(frame, keys, list(over), sort_by) if group else add_p_vs_first(frame)
     if columns is not None:
         check_columns(columns, table)
     try:

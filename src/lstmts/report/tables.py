@@ -273,7 +273,8 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
         verdict = ""
         if ratio is not None:
             test = (metrics.get("best_baseline") or {}).get("diebold_mariano")
-            verdict = f"; LSTM ÷ it: {ratio:.3f} ({'beats it' if ratio < 1 else 'does not beat it'}{significance(test)})"
+            beats = "beats it" if ratio < 1 else "does not beat it"
+            verdict = f"; LSTM ÷ it: {ratio:.3f} ({beats}{significance(test)})"
         console.print(f"best baseline (chosen on {best['chosen_on']}): {baseline_label(best['name'])},"
                       f" {best['compared_on']} RMSE {_fmt(best['score'])}{verdict}", highlight=False)
     hint = what_to_try(metrics)
@@ -340,6 +341,7 @@ HEADERS = {
     "series": "series",
     "ratio_to_best_baseline": "÷ best baseline",
     "p_vs_best_baseline": "p (DM)",
+    "p_vs_first": "p vs first (DM)",
     "train_seconds": "train s",
     "test_rmse_of_each_model": "each model",
     "runs": "runs",
@@ -378,6 +380,14 @@ def _format(value, std=None) -> str:
     return str(value)
 
 
+def _cell(column: str, row) -> str:
+    """Return one table cell: a p-value as p_value writes it, anything else as _format does."""
+    value = row[column]
+    if column.startswith("p_vs_") and isinstance(value, (float, np.floating)) and not np.isnan(value):
+        return p_value(float(value))
+    return _format(value, row.get(f"{column}_std"))
+
+
 def run_labels(runs) -> list[str]:
     """Return a short, unique label per run folder: a sweep job's number, else the folder's name.
 
@@ -408,7 +418,7 @@ def _table(cells: dict[str, list[str]], headers: dict[str, str], columns: list[s
     table = Table(title=title, caption=caption, header_style="bold", title_justify="left",
                   caption_justify="left")
     for column in columns:
-        numeric = all(c[:1].isdigit() or c[:1] == "-" for c in cells[column])
+        numeric = all(c[:1].isdigit() or c[:1] == "-" or c.startswith("< ") for c in cells[column])
         left = column in ("run", "status", "best_baseline", "best_baseline_chosen_on") or not numeric
         widest = max((len(c) for c in cells[column]), default=0)
         table.add_column(_header_lines(headers[column], widest), justify="left" if left else "right",
@@ -435,7 +445,7 @@ def print_table(frame: pd.DataFrame, title: str, console=None, *, priority: list
                  and c not in _CSV_ONLY]
     available += [c for c in chosen or [] if c in frame and c not in available]
     rows = list(frame.astype(object).iterrows())  # objects: iterrows() would turn ints into floats
-    cells = {c: [_format(row[c], row.get(f"{c}_std")) for _, row in rows] for c in available if c != "run"}
+    cells = {c: [_cell(c, row) for _, row in rows] for c in available if c != "run"}
     if "run" in available:
         cells["run"] = run_labels(frame["run"])
     headers = {c: ("run" if c == "run" else header(c, config_keys)) for c in available}

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from lstmts.evaluation.scoring import choose_best_baseline, finite_number
+from lstmts.evaluation.significance import diebold_mariano
 from lstmts.report.ranking import baseline_label, ranking_metric_of
 from lstmts.runs.records import RunRecord, column_value
 
@@ -86,11 +87,49 @@ def comparison_frame(records: list[RunRecord], config_keys: list[str], sort_by: 
     return frame.dropna(axis="columns", how="all")
 
 
+def p_vs_first(frame: pd.DataFrame) -> pd.Series | None:
+    """Return, for each run of the ranked `frame`, the Diebold-Mariano p-value of its one-step test forecasts
+    against those of the first finished run with readable predictions (the table's best), on the test
+    targets both forecast; NaN for that run itself, for a run without readable predictions, and for one
+    whose actual values differ from the first's on those targets (another series). None where fewer than
+    two runs have predictions to compare."""
+    ok = frame[frame["status"] == "ok"] if "status" in frame else frame
+    tests = {}
+    for index, run in ok["run"].items():
+        try:
+            predictions = read_predictions(Path(str(run)) / "predictions.csv")
+        except (OSError, ValueError):
+            continue
+        tests[index] = predictions[predictions["split"] == "test"].set_index("date")[["actual", "prediction"]]
+    if len(tests) < 2:
+        return None
+    first_index, first = next(iter(tests.items()))
+    p_values = pd.Series(np.nan, index=frame.index)
+    for index, test in tests.items():
+        if index == first_index:
+            continue
+        both = first.join(test, how="inner", lsuffix="_first")
+        if len(both) and np.allclose(both["actual_first"], both["actual"], rtol=1e-9, atol=0.0):
+            result = diebold_mariano(both["actual"], both["prediction"], both["prediction_first"])
+            p_values[index] = result["p_value"] if result else np.nan
+    return p_values
+
+
+def add_p_vs_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the ranked `frame` with a p_vs_first column (see p_vs_first) where two runs can be compared."""
+    p_values = p_vs_first(frame) if "run" in frame and len(frame) > 1 else None
+    if p_values is not None and p_values.notna().any():
+        frame = frame.assign(p_vs_first=p_values)
+    return frame
+
+
 def group_over(frame: pd.DataFrame, config_keys: list[str], over: list[str], sort_by: str = "test_rmse") -> pd.DataFrame:
-    """Aggregate runs that differ only in the `over` keys (the seed) into mean and std per metric."""
+    """Aggregate runs that differ only in the `over` keys (the seed) into mean and std per metric.
+
+    p-values (one run against another) are not averaged: a group has none."""
     keys = [k for k in config_keys if k not in over]
     numeric = [c for c in frame.columns if c not in keys + over + ["run", "status", "error", "best_baseline"]
-               and not c.endswith("_std") and pd.api.types.is_numeric_dtype(frame[c])]
+               and not c.endswith("_std") and not c.startswith("p_vs_") and pd.api.types.is_numeric_dtype(frame[c])]
     grouped = frame.groupby(keys, dropna=False, sort=False) if keys else frame.groupby(lambda _: 0)
     rows = []
     for group_key, group in grouped:
@@ -148,7 +187,8 @@ def best_predictions(frame: pd.DataFrame, top: int = 3) -> tuple[list[tuple[pd.S
 
 
 # The columns a table shows first when the terminal is too narrow for all of them.
-_FIRST = ["test_rmse", "test_smape", "best_baseline", "ratio_to_best_baseline", "p_vs_best_baseline", "status"]
+_FIRST = ["test_rmse", "test_smape", "best_baseline", "ratio_to_best_baseline", "p_vs_best_baseline", "p_vs_first",
+          "status"]
 
 
 def column_priority(frame: pd.DataFrame, config_keys: list[str], sort_by: str) -> list[str]:

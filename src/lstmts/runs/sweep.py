@@ -26,7 +26,8 @@ def summarize_sweep(sweep_dir: Path, columns: list[str] | None = None, tensorboa
     from lstmts.report.plots import plot_comparison
     from lstmts.report.ranking import ranking_title
     from lstmts.report.tables import check_columns, print_table, wide_console
-    from lstmts.runs.comparison import best_predictions, column_priority, comparison_frame, ranking_metric
+    from lstmts.runs.comparison import (add_p_vs_first, best_predictions, column_priority, comparison_frame,
+                                        ranking_metric)
     from lstmts.runs.records import display_columns, read_run
     from lstmts.runs.shards import merge_shards
 
@@ -40,7 +41,7 @@ def summarize_sweep(sweep_dir: Path, columns: list[str] | None = None, tensorboa
         files.write_csv(sweep_dir / "series-merged.csv", series)
     keys = display_columns(records)
     sort_by = ranking_metric(records)
-    frame = comparison_frame(records, keys, sort_by)
+    frame = add_p_vs_first(comparison_frame(records, keys, sort_by))
     frame["run"] = [Path(run).name for run in frame["run"]]
     files.write_csv(sweep_dir / "summary.csv", frame)
     ok = [r for r in records if r.ok]
