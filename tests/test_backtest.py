@@ -74,6 +74,14 @@ def test_a_backtest_run_writes_every_origin_and_horizon(cfg, tmp_path):
     assert saved["backtest"]["origins_by_horizon"] == {"1": 4, "2": 3, "3": 3}
     assert frame.groupby("horizon")["origin"].nunique().to_dict() == {1: 4, 2: 3, 3: 3}
     assert (tmp_path / "backtest.png").stat().st_size > 0
+    # Each baseline's Diebold-Mariano p-values against the LSTM, from the same forecasts; the four origins are
+    # more than 3 steps apart (evaluation.folds), so no two h-step errors overlap (the test's horizon 1 at every h).
+    from lstmts.evaluation.significance import diebold_mariano
+
+    for h in ("1", "2", "3"):
+        at = frame[frame["horizon"] == int(h)]
+        expected = diebold_mariano(at["actual"], at["lstm"], at["sarima"], horizon=1)
+        assert saved["baselines"]["sarima"]["p_by_horizon"][h] == pytest.approx(expected["p_value"], rel=1e-9)
 
 
 def test_the_baselines_fit_while_the_lstm_refits(cfg):
@@ -114,3 +122,19 @@ def test_resume_keeps_a_finished_backtest_and_reruns_it_when_its_data_changed(co
     assert runner.finished_run(cfg, tmp_path / "run") is not None
     data.write_text(data.read_text().replace("112", "113", 1))  # the same path, other values
     assert runner.finished_run(cfg, tmp_path / "run") is None
+
+
+@pytest.mark.parametrize("spacing, horizons", [(1, [1, 2, 3]), (2, [1, 1, 2]), (3, [1, 1, 1])])
+def test_backtest_p_values_count_the_overlap_of_h_step_errors_from_origins_k_apart(spacing, horizons):
+    from lstmts.evaluation.significance import diebold_mariano
+
+    rng = np.random.default_rng(spacing)
+    values = 100 + rng.normal(0, 5, 200)
+    origins = np.arange(100, 200, spacing)
+    lstm, baseline = (rng.normal(100, 5, (len(origins), 3)) for _ in range(2))
+    tested = backtest.p_by_horizon(lstm, baseline, origins, values)
+    for step, test_horizon in enumerate(horizons):
+        targets = origins + step
+        inside = targets < 200
+        expected = diebold_mariano(values[targets[inside]], lstm[inside, step], baseline[inside, step], test_horizon)
+        assert tested[str(step + 1)] == pytest.approx(expected["p_value"], rel=1e-12)

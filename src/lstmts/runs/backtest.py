@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 
 from lstmts.errors import UserError
 from lstmts.evaluation.classical import forecast_from, run_apart_during
+from lstmts.evaluation.significance import diebold_mariano
 from lstmts.report import files, plots
 from lstmts.runs import runner
 
@@ -111,6 +112,24 @@ def _scores(paths: np.ndarray, origins: np.ndarray, values: np.ndarray) -> dict:
     return {"rmse_by_horizon": by_horizon, "rmse": overall}
 
 
+def p_by_horizon(lstm: np.ndarray, baseline: np.ndarray, origins: np.ndarray, values: np.ndarray) -> dict[str, float]:
+    """Return {horizon: the Diebold-Mariano p-value of the LSTM's forecasts against the baseline's at that
+    horizon}, over the origins whose target is inside the series (horizons it cannot test left out).
+
+    Errors h steps ahead from origins k steps apart share ceil(h / k) - 1 autocovariances: the test's
+    horizon is ceil(h / k)."""
+    spacing = int(np.min(np.diff(origins))) if len(origins) > 1 else 1
+    tested = {}
+    for step in range(lstm.shape[1]):
+        targets = origins + step
+        inside = targets < len(values)
+        test = diebold_mariano(values[targets[inside]], lstm[inside, step], baseline[inside, step],
+                               horizon=-(-(step + 1) // spacing))
+        if test:
+            tested[str(step + 1)] = test["p_value"]
+    return tested
+
+
 def origins_by_horizon(origins: np.ndarray, horizon: int, length: int) -> dict[str, int]:
     """Return how many origins each horizon is scored on: those whose target h - 1 steps on is inside the series."""
     return {str(step + 1): int(np.sum(origins + step < length)) for step in range(horizon)}
@@ -155,7 +174,8 @@ def _backtest(cfg: DictConfig, out_dir: Path, console) -> dict:
         "test_rmse_by_horizon": lstm["rmse_by_horizon"],
         "baselines": {
             **{name: {"test_rmse": s["rmse_by_horizon"].get("1"), "test_rmse_by_horizon": s["rmse_by_horizon"],
-                      "backtest_rmse": s["rmse"]} for name, s in scores.items()},
+                      "backtest_rmse": s["rmse"], "p_by_horizon": p_by_horizon(paths, methods[name], origins, values)}
+               for name, s in scores.items()},
             **{name: {"note": note} for name, note in classical.items() if isinstance(note, str)},
         },
         "backtest": {
