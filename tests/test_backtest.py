@@ -82,6 +82,18 @@ def test_a_backtest_run_writes_every_origin_and_horizon(cfg, tmp_path):
         at = frame[frame["horizon"] == int(h)]
         expected = diebold_mariano(at["actual"], at["lstm"], at["sarima"], horizon=1)
         assert saved["baselines"]["sarima"]["p_by_horizon"][h] == pytest.approx(expected["p_value"], rel=1e-9)
+    # The run table puts them on a row under each baseline's RMSEs.
+    import io
+
+    from rich.console import Console
+
+    from lstmts.report.tables import p_value, print_backtest
+
+    out = io.StringIO()
+    print_backtest(saved, tmp_path, Console(file=out, width=200))
+    lines = out.getvalue().splitlines()
+    row = lines[next(i for i, line in enumerate(lines) if "SARIMA" in line) + 1]
+    assert "p vs LSTM" in row and p_value(saved["baselines"]["sarima"]["p_by_horizon"]["1"]) in row
 
 
 def test_the_baselines_fit_while_the_lstm_refits(cfg):

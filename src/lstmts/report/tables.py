@@ -40,16 +40,17 @@ def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
         if "note" in scores:
             table.add_row(baseline_label(name), scores["note"], *[""] * (len(shown) - 1))
         else:
+            table.add_row(baseline_label(name), *[_fmt(scores["test_rmse_by_horizon"].get(h)) for h in shown])
             tested = scores.get("p_by_horizon") or {}
-            table.add_row(baseline_label(name), *[_fmt(scores["test_rmse_by_horizon"].get(h))
-                                                  + (f" (p {p_value(tested[h])})" if h in tested else "") for h in shown])
+            if tested:
+                table.add_row("  p vs LSTM", *[p_value(tested[h]) if h in tested else "" for h in shown], style="dim")
     counts = backtest.get("origins_by_horizon") or {}
     if counts and any(counts.get(h) != backtest["origins"] for h in shown):
         table.add_row("origins scored", *[str(counts.get(h, "-")) for h in shown], style="dim")
     console.print(table)
     if any(scores.get("p_by_horizon") for scores in metrics.get("baselines", {}).values()):
-        console.print("p: the Diebold-Mariano test of the LSTM's forecasts against that baseline's at that horizon,"
-                      " on the same origins (below 0.05: a difference that is not chance at 5 %)",
+        console.print("p vs LSTM: the Diebold-Mariano test of the baseline's forecasts against the LSTM's at that"
+                      " horizon, on the same origins (below 0.05: a difference that is not chance at 5 %)",
                       highlight=False, soft_wrap=True)
     _print_covariates(metrics, console)
     note = fewer_origins_note(counts, backtest["origins"])
