@@ -301,8 +301,14 @@ def test_compare_and_a_sweep_test_each_run_against_the_first_on_the_test_targets
     assert not [column for column in grouped if column.startswith("p_vs")]
 
 
-def test_no_p_value_against_the_first_without_two_runs_that_have_predictions(tmp_path):
-    folders = [_write_run(tmp_path / f"lb{lb}", lb, validation=SCORES[lb][0], test=SCORES[lb][1]) for lb in WRITTEN_IN]
-    _write_predictions(folders[0], ["2020-01-01", "2020-02-01", "2020-03-01"], [1.0, 2.0, 3.0], [1.5, 2.5, 2.0])
-    table = _compare(folders, tmp_path / "out")
-    assert "p_vs_first" not in table
+def test_no_p_value_against_the_first_without_two_runs_that_have_predictions_the_first_among_them(tmp_path):
+    folders = {lb: _write_run(tmp_path / f"lb{lb}", lb, validation=SCORES[lb][0], test=SCORES[lb][1])
+               for lb in WRITTEN_IN}  # ranked 6, 12, 3, 1
+    dates, actual = ["2020-01-01", "2020-02-01", "2020-03-01", "2020-04-01"], [1.0, 2.0, 3.0, 4.0]
+    _write_predictions(folders[3], dates, actual, [1.5, 2.5, 2.0, 4.5])
+    assert "p_vs_first" not in _compare(list(folders.values()), tmp_path / "one")
+    # Two runs with predictions, but not the first: "first" would name another run.
+    _write_predictions(folders[1], dates, actual, [1.2, 2.6, 2.5, 3.0])
+    assert "p_vs_first" not in _compare(list(folders.values()), tmp_path / "two")
+    _write_predictions(folders[6], dates, actual, [1.1, 2.1, 3.3, 3.6])
+    assert _compare(list(folders.values()), tmp_path / "three")["p_vs_first"].notna().sum() == 2

@@ -89,16 +89,18 @@ def comparison_frame(records: list[RunRecord], config_keys: list[str], sort_by: 
 
 def p_vs_first(frame: pd.DataFrame) -> pd.Series | None:
     """Return, for each run of the ranked `frame`, the Diebold-Mariano p-value of its one-step test forecasts
-    against those of the first finished run with readable predictions (the table's best), on the test
-    targets both forecast; NaN for that run itself, for a run without readable predictions, and for one
-    whose actual values differ from the first's on those targets (another series). None where fewer than
-    two runs have predictions to compare."""
+    against those of the first finished run (the table's best), on the test targets both forecast; NaN for
+    the first itself, for a run without readable predictions, and for one whose actual values differ from
+    the first's on those targets (another series). None where the first has no readable predictions or no
+    other run has."""
     ok = frame[frame["status"] == "ok"] if "status" in frame else frame
     tests = {}
     for index, run in ok["run"].items():
         try:
             predictions = read_predictions(Path(str(run)) / "predictions.csv")
         except (OSError, ValueError):
+            if not tests:
+                return None  # the first: nothing to compare with
             continue
         tests[index] = predictions[predictions["split"] == "test"].set_index("date")[["actual", "prediction"]]
     if len(tests) < 2:
