@@ -121,8 +121,9 @@ def _compose(overrides: list[str]):
 
     register_resolvers()
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        return compose(config_name="config", overrides=[*overrides, "experiment=auto", "split.validation_fraction=0.25",
-                                                        "seed=1"])
+        # The benchmark's own settings first, so that --set (e.g. seed=2) overrides them.
+        return compose(config_name="config", overrides=["experiment=auto", "split.validation_fraction=0.25", "seed=1",
+                                                        *overrides])
 
 
 def inner_overrides(overrides: list[str], folder: Path) -> list[str]:
