@@ -201,11 +201,15 @@ def _has_cycles(settings: dict, fit_end: int) -> bool:
     return True
 
 
-def mstl_periods(season_length: int, settings: dict) -> list[int]:
-    """Return MSTL's periods: the season (when there is one) and the cycle above it (settings' second_season)."""
+def mstl_periods(season_length: int, settings: dict, available: int) -> list[int]:
+    """Return MSTL's periods: the season (when there is one) and the cycle above it (settings' second_season);
+    raise ValueError when there is no cycle, or when the `available` values to fit on hold fewer than two."""
     if not settings.get("second_season"):
         raise ValueError("the series has no cycle above its season (baselines.second_season)")
     cycle = int(settings["second_season"])
+    if available < 2 * cycle:
+        raise ValueError(f"a cycle of {cycle} needs at least two cycles to fit on ({2 * cycle} values;"
+                         f" baselines.max_fit_values={settings['max_fit_values']})")
     return sorted({period for period in (season_length, cycle) if period > 1})
 
 
@@ -333,11 +337,7 @@ def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: 
         positive = bool(np.min(part[:end]) > 0)
         seasonal_m = season_length if 1 < season_length <= long_season else 1
         if method == "mstl":  # automatic ETS, without a season of its own, on the series less its MSTL seasons
-            periods = mstl_periods(season_length, settings)
-            if end < 2 * periods[-1]:
-                raise ValueError(f"a cycle of {periods[-1]} needs at least two cycles of training data"
-                                 f" ({2 * periods[-1]} values; baselines.max_fit_values={settings['max_fit_values']})")
-            season, method, seasonal_m = _mstl_season(part, end, periods), "ets", 1
+            season, method, seasonal_m = _mstl_season(part, end, mstl_periods(season_length, settings, end)), "ets", 1
         else:
             season = _stl_season(part, end, season_length) if long else np.zeros(len(part))
         adjusted = part - season
@@ -618,9 +618,7 @@ def _forecast_from(method, history, steps, season_length, long_season, settings)
         return np.asarray(model.fit().forecast(steps))
     long = season_length > long_season
     if method == "mstl":  # automatic ETS, without a season of its own, on the series less its MSTL seasons
-        periods = mstl_periods(season_length, settings)
-        if len(history) < 2 * periods[-1]:
-            raise ValueError(f"a cycle of {periods[-1]} needs at least two cycles of history ({2 * periods[-1]} values)")
+        periods = mstl_periods(season_length, settings, len(history))
         both = _mstl_season(np.concatenate([history, np.zeros(steps)]), len(history), periods)
         future, adjusted, m, method = both[len(history):], history - both[:len(history)], 1, "ets"
     elif long:
