@@ -447,3 +447,103 @@ def test_an_hourly_run_scores_mstl_beside_the_others_and_none_without_the_cycle(
     assert baselines["mstl_ets"]["test_rmse"] < 0.7 * baselines["ets"]["test_rmse"]
     runner.run(compose_config(*common, "baselines.second_season=null"), tmp_path / "none")
     assert "mstl_ets" not in json.loads((tmp_path / "none" / "metrics.json").read_text())["baselines"]
+
+
+YEAR = 365.25 / 7  # a year of weekly values
+
+
+def _weekly(length: int, seed: int = 0, noise: float = 0.3) -> np.ndarray:
+    """A level that rises, a year of 52.18 weeks (two harmonics), and noise."""
+    t = np.arange(length)
+    angle = 2 * np.pi * t / YEAR
+    return 50 + 0.01 * t + 3 * np.sin(angle) + np.cos(2 * angle) + np.random.default_rng(seed).normal(0, noise, length)
+
+
+def test_the_yearly_pattern_has_the_harmonics_that_the_smallest_aicc_chooses_worked_by_hand():
+    from lstmts.evaluation.classical import YEARS_FITTED, harmonics, yearly_pattern
+
+    t = np.arange(400)
+    angle = 2 * np.pi * t / YEAR
+    noise = np.random.default_rng(3).normal(0, 0.2, 400)
+    for truth, least in ((2 * np.sin(angle), 1), (2 * np.sin(angle) + np.cos(3 * angle), 3)):
+        detrended = truth + noise
+        later = np.arange(400, 460)
+        pattern, count = yearly_pattern(detrended, YEAR, 25, later)
+        # By hand: least squares on the last five years (261 weeks), AICc = n log(RSS / n) + 2k + 2k(k + 1) / (n - k - 1)
+        # with k = 2 count + 2 (the constant, the sines and cosines, the variance); it differs from
+        # statsmodels' by a constant, so the count with the smallest is the same.
+        window = np.arange(400 - round(YEARS_FITTED * YEAR), 400)
+        n, scores = len(window), []
+        for c in range(1, 26):
+            angles = [2 * np.pi * k * window / YEAR for k in range(1, c + 1)]
+            design = np.column_stack([np.ones(n), *map(np.sin, angles), *map(np.cos, angles)])
+            rss = np.sum((detrended[window] - design @ np.linalg.lstsq(design, detrended[window], rcond=None)[0]) ** 2)
+            k = 2 * c + 2
+            scores.append(n * np.log(rss / n) + 2 * k + 2 * k * (k + 1) / (n - k - 1))
+        assert count == int(np.argmin(scores)) + 1 >= least
+        # The pattern after the window is the regression's, and follows the true year (not 52 weeks).
+        np.testing.assert_allclose(harmonics(later, YEAR, 1)[:, 0], 1.0)
+        truth_later = 2 * np.sin(2 * np.pi * later / YEAR) + (np.cos(3 * 2 * np.pi * later / YEAR) if least == 3 else 0)
+        assert np.max(np.abs(pattern - truth_later)) < 0.15
+
+
+def test_the_yearly_pattern_reads_only_the_last_five_years():
+    from lstmts.evaluation.classical import yearly_pattern
+
+    detrended = _weekly(400) - 50 - 0.01 * np.arange(400)
+    changed = detrended.copy()
+    changed[:400 - 262] += np.random.default_rng(1).normal(0, 5, 400 - 262)
+    later = np.arange(400, 452)
+    np.testing.assert_allclose(yearly_pattern(detrended, YEAR, 25, later)[0], yearly_pattern(changed, YEAR, 25, later)[0])
+    changed[400 - 261] += 5
+    assert not np.allclose(yearly_pattern(detrended, YEAR, 25, later)[0], yearly_pattern(changed, YEAR, 25, later)[0])
+
+
+def test_a_weekly_season_is_carried_forward_as_its_yearly_pattern_reading_nothing_after_the_fit_window():
+    from statsmodels.tsa.seasonal import STL
+
+    from lstmts.evaluation.classical import _stl_season
+
+    values, fit_end = _weekly(520), 400
+    season = _stl_season(values, fit_end, 52, YEAR)
+    # The fit window keeps STL's season; after it, the year of 52.18 weeks, not STL's last 52 repeated.
+    np.testing.assert_allclose(season[:fit_end], STL(values[:fit_end], period=52, robust=True).fit().seasonal)
+    t = np.arange(fit_end, 520)
+    truth = 3 * np.sin(2 * np.pi * t / YEAR) + np.cos(4 * np.pi * t / YEAR)
+    repeated = _stl_season(values, fit_end, 52)
+    np.testing.assert_allclose(repeated[fit_end:], repeated[fit_end - 52:fit_end][(t - fit_end) % 52])
+    assert rmse(truth, season[fit_end:]) < 0.5 * rmse(truth, repeated[fit_end:])
+    changed = values.copy()
+    changed[fit_end:] += 100
+    np.testing.assert_allclose(_stl_season(changed, fit_end, 52, YEAR), season)
+
+
+def test_weekly_stl_forms_forecast_better_with_the_yearly_pattern_one_step_and_many():
+    from lstmts.evaluation.classical import forecast_from
+
+    values, fit_end = _weekly(700, seed=4), 450
+    test = np.arange(fit_end, 700)
+    settings = {**REFITTING, "methods": ["ets", "theta"]}
+    repeated = classical_forecasts(values, fit_end, 52, settings)
+    yearly = classical_forecasts(values, fit_end, 52, {**settings, "year": YEAR})
+    for name in ("stl_ets", "theta"):
+        assert rmse(values[test], yearly[name][test]) < rmse(values[test], repeated[name][test]), name
+    # Many steps ahead (backtests, lstmts forecast): the same pattern, two years on.
+    truth = values[fit_end:fit_end + 104]
+    paths = {year: forecast_from("ets", values[:fit_end], 104, 52, {**settings, "year": year}) for year in (None, YEAR)}
+    assert rmse(truth, paths[YEAR]) < rmse(truth, paths[None])
+
+
+@pytest.mark.parametrize("alias, season, year", [
+    ("W-SUN", "auto", YEAR), ("W-FRI", 52, YEAR), ("W-SUN", 13, None), ("MS", "auto", None), ("D", "auto", None),
+    ("h", "auto", None),
+])
+def test_the_year_that_the_stl_forms_carry_forward_by_hand(alias, season, year):
+    import pandas as pd
+
+    from lstmts.data.frequency import infer_frequency, season_for
+    from lstmts.runs.runner import for_series
+
+    frequency = infer_frequency(pd.date_range("2024-01-05", periods=60, freq=alias))
+    settings = for_series({"second_season": "auto"}, frequency, season_for(season, frequency))
+    assert settings["year"] == year

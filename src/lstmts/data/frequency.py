@@ -176,6 +176,14 @@ def second_season(frequency: Frequency, season: int) -> int | None:
     return None
 
 
+def year_length(frequency: Frequency, season: int) -> float | None:
+    """Return the length of a year in steps where a series' season is a year that its steps do not divide
+    (weekly values: 365.25 / 7 = 52.18 weeks, whose season is 52), else None."""
+    if frequency.name == "weekly" and season == 52:
+        return 365.25 / 7
+    return None
+
+
 def cycle_for(setting, frequency: Frequency, season: int) -> int | None:
     """Return the cycle a cycle_setting names for a series: with auto its own (second_season), a lag as
     given; None for none, or for a cycle that is the season itself."""

@@ -24,8 +24,11 @@ week of intraday values whose season is a day, 52 weeks of daily ones; lstmts.da
 second_season), which no other method models: its seasons (the season and the cycle) are estimated
 by MSTL on the fit window and repeated, each with its own period, like the STL forms' season.
 
-Long seasons go through STL (the season is estimated once on the training period and repeated),
-which takes seconds where a SARIMA with a 52-week season takes an hour. Each uncached fit runs
+Long seasons go through STL (the season is estimated on the fit window and its last cycle
+repeated), which takes seconds where a SARIMA with a 52-week season takes an hour. A season that
+is a year its steps do not divide (`year` in the settings: 52.18 weeks for weekly values) is
+carried forward instead as the harmonics of that year fitted to the last five years of the fit
+window (yearly_pattern). Each uncached fit runs
 in a child process of its own, in parallel across cores and stopped at `time_limit` seconds; a
 method that fails or runs out of time is skipped with a note saying why. Results are cached as
 plain NumPy arrays and JSON notes (never pickles) under the lstmts cache folder.
@@ -52,10 +55,10 @@ from lstmts.config import BASELINE_METHODS
 from lstmts.errors import raise_stop_if_swallowed, stop_received, warnings_to_log
 
 DEFAULTS = {"methods": list(BASELINE_METHODS), "time_limit": 120, "max_fit_values": 2000, "long_season": 24,
-            "refit_every": "auto", "second_season": None,
+            "refit_every": "auto", "second_season": None, "year": None,
             "holt_winters": {"trend": "add", "seasonal": "mul", "damped_trend": False},
             "sarima": {"order": [0, 1, 1], "seasonal_order": [0, 1, 1], "log": True}}  # as conf/config.yaml
-_CACHE_VERSION = "6"
+_CACHE_VERSION = "7"
 
 log = logging.getLogger(__name__)
 
@@ -166,14 +169,61 @@ def _continue_by_filter(values: np.ndarray, fit_end: int, kalman: np.ndarray, na
     return np.concatenate([kalman[:fit_end], values[fit_end:] - later])
 
 
-def _stl_season(values: np.ndarray, fit_end: int, season_length: int) -> np.ndarray:
-    """Return the STL season of the training period, repeated over the whole series."""
+def _stl_season(values: np.ndarray, fit_end: int, season_length: int, year: float | None = None) -> np.ndarray:
+    """Return the STL season of the training period, carried forward over the rest of the series.
+
+    Carried forward: its last cycle, repeated; or, for a season that is a year (`year`: the year's
+    length in steps, 365.25 / 7 for weekly values), the yearly pattern of the last YEARS_FITTED
+    years of the fit window (yearly_pattern). Nothing after fit_end is read.
+    """
     from statsmodels.tsa.seasonal import STL
 
-    season = np.asarray(STL(values[:fit_end], period=season_length, robust=True).fit().seasonal)
-    last = season[fit_end - season_length:fit_end]
+    fit = STL(values[:fit_end], period=season_length, robust=True).fit()
+    season = np.asarray(fit.seasonal)
     later = np.arange(fit_end, len(values))
+    if year:
+        detrended = values[:fit_end] - np.asarray(fit.trend)
+        pattern, _ = yearly_pattern(detrended, year, season_length // 2 - 1, later)
+        return np.concatenate([season, pattern])
+    last = season[fit_end - season_length:fit_end]
     return np.concatenate([season, last[(later - fit_end) % season_length]])
+
+
+# How many of the last years of the fit window the yearly pattern is fitted on: a season that
+# changes slowly, as CO2's does, is better described by its recent years than by all of them.
+YEARS_FITTED = 5
+
+
+def harmonics(steps: np.ndarray, period: float, count: int) -> np.ndarray:
+    """Return the columns 1, then sin(2 pi k t / period) and cos(2 pi k t / period) for k = 1 .. count, at steps t."""
+    angles = 2 * np.pi * np.outer(steps, np.arange(1, count + 1)) / period
+    return np.column_stack([np.ones(len(steps)), np.stack([np.sin(angles), np.cos(angles)], axis=2).reshape(len(steps), -1)])
+
+
+def yearly_pattern(detrended: np.ndarray, year: float, most: int, steps: np.ndarray) -> tuple[np.ndarray, int]:
+    """Return (a yearly pattern at `steps`, its number of harmonics) from the last YEARS_FITTED years of `detrended`.
+
+    The pattern is the least-squares regression of those values on the harmonics of the year (of
+    any length: a year of weeks is 52.18 of them), with as many harmonics (1 .. `most`) as the
+    smallest AICc chooses, the way Fourier terms model a weekly series' year. STL's last cycle,
+    which the other seasons repeat, is estimated from one side, with that year's noise in it: on
+    CO2's validation period (weekly; the README's Your own data) STL + ETS's RMSE went from 0.459
+    to 0.340 with this pattern. The regressions are nested, so one QR decomposition gives them all.
+    """
+    fitted_on = np.arange(max(0, len(detrended) - int(round(YEARS_FITTED * year))), len(detrended))
+    target = detrended[fitted_on]
+    q, r = np.linalg.qr(harmonics(fitted_on, year, max(most, 1)))
+    projected = q.T @ target
+    counts = np.arange(1, max(most, 1) + 1)
+    # The least RSS with 2 count + 1 columns: the full regression's, plus what the columns after them explain.
+    beyond = np.concatenate([np.cumsum((projected ** 2)[::-1])[::-1][1:], [0.0]])
+    residual = np.sum((target - q @ projected) ** 2) + beyond[2 * counts]
+    n, k = len(target), 2 * counts + 2  # parameters: the constant, the sines and cosines, the variance
+    aicc = n * np.log(np.maximum(residual, 1e-300) / n) + 2 * k + 2 * k * (k + 1) / np.maximum(n - k - 1, 1)
+    count = int(counts[np.argmin(aicc)])
+    columns = 2 * count + 1
+    coefficients = np.linalg.solve(r[:columns, :columns], projected[:columns])
+    return harmonics(steps, year, count) @ coefficients, count
 
 
 def _mstl_season(values: np.ndarray, fit_end: int, periods: list[int]) -> np.ndarray:
@@ -213,7 +263,8 @@ def mstl_periods(season_length: int, settings: dict, available: int) -> list[int
     return sorted({period for period in (season_length, cycle) if period > 1})
 
 
-def _theta(values: np.ndarray, fit_end: int, season_length: int, long_season: int) -> np.ndarray:
+def _theta(values: np.ndarray, fit_end: int, season_length: int, long_season: int,
+           year: float | None = None) -> np.ndarray:
     """Theta (SES with half the drift of the linear trend) on the deseasonalised series, one step ahead.
 
     statsmodels' ThetaModel estimates alpha and the drift b0 on the training period; its h=1
@@ -223,7 +274,7 @@ def _theta(values: np.ndarray, fit_end: int, season_length: int, long_season: in
     from statsmodels.tsa.forecasting.theta import ThetaModel
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-    season, multiplicative = _deseasonalise(values, fit_end, season_length, long_season)
+    season, multiplicative = _deseasonalise(values, fit_end, season_length, long_season, year)
     adjusted = values / season if multiplicative else values - season
     params = ThetaModel(adjusted[:fit_end], deseasonalize=False).fit().params
     alpha, b0 = float(params["alpha"]), float(params["b0"])
@@ -235,12 +286,13 @@ def _theta(values: np.ndarray, fit_end: int, season_length: int, long_season: in
     return forecasts * season if multiplicative else forecasts + season
 
 
-def _deseasonalise(values: np.ndarray, fit_end: int, season_length: int, long_season: int):
+def _deseasonalise(values: np.ndarray, fit_end: int, season_length: int, long_season: int,
+                   year: float | None = None):
     """Return (season for every index, whether it is multiplicative) estimated on the training period."""
     if season_length <= 1 or fit_end < 2 * season_length:
         return np.zeros(len(values)), False
     if season_length > long_season:
-        return _stl_season(values, fit_end, season_length), False
+        return _stl_season(values, fit_end, season_length, year), False
     from statsmodels.tsa.seasonal import seasonal_decompose
 
     multiplicative = bool(np.min(values[:fit_end]) > 0)
@@ -332,14 +384,14 @@ def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: 
     if long and end < 2 * season_length:
         raise ValueError(f"a season of {season_length} needs at least two seasons of training data")
     if method == "theta":
-        forecasts = _theta(part, end, season_length, long_season)
+        forecasts = _theta(part, end, season_length, long_season, settings.get("year"))
     else:
         positive = bool(np.min(part[:end]) > 0)
         seasonal_m = season_length if 1 < season_length <= long_season else 1
         if method == "mstl":  # automatic ETS, without a season of its own, on the series less its MSTL seasons
             season, method, seasonal_m = _mstl_season(part, end, mstl_periods(season_length, settings, end)), "ets", 1
         else:
-            season = _stl_season(part, end, season_length) if long else np.zeros(len(part))
+            season = _stl_season(part, end, season_length, settings.get("year")) if long else np.zeros(len(part))
         adjusted = part - season
         if method == "holt_winters":
             trend, seasonal, damped = _holt_winters_form(settings, seasonal_m, positive)
@@ -402,7 +454,7 @@ def _guarded(method: str, values: np.ndarray, fit_end: int, season_length: int, 
 
 
 def _cache_key(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict) -> str:
-    own = {k: settings.get(k) for k in ("max_fit_values", "long_season", "refit_every", method)}
+    own = {k: settings.get(k) for k in ("max_fit_values", "long_season", "refit_every", "year", method)}
     if method == "mstl":
         own["second_season"] = settings.get("second_season")
     text = json.dumps([_CACHE_VERSION, method, fit_end, season_length, own], sort_keys=True, default=str)
@@ -622,9 +674,9 @@ def _forecast_from(method, history, steps, season_length, long_season, settings)
         both = _mstl_season(np.concatenate([history, np.zeros(steps)]), len(history), periods)
         future, adjusted, m, method = both[len(history):], history - both[:len(history)], 1, "ets"
     elif long:
-        season = _stl_season(history, len(history), season_length)
-        future = season[len(history) - season_length:][np.arange(steps) % season_length]
-        adjusted, m = history - season, 1
+        season = _stl_season(np.concatenate([history, np.zeros(steps)]), len(history), season_length,
+                             settings.get("year"))
+        future, adjusted, m = season[len(history):], history - season[:len(history)], 1
     else:
         future, adjusted, m = np.zeros(steps), history, season_length
     positive = bool(np.min(adjusted) > 0)

@@ -84,10 +84,9 @@ def baseline_paths(cfg: DictConfig, series, origins: np.ndarray, horizon: int, s
     """
     from omegaconf import OmegaConf
 
-    from lstmts.runs.runner import baseline_cycle
+    from lstmts.runs.runner import for_series
 
-    settings = OmegaConf.to_container(cfg.baselines, resolve=True)
-    settings["second_season"] = baseline_cycle(settings.get("second_season", "auto"), series.frequency, season_length)
+    settings = for_series(OmegaConf.to_container(cfg.baselines, resolve=True), series.frequency, season_length)
     sliding = cfg.evaluation.window == "sliding"
     histories = [series.values[_window(origin, origins[0], sliding)] for origin in origins]
     jobs = {method: (_method_paths, (method, histories, horizon, season_length, settings))

@@ -395,13 +395,20 @@ def _classical(cfg: DictConfig, prepared: Prepared) -> dict:
 
 def classical_settings(cfg: DictConfig, prepared: Prepared) -> dict:
     """Return the run's classical baseline settings (cfg.baselines) as classical_forecasts takes them,
-    with second_season resolved for this series: the cycle above its season or None (then `mstl` is
-    left out)."""
+    with what the series' dates say (for_series)."""
     settings = OmegaConf.to_container(cfg.baselines, resolve=True)
     settings.pop("classical", None)
-    settings["second_season"] = baseline_cycle(settings.get("second_season", "auto"), prepared.series.frequency,
-                                               prepared.season_length)
-    return settings
+    return for_series(settings, prepared.series.frequency, prepared.season_length)
+
+
+def for_series(settings: dict, frequency, season_length: int) -> dict:
+    """Return baseline settings with what the series' dates say: second_season resolved (the cycle above
+    the season, or None) and `year`, the length of a year in steps where the season is a year its steps
+    do not divide (weekly values), which the STL forms carry forward as a yearly pattern."""
+    from lstmts.data.frequency import year_length
+
+    return {**settings, "second_season": baseline_cycle(settings.get("second_season", "auto"), frequency, season_length),
+            "year": year_length(frequency, season_length)}
 
 
 def baseline_cycle(setting, frequency, season_length: int) -> int | None:
