@@ -547,3 +547,35 @@ def test_the_year_that_the_stl_forms_carry_forward_by_hand(alias, season, year):
     frequency = infer_frequency(pd.date_range("2024-01-05", periods=60, freq=alias))
     settings = for_series({"second_season": "auto"}, frequency, season_for(season, frequency))
     assert settings["year"] == year
+
+
+_BLAS_PROBE = """
+import json
+from threadpoolctl import threadpool_info, threadpool_limits
+from lstmts.evaluation.classical import run_apart
+
+def threads():
+    from statsmodels.tsa.seasonal import STL  # what a fit loads: scipy's BLAS among it
+    return [library["num_threads"] for library in threadpool_info() if library["user_api"] == "blas"]
+
+with threadpool_limits(limits=2):  # as on a machine of two cores or more, whatever this one's environment says
+    child = run_apart({"fit": (threads, ())}, 60.0)["fit"]
+    print(json.dumps({"child": child, "here": threads()}))  # here after the child: the child loads scipy itself
+"""
+
+
+def test_the_children_fit_with_one_blas_thread_each(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: BLAS has one thread anyway")
+    # A fresh interpreter, with only numpy's BLAS loaded before the child starts (scipy's comes with the fit).
+    result = subprocess.run([sys.executable, "-c", _BLAS_PROBE], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=scaled(120), check=False)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert max(report["here"]) >= 2 and len(report["child"]) == len(report["here"]) >= 2
+    assert set(report["child"]) == {1}
