@@ -534,19 +534,62 @@ def test_weekly_stl_forms_forecast_better_with_the_yearly_pattern_one_step_and_m
     assert rmse(truth, paths[YEAR]) < rmse(truth, paths[None])
 
 
-@pytest.mark.parametrize("alias, season, year", [
-    ("W-SUN", "auto", YEAR), ("W-FRI", 52, YEAR), ("W-SUN", 13, None), ("MS", "auto", None), ("D", "auto", None),
-    ("h", "auto", None),
+@pytest.mark.parametrize("alias, year", [
+    ("W-SUN", YEAR), ("W-FRI", YEAR), ("D", 365.25), ("B", 365.25 * 5 / 7), ("MS", None), ("QS", None), ("h", None),
+    ("30min", None),
 ])
-def test_the_year_that_the_stl_forms_carry_forward_by_hand(alias, season, year):
+def test_the_year_in_steps_that_a_series_dates_give_by_hand(alias, year):
     import pandas as pd
 
     from lstmts.data.frequency import infer_frequency, season_for
     from lstmts.runs.runner import for_series
 
     frequency = infer_frequency(pd.date_range("2024-01-05", periods=60, freq=alias))
-    settings = for_series({"second_season": "auto"}, frequency, season_for(season, frequency))
-    assert settings["year"] == year
+    settings = for_series({"second_season": "auto"}, frequency, season_for("auto", frequency))
+    assert settings["year"] == (pytest.approx(year) if year else None)
+
+
+@pytest.mark.parametrize("period, year, carried", [
+    (52, YEAR, True), (13, YEAR, False), (53, YEAR, True), (54, YEAR, False), (364, 365.25, True), (7, 365.25, False),
+    (365, 365.25, True), (260, 365.25 * 5 / 7, True), (52, None, False),
+])
+def test_which_seasons_are_a_year_by_hand(period, year, carried):
+    from lstmts.evaluation.classical import _stl_season, is_year
+
+    assert is_year(period, year) == carried
+    if period < 100:
+        values = _weekly(6 * period)
+        season = _stl_season(values, 4 * period, period, year)
+        repeated = season[3 * period:4 * period][np.arange(2 * period) % period]
+        assert np.allclose(season[4 * period:], repeated) != carried
+
+
+def _daily(length: int, seed: int = 0) -> np.ndarray:
+    """A weekly shape, a year of 365.25 days, and noise."""
+    t = np.arange(length)
+    return 100 + 5 * np.sin(2 * np.pi * t / 7) + 10 * np.sin(2 * np.pi * t / 365.25) \
+        + np.random.default_rng(seed).normal(0, 2, length)
+
+
+def test_mstls_yearly_cycle_is_carried_forward_as_its_yearly_pattern_reading_nothing_after_the_fit_window():
+    from statsmodels.tsa.seasonal import MSTL
+
+    from lstmts.evaluation.classical import _mstl_season
+
+    values, fit_end = _daily(4 * 365 + 200), 4 * 365
+    seasons = np.asarray(MSTL(values[:fit_end], periods=[7, 364]).fit().seasonal)
+    yearly = _mstl_season(values, fit_end, [7, 364], 365.25)
+    repeated = _mstl_season(values, fit_end, [7, 364])
+    np.testing.assert_allclose(yearly[:fit_end], seasons.sum(axis=1))
+    # The week is still its last week repeated; the year is now close to the true one, not STL's last 364 days.
+    t = np.arange(fit_end, len(values))
+    week = seasons[fit_end - 7:fit_end, 0][(t - fit_end) % 7]
+    truth = 5 * np.sin(2 * np.pi * t / 7) + 10 * np.sin(2 * np.pi * t / 365.25)
+    assert rmse(truth, yearly[fit_end:]) < 0.7 * rmse(truth, repeated[fit_end:])
+    assert rmse(truth - week, yearly[fit_end:] - week) < 2.0  # below the noise (2) where the year is 10 high
+    changed = values.copy()
+    changed[fit_end:] += 50
+    np.testing.assert_allclose(_mstl_season(changed, fit_end, [7, 364], 365.25), yearly)
 
 
 _BLAS_PROBE = """
@@ -579,3 +622,16 @@ def test_the_children_fit_with_one_blas_thread_each(tmp_path):
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert max(report["here"]) >= 2 and len(report["child"]) == len(report["here"]) >= 2
     assert set(report["child"]) == {1}
+
+
+def test_mstl_forecasts_with_the_yearly_pattern_one_step_and_many():
+    from lstmts.evaluation.classical import forecast_from
+
+    values, fit_end = _daily(4 * 365 + 200, seed=5), 4 * 365
+    test = np.arange(fit_end, len(values))
+    settings = {**SETTINGS, "methods": ["mstl"], "second_season": 364}  # fitted once: one MSTL fit each
+    repeated, yearly = (classical_forecasts(values, fit_end, 7, {**settings, "year": year})["mstl_ets"]
+                        for year in (None, 365.25))
+    assert rmse(values[test], yearly[test]) < rmse(values[test], repeated[test])
+    paths = {year: forecast_from("mstl", values[:fit_end], 200, 7, {**settings, "year": year}) for year in (None, 365.25)}
+    assert rmse(values[test], paths[365.25]) < rmse(values[test], paths[None])

@@ -176,12 +176,15 @@ def second_season(frequency: Frequency, season: int) -> int | None:
     return None
 
 
-def year_length(frequency: Frequency, season: int) -> float | None:
-    """Return the length of a year in steps where a series' season is a year that its steps do not divide
-    (weekly values: 365.25 / 7 = 52.18 weeks, whose season is 52), else None."""
-    if frequency.name == "weekly" and season == 52:
-        return 365.25 / 7
-    return None
+# A year's length in steps where the steps do not divide it: the seasons of a year (52 weeks, 364
+# days, 260 business days) are whole numbers of steps near it.
+_YEARS = {"weekly": 365.25 / 7, "daily": 365.25, "business daily": 365.25 * 5 / 7}
+
+
+def year_length(frequency: Frequency) -> float | None:
+    """Return the length of a year in steps for weekly (52.18), daily (365.25) and business-daily (260.89)
+    values, else None (a year of months or quarters is a whole number of them; intraday series hold few years)."""
+    return _YEARS.get(frequency.name)
 
 
 def cycle_for(setting, frequency: Frequency, season: int) -> int | None:

@@ -26,9 +26,9 @@ by MSTL on the fit window and repeated, each with its own period, like the STL f
 
 Long seasons go through STL (the season is estimated on the fit window and its last cycle
 repeated), which takes seconds where a SARIMA with a 52-week season takes an hour. A season that
-is a year its steps do not divide (`year` in the settings: 52.18 weeks for weekly values) is
-carried forward instead as the harmonics of that year fitted to the last five years of the fit
-window (yearly_pattern). Each uncached fit runs
+is a year its steps do not divide (`year` in the settings: 52.18 weeks for weekly values, 365.25
+days for MSTL's cycle of 364 days) is carried forward instead as the harmonics of that year
+fitted to the last five years of the fit window (yearly_pattern). Each uncached fit runs
 in a child process of its own, in parallel across cores and stopped at `time_limit` seconds; a
 method that fails or runs out of time is skipped with a note saying why. Results are cached as
 plain NumPy arrays and JSON notes (never pickles) under the lstmts cache folder.
@@ -173,25 +173,33 @@ def _stl_season(values: np.ndarray, fit_end: int, season_length: int, year: floa
     """Return the STL season of the training period, carried forward over the rest of the series.
 
     Carried forward: its last cycle, repeated; or, for a season that is a year (`year`: the year's
-    length in steps, 365.25 / 7 for weekly values), the yearly pattern of the last YEARS_FITTED
-    years of the fit window (yearly_pattern). Nothing after fit_end is read.
+    length in steps, 365.25 / 7 for weekly values, whose season is 52), the yearly pattern of the
+    last YEARS_FITTED years of the fit window (yearly_pattern). Nothing after fit_end is read.
     """
     from statsmodels.tsa.seasonal import STL
 
     fit = STL(values[:fit_end], period=season_length, robust=True).fit()
     season = np.asarray(fit.seasonal)
     later = np.arange(fit_end, len(values))
-    if year:
+    if is_year(season_length, year):
         detrended = values[:fit_end] - np.asarray(fit.trend)
-        pattern, _ = yearly_pattern(detrended, year, season_length // 2 - 1, later)
+        pattern, _ = yearly_pattern(detrended, year, min(season_length // 2 - 1, MOST_HARMONICS), later)
         return np.concatenate([season, pattern])
     last = season[fit_end - season_length:fit_end]
     return np.concatenate([season, last[(later - fit_end) % season_length]])
 
 
+def is_year(period: int, year: float | None) -> bool:
+    """Return whether a season of `period` steps is the year of `year` steps (52 of 52.18 weeks, 364 of 365.25 days)."""
+    return bool(year) and abs(period - year) < 1.5
+
+
 # How many of the last years of the fit window the yearly pattern is fitted on: a season that
 # changes slowly, as CO2's does, is better described by its recent years than by all of them.
 YEARS_FITTED = 5
+# The most harmonics it may have: a weekly year's 25 (of 52 weeks), and as many for a daily year
+# (a feature about two weeks wide), where a few years of values could not pin down more.
+MOST_HARMONICS = 25
 
 
 def harmonics(steps: np.ndarray, period: float, count: int) -> np.ndarray:
@@ -227,15 +235,23 @@ def yearly_pattern(detrended: np.ndarray, year: float, most: int, steps: np.ndar
     return harmonics(steps, year, count) @ coefficients, count
 
 
-def _mstl_season(values: np.ndarray, fit_end: int, periods: list[int]) -> np.ndarray:
-    """Return the sum of the MSTL seasons of values[:fit_end] (one per period), each repeated with its own period after it."""
+def _mstl_season(values: np.ndarray, fit_end: int, periods: list[int], year: float | None = None) -> np.ndarray:
+    """Return the sum of the MSTL seasons of values[:fit_end] (one per period), each carried forward after it:
+    repeated with its own period, or for a cycle that is a year (364 days of 365.25) as its yearly pattern
+    (yearly_pattern, on the values less the trend), as the STL forms carry a weekly year."""
     from statsmodels.tsa.seasonal import MSTL
 
-    seasons = np.asarray(MSTL(values[:fit_end], periods=periods).fit().seasonal).reshape(fit_end, -1)
+    fit = MSTL(values[:fit_end], periods=periods).fit()
+    seasons = np.asarray(fit.seasonal).reshape(fit_end, -1)
     later = np.arange(fit_end, len(values))
     total = np.zeros(len(values))
     for column, period in zip(seasons.T, periods):
-        total += np.concatenate([column, column[fit_end - period:fit_end][(later - fit_end) % period]])
+        if is_year(period, year):
+            # The values less the trend: the shorter season in them is (nearly) orthogonal to the year's harmonics.
+            detrended = values[:fit_end] - np.asarray(fit.trend)
+            total += np.concatenate([column, yearly_pattern(detrended, year, MOST_HARMONICS, later)[0]])
+        else:
+            total += np.concatenate([column, column[fit_end - period:fit_end][(later - fit_end) % period]])
     return total
 
 
@@ -390,7 +406,8 @@ def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: 
         positive = bool(np.min(part[:end]) > 0)
         seasonal_m = season_length if 1 < season_length <= long_season else 1
         if method == "mstl":  # automatic ETS, without a season of its own, on the series less its MSTL seasons
-            season, method, seasonal_m = _mstl_season(part, end, mstl_periods(season_length, settings, end)), "ets", 1
+            periods = mstl_periods(season_length, settings, end)
+            season, method, seasonal_m = _mstl_season(part, end, periods, settings.get("year")), "ets", 1
         else:
             season = _stl_season(part, end, season_length, settings.get("year")) if long else np.zeros(len(part))
         adjusted = part - season
@@ -678,7 +695,7 @@ def _forecast_from(method, history, steps, season_length, long_season, settings)
     long = season_length > long_season
     if method == "mstl":  # automatic ETS, without a season of its own, on the series less its MSTL seasons
         periods = mstl_periods(season_length, settings, len(history))
-        both = _mstl_season(np.concatenate([history, np.zeros(steps)]), len(history), periods)
+        both = _mstl_season(np.concatenate([history, np.zeros(steps)]), len(history), periods, settings.get("year"))
         future, adjusted, m, method = both[len(history):], history - both[:len(history)], 1, "ets"
     elif long:
         season = _stl_season(np.concatenate([history, np.zeros(steps)]), len(history), season_length,
