@@ -45,6 +45,15 @@ def _ar(rng, length: int, phi: float, scale: float) -> np.ndarray:
     return path
 
 
+def _growing(rng, dates, low: float, rise: float, middle: float, width: float, season: np.ndarray, phi: float,
+             scale: float) -> pd.DataFrame:
+    """A level that grows by `rise` along a logistic curve (fastest at step `middle`), times 1 + season, times
+    the exponential of AR(1) noise."""
+    t = np.arange(len(dates))
+    level = low + rise / (1 + np.exp(-(t - middle) / width))
+    return pd.DataFrame({"date": dates, "value": level * (1 + season) * np.exp(_ar(rng, len(dates), phi, scale))})
+
+
 def yearly(rng) -> pd.DataFrame:
     """60 years of a growing economic quantity: a random walk with drift on the log scale."""
     dates = pd.date_range("1960-01-01", periods=60, freq="YS")
@@ -54,25 +63,17 @@ def yearly(rng) -> pd.DataFrame:
 
 def quarterly_electricity(rng) -> pd.DataFrame:
     """1956 Q1 to 2010 Q2: growth that flattens, a winter peak whose size grows with the level."""
-    length = 218
-    dates = pd.date_range("1956-01-01", periods=length, freq="QS")
-    t = np.arange(length)
-    level = 3000 + 55000 / (1 + np.exp(-(t - 110) / 30))
+    dates = pd.date_range("1956-01-01", periods=218, freq="QS")
     season = np.array([-0.06, 0.05, 0.09, -0.08])[dates.quarter - 1]
-    values = level * (1 + season) * np.exp(_ar(rng, length, 0.6, 0.02))
-    return pd.DataFrame({"date": dates, "value": values})
+    return _growing(rng, dates, 3000, 55000, 110, 30, season, 0.6, 0.02)
 
 
 def weekly_fuel(rng) -> pd.DataFrame:
     """26 years of weekly supply: a year of 52.18 weeks (summer peak), growth that stops, persistent noise."""
-    length = 1355
-    dates = pd.date_range("1991-02-08", periods=length, freq="W-FRI")
-    t = np.arange(length)
-    level = 6.6 + 2.7 / (1 + np.exp(-(t - 600) / 200))
+    dates = pd.date_range("1991-02-08", periods=1355, freq="W-FRI")
     phase = 2 * np.pi * dates.dayofyear.to_numpy() / 365.25
     season = 0.045 * np.sin(phase - 1.9) + 0.012 * np.sin(2 * phase)
-    values = level * (1 + season) * np.exp(_ar(rng, length, 0.4, 0.025))
-    return pd.DataFrame({"date": dates, "value": values})
+    return _growing(rng, dates, 6.6, 2.7, 600, 200, season, 0.4, 0.025)
 
 
 def daily_traffic(rng) -> pd.DataFrame:
