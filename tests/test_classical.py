@@ -549,6 +549,37 @@ def test_the_year_in_steps_that_a_series_dates_give_by_hand(alias, year):
     assert settings["year"] == (pytest.approx(year) if year else None)
 
 
+@pytest.mark.parametrize("alias, setting, year", [
+    ("W-SUN", None, None), ("W-SUN", 52.5, 52.5), ("MS", 12.5, 12.5), ("D", "auto", 365.25),
+])
+def test_baselines_year_turns_the_pattern_off_or_sets_it_by_hand(alias, setting, year):
+    import pandas as pd
+
+    from lstmts.data.frequency import infer_frequency, season_for
+    from lstmts.runs.runner import for_series
+
+    frequency = infer_frequency(pd.date_range("2024-01-05", periods=60, freq=alias))
+    assert for_series({"year": setting}, frequency, season_for("auto", frequency))["year"] == year
+
+
+def test_a_weekly_run_without_dates_gets_the_yearly_pattern_from_baselines_year(compose_config, tmp_path):
+    import json
+
+    import pandas as pd
+
+    from lstmts.runs import runner
+
+    path = tmp_path / "weekly.csv"
+    pd.DataFrame({"value": _weekly(330)}).to_csv(path, index=False)
+    common = ["data=csv", f"data.path={path}", "data.column=value", "season_length=52", "training.epochs=1",
+              "horizons=[]", "intervals.levels=[]", "baselines.methods=[ets]", "report.tensorboard=false"]
+    scores = {}
+    for name, year in (("repeated", []), ("yearly", [f"baselines.year={YEAR}"])):
+        runner.run(compose_config(*common, *year), tmp_path / name)
+        scores[name] = json.loads((tmp_path / name / "metrics.json").read_text())["baselines"]["stl_ets"]["test_rmse"]
+    assert scores["yearly"] < scores["repeated"]
+
+
 @pytest.mark.parametrize("period, year, carried", [
     (52, YEAR, True), (13, YEAR, False), (53, YEAR, True), (54, YEAR, False), (364, 365.25, True), (7, 365.25, False),
     (365, 365.25, True), (260, 365.25 * 5 / 7, True), (52, None, False),

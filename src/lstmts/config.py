@@ -322,6 +322,10 @@ def _validate_baselines(baselines: DictConfig) -> None:
         _check(isinstance(value, (int, float)) and not isinstance(value, bool) and value > low,
                f"baselines.{key}={value!r} is impossible; use a number > {low}")
     cycle_setting(baselines.get("second_season", "auto"), "baselines.second_season")
+    year = baselines.get("year", "auto")
+    _check(year is None or year == "auto" or (isinstance(year, (int, float)) and not isinstance(year, bool) and year > 2),
+           f"baselines.year={year!r} is impossible; use auto (the dates' year: 52.18 weeks, 365.25 days), a year's"
+           f" length in steps such as 52.18, or null (a season's last cycle repeated)")
     every = baselines.get("refit_every", "auto")
     _check(every == "auto" or (isinstance(every, int) and not isinstance(every, bool) and every >= 0),
            f"baselines.refit_every={every!r} is impossible; use auto, 0 (never) or a whole number of steps")

@@ -403,13 +403,14 @@ def classical_settings(cfg: DictConfig, prepared: Prepared) -> dict:
 
 def for_series(settings: dict, frequency, season_length: int) -> dict:
     """Return baseline settings with what the series' dates say: second_season resolved (the cycle above
-    the season, or None) and `year`, the length of a year in steps where the steps do not divide it
-    (weekly, daily and business-daily values): a season or cycle that is a year (52 weeks, 364 days)
-    is carried forward as a yearly pattern."""
+    the season, or None) and `year` (baselines.year): with auto the length of a year in steps where the
+    steps do not divide it (weekly, daily and business-daily values), a number as given, or None. A
+    season or cycle that is a year (52 weeks, 364 days) is carried forward as a yearly pattern."""
     from lstmts.data.frequency import year_length
 
+    year = settings.get("year", "auto")
     return {**settings, "second_season": baseline_cycle(settings.get("second_season", "auto"), frequency, season_length),
-            "year": year_length(frequency)}
+            "year": year_length(frequency) if year == "auto" else (None if year is None else float(year))}
 
 
 def baseline_cycle(setting, frequency, season_length: int) -> int | None:
