@@ -666,3 +666,15 @@ def test_mstl_forecasts_with_the_yearly_pattern_one_step_and_many():
     assert rmse(values[test], yearly[test]) < rmse(values[test], repeated[test])
     paths = {year: forecast_from("mstl", values[:fit_end], 200, 7, {**settings, "year": year}) for year in (None, 365.25)}
     assert rmse(values[test], paths[365.25]) < rmse(values[test], paths[None])
+
+
+@pytest.mark.parametrize("year", [None, YEAR])
+def test_thetas_multi_step_form_deseasonalises_a_long_season_as_its_one_step_form(year):
+    from lstmts.evaluation.classical import forecast_from
+
+    values, fit_end = _weekly(400, seed=6), 300
+    settings = {**SETTINGS, "methods": ["theta"], "year": year}
+    one_step = classical_forecasts(values, fit_end, 52, settings)["theta"]
+    path = forecast_from("theta", values[:fit_end], 52, 52, settings)
+    assert path[0] == pytest.approx(one_step[fit_end], rel=1e-9)
+    assert rmse(values[fit_end:fit_end + 52], path) < 1.0  # the noise is 0.3, the year 3 high

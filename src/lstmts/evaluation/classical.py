@@ -687,12 +687,17 @@ def forecast_from(method: str, history: np.ndarray, steps: int, season_length: i
 def _forecast_from(method, history, steps, season_length, long_season, settings) -> np.ndarray:
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
+    long = season_length > long_season
+    if method == "theta" and long:  # on the STL-adjusted series, as its one-step form (_theta) is
+        season = _stl_season(np.concatenate([history, np.zeros(steps)]), len(history), season_length,
+                             settings.get("year"))
+        model = ThetaModel(history - season[:len(history)], deseasonalize=False)
+        return np.asarray(model.fit().forecast(steps)) + season[len(history):]
     if method == "theta":
         seasonal = 1 < season_length and len(history) >= 2 * season_length
         model = ThetaModel(history, period=season_length if seasonal else None, deseasonalize=seasonal,
                            use_test=False, method="multiplicative" if np.min(history) > 0 else "additive")
         return np.asarray(model.fit().forecast(steps))
-    long = season_length > long_season
     if method == "mstl":  # automatic ETS, without a season of its own, on the series less its MSTL seasons
         periods = mstl_periods(season_length, settings, len(history))
         both = _mstl_season(np.concatenate([history, np.zeros(steps)]), len(history), periods, settings.get("year"))
