@@ -156,8 +156,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(args.write or scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        for number, name in enumerate(args.only or KINDS):
-            frame = KINDS[name](np.random.default_rng(2026 + number))
+        for name in args.only or KINDS:
+            # Seeded by the kind's place in KINDS, so that --only gives the same series as a whole run.
+            frame = KINDS[name](np.random.default_rng(2026 + list(KINDS).index(name)))
             path = folder / f"{name}.csv"
             frame.to_csv(path, index=False)
             if args.write:
