@@ -877,11 +877,17 @@ def test_the_rerun_command_keeps_the_users_data_and_drops_what_it_sets_and_what_
 
     task = ["data=csv", "data.path=x.csv", "experiment=auto", "seed=1", "split.validation_fraction=0.25",
             "auto.max_trials=4", "+auto.extra=1", "training.epochs=50", "baselines.refit_every=0", "horizons=[1,3]",
-            "framing.look_back=5", "model.units=8", "protocol=tutorial"]
-    assert auto.rerun_overrides(task) == ["data=csv", "data.path=x.csv", "baselines.refit_every=0", "horizons=[1,3]"]
+            "framing.look_back=5", "model.units=8", "protocol=tutorial", "training.lr_schedule=cosine",
+            "training.patience=5", "training.batch_size=16", "training.learning_rate=0.01", "training.repeats=3",
+            "training.jit_compile=true", "training.shuffle=false"]
+    # The user's schedule and shuffling trained the member, so they stay; what the command sets or a member
+    # overrides goes.
+    assert auto.rerun_overrides(task) == ["data=csv", "data.path=x.csv", "baselines.refit_every=0", "horizons=[1,3]",
+                                          "training.lr_schedule=cosine", "training.shuffle=false"]
 
     # The whole command, as a run under Hydra prints it, composes as a plain run with the member's seed.
-    airline_task = ["seed=1", "auto.max_trials=4", "split.validation_fraction=0.25", "baselines.refit_every=0"]
+    airline_task = ["seed=1", "auto.max_trials=4", "split.validation_fraction=0.25", "baselines.refit_every=0",
+                    "training.lr_schedule=cosine", "training.patience=5"]
     monkeypatch.setattr(HydraConfig, "initialized", staticmethod(lambda: True))
     monkeypatch.setattr(HydraConfig, "get", staticmethod(lambda: SimpleNamespace(
         overrides=SimpleNamespace(task=airline_task))))
@@ -892,4 +898,5 @@ def test_the_rerun_command_keeps_the_users_data_and_drops_what_it_sets_and_what_
     assert words[0] == "lstmts" and [w for w in words if w.startswith("seed=")] == ["seed=3"]
     rerun = compose_config(*words[1:])
     assert rerun.seed == 3 and rerun.auto is None and rerun.baselines.refit_every == 0
+    assert rerun.training.lr_schedule == "cosine" and rerun.training.patience is None and rerun.training.epochs == 5
     assert list(rerun.protocol.transforms) == ["log", "diff12", "standard"] and rerun.split.validation_fraction == 0

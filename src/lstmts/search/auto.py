@@ -509,8 +509,11 @@ def ensemble_plan(members: list[Tried], seeds: int) -> list[tuple[Tried, int]]:
 
 # The user's overrides that the rerun command sets itself (the configuration, the split, the seed) or
 # that a plain run has no key for (auto.*: the search's own settings; a plain run's `auto` is null).
-_SET_BY_RERUN = ("experiment=", "framing", "model", "protocol", "split.validation_fraction", "training.", "seed=",
-                 "auto.", "auto=")
+# Of training.*, the keys the command sets and those a member overrides (patience: none; repeats: 1);
+# the others (lr_schedule, shuffle, ...) trained the member as the user set them, and stay.
+_SET_BY_RERUN = ("experiment=", "framing", "model", "protocol", "split.validation_fraction", "training.epochs=",
+                 "training.batch_size=", "training.learning_rate=", "training.jit_compile=", "training.patience=",
+                 "training.repeats=", "seed=", "auto.", "auto=")
 
 
 def rerun_overrides(task: list[str]) -> list[str]:
