@@ -179,14 +179,20 @@ def _stl_season(values: np.ndarray, fit_end: int, season_length: int, year: floa
     from statsmodels.tsa.seasonal import STL
 
     fit = STL(values[:fit_end], period=season_length, robust=True).fit()
-    season = np.asarray(fit.seasonal)
-    later = np.arange(fit_end, len(values))
-    if is_year(season_length, year):
-        detrended = values[:fit_end] - np.asarray(fit.trend)
-        pattern, _ = yearly_pattern(detrended, year, min(season_length // 2 - 1, MOST_HARMONICS), later)
-        return np.concatenate([season, pattern])
-    last = season[fit_end - season_length:fit_end]
-    return np.concatenate([season, last[(later - fit_end) % season_length]])
+    detrended = values[:fit_end] - np.asarray(fit.trend)
+    return _carried_forward(np.asarray(fit.seasonal), detrended, season_length, year, len(values))
+
+
+def _carried_forward(season: np.ndarray, detrended: np.ndarray, period: int, year: float | None,
+                     length: int) -> np.ndarray:
+    """Return a season estimated on a fit window (`season`, one value per step of it) and carried on to
+    `length` steps: its last cycle repeated, or for a season that is the year its yearly pattern
+    (yearly_pattern on `detrended`, the window's values less their trend)."""
+    fit_end = len(season)
+    later = np.arange(fit_end, length)
+    if is_year(period, year):
+        return np.concatenate([season, yearly_pattern(detrended, year, min(period // 2 - 1, MOST_HARMONICS), later)[0]])
+    return np.concatenate([season, season[fit_end - period:][(later - fit_end) % period]])
 
 
 def is_year(period: int, year: float | None) -> bool:
@@ -243,16 +249,9 @@ def _mstl_season(values: np.ndarray, fit_end: int, periods: list[int], year: flo
 
     fit = MSTL(values[:fit_end], periods=periods).fit()
     seasons = np.asarray(fit.seasonal).reshape(fit_end, -1)
-    later = np.arange(fit_end, len(values))
-    total = np.zeros(len(values))
-    for column, period in zip(seasons.T, periods):
-        if is_year(period, year):
-            # The values less the trend: the shorter season in them is (nearly) orthogonal to the year's harmonics.
-            detrended = values[:fit_end] - np.asarray(fit.trend)
-            total += np.concatenate([column, yearly_pattern(detrended, year, MOST_HARMONICS, later)[0]])
-        else:
-            total += np.concatenate([column, column[fit_end - period:fit_end][(later - fit_end) % period]])
-    return total
+    # The values less the trend: the shorter season in them is (nearly) orthogonal to the year's harmonics.
+    detrended = values[:fit_end] - np.asarray(fit.trend)
+    return sum(_carried_forward(column, detrended, period, year, len(values)) for column, period in zip(seasons.T, periods))
 
 
 def _has_cycles(settings: dict, fit_end: int) -> bool:
@@ -688,9 +687,10 @@ def _forecast_from(method, history, steps, season_length, long_season, settings)
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
     long = season_length > long_season
-    if method == "theta" and long:  # on the STL-adjusted series, as its one-step form (_theta) is
+    if long and method != "mstl":  # the STL season, over the history and the steps after it
         season = _stl_season(np.concatenate([history, np.zeros(steps)]), len(history), season_length,
                              settings.get("year"))
+    if method == "theta" and long:  # on the STL-adjusted series, as its one-step form (_theta) is
         model = ThetaModel(history - season[:len(history)], deseasonalize=False)
         return np.asarray(model.fit().forecast(steps)) + season[len(history):]
     if method == "theta":
@@ -703,8 +703,6 @@ def _forecast_from(method, history, steps, season_length, long_season, settings)
         both = _mstl_season(np.concatenate([history, np.zeros(steps)]), len(history), periods, settings.get("year"))
         future, adjusted, m, method = both[len(history):], history - both[:len(history)], 1, "ets"
     elif long:
-        season = _stl_season(np.concatenate([history, np.zeros(steps)]), len(history), season_length,
-                             settings.get("year"))
         future, adjusted, m = season[len(history):], history - season[:len(history)], 1
     else:
         future, adjusted, m = np.zeros(steps), history, season_length
