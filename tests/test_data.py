@@ -12,7 +12,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from lstmts.config import airline_csv, validate
-from lstmts.data.series import load_series
+from lstmts.data.series import columns_of, load_series
 from lstmts.errors import UserError
 
 SHIPPED_CSV = Path(__file__).resolve().parents[1] / "data" / "airline-passengers.csv"
@@ -124,6 +124,77 @@ def test_non_numeric_value_line_counts_blank_lines(tmp_path):
     assert "line 5" in message
 
 
+# --- columns left to the file: data.column=null, data.date_column=auto (csv.yaml's defaults) -----
+
+def found(tmp_path, text: str, **options) -> tuple[dict, object]:
+    """Return (find_columns' answer, the loaded series) for a file with `text` and the settings left to it."""
+    path = tmp_path / "found.csv"
+    path.write_text(text)
+    options = {"column": None, "date_column": "auto", **options}
+    cfg = data_config(path, **options)
+    return columns_of(cfg, airline_csv()), load_series(cfg, airline_csv())
+
+
+@pytest.mark.parametrize("text, column, date_column, frequency", [
+    ("date,value\n2000-01-01,1\n2000-01-02,2\n2000-01-03,4\n", "value", "date", "daily"),
+    # the dates after the values, a text column that is no date before them, any names
+    ("note,sales,when\na,5,2001-01\nb,6,2001-02\nc,9,2001-03\n", "sales", "when", "monthly"),
+    # years as numbers: dates under a time name, so not the value column
+    ("Year,Level\n1871,1120\n1872,1160\n1873,963\n", "Level", "Year", "yearly"),
+    # quarters written as text
+    ("q,gwh\n1956 Q1,3923\n1956 Q2,4436\n1956 Q3,4806\n", "gwh", "q", "quarterly"),
+    # no column reads as dates: no dates, the values by position
+    ("value,label\n1,a\n2,b\n4,c\n", "value", None, "positions"),
+])
+def test_the_value_and_date_columns_are_found_in_the_file(tmp_path, text, column, date_column, frequency):
+    answer, series = found(tmp_path, text)
+    assert answer == {"column": column, "date_column": date_column}
+    assert series.name == column and series.values[-1] in (4.0, 9.0, 963.0, 4806.0)
+    assert series.frequency.name == frequency
+    assert series.has_dates == (date_column is not None)
+
+
+def test_a_column_given_is_used_and_only_the_other_is_found(tmp_path):
+    text = "date,a,b\n2000-01,1,10\n2000-02,2,20\n2000-03,4,40\n"
+    assert found(tmp_path, text, column="b")[0] == {"date_column": "date"}
+    answer, series = found(tmp_path, text, column="b", date_column=None)
+    assert answer == {} and not series.has_dates and series.values.tolist() == [10.0, 20.0, 40.0]
+    answer, series = found(tmp_path, "a,date\n1,2000-01\n2,2000-02\n4,2000-03\n", date_column="date")
+    assert answer == {"column": "a"} and series.has_dates
+
+
+def test_covariates_are_never_taken_for_the_value_column(tmp_path):
+    cfg_text = "date,promo,sales\n2000-01-01,0,10\n2000-01-02,1,20\n2000-01-03,0,15\n2000-01-04,1,30\n"
+    path = tmp_path / "covariates.csv"
+    path.write_text(cfg_text)
+    cfg = data_config(path, column=None, date_column="auto")
+    cfg.covariates = {"past": [], "future": ["promo"]}
+    assert columns_of(cfg, airline_csv()) == {"column": "sales", "date_column": "date"}
+
+
+@pytest.mark.parametrize("text, words", [
+    ("date,a,b\n2000-01,1,10\n2000-02,2,20\n", ["2 numeric columns ('a', 'b')", "e.g. data.column=a"]),
+    ("date,label\n2000-01,x\n2000-02,y\n", ["no numeric column", "'date', 'label'", "e.g. data.column=label"]),
+])
+def test_a_value_column_the_file_cannot_settle_is_one_line_naming_the_choices(tmp_path, text, words):
+    path = tmp_path / "unsettled.csv"
+    path.write_text(text)
+    with pytest.raises(UserError) as error:
+        load_series(data_config(path, column=None, date_column="auto"), airline_csv())
+    message = str(error.value)
+    assert "\n" not in message and message.startswith("data.column is not set")
+    for word in words:
+        assert word in message, message
+
+
+def test_a_date_column_by_name_with_a_bad_line_is_named_not_passed_over(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("date,value\n2000-01-01,1\nsoon,2\n2000-01-03,3\n")
+    with pytest.raises(UserError) as error:
+        load_series(data_config(path, column=None, date_column="auto"), airline_csv())
+    assert "date column 'date'" in str(error.value) and "line 3" in str(error.value)
+
+
 # --- how the file is written: separators between fields and thousands, the decimal mark -----
 
 def load_with_hint(compose_config, path: Path, message: str):
@@ -178,7 +249,7 @@ def compose_and_load(compose_config, path: Path, *overrides: str):
 
 @pytest.mark.parametrize("typed, column, read", [
     ("1949", "1949", "1949 (a number)"), ("2.5", "2.5", "2.5 (a number)"), ("true", "true", "true (a boolean)"),
-    ("True", "True", "true (a boolean)"), ("null", "null", "null (no value)"),
+    ("True", "True", "true (a boolean)"),
 ])
 def test_a_column_hydra_reads_as_a_number_boolean_or_null_gets_the_quoting_that_reads_it(
         tmp_path, compose_config, typed, column, read):
@@ -192,6 +263,19 @@ def test_a_column_hydra_reads_as_a_number_boolean_or_null_gets_the_quoting_that_
     assert hint == f"data.column=\"'{column}'\""
     series = compose_and_load(compose_config, path, *shlex.split(hint), "data.date_column=date")
     assert series.values.tolist() == [1, 3, 2] and series.name == column
+
+
+def test_data_column_null_leaves_the_column_to_the_file_which_quotes_a_column_named_null(tmp_path, compose_config):
+    path = tmp_path / "wide.csv"
+    path.write_text("date,null,other\n2000-01,1,5\n2000-02,3,6\n2000-03,2,8\n")
+    with pytest.raises(UserError) as error:
+        compose_and_load(compose_config, path, "data.column=null")
+    message = str(error.value)
+    assert "2 numeric columns ('null', 'other')" in message
+    hint = message.rsplit("e.g. ", 1)[1]
+    assert hint == "data.column=\"'null'\""
+    series = compose_and_load(compose_config, path, *shlex.split(hint))
+    assert series.values.tolist() == [1, 3, 2] and series.name == "null"
 
 
 def test_a_date_column_named_by_a_number_gets_the_quoting_that_reads_it(tmp_path, compose_config):

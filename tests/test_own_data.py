@@ -236,3 +236,34 @@ def test_a_series_too_short_for_the_default_search_is_one_line_that_names_the_pl
     assert len(lines) == 1 and lines[0].startswith("lstmts: error: no candidate of the automatic LSTM"), lines
     assert "the series has 12 values" in lines[0] and "experiment=plain framing.look_back=" in lines[0]
     assert path.read_text().count("\n") == 13  # the data file is left as it was
+
+
+def test_a_file_named_alone_runs_on_the_columns_found_in_it_and_the_folder_keeps_them(lstmts_cli, tmp_path):
+    import json
+
+    path = tmp_path / "shop.csv"
+    days = pd.date_range("2021-01-04", periods=84, freq="D")
+    sales = 100 + 20 * (days.dayofweek >= 5) + np.arange(84) % 5
+    pd.DataFrame({"note": ["x"] * 84, "date": days.strftime("%Y-%m-%d"), "sales": sales}).to_csv(path, index=False)
+    before = path.read_bytes()
+    out = tmp_path / "run"
+    result = lstmts_cli.run(["data=csv", f"data.path={path}", "experiment=plain", "training.epochs=1",
+                             "baselines.classical=false", f"hydra.run.dir={out}"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "columns found in the file: data.column=sales, data.date_column=date" in " ".join(result.stdout.split())
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["data"]["column"] == "sales" and config["data"]["date_column"] == "date"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["found_in_file"] == {"data.column": "sales", "data.date_column": "date"}
+    assert metrics["frequency"] == "daily" and metrics["season_length"] == 7
+    frame = forecast_run(out, 3)
+    assert list(frame["date"]) == list(pd.date_range("2021-03-29", periods=3, freq="D"))  # after the file's last day
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("given, key", [(["data=csv"], "data.path"), (["data=collection"], "data.path")])
+def test_a_setting_left_without_a_value_is_one_line_naming_it(lstmts_cli, tmp_path, given, key):
+    result = lstmts_cli.run([*given, f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"lstmts: error: {key} has no value; give it on the command line, e.g. {key}=my.csv"], lines

@@ -6,7 +6,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from lstmts.errors import UserError, override
 
@@ -66,8 +66,22 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# What to give for a setting that a config group leaves to the command line (??? in its YAML).
+_MISSING_EXAMPLES = {"data.path": "my.csv", "data.column": "sales", "data.value_column": "value",
+                     "data.id_column": "series", "data.date_column": "date"}
+
+
+def _check_given(cfg: DictConfig) -> None:
+    """Raise UserError naming the first setting left without a value (??? in its group, not given on the command line)."""
+    missing = sorted(OmegaConf.missing_keys(cfg), key=lambda key: (not key.endswith(".path"), key))  # the file first
+    if missing:
+        key = missing[0]
+        raise UserError(f"{key} has no value; give it on the command line, e.g. {key}={_MISSING_EXAMPLES.get(key, 'VALUE')}")
+
+
 def validate(cfg: DictConfig) -> None:
     """Raise UserError naming the first impossible config value and how to fix it."""
+    _check_given(cfg)
     look_back = cfg.framing.look_back
     _check(_is_int(look_back) and look_back >= 1,
            f"framing.look_back={look_back!r} is impossible; use a whole number >= 1, e.g. framing.look_back=3")

@@ -139,8 +139,10 @@ def _as_text(name, columns) -> str | None:
 def _check_hydra_types(frame: pd.DataFrame, data_cfg, path: Path) -> None:
     """Raise UserError when a column setting is a number, a boolean or null that the file has as a column name."""
     declared = data_cfg.get("covariates") or {}
-    settings = [("data.column", data_cfg.column)]
-    if data_cfg.get("date_column") is not None:  # null there means "no dates"
+    settings = []
+    if data_cfg.get("column") is not None:  # null there means "the file's one numeric column" (find_columns)
+        settings.append(("data.column", data_cfg.column))
+    if data_cfg.get("date_column") not in (None, "auto"):  # null: no dates; auto: found in the file
         settings.append(("data.date_column", data_cfg.date_column))
     settings += [(f"data.covariates.{kind}", list(declared.get(kind) or [])) for kind in ("past", "future")]
     for key, setting in settings:
@@ -397,15 +399,82 @@ def missing_note(filled: int, trimmed: int) -> str:
             f" before the first or after the last known value")
 
 
+# Names that say a column holds dates or times. A numeric column (1949, 1950, ...) is taken for dates
+# by data.date_column=auto only under one of them; a text column, whatever its name, when it reads as dates.
+TIME_NAMES = frozenset({"date", "dates", "time", "timestamp", "datetime", "ds", "day", "week", "month", "quarter",
+                        "year", "period"})
+
+
+def _reads_as_dates(frame: pd.DataFrame, name, path: Path, data_cfg) -> bool:
+    """Return whether the column `name` reads as dates; raise the reading's UserError when its name says
+    it holds dates (a date column with one bad line is named, not passed over)."""
+    timely = str(name).strip().lower() in TIME_NAMES
+    if pd.api.types.is_numeric_dtype(frame[name]) and not timely:
+        return False
+    try:
+        parse_dates(frame[name], str(name), path, data_cfg.get("date_format"), data_cfg.get("dayfirst"))
+    except UserError:
+        if timely:
+            raise
+        return False
+    return True
+
+
+def _setting(key: str, name: str) -> str:
+    """Return the override key=name as typed: plain for a plain name, quoted (override) for any other."""
+    plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and name.lower() not in ("null", "true", "false")
+    return f"{key}={name}" if plain else override(key, name)
+
+
+def find_columns(frame: pd.DataFrame, data_cfg, path: Path) -> dict:
+    """Return the columns the file gives for the settings left to it: {"column": the value column} when
+    data.column is null (the file's one numeric column besides the dates and the covariates), and
+    {"date_column": the date column or None} when data.date_column is auto (the first column, in the
+    file's order, that reads as dates; None when none does). UserError when the value column is not one.
+    """
+    found: dict = {}
+    column, date_column = data_cfg.get("column"), data_cfg.get("date_column")
+    past, future = covariate_names(data_cfg)
+    taken = {*past, *future, *([column] if column is not None else [])}
+    if date_column == "auto":
+        found["date_column"] = next((name for name in frame.columns
+                                     if name not in taken and _reads_as_dates(frame, name, path, data_cfg)), None)
+        date_column = found["date_column"]
+    if column is None:
+        numeric = [name for name in frame.columns if name not in taken and name != date_column
+                   and pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])]
+        columns = ", ".join(repr(str(c)) for c in frame.columns)
+        if not numeric:
+            raise UserError(f"data.column is not set and {path} has no numeric column to forecast (its columns are"
+                            f" {columns}); name the value column, e.g. {_setting('data.column', str(frame.columns[-1]))}")
+        if len(numeric) > 1:
+            names = ", ".join(repr(str(c)) for c in numeric)
+            raise UserError(f"data.column is not set and {path} has {len(numeric)} numeric columns ({names}); choose"
+                            f" the one to forecast, e.g. {_setting('data.column', str(numeric[0]))}")
+        found["column"] = numeric[0]
+    return {key: found[key] for key in ("column", "date_column") if key in found}
+
+
+def columns_of(data_cfg, default_path: Path) -> dict:
+    """Return find_columns for data_cfg's file ({} without a setting left to the file, nothing read)."""
+    if data_cfg.get("column") is not None and data_cfg.get("date_column") != "auto":
+        return {}
+    options = read_options(data_cfg)
+    path = Path(data_cfg.path) if data_cfg.get("path") else default_path
+    return find_columns(_read_frame(path, options), data_cfg, path)
+
+
 def load_series(data_cfg, default_path: Path) -> Series:
     """Return the checked series that data_cfg names; raise UserError for any bad input."""
     path = Path(data_cfg.path) if data_cfg.path else default_path
     options = read_options(data_cfg)
     frame = _read_frame(path, options)
     _check_hydra_types(frame, data_cfg, path)
-    value_column = _column(frame, data_cfg.column, "value column", path, options["sep"])
-    values = _numeric(value_column, data_cfg.column, path, options)
-    date_column = data_cfg.get("date_column")
+    found = find_columns(frame, data_cfg, path)
+    column = found.get("column", data_cfg.get("column"))
+    value_column = _column(frame, column, "value column", path, options["sep"])
+    values = _numeric(value_column, column, path, options)
+    date_column = found.get("date_column", data_cfg.get("date_column"))
     date_format, dayfirst = data_cfg.get("date_format"), False
     if date_column:
         dates = _column(frame, date_column, "date column", path, options["sep"])
@@ -420,12 +489,12 @@ def load_series(data_cfg, default_path: Path) -> Series:
     values, labels, keep, filled = _handle_missing(values, labels, data_cfg.missing, value_column, path)
     if len(values) and np.nanmax(values) == np.nanmin(values):
         raise UserError(
-            f"column {data_cfg.column!r} of {path} is constant ({values[0]:g}); scaling would divide by zero,"
+            f"column {column!r} of {path} is constant ({values[0]:g}); scaling would divide by zero,"
             f" and there is nothing to forecast"
         )
     largest = float(np.nanmax(np.abs(values))) if len(values) else 0.0
     if 0 < largest < SMALLEST:
-        raise UserError(f"column {data_cfg.column!r} of {path} has no value larger than {largest:g} in size: squared"
+        raise UserError(f"column {column!r} of {path} has no value larger than {largest:g} in size: squared"
                         f" errors underflow to zero (an RMSE of 0.0); rescale the column, e.g. multiply it by 1e200")
     try:
         frequency = infer_frequency(labels, f"date column {date_column!r} of {path}")
@@ -435,7 +504,7 @@ def load_series(data_cfg, default_path: Path) -> Series:
                             f" so seasonal lags would compare the wrong periods; use data.missing=interpolate") from None
         raise error from None
     covariates = _covariates(frame, data_cfg, path, keep, values, labels, frequency)
-    return Series(values=values, labels=labels, name=str(data_cfg.column), path=path.resolve(), sha256=file_sha256(path),
+    return Series(values=values, labels=labels, name=str(column), path=path.resolve(), sha256=file_sha256(path),
                   frequency=frequency, covariates=covariates, dayfirst=dayfirst, offset=offset, filled=filled,
                   trimmed=int(rows - keep.sum()) if data_cfg.missing == "interpolate" else 0)
 

@@ -290,6 +290,11 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
     if metrics.get("frequency"):
         console.print(f"data: {metrics['frequency']}, season {metrics.get('season_length')};"
                       f" protocol {metrics.get('protocol')}", highlight=False)
+    found = metrics.get("found_in_file") or {}
+    if found:
+        named = ", ".join(f"{key}={name}" for key, name in found.items())
+        console.print(f"columns found in the file: {named} (set them on the command line to choose others)",
+                      highlight=False, soft_wrap=True)
     samples = metrics.get("samples", {})
     scored = metrics.get("scored", {}).get("test", {})
     console.print(

@@ -22,7 +22,7 @@ from lstmts.data.covariates import Scaled, Scaling, covariate_warnings, extend_c
 from lstmts.data.framing import Periods, Windows, make_windows, plan_periods
 from lstmts.data.frequency import season_for
 from lstmts.data.collection import load_collection
-from lstmts.data.series import Series, file_sha256, load_series, missing_note
+from lstmts.data.series import Series, columns_of, file_sha256, load_series, missing_note
 from lstmts.data.transforms import Pipeline
 from lstmts.errors import UserError, stop_reason
 from lstmts.evaluation import intervals
@@ -643,6 +643,9 @@ def _run_held(cfg: DictConfig, out_dir: Path, choices: dict | None, console, bod
         files.write_atomic(out_dir / "config.yaml", resolved)
         log.info("run folder %s; config:\n%s", out_dir, resolved)
         validate(cfg)
+        found = _settle_columns(cfg, out_dir)
+        if found:
+            metrics["found_in_file"] = found
         metrics.update((body or _run)(cfg, out_dir, console))
         metrics["status"] = "ok"
         log.info("outcome: %s", {k: metrics.get(k) for k in ("train_rmse", "test_rmse", "updates", "train_seconds")})
@@ -671,6 +674,21 @@ def _run_held(cfg: DictConfig, out_dir: Path, choices: dict | None, console, bod
         metrics["finished_at"] = dt.datetime.now().isoformat(timespec="seconds")
         _write_final_metrics(out_dir, metrics)
     return metrics
+
+
+def _settle_columns(cfg: DictConfig, out_dir: Path) -> dict:
+    """Set the columns a CSV run left to the file (data.column null, data.date_column auto) to the ones
+    found there, and write config.yaml again with them: the run folder, its rerun and `lstmts forecast`
+    read those columns, whatever the file gets later. Return them as {"data.column": name, ...}."""
+    if cfg.get("collection") is not None or "column" not in cfg.data:
+        return {}
+    found = columns_of(cfg.data, airline_csv())
+    for key, name in found.items():
+        cfg.data[key] = name
+    if found:
+        log.info("columns found in %s: %s", cfg.data.path, ", ".join(f"data.{key}={name}" for key, name in found.items()))
+        files.write_atomic(out_dir / "config.yaml", _resolved_yaml(cfg))
+    return {f"data.{key}": name for key, name in found.items()}
 
 
 def _write_final_metrics(out_dir: Path, metrics: dict) -> None:
