@@ -51,11 +51,30 @@ def test_forecasts_of_the_test_period_do_not_depend_on_later_values(airline):
         assert not np.allclose(before[name][122:], after[name][122:])
 
 
-def test_a_series_with_zeros_skips_the_multiplicative_and_log_models_with_a_note():
+@pytest.mark.parametrize("refit_every", [0, "auto"])
+def test_a_series_with_zeros_gets_the_additive_season_and_sarima_on_its_values(refit_every):
     values = np.tile(np.array([0.0, 1, 2, 3, 4, 5, 6, 5, 4, 3, 2, 1]), 6) + np.arange(72) * 0.1
-    forecasts = classical_forecasts(values, 48, 12, SETTINGS)
-    assert forecasts["holt_winters"].startswith("skipped:") and "positive" in forecasts["holt_winters"]
-    assert forecasts["sarima"].startswith("skipped:") and "positive" in forecasts["sarima"]
+    forecasts = classical_forecasts(values, 48, 12, {**SETTINGS, "refit_every": refit_every})
+    additive = {**SETTINGS, "refit_every": refit_every, "holt_winters": {**SETTINGS["holt_winters"], "seasonal": "add"},
+                "sarima": {**SETTINGS["sarima"], "log": False}}
+    expected = classical_forecasts(values, 48, 12, additive)
+    for name in ("holt_winters", "sarima"):
+        assert np.all(np.isfinite(forecasts[name][48:])), forecasts[name]
+        np.testing.assert_allclose(forecasts[name][48:], expected[name][48:], rtol=1e-9)
+        assert np.sqrt(np.mean((forecasts[name][48:] - values[48:]) ** 2)) < 1.0  # the season is followed
+
+
+def test_a_refit_keeps_the_additive_form_after_its_window_has_left_the_zero_behind():
+    """A zero in the first fit window makes the season additive and SARIMA run on the values; the
+    refits keep those forms when their windows (the last max_fit_values values) no longer hold it."""
+    values = _seasonal_series(12, 144)
+    values[40] = 0.0  # inside the first fit window (values 36 .. 95), outside the next (48 .. 107) and later ones
+    settings = {**REFITTING, "max_fit_values": 60}
+    additive = {**settings, "holt_winters": {**SETTINGS["holt_winters"], "seasonal": "add"},
+                "sarima": {**SETTINGS["sarima"], "log": False}}
+    forecasts, expected = classical_forecasts(values, 96, 12, settings), classical_forecasts(values, 96, 12, additive)
+    for name in ("holt_winters", "sarima"):
+        np.testing.assert_allclose(forecasts[name][96:], expected[name][96:], rtol=1e-9)
 
 
 def test_the_cache_stores_plain_arrays_and_returns_them(airline, tmp_path, monkeypatch):

@@ -9,7 +9,8 @@ in all; an integer k: every k steps; 0: never); a refit keeps the form chosen at
 (automatic ETS's model, for one) and fits its parameters again. Without refits, a model fitted with a smoothing
 weight near zero, or an STL season, would hold on to its fit window: after a level shift in the
 test period, ETS and Holt-Winters stayed 40 below the data for the rest of it. Forms are chosen from the fit window's values only (multiplicative seasons
-and logs when those are positive), never from later ones. Which form a method takes depends on the season:
+and logs when those are positive, additive seasons and the values as they are when not), never from later
+ones; a refit keeps the first fit's form unless a zero or a negative value in its own window rules it out. Which form a method takes depends on the season:
 
 | method | season 1 (none) | season 2 .. long_season | longer seasons (52, 365, ...) |
 | --- | --- | --- | --- |
@@ -58,7 +59,7 @@ DEFAULTS = {"methods": list(BASELINE_METHODS), "time_limit": 120, "max_fit_value
             "refit_every": "auto", "second_season": None, "year": None,
             "holt_winters": {"trend": "add", "seasonal": "mul", "damped_trend": False},
             "sarima": {"order": [0, 1, 1], "seasonal_order": [0, 1, 1], "log": True}}  # as conf/config.yaml
-_CACHE_VERSION = "7"
+_CACHE_VERSION = "8"
 
 log = logging.getLogger(__name__)
 
@@ -372,17 +373,16 @@ def _holt_winters_form(settings: dict, season_length: int, positive: bool) -> tu
     hw = settings.get("holt_winters") or {}
     if season_length <= 1:
         return "add", None, True
-    if hw.get("seasonal") == "mul" and not positive:
-        raise ValueError("a multiplicative season needs a strictly positive series")
-    return hw.get("trend"), hw.get("seasonal"), bool(hw.get("damped_trend", False))
+    # A season multiplies only positive values: with a zero or a negative value in the fit window, an additive one.
+    seasonal = "add" if hw.get("seasonal") == "mul" and not positive else hw.get("seasonal")
+    return hw.get("trend"), seasonal, bool(hw.get("damped_trend", False))
 
 
 def _sarima_form(settings: dict, season_length: int, positive: bool, long: bool) -> tuple:
     """Return (order, seasonal_order, on log) of SARIMA as configured, or ARIMA(order) without a season."""
     sarima = settings.get("sarima") or {}
-    log = bool(sarima.get("log", True)) and not long
-    if log and not positive:
-        raise ValueError("SARIMA on log needs a strictly positive series")
+    # Logs of positive values only: with a zero or a negative value in the fit window, the values as they are.
+    log = bool(sarima.get("log", True)) and not long and positive
     seasonal_order = (*sarima.get("seasonal_order", (0, 1, 1)), season_length) if season_length > 1 else (0, 0, 0, 0)
     return tuple(sarima.get("order", (0, 1, 1))), seasonal_order, log
 
@@ -403,6 +403,8 @@ def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: 
         forecasts = _theta(part, end, season_length, long_season, settings.get("year"))
     else:
         positive = bool(np.min(part[:end]) > 0)
+        if chosen is not None:  # a refit keeps the first fit's form, unless its window no longer allows it
+            positive = bool(chosen.setdefault("positive", positive)) and positive
         seasonal_m = season_length if 1 < season_length <= long_season else 1
         if method == "mstl":  # automatic ETS, without a season of its own, on the series less its MSTL seasons
             periods = mstl_periods(season_length, settings, end)
