@@ -174,7 +174,8 @@ def test_covariates_are_never_taken_for_the_value_column(tmp_path):
 
 @pytest.mark.parametrize("text, words", [
     ("date,a,b\n2000-01,1,10\n2000-02,2,20\n", ["2 numeric columns ('a', 'b')", "e.g. data.column=a"]),
-    ("date,label\n2000-01,x\n2000-02,y\n", ["no numeric column", "'date', 'label'", "e.g. data.column=label"]),
+    ("date,label,note\n2000-01,x,a\n2000-02,y,b\n", ["no numeric column", "'date', 'label', 'note'",
+                                                     "e.g. data.column=note"]),
 ])
 def test_a_value_column_the_file_cannot_settle_is_one_line_naming_the_choices(tmp_path, text, words):
     path = tmp_path / "unsettled.csv"
@@ -185,6 +186,17 @@ def test_a_value_column_the_file_cannot_settle_is_one_line_naming_the_choices(tm
     assert "\n" not in message and message.startswith("data.column is not set")
     for word in words:
         assert word in message, message
+
+
+def test_dates_that_read_either_way_are_asked_about_whatever_the_column_name(tmp_path, compose_config):
+    path = tmp_path / "either.csv"
+    path.write_text("datum;umsatz\n01.01.2020;5\n01.02.2020;7\n01.03.2020;6\n")
+    overrides = ["data=csv", f"data.path={path}", "data.sep=';'"]
+    with pytest.raises(UserError) as error:
+        load_series(compose_config(*overrides).data, airline_csv())
+    assert "date column 'datum'" in str(error.value) and "data.dayfirst=true or false" in str(error.value)
+    series = load_series(compose_config(*overrides, "data.dayfirst=true").data, airline_csv())
+    assert series.name == "umsatz" and series.frequency.name == "monthly" and series.labels[1] == pd.Timestamp("2020-02-01")
 
 
 def test_a_date_column_by_name_with_a_bad_line_is_named_not_passed_over(tmp_path):
@@ -224,7 +236,8 @@ def test_a_semicolon_file_with_decimal_commas_gets_each_option_in_turn(tmp_path,
     with pytest.raises(UserError) as error:
         load_series(data_config(path), airline_csv())
     first = str(error.value)
-    assert "its columns are 'date;value': the file looks separated by ';', read it with data.sep=\"';'\"" in first
+    assert "more fields than its header line names ('date;value'): the file looks separated by ';', read it with" \
+           " data.sep=\"';'\"" in first
     with pytest.raises(UserError) as error:
         load_with_hint(compose_config, path, first)
     second = str(error.value)
@@ -232,6 +245,37 @@ def test_a_semicolon_file_with_decimal_commas_gets_each_option_in_turn(tmp_path,
     assert second.endswith("""read such numbers with data.thousands="'.'" data.decimal="','\"""")
     series = load_with_hint(compose_config, path, first + " " + second.rsplit(" with ", 1)[1])
     assert series.values.tolist() == [1958.5, 2001.25, 987]
+
+
+def test_a_semicolon_file_named_alone_gets_the_same_options_in_turn(tmp_path, compose_config):
+    """With the columns left to the file, the one column left that is not dates is the value column."""
+    path = tmp_path / "series.csv"
+    path.write_text("month;sales\n2000-01;1.958,5\n2000-02;2.001,25\n2000-03;987\n")
+    overrides = ["data=csv", f"data.path={path}"]
+    for expected in ("the file looks separated by ';'", "non-numeric value '1.958,5' on line 2"):
+        cfg = compose_config(*overrides)
+        with pytest.raises(UserError) as error:
+            load_series(cfg.data, airline_csv())
+        assert expected in str(error.value)
+        overrides += shlex.split(str(error.value).rsplit(" with ", 1)[1])
+    series = load_series(compose_config(*overrides).data, airline_csv())
+    assert series.values.tolist() == [1958.5, 2001.25, 987] and series.name == "sales" and series.has_dates
+
+
+def test_a_column_of_row_numbers_without_a_name_is_never_the_value_column(tmp_path):
+    # pandas' to_csv writes its index first, under an empty name: 0, 1, 2, ...
+    answer, series = found(tmp_path, ",date,sales\n0,2000-01,5\n1,2000-02,7\n2,2000-03,6\n")
+    assert answer == {"column": "sales", "date_column": "date"} and series.values.tolist() == [5, 7, 6]
+    # an unnamed column that is not a row number is a candidate like any other
+    message = load_error(tmp_path, ",date,sales\n3,2000-01,5\n1,2000-02,7\n2,2000-03,6\n", column=None,
+                         date_column="auto")
+    assert "2 numeric columns ('Unnamed: 0', 'sales')" in message
+
+
+def test_rows_with_more_fields_than_the_header_are_refused_not_read_as_an_index(tmp_path):
+    message = load_error(tmp_path, "date,sales\n0,2000-01,5\n1,2000-02,7\n", column="sales")
+    assert message.endswith("have more fields than its header line names ('date', 'sales'); give every column a name"
+                            " in the header line")
 
 
 def test_words_among_numbers_still_get_fix_or_remove(tmp_path):

@@ -74,7 +74,7 @@ def _read_frame(path: Path, options: dict = DEFAULT_READ) -> pd.DataFrame:
     try:
         # Blank lines are read as empty rows and dropped here, so that the index keeps each
         # row's position in the file and error messages can name the right line.
-        frame = pd.read_csv(path, skip_blank_lines=False, **options).dropna(how="all")
+        frame = pd.read_csv(path, skip_blank_lines=False, **options)
     except pd.errors.EmptyDataError:
         raise UserError(f"data file {path} is empty; give a CSV with a header line and one row per time step") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -82,6 +82,13 @@ def _read_frame(path: Path, options: dict = DEFAULT_READ) -> pd.DataFrame:
         raise UserError(f"data file {path} is not a readable CSV ({first}); save it as comma-separated text") from None
     except PermissionError:
         raise UserError(f"data file {path} cannot be read (permission denied); fix its permissions") from None
+    if type(frame.index) is not pd.RangeIndex:
+        # Rows with more fields than the header names: pandas would make the first ones an index, silently.
+        names = ", ".join(repr(str(c)) for c in frame.columns)
+        hint = _separator_hint(frame, options.get("sep", ","))
+        raise UserError(f"the rows of {path} have more fields than its header line names ({names})"
+                        + (f": {hint}" if hint else "; give every column a name in the header line"))
+    frame = frame.dropna(how="all")
     if frame.empty:
         raise UserError(f"data file {path} has a header but no rows; add one row per time step")
     check_unique_columns(path, "data file", options.get("sep", ","))
@@ -107,15 +114,20 @@ def check_unique_columns(path: Path, what: str, sep: str = ",") -> None:
 _SEPARATORS = (";", "\t", "|", ",")
 
 
+def _separator_hint(frame: pd.DataFrame, sep: str) -> str | None:
+    """Return "the file looks separated by ';', read it with data.sep=..." when the column names hold another separator."""
+    other = next((s for s in _SEPARATORS if s != sep and any(s in str(c) for c in frame.columns)), None)
+    if other is None:
+        return None
+    written = override("data.sep", "\\t" if other == "\t" else other)
+    return f"the file looks separated by {other!r}, read it with {written}"
+
+
 def _column(frame: pd.DataFrame, name: str, what: str, path: Path, sep: str = ",") -> pd.Series:
     if name not in frame.columns:
         columns = ", ".join(repr(str(c)) for c in frame.columns)
-        other = next((s for s in _SEPARATORS if s != sep and any(s in str(c) for c in frame.columns)), None)
-        if other is not None:
-            written = override("data.sep", "\\t" if other == "\t" else other)
-            raise UserError(f"{what} {name!r} is not in {path}; its columns are {columns}: the file looks separated"
-                            f" by {other!r}, read it with {written}")
-        raise UserError(f"{what} {name!r} is not in {path}; its columns are {columns}")
+        hint = _separator_hint(frame, sep)
+        raise UserError(f"{what} {name!r} is not in {path}; its columns are {columns}" + (f": {hint}" if hint else ""))
     return frame[name]
 
 
@@ -228,6 +240,10 @@ def _describe_rows(column: pd.Series, rows: np.ndarray) -> str:
 _SLASHED = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b"
 
 
+class AmbiguousDates(UserError):
+    """Dates such as 01/02/1949 that read as day/month and as month/day: a date column all the same."""
+
+
 def _dayfirst(text: pd.Series, name: str, path: Path, dayfirst: bool | None) -> bool:
     """Return whether dates such as 01/02/1949 put the day first; refuse to guess when they could be either."""
     if dayfirst is not None:
@@ -239,7 +255,7 @@ def _dayfirst(text: pd.Series, name: str, path: Path, dayfirst: bool | None) -> 
         return True
     if (parts[1] > 12).any():
         return False
-    raise UserError(
+    raise AmbiguousDates(
         f"date column {name!r} of {path} has dates such as {text.iloc[0]!r} that read as day/month or as"
         f" month/day; say which with data.dayfirst=true or false (or data.date_format='%d/%m/%Y')"
     )
@@ -407,12 +423,15 @@ TIME_NAMES = frozenset({"date", "dates", "time", "timestamp", "datetime", "ds", 
 
 def _reads_as_dates(frame: pd.DataFrame, name, path: Path, data_cfg) -> bool:
     """Return whether the column `name` reads as dates; raise the reading's UserError when its name says
-    it holds dates (a date column with one bad line is named, not passed over)."""
+    it holds dates (a date column with one bad line is named, not passed over), or when its dates read
+    as day/month and as month/day (which data.dayfirst says)."""
     timely = str(name).strip().lower() in TIME_NAMES
     if pd.api.types.is_numeric_dtype(frame[name]) and not timely:
         return False
     try:
         parse_dates(frame[name], str(name), path, data_cfg.get("date_format"), data_cfg.get("dayfirst"))
+    except AmbiguousDates:
+        raise
     except UserError:
         if timely:
             raise
@@ -424,6 +443,15 @@ def _setting(key: str, name: str) -> str:
     """Return the override key=name as typed: plain for a plain name, quoted (override) for any other."""
     plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and name.lower() not in ("null", "true", "false")
     return f"{key}={name}" if plain else override(key, name)
+
+
+def _row_numbers(frame: pd.DataFrame, name) -> bool:
+    """Return whether the column is a row number without a name (pandas' index, as to_csv writes it: 0, 1, 2, ...)."""
+    if not str(name).startswith("Unnamed: "):
+        return False
+    values = frame[name].to_numpy()
+    return bool(len(values)) and (np.array_equal(values, np.arange(len(values)))
+                                  or np.array_equal(values, np.arange(1, len(values) + 1)))
 
 
 def find_columns(frame: pd.DataFrame, data_cfg, path: Path) -> dict:
@@ -442,9 +470,19 @@ def find_columns(frame: pd.DataFrame, data_cfg, path: Path) -> dict:
         date_column = found["date_column"]
     if column is None:
         numeric = [name for name in frame.columns if name not in taken and name != date_column
-                   and pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])]
+                   and pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])
+                   and not _row_numbers(frame, name)]
         columns = ", ".join(repr(str(c)) for c in frame.columns)
+        rest = [name for name in frame.columns if name not in taken and name != date_column and not _row_numbers(frame, name)]
+        if not numeric and len(rest) == 1:
+            # One column left, not read as numbers (1.958,5 or 1,958 as text): it is the value column, and
+            # reading it says which data.decimal or data.thousands to give.
+            numeric = rest
         if not numeric:
+            hint = _separator_hint(frame, read_options(data_cfg)["sep"])
+            if hint:
+                raise UserError(f"data.column is not set and {path} has no numeric column (its columns are {columns}):"
+                                f" {hint}")
             raise UserError(f"data.column is not set and {path} has no numeric column to forecast (its columns are"
                             f" {columns}); name the value column, e.g. {_setting('data.column', str(frame.columns[-1]))}")
         if len(numeric) > 1:
