@@ -288,6 +288,13 @@ def test_a_repeated_column_name_in_a_collection_file_is_refused(tmp_path):
         load_collection(_data_cfg(path))
 
 
+def test_a_collection_file_with_rows_longer_than_its_header_is_refused(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("id,month,y\n0,a,2001-01-01,1\n1,a,2001-02-01,2\n")
+    with pytest.raises(UserError, match=r"more fields than its header line names \('id', 'month', 'y'\)"):
+        load_collection(_data_cfg(path))
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"id_column": "store"}, "no column 'store'.*data.id_column"),
     ({"horizon": 40}, "series a has 30 values, not more than data.horizon=40"),

@@ -18,7 +18,7 @@ from omegaconf import OmegaConf
 from lstmts.config import COMPETITION_SUBSETS, COMPETITIONS, SOURCES
 from lstmts.data.covariates import Covariates, calendar_features, check_no_leak
 from lstmts.data.frequency import infer_frequency
-from lstmts.data.series import check_unique_columns
+from lstmts.data.series import check_unique_columns, refuse_extra_fields
 from lstmts.errors import UserError
 
 # Horizons of the M4 competition, by frequency: the default when a CSV collection gives none.
@@ -213,6 +213,7 @@ def _read(path: Path, what: str) -> pd.DataFrame:
         raise UserError(f"{what} {path} is empty; give a CSV with a header line") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise UserError(f"{what} {path} is not a readable CSV ({str(error).splitlines()[0]}); save it as comma-separated text") from None
+    refuse_extra_fields(frame, path)
     check_unique_columns(path, what)
     return frame
 

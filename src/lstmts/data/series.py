@@ -82,17 +82,22 @@ def _read_frame(path: Path, options: dict = DEFAULT_READ) -> pd.DataFrame:
         raise UserError(f"data file {path} is not a readable CSV ({first}); save it as comma-separated text") from None
     except PermissionError:
         raise UserError(f"data file {path} cannot be read (permission denied); fix its permissions") from None
-    if type(frame.index) is not pd.RangeIndex:
-        # Rows with more fields than the header names: pandas would make the first ones an index, silently.
-        names = ", ".join(repr(str(c)) for c in frame.columns)
-        hint = _separator_hint(frame, options.get("sep", ","))
-        raise UserError(f"the rows of {path} have more fields than its header line names ({names})"
-                        + (f": {hint}" if hint else "; give every column a name in the header line"))
+    refuse_extra_fields(frame, path, options.get("sep", ","))
     frame = frame.dropna(how="all")
     if frame.empty:
         raise UserError(f"data file {path} has a header but no rows; add one row per time step")
     check_unique_columns(path, "data file", options.get("sep", ","))
     return frame
+
+
+def refuse_extra_fields(frame: pd.DataFrame, path: Path, sep: str = ",") -> None:
+    """Raise UserError when rows have more fields than the header line names: pandas makes the first
+    ones the frame's index without a word (a ;-separated file read with , is the usual cause)."""
+    if type(frame.index) is not pd.RangeIndex:
+        names = ", ".join(repr(str(c)) for c in frame.columns)
+        hint = _separator_hint(frame, sep)
+        raise UserError(f"the rows of {path} have more fields than its header line names ({names})"
+                        + (f": {hint}" if hint else "; give every column a name in the header line"))
 
 
 def check_unique_columns(path: Path, what: str, sep: str = ",") -> None:
