@@ -430,15 +430,15 @@ def _reads_as_dates(frame: pd.DataFrame, name, path: Path, data_cfg) -> bool:
     """Return whether the column `name` reads as dates; raise the reading's UserError when its name says
     it holds dates (a date column with one bad line is named, not passed over), or when its dates read
     as day/month and as month/day (which data.dayfirst says)."""
-    timely = str(name).strip().lower() in TIME_NAMES
-    if pd.api.types.is_numeric_dtype(frame[name]) and not timely:
+    timely, numeric = str(name).strip().lower() in TIME_NAMES, pd.api.types.is_numeric_dtype(frame[name])
+    if numeric and not timely:
         return False
     try:
         parse_dates(frame[name], str(name), path, data_cfg.get("date_format"), data_cfg.get("dayfirst"))
     except AmbiguousDates:
         raise
     except UserError:
-        if timely:
+        if timely and not numeric:  # numbers under a time name that are no years (day 1, 2, 3): no dates
             raise
         return False
     return True
@@ -474,11 +474,12 @@ def find_columns(frame: pd.DataFrame, data_cfg, path: Path) -> dict:
                                      if name not in taken and _reads_as_dates(frame, name, path, data_cfg)), None)
         date_column = found["date_column"]
     if column is None:
-        numeric = [name for name in frame.columns if name not in taken and name != date_column
-                   and pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])
-                   and not _row_numbers(frame, name)]
+        # Never a row number or a column named for the time (day 1, 2, 3 without dates is an index too).
+        rest = [name for name in frame.columns if name not in taken and name != date_column
+                and not _row_numbers(frame, name) and str(name).strip().lower() not in TIME_NAMES]
+        numeric = [name for name in rest
+                   if pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])]
         columns = ", ".join(repr(str(c)) for c in frame.columns)
-        rest = [name for name in frame.columns if name not in taken and name != date_column and not _row_numbers(frame, name)]
         if not numeric and len(rest) == 1:
             # One column left, not read as numbers (1.958,5 or 1,958 as text): it is the value column, and
             # reading it says which data.decimal or data.thousands to give.
