@@ -219,3 +219,18 @@ def test_a_predictions_file_without_its_columns_or_empty_says_which(tmp_path):
     path.write_text("")
     with pytest.raises(ValueError, match="it is empty"):
         read_predictions(path)
+
+
+@pytest.mark.parametrize("backtest", [False, True])
+def test_the_table_names_the_columns_found_in_the_file_and_only_those(backtest):
+    metrics = _backtest_metrics({}) if backtest else {
+        "status": "ok", "train_rmse": 1.0, "test_rmse": 2.0, "samples": {"test": 4}, "updates": 8,
+        "baselines": {"ets": {"test_rmse": 3.0}}}
+    for extra, shown in (({}, None), ({"found_in_file": {"data.column": "sales"}}, "data.column=sales"),
+                         ({"found_in_file": {"data.column": "rides", "data.date_column": "day"}},
+                          "data.column=rides, data.date_column=day")):
+        console = Console(file=io.StringIO(), width=200, force_terminal=False, color_system=None)
+        print_summary({**metrics, **extra}, Path("/tmp/run"), console)
+        lines = [line for line in console.file.getvalue().splitlines() if "columns found in the file" in line]
+        assert lines == ([] if shown is None else
+                         [f"columns found in the file: {shown} (set them on the command line to choose others)"])

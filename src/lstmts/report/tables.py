@@ -25,6 +25,15 @@ def print_warnings(metrics: dict, console: Console) -> None:
         console.print(f"warning: {line}", highlight=False, soft_wrap=True)
 
 
+def print_found(metrics: dict, console: Console) -> None:
+    """Print the columns the run found in its file (metrics["found_in_file"]), when it found any."""
+    found = metrics.get("found_in_file") or {}
+    if found:
+        named = ", ".join(f"{key}={name}" for key, name in found.items())
+        console.print(f"columns found in the file: {named} (set them on the command line to choose others)",
+                      highlight=False, soft_wrap=True)
+
+
 def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
     """Print a backtest's RMSE by horizon for the LSTM and each baseline, over the same origins."""
     backtest = metrics["backtest"]
@@ -57,6 +66,7 @@ def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
     if note:
         console.print(note, highlight=False, soft_wrap=True)
     print_warnings(metrics, console)
+    print_found(metrics, console)
     console.print(f"LSTM refits: {backtest['lstm_seconds']:.1f} s ({backtest['seconds_per_refit']:.2f} s each);"
                   f" baselines: {backtest['baseline_seconds']:.1f} s", highlight=False)
     _print_missing(metrics, console)
@@ -290,11 +300,7 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
     if metrics.get("frequency"):
         console.print(f"data: {metrics['frequency']}, season {metrics.get('season_length')};"
                       f" protocol {metrics.get('protocol')}", highlight=False)
-    found = metrics.get("found_in_file") or {}
-    if found:
-        named = ", ".join(f"{key}={name}" for key, name in found.items())
-        console.print(f"columns found in the file: {named} (set them on the command line to choose others)",
-                      highlight=False, soft_wrap=True)
+    print_found(metrics, console)
     samples = metrics.get("samples", {})
     scored = metrics.get("scored", {}).get("test", {})
     console.print(
