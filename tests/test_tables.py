@@ -228,7 +228,9 @@ def test_the_table_names_the_columns_found_in_the_file_and_only_those(backtest):
         "baselines": {"ets": {"test_rmse": 3.0}}}
     for extra, shown in (({}, None), ({"found_in_file": {"data.column": "sales"}}, "data.column=sales"),
                          ({"found_in_file": {"data.column": "rides", "data.date_column": "day"}},
-                          "data.column=rides, data.date_column=day")):
+                          "data.column=rides, data.date_column=day"),
+                         ({"found_in_file": {"data.column": "rides", "data.date_column": None}},
+                          "data.column=rides, data.date_column=null")):
         console = Console(file=io.StringIO(), width=200, force_terminal=False, color_system=None)
         print_summary({**metrics, **extra}, Path("/tmp/run"), console)
         lines = [line for line in console.file.getvalue().splitlines() if "columns found in the file" in line]

@@ -8,9 +8,11 @@ periods, each time on the values before that point only (`auto`: every season, a
 in all; an integer k: every k steps; 0: never); a refit keeps the form chosen at the first fit
 (automatic ETS's model, for one) and fits its parameters again. Without refits, a model fitted with a smoothing
 weight near zero, or an STL season, would hold on to its fit window: after a level shift in the
-test period, ETS and Holt-Winters stayed 40 below the data for the rest of it. Forms are chosen from the fit window's values only (multiplicative seasons
-and logs when those are positive, additive seasons and the values as they are when not), never from later
-ones; a refit keeps the first fit's form unless a zero or a negative value in its own window rules it out. Which form a method takes depends on the season:
+test period, ETS and Holt-Winters stayed 40 below the data for the rest of it. Forms are chosen from
+the fit window's values only (multiplicative seasons and logs when those are positive, additive
+seasons and the values as they are when not), never from later ones; a refit keeps the first fit's
+form unless a zero or a negative value in its own window rules it out. Which form a method takes
+depends on the season:
 
 | method | season 1 (none) | season 2 .. long_season | longer seasons (52, 365, ...) |
 | --- | --- | --- | --- |

@@ -29,7 +29,7 @@ def print_found(metrics: dict, console: Console) -> None:
     """Print the columns the run found in its file (metrics["found_in_file"]), when it found any."""
     found = metrics.get("found_in_file") or {}
     if found:
-        named = ", ".join(f"{key}={name}" for key, name in found.items())
+        named = ", ".join(f"{key}={'null' if name is None else name}" for key, name in found.items())
         console.print(f"columns found in the file: {named} (set them on the command line to choose others)",
                       highlight=False, soft_wrap=True)
 

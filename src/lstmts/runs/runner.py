@@ -686,7 +686,8 @@ def _settle_columns(cfg: DictConfig, out_dir: Path) -> dict:
     for key, name in found.items():
         cfg.data[key] = name
     if found:
-        log.info("columns found in %s: %s", cfg.data.path, ", ".join(f"data.{key}={name}" for key, name in found.items()))
+        log.info("columns found in %s: %s", cfg.data.path,
+                 ", ".join(f"data.{key}={'null' if name is None else name}" for key, name in found.items()))
         files.write_atomic(out_dir / "config.yaml", _resolved_yaml(cfg))
     return {f"data.{key}": name for key, name in found.items()}
 
