@@ -264,6 +264,18 @@ def test_a_semicolon_file_named_alone_gets_the_same_options_in_turn(tmp_path, co
     assert series.values.tolist() == [1958.5, 2001.25, 987] and series.name == "sales" and series.has_dates
 
 
+def test_a_tab_separated_file_named_alone_gets_the_separator_not_a_value_error(tmp_path, compose_config):
+    path = tmp_path / "series.tsv"
+    path.write_text("date\tsales\n2000-01\t5\n2000-02\t7\n2000-03\t6\n")
+    with pytest.raises(UserError) as error:
+        load_series(compose_config("data=csv", f"data.path={path}").data, airline_csv())
+    message = str(error.value)
+    assert message.startswith("data.column is not set") and "the file looks separated by '\\t'" in message
+    series = load_series(compose_config("data=csv", f"data.path={path}", *shlex.split(message.rsplit(" with ", 1)[1])).data,
+                         airline_csv())
+    assert series.values.tolist() == [5, 7, 6] and series.name == "sales" and series.has_dates
+
+
 def test_a_column_of_row_numbers_without_a_name_is_never_the_value_column(tmp_path):
     # pandas' to_csv writes its index first, under an empty name: 0, 1, 2, ...
     answer, series = found(tmp_path, ",date,sales\n0,2000-01,5\n1,2000-02,7\n2,2000-03,6\n")

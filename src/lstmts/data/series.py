@@ -480,15 +480,15 @@ def find_columns(frame: pd.DataFrame, data_cfg, path: Path) -> dict:
         numeric = [name for name in rest
                    if pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])]
         columns = ", ".join(repr(str(c)) for c in frame.columns)
+        hint = _separator_hint(frame, read_options(data_cfg)["sep"])
+        if not numeric and hint:
+            raise UserError(f"data.column is not set and {path} has no numeric column (its columns are {columns}):"
+                            f" {hint}")
         if not numeric and len(rest) == 1:
             # One column left, not read as numbers (1.958,5 or 1,958 as text): it is the value column, and
             # reading it says which data.decimal or data.thousands to give.
             numeric = rest
         if not numeric:
-            hint = _separator_hint(frame, read_options(data_cfg)["sep"])
-            if hint:
-                raise UserError(f"data.column is not set and {path} has no numeric column (its columns are {columns}):"
-                                f" {hint}")
             raise UserError(f"data.column is not set and {path} has no numeric column to forecast (its columns are"
                             f" {columns}); name the value column, e.g. {_setting('data.column', str(frame.columns[-1]))}")
         if len(numeric) > 1:
