@@ -145,6 +145,8 @@ def found(tmp_path, text: str, **options) -> tuple[dict, object]:
     ("q,gwh\n1956 Q1,3923\n1956 Q2,4436\n1956 Q3,4806\n", "gwh", "q", "quarterly"),
     # no column reads as dates: no dates, the values by position
     ("value,label\n1,a\n2,b\n4,c\n", "value", None, "positions"),
+    # a comma at the end of every line: an empty column, never the value column
+    ("date,value,\n2020-01,1,\n2020-02,3,\n2020-03,4,\n", "value", "date", "monthly"),
     # numbers under a time name that are no years: no dates, and never the value column
     ("day,visits\n1,3\n2,5\n3,4\n", "visits", None, "positions"),
 ])

@@ -474,9 +474,11 @@ def find_columns(frame: pd.DataFrame, data_cfg, path: Path) -> dict:
                                      if name not in taken and _reads_as_dates(frame, name, path, data_cfg)), None)
         date_column = found["date_column"]
     if column is None:
-        # Never a row number or a column named for the time (day 1, 2, 3 without dates is an index too).
+        # Never a row number, a column named for the time (day 1, 2, 3 without dates is an index too) or
+        # an empty one (a comma at the end of every line makes one).
         rest = [name for name in frame.columns if name not in taken and name != date_column
-                and not _row_numbers(frame, name) and str(name).strip().lower() not in TIME_NAMES]
+                and not _row_numbers(frame, name) and str(name).strip().lower() not in TIME_NAMES
+                and frame[name].notna().any()]
         numeric = [name for name in rest
                    if pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])]
         columns = ", ".join(repr(str(c)) for c in frame.columns)
