@@ -900,3 +900,23 @@ def test_the_rerun_command_keeps_the_users_data_and_drops_what_it_sets_and_what_
     assert rerun.seed == 3 and rerun.auto is None and rerun.baselines.refit_every == 0
     assert rerun.training.lr_schedule == "cosine" and rerun.training.patience is None and rerun.training.epochs == 5
     assert list(rerun.protocol.transforms) == ["log", "diff12", "standard"] and rerun.split.validation_fraction == 0
+
+
+@pytest.mark.parametrize("task, cfg_data, added", [
+    # found in the file: both written out, so the rerun reads them whatever the file gets later
+    (["data=csv", "data.path=x.csv"], {"column": "sales", "date_column": "week"},
+     ["data.column=sales", "data.date_column=week"]),
+    # no dates found; a name that needs Hydra's quotes
+    (["data=csv", "data.path=x.csv"], {"column": "sales 2024", "date_column": None},
+     ["data.column=\"'sales 2024'\"", "data.date_column=null"]),
+    # given by the user: kept as given (rerun_overrides), not written twice
+    (["data=csv", "data.path=x.csv", "data.column=sales"], {"column": "sales", "date_column": "week"},
+     ["data.date_column=week"]),
+    # the shipped data names its own columns
+    ([], None, []),
+])
+def test_the_rerun_command_names_the_columns_the_run_found(compose_config, task, cfg_data, added):
+    cfg = compose_config(*(["data=csv", "data.path=x.csv"] if cfg_data else []))
+    for key, name in (cfg_data or {}).items():
+        cfg.data[key] = name
+    assert auto.found_columns(task, cfg) == added

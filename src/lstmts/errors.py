@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import signal
 import sys
 import threading
@@ -27,6 +28,14 @@ def override(key: str, value) -> str:
     for special in ("\\", '"', "$", "`"):
         written = written.replace(special, "\\" + special)
     return f'{key}="{written}"'
+
+
+def plain_override(key: str, value) -> str:
+    """Return key=value as one types it: plain for a name of letters, digits and _ (sales, co2), else override's quoting."""
+    text = "" if value is None else str(value)
+    if value is not None and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text) and text.lower() not in ("null", "true", "false"):
+        return f"{key}={text}"
+    return override(key, value)
 
 
 def _hydra_text(value) -> str:

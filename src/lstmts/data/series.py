@@ -14,7 +14,7 @@ import pandas as pd
 
 from lstmts.data.covariates import Covariates, calendar_features, check_no_leak
 from lstmts.data.frequency import SUMMER_TIME, Frequency, infer_frequency, when
-from lstmts.errors import UserError, override
+from lstmts.errors import UserError, override, plain_override
 
 
 @dataclass(frozen=True)
@@ -444,12 +444,6 @@ def _reads_as_dates(frame: pd.DataFrame, name, path: Path, data_cfg) -> bool:
     return True
 
 
-def _setting(key: str, name: str) -> str:
-    """Return the override key=name as typed: plain for a plain name, quoted (override) for any other."""
-    plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and name.lower() not in ("null", "true", "false")
-    return f"{key}={name}" if plain else override(key, name)
-
-
 def _row_numbers(frame: pd.DataFrame, name) -> bool:
     """Return whether the column is a row number without a name (pandas' index, as to_csv writes it: 0, 1, 2, ...)."""
     if not str(name).startswith("Unnamed: "):
@@ -492,11 +486,11 @@ def find_columns(frame: pd.DataFrame, data_cfg, path: Path) -> dict:
             numeric = rest
         if not numeric:
             raise UserError(f"data.column is not set and {path} has no numeric column to forecast (its columns are"
-                            f" {columns}); name the value column, e.g. {_setting('data.column', str(frame.columns[-1]))}")
+                            f" {columns}); name the value column, e.g. {plain_override('data.column', str(frame.columns[-1]))}")
         if len(numeric) > 1:
             names = ", ".join(repr(str(c)) for c in numeric)
             raise UserError(f"data.column is not set and {path} has {len(numeric)} numeric columns ({names}); choose"
-                            f" the one to forecast, e.g. {_setting('data.column', str(numeric[0]))}")
+                            f" the one to forecast, e.g. {plain_override('data.column', str(numeric[0]))}")
         found["column"] = numeric[0]
     return {key: found[key] for key in ("column", "date_column") if key in found}
 

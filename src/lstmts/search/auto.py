@@ -38,7 +38,7 @@ from omegaconf import DictConfig, OmegaConf
 from lstmts.config import check_horizons, cycle_setting
 from lstmts.data.frequency import cycle_for
 from lstmts.data.transforms import Pipeline
-from lstmts.errors import UserError
+from lstmts.errors import UserError, plain_override
 from lstmts.evaluation.metrics import rmse
 from lstmts.report import files
 from lstmts.runs import runner
@@ -521,6 +521,17 @@ def rerun_overrides(task: list[str]) -> list[str]:
     return [o for o in task if not o.lstrip("+~").startswith(_SET_BY_RERUN)]
 
 
+def found_columns(task: list[str], cfg: DictConfig) -> list[str]:
+    """Return data.column and data.date_column as the run found them in the file, for those the user's
+    overrides (`task`) left out: the rerun reads the same columns whatever the file gets later."""
+    if cfg.get("collection") is not None or cfg.data.get("name") != "csv":
+        return []
+    given = {o.lstrip("+~").split("=", 1)[0] for o in task}
+    return [plain_override(f"data.{key}", cfg.data[key]) for key in ("column", "date_column")
+            if f"data.{key}" not in given and cfg.data.get(key) != "auto"
+            and (key == "date_column" or cfg.data.get(key) is not None)]
+
+
 def _rerun_command(member_cfg: DictConfig, candidate: Candidate) -> str:
     """Return a plain `lstmts ...` command that trains this member alone (the user's own overrides kept)."""
     try:
@@ -529,7 +540,7 @@ def _rerun_command(member_cfg: DictConfig, candidate: Candidate) -> str:
         task = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
     except ValueError:
         task = []
-    kept = rerun_overrides(task)
+    kept = rerun_overrides(task) + found_columns(task, member_cfg)
     training = member_cfg.training
     engine = [f"training.jit_compile={str(training.jit_compile).lower()}"] if training.get(
         "jit_compile", "auto") != "auto" else []
