@@ -64,6 +64,23 @@ def test_a_series_with_zeros_gets_the_additive_season_and_sarima_on_its_values(r
         assert np.sqrt(np.mean((forecasts[name][48:] - values[48:]) ** 2)) < 1.0  # the season is followed
 
 
+def test_a_zero_after_the_fit_window_switches_to_the_additive_form_from_the_next_forecast_on():
+    """A value <= 0 after the fit window never removes Holt-Winters or SARIMA: the forecasts up to it are
+    the multiplicative (log) form's, as without it; after it, the additive form's fitted on the same window."""
+    values = _seasonal_series(12, 144)
+    changed = values.copy()
+    changed[100] = 0.0
+    before, after = classical_forecasts(values, 96, 12, REFITTING), classical_forecasts(changed, 96, 12, REFITTING)
+    additive = {**REFITTING, "holt_winters": {**SETTINGS["holt_winters"], "seasonal": "add"},
+                "sarima": {**SETTINGS["sarima"], "log": False}}
+    expected = classical_forecasts(changed, 96, 12, additive)
+    for name in ("holt_winters", "sarima"):
+        assert not isinstance(after[name], str), after[name]
+        np.testing.assert_allclose(after[name][96:101], before[name][96:101], rtol=1e-9)  # 100 itself unseen
+        np.testing.assert_allclose(after[name][101:], expected[name][101:], rtol=1e-6)
+        assert not np.allclose(after[name][96:101], expected[name][96:101])
+
+
 def test_a_refit_keeps_the_additive_form_after_its_window_has_left_the_zero_behind():
     """A zero in the first fit window makes the season additive and SARIMA run on the values; the
     refits keep those forms when their windows (the last max_fit_values values) no longer hold it."""

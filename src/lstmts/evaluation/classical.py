@@ -11,8 +11,9 @@ weight near zero, or an STL season, would hold on to its fit window: after a lev
 test period, ETS and Holt-Winters stayed 40 below the data for the rest of it. Forms are chosen from
 the fit window's values only (multiplicative seasons and logs when those are positive, additive
 seasons and the values as they are when not), never from later ones; a refit keeps the first fit's
-form unless a zero or a negative value in its own window rules it out. Which form a method takes
-depends on the season:
+form unless a zero or a negative value in its own window rules it out. A zero or a negative value
+that arrives after a fit whose form multiplies or takes logs switches it to the additive form fitted on
+the same window, from the next forecast on (_segment). Which form a method takes depends on the season:
 
 | method | season 1 (none) | season 2 .. long_season | longer seasons (52, 365, ...) |
 | --- | --- | --- | --- |
@@ -61,7 +62,7 @@ DEFAULTS = {"methods": list(BASELINE_METHODS), "time_limit": 120, "max_fit_value
             "refit_every": "auto", "second_season": None, "year": None,
             "holt_winters": {"trend": "add", "seasonal": "mul", "damped_trend": False},
             "sarima": {"order": [0, 1, 1], "seasonal_order": [0, 1, 1], "log": True}}  # as conf/config.yaml
-_CACHE_VERSION = "8"
+_CACHE_VERSION = "9"
 
 log = logging.getLogger(__name__)
 
@@ -389,14 +390,20 @@ def _sarima_form(settings: dict, season_length: int, positive: bool, long: bool)
     return tuple(sarima.get("order", (0, 1, 1))), seasonal_order, log
 
 
-def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict,
-                  chosen: dict | None = None) -> np.ndarray:
-    """Return one method's one-step forecasts of every index from values[fit_start:] (earlier ones NaN)."""
-    long_season = int(settings["long_season"])
+def _fit_start(fit_end: int, season_length: int, settings: dict) -> int:
+    """Return where a fit ending at fit_end starts: at most max_fit_values before it, on a whole number of seasons."""
     fit_start = max(0, fit_end - int(settings["max_fit_values"]))
     if season_length > 1:
         # Start on a whole number of seasons before the split, so season positions keep their phase.
         fit_start -= fit_start % season_length
+    return fit_start
+
+
+def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict,
+                  chosen: dict | None = None) -> np.ndarray:
+    """Return one method's one-step forecasts of every index from values[fit_start:] (earlier ones NaN)."""
+    long_season = int(settings["long_season"])
+    fit_start = _fit_start(fit_end, season_length, settings)
     part, end = values[fit_start:], fit_end - fit_start
     long = season_length > long_season
     if long and end < 2 * season_length:
@@ -450,12 +457,38 @@ def _forecast_refitted(method: str, values: np.ndarray, fit_end: int, season_len
     points = refit_points(method, fit_end, len(values), season_length, settings)
     stops = [*points[1:], len(values)]
     chosen: dict = {}  # the form chosen at the first fit, on the fit window's values
-    forecasts = _forecast_one(method, values[:stops[0]], points[0], season_length, settings, chosen)
+    forecasts = _segment(method, values[:stops[0]], points[0], season_length, settings, chosen)
     forecasts = np.concatenate([forecasts, np.full(len(values) - len(forecasts), np.nan)])
     for start, stop in zip(points[1:], stops[1:]):
-        forecasts[start:stop] = _forecast_one(method, values[:stop], start, season_length, settings,
-                                              chosen)[start:stop]
+        forecasts[start:stop] = _segment(method, values[:stop], start, season_length, settings, chosen)[start:stop]
     return forecasts
+
+
+# The methods whose form multiplies (Holt-Winters' season) or takes logs (SARIMA) when the fit window is
+# positive: their state cannot take in a zero or a negative value.
+_MULTIPLYING = ("holt_winters", "sarima")
+
+
+def _segment(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict,
+             chosen: dict) -> np.ndarray:
+    """Return _forecast_one(values, fit_end): one-step forecasts of every index of `values` from a fit on
+    the values before fit_end. Where a value <= 0 arrives after fit_end and the fitted form multiplies or
+    takes logs, the forecasts up to that value (made before it is seen) are that form's, and the later
+    ones the additive form's, fitted on the same window; the refits after it keep the additive form. A
+    value after the fit window so never decides whether a baseline exists, only how it goes on."""
+    later = np.flatnonzero(values[fit_end:] <= 0)
+    window = values[_fit_start(fit_end, season_length, settings):fit_end]
+    if method not in _MULTIPLYING or not later.size or not (chosen.get("positive", True) and np.min(window) > 0):
+        return _forecast_one(method, values, fit_end, season_length, settings, chosen)
+    first = fit_end + int(later[0])
+    # The forecast of values[first] does not read it: a stand-in (the value before) lets the form run to it.
+    before = _forecast_one(method, np.concatenate([values[:first], values[first - 1:first]]), fit_end,
+                           season_length, settings, chosen)
+    additive: dict = {"positive": False}
+    after = _forecast_one(method, values, fit_end, season_length, settings, additive)
+    chosen.clear()
+    chosen.update(additive)
+    return np.concatenate([before, after[first + 1:]])
 
 
 def _guarded(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict):
