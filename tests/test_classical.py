@@ -714,3 +714,17 @@ def test_thetas_multi_step_form_deseasonalises_a_long_season_as_its_one_step_for
     path = forecast_from("theta", values[:fit_end], 52, 52, settings)
     assert path[0] == pytest.approx(one_step[fit_end], rel=1e-9)
     assert rmse(values[fit_end:fit_end + 52], path) < 1.0  # the noise is 0.3, the year 3 high
+
+
+@pytest.mark.parametrize("method, season, settings, expected", [
+    ("holt_winters", 12, SETTINGS, True), ("sarima", 12, SETTINGS, True), ("sarima", 1, SETTINGS, True),
+    ("holt_winters", 1, SETTINGS, False),  # Holt's damped trend: no season to multiply
+    ("holt_winters", 52, SETTINGS, False), ("sarima", 52, SETTINGS, False),  # STL and the additive forms
+    ("holt_winters", 12, {**SETTINGS, "holt_winters": {"seasonal": "add"}}, False),
+    ("sarima", 12, {**SETTINGS, "sarima": {"log": False}}, False), ("ets", 12, SETTINGS, False),
+    ("theta", 12, SETTINGS, False),
+])
+def test_which_forms_cannot_take_in_a_zero(method, season, settings, expected):
+    from lstmts.evaluation.classical import DEFAULTS, _multiplies
+
+    assert _multiplies(method, season, {**DEFAULTS, **settings}) is expected

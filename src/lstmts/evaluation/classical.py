@@ -464,9 +464,15 @@ def _forecast_refitted(method: str, values: np.ndarray, fit_end: int, season_len
     return forecasts
 
 
-# The methods whose form multiplies (Holt-Winters' season) or takes logs (SARIMA) when the fit window is
-# positive: their state cannot take in a zero or a negative value.
-_MULTIPLYING = ("holt_winters", "sarima")
+def _multiplies(method: str, season_length: int, settings: dict) -> bool:
+    """Return whether `method` multiplies (Holt-Winters' season) or takes logs (SARIMA) on a positive fit
+    window, as configured: its state cannot take in a zero or a negative value. Long seasons go through
+    STL and the additive forms, which can."""
+    if season_length > int(settings["long_season"]):
+        return False
+    if method == "holt_winters":
+        return season_length > 1 and (settings.get("holt_winters") or {}).get("seasonal") == "mul"
+    return method == "sarima" and bool((settings.get("sarima") or {}).get("log", True))
 
 
 def _segment(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict,
@@ -478,7 +484,8 @@ def _segment(method: str, values: np.ndarray, fit_end: int, season_length: int, 
     value after the fit window so never decides whether a baseline exists, only how it goes on."""
     later = np.flatnonzero(values[fit_end:] <= 0)
     window = values[_fit_start(fit_end, season_length, settings):fit_end]
-    if method not in _MULTIPLYING or not later.size or not (chosen.get("positive", True) and np.min(window) > 0):
+    if not (later.size and _multiplies(method, season_length, settings) and chosen.get("positive", True)
+            and np.min(window) > 0):
         return _forecast_one(method, values, fit_end, season_length, settings, chosen)
     first = fit_end + int(later[0])
     # The forecast of values[first] does not read it: a stand-in (the value before) lets the form run to it.
