@@ -66,9 +66,8 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-# What to give for a setting that a config group leaves to the command line (??? in its YAML).
-_MISSING_EXAMPLES = {"data.path": "my.csv", "data.column": "sales", "data.value_column": "value",
-                     "data.id_column": "series", "data.date_column": "date"}
+# What to give for a setting that a config group leaves to the command line (??? in its YAML: the data file).
+_MISSING_EXAMPLES = {"data.path": "my.csv"}
 
 
 def _check_given(cfg: DictConfig) -> None:

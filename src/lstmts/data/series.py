@@ -426,11 +426,15 @@ TIME_NAMES = frozenset({"date", "dates", "time", "timestamp", "datetime", "ds", 
                         "year", "period"})
 
 
+def _named_for_time(name) -> bool:
+    return str(name).strip().lower() in TIME_NAMES
+
+
 def _reads_as_dates(frame: pd.DataFrame, name, path: Path, data_cfg) -> bool:
     """Return whether the column `name` reads as dates; raise the reading's UserError when its name says
     it holds dates (a date column with one bad line is named, not passed over), or when its dates read
     as day/month and as month/day (which data.dayfirst says)."""
-    timely, numeric = str(name).strip().lower() in TIME_NAMES, pd.api.types.is_numeric_dtype(frame[name])
+    timely, numeric = _named_for_time(name), pd.api.types.is_numeric_dtype(frame[name])
     if numeric and not timely:
         return False
     try:
@@ -471,7 +475,7 @@ def find_columns(frame: pd.DataFrame, data_cfg, path: Path) -> dict:
         # Never a row number, a column named for the time (day 1, 2, 3 without dates is an index too) or
         # an empty one (a comma at the end of every line makes one).
         rest = [name for name in frame.columns if name not in taken and name != date_column
-                and not _row_numbers(frame, name) and str(name).strip().lower() not in TIME_NAMES
+                and not _row_numbers(frame, name) and not _named_for_time(name)
                 and frame[name].notna().any()]
         numeric = [name for name in rest
                    if pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])]
