@@ -82,19 +82,49 @@ def weighted(weight: float, move: float = 0.3):
     return rule
 
 
-def fitted(half: float, move: float = 0.3):
+def three_leaders(validation: pd.DataFrame, ranked: list[str]) -> tuple[list[str], np.ndarray]:
+    """Return the leaders' voice as the product makes it: the 3 baselines best on validation, alike."""
+    return ranked[:3], np.full(3, 1 / 3)
+
+
+def leaders_within(limit: float):
+    """Return a leaders' voice of those of the 3 best whose validation RMSE is at most `limit` times the
+    best one's, alike (the best alone: the voice is the baseline)."""
+
+    def choose(validation: pd.DataFrame, ranked: list[str]) -> tuple[list[str], np.ndarray]:
+        best = _rmse(validation, ranked[0])
+        names = [name for name in ranked[:3] if _rmse(validation, name) <= limit * best]
+        return names, np.full(len(names), 1 / len(names))
+
+    return choose
+
+
+def leaders_by_inverse_mse(count: int):
+    """Return a leaders' voice of the `count` best baselines weighted by their inverse validation MSE
+    (Bates and Granger's weights)."""
+
+    def choose(validation: pd.DataFrame, ranked: list[str]) -> tuple[list[str], np.ndarray]:
+        names = ranked[:count]
+        inverse = np.array([1 / _rmse(validation, name) ** 2 for name in names])
+        return names, inverse / inverse.sum()
+
+    return choose
+
+
+def fitted(half: float, move: float = 0.3, leading=three_leaders):
     """Return a rule: the product's `fitted` combination of the baseline, the networks and the 3 leaders'
     mean: shrink's weights moved n / (n + half) of the way towards the weights fitted on the n
-    validation targets (residuals.fitted_weights)."""
+    validation targets (residuals.fitted_weights). `leading` makes the leaders' voice."""
 
-    def voices(rows: pd.DataFrame, ranked: list[str]) -> np.ndarray:
+    def voices(rows: pd.DataFrame, ranked: list[str], names: list[str], weights: np.ndarray) -> np.ndarray:
         return np.stack([rows[ranked[0]].to_numpy(dtype=float), rows["networks"].to_numpy(dtype=float),
-                         leaders_mean(rows, ranked[:3])])
+                         rows[names].to_numpy(dtype=float) @ weights])
 
     def rule(rows: pd.DataFrame, validation: pd.DataFrame, ranked: list[str]) -> np.ndarray:
-        weights, _ = residuals.fitted_weights(voices(validation, ranked), validation["actual"].to_numpy(dtype=float),
-                                              move, half)
-        test = voices(rows, ranked)
+        names, shares = leading(validation, ranked)
+        weights, _ = residuals.fitted_weights(voices(validation, ranked, names, shares),
+                                              validation["actual"].to_numpy(dtype=float), move, half)
+        test = voices(rows, ranked, names, shares)
         return residuals.combine(test[1], None, test[0], "fitted", test[2], move, weights)
 
     return rule
@@ -157,6 +187,11 @@ def rules(moves: list[float]) -> dict:
         chosen[f"weights fitted on validation, counting half at {half} targets (fitted)"] = fitted(half)
     for move in (0.1, 0.2):
         chosen[f"fitted, half at 500, starting from shrink {move:g}"] = fitted(500, move)
+    for limit in (1.05, 1.1, 1.2, 1.5):
+        chosen[f"fitted, the leaders within {limit:g}x the best's validation RMSE"] = fitted(500, leading=leaders_within(limit))
+    for count in (3, 4, 99):
+        which = f"the {count} best baselines" if count < 99 else "every baseline"
+        chosen[f"fitted, the leaders {which} by inverse validation MSE"] = fitted(500, leading=leaders_by_inverse_mse(count))
     for limit in (1.2, 1.5):
         chosen[f"0.3, towards the leaders alone where the networks' validation RMSE is above {limit:g}x"] = gated(limit)
     for weight in (0.25, 0.5):
