@@ -489,6 +489,45 @@ def test_a_column_of_years_gives_yearly_dates(tmp_path):
     assert series.labels[0] == pd.Timestamp("1949-01-01")
 
 
+# 2024-01-01 00:00 UTC is 19,723 days after 1970-01-01: 19723 * 86400 = 1,704,067,200 seconds.
+@pytest.mark.parametrize("scale, unit", [(1, "seconds"), (10 ** 3, "milliseconds"), (10 ** 6, "microseconds"),
+                                         (10 ** 9, "nanoseconds")])
+def test_unix_times_are_read_as_utc_dates_in_the_unit_their_size_says(tmp_path, scale, unit):
+    half_hours = [1_704_067_200 + 1800 * step for step in range(4)]
+    text = "timestamp,load\n" + "".join(f"{t * scale},{v}\n" for t, v in zip(half_hours, (5, 7, 6, 8)))
+    series = load_text(tmp_path, text, column="load", date_column="timestamp")
+    assert list(series.labels) == [pd.Timestamp("2024-01-01 00:00"), pd.Timestamp("2024-01-01 00:30"),
+                                   pd.Timestamp("2024-01-01 01:00"), pd.Timestamp("2024-01-01 01:30")]
+    assert series.frequency.name == "half-hourly" and series.frequency.season_length == 48
+    answer, found_series = found(tmp_path, text)  # left to the file: the times found, the load the values
+    assert answer == {"column": "load", "date_column": "timestamp"} and found_series.labels[-1] == series.labels[-1]
+    text = text.replace(f"{half_hours[2] * scale},", ",")
+    message = load_error(tmp_path, text, column="load", date_column="timestamp")
+    assert f"first an empty value on line 4; use Unix times in {unit}" in message, message
+    with pytest.raises(UserError):  # a time column with an empty line is named, not passed over
+        found(tmp_path, text)
+
+
+@pytest.mark.parametrize("first, name, dates", [
+    (1949, "year", True),  # years
+    (20240131, "date", False),  # a YYYYMMDD number is no Unix time (1970-08-23 in seconds: below 1973)
+    (99_999_999, "ts", False),  # just below 1e8 s
+    (4_102_444_798, "ts", False),  # its last is 2100-01-01 in seconds (and below 1973 in milliseconds)
+])
+def test_numbers_of_other_sizes_are_no_unix_times(tmp_path, first, name, dates):
+    from lstmts.data.series import unix_unit
+
+    column = pd.Series([first, first + 1, first + 2])
+    assert unix_unit(column) is None
+    answer, _ = found(tmp_path, f"{name},value\n" + "".join(f"{first + i},{i * 3 + 1}\n" for i in range(3)))
+    assert answer == {"column": "value", "date_column": name if dates else None}
+
+
+def test_a_bad_number_in_a_date_column_is_quoted_as_written(tmp_path):
+    message = load_error(tmp_path, "day,value\n1,3\n2,5\n3,4\n", date_column="day")
+    assert "first 1 on line 2" in message and "np." not in message
+
+
 # --- a series with nothing to forecast ------------------------------------------------------
 
 def test_constant_series(tmp_path):

@@ -300,10 +300,14 @@ def parse_dates(column: pd.Series, name: str, path: Path, date_format: str | Non
     """Return a CSV column as dates, and the one time-zone offset they were written with ("+11:00",
     "+00:00" for Z; None for dates without one), which the dates leave out; raise UserError naming
     the first line that is not a date."""
+    unit = None if date_format else unix_unit(column)
     # As text, so that a column of years (1949, 1950, ...) reads as years, not as nanoseconds.
     text = column.astype("string")
-    periods = None if date_format else _period_labels(text)
-    if periods is not None:
+    periods = None if date_format or unit else _period_labels(text)
+    if unit:
+        parsed = pd.to_datetime(column, unit=unit, errors="coerce")
+        hint = f"Unix times in {UNIX_UNITS[unit][1]} (since 1970-01-01 UTC) on every line"
+    elif periods is not None:
         parsed = periods
         hint = "quarters such as 1956 Q1 or ISO weeks such as 1991 W06 (W01 to W52, or W53 in a long year)"
     elif date_format:
@@ -316,7 +320,7 @@ def parse_dates(column: pd.Series, name: str, path: Path, date_format: str | Non
     if bad.any():
         rows = np.flatnonzero(bad.to_numpy())
         raise UserError(
-            f"date column {name!r} of {path} has {len(rows)} missing or unparseable date(s), first {column.iloc[rows[0]]!r}"
+            f"date column {name!r} of {path} has {len(rows)} missing or unparseable date(s), first {_shown(column.iloc[rows[0]])}"
             f" on line {_line(column, int(rows[0]))}; use {hint}"
         )
     offset = None
@@ -327,6 +331,36 @@ def parse_dates(column: pd.Series, name: str, path: Path, date_format: str | Non
         offset = _offset_text(parsed.iloc[0].utcoffset())
         parsed = parsed.dt.tz_localize(None)
     return pd.DatetimeIndex(parsed), offset
+
+
+# Unix time, told apart by its size: seconds, milliseconds, microseconds or nanoseconds since
+# 1970-01-01 UTC whose every value lies between 1973-03-03 (1e8 s) and 2100-01-01. Years (1949),
+# day numbers and YYYYMMDD dates (20240131) are all smaller than the seconds of that range.
+UNIX_UNITS = {"s": (1, "seconds"), "ms": (10 ** 3, "milliseconds"), "us": (10 ** 6, "microseconds"),
+              "ns": (10 ** 9, "nanoseconds")}
+UNIX_RANGE = (1e8, 4_102_444_800)
+
+
+def unix_unit(column: pd.Series) -> str | None:
+    """Return the unit ("s", "ms", "us", "ns") in which a numeric column's finite values are Unix times
+    between 1973 and 2100, or None (text, no finite value, or numbers of no such size)."""
+    if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return None
+    values = column.to_numpy(dtype="float64")
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return None
+    low, high = float(values.min()), float(values.max())
+    return next((unit for unit, (scale, _) in UNIX_UNITS.items()
+                 if low >= UNIX_RANGE[0] * scale and high < UNIX_RANGE[1] * scale), None)
+
+
+def _shown(value) -> str:
+    """Return a value of a CSV column as a message quotes it: 'x', 1704067200 (never np.int64(...)), or
+    "an empty value"."""
+    if pd.isna(value):
+        return "an empty value"
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _offset_text(offset) -> str:
@@ -420,10 +454,11 @@ def missing_note(filled: int, trimmed: int) -> str:
             f" before the first or after the last known value")
 
 
-# Names that say a column holds dates or times. A numeric column (1949, 1950, ...) is taken for dates
-# by data.date_column=auto only under one of them; a text column, whatever its name, when it reads as dates.
+# Names that say a column holds dates or times. A numeric column (years such as 1949, or Unix times such
+# as 1704067200) is taken for dates by data.date_column=auto only under one of them; a text column,
+# whatever its name, when it reads as dates.
 TIME_NAMES = frozenset({"date", "dates", "time", "timestamp", "datetime", "ds", "day", "week", "month", "quarter",
-                        "year", "period"})
+                        "year", "period", "ts", "epoch", "unix", "unix_time", "unixtime"})
 
 
 def _named_for_time(name) -> bool:
@@ -442,7 +477,8 @@ def _reads_as_dates(frame: pd.DataFrame, name, path: Path, data_cfg) -> bool:
     except AmbiguousDates:
         raise
     except UserError:
-        if timely and not numeric:  # numbers under a time name that are no years (day 1, 2, 3): no dates
+        # Numbers under a time name that are neither years nor Unix times (day 1, 2, 3): no dates.
+        if timely and (not numeric or unix_unit(frame[name])):
             raise
         return False
     return True
