@@ -1056,6 +1056,21 @@ def test_the_long_csv_reader_gives_what_reading_each_series_alone_gives(tmp_path
         assert member.dates.equals(alone.dates) and member.frequency == alone.frequency == "monthly"
 
 
+def test_a_long_csv_with_unix_times_gives_hourly_dates(tmp_path):
+    # 1,704,067,200,000 ms is 2024-01-01 00:00 UTC; an hour is 3,600,000 ms. Rows in any order.
+    rows = [{"id": name, "month": 1_704_067_200_000 + 3_600_000 * step, "y": 10 * level + step % 24}
+            for level, name in enumerate(("a", "b")) for step in range(72)]
+    pd.DataFrame(rows).sample(frac=1.0, random_state=0).to_csv(tmp_path / "hourly.csv", index=False)
+    loaded = load_collection(_data_cfg(tmp_path / "hourly.csv"))
+    b = loaded.members[1]
+    assert (b.frequency, b.season_length) == ("hourly", 24)
+    assert list(b.dates) == list(pd.date_range("2024-01-01", periods=72, freq="h"))
+    np.testing.assert_array_equal(np.r_[b.train, b.test], [10 + step % 24 for step in range(72)])
+    pd.DataFrame({"id": ["a", "a"], "month": [12345, 12346], "y": [1.0, 2.0]}).to_csv(tmp_path / "bad.csv",
+                                                                                         index=False)
+    with pytest.raises(UserError, match=r"not ISO dates \(such as 12345\)"):
+        load_collection(_data_cfg(tmp_path / "bad.csv"))
+
 def test_a_gap_after_dates_another_series_shares_is_still_found(tmp_path):
     """Frequencies are reused for dates seen before; a series that leaves them with a gap is still refused."""
     dates = pd.date_range("2000-01-01", periods=30, freq="MS")

@@ -18,7 +18,7 @@ from omegaconf import OmegaConf
 from lstmts.config import COMPETITION_SUBSETS, COMPETITIONS, SOURCES
 from lstmts.data.covariates import Covariates, calendar_features, check_no_leak
 from lstmts.data.frequency import infer_frequency
-from lstmts.data.series import check_unique_columns, refuse_extra_fields
+from lstmts.data.series import check_unique_columns, quoted, refuse_extra_fields, unix_unit
 from lstmts.errors import UserError
 
 # Horizons of the M4 competition, by frequency: the default when a CSV collection gives none.
@@ -197,10 +197,14 @@ def _split(series_id: str, values: np.ndarray, dates: pd.Index | None, data_cfg,
 
 
 def _dates(column: pd.Series, where: str, name: str) -> pd.DatetimeIndex:
+    """Return ISO dates, or Unix times (as UTC, in the unit their size says) as dates."""
+    unit = unix_unit(column)
+    if unit:
+        return pd.DatetimeIndex(pd.to_datetime(column, unit=unit))
     try:
         return pd.DatetimeIndex(pd.to_datetime(column, format="ISO8601"))
     except (ValueError, TypeError):
-        raise UserError(f"{where}: column '{name}' holds values that are not ISO dates (such as {column.iloc[0]!r});"
+        raise UserError(f"{where}: column '{name}' holds values that are not ISO dates (such as {quoted(column.iloc[0])});"
                         f" write them as YYYY-MM-DD or set data.date_column=null") from None
 
 

@@ -320,7 +320,7 @@ def parse_dates(column: pd.Series, name: str, path: Path, date_format: str | Non
     if bad.any():
         rows = np.flatnonzero(bad.to_numpy())
         raise UserError(
-            f"date column {name!r} of {path} has {len(rows)} missing or unparseable date(s), first {_shown(column.iloc[rows[0]])}"
+            f"date column {name!r} of {path} has {len(rows)} missing or unparseable date(s), first {quoted(column.iloc[rows[0]])}"
             f" on line {_line(column, int(rows[0]))}; use {hint}"
         )
     offset = None
@@ -355,7 +355,7 @@ def unix_unit(column: pd.Series) -> str | None:
                  if low >= UNIX_RANGE[0] * scale and high < UNIX_RANGE[1] * scale), None)
 
 
-def _shown(value) -> str:
+def quoted(value) -> str:
     """Return a value of a CSV column as a message quotes it: 'x', 1704067200 (never np.int64(...)), or
     "an empty value"."""
     if pd.isna(value):
