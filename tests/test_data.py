@@ -19,12 +19,12 @@ SHIPPED_CSV = Path(__file__).resolve().parents[1] / "data" / "airline-passengers
 
 
 def data_config(path=None, column="value", date_column="date", missing="error", name="csv", date_format=None,
-                dayfirst=None):
+                dayfirst=None, na_values=()):
     """Return a data config with the keys of conf/data/csv.yaml."""
     return OmegaConf.create(
         {"name": name, "path": None if path is None else str(path), "column": column,
          "date_column": date_column, "units": None, "missing": missing, "date_format": date_format,
-         "dayfirst": dayfirst}
+         "dayfirst": dayfirst, "na_values": list(na_values)}
     )
 
 
@@ -122,6 +122,26 @@ def test_non_numeric_value_line_counts_blank_lines(tmp_path):
     # Line 1 header, 2 data, 3 blank, 4 data, 5 the bad value.
     message = load_error(tmp_path, "date,value\n2000-01,1\n\n2000-02,2\n2000-03,abc\n")
     assert "line 5" in message
+
+
+@pytest.mark.parametrize("marks", [["."], ["-", ".."], ["?"]])
+def test_a_mark_for_a_missing_value_gets_the_setting_that_reads_it_so(tmp_path, compose_config, marks):
+    rows = ["2000-01,1", f"2000-02,{marks[0]}", "2000-03,4", f"2000-04,{marks[-1]}", "2000-05,8", "2000-06,7"]
+    path = tmp_path / "marks.csv"
+    path.write_text("date,value\n" + "\n".join(rows) + "\n")
+    message = load_error(tmp_path, path.read_text())
+    assert f"non-numeric value {marks[0]!r} on line 3 (2 such value(s) in all), which looks like a mark for a" \
+           f" missing value; read it as one with data.na_values=" in message, message
+    given = shlex.split(message.split("read it as one with ")[1].split(" (")[0])[0]
+    overrides = ["data=csv", f"data.path={path}", given]
+    assert "missing value(s), on line(s) 3, 5" in load_error(tmp_path, path.read_text(), na_values=marks)
+    series = load_series(compose_config(*overrides, "data.missing=interpolate").data, airline_csv())
+    assert series.values.tolist() == [1.0, 2.5, 4.0, 6.0, 8.0, 7.0]  # the marks filled in halfway
+
+
+def test_a_mark_beside_another_text_is_no_missing_value(tmp_path):
+    message = load_error(tmp_path, "date,value\n2000-01,1\n2000-02,.\n2000-03,abc\n")
+    assert "non-numeric value '.' on line 3 (2 such value(s) in all); fix or remove those rows" in message
 
 
 # --- columns left to the file: data.column=null, data.date_column=auto (csv.yaml's defaults) -----

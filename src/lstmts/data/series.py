@@ -57,13 +57,19 @@ def file_sha256(path: Path) -> str:
 
 
 def read_options(data_cfg) -> dict:
-    """Return how the CSV is written, as read_csv's sep, thousands and decimal (data.sep, data.thousands, data.decimal)."""
+    """Return how the CSV is written, as read_csv's sep, thousands, decimal and na_values (data.sep,
+    data.thousands, data.decimal, data.na_values: marks of a missing value besides pandas' own)."""
     sep = data_cfg.get("sep") or ","
     return {"sep": "\t" if sep == "\\t" else sep, "thousands": data_cfg.get("thousands"),
-            "decimal": data_cfg.get("decimal") or "."}
+            "decimal": data_cfg.get("decimal") or ".", "na_values": [str(v) for v in data_cfg.get("na_values") or []]}
 
 
-DEFAULT_READ = {"sep": ",", "thousands": None, "decimal": "."}
+DEFAULT_READ = {"sep": ",", "thousands": None, "decimal": ".", "na_values": []}
+
+# Texts that some sources write for a missing value and pandas reads as text: FRED's ".", the "..",
+# "-" or "--" of statistical offices' tables, "?". pandas' own (empty, NA, NaN, null, #N/A, ...)
+# are read as missing already.
+MISSING_MARKS = frozenset({".", "..", "-", "--", "?", "n.a."})
 
 
 def _read_frame(path: Path, options: dict = DEFAULT_READ) -> pd.DataFrame:
@@ -205,6 +211,10 @@ def _numeric(column: pd.Series, name: str, path: Path, options: dict = DEFAULT_R
         row = int(np.flatnonzero(bad.to_numpy())[0])
         found = (f"column {name!r} of {path} has a non-numeric value {column.iloc[row]!r} on line {_line(column, row)}"
                  f" ({int(bad.sum())} such value(s) in all)")
+        marks = sorted({str(v).strip() for v in column[bad].unique()})
+        if set(marks) <= MISSING_MARKS:
+            raise UserError(f"{found}, which looks like a mark for a missing value; read it as one with"
+                            f" {override('data.na_values', marks)} (data.missing=interpolate then fills such gaps)")
         style = _number_style(column[bad].unique(), options["thousands"], options["decimal"])
         if style is None:
             raise UserError(f"{found}; fix or remove those rows")
