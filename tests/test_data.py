@@ -139,6 +139,33 @@ def test_a_mark_for_a_missing_value_gets_the_setting_that_reads_it_so(tmp_path, 
     assert series.values.tolist() == [1.0, 2.5, 4.0, 6.0, 8.0, 7.0]  # the marks filled in halfway
 
 
+@pytest.mark.parametrize("first, shown", [
+    ("1949-01,112", "('1949-01', '112')"),  # the airline without its header line
+    ('"1956 Q1",3923', "('1956 Q1', '3923')"),
+    ("112", "('112')"),  # one column of values
+    ("01/02/2020;5.5", "('01/02/2020', '5.5')"),
+])
+def test_a_file_without_a_header_line_is_refused_not_read_without_its_first_row(tmp_path, first, shown):
+    sep = ";" if ";" in first else ","
+    rest = [first.replace("112", "118").replace("3923", "4436").replace("5.5", "6.5")] * 3
+    path = tmp_path / "headless.csv"
+    path.write_text("\n".join([first, *rest]) + "\n")
+    cfg = data_config(path, column=None, date_column="auto")
+    cfg.sep = sep
+    with pytest.raises(UserError) as error:
+        load_series(cfg, airline_csv())
+    assert str(error.value) == (f"the first line of {path} holds values {shown}, not column names: the file has no"
+                                f" header line; add one that names the columns (e.g. date,value) so that its first"
+                                f" row is read")
+
+
+@pytest.mark.parametrize("header", ["date,value", "co2,week", "year,2020", "MT_001", "Q1,sales", "pm2.5,t"])
+def test_a_header_with_a_name_that_is_no_value_is_read_as_names(tmp_path, header):
+    from lstmts.data.series import refuse_values_as_header
+
+    refuse_values_as_header(pd.DataFrame(columns=header.split(",")), tmp_path / "named.csv")  # no error
+
+
 def test_a_mark_beside_another_text_is_no_missing_value(tmp_path):
     message = load_error(tmp_path, "date,value\n2000-01,1\n2000-02,.\n2000-03,abc\n")
     assert "non-numeric value '.' on line 3 (2 such value(s) in all); fix or remove those rows" in message

@@ -89,11 +89,39 @@ def _read_frame(path: Path, options: dict = DEFAULT_READ) -> pd.DataFrame:
     except PermissionError:
         raise UserError(f"data file {path} cannot be read (permission denied); fix its permissions") from None
     refuse_extra_fields(frame, path, options.get("sep", ","))
+    refuse_values_as_header(frame, path)
     frame = frame.dropna(how="all")
     if frame.empty:
         raise UserError(f"data file {path} has a header but no rows; add one row per time step")
     check_unique_columns(path, "data file", options.get("sep", ","))
     return frame
+
+
+def _reads_as_value(name) -> bool:
+    """Return whether a header field reads as a number (112, 3.5) or a date (1949-01) rather than a name."""
+    text = str(name).strip()
+    try:
+        float(text)
+        return True
+    except ValueError:
+        pass
+    if not any(character.isdigit() for character in text):
+        return False
+    if _period_labels(pd.Series([text], dtype="string")) is not None:  # 1956 Q1, 1991 W06
+        return True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pd.notna(pd.to_datetime(text, errors="coerce"))
+
+
+def refuse_values_as_header(frame: pd.DataFrame, path: Path) -> None:
+    """Raise UserError when every field of the header line reads as a value (a file without a header
+    line: pandas would take its first row for the names, and that row would be lost)."""
+    names = list(frame.columns)
+    if names and all(_reads_as_value(name) for name in names):
+        shown = ", ".join(repr(str(name)) for name in names[:4]) + (", ..." if len(names) > 4 else "")
+        raise UserError(f"the first line of {path} holds values ({shown}), not column names: the file has no header"
+                        f" line; add one that names the columns (e.g. date,value) so that its first row is read")
 
 
 def refuse_extra_fields(frame: pd.DataFrame, path: Path, sep: str = ",") -> None:
