@@ -526,6 +526,37 @@ def test_an_hour_skipped_when_summer_time_starts_is_named_with_its_time_and_the_
     assert "UTC" in message and "data.missing=interpolate" in message
 
 
+def test_dates_listed_newest_first_are_read_oldest_first_with_their_values(tmp_path):
+    text = "week,value,promo\n2024-01-22,9,1\n2024-01-15,,0\n2024-01-08,5,1\n2024-01-01,2,0\n"
+    series = load_text(tmp_path, text, date_column="week", missing="interpolate")
+    assert list(series.labels) == list(pd.date_range("2024-01-01", periods=4, freq="W-MON"))
+    assert series.values.tolist() == [2.0, 5.0, 7.0, 9.0] and series.filled == 1  # 7 halfway from 5 to 9
+    cfg = data_config(tmp_path / "series.csv", date_column="week")
+    cfg.covariates, cfg.missing = {"past": ["promo"], "future": []}, "interpolate"
+    assert load_series(cfg, airline_csv()).covariates.past[:, 0].tolist() == [0.0, 1.0, 0.0, 1.0]
+    assert series.newest_first and not load_text(tmp_path, "date,value\n2000-01,1\n2000-02,3\n").newest_first
+    message = load_error(tmp_path, "date,value\n2024-01-22,9\n2024-01-15,abc\n2024-01-08,5\n")
+    assert "'abc' on line 3" in message  # the file's own line, whatever the order it is read in
+    # falling, then rising: not one order, so not sorted
+    assert "not sorted" in load_error(tmp_path, "date,value\n2000-03,1\n2000-02,2\n2000-04,3\n")
+
+
+def test_notes_above_the_header_line_are_named_with_the_setting_that_skips_them(tmp_path, compose_config):
+    path = tmp_path / "agency.csv"
+    rows = [f"2024-01-{day:02d},{day * 2}" for day in range(1, 11)]
+    path.write_text("Weekly supply (thousand barrels)\nSource: an agency\n\ndate,supply\n" + "\n".join(rows) + "\n")
+    with pytest.raises(UserError) as error:
+        load_series(compose_config("data=csv", f"data.path={path}").data, airline_csv())
+    assert str(error.value) == (f"data file {path} starts with 3 line(s) of notes above its header line (line 4:"
+                                f" 'date,supply'); skip them with data.skiprows=3")
+    series = load_series(compose_config("data=csv", f"data.path={path}", "data.skiprows=3").data, airline_csv())
+    assert series.name == "supply" and series.values.tolist() == [2.0 * day for day in range(1, 11)]
+    assert series.labels[0] == pd.Timestamp("2024-01-01")
+    path.write_text(path.read_text().replace("2024-01-07,14", "2024-01-07,abc"))
+    with pytest.raises(UserError, match="'abc' on line 11"):  # lines counted in the file, notes included
+        load_series(compose_config("data=csv", f"data.path={path}", "data.skiprows=3").data, airline_csv())
+
+
 def test_unsorted_times_are_named_with_their_time(tmp_path):
     message = load_error(tmp_path, _hourly("2024-03-31 00:00", "2024-03-31 02:00", "2024-03-31 01:00"))
     assert "line 4 (2024-03-31 01:00) comes after 2024-03-31 02:00" in message

@@ -238,7 +238,7 @@ def test_missing_values_at_the_ends_are_never_scored(compose_config, tmp_path, c
     assert months[36] == "1952-01" and metrics["scored"]["test"]["last"] == "1952-01-01"
     assert metrics["scored"]["train"]["first"] > "1949-03-01"
     assert metrics["data"] | {"path": None, "sha256": None} == {"path": None, "sha256": None, "values": 35,
-                                                                  "filled": 1, "trimmed": 5}
+                                                                  "filled": 1, "trimmed": 5, "newest_first": False}
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("data.missing")]
     assert lines == ["data.missing=interpolate filled in 1 missing value(s) between known ones and left out 5 before"
                      " the first or after the last known value"]

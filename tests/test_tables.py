@@ -230,9 +230,22 @@ def test_the_table_names_the_columns_found_in_the_file_and_only_those(backtest):
                          ({"found_in_file": {"data.column": "rides", "data.date_column": "day"}},
                           "data.column=rides, data.date_column=day"),
                          ({"found_in_file": {"data.column": "rides", "data.date_column": None}},
-                          "data.column=rides, data.date_column=null")):
+                          "data.column=rides, data.date_column=null"),
+                         # names as they are typed on the command line: quoted where they hold a space
+                         ({"found_in_file": {"data.column": "Weekly supply", "data.date_column": "Week of"}},
+                          'data.column="\'Weekly supply\'", data.date_column="\'Week of\'"')):
         console = Console(file=io.StringIO(), width=200, force_terminal=False, color_system=None)
         print_summary({**metrics, **extra}, Path("/tmp/run"), console)
         lines = [line for line in console.file.getvalue().splitlines() if "columns found in the file" in line]
         assert lines == ([] if shown is None else
                          [f"columns found in the file: {shown} (set them on the command line to choose others)"])
+
+
+def test_the_table_says_when_the_file_listed_its_dates_newest_first():
+    metrics = {"status": "ok", "train_rmse": 1.0, "test_rmse": 2.0, "samples": {"test": 4}, "updates": 8,
+               "baselines": {"ets": {"test_rmse": 3.0}}}
+    for data, shown in (({"newest_first": False}, False), ({"newest_first": True}, True), ({}, False)):
+        console = Console(file=io.StringIO(), width=200, force_terminal=False, color_system=None)
+        print_summary({**metrics, "data": data}, Path("/tmp/run"), console)
+        text = console.file.getvalue()
+        assert ("the file lists its dates newest first; they are read oldest first" in text) == shown

@@ -32,6 +32,7 @@ class Series:
     offset: str | None = None  # the one time-zone offset its dates were written with ("+11:00"), dropped from them
     filled: int = 0  # missing values filled in between known ones (data.missing=interpolate)
     trimmed: int = 0  # missing values left out before the first or after the last known value
+    newest_first: bool = False  # the file lists its dates newest first; they are read oldest first
 
     def window(self, start: int, stop: int) -> Series:
         """Return positions start..stop-1 of the series; known-future covariates keep their later rows."""
@@ -61,10 +62,11 @@ def read_options(data_cfg) -> dict:
     data.thousands, data.decimal, data.na_values: marks of a missing value besides pandas' own)."""
     sep = data_cfg.get("sep") or ","
     return {"sep": "\t" if sep == "\\t" else sep, "thousands": data_cfg.get("thousands"),
-            "decimal": data_cfg.get("decimal") or ".", "na_values": [str(v) for v in data_cfg.get("na_values") or []]}
+            "decimal": data_cfg.get("decimal") or ".", "na_values": [str(v) for v in data_cfg.get("na_values") or []],
+            "skiprows": int(data_cfg.get("skiprows") or 0)}
 
 
-DEFAULT_READ = {"sep": ",", "thousands": None, "decimal": ".", "na_values": []}
+DEFAULT_READ = {"sep": ",", "thousands": None, "decimal": ".", "na_values": [], "skiprows": 0}
 
 # Texts that some sources write for a missing value and pandas reads as text: FRED's ".", the "..",
 # "-" or "--" of statistical offices' tables, "?". pandas' own (empty, NA, NaN, null, #N/A, ...)
@@ -85,16 +87,43 @@ def _read_frame(path: Path, options: dict = DEFAULT_READ) -> pd.DataFrame:
         raise UserError(f"data file {path} is empty; give a CSV with a header line and one row per time step") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         first = str(error).splitlines()[0]
+        notes = _notes_above_header(path, options) if isinstance(error, pd.errors.ParserError) else None
+        if notes:
+            count, header = notes
+            raise UserError(f"data file {path} starts with {count} line(s) of notes above its header line (line"
+                            f" {options['skiprows'] + count + 1}: {header!r}); skip them with"
+                            f" data.skiprows={options['skiprows'] + count}") from None
         raise UserError(f"data file {path} is not a readable CSV ({first}); save it as comma-separated text") from None
     except PermissionError:
         raise UserError(f"data file {path} cannot be read (permission denied); fix its permissions") from None
     refuse_extra_fields(frame, path, options.get("sep", ","))
     refuse_values_as_header(frame, path)
+    skipped = options.get("skiprows", 0)
+    frame.index = frame.index + skipped  # so that each row's index still gives its line in the file
     frame = frame.dropna(how="all")
     if frame.empty:
         raise UserError(f"data file {path} has a header but no rows; add one row per time step")
-    check_unique_columns(path, "data file", options.get("sep", ","))
+    check_unique_columns(path, "data file", options.get("sep", ","), skipped)
     return frame
+
+
+def _notes_above_header(path: Path, options: dict) -> tuple[int, str] | None:
+    """Return (how many lines, the header line) when the first lines of a file that pandas cannot read
+    have fewer fields than every line from some line on (a title, a link and a source above the
+    header, as some agencies' downloads have them), or None."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        lines = [line for _, line in zip(range(options.get("skiprows", 0) + 200), handle)][options.get("skiprows", 0):]
+    counts = [len(fields) for fields in csv.reader(lines, delimiter=options.get("sep", ","))]
+    if len(counts) < 3:
+        return None
+    widest = max(counts)
+    start = next((i for i, count in enumerate(counts) if count == widest), None)
+    body = [count for count in counts[start:] if count]  # blank lines apart
+    if not start or widest < 2 or any(count != widest for count in body):
+        return None
+    return start, lines[start].rstrip("\r\n")
 
 
 def _reads_as_value(name) -> bool:
@@ -134,13 +163,13 @@ def refuse_extra_fields(frame: pd.DataFrame, path: Path, sep: str = ",") -> None
                         + (f": {hint}" if hint else "; give every column a name in the header line"))
 
 
-def check_unique_columns(path: Path, what: str, sep: str = ",") -> None:
-    """Raise UserError when the CSV's header line gives one name to several columns.
+def check_unique_columns(path: Path, what: str, sep: str = ",", skiprows: int = 0) -> None:
+    """Raise UserError when the CSV's header line (after `skiprows` lines) gives one name to several columns.
 
     pandas renames the copies (value, value.1, ...), so a repeated name would silently read the first.
     """
     header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, skip_blank_lines=False,
-                         sep=sep).iloc[0]
+                         sep=sep, skiprows=skiprows).iloc[0]
     counts = header[header != ""].value_counts(sort=False)
     repeated = [name for name, count in counts.items() if count > 1]
     if repeated:
@@ -407,8 +436,13 @@ def _offset_text(offset) -> str:
 
 
 def _dates(column: pd.Series, name: str, path: Path, date_format: str | None,
-           dayfirst: bool) -> tuple[pd.DatetimeIndex, str | None]:
+           dayfirst: bool) -> tuple[pd.DatetimeIndex, str | None, bool]:
+    """Return the checked dates of a column, their offset and whether they were reversed: a column that
+    lists them newest first throughout (as some sources write them) comes back oldest first."""
     dates, offset = parse_dates(column, name, path, date_format, dayfirst)
+    flipped = lists_newest_first(dates)
+    if flipped:
+        dates, column = dates[::-1], column.iloc[::-1]
     duplicated = dates.duplicated()
     if duplicated.any():
         row = int(np.flatnonzero(duplicated)[0])
@@ -423,7 +457,17 @@ def _dates(column: pd.Series, name: str, path: Path, date_format: str | None,
             f"date column {name!r} of {path} is not sorted: line {_line(column, row)} ({when(dates[row])}) comes after"
             f" {when(dates[row - 1])}; sort the file by date"
         )
-    return dates, offset
+    return dates, offset, flipped
+
+
+def lists_newest_first(dates: pd.DatetimeIndex) -> bool:
+    """Return whether dates fall from each row to the next throughout (no two alike)."""
+    return len(dates) > 1 and bool((np.diff(dates.asi8) < 0).all())
+
+
+def reversed_note() -> str:
+    """Return the line that says a file's rows were read in the reverse of their order."""
+    return "the file lists its dates newest first; they are read oldest first"
 
 
 def _offsets_differ(name: str, path: Path, reason: str) -> UserError:
@@ -600,9 +644,11 @@ def load_series(data_cfg, default_path: Path) -> Series:
             # Resolved once, here: a forecast's --future dates are read the same way (a few March
             # days alone could not tell 01/03 from 03/01).
             dayfirst = _dayfirst(dates.astype("string"), date_column, path, data_cfg.get("dayfirst"))
-        labels, offset = _dates(dates, date_column, path, date_format, dayfirst)
+        labels, offset, flipped = _dates(dates, date_column, path, date_format, dayfirst)
     else:
-        labels, offset = pd.RangeIndex(len(values), name="t"), None
+        labels, offset, flipped = pd.RangeIndex(len(values), name="t"), None, False
+    if flipped:  # every row in the order of its date, line numbers kept (the frame's index)
+        frame, value_column, values = frame.iloc[::-1], value_column.iloc[::-1], values[::-1].copy()
     rows = len(values)
     values, labels, keep, filled = _handle_missing(values, labels, data_cfg.missing, value_column, path)
     if len(values) and np.nanmax(values) == np.nanmin(values):
@@ -624,7 +670,7 @@ def load_series(data_cfg, default_path: Path) -> Series:
     covariates = _covariates(frame, data_cfg, path, keep, values, labels, frequency)
     return Series(values=values, labels=labels, name=str(column), path=path.resolve(), sha256=file_sha256(path),
                   frequency=frequency, covariates=covariates, dayfirst=dayfirst, offset=offset, filled=filled,
-                  trimmed=int(rows - keep.sum()) if data_cfg.missing == "interpolate" else 0)
+                  trimmed=int(rows - keep.sum()) if data_cfg.missing == "interpolate" else 0, newest_first=flipped)
 
 
 def covariate_names(data_cfg) -> tuple[list[str], list[str]]:

@@ -9,7 +9,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from lstmts.data.series import missing_note
+from lstmts.data.series import missing_note, reversed_note
+from lstmts.errors import plain_override
 from lstmts.evaluation.scoring import choose_best_baseline
 from lstmts.report.hints import what_to_try
 from lstmts.report.ranking import baseline_label
@@ -29,7 +30,7 @@ def print_found(metrics: dict, console: Console) -> None:
     """Print the columns the run found in its file (metrics["found_in_file"]), when it found any."""
     found = metrics.get("found_in_file") or {}
     if found:
-        named = ", ".join(f"{key}={'null' if name is None else name}" for key, name in found.items())
+        named = ", ".join(plain_override(key, name) for key, name in found.items())
         console.print(f"columns found in the file: {named} (set them on the command line to choose others)",
                       highlight=False, soft_wrap=True)
 
@@ -120,6 +121,8 @@ def _print_missing(metrics: dict, console: Console) -> None:
     data = metrics.get("data") or {}
     if data.get("filled") or data.get("trimmed"):
         console.print(missing_note(data.get("filled", 0), data.get("trimmed", 0)), soft_wrap=True, highlight=False)
+    if data.get("newest_first"):
+        console.print(reversed_note(), soft_wrap=True, highlight=False)
 
 
 def _lstm_label(metrics: dict, label: str) -> str:

@@ -22,9 +22,9 @@ from lstmts.data.covariates import Scaled, Scaling, covariate_warnings, extend_c
 from lstmts.data.framing import Periods, Windows, make_windows, plan_periods
 from lstmts.data.frequency import season_for
 from lstmts.data.collection import load_collection
-from lstmts.data.series import Series, columns_of, file_sha256, load_series, missing_note
+from lstmts.data.series import Series, columns_of, file_sha256, load_series, missing_note, reversed_note
 from lstmts.data.transforms import Pipeline
-from lstmts.errors import UserError, stop_reason
+from lstmts.errors import UserError, plain_override, stop_reason
 from lstmts.evaluation import intervals
 from lstmts.evaluation.metrics import score, seasonal_scale
 from lstmts.evaluation.scoring import (against_best, baseline_scores, choose_best_baseline, horizon_metrics,
@@ -77,6 +77,8 @@ def prepare(cfg: DictConfig, history_only: bool = False, series: Series | None =
     series = load_series(cfg.data, airline_csv()) if series is None else series
     if series.filled or series.trimmed:
         log.info("%s", missing_note(series.filled, series.trimmed))
+    if series.newest_first:
+        log.info("%s", reversed_note())
     protocol = cfg.protocol
     pipeline = Pipeline(list(protocol.transforms))
     periods = plan_periods(
@@ -116,7 +118,7 @@ def prepare(cfg: DictConfig, history_only: bool = False, series: Series | None =
 def data_record(series: Series) -> dict:
     """Return metrics.json's `data`: the file, its SHA-256, the values used, and the missing ones filled in or left out."""
     return {"path": str(series.path), "sha256": series.sha256, "values": len(series.values), "filled": series.filled,
-            "trimmed": series.trimmed}
+            "trimmed": series.trimmed, "newest_first": series.newest_first}
 
 
 def covariates_record(series: Series) -> dict:
@@ -687,7 +689,7 @@ def _settle_columns(cfg: DictConfig, out_dir: Path) -> dict:
         cfg.data[key] = name
     if found:
         log.info("columns found in %s: %s", cfg.data.path,
-                 ", ".join(f"data.{key}={'null' if name is None else name}" for key, name in found.items()))
+                 ", ".join(plain_override(f"data.{key}", name) for key, name in found.items()))
         files.write_atomic(out_dir / "config.yaml", _resolved_yaml(cfg))
     return {f"data.{key}": name for key, name in found.items()}
 
