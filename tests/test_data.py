@@ -335,6 +335,17 @@ def test_a_column_of_row_numbers_without_a_name_is_never_the_value_column(tmp_pa
     assert "2 numeric columns ('Unnamed: 0', 'sales')" in message
 
 
+@pytest.mark.parametrize("name, first", [("id", 1), ("index", 0), ("Row", 1)])
+def test_a_column_of_row_numbers_under_a_name_for_them_is_never_the_value_column(tmp_path, name, first):
+    rows = "".join(f"{first + i},2000-{i + 1:02d},{v}\n" for i, v in enumerate((5, 7, 6)))
+    answer, series = found(tmp_path, f"{name},date,sales\n{rows}")
+    assert answer == {"column": "sales", "date_column": "date"} and series.values.tolist() == [5, 7, 6]
+    # numbers that do not count the rows under such a name (a store's id) are a candidate like any other
+    message = load_error(tmp_path, f"{name},date,sales\n{rows.replace(f'{first},2000-01', '9,2000-01')}",
+                         column=None, date_column="auto")
+    assert f"2 numeric columns ('{name}', 'sales')" in message
+
+
 def test_rows_with_more_fields_than_the_header_are_refused_not_read_as_an_index(tmp_path):
     message = load_error(tmp_path, "date,sales\n0,2000-01,5\n1,2000-02,7\n", column="sales")
     assert message.endswith("have more fields than its header line names ('date', 'sales'); give every column a name"

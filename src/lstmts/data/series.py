@@ -566,9 +566,14 @@ def _reads_as_dates(frame: pd.DataFrame, name, path: Path, data_cfg) -> bool:
     return True
 
 
+# Names of a column of row numbers, besides none at all (pandas' "Unnamed: 0").
+ROW_NUMBER_NAMES = frozenset({"id", "index", "idx", "row", "row_id", "#", "no"})
+
+
 def _row_numbers(frame: pd.DataFrame, name) -> bool:
-    """Return whether the column is a row number without a name (pandas' index, as to_csv writes it: 0, 1, 2, ...)."""
-    if not str(name).startswith("Unnamed: "):
+    """Return whether the column is a row number: 0, 1, 2, ... or 1, 2, 3, ... without a name (pandas'
+    index, as to_csv writes it) or under a name such as id, index or row."""
+    if not (str(name).startswith("Unnamed: ") or str(name).strip().lower() in ROW_NUMBER_NAMES):
         return False
     values = frame[name].to_numpy()
     return bool(len(values)) and (np.array_equal(values, np.arange(len(values)))
