@@ -396,3 +396,22 @@ def test_a_run_with_a_leaking_or_out_of_range_covariate_says_so_in_its_table_and
     assert saved["covariates"] == {"past": [], "future": ["doubled", "huge"], "calendar": []}
     assert "LSTM + covariates" in text
     assert "the LSTM took in covariates (doubled, huge); the baselines forecast from the series alone" in text
+
+
+def test_known_future_values_of_a_run_read_with_a_step_column_are_one_line(tmp_path):
+    from omegaconf import OmegaConf
+
+    from lstmts.commands.forecast import _future_labels, future_covariates
+
+    path = tmp_path / "periods.csv"
+    rows = [(day.strftime("%Y-%m-%d"), period, 100.0 + period % 5, period % 2)
+            for day in pd.date_range("2024-01-01", periods=3, freq="D") for period in range(1, 49)]
+    pd.DataFrame(rows, columns=["day", "period", "demand", "promo"]).to_csv(path, index=False)
+    data = OmegaConf.create({"path": str(path), "column": "demand", "date_column": "day", "step_column": "period",
+                             "missing": "error", "date_format": None, "dayfirst": None, "calendar": False,
+                             "covariates": {"past": [], "future": ["promo"]}})
+    series = load_series(data, path)
+    assert series.frequency.name == "half-hourly" and series.covariates.future[:3, 0].tolist() == [1, 0, 1]
+    with pytest.raises(UserError, match=r"read its times from day and data.step_column=period, and its known-future"
+                                        r" covariates \(promo\) cannot be read that way"):
+        future_covariates(series, _future_labels(series, 2), None, "day", None, "period")

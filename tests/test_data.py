@@ -568,6 +568,72 @@ def test_notes_above_the_header_line_are_named_with_the_setting_that_skips_them(
         load_series(compose_config("data=csv", f"data.path={path}", "data.skiprows=3").data, airline_csv())
 
 
+def _periods(days: int, per_day: int, first: int = 1, extra: dict | None = None) -> str:
+    """Return a CSV of `days` dates, each with rows numbered first .. first + per_day - 1;
+    the value of day d, step s is 100 d + s. `extra` {day: steps}: that day has another count."""
+    lines = ["SETTLEMENT_DATE,SETTLEMENT_PERIOD,ND"]
+    for day in range(1, days + 1):
+        count = (extra or {}).get(day, per_day)
+        lines += [f"2024-01-{day:02d},{step},{100 * day + step}" for step in range(first, first + count)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("per_day, first, frequency, season", [(48, 1, "half-hourly", 48), (24, 0, "hourly", 24),
+                                                               (24, 1, "hourly", 24)])
+def test_a_step_column_adds_each_rows_step_of_the_day_to_its_date(tmp_path, compose_config, per_day, first,
+                                                                  frequency, season):
+    path = tmp_path / "periods.csv"
+    path.write_text(_periods(3, per_day, first))
+    series = load_series(compose_config("data=csv", f"data.path={path}", "data.step_column=SETTLEMENT_PERIOD").data,
+                         airline_csv())
+    assert series.name == "ND" and len(series.values) == 3 * per_day  # the step column is no value candidate
+    assert (series.frequency.name, series.frequency.season_length) == (frequency, season)
+    # day 2's third row (step first + 2) lies two steps after midnight: 01:00 for half-hours, 02:00 for hours
+    row = per_day + 2
+    assert series.labels[row] == pd.Timestamp("2024-01-02") + 2 * pd.Timedelta(days=1) / per_day
+    assert series.values[row] == 200 + first + 2
+    assert series.labels[-1] == pd.Timestamp("2024-01-03") + (per_day - 1) * pd.Timedelta(days=1) / per_day
+
+
+def test_repeating_dates_with_a_column_that_numbers_them_point_at_the_step_column(tmp_path, compose_config):
+    path = tmp_path / "periods.csv"
+    path.write_text(_periods(3, 48))
+    expected = (f"the dates in 'SETTLEMENT_DATE' of {path} repeat, and 'SETTLEMENT_PERIOD' numbers the rows of each"
+                f" date (1 to 48): read them as times with data.step_column=SETTLEMENT_PERIOD")
+    for given in ([], ["data.column=ND"]):  # the columns left to the file, or the values named
+        with pytest.raises(UserError) as error:
+            load_series(compose_config("data=csv", f"data.path={path}", *given).data, airline_csv())
+        assert str(error.value) == expected
+    path.write_text("date,value\n2024-01-01,1\n2024-01-01,2\n2024-01-02,3\n")  # nothing numbers them: as before
+    with pytest.raises(UserError, match="repeats 2024-01-01 on line 3"):
+        load_series(compose_config("data=csv", f"data.path={path}").data, airline_csv())
+
+
+def test_a_day_with_more_steps_than_the_others_is_named_as_a_clock_change(tmp_path, compose_config):
+    path = tmp_path / "periods.csv"
+    path.write_text(_periods(3, 48, extra={2: 50}))  # the day the clocks go back: 50 half-hours
+    with pytest.raises(UserError) as error:
+        load_series(compose_config("data=csv", f"data.path={path}", "data.step_column=SETTLEMENT_PERIOD").data,
+                    airline_csv())
+    # periods 49 and 50 of day 2 fall on day 3's 00:00 and 00:30
+    assert "repeats 2024-01-03 00:00" in str(error.value) and "UTC" in str(error.value)
+
+
+@pytest.mark.parametrize("text, overrides, words", [
+    ("d,s,v\n2024-01-01,1,5\n2024-01-01,x,6\n", ["data.step_column=s"], "step column 's' of"),
+    ("d,s,v\n2024-01-01 10:00,1,5\n2024-01-01 10:00,2,6\n", ["data.step_column=s"], "has a time of day (2024-01-01 10:00 on line 2)"),
+    ("d,s,v\n2024-01-01,1,5\n2024-01-02,1,6\n2024-01-03,1,7\n", ["data.step_column=s"], "one row per date"),
+    ("d,s,v\n2024-01-01,1,5\n2024-01-01,2,6\n", ["data.step_column=s", "data.date_column=null"], "set data.date_column"),
+    ("d,s,v\n2024-01-01,1,5\n2024-01-01,2,6\n", ["data.step_column=hour"], "step column 'hour' is not in"),
+])
+def test_a_step_column_that_cannot_number_steps_is_one_line(tmp_path, compose_config, text, overrides, words):
+    path = tmp_path / "steps.csv"
+    path.write_text(text)
+    with pytest.raises(UserError) as error:
+        load_series(compose_config("data=csv", f"data.path={path}", "data.column=v", *overrides).data, airline_csv())
+    assert words in str(error.value) and "\n" not in str(error.value), str(error.value)
+
+
 def test_unsorted_times_are_named_with_their_time(tmp_path):
     message = load_error(tmp_path, _hourly("2024-03-31 00:00", "2024-03-31 02:00", "2024-03-31 01:00"))
     assert "line 4 (2024-03-31 01:00) comes after 2024-03-31 02:00" in message

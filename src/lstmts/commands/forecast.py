@@ -86,7 +86,7 @@ def _short(error: BaseException) -> str:
 
 
 def future_covariates(series, labels: pd.Index, future: Path | None, date_column: str | None,
-                      date_format: str | None = None):
+                      date_format: str | None = None, step_column: str | None = None):
     """Return the series' covariates followed by the known-future values of the forecast's steps (`labels`).
 
     The CSV columns come from `future` (a CSV with the date column and those columns, one row
@@ -103,6 +103,10 @@ def future_covariates(series, labels: pd.Index, future: Path | None, date_column
         return with_future_values(covariates, series.labels, series.frequency, np.zeros((len(labels), 0)))
     first, last = series.frequency.format(labels[0]), series.frequency.format(labels[-1])
     wanted = f"{date_column or 'a row per step'} and {', '.join(columns)} for {first} .. {last}"
+    if step_column:
+        raise UserError(f"this run read its times from {date_column} and data.step_column={step_column}, and its"
+                        f" known-future covariates ({', '.join(columns)}) cannot be read that way; write the"
+                        f" series' times in one column (e.g. 2024-01-31 00:30) and run it again")
     if future is None:
         raise UserError(f"this run uses known-future covariates ({', '.join(columns)}): give their values with"
                         f" --future FILE.csv ({wanted})")
@@ -177,7 +181,7 @@ def forecast_run(run_dir: Path, steps: int, *, refit: bool = False, future: Path
                             f" ({', '.join(series.covariates.past_names)}) are unknown after the data's end; use"
                             f" --steps {_outputs(config)} or fewer")
         covariates = future_covariates(series, labels, future, config.data.get("date_column"),
-                                       config.data.get("date_format"))
+                                       config.data.get("date_format"), config.data.get("step_column"))
         warnings = covariate_warnings(series.values, covariates, series.labels.append(labels),
                                       len(series.values) if refit else _training_stop(metrics, series))
     keras, _ = load()

@@ -436,19 +436,23 @@ def _offset_text(offset) -> str:
 
 
 def _dates(column: pd.Series, name: str, path: Path, date_format: str | None,
-           dayfirst: bool) -> tuple[pd.DatetimeIndex, str | None, bool]:
+           dayfirst: bool, steps: pd.Series | None = None) -> tuple[pd.DatetimeIndex, str | None, bool]:
     """Return the checked dates of a column, their offset and whether they were reversed: a column that
-    lists them newest first throughout (as some sources write them) comes back oldest first."""
+    lists them newest first throughout (as some sources write them) comes back oldest first. `steps`:
+    the column that numbers the steps within each date (data.step_column), added to the dates."""
     dates, offset = parse_dates(column, name, path, date_format, dayfirst)
+    if steps is not None:
+        dates = with_steps(dates, column, steps, name, path)
     flipped = lists_newest_first(dates)
     if flipped:
         dates, column = dates[::-1], column.iloc[::-1]
     duplicated = dates.duplicated()
     if duplicated.any():
         row = int(np.flatnonzero(duplicated)[0])
-        hourly = dates[row] != dates[row].normalize()
+        hourly = bool((dates != dates.normalize()).any())  # times of day: midnight is a time too
+        shown = dates[row].strftime("%Y-%m-%d %H:%M") if hourly else when(dates[row])
         raise UserError(
-            f"date column {name!r} of {path} repeats {when(dates[row])} on line {_line(column, row)}"
+            f"date column {name!r} of {path} repeats {shown} on line {_line(column, row)}"
             f" ({int(duplicated.sum())} duplicate(s)); keep one row per date" + (f", or {SUMMER_TIME}" if hourly else "")
         )
     if not dates.is_monotonic_increasing:
@@ -458,6 +462,61 @@ def _dates(column: pd.Series, name: str, path: Path, date_format: str | None,
             f" {when(dates[row - 1])}; sort the file by date"
         )
     return dates, offset, flipped
+
+
+def with_steps(dates: pd.DatetimeIndex, column: pd.Series, steps: pd.Series, name: str, path: Path) -> pd.DatetimeIndex:
+    """Return each date plus its step within the day: of n steps a day (the most common count of rows
+    per date: 48 settlement periods, 24 hours), step s lies (s - first) / n of a day after midnight,
+    first the smallest step in the file (1 for periods 1 to 48, 0 for hours 0 to 23)."""
+    step_name = str(steps.name)
+    numbers = pd.to_numeric(steps, errors="coerce")
+    bad = numbers.isna() | (numbers != numbers.round())
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise UserError(f"step column {step_name!r} of {path} has {quoted(steps.iloc[row])} on line {_line(steps, row)};"
+                        f" number the steps within each date with whole numbers (1, 2, ... or 0, 1, ...)")
+    timed = np.flatnonzero(dates != dates.normalize())
+    if len(timed):
+        raise UserError(f"date column {name!r} of {path} has a time of day ({when(dates[timed[0]])} on line"
+                        f" {_line(column, int(timed[0]))}); data.step_column adds its step to dates without one,"
+                        f" so give the dates alone or leave data.step_column out")
+    per_day = int(pd.Series(dates).value_counts().mode().max())
+    if per_day < 2:
+        raise UserError(f"date column {name!r} of {path} has one row per date, so {step_name!r} numbers no steps"
+                        f" within them; leave data.step_column out")
+    step = pd.Timedelta(days=1) / per_day
+    return pd.DatetimeIndex(dates + (numbers.to_numpy() - numbers.min()) * step)
+
+
+def numbering_column(frame: pd.DataFrame, date_column, path: Path, data_cfg) -> tuple[str, int, int] | None:
+    """Return (name, first, last) of a whole-number column that numbers the rows within each date of a
+    date column whose dates repeat (1, 2, ... 48 each day), or None: what data.step_column is for."""
+    try:
+        dates, _ = parse_dates(frame[date_column], str(date_column), path, data_cfg.get("date_format"),
+                               data_cfg.get("dayfirst"))
+    except UserError:
+        return None
+    if not dates.has_duplicates or (dates != dates.normalize()).any():
+        return None
+    within = pd.Series(dates).groupby(dates).cumcount().to_numpy()
+    for name in frame.columns:
+        column = frame[name]
+        if name == date_column or not pd.api.types.is_integer_dtype(column):
+            continue
+        base = column.to_numpy() - within
+        if (base == base[0]).mean() >= 0.99:  # a day with more or fewer steps (summer time) apart
+            return str(name), int(column.min()), int(column.max())
+    return None
+
+
+def step_hint(frame: pd.DataFrame, date_column, path: Path, data_cfg) -> str | None:
+    """Return the words that point at data.step_column where a column numbers the rows of each date, or None."""
+    numbering = numbering_column(frame, date_column, path, data_cfg)
+    if numbering is None:
+        return None
+    name, first, last = numbering
+    return (f"the dates in {str(date_column)!r} of {path} repeat, and {name!r} numbers the rows of each date"
+            f" ({first} to {last}): read them as times with {plain_override('data.step_column', name)}")
 
 
 def lists_newest_first(dates: pd.DatetimeIndex) -> bool:
@@ -589,7 +648,8 @@ def find_columns(frame: pd.DataFrame, data_cfg, path: Path) -> dict:
     found: dict = {}
     column, date_column = data_cfg.get("column"), data_cfg.get("date_column")
     past, future = covariate_names(data_cfg)
-    taken = {*past, *future, *([column] if column is not None else [])}
+    step_column = data_cfg.get("step_column")
+    taken = {*past, *future, *([column] if column is not None else []), *([step_column] if step_column else [])}
     if date_column == "auto":
         found["date_column"] = next((name for name in frame.columns
                                      if name not in taken and _reads_as_dates(frame, name, path, data_cfg)), None)
@@ -615,6 +675,9 @@ def find_columns(frame: pd.DataFrame, data_cfg, path: Path) -> dict:
             raise UserError(f"data.column is not set and {path} has no numeric column to forecast (its columns are"
                             f" {columns}); name the value column, e.g. {plain_override('data.column', str(frame.columns[-1]))}")
         if len(numeric) > 1:
+            hint = step_hint(frame, date_column, path, data_cfg) if date_column and not step_column else None
+            if hint:
+                raise UserError(hint)
             names = ", ".join(repr(str(c)) for c in numeric)
             raise UserError(f"data.column is not set and {path} has {len(numeric)} numeric columns ({names}); choose"
                             f" the one to forecast, e.g. {plain_override('data.column', str(numeric[0]))}")
@@ -649,8 +712,19 @@ def load_series(data_cfg, default_path: Path) -> Series:
             # Resolved once, here: a forecast's --future dates are read the same way (a few March
             # days alone could not tell 01/03 from 03/01).
             dayfirst = _dayfirst(dates.astype("string"), date_column, path, data_cfg.get("dayfirst"))
-        labels, offset, flipped = _dates(dates, date_column, path, date_format, dayfirst)
+        step_column = data_cfg.get("step_column")
+        steps = _column(frame, step_column, "step column", path, options["sep"]) if step_column else None
+        try:
+            labels, offset, flipped = _dates(dates, date_column, path, date_format, dayfirst, steps)
+        except UserError as error:
+            hint = None if step_column else step_hint(frame, date_column, path, data_cfg)
+            if hint is None:
+                raise
+            raise UserError(hint) from None
     else:
+        if data_cfg.get("step_column"):
+            raise UserError("data.step_column numbers the steps within each date, and this run reads no dates;"
+                            " set data.date_column too")
         labels, offset, flipped = pd.RangeIndex(len(values), name="t"), None, False
     if flipped:  # every row in the order of its date, line numbers kept (the frame's index)
         frame, value_column, values = frame.iloc[::-1], value_column.iloc[::-1], values[::-1].copy()
