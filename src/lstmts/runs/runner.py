@@ -116,7 +116,8 @@ def prepare(cfg: DictConfig, history_only: bool = False, series: Series | None =
 
 
 def data_record(series: Series) -> dict:
-    """Return metrics.json's `data`: the file, its SHA-256, the values used, and the missing ones filled in or left out."""
+    """Return metrics.json's `data`: the file, its SHA-256, the values used, the missing ones filled in or left
+    out, and whether the file listed its dates newest first."""
     return {"path": str(series.path), "sha256": series.sha256, "values": len(series.values), "filled": series.filled,
             "trimmed": series.trimmed, "newest_first": series.newest_first}
 
