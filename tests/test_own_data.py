@@ -261,6 +261,37 @@ def test_a_file_named_alone_runs_on_the_columns_found_in_it_and_the_folder_keeps
     assert path.read_bytes() == before
 
 
+def test_an_agency_download_with_notes_above_its_header_and_the_newest_week_first_runs_once_told(lstmts_cli,
+                                                                                                   tmp_path):
+    import json
+
+    path = tmp_path / "weekly-supply.csv"
+    weeks = pd.date_range("2022-01-07", periods=104, freq="W-FRI")
+    supply = 9000 + 300 * np.sin(2 * np.pi * np.arange(104) / 52) + np.arange(104) % 7
+    body = pd.DataFrame({"Week of": weeks.strftime("%m/%d/%Y"), "Weekly supply (thousand barrels a day)": supply})
+    path.write_text("Weekly supply of motor gasoline\nLink: an agency's page\nSource: an agency\n"
+                    + body.iloc[::-1].to_csv(index=False))
+    before = path.read_bytes()
+    told = lstmts_cli.run(["data=csv", f"data.path={path}", f"hydra.run.dir={tmp_path / 'first'}"], tmp_path)
+    assert told.returncode == 2 and "Traceback" not in told.stderr
+    assert told.stderr.strip().splitlines() == [
+        f"lstmts: error: data file {path} starts with 3 line(s) of notes above its header line (line 4: 'Week of,Weekly"
+        f" supply (thousand barrels a day)'); skip them with data.skiprows=3"]
+    out = tmp_path / "run"
+    result = lstmts_cli.run(["data=csv", f"data.path={path}", "data.skiprows=3", "experiment=plain", "training.epochs=1",
+                             "baselines.classical=false", f"hydra.run.dir={out}"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    printed = " ".join(result.stdout.split())
+    assert "the file lists its dates newest first; they are read oldest first" in printed
+    assert "data.date_column=\"'Week of'\"" in printed  # as it would be typed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data"]["newest_first"] and metrics["frequency"] == "weekly"
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert predictions["date"].iloc[-1] == "2023-12-29" and predictions["actual"].iloc[-1] == pytest.approx(supply[-1])
+    assert list(forecast_run(out, 2)["date"]) == list(pd.date_range("2024-01-05", periods=2, freq="W-FRI"))
+    assert path.read_bytes() == before
+
+
 @pytest.mark.parametrize("given, key", [(["data=csv"], "data.path"), (["data=collection"], "data.path")])
 def test_a_setting_left_without_a_value_is_one_line_naming_it(lstmts_cli, tmp_path, given, key):
     result = lstmts_cli.run([*given, f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
