@@ -166,6 +166,25 @@ def test_a_header_with_a_name_that_is_no_value_is_read_as_names(tmp_path, header
     refuse_values_as_header(pd.DataFrame(columns=header.split(",")), tmp_path / "named.csv")  # no error
 
 
+@pytest.mark.parametrize("encoding, words", [
+    ("cp1252", "(it holds the byte 0xe4); read it with the encoding it was saved in, most likely data.encoding=cp1252"
+               " (Excel on Windows)"),
+    ("utf-16", "(it holds the byte 0xff): it is UTF-16 text (as Excel's Unicode text is written); read it with"
+               " data.encoding=utf-16"),
+])
+def test_a_file_in_another_encoding_is_named_with_the_setting_that_reads_it(tmp_path, compose_config, encoding, words):
+    path = tmp_path / "umsatz.csv"
+    path.write_text("datum,umsätze\n2024-01-01,5\n2024-01-02,7\n2024-01-03,6\n", encoding=encoding)
+    with pytest.raises(UserError) as error:
+        load_series(compose_config("data=csv", f"data.path={path}").data, airline_csv())
+    assert str(error.value) == f"data file {path} is not utf-8 text {words}"
+    series = load_series(compose_config("data=csv", f"data.path={path}", f"data.encoding={encoding}").data,
+                         airline_csv())
+    assert series.name == "umsätze" and series.values.tolist() == [5.0, 7.0, 6.0]
+    with pytest.raises(UserError, match="data.encoding='klingon' is no text encoding Python knows"):
+        load_series(compose_config("data=csv", f"data.path={path}", "data.encoding=klingon").data, airline_csv())
+
+
 def test_a_mark_beside_another_text_is_no_missing_value(tmp_path):
     message = load_error(tmp_path, "date,value\n2000-01,1\n2000-02,.\n2000-03,abc\n")
     assert "non-numeric value '.' on line 3 (2 such value(s) in all); fix or remove those rows" in message

@@ -63,10 +63,10 @@ def read_options(data_cfg) -> dict:
     sep = data_cfg.get("sep") or ","
     return {"sep": "\t" if sep == "\\t" else sep, "thousands": data_cfg.get("thousands"),
             "decimal": data_cfg.get("decimal") or ".", "na_values": [str(v) for v in data_cfg.get("na_values") or []],
-            "skiprows": int(data_cfg.get("skiprows") or 0)}
+            "skiprows": int(data_cfg.get("skiprows") or 0), "encoding": data_cfg.get("encoding") or "utf-8"}
 
 
-DEFAULT_READ = {"sep": ",", "thousands": None, "decimal": ".", "na_values": [], "skiprows": 0}
+DEFAULT_READ = {"sep": ",", "thousands": None, "decimal": ".", "na_values": [], "skiprows": 0, "encoding": "utf-8"}
 
 # Texts that some sources write for a missing value and pandas reads as text: FRED's ".", the "..",
 # "-" or "--" of statistical offices' tables, "?". pandas' own (empty, NA, NaN, null, #N/A, ...)
@@ -85,9 +85,14 @@ def _read_frame(path: Path, options: dict = DEFAULT_READ) -> pd.DataFrame:
         frame = pd.read_csv(path, skip_blank_lines=False, **options)
     except pd.errors.EmptyDataError:
         raise UserError(f"data file {path} is empty; give a CSV with a header line and one row per time step") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        raise UserError(_encoding_hint(path, error, options.get("encoding", "utf-8"))) from None
+    except LookupError as error:  # an encoding Python does not know
+        raise UserError(f"data.encoding={options.get('encoding')!r} is no text encoding Python knows ({error});"
+                        f" use e.g. utf-8, cp1252 or utf-16") from None
+    except pd.errors.ParserError as error:
         first = str(error).splitlines()[0]
-        notes = _notes_above_header(path, options) if isinstance(error, pd.errors.ParserError) else None
+        notes = _notes_above_header(path, options)
         if notes:
             count, header = notes
             raise UserError(f"data file {path} starts with {count} line(s) of notes above its header line (line"
@@ -103,8 +108,21 @@ def _read_frame(path: Path, options: dict = DEFAULT_READ) -> pd.DataFrame:
     frame = frame.dropna(how="all")
     if frame.empty:
         raise UserError(f"data file {path} has a header but no rows; add one row per time step")
-    check_unique_columns(path, "data file", options.get("sep", ","), skipped)
+    check_unique_columns(path, "data file", options.get("sep", ","), skipped, options.get("encoding", "utf-8"))
     return frame
+
+
+def _encoding_hint(path: Path, error: UnicodeDecodeError, encoding: str) -> str:
+    """Return the line for a file that is not text in data.encoding: UTF-16 (its byte-order mark says so,
+    as Excel's "Unicode text" writes it), or else most likely Windows' cp1252 (Excel's CSV on Windows)."""
+    with open(path, "rb") as handle:
+        start = handle.read(4096)
+    if b"\x00" in start and start[:2] not in (b"\xff\xfe", b"\xfe\xff"):
+        return f"data file {path} is not a readable CSV (it holds binary data, not text); point data.path at a CSV file"
+    found = f"data file {path} is not {encoding} text (it holds the byte 0x{error.object[error.start:error.start + 1].hex()})"
+    if start[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return f"{found}: it is UTF-16 text (as Excel's Unicode text is written); read it with data.encoding=utf-16"
+    return f"{found}; read it with the encoding it was saved in, most likely data.encoding=cp1252 (Excel on Windows)"
 
 
 def _notes_above_header(path: Path, options: dict) -> tuple[int, str] | None:
@@ -113,7 +131,7 @@ def _notes_above_header(path: Path, options: dict) -> tuple[int, str] | None:
     header, as some agencies' downloads have them), or None."""
     import csv
 
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+    with open(path, newline="", encoding=options.get("encoding", "utf-8"), errors="replace") as handle:
         lines = [line for _, line in zip(range(options.get("skiprows", 0) + 200), handle)][options.get("skiprows", 0):]
     counts = [len(fields) for fields in csv.reader(lines, delimiter=options.get("sep", ","))]
     if len(counts) < 3:
@@ -163,13 +181,13 @@ def refuse_extra_fields(frame: pd.DataFrame, path: Path, sep: str = ",") -> None
                         + (f": {hint}" if hint else "; give every column a name in the header line"))
 
 
-def check_unique_columns(path: Path, what: str, sep: str = ",", skiprows: int = 0) -> None:
+def check_unique_columns(path: Path, what: str, sep: str = ",", skiprows: int = 0, encoding: str = "utf-8") -> None:
     """Raise UserError when the CSV's header line (after `skiprows` lines) gives one name to several columns.
 
     pandas renames the copies (value, value.1, ...), so a repeated name would silently read the first.
     """
     header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, skip_blank_lines=False,
-                         sep=sep, skiprows=skiprows).iloc[0]
+                         sep=sep, skiprows=skiprows, encoding=encoding).iloc[0]
     counts = header[header != ""].value_counts(sort=False)
     repeated = [name for name, count in counts.items() if count > 1]
     if repeated:
