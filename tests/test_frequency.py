@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from omegaconf import OmegaConf
@@ -232,3 +233,23 @@ def test_a_date_format_with_offsets_that_differ_is_one_line_and_with_one_offset_
     one = _load(tmp_path, "date,value\n2020-03-29 00:00+0100,1\n2020-03-29 01:00+0100,2\n2020-03-29 02:00+0100,3\n",
                 date_format="%Y-%m-%d %H:%M%z")
     assert list(one.labels) == [pd.Timestamp(f"2020-03-29 0{h}:00") for h in (0, 1, 2)]
+
+
+# --- the season a series without dates may have -------------------------------------------------
+
+def test_the_suggested_season_is_the_lag_whose_changes_repeat_and_not_its_multiples():
+    from lstmts.data.frequency import suggested_season
+
+    # Changes that repeat exactly every 7 steps: (+3, -1, -1, -1, 0, 2, -2): their autocorrelation at 7,
+    # 14, 21 ... is the same high value, at 1 .. 6 lower; the shortest is taken.
+    changes = np.tile([3.0, -1, -1, -1, 0, 2, -2], 12)
+    values = np.concatenate([[100.0], 100 + np.cumsum(changes)])
+    lag, correlation = suggested_season(values)
+    assert lag == 7 and correlation > 0.8
+    # a trend added to every step changes no difference's deviation from their mean
+    assert suggested_season(values + 5.0 * np.arange(len(values)))[0] == 7
+    rng = np.random.default_rng(3)
+    assert suggested_season(rng.normal(0, 1, 300)) is None  # noise
+    assert suggested_season(np.cumsum(rng.normal(0, 1, 300))) is None  # a random walk
+    assert suggested_season(values[:6]) is None  # 5 changes: no lag from 2 to a third of them
+    assert suggested_season(np.full(50, 4.0)) is None

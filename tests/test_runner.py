@@ -246,3 +246,29 @@ def test_resume_keeps_a_run_made_without_it_and_never_a_failed_or_incomplete_one
     (folder / "metrics.json").write_text(json.dumps(metrics))
     (folder / "transforms.json").write_text("")  # an empty file is not a finished run's file
     assert runner.finished_run(compose_config(*settings, "resume=true"), folder) is None
+
+
+def test_a_series_without_dates_is_told_the_season_its_training_values_repeat(compose_config, tmp_path):
+    steps = np.arange(120)
+    season = np.tile([0.0, 4, 9, 12, 9, 4, 0, -4, -9, -12, -9, -4], 10)
+    values = 200 + steps + season + np.random.default_rng(5).normal(0, 1, 120)
+    path = tmp_path / "undated.csv"
+
+    def hint(values, *extra):
+        pd.DataFrame({"sales": values}).to_csv(path, index=False)
+        cfg = compose_config("data=csv", f"data.path={path}", "experiment=plain", "training.epochs=1",
+                             "baselines.classical=false", "horizons=[1]", *extra)
+        return runner.run(cfg, tmp_path / f"run{len(list(tmp_path.iterdir()))}").get("season_hint")
+
+    first = hint(values)
+    assert first["lag"] == 12 and first["autocorrelation"] > 0.5
+    # read on the training values alone: test values of another shape leave it as it was
+    changed = values.copy()
+    changed[80:] = 300 + np.random.default_rng(6).normal(0, 30, 40)  # the split: int(120 * 0.67) = 80
+    assert hint(changed) == first
+    assert hint(values, "season_length=12") is None  # the user gave a season
+    dated = pd.DataFrame({"date": pd.date_range("2000-01", periods=120, freq="MS").strftime("%Y-%m"), "sales": values})
+    dated.to_csv(path, index=False)
+    cfg = compose_config("data=csv", f"data.path={path}", "experiment=plain", "training.epochs=1",
+                         "baselines.classical=false", "horizons=[1]")
+    assert "season_hint" not in runner.run(cfg, tmp_path / "dated")  # dates give the season

@@ -249,3 +249,17 @@ def test_the_table_says_when_the_file_listed_its_dates_newest_first():
         print_summary({**metrics, "data": data}, Path("/tmp/run"), console)
         text = console.file.getvalue()
         assert ("the file lists its dates newest first; they are read oldest first" in text) == shown
+
+
+def test_the_table_tells_a_series_without_dates_the_season_its_changes_repeat():
+    metrics = {"status": "ok", "train_rmse": 1.0, "test_rmse": 2.0, "samples": {"test": 4}, "updates": 8,
+               "baselines": {"ets": {"test_rmse": 3.0}}, "frequency": "positions", "season_length": 1,
+               "protocol": "honest"}
+    for extra, shown in (({}, None), ({"season_hint": {"lag": 7, "autocorrelation": 0.6371}},
+                                      "season: the series has no dates, so season 1; its training values' changes"
+                                      " repeat every 7 steps (autocorrelation 0.64): if that is its season, give"
+                                      " season_length=7")):
+        console = Console(file=io.StringIO(), width=300, force_terminal=False, color_system=None)
+        print_summary({**metrics, **extra}, Path("/tmp/run"), console)
+        lines = [line for line in console.file.getvalue().splitlines() if line.startswith("season:")]
+        assert lines == ([] if shown is None else [shown])

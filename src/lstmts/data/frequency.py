@@ -51,6 +51,32 @@ class Frequency:
 
 POSITIONS = Frequency("positions", None, 1)
 
+# A lag is offered as the season of a series without dates when the autocorrelation of its changes
+# there is at least this, and no shorter lag comes within SEASON_NEAR of the highest (its multiples do).
+SEASON_LEAST = 0.5
+SEASON_NEAR = 0.9
+
+
+def suggested_season(values: np.ndarray) -> tuple[int, float] | None:
+    """Return (lag, autocorrelation) where the first differences of `values` (a series without dates; pass
+    its training values only) repeat most strongly, at lags 2 .. a third of their length (at most 400),
+    or None where no lag reaches SEASON_LEAST. The shortest of the lags near the highest is taken, not
+    its multiples (12, not 24). Differences, so that a trend does not make every lag look alike."""
+    from statsmodels.tsa.stattools import acf
+
+    changes = np.diff(np.asarray(values, dtype="float64"))
+    changes = changes[np.isfinite(changes)]
+    most = min(len(changes) // 3, 400)
+    if most < 2 or np.ptp(changes) == 0:
+        return None
+    correlations = acf(changes, nlags=most, fft=True)
+    lags = np.arange(2, most + 1)
+    high = correlations[2:most + 1]
+    if high.max() < SEASON_LEAST:
+        return None
+    lag = int(lags[np.flatnonzero(high >= SEASON_NEAR * high.max())[0]])
+    return lag, float(correlations[lag])
+
 
 def when(date: pd.Timestamp) -> str:
     """Return a date as a message names it: 2024-03-31, or 2024-03-31 02:00 when it has a time of day."""

@@ -303,6 +303,11 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
     if metrics.get("frequency"):
         console.print(f"data: {metrics['frequency']}, season {metrics.get('season_length')};"
                       f" protocol {metrics.get('protocol')}", highlight=False)
+    season = metrics.get("season_hint")
+    if season:
+        console.print(f"season: the series has no dates, so season 1; its training values' changes repeat every"
+                      f" {season['lag']} steps (autocorrelation {season['autocorrelation']:.2f}): if that is its"
+                      f" season, give season_length={season['lag']}", highlight=False, soft_wrap=True)
     print_found(metrics, console)
     samples = metrics.get("samples", {})
     scored = metrics.get("scored", {}).get("test", {})

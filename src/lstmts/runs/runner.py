@@ -20,7 +20,7 @@ from lstmts.backend import load as load_backend, load_seconds
 from lstmts.config import airline_csv, check_horizons, check_stateful_batches, layer_units, validate
 from lstmts.data.covariates import Scaled, Scaling, covariate_warnings, extend_calendar
 from lstmts.data.framing import Periods, Windows, make_windows, plan_periods
-from lstmts.data.frequency import season_for
+from lstmts.data.frequency import season_for, suggested_season
 from lstmts.data.collection import load_collection
 from lstmts.data.series import Series, columns_of, file_sha256, load_series, missing_note, reversed_note
 from lstmts.data.transforms import Pipeline
@@ -145,6 +145,15 @@ def model_outputs(cfg: DictConfig) -> int:
 
 def _training_end(periods: Periods) -> int:
     return int(periods.validation[0]) if len(periods.validation) else periods.split
+
+
+def season_hint(cfg: DictConfig, series: Series, prepared: Prepared) -> dict | None:
+    """Return {"lag", "autocorrelation"} where a series without dates, left at season 1, has training values
+    whose changes repeat (frequency.suggested_season: read before validation and test), else None."""
+    if series.has_dates or cfg.get("season_length") not in (None, "auto") or prepared.season_length != 1:
+        return None
+    found = suggested_season(series.values[:_training_end(prepared.periods)])
+    return None if found is None else {"lag": found[0], "autocorrelation": round(found[1], 3)}
 
 
 def warnings_of(prepared: Prepared) -> list[str]:
@@ -776,6 +785,9 @@ def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical) -
                 metrics["best_baseline"]["diebold_mariano"] = test
     metrics["frequency"] = series.frequency.name
     metrics["season_length"] = prepared.season_length
+    hint = season_hint(cfg, series, prepared)
+    if hint:
+        metrics["season_hint"] = hint
     metrics["seen"] = seen(cfg, series.values, _training_end(prepared.periods), targets["test"])
     metrics["protocol"] = cfg.protocol.get("name")
     warnings = warnings_of(prepared)
