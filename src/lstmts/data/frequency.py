@@ -52,7 +52,8 @@ class Frequency:
 POSITIONS = Frequency("positions", None, 1)
 
 # A lag is offered as the season of a series without dates when the autocorrelation of its changes
-# there is at least this, and no shorter lag comes within SEASON_NEAR of the highest (its multiples do).
+# there is at least SEASON_LEAST, and it is the shortest lag within SEASON_NEAR of the highest (its
+# multiples come as high; 12 is offered, not 24).
 SEASON_LEAST = 0.5
 SEASON_NEAR = 0.9
 
