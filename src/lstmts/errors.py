@@ -38,6 +38,11 @@ def plain_override(key: str, value) -> str:
     return override(key, value)
 
 
+def overrides_text(settings: dict) -> str:
+    """Return settings {key: value} as one types them, plain_override's way, joined by commas."""
+    return ", ".join(plain_override(key, value) for key, value in settings.items())
+
+
 def _hydra_text(value) -> str:
     text = str(value)
     return f'"{text}"' if "'" in text and '"' not in text else "'" + text.replace("'", "\\'") + "'"

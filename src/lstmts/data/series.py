@@ -130,9 +130,11 @@ def _notes_above_header(path: Path, options: dict) -> tuple[int, str] | None:
     have fewer fields than every line from some line on (a title, a link and a source above the
     header, as some agencies' downloads have them), or None."""
     import csv
+    import itertools
 
+    skipped = options.get("skiprows", 0)
     with open(path, newline="", encoding=options.get("encoding", "utf-8"), errors="replace") as handle:
-        lines = [line for _, line in zip(range(options.get("skiprows", 0) + 200), handle)][options.get("skiprows", 0):]
+        lines = list(itertools.islice(handle, skipped, skipped + 200))
     counts = [len(fields) for fields in csv.reader(lines, delimiter=options.get("sep", ","))]
     if len(counts) < 3:
         return None
@@ -334,6 +336,15 @@ class AmbiguousDates(UserError):
     """Dates such as 01/02/1949 that read as day/month and as month/day: a date column all the same."""
 
 
+class RepeatedDates(UserError):
+    """A date (or time) that the date column gives to more than one row."""
+
+
+def _has_times(dates: pd.DatetimeIndex) -> np.ndarray:
+    """Return, per date, whether it has a time of day (anything but midnight)."""
+    return np.asarray(dates != dates.normalize())
+
+
 def _dayfirst(text: pd.Series, name: str, path: Path, dayfirst: bool | None) -> bool:
     """Return whether dates such as 01/02/1949 put the day first; refuse to guess when they could be either."""
     if dayfirst is not None:
@@ -467,9 +478,9 @@ def _dates(column: pd.Series, name: str, path: Path, date_format: str | None,
     duplicated = dates.duplicated()
     if duplicated.any():
         row = int(np.flatnonzero(duplicated)[0])
-        hourly = bool((dates != dates.normalize()).any())  # times of day: midnight is a time too
+        hourly = bool(_has_times(dates).any())  # times of day: midnight is a time too
         shown = dates[row].strftime("%Y-%m-%d %H:%M") if hourly else when(dates[row])
-        raise UserError(
+        raise RepeatedDates(
             f"date column {name!r} of {path} repeats {shown} on line {_line(column, row)}"
             f" ({int(duplicated.sum())} duplicate(s)); keep one row per date" + (f", or {SUMMER_TIME}" if hourly else "")
         )
@@ -493,7 +504,7 @@ def with_steps(dates: pd.DatetimeIndex, column: pd.Series, steps: pd.Series, nam
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise UserError(f"step column {step_name!r} of {path} has {quoted(steps.iloc[row])} on line {_line(steps, row)};"
                         f" number the steps within each date with whole numbers (1, 2, ... or 0, 1, ...)")
-    timed = np.flatnonzero(dates != dates.normalize())
+    timed = np.flatnonzero(_has_times(dates))
     if len(timed):
         raise UserError(f"date column {name!r} of {path} has a time of day ({when(dates[timed[0]])} on line"
                         f" {_line(column, int(timed[0]))}); data.step_column adds its step to dates without one,"
@@ -514,7 +525,7 @@ def numbering_column(frame: pd.DataFrame, date_column, path: Path, data_cfg) -> 
                                data_cfg.get("dayfirst"))
     except UserError:
         return None
-    if not dates.has_duplicates or (dates != dates.normalize()).any():
+    if not dates.has_duplicates or _has_times(dates).any():
         return None
     within = pd.Series(dates).groupby(dates).cumcount().to_numpy()
     for name in frame.columns:
@@ -734,7 +745,7 @@ def load_series(data_cfg, default_path: Path) -> Series:
         steps = _column(frame, step_column, "step column", path, options["sep"]) if step_column else None
         try:
             labels, offset, flipped = _dates(dates, date_column, path, date_format, dayfirst, steps)
-        except UserError as error:
+        except RepeatedDates:
             hint = None if step_column else step_hint(frame, date_column, path, data_cfg)
             if hint is None:
                 raise

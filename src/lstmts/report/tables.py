@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lstmts.data.series import missing_note, reversed_note
-from lstmts.errors import plain_override
+from lstmts.errors import overrides_text
 from lstmts.evaluation.scoring import choose_best_baseline
 from lstmts.report.hints import what_to_try
 from lstmts.report.ranking import baseline_label
@@ -30,8 +30,7 @@ def print_found(metrics: dict, console: Console) -> None:
     """Print the columns the run found in its file (metrics["found_in_file"]), when it found any."""
     found = metrics.get("found_in_file") or {}
     if found:
-        named = ", ".join(plain_override(key, name) for key, name in found.items())
-        console.print(f"columns found in the file: {named} (set them on the command line to choose others)",
+        console.print(f"columns found in the file: {overrides_text(found)} (set them on the command line to choose others)",
                       highlight=False, soft_wrap=True)
 
 

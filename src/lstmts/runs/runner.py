@@ -24,7 +24,7 @@ from lstmts.data.frequency import season_for, suggested_season
 from lstmts.data.collection import load_collection
 from lstmts.data.series import Series, columns_of, file_sha256, load_series, missing_note, reversed_note
 from lstmts.data.transforms import Pipeline
-from lstmts.errors import UserError, plain_override, stop_reason
+from lstmts.errors import UserError, overrides_text, stop_reason
 from lstmts.evaluation import intervals
 from lstmts.evaluation.metrics import score, seasonal_scale
 from lstmts.evaluation.scoring import (against_best, baseline_scores, choose_best_baseline, horizon_metrics,
@@ -697,11 +697,11 @@ def _settle_columns(cfg: DictConfig, out_dir: Path) -> dict:
     found = columns_of(cfg.data, airline_csv())
     for key, name in found.items():
         cfg.data[key] = name
-    if found:
-        log.info("columns found in %s: %s", cfg.data.path,
-                 ", ".join(plain_override(f"data.{key}", name) for key, name in found.items()))
+    settled = {f"data.{key}": name for key, name in found.items()}
+    if settled:
+        log.info("columns found in %s: %s", cfg.data.path, overrides_text(settled))
         files.write_atomic(out_dir / "config.yaml", _resolved_yaml(cfg))
-    return {f"data.{key}": name for key, name in found.items()}
+    return settled
 
 
 def _write_final_metrics(out_dir: Path, metrics: dict) -> None:
