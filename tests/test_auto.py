@@ -689,19 +689,26 @@ def test_the_baselines_fitted_beside_the_search_are_those_a_plain_fit_gives(comp
     from lstmts.runs import runner
 
     monkeypatch.setenv("LSTMTS_CACHE", str(tmp_path / "cache"))
-    cfg = compose_config(*QUICK, "baselines.classical=true", "baselines.methods=[theta,holt_winters]")
+    cfg = compose_config(*QUICK, "baselines.classical=true", "baselines.methods=[theta,holt_winters]",
+                         "horizons=[1,3]")
     prepared = runner.prepare(cfg)
     ran = []
-    beside, value = runner._classical_during(cfg, prepared, lambda: ran.append(1) or "searched")
+    beside, beside_paths, value = runner._classical_during(cfg, prepared, lambda: ran.append(1) or "searched")
     assert value == "searched" and ran == [1]
     monkeypatch.setenv("LSTMTS_CACHE", "off")
-    alone = runner._classical(cfg, prepared)
-    assert sorted(beside) == sorted(alone)
+    alone, alone_paths = runner._classical(cfg, prepared)
+    assert sorted(beside) == sorted(alone) == sorted(beside_paths) == sorted(alone_paths)
     for name, forecasts in alone.items():
         np.testing.assert_allclose(beside[name], forecasts, equal_nan=True)
+        # The paths from every test origin, three steps each, start with the one-step forecast there.
+        test = prepared.windows["test"].target_index
+        assert alone_paths[name].shape == (len(test), 3)
+        np.testing.assert_allclose(beside_paths[name], alone_paths[name])
+        np.testing.assert_allclose(alone_paths[name][:, 0], forecasts[test])
     # Switched off: no fit, and the search still runs.
-    off, value = runner._classical_during(compose_config(*QUICK, "baselines.classical=false"), prepared, lambda: 7)
-    assert off == {} and value == 7
+    off, paths, value = runner._classical_during(compose_config(*QUICK, "baselines.classical=false"), prepared,
+                                                 lambda: 7)
+    assert off == {} and paths == {} and value == 7
 
 
 @pytest.mark.parametrize("look_back, lags_as, jit, expected", [

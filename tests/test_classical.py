@@ -728,3 +728,152 @@ def test_which_forms_cannot_take_in_a_zero(method, season, settings, expected):
     from lstmts.evaluation.classical import DEFAULTS, _multiplies
 
     assert _multiplies(method, season, {**DEFAULTS, **settings}) is expected
+
+
+# Forecasts of several steps from every test origin (test_rmse_by_horizon): each made with the fit in
+# force at that origin and its state after the values before it.
+
+def _paths(values, fit_end, season, settings, origins, steps):
+    from lstmts.evaluation.classical import classical_forecasts_and_paths
+
+    forecasts, paths, _ = classical_forecasts_and_paths(values, fit_end, season, settings, (np.asarray(origins), steps))
+    return forecasts, paths
+
+
+@pytest.mark.parametrize("season", [1, 4, 12])
+def test_each_path_is_statsmodels_forecast_from_a_model_with_the_same_parameters_run_up_to_its_origin(season):
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    from lstmts.evaluation import classical
+
+    values, fit_end, steps = _seasonal_series(season, 144), 96, 5
+    origins = np.array([96, 101, 117, 139])  # the last one's path runs past the series' end
+    forecasts, paths = _paths(values, fit_end, season, SETTINGS, origins, steps)
+    assert sorted(paths) == sorted(forecasts)
+    # ETS: the form and parameters of the one fit, statsmodels' own forecast from the origin's end.
+    spec, params = classical._best_ets(values, fit_end, season)
+    # Holt-Winters: its fit on the training period, run with those parameters up to each origin.
+    trend, seasonal, damped = classical._holt_winters_form(SETTINGS, season, True)
+    first = ExponentialSmoothing(values[:fit_end], trend=trend, seasonal=seasonal, damped_trend=damped,
+                                 seasonal_periods=season if seasonal else None, initialization_method="estimated").fit()
+    # SARIMA on logs: the parameters estimated on the differences, filtered with the differences in the state.
+    order, seasonal_order, _ = classical._sarima_form(SETTINGS, season, True, False)
+    sarima = SARIMAX(np.log(values[:fit_end]), order=order, seasonal_order=seasonal_order,
+                     simple_differencing=True).fit(disp=False, return_params=True)
+    for row, origin in enumerate(origins):
+        ets = np.asarray(ETSModel(values[:origin], **spec).smooth(params).forecast(steps))
+        np.testing.assert_allclose(paths["ets"][row], ets, rtol=1e-9)
+        # Holt-Winters by the textbook formula from its states after the values before the origin:
+        # (level + h trend) x the season of the same period a season before (damped Holt without one).
+        hw = ExponentialSmoothing(values[:origin], trend=trend, seasonal=seasonal, damped_trend=damped,
+                                  seasonal_periods=season if seasonal else None, initialization_method="known",
+                                  initial_level=first.params["initial_level"],
+                                  initial_trend=first.params["initial_trend"],
+                                  initial_seasonal=first.params["initial_seasons"] if seasonal else None)
+        smoothing = {k: first.params[k] for k in ("smoothing_level", "smoothing_trend", "smoothing_seasonal",
+                                                  "damping_trend") if not np.isnan(first.params.get(k, np.nan))}
+        run = hw.fit(optimized=False, **smoothing)
+        level, slope, h = run.level[-1], run.trend[-1], np.arange(1, steps + 1)
+        if seasonal:
+            expected = (level + h * slope) * np.asarray(run.season)[origin - season + (h - 1) % season]
+        else:
+            phi = smoothing["damping_trend"]
+            expected = level + np.cumsum(phi ** h) * slope
+        np.testing.assert_allclose(paths["holt" if season == 1 else "holt_winters"][row], expected, rtol=1e-9)
+        log_forecast = SARIMAX(np.log(values[:origin]), order=order, seasonal_order=seasonal_order).filter(sarima)
+        np.testing.assert_allclose(paths["arima" if season == 1 else "sarima"][row],
+                                   np.exp(np.asarray(log_forecast.forecast(steps))), rtol=1e-7)
+        # Every path starts with the one-step forecast of its origin.
+        for name in paths:
+            assert paths[name][row, 0] == pytest.approx(forecasts[name][origin], rel=1e-7), name
+
+
+@pytest.mark.parametrize("season", [1, 4, 12])
+def test_thetas_path_adds_half_the_drift_for_each_step_to_its_level_worked_by_hand(season):
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    values, fit_end, steps = _seasonal_series(season, 120), 96, 4
+    _, paths = _paths(values, fit_end, season, {**SETTINGS, "methods": ["theta"]}, [100, 110], steps)
+    fitted = ThetaModel(values[:fit_end], period=season if season > 1 else None, deseasonalize=season > 1,
+                        use_test=False, method="multiplicative").fit()
+    alpha, b0 = float(fitted.params["alpha"]), float(fitted.params["b0"])
+    if season > 1:
+        from statsmodels.tsa.seasonal import seasonal_decompose
+
+        pattern = np.asarray(seasonal_decompose(values[:fit_end], model="multiplicative", period=season).seasonal)[:season]
+    else:
+        pattern = np.ones(1)
+    adjusted = values / pattern[np.arange(len(values)) % len(pattern)]
+    for row, origin in enumerate([100, 110]):
+        level = adjusted[0]  # simple exponential smoothing, by hand, up to the value before the origin
+        for value in adjusted[:origin]:
+            level = alpha * value + (1 - alpha) * level
+        for step in range(steps):
+            drift = b0 * (step + 1 / alpha - (1 - alpha) ** origin / alpha) / 2
+            expected = (level + drift) * pattern[(origin + step) % len(pattern)]
+            assert paths["theta"][row, step] == pytest.approx(expected, rel=1e-9), (origin, step)
+
+
+@pytest.mark.parametrize("season", [4, 12, 52])
+def test_a_path_reads_no_value_from_its_origin_on(season):
+    length = 52 * 6 if season == 52 else 144
+    fit_end, origin, steps = int(length * 0.6), int(length * 0.6) + 2 * season + 1, 3
+    values = _seasonal_series(season, length)
+    changed = values.copy()
+    changed[origin:] *= 1.5
+    _, before = _paths(values, fit_end, season, REFITTING, [origin], steps)
+    _, after = _paths(changed, fit_end, season, REFITTING, [origin], steps)
+    for name in before:
+        assert not isinstance(before[name], str), (name, before[name])
+        np.testing.assert_allclose(before[name], after[name], rtol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("season", [1, 4, 12, 52])
+def test_paths_follow_a_level_shift_in_the_test_period_within_one_season(season):
+    length = 52 * 12 if season == 52 else 240
+    fit_end, steps = int(length * 0.6), 3
+    values = _seasonal_series(season, length)
+    shift_at = fit_end + 10
+    values[shift_at:] += 40.0
+    origins = np.arange(shift_at + (season if season > 1 else 10), length - steps + 1)
+    _, paths = _paths(values, fit_end, season, REFITTING, origins, steps)
+    targets = origins[:, None] + np.arange(steps)
+    for name, made in paths.items():
+        assert not isinstance(made, str), (name, made)
+        assert abs(np.mean(values[targets] - made)) < 4.0, name
+        assert rmse(values[targets].ravel(), made.ravel()) < 10.0, name
+
+
+def test_a_zero_after_the_fit_window_switches_the_paths_to_the_additive_form_from_then_on():
+    values = _seasonal_series(12, 144)
+    values[120] = 0.0
+    settings = {**SETTINGS, "methods": ["holt_winters", "sarima"]}
+    forecasts, paths = _paths(values, 96, 12, settings, [110, 120, 121, 130], 2)
+    for name in ("holt_winters", "sarima"):
+        assert np.isfinite(paths[name]).all(), name
+        np.testing.assert_allclose(paths[name][:, 0], forecasts[name][[110, 120, 121, 130]], rtol=1e-7)
+
+
+def test_paths_are_cached_by_their_origins_and_steps(airline, tmp_path, monkeypatch):
+    monkeypatch.setenv("LSTMTS_CACHE", str(tmp_path))
+    settings = {**SETTINGS, "methods": ["theta"]}
+    _, three = _paths(airline, 96, 12, settings, np.arange(96, 144), 3)
+    _, six = _paths(airline, 96, 12, settings, np.arange(96, 144), 6)
+    np.testing.assert_allclose(six["theta"][:, :3], three["theta"])
+    assert len(list(Path(tmp_path).rglob("*.npy"))) == 3  # the one-step forecasts, and each set of paths
+    _, again = _paths(airline, 96, 12, settings, np.arange(96, 144), 3)
+    np.testing.assert_array_equal(again["theta"], three["theta"])
+
+
+def test_classical_horizon_scores_worked_by_hand():
+    from lstmts.evaluation.scoring import classical_horizon_scores
+
+    values = np.arange(10.0)
+    test = np.array([6, 7, 8, 9])
+    paths = {"theta": np.full((4, 2), 5.0), "ets": "skipped: no ETS model could be fitted"}
+    scores = classical_horizon_scores(paths, values, test, [1, 2])
+    # h=1: errors 1, 2, 3, 4; h=2: targets 7, 8, 9 (the last origin's is past the end), errors 2, 3, 4.
+    assert scores == {"theta": {"test_rmse_by_horizon": {"1": pytest.approx(np.sqrt(30 / 4)),
+                                                         "2": pytest.approx(np.sqrt(29 / 3))}}}

@@ -93,7 +93,7 @@ def test_classical_baselines_are_fitted_before_the_validation_period(compose_con
         (tmp_path / name).mkdir()
         cfg = _config(compose_config, frame, tmp_path / name, "split.validation_fraction=0.25",
                       "baselines.methods=[holt_winters]")
-        forecasts[name] = runner._classical(cfg, runner.prepare(cfg))["holt_winters"]
+        forecasts[name] = runner._classical(cfg, runner.prepare(cfg))[0]["holt_winters"]
     # Up to and including the first validation month, nothing changed that the forecast may use.
     np.testing.assert_allclose(forecasts["original"][:VALIDATION_START + 1],
                                forecasts["changed"][:VALIDATION_START + 1], rtol=1e-9)

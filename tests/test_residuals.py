@@ -667,3 +667,57 @@ def test_the_run_table_names_both_halves_and_their_validation_scores(halves):
     first, second = metrics["auto"]["residuals"]["validation_rmse_halves"]
     assert f"second half: {label} (best on validation) plus networks on what it leaves" in text
     assert f"validation RMSE {first:.2f} on the series, {second:.2f} on the residuals" in text
+
+
+def test_a_voices_paths_are_the_naive_ones_from_the_values_and_the_mean_of_the_classical_ones_by_hand():
+    values = np.arange(10.0)
+    origins = np.array([5, 6])
+    classical = {"theta": np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), "ets": "skipped: no ETS model could be fitted"}
+    # Persistence: the value before the origin at every step; seasonal naive (season 2): the same period
+    # of the last season known at the origin (from 5: values 3, 4, 3; from 6: 4, 5, 4).
+    np.testing.assert_array_equal(residuals.voice_paths(["persistence"], values, 2, classical, origins, 3),
+                                  [[4, 4, 4], [5, 5, 5]])
+    np.testing.assert_array_equal(residuals.voice_paths(["seasonal_naive"], values, 2, classical, origins, 3),
+                                  [[3, 4, 3], [4, 5, 4]])
+    np.testing.assert_allclose(residuals.voice_paths(["theta", "persistence"], values, 2, classical, origins, 3),
+                               [[2.5, 3.0, 3.5], [4.5, 5.0, 5.5]])
+    # A baseline without paths, or a run of one step ahead: the voice has none.
+    assert residuals.voice_paths(["theta", "ets"], values, 2, classical, origins, 3) is None
+    assert residuals.voice_paths(["theta"], values, 2, {}, origins, 3) is None
+    assert residuals.voice_paths(["persistence"], values, 2, classical, origins, 1) is None
+
+
+def test_the_runs_score_h_steps_ahead_is_the_combination_of_every_voices_h_step_forecasts(
+        compose_config, tmp_path, monkeypatch, airline_copy):
+    from lstmts.evaluation.metrics import rmse
+    from lstmts.runs import runner
+
+    combined = []
+    combine = residuals.combine
+
+    def recording(first, second, base=None, *args, **kwargs):
+        result = combine(first, second, base, *args, **kwargs)
+        if first is not None and np.ndim(first) == 2 and first.shape[1] == 3:  # the test paths
+            combined.append((first, base, args, kwargs, result))
+        return result
+
+    monkeypatch.setattr(residuals, "combine", recording)
+    monkeypatch.setenv("LSTMTS_CACHE", "off")
+    cfg = compose_config(*QUICK, "auto.residuals=false", "horizons=[1,3]", "auto.leaders=2",
+                         *_data(airline_copy(tmp_path, "airline.csv")))
+    metrics = runner.run(cfg, tmp_path / "run", body=auto._auto)
+    (networks, base, args, kwargs, result), = combined
+    how, leaders_mean, _, weights = args
+    values = pd.read_csv(tmp_path / "airline.csv")["Passengers"].to_numpy(float)
+    test = np.arange(len(values) - len(networks), len(values))
+    # The baseline's voice and the leaders' forecast every step: none is left to the networks alone.
+    assert np.isfinite(base).all() and np.isfinite(leaders_mean).all()
+    assert metrics["auto"]["combination"]["baseline"] == "theta"
+    np.testing.assert_allclose(result, weights[0] * base + weights[1] * networks + weights[2] * leaders_mean)
+    for step in (1, 3):
+        inside = test + step - 1 < len(values)
+        expected = rmse(values[test[inside] + step - 1], result[inside, step - 1])
+        assert metrics["test_rmse_by_horizon"][str(step)] == pytest.approx(expected, rel=1e-9)
+    assert metrics["test_rmse_by_horizon"]["1"] == pytest.approx(metrics["test_rmse"], rel=1e-9)
+    # Theta's own score at each step, beside the run's.
+    assert set(metrics["baselines"]["theta"]["test_rmse_by_horizon"]) == {"1", "3"}

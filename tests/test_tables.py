@@ -263,3 +263,21 @@ def test_the_table_tells_a_series_without_dates_the_season_its_changes_repeat():
         print_summary({**metrics, **extra}, Path("/tmp/run"), console)
         lines = [line for line in console.file.getvalue().splitlines() if line.startswith("season:")]
         assert lines == ([] if shown is None else [shown])
+
+
+def test_the_summary_shows_every_forecasters_rmse_at_each_horizon_beyond_one_step():
+    metrics = {"status": "ok", "train_rmse": 1.0, "test_rmse": 2.0, "samples": {"test": 4}, "updates": 8,
+               "test_rmse_by_horizon": {"1": 2.0, "3": 4.5},
+               "baselines": {"persistence": {"test_rmse": 3.0, "test_rmse_by_horizon": {"1": 3.0, "3": 6.25}},
+                             "ets": {"test_rmse": 2.5, "test_rmse_by_horizon": {"1": 2.5, "3": 3.75}},
+                             "theta": {"note": "skipped: no fit"}}}
+    console = Console(file=io.StringIO(), width=200, force_terminal=False, color_system=None)
+    print_summary(metrics, Path("/tmp/run"), console)
+    text = console.file.getvalue()
+    table = text[text.index("test RMSE by steps ahead"):].splitlines()
+    rows = [re.sub(r"\s+", " ", line.strip("│ ")) for line in table if line.startswith("│")]
+    assert rows == ["LSTM │ 2.00 │ 4.50", "persistence │ 3.00 │ 6.25", "ETS (auto) │ 2.50 │ 3.75"]
+    # One step ahead only: no such table.
+    console = Console(file=io.StringIO(), width=200, force_terminal=False, color_system=None)
+    print_summary({**metrics, "test_rmse_by_horizon": {"1": 2.0}}, Path("/tmp/run"), console)
+    assert "by steps ahead" not in console.file.getvalue()

@@ -13,7 +13,12 @@ the fit window's values only (multiplicative seasons and logs when those are pos
 seasons and the values as they are when not), never from later ones; a refit keeps the first fit's
 form unless a zero or a negative value in its own window rules it out. A zero or a negative value
 that arrives after a fit whose form multiplies or takes logs switches it to the additive form fitted on
-the same window, from the next forecast on (_segment). Which form a method takes depends on the season:
+the same window, from the next forecast on (_segment). For a run's horizons beyond one step, each
+method also forecasts several steps from given origins (classical_forecasts_and_paths): with the fit
+in force at the origin and its state after the values before it, so that a path's first step is the
+one-step forecast of its origin (exponential smoothing: statsmodels' simulation with every error
+zero; SARIMA: the predicted state carried through the transition matrix; Theta: its forecast formula;
+the STL and MSTL seasons carried forward over the path's targets). Which form a method takes depends on the season:
 
 | method | season 1 (none) | season 2 .. long_season | longer seasons (52, 365, ...) |
 | --- | --- | --- | --- |
@@ -79,8 +84,9 @@ def method_name(method: str, season_length: int, long_season: int) -> str:
 
 
 def _exponential_smoothing(values: np.ndarray, fit_end: int, trend, seasonal, season_length: int,
-                           damped_trend: bool) -> np.ndarray:
-    """Holt-Winters one step ahead. Every fit starts from statsmodels' own start grid: from the
+                           damped_trend: bool):
+    """Holt-Winters fitted on values[:fit_end] and run over all of `values` (statsmodels' results: its
+    fittedvalues are the one-step forecasts). Every fit starts from statsmodels' own start grid: from the
     previous fit's parameters, a refit after a level shift stayed with the small smoothing weight
     that held on to the old level (the level-shift test in test_classical.py)."""
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
@@ -96,8 +102,37 @@ def _exponential_smoothing(values: np.ndarray, fit_end: int, trend, seasonal, se
         known["initial_seasonal"] = p["initial_seasons"]
     smoothing = {k: p[k] for k in ("smoothing_level", "smoothing_trend", "smoothing_seasonal", "damping_trend")
                  if p.get(k) is not None and not np.isnan(p[k])}
-    whole = ExponentialSmoothing(values, **options, **known).fit(optimized=False, **smoothing)
-    return np.asarray(whole.fittedvalues)
+    return ExponentialSmoothing(values, **options, **known).fit(optimized=False, **smoothing)
+
+
+def _without_errors(results, origins: np.ndarray, steps: int, shift: int) -> np.ndarray:
+    """Return [origins, steps] point forecasts of an exponential smoothing model's results from each origin,
+    given the values before it: its own simulation with every error zero (statsmodels' forecast is the
+    same simulation from the end). `shift`: where the results' simulate anchors the state of the values
+    before an origin o (Holt-Winters' results at o, ETSModel's at o - 1)."""
+    zeros = np.zeros((steps, 1))
+    paths = [np.asarray(results.simulate(steps, anchor=int(o) - shift, random_errors=zeros)).ravel() for o in origins]
+    return np.array(paths).reshape(len(origins), steps)
+
+
+def _arima_paths(series: np.ndarray, params: np.ndarray, order, seasonal_order, origins: np.ndarray,
+                 steps: int) -> np.ndarray:
+    """Return [origins, steps] SARIMA forecasts from each origin, given the values before it, with the
+    fitted parameters: the state space model with the differences in its state (the form statsmodels
+    forecasts with) filtered once, then each origin's predicted state carried `steps` times through the
+    transition matrix and read by the design matrix, as statsmodels' own forecast from the end does."""
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    model = SARIMAX(series, order=tuple(order), seasonal_order=tuple(seasonal_order))
+    filtered = model.filter(params)
+    design, transition = model.ssm["design"], model.ssm["transition"]
+    intercept, drift = model.ssm["obs_intercept"], model.ssm["state_intercept"]
+    state = np.asarray(filtered.filter_results.predicted_state)[:, np.asarray(origins, dtype=int)]
+    paths = np.empty((len(origins), steps))
+    for step in range(steps):
+        paths[:, step] = (design @ state)[0] + intercept[0]
+        state = transition @ state + drift[:, None]
+    return paths
 
 
 # Up to this many values the one-step forecasts come from the exact Kalman filter; past it the
@@ -284,26 +319,39 @@ def mstl_periods(season_length: int, settings: dict, available: int) -> list[int
 
 
 def _theta(values: np.ndarray, fit_end: int, season_length: int, long_season: int,
-           year: float | None = None) -> np.ndarray:
-    """Theta (SES with half the drift of the linear trend) on the deseasonalised series, one step ahead.
+           year: float | None = None, origins: np.ndarray | None = None, steps: int = 0):
+    """Return (Theta's one-step forecasts, [origins, steps] forecasts from each origin or None): SES with
+    half the drift of the linear trend, on the deseasonalised series.
 
-    statsmodels' ThetaModel estimates alpha and the drift b0 on the training period; its h=1
-    forecast from every later origin is then the SES level plus b0 (1/alpha - (1-alpha)^n / alpha) / 2,
-    with n the observations seen, as in ThetaModelResults.forecast.
+    statsmodels' ThetaModel estimates alpha and the drift b0 on the training period; its h-step
+    forecast from an origin is then the SES level there plus b0 (h - 1 + 1/alpha - (1-alpha)^n / alpha) / 2,
+    with n the observations seen, as in ThetaModelResults.forecast, times or plus the season at the target.
     """
     from statsmodels.tsa.forecasting.theta import ThetaModel
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-    season, multiplicative = _deseasonalise(values, fit_end, season_length, long_season, year)
+    padded = np.concatenate([values, np.zeros(steps)])  # the season at every path's targets too
+    season, multiplicative = _deseasonalise(padded, fit_end, season_length, long_season, year)
+    season, ahead = season[:len(values)], season
     adjusted = values / season if multiplicative else values - season
     params = ThetaModel(adjusted[:fit_end], deseasonalize=False).fit().params
     alpha, b0 = float(params["alpha"]), float(params["b0"])
     levels = ExponentialSmoothing(adjusted, initial_level=adjusted[0], initialization_method="known").fit(
         smoothing_level=alpha, optimized=False).fittedvalues
+    levels = np.asarray(levels)
+
+    def ahead_of(seen: np.ndarray, later: np.ndarray) -> np.ndarray:  # seen values, steps beyond the first
+        return b0 * (later + 1 / alpha - (1 - alpha) ** seen / alpha) / 2 if alpha > 0 else 0.0 * seen
+
     seen = np.arange(len(values), dtype="float64")
-    drift = b0 * (1 / alpha - (1 - alpha) ** seen / alpha) / 2 if alpha > 0 else 0.0
-    forecasts = np.asarray(levels) + drift
-    return forecasts * season if multiplicative else forecasts + season
+    forecasts = levels + ahead_of(seen, 0.0)
+    forecasts = forecasts * season if multiplicative else forecasts + season
+    if origins is None:
+        return forecasts, None
+    origins = np.asarray(origins, dtype=int)
+    targets = origins[:, None] + np.arange(steps)
+    paths = levels[origins][:, None] + ahead_of(origins[:, None].astype("float64"), np.arange(steps, dtype="float64"))
+    return forecasts, (paths * ahead[targets] if multiplicative else paths + ahead[targets])
 
 
 def _deseasonalise(values: np.ndarray, fit_end: int, season_length: int, long_season: int,
@@ -356,8 +404,10 @@ def _best_ets(values: np.ndarray, fit_end: int, season_length: int, only: dict |
     return best[1], best[2]
 
 
-def _ets(values: np.ndarray, fit_end: int, season_length: int, chosen: dict | None = None) -> np.ndarray:
-    """Automatic ETS: the additive-error model with the smallest AIC, run one step ahead.
+def _ets(values: np.ndarray, fit_end: int, season_length: int, chosen: dict | None = None,
+         origins: np.ndarray | None = None, steps: int = 0):
+    """Automatic ETS: the additive-error model with the smallest AIC. Return (its one-step forecasts,
+    [origins, steps] forecasts from each origin or None).
 
     `chosen` carries the form between refits: the first fit chooses it (and stores it there), later
     refits fit its parameters again, so a refit costs one fit instead of the nine of a choice.
@@ -367,8 +417,11 @@ def _ets(values: np.ndarray, fit_end: int, season_length: int, chosen: dict | No
     chosen = {} if chosen is None else chosen
     spec, params = _best_ets(values, fit_end, season_length, chosen.get("ets"), chosen.get("ets_params"))
     chosen["ets"], chosen["ets_params"] = spec, params
-    one_step, _ = ETSModel(values, **spec).smooth(params, return_raw=True)
-    return np.asarray(one_step)
+    if origins is None:
+        one_step, _ = ETSModel(values, **spec).smooth(params, return_raw=True)
+        return np.asarray(one_step), None
+    smoothed = ETSModel(values, **spec).smooth(params)
+    return np.asarray(smoothed.fittedvalues), _without_errors(smoothed, origins, steps, shift=1)
 
 
 def _holt_winters_form(settings: dict, season_length: int, positive: bool) -> tuple:
@@ -400,40 +453,56 @@ def _fit_start(fit_end: int, season_length: int, settings: dict) -> int:
 
 
 def _forecast_one(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict,
-                  chosen: dict | None = None) -> np.ndarray:
-    """Return one method's one-step forecasts of every index from values[fit_start:] (earlier ones NaN)."""
+                  chosen: dict | None = None, at: tuple[np.ndarray, int] | None = None):
+    """Return (one method's one-step forecasts of every index from values[fit_start:] (earlier ones NaN),
+    None); with `at` = (origins, steps), origins being indices of `values` from fit_end on, the second
+    is [origins, steps]: the forecasts of the `steps` values from each origin on, made with the same
+    fit and the state after the values before that origin."""
     long_season = int(settings["long_season"])
     fit_start = _fit_start(fit_end, season_length, settings)
     part, end = values[fit_start:], fit_end - fit_start
+    origins, steps = (np.asarray(at[0], dtype=int) - fit_start, int(at[1])) if at is not None else (None, 0)
     long = season_length > long_season
     if long and end < 2 * season_length:
         raise ValueError(f"a season of {season_length} needs at least two seasons of training data")
     if method == "theta":
-        forecasts = _theta(part, end, season_length, long_season, settings.get("year"))
+        forecasts, paths = _theta(part, end, season_length, long_season, settings.get("year"), origins, steps)
     else:
         positive = bool(np.min(part[:end]) > 0)
         if chosen is not None:  # a refit keeps the first fit's form, unless its window no longer allows it
             positive = bool(chosen.setdefault("positive", positive)) and positive
         seasonal_m = season_length if 1 < season_length <= long_season else 1
+        padded = np.concatenate([part, np.zeros(steps)])  # the seasons at every path's targets too
         if method == "mstl":  # automatic ETS, without a season of its own, on the series less its MSTL seasons
             periods = mstl_periods(season_length, settings, end)
-            season, method, seasonal_m = _mstl_season(part, end, periods, settings.get("year")), "ets", 1
+            season, method, seasonal_m = _mstl_season(padded, end, periods, settings.get("year")), "ets", 1
         else:
-            season = _stl_season(part, end, season_length, settings.get("year")) if long else np.zeros(len(part))
+            season = _stl_season(padded, end, season_length, settings.get("year")) if long else np.zeros(len(padded))
+        season, ahead = season[:len(part)], (season[origins[:, None] + np.arange(steps)] if at is not None else 0.0)
         adjusted = part - season
+        paths = None
         if method == "holt_winters":
             trend, seasonal, damped = _holt_winters_form(settings, seasonal_m, positive)
-            forecasts = _exponential_smoothing(adjusted, end, trend, seasonal, seasonal_m, damped) + season
+            fitted = _exponential_smoothing(adjusted, end, trend, seasonal, seasonal_m, damped)
+            forecasts = np.asarray(fitted.fittedvalues) + season
+            if at is not None:
+                paths = _without_errors(fitted, origins, steps, shift=0) + ahead
         elif method == "sarima":
             order, seasonal_order, log = _sarima_form(settings, seasonal_m, positive, long)
             series = np.log(adjusted) if log else adjusted
-            forecasts = _arima(series, end, order, seasonal_order, chosen)
+            kept = {} if chosen is None else chosen  # where the fit's parameters are left
+            forecasts = _arima(series, end, order, seasonal_order, kept)
             forecasts = (np.exp(forecasts) if log else forecasts) + season
+            if at is not None:
+                paths = _arima_paths(series, kept["sarima_params"], order, seasonal_order, origins, steps)
+                paths = (np.exp(paths) if log else paths) + ahead
         elif method == "ets":
-            forecasts = _ets(adjusted, end, seasonal_m, chosen) + season
+            forecasts, paths = _ets(adjusted, end, seasonal_m, chosen, origins, steps)
+            forecasts = forecasts + season
+            paths = None if paths is None else paths + ahead
         else:
             raise ValueError(f"unknown baseline method {method!r}")
-    return np.concatenate([np.full(fit_start, np.nan), forecasts])
+    return np.concatenate([np.full(fit_start, np.nan), forecasts]), paths
 
 
 # The most refits `refit_every: auto` makes through the validation and test periods.
@@ -452,16 +521,28 @@ def refit_points(method: str, fit_end: int, length: int, season_length: int, set
     return list(range(fit_end, length, every)) or [fit_end]
 
 
-def _forecast_refitted(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict) -> np.ndarray:
-    """Return one method's one-step forecasts, fitted again at each refit point on the values before it."""
+def _forecast_refitted(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict,
+                       at: tuple[np.ndarray, int] | None = None):
+    """Return (one method's one-step forecasts, fitted again at each refit point on the values before it,
+    and with `at` = (origins from fit_end on, steps) the [origins, steps] forecasts from each origin,
+    made by the fit in force there, else None)."""
     points = refit_points(method, fit_end, len(values), season_length, settings)
     stops = [*points[1:], len(values)]
+    origins, steps = (np.asarray(at[0], dtype=int), int(at[1])) if at is not None else (np.zeros(0, dtype=int), 0)
+    if origins.size and (origins.min() < fit_end or origins.max() >= len(values)):
+        raise ValueError("forecast paths start from fit_end on, inside the series")
+    paths = np.full((len(origins), steps), np.nan)
     chosen: dict = {}  # the form chosen at the first fit, on the fit window's values
-    forecasts = _segment(method, values[:stops[0]], points[0], season_length, settings, chosen)
-    forecasts = np.concatenate([forecasts, np.full(len(values) - len(forecasts), np.nan)])
-    for start, stop in zip(points[1:], stops[1:]):
-        forecasts[start:stop] = _segment(method, values[:stop], start, season_length, settings, chosen)[start:stop]
-    return forecasts
+    forecasts = np.full(len(values), np.nan)
+    for start, stop in zip(points, stops):
+        mine = (origins >= start) & (origins < stop)
+        own = (origins[mine], steps) if at is not None else None
+        segment, segment_paths = _segment(method, values[:stop], start, season_length, settings, chosen, own)
+        kept_from = 0 if start == points[0] else start  # the first fit's also covers the values before it
+        forecasts[kept_from:stop] = segment[kept_from:stop]
+        if segment_paths is not None:
+            paths[mine] = segment_paths
+    return forecasts, (paths if at is not None else None)
 
 
 def _multiplies(method: str, season_length: int, settings: dict) -> bool:
@@ -476,42 +557,51 @@ def _multiplies(method: str, season_length: int, settings: dict) -> bool:
 
 
 def _segment(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict,
-             chosen: dict) -> np.ndarray:
-    """Return _forecast_one(values, fit_end): one-step forecasts of every index of `values` from a fit on
-    the values before fit_end. Where a value <= 0 arrives after fit_end and the fitted form multiplies or
-    takes logs, the forecasts up to that value (made before it is seen) are that form's, and the later
-    ones the additive form's, fitted on the same window; the refits after it keep the additive form. A
-    value after the fit window so never decides whether a baseline exists, only how it goes on."""
+             chosen: dict, at: tuple[np.ndarray, int] | None = None):
+    """Return _forecast_one(values, fit_end, at): one-step forecasts of every index of `values` from a fit
+    on the values before fit_end (and the paths from `at`'s origins). Where a value <= 0 arrives after
+    fit_end and the fitted form multiplies or takes logs, the forecasts up to that value (made before it
+    is seen) are that form's, and the later ones the additive form's, fitted on the same window (so are
+    the paths from origins up to it and after it); the refits after it keep the additive form. A value
+    after the fit window so never decides whether a baseline exists, only how it goes on."""
     later = np.flatnonzero(values[fit_end:] <= 0)
     window = values[_fit_start(fit_end, season_length, settings):fit_end]
     if not (later.size and _multiplies(method, season_length, settings) and chosen.get("positive", True)
             and np.min(window) > 0):
-        return _forecast_one(method, values, fit_end, season_length, settings, chosen)
+        return _forecast_one(method, values, fit_end, season_length, settings, chosen, at)
     first = fit_end + int(later[0])
+    early = None if at is None else (at[0][at[0] <= first], at[1])
+    late = None if at is None else (at[0][at[0] > first], at[1])
     # The forecast of values[first] does not read it: a stand-in (the value before) lets the form run to it.
-    before = _forecast_one(method, np.concatenate([values[:first], values[first - 1:first]]), fit_end,
-                           season_length, settings, chosen)
+    before, before_paths = _forecast_one(method, np.concatenate([values[:first], values[first - 1:first]]), fit_end,
+                                         season_length, settings, chosen, early)
     additive: dict = {"positive": False}
-    after = _forecast_one(method, values, fit_end, season_length, settings, additive)
+    after, after_paths = _forecast_one(method, values, fit_end, season_length, settings, additive, late)
     chosen.clear()
     chosen.update(additive)
-    return np.concatenate([before, after[first + 1:]])
+    paths = None if at is None else np.concatenate([before_paths, after_paths])
+    return np.concatenate([before, after[first + 1:]]), paths
 
 
-def _guarded(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict):
-    """Return the forecasts, or "skipped: why" for a fit that cannot be made on this series."""
+def _guarded(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict,
+             at: tuple[np.ndarray, int] | None = None):
+    """Return the forecasts, or "skipped: why" for a fit that cannot be made on this series; with `at`
+    (origins, steps), (the forecasts, their paths from those origins or "skipped: why") or "skipped: why"."""
     # statsmodels turns its own warnings to "always" when first imported: import it before the
     # filter below, or its warnings would jump ahead of it.
     import statsmodels.tools.sm_exceptions  # noqa: F401
 
     with warnings_to_log(f"statsmodels ({method})"):  # convergence notes: the score says how good the fit is
         try:
-            forecasts = _forecast_refitted(method, values, fit_end, season_length, settings)
+            forecasts, paths = _forecast_refitted(method, values, fit_end, season_length, settings, at)
         except (ValueError, np.linalg.LinAlgError, IndexError, KeyError, ZeroDivisionError) as error:
             return f"skipped: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
     if not np.all(np.isfinite(forecasts[fit_end:])):
         return "skipped: the fitted model's forecasts are not finite"
-    return forecasts
+    if at is None:
+        return forecasts
+    return forecasts, (paths if np.all(np.isfinite(paths)) else "skipped: the fitted model's multi-step forecasts"
+                                                                  " are not finite")
 
 
 def _cache_key(method: str, values: np.ndarray, fit_end: int, season_length: int, settings: dict) -> str:
@@ -665,33 +755,67 @@ def classical_forecasts_during(values: np.ndarray, fit_end: int, season_length: 
                                apart: bool = False, on_fit=None, meanwhile=None) -> tuple[dict, object]:
     """Return (classical_forecasts' result, meanwhile()): the fits not cached yet run in child processes
     while `meanwhile` runs in this one (`apart` is then implied); without it, (result, None)."""
+    results, _, value = classical_forecasts_and_paths(values, fit_end, season_length, settings, None, apart=apart,
+                                                      on_fit=on_fit, meanwhile=meanwhile)
+    return results, value
+
+
+def classical_forecasts_and_paths(values: np.ndarray, fit_end: int, season_length: int, settings: dict,
+                                  at: tuple[np.ndarray, int] | None, *, apart: bool = False, on_fit=None,
+                                  meanwhile=None) -> tuple[dict, dict, object]:
+    """Return (classical_forecasts_during's result, paths, meanwhile()). With `at` = (origins, steps),
+    origins being indices of `values` from fit_end on, paths is {name: [origins, steps] forecasts from
+    each origin, or "skipped: why"}: each method's forecasts of the `steps` values from that origin on,
+    made with the fit in force there and its state after the values before the origin, the way its
+    one-step forecast of the origin is made (which is the path's first step). Without `at`, {}."""
     settings = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
     values = np.asarray(values, dtype="float64")
+    if at is not None:
+        at = (np.asarray(at[0], dtype=int), int(at[1]))
     methods = [m for m in settings["methods"] if m != "mstl" or _has_cycles(settings, fit_end)]
     folder = cache_dir("baselines")
     keys = {m: _cache_key(m, values, fit_end, season_length, settings) for m in methods}
+    path_keys = {m: _paths_key(keys[m], at) for m in methods} if at is not None else {}
     results = {}
     if folder is not None:
-        results = {m: r for m in methods if (r := _read_cache(Path(folder), keys[m])) is not None}
+        for method in methods:
+            cached = _read_cache(Path(folder), keys[method])
+            if at is not None and cached is not None and not isinstance(cached, str):
+                paths = _read_cache(Path(folder), path_keys[method])
+                cached = None if paths is None else (cached, paths)
+            if cached is not None:
+                results[method] = cached
     missing = [m for m in methods if m not in results]
     value = None
     if missing:
         if on_fit:
             on_fit(missing)
         if apart or meanwhile is not None:
-            jobs = {m: (_guarded, (m, values, fit_end, season_length, settings)) for m in missing}
+            jobs = {m: (_guarded, (m, values, fit_end, season_length, settings, at)) for m in missing}
             fitted, value = run_apart_during(jobs, float(settings["time_limit"]), meanwhile)
         else:
-            fitted = {m: _guarded(m, values, fit_end, season_length, settings) for m in missing}
+            fitted = {m: _guarded(m, values, fit_end, season_length, settings, at) for m in missing}
         for method, result in fitted.items():
             results[method] = result
             timed_out = isinstance(result, str) and "longer than" in result
             if folder is not None and not timed_out:  # a time-out depends on the machine: try again next run
-                _store(Path(folder), keys[method], result)
+                if isinstance(result, tuple):
+                    _store(Path(folder), path_keys[method], result[1])
+                _store(Path(folder), keys[method], result[0] if isinstance(result, tuple) else result)
     elif meanwhile is not None:
         value = meanwhile()
     long_season = int(settings["long_season"])
-    return {method_name(m, season_length, long_season): results[m] for m in methods}, value
+    names = {m: method_name(m, season_length, long_season) for m in methods}
+    forecasts = {names[m]: results[m][0] if isinstance(results[m], tuple) else results[m] for m in methods}
+    paths = {} if at is None else {names[m]: results[m][1] if isinstance(results[m], tuple) else results[m]
+                                   for m in methods}
+    return forecasts, paths, value
+
+
+def _paths_key(key: str, at: tuple[np.ndarray, int]) -> str:
+    """Return the cache key of a method's paths: its one-step key, the origins and the steps."""
+    origins, steps = at
+    return hashlib.sha256(key.encode() + np.asarray(origins, dtype="int64").tobytes() + str(steps).encode()).hexdigest()
 
 
 def _store(folder: Path, key: str, result) -> None:

@@ -127,6 +127,13 @@ def naive_horizon_scores(values: np.ndarray, test_index: np.ndarray, season_leng
     return scores
 
 
+def classical_horizon_scores(paths: dict, values: np.ndarray, test_index: np.ndarray, horizons) -> dict:
+    """Return {baseline: {"test_rmse_by_horizon": ...}} of the classical baselines whose paths (from every
+    test origin, the test targets themselves, in order) were made; a "skipped: why" is left out."""
+    return {name: {"test_rmse_by_horizon": horizon_metrics(made, test_index, values, horizons)["test_rmse_by_horizon"]}
+            for name, made in paths.items() if not isinstance(made, str)}
+
+
 def horizon_metrics(paths: np.ndarray, test_index: np.ndarray, values: np.ndarray, horizons) -> dict:
     """Return the test RMSE and target count by horizon of forecast paths from every test origin."""
     by_horizon = horizon_scores(paths, test_index, values, test_index, horizons=tuple(horizons))

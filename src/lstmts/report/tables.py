@@ -244,6 +244,24 @@ def significance(test: dict | None) -> str:
     return f"; {word} at 5 %: Diebold-Mariano p {p_value(test['p_value'])} on {test['targets']} targets"
 
 
+def print_horizons(metrics: dict, label: str, console: Console) -> None:
+    """Print the test RMSE at each of the run's horizons beyond one step, of the LSTM (`label`) and of every
+    baseline that forecast them, all from the same test origins; nothing for a run of one step only."""
+    horizons = list(metrics.get("test_rmse_by_horizon") or {})
+    if not any(h != "1" for h in horizons):
+        return
+    table = Table(title="test RMSE by steps ahead (from every test origin)", header_style="bold")
+    table.add_column("forecaster")
+    for horizon in horizons:
+        table.add_column(f"h={horizon}", justify="right")
+    table.add_row(label, *[_fmt(metrics["test_rmse_by_horizon"].get(h)) for h in horizons])
+    for name, scores in metrics.get("baselines", {}).items():
+        by_horizon = scores.get("test_rmse_by_horizon")
+        if by_horizon:
+            table.add_row(baseline_label(name), *[_fmt(by_horizon.get(h)) for h in horizons])
+    console.print(table)
+
+
 def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) -> None:
     """Print train/test RMSE, the baselines on the same targets and the run folder."""
     console = console or Console(markup=False)
@@ -273,7 +291,8 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
                 for split in ("train", "validation", "test") if split != "validation" or validation]
         table.add_row(f"LSTM, each of {len(repeats['seeds'])} seeds", *each, "", "")
     middle = [_fmt(metrics.get("validation_rmse"))] if validation else []
-    table.add_row(_lstm_label(metrics, label), _fmt(metrics.get("train_rmse")), *middle, _fmt(metrics.get("test_rmse")), _fmt(metrics.get("test_mae")),
+    own = _lstm_label(metrics, label)
+    table.add_row(own, _fmt(metrics.get("train_rmse")), *middle, _fmt(metrics.get("test_rmse")), _fmt(metrics.get("test_mae")),
                   _fmt(metrics.get("test_mase")))
     for name, scores in metrics.get("baselines", {}).items():
         label = baseline_label(name)
@@ -284,6 +303,7 @@ def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) 
             table.add_row(label, "", *middle, _fmt(scores.get("test_rmse")), _fmt(scores.get("test_mae")),
                           _fmt(scores.get("test_mase")))
     console.print(table)
+    print_horizons(metrics, _lstm_label(metrics, "automatic LSTM") if auto else own, console)
     _print_covariates(metrics, console)
     print_warnings(metrics, console)
     best = choose_best_baseline(metrics)

@@ -27,8 +27,8 @@ from lstmts.data.transforms import Pipeline
 from lstmts.errors import UserError, overrides_text, stop_reason
 from lstmts.evaluation import intervals
 from lstmts.evaluation.metrics import score, seasonal_scale
-from lstmts.evaluation.scoring import (against_best, baseline_scores, choose_best_baseline, horizon_metrics,
-                                      naive_horizon_scores, repeat_scores)
+from lstmts.evaluation.scoring import (against_best, baseline_scores, choose_best_baseline, classical_horizon_scores,
+                                      horizon_metrics, naive_horizon_scores, repeat_scores)
 from lstmts.report import files, plots, tensorboard
 from lstmts.report.titles import run_title, score_title
 from lstmts.runs.phases import Phases
@@ -396,13 +396,25 @@ def _score_split(prepared: Prepared, split: str, predictions: np.ndarray, scale)
     return score(prepared.series.values[index], predictions, scale)
 
 
-def _classical(cfg: DictConfig, prepared: Prepared) -> dict:
-    """Return the classical models' forecasts (or why each was skipped); {} when switched off.
+def _classical(cfg: DictConfig, prepared: Prepared) -> tuple[dict, dict]:
+    """Return the classical models' forecasts and their paths from the test origins (_classical_during's);
+    ({}, {}) when switched off.
 
     Called before training: a fit that is not cached yet runs in a child process while this one
     has not loaded TensorFlow (see classical_forecasts).
     """
-    return _classical_during(cfg, prepared)[0]
+    classical, paths, _ = _classical_during(cfg, prepared)
+    return classical, paths
+
+
+def path_origins(cfg: DictConfig, prepared: Prepared) -> tuple[np.ndarray, int] | None:
+    """Return (the test origins, steps) from which the classical baselines forecast `steps` ahead for
+    test_rmse_by_horizon: every test target, the longest of the run's horizons; None when the run asks
+    for one step ahead only."""
+    steps = max(cfg.get("horizons") or [1])
+    if steps <= 1:
+        return None
+    return np.asarray(prepared.windows["test"].target_index, dtype=int), int(steps)
 
 
 def classical_settings(cfg: DictConfig, prepared: Prepared) -> dict:
@@ -435,12 +447,13 @@ def baseline_cycle(setting, frequency, season_length: int) -> int | None:
     return cycle if cycle is not None and cycle > season_length else None
 
 
-def _classical_during(cfg: DictConfig, prepared: Prepared, meanwhile=None) -> tuple[dict, object]:
-    """Return (_classical's forecasts, meanwhile()): fits not cached yet run in child processes while
-    `meanwhile` (training, a search) runs in this one, on the other cores."""
+def _classical_during(cfg: DictConfig, prepared: Prepared, meanwhile=None) -> tuple[dict, dict, object]:
+    """Return (the classical models' one-step forecasts, their paths from the test origins (path_origins;
+    {} for one step ahead), meanwhile()): fits not cached yet run in child processes while `meanwhile`
+    (training, a search) runs in this one, on the other cores."""
     if not cfg.baselines.classical:
-        return {}, (meanwhile() if meanwhile is not None else None)
-    from lstmts.evaluation.classical import classical_forecasts_during
+        return {}, {}, (meanwhile() if meanwhile is not None else None)
+    from lstmts.evaluation.classical import classical_forecasts_and_paths
 
     settings = classical_settings(cfg, prepared)
 
@@ -449,8 +462,9 @@ def _classical_during(cfg: DictConfig, prepared: Prepared, meanwhile=None) -> tu
         log.info("fitting classical baselines (%s; at most %s s each, cached for later runs)", ", ".join(methods),
                  settings["time_limit"])
 
-    return classical_forecasts_during(prepared.series.values, _training_end(prepared.periods), prepared.season_length,
-                                      settings, on_fit=on_fit, apart=True, meanwhile=meanwhile)
+    return classical_forecasts_and_paths(prepared.series.values, _training_end(prepared.periods), prepared.season_length,
+                                         settings, path_origins(cfg, prepared), on_fit=on_fit, apart=True,
+                                         meanwhile=meanwhile)
 
 
 def _choices(cfg: DictConfig, choices: dict | None) -> dict:
@@ -729,7 +743,7 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     per_seed = []
     with RunProgress(console) as progress:
         with phases.phase("baselines"), progress.phase("fitting the baselines"):
-            classical = _classical(cfg, prepared)
+            classical, classical_paths = _classical(cfg, prepared)
         with phases.phase("import"):
             load_backend()
         plots.prefetch()  # matplotlib loads on the second core while TensorFlow trains
@@ -738,7 +752,7 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
             with phases.phase("write"):
                 _save_model(cfg, out_dir, seed, trained.model)
     with phases.phase("score"):
-        metrics = _score_run(cfg, prepared, per_seed, classical)
+        metrics = _score_run(cfg, prepared, per_seed, classical, classical_paths)
     with phases.phase("write"):
         _write_outputs(cfg, out_dir, prepared, metrics.pop("_ensemble"), {seed: t.losses for seed, t, _ in per_seed},
                        {seed: t.validation_losses for seed, t, _ in per_seed}, metrics, metrics.pop("_interval_file"))
@@ -747,8 +761,11 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     return metrics
 
 
-def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical) -> dict:
-    """Return the run's metrics from each seed's predictions (and, under private keys, what the writer needs)."""
+def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical, classical_paths: dict | None = None,
+               ) -> dict:
+    """Return the run's metrics from each seed's predictions (and, under private keys, what the writer needs);
+    `classical_paths` ({name: [test origins, steps] or "skipped: why"}, from the test targets on) give the
+    classical baselines' test_rmse_by_horizon."""
     series = prepared.series
     # With repeats, the run is scored on the ensemble: the mean of the models' predictions.
     ensemble = {split: np.mean([p[split] for _, _, p in per_seed], axis=0) for split in prepared.windows}
@@ -799,6 +816,10 @@ def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical) -
         metrics.update(horizon_metrics(ensemble["paths"], targets["test"], series.values, cfg.horizons))
         for name, scores in naive_horizon_scores(series.values, targets["test"], prepared.season_length, cfg.horizons).items():
             baselines.setdefault(name, {}).update(scores)
+        for name, scores in classical_horizon_scores(classical_paths or {}, series.values, targets["test"],
+                                                     cfg.horizons).items():
+            if name in baselines:
+                baselines[name].update(scores)
     if interval_file:
         metrics["intervals"] = interval_metrics
     metrics["samples"] = {split: len(w) for split, w in prepared.windows.items()}

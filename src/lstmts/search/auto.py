@@ -701,11 +701,15 @@ def _on_base(outputs: dict, base: np.ndarray, report, test_targets: np.ndarray) 
     return added
 
 
-def _base_outputs(half: Half, report, forecasts: np.ndarray) -> dict:
+def _base_outputs(half: Half, report, forecasts: np.ndarray, paths: np.ndarray | None = None) -> dict:
     """Return baseline one-step `forecasts` (the baseline's, or the leaders' mean) in the shape of the
-    half's members' outputs (one step ahead; paths NaN past the first step)."""
+    half's members' outputs: their test paths `paths` where given (from every test target, as the
+    members' are), else NaN past the first step, as are the calibration paths."""
     zero = {key: None if value is None else np.zeros_like(value) for key, value in half.outputs[0].items()}
-    return _on_base(zero, forecasts, report, report.windows["test"].target_index)
+    outputs = _on_base(zero, forecasts, report, report.windows["test"].target_index)
+    if paths is not None and outputs["paths"] is not None:
+        outputs["paths"] = np.asarray(paths, dtype="float64")[:, :outputs["paths"].shape[1]]
+    return outputs
 
 
 def _median_outputs(half: Half) -> dict:
@@ -795,7 +799,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         # The baselines' fits (child processes) run on the other core while the search trains here.
         # Their periods are the search's: the training end and the season do not depend on a candidate.
         with phases.phase("train"):
-            classical, (tried, search_cut) = runner._classical_during(
+            classical, classical_paths, (tried, search_cut) = runner._classical_during(
                 cfg, base, lambda: searching(cfg, base, progress, horizons, steps, second=cycle))
         first = _half(cfg, tried, search_cut, series, split, bool(cfg.auto.get("diverse", False)))
         best, leading, scored = _baseline_voices(cfg, base, classical, combining)
@@ -814,14 +818,20 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
             raise RuntimeError("the members' validation origins differ")
         if runner._training_end(report.periods) != runner._training_end(base.periods):
             raise RuntimeError("the members' training period differs from the search's")
+        test_targets = report.windows["test"].target_index
+        if not np.array_equal(test_targets, base.windows["test"].target_index):
+            raise RuntimeError("the members' test origins differ from the baselines' paths'")
         refits = online.test_points(cfg, report)
         _train_half(cfg, first, report, progress, phases, out_dir, 1, first_started, refits, console)
         if second is not None:
             _train_half(cfg, second, report, progress, phases, out_dir, len(first.outputs) + 1, second_started,
                         refits, console)
         medians = [_median_outputs(h) for h in halves]
-        based = _base_outputs(first, report, best.forecasts) if best is not None else {}
-        led = _base_outputs(first, report, leading.forecasts) if leading is not None else {}
+        steps = max(cfg.horizons) if cfg.horizons else 0
+        based = {} if best is None else _base_outputs(first, report, best.forecasts, residuals.voice_paths(
+            [best.name], series.values, base.season_length, classical_paths, test_targets, steps))
+        led = {} if leading is None else _base_outputs(first, report, leading.forecasts, residuals.voice_paths(
+            leading.names, series.values, base.season_length, classical_paths, test_targets, steps))
         weights, fitted_on = _voice_weights(cfg, combining, medians, based, led, series.values,
                                             report.windows["validation"].target_index, move)
         predictions = {key: residuals.combine(medians[0][key], medians[1][key] if second is not None else None,
@@ -838,7 +848,7 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
     losses = {rank: values for h in halves for rank, values in h.losses.items()}
     pseudo = SimpleNamespace(updates=updates, seconds=seconds, losses=losses[1], validation_losses=[])
     with phases.phase("score"):
-        metrics = runner._score_run(report_cfg, report, [(cfg.seed, pseudo, predictions)], classical)
+        metrics = runner._score_run(report_cfg, report, [(cfg.seed, pseudo, predictions)], classical, classical_paths)
     members = first.members
     chosen = [m.candidate for m in members]
     first_member = member_config(cfg, members[0])

@@ -19,8 +19,10 @@ networks searched on z as on any series (scaled, no differences: z has no trend 
 forecast it, and the half's forecast of y[t] is f[t] plus the median of theirs. A network that
 finds nothing in z forecasts about 0, so this half is about the baseline itself.
 
-Only one-step forecasts have a baseline part here (f is one step ahead), so multi-step paths,
-horizons above 1 and interval calibration beyond the first step come from the networks alone.
+With horizons above 1 the baselines forecast every step from each test origin too (their paths, made
+as their one-step forecasts are), and the run's test paths combine every step as the first, which is
+what `lstmts forecast` does with their forecasts of the future. Interval calibration beyond the first
+step, and the second half's paths, come from the networks alone.
 """
 
 from __future__ import annotations
@@ -66,6 +68,25 @@ def one_step(name: str, values: np.ndarray, season_length: int, classical: dict)
     if forecasts is None or isinstance(forecasts, str):
         raise KeyError(name)
     return np.asarray(forecasts, dtype="float64")
+
+
+def voice_paths(names, values: np.ndarray, season_length: int, classical_paths: dict, origins: np.ndarray,
+                steps: int) -> np.ndarray | None:
+    """Return the mean of the baselines `names`' [origins, steps] forecasts from every origin (the naive
+    ones' from the values, the classical ones' from `classical_paths`), or None where steps < 2 or one
+    of them has none: then the voice is one step ahead only."""
+    if steps < 2:
+        return None
+    paths = []
+    for name in names:
+        lag = {"persistence": 1, "seasonal_naive": season_length}.get(name)
+        made = naive_paths(values, origins, steps, lag) if lag is not None else classical_paths.get(name)
+        if made is None or isinstance(made, str):
+            log.info("%s has no forecasts beyond one step (%s): the run's are the networks' there", name,
+                     made or "not fitted")
+            return None
+        paths.append(np.asarray(made, dtype="float64"))
+    return np.mean(paths, axis=0)
 
 
 def ranked_bases(values: np.ndarray, validation_index: np.ndarray, season_length: int,
