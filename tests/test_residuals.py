@@ -697,16 +697,16 @@ def test_the_runs_score_h_steps_ahead_is_the_combination_of_every_voices_h_step_
 
     def recording(first, second, base=None, *args, **kwargs):
         result = combine(first, second, base, *args, **kwargs)
-        if first is not None and np.ndim(first) == 2 and first.shape[1] == 3:  # the test paths
+        if first is not None and np.ndim(first) == 2 and first.shape[1] > 1:  # the test and calibration paths
             combined.append((first, base, args, kwargs, result))
         return result
 
     monkeypatch.setattr(residuals, "combine", recording)
     monkeypatch.setenv("LSTMTS_CACHE", "off")
-    cfg = compose_config(*QUICK, "auto.residuals=false", "horizons=[1,3]", "auto.leaders=2",
-                         *_data(airline_copy(tmp_path, "airline.csv")))
+    cfg = compose_config(*QUICK, "auto.residuals=false", "horizons=[1,3]", "auto.leaders=2", "intervals.levels=[0.8]",
+                         "intervals.steps=4", *_data(airline_copy(tmp_path, "airline.csv")))
     metrics = runner.run(cfg, tmp_path / "run", body=auto._auto)
-    (networks, base, args, kwargs, result), = combined
+    (networks, base, args, kwargs, result), calibration = sorted(combined, key=lambda call: call[0].shape[1])
     how, leaders_mean, _, weights = args
     values = pd.read_csv(tmp_path / "airline.csv")["Passengers"].to_numpy(float)
     test = np.arange(len(values) - len(networks), len(values))
@@ -721,3 +721,12 @@ def test_the_runs_score_h_steps_ahead_is_the_combination_of_every_voices_h_step_
     assert metrics["test_rmse_by_horizon"]["1"] == pytest.approx(metrics["test_rmse"], rel=1e-9)
     # Theta's own score at each step, beside the run's.
     assert set(metrics["baselines"]["theta"]["test_rmse_by_horizon"]) == {"1", "3"}
+    # The intervals' widths at each of their 4 steps: from the errors of the same combination on validation.
+    from lstmts.evaluation import intervals
+
+    _, calibration_base, (_, calibration_leaders, _, calibration_weights), _, calibrated = calibration
+    assert calibrated.shape[1] == 4 and np.isfinite(calibration_base).all() and np.isfinite(calibration_leaders).all()
+    record = json.loads((tmp_path / "run" / "intervals.json").read_text())
+    origins = np.arange(len(values) - len(networks) - len(calibrated), len(values) - len(networks))
+    errors = intervals.calibration_errors(calibrated, origins, values, origins[-1] + 1, record["errors"] == "relative")
+    assert record["widths"]["80"] == pytest.approx(intervals.conformal_quantiles(errors, [0.8])["80"], rel=1e-9)

@@ -447,10 +447,10 @@ def baseline_cycle(setting, frequency, season_length: int) -> int | None:
     return cycle if cycle is not None and cycle > season_length else None
 
 
-def _classical_during(cfg: DictConfig, prepared: Prepared, meanwhile=None) -> tuple[dict, dict, object]:
-    """Return (the classical models' one-step forecasts, their paths from the test origins (path_origins;
-    {} for one step ahead), meanwhile()): fits not cached yet run in child processes while `meanwhile`
-    (training, a search) runs in this one, on the other cores."""
+def _classical_during(cfg: DictConfig, prepared: Prepared, meanwhile=None, at="test") -> tuple[dict, dict, object]:
+    """Return (the classical models' one-step forecasts, their paths from `at` = (origins, steps), by
+    default the test origins (path_origins; {} for one step ahead), meanwhile()): fits not cached yet run
+    in child processes while `meanwhile` (training, a search) runs in this one, on the other cores."""
     if not cfg.baselines.classical:
         return {}, {}, (meanwhile() if meanwhile is not None else None)
     from lstmts.evaluation.classical import classical_forecasts_and_paths
@@ -463,7 +463,8 @@ def _classical_during(cfg: DictConfig, prepared: Prepared, meanwhile=None) -> tu
                  settings["time_limit"])
 
     return classical_forecasts_and_paths(prepared.series.values, _training_end(prepared.periods), prepared.season_length,
-                                         settings, path_origins(cfg, prepared), on_fit=on_fit, apart=True,
+                                         settings, path_origins(cfg, prepared) if at == "test" else at,
+                                         on_fit=on_fit, apart=True,
                                          meanwhile=meanwhile)
 
 

@@ -701,15 +701,41 @@ def _on_base(outputs: dict, base: np.ndarray, report, test_targets: np.ndarray) 
     return added
 
 
-def _base_outputs(half: Half, report, forecasts: np.ndarray, paths: np.ndarray | None = None) -> dict:
+def _base_outputs(half: Half, report, forecasts: np.ndarray, paths: np.ndarray | None = None,
+                  calibration: np.ndarray | None = None) -> dict:
     """Return baseline one-step `forecasts` (the baseline's, or the leaders' mean) in the shape of the
-    half's members' outputs: their test paths `paths` where given (from every test target, as the
-    members' are), else NaN past the first step, as are the calibration paths."""
+    half's members' outputs: their test paths `paths` and calibration paths `calibration` where given
+    (from the members' origins, as many steps), else NaN past the first step."""
     zero = {key: None if value is None else np.zeros_like(value) for key, value in half.outputs[0].items()}
     outputs = _on_base(zero, forecasts, report, report.windows["test"].target_index)
-    if paths is not None and outputs["paths"] is not None:
-        outputs["paths"] = np.asarray(paths, dtype="float64")[:, :outputs["paths"].shape[1]]
+    for key, given in (("paths", paths), ("calibration_paths", calibration)):
+        if given is not None and outputs[key] is not None:
+            outputs[key] = np.asarray(given, dtype="float64")[:, :outputs[key].shape[1]]
     return outputs
+
+
+def baseline_origins(prepared, horizon: int, calibration_steps: int) -> tuple[np.ndarray, int] | None:
+    """Return (origins, steps) from which the baselines forecast several steps for the run's combination:
+    the intervals' calibration origins (runner._calibration_origins) for `calibration_steps`, and every
+    test target for the run's longest `horizon`; None where neither goes beyond one step."""
+    parts = []
+    if calibration_steps > 1:
+        parts.append(runner._calibration_origins(prepared))
+    if horizon > 1:
+        parts.append(prepared.windows["test"].target_index)
+    if not parts:
+        return None
+    return np.concatenate(parts).astype(int), max(horizon, calibration_steps)
+
+
+def paths_at(paths: dict, origins: np.ndarray, wanted: np.ndarray, steps: int) -> dict:
+    """Return {name: the rows of its [origins, steps] paths that start at `wanted`, their first `steps`
+    steps, or its "skipped: why"} ({} where steps < 2: one step ahead needs no paths)."""
+    if steps < 2:
+        return {}
+    row = {int(origin): number for number, origin in enumerate(origins)}
+    index = [row[int(origin)] for origin in wanted]
+    return {name: made if isinstance(made, str) else np.asarray(made)[index, :steps] for name, made in paths.items()}
 
 
 def _median_outputs(half: Half) -> dict:
@@ -798,9 +824,12 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
         cycle = second_cycle(cfg, base)
         # The baselines' fits (child processes) run on the other core while the search trains here.
         # Their periods are the search's: the training end and the season do not depend on a candidate.
+        horizon = max(cfg.horizons) if cfg.horizons else 0
+        calibrating = int(cfg.intervals.steps) if cfg.intervals.levels else 0
+        at = baseline_origins(base, horizon, calibrating)
         with phases.phase("train"):
-            classical, classical_paths, (tried, search_cut) = runner._classical_during(
-                cfg, base, lambda: searching(cfg, base, progress, horizons, steps, second=cycle))
+            classical, made_paths, (tried, search_cut) = runner._classical_during(
+                cfg, base, lambda: searching(cfg, base, progress, horizons, steps, second=cycle), at=at)
         first = _half(cfg, tried, search_cut, series, split, bool(cfg.auto.get("diverse", False)))
         best, leading, scored = _baseline_voices(cfg, base, classical, combining)
         move = residuals.shrinkage(cfg) if combining in ("shrink", "fitted") else None
@@ -827,11 +856,19 @@ def _auto(cfg: DictConfig, out_dir: Path, console) -> dict:
             _train_half(cfg, second, report, progress, phases, out_dir, len(first.outputs) + 1, second_started,
                         refits, console)
         medians = [_median_outputs(h) for h in halves]
-        steps = max(cfg.horizons) if cfg.horizons else 0
-        based = {} if best is None else _base_outputs(first, report, best.forecasts, residuals.voice_paths(
-            [best.name], series.values, base.season_length, classical_paths, test_targets, steps))
-        led = {} if leading is None else _base_outputs(first, report, leading.forecasts, residuals.voice_paths(
-            leading.names, series.values, base.season_length, classical_paths, test_targets, steps))
+        # The baselines' paths from the test origins (the run's horizons) and the calibration ones (the intervals').
+        calibration_origins = runner._calibration_origins(report)
+        classical_paths = paths_at(made_paths, at[0], test_targets, horizon) if at else {}
+        calibration_paths = paths_at(made_paths, at[0], calibration_origins, calibrating) if at else {}
+
+        def voice(names: tuple[str, ...], forecasts: np.ndarray) -> dict:
+            return _base_outputs(first, report, forecasts, residuals.voice_paths(
+                names, series.values, base.season_length, classical_paths, test_targets, horizon),
+                residuals.voice_paths(names, series.values, base.season_length, calibration_paths,
+                                      calibration_origins, calibrating))
+
+        based = {} if best is None else voice((best.name,), best.forecasts)
+        led = {} if leading is None else voice(leading.names, leading.forecasts)
         weights, fitted_on = _voice_weights(cfg, combining, medians, based, led, series.values,
                                             report.windows["validation"].target_index, move)
         predictions = {key: residuals.combine(medians[0][key], medians[1][key] if second is not None else None,

@@ -21,8 +21,8 @@ finds nothing in z forecasts about 0, so this half is about the baseline itself.
 
 With horizons above 1 the baselines forecast every step from each test origin too (their paths, made
 as their one-step forecasts are), and the run's test paths combine every step as the first, which is
-what `lstmts forecast` does with their forecasts of the future. Interval calibration beyond the first
-step, and the second half's paths, come from the networks alone.
+what `lstmts forecast` does with their forecasts of the future; so are the validation paths whose
+errors calibrate the intervals. The second half's paths beyond one step come from its networks alone.
 """
 
 from __future__ import annotations
