@@ -107,9 +107,10 @@ def _exponential_smoothing(values: np.ndarray, fit_end: int, trend, seasonal, se
 
 def _without_errors(results, origins: np.ndarray, steps: int, shift: int) -> np.ndarray:
     """Return [origins, steps] point forecasts of an exponential smoothing model's results from each origin,
-    given the values before it: its own simulation with every error zero (statsmodels' forecast is the
-    same simulation from the end). `shift`: where the results' simulate anchors the state of the values
-    before an origin o (Holt-Winters' results at o, ETSModel's at o - 1)."""
+    given the values before it: its own simulation with every error zero (ETSModel's forecast is the same
+    simulation from the end; Holt-Winters' follows the textbook formula, checked by hand in the tests,
+    where its forecast method differs at h = season). `shift`: where the results' simulate anchors the
+    state of the values before an origin o (Holt-Winters' results at o, ETSModel's at o - 1)."""
     zeros = np.zeros((steps, 1))
     paths = [np.asarray(results.simulate(steps, anchor=int(o) - shift, random_errors=zeros)).ravel() for o in origins]
     return np.array(paths).reshape(len(origins), steps)
@@ -340,17 +341,17 @@ def _theta(values: np.ndarray, fit_end: int, season_length: int, long_season: in
         smoothing_level=alpha, optimized=False).fittedvalues
     levels = np.asarray(levels)
 
-    def ahead_of(seen: np.ndarray, later: np.ndarray) -> np.ndarray:  # seen values, steps beyond the first
+    def drift(seen: np.ndarray, later: np.ndarray) -> np.ndarray:  # values seen, steps beyond the first
         return b0 * (later + 1 / alpha - (1 - alpha) ** seen / alpha) / 2 if alpha > 0 else 0.0 * seen
 
     seen = np.arange(len(values), dtype="float64")
-    forecasts = levels + ahead_of(seen, 0.0)
+    forecasts = levels + drift(seen, 0.0)
     forecasts = forecasts * season if multiplicative else forecasts + season
     if origins is None:
         return forecasts, None
     origins = np.asarray(origins, dtype=int)
     targets = origins[:, None] + np.arange(steps)
-    paths = levels[origins][:, None] + ahead_of(origins[:, None].astype("float64"), np.arange(steps, dtype="float64"))
+    paths = levels[origins][:, None] + drift(origins[:, None].astype("float64"), np.arange(steps, dtype="float64"))
     return forecasts, (paths * ahead[targets] if multiplicative else paths + ahead[targets])
 
 
@@ -529,8 +530,6 @@ def _forecast_refitted(method: str, values: np.ndarray, fit_end: int, season_len
     points = refit_points(method, fit_end, len(values), season_length, settings)
     stops = [*points[1:], len(values)]
     origins, steps = (np.asarray(at[0], dtype=int), int(at[1])) if at is not None else (np.zeros(0, dtype=int), 0)
-    if origins.size and (origins.min() < fit_end or origins.max() >= len(values)):
-        raise ValueError("forecast paths start from fit_end on, inside the series")
     paths = np.full((len(origins), steps), np.nan)
     chosen: dict = {}  # the form chosen at the first fit, on the fit window's values
     forecasts = np.full(len(values), np.nan)
@@ -772,6 +771,8 @@ def classical_forecasts_and_paths(values: np.ndarray, fit_end: int, season_lengt
     values = np.asarray(values, dtype="float64")
     if at is not None:
         at = (np.asarray(at[0], dtype=int), int(at[1]))
+        if at[0].size and (at[0].min() < fit_end or at[0].max() >= len(values)):  # the caller's mistake
+            raise RuntimeError(f"forecast paths start from fit_end ({fit_end}) on, inside the series ({len(values)})")
     methods = [m for m in settings["methods"] if m != "mstl" or _has_cycles(settings, fit_end)]
     folder = cache_dir("baselines")
     keys = {m: _cache_key(m, values, fit_end, season_length, settings) for m in methods}
