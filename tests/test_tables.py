@@ -281,3 +281,14 @@ def test_the_summary_shows_every_forecasters_rmse_at_each_horizon_beyond_one_ste
     console = Console(file=io.StringIO(), width=200, force_terminal=False, color_system=None)
     print_summary({**metrics, "test_rmse_by_horizon": {"1": 2.0}}, Path("/tmp/run"), console)
     assert "by steps ahead" not in console.file.getvalue()
+
+
+def test_comparison_csv_has_each_forecasters_test_rmse_at_every_horizon_beyond_one_step():
+    records = _records(2)
+    records[0].metrics["test_rmse_by_horizon"] = {"1": 1111.0, "3": 1500.5, "12": 2100.25}
+    records[0].metrics["baselines"]["sarima"]["test_rmse_by_horizon"] = {"1": 14.06, "3": 18.5, "12": 28.0}
+    frame = comparison_frame(records, display_columns(records), "validation_rmse").set_index("run")
+    first, second = str(records[0].path), str(records[1].path)
+    assert frame.loc[first, "test_rmse_h3"] == 1500.5 and frame.loc[first, "test_rmse_h12"] == 2100.25
+    assert frame.loc[first, "sarima_test_rmse_h12"] == 28.0 and "test_rmse_h1" not in frame
+    assert pd.isna(frame.loc[second, "test_rmse_h3"])  # a run without horizons leaves them empty

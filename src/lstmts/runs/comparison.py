@@ -53,7 +53,19 @@ def _metric_row(record: RunRecord) -> dict:
             for name, scores in baselines.items():
                 if isinstance(scores, dict) and scores.get(f"{split}_{metric}") is not None:
                     row[f"{name}_{split}_{metric}"] = scores[f"{split}_{metric}"]
+    # The test RMSE at each horizon beyond one step, the run's and each baseline's from the same origins.
+    row.update(_beyond_one_step("test_rmse", metrics.get("test_rmse_by_horizon")))
+    for name, scores in baselines.items():
+        if isinstance(scores, dict):
+            row.update(_beyond_one_step(f"{name}_test_rmse", scores.get("test_rmse_by_horizon")))
     return row
+
+
+def _beyond_one_step(prefix: str, by_horizon) -> dict:
+    """Return {prefix_h<h>: RMSE} for each horizon h above 1 of a test_rmse_by_horizon (one step is test_rmse)."""
+    if not isinstance(by_horizon, dict):
+        return {}
+    return {f"{prefix}_h{horizon}": value for horizon, value in by_horizon.items() if str(horizon) != "1"}
 
 
 def _value(value):
