@@ -877,3 +877,25 @@ def test_classical_horizon_scores_worked_by_hand():
     # h=1: errors 1, 2, 3, 4; h=2: targets 7, 8, 9 (the last origin's is past the end), errors 2, 3, 4.
     assert scores == {"theta": {"test_rmse_by_horizon": {"1": pytest.approx(np.sqrt(30 / 4)),
                                                          "2": pytest.approx(np.sqrt(29 / 3))}}}
+
+
+@pytest.mark.parametrize("season", [1, 4, 12])
+def test_the_backtests_holt_winters_is_the_runs_path_from_a_refit_origin_by_the_textbook_formula(season):
+    """forecast_from (backtests, lstmts forecast) fits on the values before an origin as a refit there does;
+    its forecast is then the run's path from that origin: (level + h trend) x the season a period before,
+    the latest seasonal update included (statsmodels' own forecast method drops it at h = season)."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    from lstmts.evaluation import classical
+
+    values, steps = _seasonal_series(season, 144), 2 * max(season, 2) + 1
+    origin = classical.refit_points("holt_winters", 96, 144, season, REFITTING)[2]  # the third fit's first origin
+    _, paths = _paths(values, 96, season, {**REFITTING, "methods": ["holt_winters"]}, [origin], steps)
+    backtest = classical.forecast_from("holt_winters", values[:origin], steps, season, REFITTING)
+    np.testing.assert_allclose(backtest, paths["holt" if season == 1 else "holt_winters"][0], rtol=1e-9)
+    if season > 1:
+        fitted = ExponentialSmoothing(values[:origin], trend="add", seasonal="mul", seasonal_periods=season,
+                                      initialization_method="estimated").fit()
+        h = np.arange(1, steps + 1)
+        textbook = (fitted.level[-1] + h * fitted.trend[-1]) * np.asarray(fitted.season)[origin - season + (h - 1) % season]
+        np.testing.assert_allclose(backtest, textbook, rtol=1e-9)

@@ -108,9 +108,10 @@ def _exponential_smoothing(values: np.ndarray, fit_end: int, trend, seasonal, se
 def _without_errors(results, origins: np.ndarray, steps: int, shift: int) -> np.ndarray:
     """Return [origins, steps] point forecasts of an exponential smoothing model's results from each origin,
     given the values before it: its own simulation with every error zero (ETSModel's forecast is the same
-    simulation from the end; Holt-Winters' follows the textbook formula, checked by hand in the tests,
-    where its forecast method differs at h = season). `shift`: where the results' simulate anchors the
-    state of the values before an origin o (Holt-Winters' results at o, ETSModel's at o - 1)."""
+    simulation from the end; Holt-Winters' simulation is the textbook formula, checked by hand in the
+    tests, where its forecast method overwrites the last seasonal update from h = season on). `shift`:
+    where the results' simulate anchors the state of the values before an origin o (Holt-Winters'
+    results at o, ETSModel's at o - 1)."""
     zeros = np.zeros((steps, 1))
     paths = [np.asarray(results.simulate(steps, anchor=int(o) - shift, random_errors=zeros)).ravel() for o in origins]
     return np.array(paths).reshape(len(origins), steps)
@@ -882,7 +883,9 @@ def _forecast_from(method, history, steps, season_length, long_season, settings)
         trend, seasonal, damped = _holt_winters_form(settings, m, positive)
         model = ExponentialSmoothing(adjusted, trend=trend, seasonal=seasonal, seasonal_periods=m if seasonal else None,
                                      damped_trend=damped, initialization_method="estimated")
-        return np.asarray(model.fit().forecast(steps)) + future
+        # Its simulation without errors from the end, as the run's paths: statsmodels' forecast method
+        # replaces the last season's update by the season before it from the season's step on.
+        return _without_errors(model.fit(), np.array([len(adjusted)]), steps, shift=0)[0] + future
     if method == "sarima":
         from statsmodels.tsa.statespace.sarimax import SARIMAX
 
