@@ -899,3 +899,30 @@ def test_the_backtests_holt_winters_is_the_runs_path_from_a_refit_origin_by_the_
         h = np.arange(1, steps + 1)
         textbook = (fitted.level[-1] + h * fitted.trend[-1]) * np.asarray(fitted.season)[origin - season + (h - 1) % season]
         np.testing.assert_allclose(backtest, textbook, rtol=1e-9)
+
+
+@pytest.mark.parametrize("horizons", [[1, 2], [1, 3]])
+def test_each_baselines_p_against_the_lstm_at_each_horizon_is_the_diebold_mariano_test_of_those_errors(horizons):
+    from lstmts.evaluation.scoring import classical_horizon_scores, naive_horizon_scores
+    from lstmts.evaluation.significance import diebold_mariano
+
+    rng = np.random.default_rng(3)
+    values = 50 + np.cumsum(rng.normal(0, 1, 40))
+    test = np.arange(25, 40)
+    steps = max(horizons)
+    targets = np.minimum(test[:, None] + np.arange(steps), len(values) - 1)
+    lstm = values[targets] + rng.normal(0, 1.0, (len(test), steps))
+    theta = values[targets] + rng.normal(0, 2.0, (len(test), steps))
+    scores = classical_horizon_scores({"theta": theta}, values, test, horizons, lstm)
+    naive = naive_horizon_scores(values, test, 1, horizons, lstm)
+    for horizon in horizons:
+        inside = test + horizon - 1 < len(values)
+        actual = values[test[inside] + horizon - 1]
+        # Errors h steps ahead from consecutive origins share h - 1 autocovariances: the test's horizon is h.
+        expected = diebold_mariano(actual, lstm[inside, horizon - 1], theta[inside, horizon - 1], horizon=horizon)
+        assert scores["theta"]["p_by_horizon"][str(horizon)] == pytest.approx(expected["p_value"], rel=1e-12)
+        persistence = values[test[inside] - 1]  # the value before the origin, at every step
+        expected = diebold_mariano(actual, lstm[inside, horizon - 1], persistence, horizon=horizon)
+        assert naive["persistence"]["p_by_horizon"][str(horizon)] == pytest.approx(expected["p_value"], rel=1e-12)
+    assert set(scores["theta"]["p_by_horizon"]) == {str(h) for h in horizons}
+    assert "p_by_horizon" not in classical_horizon_scores({"theta": theta}, values, test, horizons)["theta"]

@@ -268,7 +268,8 @@ def test_the_table_tells_a_series_without_dates_the_season_its_changes_repeat():
 def test_the_summary_shows_every_forecasters_rmse_at_each_horizon_beyond_one_step():
     metrics = {"status": "ok", "train_rmse": 1.0, "test_rmse": 2.0, "samples": {"test": 4}, "updates": 8,
                "test_rmse_by_horizon": {"1": 2.0, "3": 4.5},
-               "baselines": {"persistence": {"test_rmse": 3.0, "test_rmse_by_horizon": {"1": 3.0, "3": 6.25}},
+               "baselines": {"persistence": {"test_rmse": 3.0, "test_rmse_by_horizon": {"1": 3.0, "3": 6.25},
+                                             "p_by_horizon": {"1": 0.2, "3": 0.0004}},
                              "ets": {"test_rmse": 2.5, "test_rmse_by_horizon": {"1": 2.5, "3": 3.75}},
                              "theta": {"note": "skipped: no fit"}}}
     console = Console(file=io.StringIO(), width=200, force_terminal=False, color_system=None)
@@ -276,7 +277,9 @@ def test_the_summary_shows_every_forecasters_rmse_at_each_horizon_beyond_one_ste
     text = console.file.getvalue()
     table = text[text.index("test RMSE by steps ahead"):].splitlines()
     rows = [re.sub(r"\s+", " ", line.strip("│ ")) for line in table if line.startswith("│")]
-    assert rows == ["LSTM │ 2.00 │ 4.50", "persistence │ 3.00 │ 6.25", "ETS (auto) │ 2.50 │ 3.75"]
+    assert rows == ["LSTM │ 2.00 │ 4.50", "persistence │ 3.00 │ 6.25", "p vs LSTM │ 0.20 │ < 0.001",
+                    "ETS (auto) │ 2.50 │ 3.75"]
+    assert "p vs LSTM: the Diebold-Mariano test of the baseline's forecasts against the LSTM's" in text
     # One step ahead only: no such table.
     console = Console(file=io.StringIO(), width=200, force_terminal=False, color_system=None)
     print_summary({**metrics, "test_rmse_by_horizon": {"1": 2.0}}, Path("/tmp/run"), console)

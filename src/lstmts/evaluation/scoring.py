@@ -9,7 +9,7 @@ import numpy as np
 from lstmts.evaluation.horizons import horizon_scores
 from lstmts.evaluation.metrics import rmse, score
 from lstmts.evaluation.naive import naive_baselines, naive_paths
-from lstmts.evaluation.significance import diebold_mariano
+from lstmts.evaluation.significance import diebold_mariano, p_by_horizon
 
 
 def baseline_scores(values: np.ndarray, targets: dict[str, np.ndarray], season_length: int, scale,
@@ -115,23 +115,31 @@ def repeat_scores(values: np.ndarray, targets: dict[str, np.ndarray], per_seed: 
     return scores
 
 
-def naive_horizon_scores(values: np.ndarray, test_index: np.ndarray, season_length: int, horizons) -> dict:
-    """Return {baseline: {"test_rmse_by_horizon": ...}} of persistence and seasonal naive, from the LSTM's origins."""
+def naive_horizon_scores(values: np.ndarray, test_index: np.ndarray, season_length: int, horizons,
+                         lstm_paths: np.ndarray | None = None) -> dict:
+    """Return {baseline: {"test_rmse_by_horizon": ..., "p_by_horizon": ...}} of persistence and seasonal
+    naive, from the LSTM's origins (p_by_horizon, against `lstm_paths`, where given)."""
     lags = {"persistence": 1, **({"seasonal_naive": season_length} if season_length > 1 else {})}
+    paths = {name: naive_paths(values, test_index, max(horizons), lag) for name, lag in lags.items()
+             if len(test_index) and test_index.min() - lag >= 0}
+    return classical_horizon_scores(paths, values, test_index, horizons, lstm_paths)
+
+
+def classical_horizon_scores(paths: dict, values: np.ndarray, test_index: np.ndarray, horizons,
+                             lstm_paths: np.ndarray | None = None) -> dict:
+    """Return {baseline: {"test_rmse_by_horizon": ..., "p_by_horizon": ...}} of the baselines whose paths
+    (from every test origin, the test targets themselves, in order) were made; a "skipped: why" is left
+    out. p_by_horizon: the Diebold-Mariano p-value of `lstm_paths` (the same origins) against each at
+    each horizon (absent without them)."""
     scores = {}
-    for name, lag in lags.items():
-        if len(test_index) == 0 or test_index.min() - lag < 0:
+    for name, made in paths.items():
+        if isinstance(made, str):
             continue
-        paths = naive_paths(values, test_index, max(horizons), lag)
-        scores[name] = {"test_rmse_by_horizon": horizon_metrics(paths, test_index, values, horizons)["test_rmse_by_horizon"]}
+        scores[name] = {"test_rmse_by_horizon": horizon_metrics(made, test_index, values, horizons)["test_rmse_by_horizon"]}
+        if lstm_paths is not None:
+            scores[name]["p_by_horizon"] = p_by_horizon(lstm_paths, np.asarray(made)[:, :lstm_paths.shape[1]],
+                                                        test_index, values, horizons)
     return scores
-
-
-def classical_horizon_scores(paths: dict, values: np.ndarray, test_index: np.ndarray, horizons) -> dict:
-    """Return {baseline: {"test_rmse_by_horizon": ...}} of the classical baselines whose paths (from every
-    test origin, the test targets themselves, in order) were made; a "skipped: why" is left out."""
-    return {name: {"test_rmse_by_horizon": horizon_metrics(made, test_index, values, horizons)["test_rmse_by_horizon"]}
-            for name, made in paths.items() if not isinstance(made, str)}
 
 
 def horizon_metrics(paths: np.ndarray, test_index: np.ndarray, values: np.ndarray, horizons) -> dict:

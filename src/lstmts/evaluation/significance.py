@@ -48,3 +48,25 @@ def diebold_mariano(actual, first, second, horizon: int = 1) -> dict | None:
     correction = math.sqrt((n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n)
     statistic = correction * float(difference.mean()) / math.sqrt(variance)
     return {"statistic": statistic, "p_value": float(2 * stdtr(n - 1, -abs(statistic))), "targets": n}
+
+
+def p_by_horizon(lstm: np.ndarray, baseline: np.ndarray, origins: np.ndarray, values: np.ndarray,
+                 horizons=None) -> dict[str, float]:
+    """Return {horizon: the Diebold-Mariano p-value of the LSTM's forecasts against the baseline's at that
+    horizon}, over the origins whose target is inside the series (horizons it cannot test left out):
+    every step of the [origins, steps] paths, or those in `horizons`.
+
+    Errors h steps ahead from origins k steps apart share ceil(h / k) - 1 autocovariances: the test's
+    horizon is ceil(h / k)."""
+    origins, values = np.asarray(origins), np.asarray(values)
+    spacing = int(np.min(np.diff(origins))) if len(origins) > 1 else 1
+    steps = range(lstm.shape[1]) if horizons is None else [int(h) - 1 for h in horizons if int(h) <= lstm.shape[1]]
+    tested = {}
+    for step in steps:
+        targets = origins + step
+        inside = targets < len(values)
+        test = diebold_mariano(values[targets[inside]], lstm[inside, step], baseline[inside, step],
+                               horizon=-(-(step + 1) // spacing))
+        if test:
+            tested[str(step + 1)] = test["p_value"]
+    return tested

@@ -34,6 +34,10 @@ def print_found(metrics: dict, console: Console) -> None:
                       highlight=False, soft_wrap=True)
 
 
+P_LEGEND = ("p vs LSTM: the Diebold-Mariano test of the baseline's forecasts against the LSTM's at that horizon,"
+            " on the same origins (below 0.05: a difference that is not chance at 5 %)")
+
+
 def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
     """Print a backtest's RMSE by horizon for the LSTM and each baseline, over the same origins."""
     backtest = metrics["backtest"]
@@ -58,9 +62,7 @@ def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
         table.add_row("origins scored", *[str(counts.get(h, "-")) for h in shown], style="dim")
     console.print(table)
     if any(scores.get("p_by_horizon") for scores in metrics.get("baselines", {}).values()):
-        console.print("p vs LSTM: the Diebold-Mariano test of the baseline's forecasts against the LSTM's at that"
-                      " horizon, on the same origins (below 0.05: a difference that is not chance at 5 %)",
-                      highlight=False, soft_wrap=True)
+        console.print(P_LEGEND, highlight=False, soft_wrap=True)
     _print_covariates(metrics, console)
     note = fewer_origins_note(counts, backtest["origins"])
     if note:
@@ -259,7 +261,12 @@ def print_horizons(metrics: dict, label: str, console: Console) -> None:
         by_horizon = scores.get("test_rmse_by_horizon")
         if by_horizon:
             table.add_row(baseline_label(name), *[_fmt(by_horizon.get(h)) for h in horizons])
+            tested = scores.get("p_by_horizon") or {}
+            if tested:
+                table.add_row("  p vs LSTM", *[p_value(tested[h]) if h in tested else "" for h in horizons], style="dim")
     console.print(table)
+    if any(scores.get("p_by_horizon") for scores in metrics.get("baselines", {}).values()):
+        console.print(P_LEGEND, highlight=False, soft_wrap=True)
 
 
 def print_summary(metrics: dict, out_dir: Path, console: Console | None = None) -> None:

@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 
 from lstmts.errors import UserError
 from lstmts.evaluation.classical import forecast_from, run_apart_during
-from lstmts.evaluation.significance import diebold_mariano
+from lstmts.evaluation.significance import p_by_horizon
 from lstmts.report import files, plots
 from lstmts.runs import runner
 
@@ -109,24 +109,6 @@ def _scores(paths: np.ndarray, origins: np.ndarray, values: np.ndarray) -> dict:
             errors.append(error)
     overall = float(np.sqrt(np.mean(np.concatenate(errors) ** 2))) if errors else None
     return {"rmse_by_horizon": by_horizon, "rmse": overall}
-
-
-def p_by_horizon(lstm: np.ndarray, baseline: np.ndarray, origins: np.ndarray, values: np.ndarray) -> dict[str, float]:
-    """Return {horizon: the Diebold-Mariano p-value of the LSTM's forecasts against the baseline's at that
-    horizon}, over the origins whose target is inside the series (horizons it cannot test left out).
-
-    Errors h steps ahead from origins k steps apart share ceil(h / k) - 1 autocovariances: the test's
-    horizon is ceil(h / k)."""
-    spacing = int(np.min(np.diff(origins))) if len(origins) > 1 else 1
-    tested = {}
-    for step in range(lstm.shape[1]):
-        targets = origins + step
-        inside = targets < len(values)
-        test = diebold_mariano(values[targets[inside]], lstm[inside, step], baseline[inside, step],
-                               horizon=-(-(step + 1) // spacing))
-        if test:
-            tested[str(step + 1)] = test["p_value"]
-    return tested
 
 
 def origins_by_horizon(origins: np.ndarray, horizon: int, length: int) -> dict[str, int]:

@@ -815,10 +815,11 @@ def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical, c
         metrics["repeats"] = repeat_scores(series.values, targets, [(seed, p) for seed, _, p in per_seed])
     if ensemble["paths"] is not None:
         metrics.update(horizon_metrics(ensemble["paths"], targets["test"], series.values, cfg.horizons))
-        for name, scores in naive_horizon_scores(series.values, targets["test"], prepared.season_length, cfg.horizons).items():
+        for name, scores in naive_horizon_scores(series.values, targets["test"], prepared.season_length, cfg.horizons,
+                                                 ensemble["paths"]).items():
             baselines.setdefault(name, {}).update(scores)
         for name, scores in classical_horizon_scores(classical_paths or {}, series.values, targets["test"],
-                                                     cfg.horizons).items():
+                                                     cfg.horizons, ensemble["paths"]).items():
             if name in baselines:
                 baselines[name].update(scores)
     if interval_file:
