@@ -38,6 +38,13 @@ P_LEGEND = ("p vs LSTM: the Diebold-Mariano test of the baseline's forecasts aga
             " on the same origins (below 0.05: a difference that is not chance at 5 %)")
 
 
+def _add_p_row(table: Table, scores: dict, horizons: list[str]) -> None:
+    """Add the row under a baseline's RMSEs by horizon: its p against the LSTM at each (none without them)."""
+    tested = scores.get("p_by_horizon") or {}
+    if tested:
+        table.add_row("  p vs LSTM", *[p_value(tested[h]) if h in tested else "" for h in horizons], style="dim")
+
+
 def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
     """Print a backtest's RMSE by horizon for the LSTM and each baseline, over the same origins."""
     backtest = metrics["backtest"]
@@ -54,9 +61,7 @@ def print_backtest(metrics: dict, out_dir: Path, console: Console) -> None:
             table.add_row(baseline_label(name), scores["note"], *[""] * (len(shown) - 1))
         else:
             table.add_row(baseline_label(name), *[_fmt(scores["test_rmse_by_horizon"].get(h)) for h in shown])
-            tested = scores.get("p_by_horizon") or {}
-            if tested:
-                table.add_row("  p vs LSTM", *[p_value(tested[h]) if h in tested else "" for h in shown], style="dim")
+            _add_p_row(table, scores, shown)
     counts = backtest.get("origins_by_horizon") or {}
     if counts and any(counts.get(h) != backtest["origins"] for h in shown):
         table.add_row("origins scored", *[str(counts.get(h, "-")) for h in shown], style="dim")
@@ -261,9 +266,7 @@ def print_horizons(metrics: dict, label: str, console: Console) -> None:
         by_horizon = scores.get("test_rmse_by_horizon")
         if by_horizon:
             table.add_row(baseline_label(name), *[_fmt(by_horizon.get(h)) for h in horizons])
-            tested = scores.get("p_by_horizon") or {}
-            if tested:
-                table.add_row("  p vs LSTM", *[p_value(tested[h]) if h in tested else "" for h in horizons], style="dim")
+            _add_p_row(table, scores, horizons)
     console.print(table)
     if any(scores.get("p_by_horizon") for scores in metrics.get("baselines", {}).values()):
         console.print(P_LEGEND, highlight=False, soft_wrap=True)

@@ -464,8 +464,7 @@ def _classical_during(cfg: DictConfig, prepared: Prepared, meanwhile=None, at="t
 
     return classical_forecasts_and_paths(prepared.series.values, _training_end(prepared.periods), prepared.season_length,
                                          settings, path_origins(cfg, prepared) if at == "test" else at,
-                                         on_fit=on_fit, apart=True,
-                                         meanwhile=meanwhile)
+                                         on_fit=on_fit, apart=True, meanwhile=meanwhile)
 
 
 def _choices(cfg: DictConfig, choices: dict | None) -> dict:
@@ -762,8 +761,8 @@ def _run(cfg: DictConfig, out_dir: Path, console) -> dict:
     return metrics
 
 
-def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical, classical_paths: dict | None = None,
-               ) -> dict:
+def _score_run(cfg: DictConfig, prepared: Prepared, per_seed: list, classical,
+               classical_paths: dict | None = None) -> dict:
     """Return the run's metrics from each seed's predictions (and, under private keys, what the writer needs);
     `classical_paths` ({name: [test origins, steps] or "skipped: why"}, from the test targets on) give the
     classical baselines' test_rmse_by_horizon."""

@@ -58,10 +58,15 @@ class Base:
     validation_rmse: float
 
 
+def naive_lag(name: str, season_length: int) -> int | None:
+    """Return the lag of a naive baseline's forecast (persistence 1, seasonal naive the season), None for another."""
+    return {"persistence": 1, "seasonal_naive": season_length}.get(name)
+
+
 def one_step(name: str, values: np.ndarray, season_length: int, classical: dict) -> np.ndarray:
     """Return baseline `name`'s one-step forecast of every index of `values` (NaN where it has none)."""
     values = np.asarray(values, dtype="float64")
-    lag = {"persistence": 1, "seasonal_naive": season_length}.get(name)
+    lag = naive_lag(name, season_length)
     if lag is not None:
         return np.concatenate([np.full(lag, np.nan), values[:-lag]])
     forecasts = classical.get(name)
@@ -79,7 +84,7 @@ def voice_paths(names, values: np.ndarray, season_length: int, classical_paths: 
         return None
     paths = []
     for name in names:
-        lag = {"persistence": 1, "seasonal_naive": season_length}.get(name)
+        lag = naive_lag(name, season_length)
         made = naive_paths(values, origins, steps, lag) if lag is not None else classical_paths.get(name)
         if made is None or isinstance(made, str):
             log.info("%s has no forecasts beyond one step (%s): the run's are the networks' there", name,
@@ -367,8 +372,8 @@ def future(record: dict, values: np.ndarray, steps: int, name: str | None = None
     forecast of the `steps` values after `values`."""
     name, season = name or record["baseline"], int(record["season_length"])
     values = np.asarray(values, dtype="float64")
-    if name in ("persistence", "seasonal_naive"):
-        lag = 1 if name == "persistence" else season
+    lag = naive_lag(name, season)
+    if lag is not None:
         return naive_paths(values, np.array([len(values)]), steps, lag)[0]
     from lstmts.evaluation.classical import forecast_from
 
